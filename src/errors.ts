@@ -1,0 +1,52 @@
+/**
+ * @module The one registry of Auto-Dev's errors: a stable code, an HTTP status and a CLI exit code for each.
+ * The server renders them as `{"error":{"code","message"}}`; the CLI prints the message on one line.
+ */
+
+export const ERRORS = {
+  VALIDATION_FAILED: { status: 400, exitCode: 2, doc: 'The input does not have the documented shape.' },
+  UNKNOWN_TASK_TYPE: { status: 400, exitCode: 2, doc: 'The task type is not one Auto-Dev knows.' },
+  INVALID_PRIORITY: { status: 400, exitCode: 2, doc: 'Priority must be a whole number from 1 to 10.' },
+  INVALID_PAYLOAD: { status: 400, exitCode: 2, doc: 'A task payload must be a JSON object.' },
+  INVALID_CURSOR: { status: 400, exitCode: 2, doc: 'The pagination cursor was not produced by this server.' },
+  UNAUTHORIZED: { status: 401, exitCode: 2, doc: 'The request has no valid bearer token.' },
+  FORBIDDEN: { status: 403, exitCode: 2, doc: 'The token is valid but its role may not do this.' },
+  NOT_FOUND: { status: 404, exitCode: 2, doc: 'No route matches the request.' },
+  TASK_NOT_FOUND: { status: 404, exitCode: 2, doc: 'No task has that id.' },
+  TASK_NOT_CANCELLABLE: { status: 409, exitCode: 2, doc: 'Only pending or in-progress tasks can be cancelled.' },
+  TASK_NOT_RETRYABLE: { status: 409, exitCode: 2, doc: 'Only failed or cancelled tasks can be retried by hand.' },
+  LEASE_LOST: { status: 409, exitCode: 1, doc: 'The worker no longer holds the lease on this task.' },
+  PAYLOAD_TOO_LARGE: { status: 413, exitCode: 2, doc: 'The request body is larger than the server accepts.' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, exitCode: 2, doc: 'Send the request body as application/json.' },
+  UNPROCESSABLE: { status: 422, exitCode: 2, doc: 'The body is valid JSON but cannot be acted on.' },
+  CONFIG_INVALID: { status: 500, exitCode: 2, doc: 'The settings file or an environment override is invalid.' },
+  DATABASE_UNAVAILABLE: { status: 503, exitCode: 1, doc: 'The database cannot be reached.' },
+  INTERNAL: { status: 500, exitCode: 1, doc: 'A bug in Auto-Dev; the log has the details.' },
+} as const satisfies Record<string, { status: number; exitCode: number; doc: string }>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+/** An error a user can act on: its message says what went wrong and what to do. */
+export class AutodevError extends Error {
+  readonly code: ErrorCode;
+  readonly details: unknown;
+
+  constructor(code: ErrorCode, message: string, details?: unknown) {
+    super(message);
+    this.name = 'AutodevError';
+    this.code = code;
+    this.details = details;
+  }
+
+  get status(): number {
+    return ERRORS[this.code].status;
+  }
+
+  get exitCode(): number {
+    return ERRORS[this.code].exitCode;
+  }
+}
+
+export function isAutodevError(error: unknown): error is AutodevError {
+  return error instanceof AutodevError;
+}

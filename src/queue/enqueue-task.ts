@@ -1,0 +1,87 @@
+/**
+ * @module Puts a new task on the queue. Validates what a user can get wrong (type, priority, payload) and writes the
+ * task and its `task.created` event; the caller's transaction, if any, makes both part of a larger change.
+ */
+import type { Kysely } from 'kysely';
+import { isTaskType, type TaskType } from '../domain/roles.js';
+import { AutodevError } from '../errors.js';
+import { recordEvent } from '../events/record-event.js';
+import type { Database } from '../store/schema.js';
+import { toTask, type JsonObject, type Task } from './task-record.js';
+
+export interface NewTask {
+  type: string;
+  priority?: number;
+  payload?: unknown;
+  /** Not before this time (ms since epoch); defaults to now. */
+  runAfter?: number;
+  maxAttempts?: number;
+  parentId?: number | null;
+  workflowId?: number | null;
+  repoId?: number | null;
+  createdBy: string;
+}
+
+export const DEFAULT_PRIORITY = 5;
+
+/** Checks a new task's user-supplied fields; throws the documented error for the first one that is wrong. */
+export function validateNewTask(input: Pick<NewTask, 'type' | 'priority' | 'payload'>): {
+  type: TaskType;
+  priority: number;
+  payload: JsonObject;
+} {
+  if (!isTaskType(input.type)) {
+    throw new AutodevError(
+      'UNKNOWN_TASK_TYPE',
+      `unknown task type "${input.type}"; run "autodev tasks types" to list the known ones`,
+    );
+  }
+  const priority = input.priority ?? DEFAULT_PRIORITY;
+  if (!Number.isInteger(priority) || priority < 1 || priority > 10) {
+    throw new AutodevError('INVALID_PRIORITY', `priority must be a whole number from 1 to 10 (got ${priority})`);
+  }
+  const payload = input.payload === undefined ? {} : input.payload;
+  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
+    throw new AutodevError('INVALID_PAYLOAD', 'payload must be a JSON object, e.g. {"idea": "Stripe webhook handler"}');
+  }
+  return { type: input.type, priority, payload: payload as JsonObject };
+}
+
+export async function enqueueTask(
+  db: Kysely<Database>,
+  input: NewTask,
+  options: { now: number; defaultMaxAttempts: number },
+): Promise<Task> {
+  const { type, priority, payload } = validateNewTask(input);
+  const maxAttempts = input.maxAttempts ?? options.defaultMaxAttempts;
+  if (!Number.isInteger(maxAttempts) || maxAttempts < 1) {
+    throw new AutodevError('VALIDATION_FAILED', `max attempts must be a whole number of 1 or more (got ${maxAttempts})`);
+  }
+  const row = await db
+    .insertInto('tasks')
+    .values({
+      type,
+      status: 'pending',
+      priority,
+      payload: JSON.stringify(payload),
+      max_attempts: maxAttempts,
+      run_after: input.runAfter ?? options.now,
+      parent_id: input.parentId ?? null,
+      workflow_id: input.workflowId ?? null,
+      repo_id: input.repoId ?? null,
+      created_by: input.createdBy,
+      created_at: options.now,
+      updated_at: options.now,
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  await recordEvent(db, {
+    kind: 'task.created',
+    subjectType: 'task',
+    subjectId: row.id,
+    actor: input.createdBy,
+    data: { type, priority, status: 'pending' },
+    now: options.now,
+  });
+  return toTask(row);
+}

@@ -1,0 +1,69 @@
+/**
+ * @module Reading tasks: one by id, a filtered page (newest first, keyset cursor on id), and counts by status.
+ */
+import type { Kysely } from 'kysely';
+import { AutodevError } from '../errors.js';
+import type { TaskStatus } from '../domain/roles.js';
+import type { Database } from '../store/schema.js';
+import { toTask, type Task } from './task-record.js';
+
+export async function getTask(db: Kysely<Database>, id: number): Promise<Task> {
+  const row = await db.selectFrom('tasks').selectAll().where('id', '=', id).executeTakeFirst();
+  if (!row) throw new AutodevError('TASK_NOT_FOUND', `task ${id} does not exist; "autodev tasks list" shows the ids`);
+  return toTask(row);
+}
+
+export interface TaskFilter {
+  status?: TaskStatus | undefined;
+  type?: string | undefined;
+  workflowId?: number | undefined;
+  /** Page size, 1..500. */
+  limit?: number | undefined;
+  /** Opaque cursor from a previous page's `nextCursor`. */
+  cursor?: string | undefined;
+}
+
+export interface TaskPage {
+  tasks: Task[];
+  nextCursor: string | null;
+}
+
+export const MAX_PAGE_SIZE = 500;
+
+export function encodeCursor(id: number): string {
+  return Buffer.from(`t:${id}`).toString('base64url');
+}
+
+export function decodeCursor(cursor: string): number {
+  const match = /^t:(\d+)$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
+  if (!match) throw new AutodevError('INVALID_CURSOR', 'cursor is not one this server produced; start from the first page');
+  return Number(match[1]);
+}
+
+/** Newest first; pass `nextCursor` back to get the following page. Uses the (status, id) / (type, id) indexes. */
+export async function listTasks(db: Kysely<Database>, filter: TaskFilter = {}): Promise<TaskPage> {
+  const limit = filter.limit ?? 50;
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_SIZE) {
+    throw new AutodevError('VALIDATION_FAILED', `limit must be a whole number from 1 to ${MAX_PAGE_SIZE} (got ${limit})`);
+  }
+  let query = db.selectFrom('tasks').selectAll().orderBy('id', 'desc').limit(limit + 1);
+  if (filter.status) query = query.where('status', '=', filter.status);
+  if (filter.type) query = query.where('type', '=', filter.type);
+  if (filter.workflowId !== undefined) query = query.where('workflow_id', '=', filter.workflowId);
+  if (filter.cursor) query = query.where('id', '<', decodeCursor(filter.cursor));
+  const rows = await query.execute();
+  const page = rows.slice(0, limit).map(toTask);
+  const last = page.at(-1);
+  return { tasks: page, nextCursor: rows.length > limit && last ? encodeCursor(last.id) : null };
+}
+
+export async function countTasksByStatus(db: Kysely<Database>): Promise<Record<TaskStatus, number>> {
+  const rows = await db
+    .selectFrom('tasks')
+    .select(['status', (eb) => eb.fn.countAll<number>().as('count')])
+    .groupBy('status')
+    .execute();
+  const counts: Record<TaskStatus, number> = { pending: 0, in_progress: 0, completed: 0, failed: 0, cancelled: 0 };
+  for (const row of rows) counts[row.status] = Number(row.count);
+  return counts;
+}

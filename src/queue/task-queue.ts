@@ -1,0 +1,141 @@
+/**
+ * @module The queue as one object: the operations of this folder bound to a database, its settings, its clock and
+ * its wake-up channel. Workers, the CLI and the server use this; the SQL lives in the operation files.
+ *
+ * ### Examples
+ * ```ts
+ * const queue = new TaskQueue(handle, DEFAULT_QUEUE_SETTINGS);
+ * const task = await queue.enqueue({ type: 'write_spec', payload: { story: 12 }, createdBy: 'cli' });
+ * const claimed = await queue.claim('worker-1', ['write_spec']);
+ * await queue.complete({ taskId: claimed!.id, workerId: 'worker-1' }, { spec: '...' });
+ * ```
+ */
+import type { Kysely } from 'kysely';
+import { inTransaction } from '../store/in-transaction.js';
+import type { DatabaseHandle } from '../store/open-database.js';
+import type { Database } from '../store/schema.js';
+import type { BackoffSettings } from './backoff.js';
+import { claimNextTask } from './claim-task.js';
+import { enqueueTask, type NewTask } from './enqueue-task.js';
+import type { LeaseHolder } from './lease.js';
+import { countTasksByStatus, getTask, listTasks, type TaskFilter, type TaskPage } from './read-tasks.js';
+import { reclaimExpiredLeases } from './reclaim-expired-leases.js';
+import { completeTask, failTask, heartbeatTask, releaseTask } from './settle-task.js';
+import { cancelTask, retryTask } from './task-controls.js';
+import type { Task } from './task-record.js';
+import { createTaskWakeup, type TaskWakeup } from './task-wakeup.js';
+
+export interface QueueSettings {
+  /** How long a claim holds a task without a heartbeat. */
+  leaseMs: number;
+  /** How often a worker renews its lease; well under leaseMs. */
+  heartbeatMs: number;
+  /** Attempts before a task is dead-lettered as `failed`. */
+  maxAttempts: number;
+  backoff: BackoffSettings;
+}
+
+export const DEFAULT_QUEUE_SETTINGS: QueueSettings = {
+  leaseMs: 60_000,
+  heartbeatMs: 15_000,
+  maxAttempts: 3,
+  backoff: { baseMs: 5_000, maxMs: 15 * 60_000 },
+};
+
+export class TaskQueue {
+  readonly wakeup: TaskWakeup;
+
+  constructor(
+    readonly handle: DatabaseHandle,
+    readonly settings: QueueSettings = DEFAULT_QUEUE_SETTINGS,
+    readonly clock: () => number = Date.now,
+  ) {
+    this.wakeup = createTaskWakeup(handle);
+  }
+
+  private get db(): Kysely<Database> {
+    return this.handle.db;
+  }
+
+  /** Enqueues in `db` (pass a transaction to make the task part of a larger change) and wakes workers. */
+  enqueue(input: NewTask, db: Kysely<Database> = this.db): Promise<Task> {
+    return inTransaction(db, async (tx) => {
+      const task = await enqueueTask(tx, input, { now: this.clock(), defaultMaxAttempts: this.settings.maxAttempts });
+      await this.wakeup.notify(tx);
+      return task;
+    });
+  }
+
+  claim(workerId: string, types: readonly string[]): Promise<Task | undefined> {
+    return claimNextTask(this.db, this.handle.dialect, {
+      workerId,
+      types,
+      leaseMs: this.settings.leaseMs,
+      now: this.clock(),
+    });
+  }
+
+  heartbeat(holder: LeaseHolder): Promise<void> {
+    return heartbeatTask(this.db, holder, { leaseMs: this.settings.leaseMs, now: this.clock() });
+  }
+
+  complete(holder: LeaseHolder, result: unknown, db: Kysely<Database> = this.db): Promise<void> {
+    return inTransaction(db, (tx) => completeTask(tx, holder, { result, now: this.clock() }));
+  }
+
+  /** Records a failed attempt; the task is retried after a backoff or, out of attempts, ends `failed`. */
+  fail(holder: LeaseHolder, error: string, db: Kysely<Database> = this.db, result?: unknown) {
+    return inTransaction(db, async (tx) => {
+      const outcome = await failTask(tx, holder, { error, now: this.clock(), backoff: this.settings.backoff, result });
+      if (outcome.status === 'pending') await this.wakeup.notify(tx);
+      return outcome;
+    });
+  }
+
+  /** Gives a task back without counting the attempt (shutdown; rate limit until `runAfter`). */
+  async release(holder: LeaseHolder, reason: string, runAfter?: number): Promise<void> {
+    const now = this.clock();
+    await inTransaction(this.db, async (tx) => {
+      await releaseTask(tx, holder, { reason, runAfter: runAfter ?? now, now });
+      await this.wakeup.notify(tx);
+    });
+  }
+
+  async reclaimExpired(): Promise<number[]> {
+    const ids = await reclaimExpiredLeases(this.db, { now: this.clock(), backoff: this.settings.backoff });
+    if (ids.length > 0) await this.wakeup.notify(this.db);
+    return ids;
+  }
+
+  cancel(id: number, actor: string, reason?: string): Promise<Task> {
+    return inTransaction(this.db, (tx) => cancelTask(tx, id, { actor, now: this.clock(), ...(reason ? { reason } : {}) }));
+  }
+
+  retry(id: number, actor: string): Promise<Task> {
+    return inTransaction(this.db, async (tx) => {
+      const task = await retryTask(tx, id, { actor, now: this.clock() });
+      await this.wakeup.notify(tx);
+      return task;
+    });
+  }
+
+  get(id: number): Promise<Task> {
+    return getTask(this.db, id);
+  }
+
+  list(filter?: TaskFilter): Promise<TaskPage> {
+    return listTasks(this.db, filter);
+  }
+
+  countByStatus() {
+    return countTasksByStatus(this.db);
+  }
+
+  waitForWork(timeoutMs: number, signal?: AbortSignal): Promise<void> {
+    return this.wakeup.wait(timeoutMs, signal);
+  }
+
+  close(): Promise<void> {
+    return this.wakeup.close();
+  }
+}

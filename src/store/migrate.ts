@@ -1,0 +1,36 @@
+/**
+ * @module Runs the numbered migrations in `./migrations/` (in order, each once) with Kysely's Migrator.
+ * Concurrent migrators are safe: Kysely takes a lock table, so two processes starting together migrate once.
+ */
+import { Migrator, type Migration, type MigrationResult } from 'kysely';
+import type { DatabaseHandle } from './open-database.js';
+import type { DialectCapabilities } from './dialect.js';
+import { initialMigration } from './migrations/0001-initial.js';
+
+/** Every migration, by name. Names sort in the order they run; never rename or edit a released one. */
+export function allMigrations(dialect: DialectCapabilities): Record<string, Migration> {
+  return {
+    '0001-initial': initialMigration(dialect),
+  };
+}
+
+export interface MigrateOutcome {
+  applied: string[];
+}
+
+export async function migrateToLatest(handle: DatabaseHandle): Promise<MigrateOutcome> {
+  const migrator = new Migrator({
+    db: handle.db,
+    provider: { getMigrations: async () => allMigrations(handle.dialect) },
+    migrationTableName: 'autodev_migrations',
+    migrationLockTableName: 'autodev_migrations_lock',
+  });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) {
+    const failed = results?.find((r: MigrationResult) => r.status === 'Error');
+    throw new Error(
+      `database migration ${failed?.migrationName ?? ''} failed on ${handle.location}: ${(error as Error).message}`,
+    );
+  }
+  return { applied: (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName) };
+}

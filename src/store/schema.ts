@@ -1,0 +1,233 @@
+/**
+ * @module The database's tables as Kysely types: the single description of every row Auto-Dev stores.
+ * Times are integer milliseconds since the epoch (UTC) on both engines; JSON columns hold serialized text.
+ * Migrations in `./migrations/` create exactly this; `test/store/schema-snapshot.test.ts` keeps them in step.
+ */
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+import type { TaskStatus } from '../domain/roles.js';
+
+/** Set once on insert, never updated. */
+type CreatedAt = ColumnType<number, number, never>;
+
+export interface TasksTable {
+  id: Generated<number>;
+  type: string;
+  status: TaskStatus;
+  priority: number;
+  payload: string;
+  result: string | null;
+  error: string | null;
+  attempts: Generated<number>;
+  max_attempts: number;
+  run_after: number;
+  lease_owner: string | null;
+  lease_expires_at: number | null;
+  parent_id: number | null;
+  workflow_id: number | null;
+  repo_id: number | null;
+  created_by: string;
+  created_at: CreatedAt;
+  updated_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+}
+
+/** The append-only audit and change log: every state change writes one row in the same transaction. */
+export interface EventsTable {
+  id: Generated<number>;
+  kind: string;
+  subject_type: string;
+  subject_id: string;
+  actor: string;
+  data: string;
+  created_at: CreatedAt;
+}
+
+export type ApprovalKind = 'spec' | 'merge' | 'project' | 'publish';
+export type ApprovalStatus = 'pending' | 'approved' | 'rejected' | 'deferred';
+
+export interface ApprovalsTable {
+  id: Generated<number>;
+  kind: ApprovalKind;
+  status: ApprovalStatus;
+  subject_type: string;
+  subject_id: string;
+  title: string;
+  body: string;
+  workflow_id: number | null;
+  decided_by: string | null;
+  reason: string | null;
+  decided_at: number | null;
+  created_at: CreatedAt;
+  updated_at: number;
+}
+
+export type WorkflowKind = 'story' | 'product';
+export type WorkflowStatus = 'running' | 'waiting_for_human' | 'completed' | 'failed' | 'cancelled';
+
+export interface WorkflowsTable {
+  id: Generated<number>;
+  kind: WorkflowKind;
+  status: WorkflowStatus;
+  stage: string;
+  title: string;
+  body: string;
+  repo_id: number | null;
+  fix_rounds: Generated<number>;
+  state: string;
+  created_by: string;
+  created_at: CreatedAt;
+  updated_at: number;
+}
+
+export type AgentStatus = 'idle' | 'working' | 'rate_limited' | 'stopped' | 'crashed';
+
+export interface AgentsTable {
+  instance_id: string;
+  role: string;
+  status: AgentStatus;
+  current_task_id: number | null;
+  provider: string | null;
+  host: string;
+  pid: number;
+  status_detail: string | null;
+  heartbeat_at: number;
+  started_at: number;
+}
+
+export interface SessionsTable {
+  id: Generated<number>;
+  task_id: number | null;
+  role: string;
+  agent_instance_id: string | null;
+  provider: string;
+  model: string | null;
+  provider_session_id: string | null;
+  status: 'running' | 'succeeded' | 'failed' | 'rate_limited' | 'aborted';
+  outcome: string | null;
+  tokens_in: Generated<number>;
+  tokens_out: Generated<number>;
+  tokens_cache: Generated<number>;
+  cost_usd: Generated<number>;
+  started_at: number;
+  finished_at: number | null;
+}
+
+export interface SessionEventsTable {
+  id: Generated<number>;
+  session_id: number;
+  seq: number;
+  kind: string;
+  data: string;
+  created_at: CreatedAt;
+}
+
+export type ForgeKind = 'local' | 'gitlab' | 'github';
+
+export interface RepositoriesTable {
+  id: Generated<number>;
+  name: string;
+  forge: ForgeKind;
+  location: string;
+  default_branch: string;
+  test_command: string | null;
+  deploy_command: string | null;
+  lint_command: string | null;
+  settings: string;
+  created_at: CreatedAt;
+  updated_at: number;
+}
+
+export type MergeRequestStatus = 'open' | 'merged' | 'closed';
+
+export interface MergeRequestsTable {
+  id: Generated<number>;
+  repo_id: number;
+  workflow_id: number | null;
+  source_branch: string;
+  target_branch: string;
+  title: string;
+  description: string;
+  status: MergeRequestStatus;
+  head_sha: string | null;
+  target_sha: string | null;
+  merge_sha: string | null;
+  external_id: string | null;
+  created_at: CreatedAt;
+  updated_at: number;
+}
+
+export interface MergeRequestNotesTable {
+  id: Generated<number>;
+  merge_request_id: number;
+  author: string;
+  kind: 'note' | 'review';
+  verdict: 'approve' | 'request_changes' | 'comment' | null;
+  body: string;
+  created_at: CreatedAt;
+}
+
+export interface DiscussionsTable {
+  id: Generated<number>;
+  topic: string;
+  author: string;
+  body: string;
+  created_at: CreatedAt;
+}
+
+export type ProposalStatus = 'open' | 'approved' | 'rejected';
+
+export interface ProposalsTable {
+  id: Generated<number>;
+  title: string;
+  body: string;
+  author: string;
+  votes_for: Generated<number>;
+  votes_against: Generated<number>;
+  status: ProposalStatus;
+  created_at: CreatedAt;
+  updated_at: number;
+}
+
+export interface InstructionsTable {
+  id: Generated<number>;
+  role: string;
+  message: string;
+  created_by: string;
+  delivered_at: number | null;
+  delivered_to_session_id: number | null;
+  created_at: CreatedAt;
+}
+
+export type TokenRole = 'viewer' | 'approver' | 'admin';
+
+export interface ApiTokensTable {
+  id: Generated<number>;
+  name: string;
+  role: TokenRole;
+  token_hash: string;
+  created_at: CreatedAt;
+  revoked_at: number | null;
+}
+
+export interface Database {
+  tasks: TasksTable;
+  events: EventsTable;
+  approvals: ApprovalsTable;
+  workflows: WorkflowsTable;
+  agents: AgentsTable;
+  sessions: SessionsTable;
+  session_events: SessionEventsTable;
+  repositories: RepositoriesTable;
+  merge_requests: MergeRequestsTable;
+  merge_request_notes: MergeRequestNotesTable;
+  discussions: DiscussionsTable;
+  proposals: ProposalsTable;
+  instructions: InstructionsTable;
+  api_tokens: ApiTokensTable;
+}
+
+export type TaskRow = Selectable<TasksTable>;
+export type NewTaskRow = Insertable<TasksTable>;
+export type TaskUpdate = Updateable<TasksTable>;
+export type EventRow = Selectable<EventsTable>;
