@@ -8,6 +8,7 @@ export const ERRORS = {
   UNKNOWN_TASK_TYPE: { status: 400, exitCode: 2, doc: 'The task type is not one Auto-Dev knows.' },
   INVALID_PRIORITY: { status: 400, exitCode: 2, doc: 'Priority must be a whole number from 1 to 10.' },
   INVALID_PAYLOAD: { status: 400, exitCode: 2, doc: 'A task payload must be a JSON object.' },
+  INVALID_JSON: { status: 400, exitCode: 2, doc: 'The request body is not valid JSON.' },
   INVALID_CURSOR: { status: 400, exitCode: 2, doc: 'The pagination cursor was not produced by this server.' },
   UNAUTHORIZED: { status: 401, exitCode: 2, doc: 'The request has no valid bearer token.' },
   FORBIDDEN: { status: 403, exitCode: 2, doc: 'The token is valid but its role may not do this.' },
@@ -21,6 +22,37 @@ export const ERRORS = {
   UNPROCESSABLE: { status: 422, exitCode: 2, doc: 'The body is valid JSON but cannot be acted on.' },
   CONFIG_INVALID: { status: 500, exitCode: 2, doc: 'The settings file or an environment override is invalid.' },
   DATABASE_UNAVAILABLE: { status: 503, exitCode: 1, doc: 'The database cannot be reached.' },
+  WORKTREE_DIRTY: {
+    status: 409,
+    exitCode: 1,
+    doc: 'The worktree still has changes that could not be saved as a WIP commit; it was kept, nothing was deleted.',
+  },
+  WORKTREE_CONFLICT: {
+    status: 409,
+    exitCode: 1,
+    doc: 'The worktree path or branch is already used by something else; Auto-Dev refuses to overwrite it.',
+  },
+  BRANCH_NOT_MERGED: {
+    status: 409,
+    exitCode: 1,
+    doc: 'The branch has commits that are not merged into the target branch, so it was kept.',
+  },
+  BRANCH_PROTECTED: {
+    status: 409,
+    exitCode: 1,
+    doc: 'The branch is the default or base branch; Auto-Dev never deletes or rewrites it.',
+  },
+  GIT_FAILED: { status: 500, exitCode: 1, doc: 'A git command failed; the message names the command and its stderr.' },
+  COMMAND_NOT_STARTED: {
+    status: 500,
+    exitCode: 1,
+    doc: 'A helper command could not be started (not installed or not on PATH).',
+  },
+  SANDBOX_UNAVAILABLE: {
+    status: 503,
+    exitCode: 1,
+    doc: 'bubblewrap is missing or fails its self-check: apt-get install bubblewrap, or set sandbox.mode: none.',
+  },
   INTERNAL: { status: 500, exitCode: 1, doc: 'A bug in Auto-Dev; the log has the details.' },
 } as const satisfies Record<string, { status: number; exitCode: number; doc: string }>;
 

@@ -21,7 +21,8 @@ export interface LoggerOptions {
 }
 
 export function createLogger(options: LoggerOptions = {}): Logger {
-  const level = options.level ?? (isLogLevel(process.env.LOG_LEVEL ?? '') ? (process.env.LOG_LEVEL as LevelWithSilent) : 'info');
+  const level =
+    options.level ?? (isLogLevel(process.env.LOG_LEVEL ?? '') ? (process.env.LOG_LEVEL as LevelWithSilent) : 'info');
   const pretty = options.pretty ?? (!options.destination && process.stderr.isTTY === true);
   if (pretty) {
     return pino({

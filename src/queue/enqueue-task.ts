@@ -55,7 +55,10 @@ export async function enqueueTask(
   const { type, priority, payload } = validateNewTask(input);
   const maxAttempts = input.maxAttempts ?? options.defaultMaxAttempts;
   if (!Number.isInteger(maxAttempts) || maxAttempts < 1) {
-    throw new AutodevError('VALIDATION_FAILED', `max attempts must be a whole number of 1 or more (got ${maxAttempts})`);
+    throw new AutodevError(
+      'VALIDATION_FAILED',
+      `max attempts must be a whole number of 1 or more (got ${maxAttempts})`,
+    );
   }
   const row = await db
     .insertInto('tasks')

@@ -28,4 +28,3 @@ export function leaseLost(holder: LeaseHolder): AutodevError {
     `worker ${holder.workerId} no longer holds task ${holder.taskId} (lease expired, or the task was cancelled)`,
   );
 }
-

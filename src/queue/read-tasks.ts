@@ -36,7 +36,8 @@ export function encodeCursor(id: number): string {
 
 export function decodeCursor(cursor: string): number {
   const match = /^t:(\d+)$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
-  if (!match) throw new AutodevError('INVALID_CURSOR', 'cursor is not one this server produced; start from the first page');
+  if (!match)
+    throw new AutodevError('INVALID_CURSOR', 'cursor is not one this server produced; start from the first page');
   return Number(match[1]);
 }
 
@@ -44,9 +45,16 @@ export function decodeCursor(cursor: string): number {
 export async function listTasks(db: Kysely<Database>, filter: TaskFilter = {}): Promise<TaskPage> {
   const limit = filter.limit ?? 50;
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_SIZE) {
-    throw new AutodevError('VALIDATION_FAILED', `limit must be a whole number from 1 to ${MAX_PAGE_SIZE} (got ${limit})`);
+    throw new AutodevError(
+      'VALIDATION_FAILED',
+      `limit must be a whole number from 1 to ${MAX_PAGE_SIZE} (got ${limit})`,
+    );
   }
-  let query = db.selectFrom('tasks').selectAll().orderBy('id', 'desc').limit(limit + 1);
+  let query = db
+    .selectFrom('tasks')
+    .selectAll()
+    .orderBy('id', 'desc')
+    .limit(limit + 1);
   if (filter.status) query = query.where('status', '=', filter.status);
   if (filter.type) query = query.where('type', '=', filter.type);
   if (filter.workflowId !== undefined) query = query.where('workflow_id', '=', filter.workflowId);

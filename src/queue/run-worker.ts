@@ -26,6 +26,20 @@ export interface HandlerOutcome {
 
 export type TaskHandler = (task: Task, context: TaskContext) => Promise<HandlerOutcome>;
 
+/**
+ * Thrown by a handler to give its task back without counting the attempt, to run again at `runAfter`: a provider
+ * rate limit is not a failure.
+ */
+export class ReleaseTask extends Error {
+  constructor(
+    readonly reason: string,
+    readonly runAfter: number,
+  ) {
+    super(reason);
+    this.name = 'ReleaseTask';
+  }
+}
+
 export interface WorkerOptions {
   queue: TaskQueue;
   workerId: string;
@@ -37,6 +51,11 @@ export interface WorkerOptions {
   idleWaitMs?: number;
   /** Called on every loop-level error so the caller can log it; the loop keeps going. */
   onError?: (error: unknown, task?: Task) => void;
+  /**
+   * Asked before each claim: a number of ms to wait instead of claiming (e.g. the daily token budget is spent), or
+   * undefined to go ahead.
+   */
+  pauseClaims?: () => Promise<number | undefined>;
   /** Called when a task is claimed and when it is settled, for status rows and logs. */
   onTaskStart?: (task: Task) => void;
   onTaskEnd?: (task: Task, outcome: 'completed' | 'failed' | 'released' | 'lease_lost') => void;
@@ -53,6 +72,11 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
       if (queue.clock() - lastReclaim >= RECLAIM_EVERY_MS) {
         lastReclaim = queue.clock();
         await queue.reclaimExpired();
+      }
+      const pauseMs = await options.pauseClaims?.();
+      if (pauseMs !== undefined) {
+        await queue.waitForWork(Math.min(pauseMs, 60_000), signal);
+        continue;
       }
       const task = await queue.claim(workerId, types);
       if (!task) {
@@ -89,14 +113,24 @@ async function runOne(options: WorkerOptions, task: Task): Promise<void> {
   try {
     const outcome = await options.handler(task, { signal: taskAbort.signal, holder });
     if (leaseLost) return options.onTaskEnd?.(task, 'lease_lost');
-    await queue.handle.db.transaction().execute(async (tx) => {
-      await queue.complete(holder, outcome.result, tx);
-      await outcome.onComplete?.(tx, task);
-    });
+    const { onComplete } = outcome;
+    if (onComplete) {
+      await queue.handle.db.transaction().execute(async (tx) => {
+        await queue.complete(holder, outcome.result, tx);
+        await onComplete(tx, task);
+      });
+    } else {
+      // Nothing else to commit with it: the completion alone is atomic (one statement on PostgreSQL).
+      await queue.complete(holder, outcome.result);
+    }
     options.onTaskEnd?.(task, 'completed');
   } catch (error) {
     if (leaseLost || (isAutodevError(error) && error.code === 'LEASE_LOST')) {
       return options.onTaskEnd?.(task, 'lease_lost');
+    }
+    if (error instanceof ReleaseTask) {
+      await queue.release(holder, error.reason, error.runAfter);
+      return options.onTaskEnd?.(task, 'released');
     }
     if (signal.aborted) {
       await queue.release(holder, 'worker stopped').catch((e: unknown) => options.onError?.(e, task));

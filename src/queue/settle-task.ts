@@ -4,19 +4,27 @@
  * Each takes the caller's `db`, which may be a transaction: the caller's own writes (the tasks a completion starts,
  * say) commit together with the task's new state, or not at all.
  */
-import type { Kysely } from 'kysely';
+import { sql, type Kysely, type QueryCreator } from 'kysely';
 import { recordEvent } from '../events/record-event.js';
+import type { DialectCapabilities } from '../store/dialect.js';
+import { inTransaction } from '../store/in-transaction.js';
 import type { Database } from '../store/schema.js';
 import { retryDelayMs, type BackoffSettings } from './backoff.js';
 import { heldBy, leaseLost, type LeaseHolder } from './lease.js';
 
+/**
+ * Marks a held task completed with its result, and records `task.completed`. On PostgreSQL that is one statement
+ * (a data-modifying WITH): one round trip, atomic without a transaction, or part of the caller's. Elsewhere two
+ * statements in the caller's transaction, or a new one.
+ */
 export async function completeTask(
   db: Kysely<Database>,
+  dialect: DialectCapabilities,
   holder: LeaseHolder,
   outcome: { result: unknown; now: number },
 ): Promise<void> {
-  const updated = await heldBy(db.updateTable('tasks'), holder)
-    .set({
+  const complete = (qb: QueryCreator<Database>) =>
+    heldBy(qb.updateTable('tasks'), holder).set({
       status: 'completed',
       result: JSON.stringify(outcome.result ?? null),
       error: null,
@@ -24,16 +32,47 @@ export async function completeTask(
       lease_expires_at: null,
       finished_at: outcome.now,
       updated_at: outcome.now,
-    })
-    .executeTakeFirst();
-  if (Number(updated.numUpdatedRows) !== 1) throw leaseLost(holder);
-  await recordEvent(db, {
+    });
+  const event = {
     kind: 'task.completed',
     subjectType: 'task',
     subjectId: holder.taskId,
     actor: holder.workerId,
     data: { status: 'completed' },
     now: outcome.now,
+  };
+
+  if (dialect.supportsDataModifyingCte) {
+    const done = await db
+      .with('completed', (qb) => complete(qb).returning('id'))
+      .with('completed_event', (qb) =>
+        qb
+          .insertInto('events')
+          .columns(['kind', 'subject_type', 'subject_id', 'actor', 'data', 'created_at'])
+          .expression((eb) =>
+            eb
+              .selectFrom('completed')
+              .select([
+                sql.val(event.kind).as('kind'),
+                sql.val(event.subjectType).as('subject_type'),
+                sql.val(String(event.subjectId)).as('subject_id'),
+                sql.val(event.actor).as('actor'),
+                sql.val(JSON.stringify(event.data)).as('data'),
+                sql.val(event.now).as('created_at'),
+              ]),
+          ),
+      )
+      .selectFrom('completed')
+      .select('id')
+      .executeTakeFirst();
+    if (!done) throw leaseLost(holder);
+    return;
+  }
+
+  await inTransaction(db, async (tx) => {
+    const updated = await complete(tx).executeTakeFirst();
+    if (Number(updated.numUpdatedRows) !== 1) throw leaseLost(holder);
+    await recordEvent(tx, event);
   });
 }
 

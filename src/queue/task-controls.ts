@@ -36,7 +36,10 @@ export async function cancelTask(
     .executeTakeFirst();
   if (!row) {
     const status = await existingStatus(db, id);
-    throw new AutodevError('TASK_NOT_CANCELLABLE', `task ${id} is ${status}; only pending or in-progress tasks can be cancelled`);
+    throw new AutodevError(
+      'TASK_NOT_CANCELLABLE',
+      `task ${id} is ${status}; only pending or in-progress tasks can be cancelled`,
+    );
   }
   await recordEvent(db, {
     kind: 'task.cancelled',
@@ -50,7 +53,11 @@ export async function cancelTask(
 }
 
 /** Puts a failed or cancelled task back on the queue with a fresh set of attempts. */
-export async function retryTask(db: Kysely<Database>, id: number, request: { actor: string; now: number }): Promise<Task> {
+export async function retryTask(
+  db: Kysely<Database>,
+  id: number,
+  request: { actor: string; now: number },
+): Promise<Task> {
   const row = await db
     .updateTable('tasks')
     .set({
@@ -68,7 +75,10 @@ export async function retryTask(db: Kysely<Database>, id: number, request: { act
     .executeTakeFirst();
   if (!row) {
     const status = await existingStatus(db, id);
-    throw new AutodevError('TASK_NOT_RETRYABLE', `task ${id} is ${status}; only failed or cancelled tasks can be retried`);
+    throw new AutodevError(
+      'TASK_NOT_RETRYABLE',
+      `task ${id} is ${status}; only failed or cancelled tasks can be retried`,
+    );
   }
   await recordEvent(db, {
     kind: 'task.retried',

@@ -79,8 +79,9 @@ export class TaskQueue {
     return heartbeatTask(this.db, holder, { leaseMs: this.settings.leaseMs, now: this.clock() });
   }
 
+  /** Completes in `db` (pass a transaction to commit the caller's writes with it); atomic either way. */
   complete(holder: LeaseHolder, result: unknown, db: Kysely<Database> = this.db): Promise<void> {
-    return inTransaction(db, (tx) => completeTask(tx, holder, { result, now: this.clock() }));
+    return completeTask(db, this.handle.dialect, holder, { result, now: this.clock() });
   }
 
   /** Records a failed attempt; the task is retried after a backoff or, out of attempts, ends `failed`. */
@@ -108,7 +109,11 @@ export class TaskQueue {
   }
 
   cancel(id: number, actor: string, reason?: string): Promise<Task> {
-    return inTransaction(this.db, (tx) => cancelTask(tx, id, { actor, now: this.clock(), ...(reason ? { reason } : {}) }));
+    return inTransaction(this.db, async (tx) => {
+      const task = await cancelTask(tx, id, { actor, now: this.clock(), ...(reason ? { reason } : {}) });
+      await this.wakeup.notify(tx);
+      return task;
+    });
   }
 
   retry(id: number, actor: string): Promise<Task> {

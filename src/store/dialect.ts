@@ -11,6 +11,11 @@ export interface DialectCapabilities {
   readonly supportsSkipLocked: boolean;
   /** Wake-ups across processes arrive as LISTEN/NOTIFY messages instead of a change check. */
   readonly supportsListenNotify: boolean;
+  /**
+   * `WITH x AS (UPDATE ... RETURNING ...) INSERT ...`: several writes in one statement, so a state change and its
+   * event row take one round trip and no explicit transaction (PostgreSQL). SQLite allows only SELECT in a WITH.
+   */
+  readonly supportsDataModifyingCte: boolean;
   /** Several processes may hold connections, but writes are serialized by the engine (SQLite's one writer). */
   readonly serializesWriters: boolean;
   /** Column type for an auto-assigned integer primary key. */
@@ -21,6 +26,7 @@ export const SQLITE: DialectCapabilities = {
   name: 'sqlite',
   supportsSkipLocked: false,
   supportsListenNotify: false,
+  supportsDataModifyingCte: false,
   serializesWriters: true,
   idColumnType: 'integer',
 };
@@ -29,6 +35,7 @@ export const POSTGRES: DialectCapabilities = {
   name: 'postgres',
   supportsSkipLocked: true,
   supportsListenNotify: true,
+  supportsDataModifyingCte: true,
   serializesWriters: false,
   idColumnType: 'bigint',
 };

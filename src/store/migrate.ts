@@ -6,11 +6,17 @@ import { Migrator, type Migration, type MigrationResult } from 'kysely';
 import type { DatabaseHandle } from './open-database.js';
 import type { DialectCapabilities } from './dialect.js';
 import { initialMigration } from './migrations/0001-initial.js';
+import { providerLimitsMigration } from './migrations/0002-provider-limits.js';
+import { agentControlsMigration } from './migrations/0003-agent-controls.js';
+import { readyTasksIndexMigration } from './migrations/0003-ready-tasks-index.js';
 
 /** Every migration, by name. Names sort in the order they run; never rename or edit a released one. */
 export function allMigrations(dialect: DialectCapabilities): Record<string, Migration> {
   return {
     '0001-initial': initialMigration(dialect),
+    '0002-provider-limits': providerLimitsMigration(),
+    '0003-agent-controls': agentControlsMigration(),
+    '0003-ready-tasks-index': readyTasksIndexMigration(),
   };
 }
 

@@ -86,7 +86,11 @@ async function openPostgres(url: string, poolSize: number): Promise<DatabaseHand
     dialect: POSTGRES,
     location: redactUrl(url),
     postgresUrl: url,
-    close: () => db.destroy(),
+    async close() {
+      // Kysely only ends a pool it initialized (on first query); end ours either way, once.
+      await db.destroy();
+      if (!pool.ended) await pool.end();
+    },
   };
 }
 
@@ -118,6 +122,9 @@ function openSqlite(file: string): DatabaseHandle {
     dialect: SQLITE,
     location: file,
     sqlite,
-    close: () => db.destroy(),
+    async close() {
+      await db.destroy();
+      if (sqlite.open) sqlite.close();
+    },
   };
 }

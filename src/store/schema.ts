@@ -210,6 +210,25 @@ export interface ApiTokensTable {
   revoked_at: number | null;
 }
 
+/** A provider that hit a rate limit, and until when it is skipped (shared by every process). */
+export interface ProviderLimitsTable {
+  provider: string;
+  limited_until: number;
+  reason: string;
+  updated_at: number;
+}
+
+/** Desired state of a role's agents; every process's supervisor reconciles toward it. */
+export interface AgentControlsTable {
+  role: string;
+  /** Concurrent workers of this role in each process that runs the role; 0 stops it. */
+  desired_workers: number;
+  /** A restart asked for at this time: workers started before it are restarted. */
+  restart_requested_at: number | null;
+  updated_by: string;
+  updated_at: number;
+}
+
 export interface Database {
   tasks: TasksTable;
   events: EventsTable;
@@ -225,6 +244,8 @@ export interface Database {
   proposals: ProposalsTable;
   instructions: InstructionsTable;
   api_tokens: ApiTokensTable;
+  provider_limits: ProviderLimitsTable;
+  agent_controls: AgentControlsTable;
 }
 
 export type TaskRow = Selectable<TasksTable>;

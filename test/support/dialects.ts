@@ -111,6 +111,8 @@ const TABLES_IN_DELETE_ORDER = [
   'proposals',
   'instructions',
   'api_tokens',
+  'provider_limits',
+  'agent_controls',
 ] as const;
 
 /** Empties every domain table (migrations stay applied). */

@@ -1,0 +1,202 @@
+/**
+ * @module Runs the agents of this process: for each role, as many worker loops as `agent_controls` asks for, each
+ * registered as an `agents` row with its status, current task, provider and heartbeat. A loop that crashes is marked
+ * `crashed` and restarted after `watcher.restart_delay`; a restart request restarts the role's loops; the daily token
+ * budget pauses claiming (status says so). Stopping releases running tasks (the queue's worker loop does that).
+ */
+import os from 'node:os';
+import { TASK_TYPES_BY_ROLE, type Role } from '../domain/roles.js';
+import { runWorker } from '../queue/run-worker.js';
+import { readAgentControls } from './agent-controls.js';
+import { heartbeatAgent, registerAgent, setAgentStatus } from './agent-registry.js';
+import { createAgentTaskHandler, type AgentRuntimeDeps } from './run-agent-task.js';
+import { startOfUtcDay, usageSince } from './session-store.js';
+
+const RECONCILE_EVERY_MS = 2_000;
+const AGENT_HEARTBEAT_MS = 10_000;
+const DAY_MS = 86_400_000;
+
+interface RunningWorker {
+  instanceId: string;
+  role: Role;
+  abort: AbortController;
+  done: Promise<void>;
+  startedAt: number;
+}
+
+export interface SupervisorOptions {
+  roles: readonly Role[];
+  /** Overrides `agent_controls` for every role (tests); normally the database decides. */
+  workersPerRole?: number;
+  /** Idle wait of each worker loop between claims when nothing wakes it. */
+  idleWaitMs?: number;
+}
+
+export class AgentSupervisor {
+  private readonly workers = new Map<string, RunningWorker>();
+  private readonly nextIndex = new Map<Role, number>();
+  private reconcileTimer: NodeJS.Timeout | undefined;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private reconciling: Promise<void> = Promise.resolve();
+  private stopped = false;
+
+  constructor(
+    private readonly deps: AgentRuntimeDeps,
+    private readonly options: SupervisorOptions,
+  ) {}
+
+  private get db() {
+    return this.deps.queue.handle.db;
+  }
+
+  private now() {
+    return this.deps.queue.clock();
+  }
+
+  async start(): Promise<void> {
+    await this.reconcile();
+    this.reconcileTimer = setInterval(() => {
+      this.reconciling = this.reconciling
+        .then(() => this.reconcile())
+        .catch((error: unknown) => {
+          this.deps.logger.error({ err: error }, 'agent supervisor could not reconcile');
+        });
+    }, RECONCILE_EVERY_MS);
+    this.heartbeatTimer = setInterval(() => {
+      for (const worker of this.workers.values()) {
+        heartbeatAgent(this.db, worker.instanceId, this.now()).catch(() => undefined);
+      }
+    }, AGENT_HEARTBEAT_MS);
+  }
+
+  /** Worker ids running now, by role. */
+  running(): Record<string, string[]> {
+    const byRole: Record<string, string[]> = {};
+    for (const worker of this.workers.values()) (byRole[worker.role] ??= []).push(worker.instanceId);
+    return byRole;
+  }
+
+  private async reconcile(): Promise<void> {
+    if (this.stopped) return;
+    const controls = await readAgentControls(this.db, this.options.roles);
+    for (const control of controls) {
+      const desired = this.options.workersPerRole ?? control.desiredWorkers;
+      const mine = [...this.workers.values()].filter((w) => w.role === control.role);
+      const restart = control.restartRequestedAt;
+      for (const worker of mine) {
+        if (restart !== null && worker.startedAt < restart) await this.stopWorker(worker, 'restart requested');
+      }
+      const alive = [...this.workers.values()].filter((w) => w.role === control.role);
+      for (let i = alive.length; i < desired; i++) await this.startWorker(control.role);
+      for (const worker of alive.slice(desired)) await this.stopWorker(worker, 'scaled down');
+    }
+  }
+
+  private async startWorker(role: Role): Promise<void> {
+    const index = (this.nextIndex.get(role) ?? 0) + 1;
+    this.nextIndex.set(role, index);
+    const instanceId = `${role}@${os.hostname()}:${process.pid}#${index}`;
+    const abort = new AbortController();
+    await registerAgent(this.db, { instanceId, role, now: this.now() });
+    const worker: RunningWorker = { instanceId, role, abort, done: Promise.resolve(), startedAt: this.now() };
+    worker.done = this.runLoop(worker).finally(() => this.workers.delete(instanceId));
+    this.workers.set(instanceId, worker);
+  }
+
+  private async runLoop(worker: RunningWorker): Promise<void> {
+    const { deps } = this;
+    const log = deps.logger.child({ agent: worker.instanceId });
+    let currentProvider: string | null = null;
+    const status = (update: Parameters<typeof setAgentStatus>[2]) =>
+      setAgentStatus(this.db, worker.instanceId, update).catch((error: unknown) =>
+        log.error({ err: error }, 'could not write agent status'),
+      );
+    let budgetPaused = false;
+    while (!worker.abort.signal.aborted) {
+      try {
+        const handler = createAgentTaskHandler(
+          {
+            ...deps,
+            logger: log,
+            onProvider: (provider) => {
+              currentProvider = provider;
+              void status({ status: 'working', provider, now: this.now() });
+            },
+          },
+          worker.role,
+        );
+        await runWorker({
+          queue: deps.queue,
+          workerId: worker.instanceId,
+          types: TASK_TYPES_BY_ROLE[worker.role],
+          handler,
+          signal: worker.abort.signal,
+          ...(this.options.idleWaitMs !== undefined ? { idleWaitMs: this.options.idleWaitMs } : {}),
+          pauseClaims: async () => {
+            const budget = deps.settings.tokens.daily_budget;
+            if (budget <= 0) return undefined;
+            const dayStart = startOfUtcDay(this.now());
+            const used = await usageSince(this.db, dayStart);
+            if (used.tokens < budget) {
+              if (budgetPaused) {
+                budgetPaused = false;
+                await status({ status: 'idle', detail: null, now: this.now() });
+              }
+              return undefined;
+            }
+            if (!budgetPaused) {
+              budgetPaused = true;
+              await status({
+                status: 'stopped',
+                currentTaskId: null,
+                detail: `daily token budget spent (${used.tokens} of ${budget} tokens); resumes at 00:00 UTC`,
+                now: this.now(),
+              });
+            }
+            return dayStart + DAY_MS - this.now();
+          },
+          onTaskStart: (task) => void status({ status: 'working', currentTaskId: task.id, now: this.now() }),
+          onTaskEnd: (task, outcome) => {
+            log.info({ task: task.id, type: task.type, outcome }, `task ${outcome}`);
+            void status({ status: 'idle', currentTaskId: null, provider: currentProvider, now: this.now() });
+          },
+          onError: (error, task) => log.error({ err: error, task: task?.id }, 'worker error'),
+        });
+      } catch (error) {
+        if (worker.abort.signal.aborted) break;
+        log.error({ err: error }, 'agent loop crashed; restarting after watcher.restart_delay');
+        await status({ status: 'crashed', currentTaskId: null, detail: (error as Error).message, now: this.now() });
+        await sleep(deps.settings.watcher.restart_delay * 1000, worker.abort.signal);
+        await status({ status: 'idle', detail: null, now: this.now() });
+      }
+    }
+    await status({ status: 'stopped', currentTaskId: null, now: this.now() });
+  }
+
+  private async stopWorker(worker: RunningWorker, reason: string): Promise<void> {
+    this.deps.logger.info({ agent: worker.instanceId, reason }, 'stopping agent');
+    worker.abort.abort(new Error(reason));
+    await worker.done;
+  }
+
+  /** Stops every loop; running tasks are released back to the queue (not counted as attempts). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.reconcileTimer);
+    clearInterval(this.heartbeatTimer);
+    await this.reconciling;
+    await Promise.all([...this.workers.values()].map((w) => this.stopWorker(w, 'shutting down')));
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}

@@ -1,0 +1,485 @@
+/**
+ * @module One agent task, start to finish: choose the provider (rate limits shared through the database), prepare the
+ * workspace and session directory, render the prompt, run the CLI session sandboxed under the watcher's limits,
+ * record the transcript, commit the work (never lost), then validate the submitted result and hand the worker loop a
+ * completion whose outbox writes commit with it. Rate limits release the task; everything else that goes wrong is a
+ * failed attempt whose error says why.
+ */
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import type { Kysely } from 'kysely';
+import type { Role } from '../domain/roles.js';
+import type { Settings } from '../config/settings-schema.js';
+import type { Logger } from '../log.js';
+import type { LlmProvider, SessionRequest } from '../llm/provider.js';
+import type { ProviderName, SessionEvent, SessionOutcome, TokenUsage } from '../llm/session-events.js';
+import { mcpServerSpec } from '../mcp/run-mcp-stdio.js';
+import { readOutbox, readSessionResult, writeSessionContext } from '../mcp/session-files.js';
+import { ReleaseTask, type HandlerOutcome, type TaskContext, type TaskHandler } from '../queue/run-worker.js';
+import type { Task } from '../queue/task-record.js';
+import type { TaskQueue } from '../queue/task-queue.js';
+import type { Database } from '../store/schema.js';
+import { defaultHiddenPaths, scrubEnvironment, type SandboxMode } from '../workspace/sandbox.js';
+import { commitWip, prepareWorktree, sandboxPathsFor, type Worktree } from '../workspace/worktrees.js';
+import { agentCliPath, cliStateDirs, homeDir, writeSandboxedCli, type CliProvider } from './agent-cli.js';
+import { applyOutbox } from './apply-outbox.js';
+import { chooseProvider, type ProviderPolicy } from './choose-provider.js';
+import { markInstructionsDelivered, pendingInstructions, returnUndeliveredInstructions } from './instructions.js';
+import { loadRolePrompt } from './load-role-prompt.js';
+import { activeProviderLimits, markProviderLimited } from './provider-limits.js';
+import { renderTaskPrompt } from './render-prompt.js';
+import { resultJsonSchema, validateResult } from './result-contracts.js';
+import {
+  appendTranscript,
+  finishSession,
+  lastProviderSessionId,
+  startSession,
+  type TranscriptEntry,
+} from './session-store.js';
+
+/** Roles that review or analyse: a read-only checkout, no write tools. */
+export const READ_ONLY_ROLES: ReadonlySet<Role> = new Set<Role>(['reviewer', 'security', 'bug_finder']);
+
+/** Variables each provider's CLI needs from the environment (everything else is scrubbed). */
+export const PROVIDER_ENV_ALLOWLIST: Record<CliProvider, string[]> = {
+  claude: [
+    'ANTHROPIC_API_KEY',
+    'ANTHROPIC_AUTH_TOKEN',
+    'ANTHROPIC_BASE_URL',
+    'ANTHROPIC_MODEL',
+    'CLAUDE_CODE_USE_BEDROCK',
+    'CLAUDE_CODE_USE_VERTEX',
+    'AWS_REGION',
+    'CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC',
+    'IS_SANDBOX',
+  ],
+  codex: ['OPENAI_API_KEY', 'OPENAI_BASE_URL', 'CODEX_HOME'],
+};
+
+export type ProviderFactory = (name: ProviderName, session: { executable: string | undefined }) => LlmProvider;
+
+export interface AgentRuntimeDeps {
+  queue: TaskQueue;
+  settings: Settings;
+  dataDir: string;
+  configDir?: string;
+  logger: Logger;
+  /** The process environment: scrubbed for sessions; also where the manual provider override is read. */
+  env: Record<string, string | undefined>;
+  createProvider: ProviderFactory;
+  /** `dist/src/cli/bin/autodev.js`: the MCP server every session gets is `node <cliEntry> mcp`. */
+  cliEntry: string;
+  /** Tests and the demo: use this provider whatever the settings say (labelled in every output). */
+  forceProvider?: ProviderName;
+  bwrapPath?: string;
+  /** Called with the provider a session runs on (for the agent's status row). */
+  onProvider?: (provider: ProviderName) => void;
+}
+
+/** How often the transcript buffer is written to the database while a session runs. */
+const TRANSCRIPT_FLUSH_MS = 250;
+/** How many times one task may move to another provider after rate limits before it waits. */
+const MAX_PROVIDER_SWITCHES = 2;
+
+export function providerPolicy(
+  settings: Settings,
+  role: Role,
+  env: Record<string, string | undefined>,
+): ProviderPolicy {
+  const override = env[settings.llm.manual_override_env]?.trim();
+  const forced = override === 'claude' || override === 'codex' ? override : undefined;
+  return {
+    defaultProvider: settings.llm.default_provider,
+    fallbackProvider: settings.llm.fallback_provider,
+    autoFallbackOnRateLimit: settings.llm.auto_fallback_on_rate_limit,
+    roleProvider: settings.agents[role].provider ?? undefined,
+    forcedProvider: forced,
+  };
+}
+
+type SessionEnd =
+  | { kind: 'done'; outcome: HandlerOutcome }
+  | { kind: 'rate_limited'; provider: ProviderName; until: number | null; reason: string };
+
+export function createAgentTaskHandler(deps: AgentRuntimeDeps, role: Role): TaskHandler {
+  return async (task, context) => {
+    const db = deps.queue.handle.db;
+    for (let switches = 0; ; switches++) {
+      const now = deps.queue.clock();
+      let provider: ProviderName;
+      if (deps.forceProvider) {
+        provider = deps.forceProvider;
+      } else {
+        const choice = chooseProvider(
+          providerPolicy(deps.settings, role, deps.env),
+          await activeProviderLimits(db, now),
+          now,
+        );
+        if (choice.kind === 'wait' || switches > MAX_PROVIDER_SWITCHES) {
+          const until = choice.kind === 'wait' ? choice.until : now + 60_000;
+          throw new ReleaseTask(
+            `${choice.provider} is rate limited until ${new Date(until).toISOString()}; the task waits (not a failure)`,
+            until,
+          );
+        }
+        provider = choice.provider;
+      }
+      deps.onProvider?.(provider);
+      const end = await runSession(deps, role, task, context, provider);
+      if (end.kind === 'done') return end.outcome;
+      const until = await markProviderLimited(db, {
+        provider: end.provider,
+        until: end.until,
+        reason: end.reason,
+        now: deps.queue.clock(),
+      });
+      deps.logger.warn({ task: task.id, provider: end.provider, until: new Date(until).toISOString() }, 'rate limited');
+      if (deps.forceProvider) throw new ReleaseTask(`${end.provider} is rate limited: ${end.reason}`, until);
+    }
+  };
+}
+
+async function prepareWorkspace(deps: AgentRuntimeDeps, role: Role, task: Task) {
+  const readOnly = READ_ONLY_ROLES.has(role);
+  if (task.repoId === null) {
+    const scratch = path.join(deps.dataDir, 'scratch', `task-${task.id}`);
+    await mkdir(scratch, { recursive: true });
+    return { cwd: scratch, worktree: undefined, repo: undefined, readOnly };
+  }
+  const repo = await deps.queue.handle.db
+    .selectFrom('repositories')
+    .selectAll()
+    .where('id', '=', task.repoId)
+    .executeTakeFirst();
+  if (!repo) throw new Error(`task ${task.id} names repository ${task.repoId}, which is not registered`);
+  const payload = task.payload as { title?: unknown; branch?: unknown; ref?: unknown };
+  const title = typeof payload.title === 'string' ? payload.title : task.type;
+  const ref =
+    typeof payload.ref === 'string' ? payload.ref : typeof payload.branch === 'string' ? payload.branch : undefined;
+  const worktree = await prepareWorktree({
+    repoPath: repo.location,
+    baseDir: path.join(deps.dataDir, 'worktrees', repo.name),
+    taskId: task.id,
+    title,
+    baseBranch: repo.default_branch,
+    readOnly,
+    ...(readOnly && ref ? { ref } : {}),
+  });
+  return { cwd: worktree.path, worktree, repo, readOnly };
+}
+
+async function parentResults(db: Kysely<Database>, task: Task) {
+  if (task.parentId === null) return [];
+  const parent = await db
+    .selectFrom('tasks')
+    .select(['id', 'type', 'status', 'result'])
+    .where('id', '=', task.parentId)
+    .executeTakeFirst();
+  if (!parent || parent.result === null) return [];
+  return [
+    { taskId: parent.id, type: parent.type, status: parent.status, result: JSON.parse(parent.result) as unknown },
+  ];
+}
+
+async function runSession(
+  deps: AgentRuntimeDeps,
+  role: Role,
+  task: Task,
+  context: TaskContext,
+  provider: ProviderName,
+): Promise<SessionEnd> {
+  const db = deps.queue.handle.db;
+  const clock = deps.queue.clock;
+  const settings = deps.settings;
+  const workspace = await prepareWorkspace(deps, role, task);
+  const sessionId = await startSession(db, {
+    taskId: task.id,
+    role,
+    agentInstanceId: context.holder.workerId,
+    provider,
+    model: provider === 'replay' ? null : settings.llm.providers[provider].model,
+    now: clock(),
+  });
+  const sessionDir = path.join(deps.dataDir, 'sessions', String(sessionId));
+  const instructions = await pendingInstructions(db, role);
+  const parents = await parentResults(db, task);
+  await writeSessionContext(sessionDir, {
+    task: { id: task.id, type: task.type, priority: task.priority, payload: task.payload, attempts: task.attempts },
+    role,
+    ...(workspace.repo ? { repo: { name: workspace.repo.name, default_branch: workspace.repo.default_branch } } : {}),
+    ...(workspace.worktree?.branch ? { branch: workspace.worktree.branch } : {}),
+    parent_results: parents.map((p) => ({ task_id: p.taskId, type: p.type, result: p.result })),
+    instructions: instructions.map((i) => i.message),
+    result_schema: resultJsonSchema(task.type),
+  });
+  await markInstructionsDelivered(
+    db,
+    instructions.map((i) => i.id),
+    { sessionId, now: clock() },
+  );
+
+  const rolePrompt = await loadRolePrompt(role, {
+    dataDir: deps.dataDir,
+    ...(deps.configDir ? { configDir: deps.configDir } : {}),
+  });
+  const prompt = renderTaskPrompt({
+    role,
+    rolePrompt: rolePrompt.text,
+    task: {
+      id: task.id,
+      type: task.type,
+      priority: task.priority,
+      payload: task.payload,
+      attempts: task.attempts,
+      maxAttempts: task.maxAttempts,
+    },
+    context: {
+      ...(workspace.repo
+        ? {
+            repo: {
+              name: workspace.repo.name,
+              defaultBranch: workspace.repo.default_branch,
+              testCommand: workspace.repo.test_command,
+              deployCommand: workspace.repo.deploy_command,
+            },
+          }
+        : {}),
+      ...(workspace.worktree?.branch ? { branch: workspace.worktree.branch } : {}),
+      worktree: workspace.cwd,
+      readOnly: workspace.readOnly,
+      parentResults: parents,
+      instructions: instructions.map((i) => ({ id: i.id, message: i.message, created_at: i.created_at })),
+      ...(task.error ? { previousError: task.error } : {}),
+    },
+  });
+
+  const env = sessionEnvironment(deps, provider);
+  const executable = await sessionExecutable(deps, provider, env, workspace, sessionDir);
+  const llm = deps.createProvider(provider, { executable });
+  const resume = task.attempts > 1 ? await lastProviderSessionId(db, task.id, provider) : undefined;
+
+  const watcher = new AbortController();
+  const stopWith = (reason: string) => {
+    if (!watcher.signal.aborted) watcher.abort(new Error(reason));
+  };
+  const onTaskAbort = () => stopWith('lease lost or worker stopping');
+  context.signal.addEventListener('abort', onTaskAbort, { once: true });
+  if (context.signal.aborted) onTaskAbort();
+  const maxSeconds = settings.watcher.max_session_duration;
+  const timeLimit = setTimeout(() => stopWith('time limit'), maxSeconds * 1000);
+
+  const transcript = new TranscriptWriter(db, sessionId, clock, deps.logger);
+  const submissions = new SubmissionWatcher();
+  let usage: TokenUsage | undefined;
+  let outcome: SessionOutcome;
+  try {
+    const request: SessionRequest = {
+      prompt,
+      cwd: workspace.cwd,
+      env,
+      signal: watcher.signal,
+      readOnly: workspace.readOnly,
+      tokenBudget: settings.tokens.session_max,
+      mcpServers: {
+        autodev: mcpServerSpec({ nodePath: process.execPath, cliEntry: deps.cliEntry, sessionDir }),
+      },
+      ...(resume ? { resumeSessionId: resume } : {}),
+    };
+    outcome = await llm.run(request, (event: SessionEvent) => {
+      if (event.type === 'usage') usage = event;
+      submissions.see(event);
+      transcript.add(event);
+    });
+  } finally {
+    clearTimeout(timeLimit);
+    context.signal.removeEventListener('abort', onTaskAbort);
+    await transcript.close();
+  }
+  const finalUsage: TokenUsage | undefined = outcome.usage ?? usage;
+  await finishSession(db, sessionId, {
+    status: outcome.status,
+    outcome: outcome.error ?? (outcome.resultText.slice(0, 2000) || null),
+    providerSessionId: outcome.providerSessionId,
+    model: outcome.model,
+    tokensIn: finalUsage ? finalUsage.input_tokens : 0,
+    tokensOut: finalUsage ? finalUsage.output_tokens : 0,
+    tokensCache: finalUsage ? finalUsage.cache_read_tokens + finalUsage.cache_creation_tokens : 0,
+    costUsd: outcome.costUsd ?? 0,
+    now: clock(),
+  });
+
+  // Never lose work: whatever happened, the worktree's changes are committed on the task branch.
+  const wip = workspace.worktree && !workspace.readOnly ? await saveWork(workspace.worktree, task, outcome) : undefined;
+
+  if (outcome.status === 'rate_limited') {
+    // The model never worked on it: the instructions go to the next session (the fallback's, or after the reset).
+    await returnUndeliveredInstructions(db, sessionId, clock());
+    return {
+      kind: 'rate_limited',
+      provider,
+      until: outcome.rateLimitResetsAt ?? null,
+      reason: outcome.error ?? 'rate limited',
+    };
+  }
+  if (outcome.status === 'aborted') {
+    const reason = watcher.signal.reason instanceof Error ? watcher.signal.reason.message : '';
+    if (reason === 'time limit') {
+      throw new Error(`session time limit: killed after ${maxSeconds} s (watcher.max_session_duration)`);
+    }
+    if (context.signal.aborted) throw context.signal.reason ?? new Error('aborted');
+    throw new Error(
+      outcome.error === 'token budget'
+        ? `token budget: the session passed tokens.session_max (${settings.tokens.session_max} tokens)`
+        : `session aborted: ${outcome.error ?? 'unknown reason'}`,
+    );
+  }
+  if (outcome.status === 'failed') throw new Error(`${provider} session failed: ${outcome.error ?? 'no reason given'}`);
+
+  const submitted = await readSessionResult(sessionDir);
+  if (!submitted) {
+    const refused = submissions.lastRefusal;
+    if (refused) {
+      throw new Error(`invalid result: submit_result refused it (${refused}) and the session ended without a valid one`);
+    }
+    throw new Error('the session ended without calling submit_result, so there is no verdict');
+  }
+  const checked = validateResult(task.type, submitted.result);
+  if (!checked.ok) throw new Error(`invalid result: ${checked.reason}`);
+  const { entries, problems } = await readOutbox(sessionDir);
+  const result = {
+    ...checked.result,
+    session_id: sessionId,
+    provider,
+    ...(workspace.worktree?.branch ? { branch: workspace.worktree.branch } : {}),
+    ...(wip ? { head_commit: wip.commit } : {}),
+  };
+  return {
+    kind: 'done',
+    outcome: {
+      result,
+      onComplete: async (tx) => {
+        if (entries.length === 0 && problems.length === 0) return;
+        const applied = await applyOutbox(tx, deps.queue, entries, {
+          task,
+          author: context.holder.workerId,
+          now: clock(),
+        });
+        const rejected = [...applied.rejected, ...problems.map((p) => ({ seq: p.line, reason: p.reason }))];
+        if (rejected.length > 0) deps.logger.warn({ task: task.id, rejected }, 'outbox requests refused');
+        // What the session's requests became, refusals with their reasons, kept in the result for humans to see.
+        const outbox = {
+          created_task_ids: applied.createdTaskIds,
+          discussion_ids: applied.discussionIds,
+          rejected,
+        };
+        await tx
+          .updateTable('tasks')
+          .set({ result: JSON.stringify({ ...result, outbox }) })
+          .where('id', '=', task.id)
+          .execute();
+      },
+    },
+  };
+}
+
+/**
+ * Watches a session's events for `submit_result` calls the tool refused, so a session that ended without a valid
+ * result says why (the validator's reason names the fields) instead of looking like it never tried.
+ */
+class SubmissionWatcher {
+  private readonly calls = new Set<string>();
+  lastRefusal: string | undefined;
+
+  see(event: SessionEvent) {
+    if (event.type === 'tool_call' && /(?:^|__)submit_result$/.test(event.name)) this.calls.add(event.id);
+    if (event.type === 'tool_result' && this.calls.has(event.id)) {
+      this.lastRefusal = event.is_error ? (event.output.split('\n')[0]?.trim() ?? '').slice(0, 1000) : undefined;
+    }
+  }
+}
+
+async function saveWork(worktree: Worktree, task: Task, outcome: SessionOutcome) {
+  const note = outcome.status === 'succeeded' ? 'work' : `work in progress (${outcome.status})`;
+  return commitWip(worktree, `autodev: ${task.type} task ${task.id}: ${note}`);
+}
+
+function sessionEnvironment(deps: AgentRuntimeDeps, provider: ProviderName): Record<string, string> {
+  const allow = provider === 'replay' ? [] : PROVIDER_ENV_ALLOWLIST[provider];
+  const env = scrubEnvironment(deps.env, allow);
+  if (provider !== 'replay') Object.assign(env, deps.settings.llm.providers[provider].env);
+  return env;
+}
+
+async function sessionExecutable(
+  deps: AgentRuntimeDeps,
+  provider: ProviderName,
+  env: Record<string, string>,
+  workspace: { cwd: string; worktree: Worktree | undefined; readOnly: boolean },
+  sessionDir: string,
+): Promise<string | undefined> {
+  if (provider === 'replay') return undefined;
+  const configured = deps.settings.llm.providers[provider].executable;
+  const cli = agentCliPath(provider, configured, env.PATH);
+  const mode: SandboxMode = deps.settings.sandbox.mode;
+  if (mode === 'none') {
+    warnUnsandboxed(deps.logger);
+    return cli;
+  }
+  const home = homeDir(deps.env);
+  const paths = workspace.worktree
+    ? sandboxPathsFor(workspace.worktree)
+    : { writablePaths: [workspace.cwd], readOnlyPaths: [] as string[] };
+  return writeSandboxedCli({
+    wrapperPath: path.join(sessionDir, `${provider}-sandboxed.sh`),
+    cliPath: cli,
+    cwd: workspace.cwd,
+    writablePaths: [...paths.writablePaths, sessionDir, ...cliStateDirs(provider, home)],
+    readOnlyPaths: paths.readOnlyPaths,
+    hiddenPaths: defaultHiddenPaths({ home, dataDir: deps.dataDir }),
+    ...(deps.bwrapPath ? { bwrapPath: deps.bwrapPath } : {}),
+  });
+}
+
+let warned = false;
+function warnUnsandboxed(logger: Logger) {
+  if (warned) return;
+  warned = true;
+  logger.warn('sandbox.mode is none: agent sessions run UNSANDBOXED with full access to this machine');
+}
+
+/** Buffers transcript events and writes them in batches, numbered in arrival order. */
+class TranscriptWriter {
+  private buffer: TranscriptEntry[] = [];
+  private seq = 0;
+  private writing: Promise<void> = Promise.resolve();
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly sessionId: number,
+    private readonly clock: () => number,
+    private readonly logger: Logger,
+  ) {
+    this.timer = setInterval(() => this.flush(), TRANSCRIPT_FLUSH_MS);
+  }
+
+  add(event: SessionEvent) {
+    const { type, ...data } = event;
+    this.buffer.push({ seq: this.seq++, kind: type, data, at: this.clock() });
+  }
+
+  private flush() {
+    if (this.buffer.length === 0) return;
+    const batch = this.buffer;
+    this.buffer = [];
+    this.writing = this.writing
+      .then(() => appendTranscript(this.db, this.sessionId, batch))
+      .catch((error: unknown) => this.logger.error({ err: error, session: this.sessionId }, 'transcript write failed'));
+  }
+
+  async close() {
+    clearInterval(this.timer);
+    this.flush();
+    await this.writing;
+  }
+}

@@ -1,0 +1,51 @@
+/**
+ * @module Starts this process's agents from the settings: checks the sandbox can run (or says loudly that it is
+ * off), builds the runtime (providers from settings, the MCP server entry) and starts the supervisor for the roles.
+ * `autodev up` runs every role; `autodev serve agent:ROLE` one.
+ */
+import path from 'node:path';
+import type { Settings } from '../config/settings-schema.js';
+import { findPackageRoot } from '../config/package-root.js';
+import type { Role } from '../domain/roles.js';
+import type { Logger } from '../log.js';
+import type { TaskQueue } from '../queue/task-queue.js';
+import { assertSandboxAvailable } from '../workspace/sandbox.js';
+import { AgentSupervisor } from './agent-supervisor.js';
+import { settingsProviderFactory } from './provider-factory.js';
+
+export interface StartAgentsOptions {
+  queue: TaskQueue;
+  settings: Settings;
+  dataDir: string;
+  configDir?: string;
+  logger: Logger;
+  env: Record<string, string | undefined>;
+  roles: readonly Role[];
+}
+
+/** The built CLI entry every session's MCP server runs as (`node <entry> mcp --session-dir DIR`). */
+export function builtCliEntry(): string {
+  return path.join(findPackageRoot(), 'dist', 'src', 'cli', 'bin', 'autodev.js');
+}
+
+export async function startAgents(options: StartAgentsOptions): Promise<AgentSupervisor> {
+  await assertSandboxAvailable(options.settings.sandbox.mode);
+  if (options.settings.sandbox.mode === 'none') {
+    options.logger.warn('sandbox.mode is none: agent sessions will run UNSANDBOXED with full access to this machine');
+  }
+  const supervisor = new AgentSupervisor(
+    {
+      queue: options.queue,
+      settings: options.settings,
+      dataDir: options.dataDir,
+      ...(options.configDir ? { configDir: options.configDir } : {}),
+      logger: options.logger,
+      env: options.env,
+      createProvider: settingsProviderFactory({ settings: options.settings }),
+      cliEntry: builtCliEntry(),
+    },
+    { roles: options.roles },
+  );
+  await supervisor.start();
+  return supervisor;
+}

@@ -1,0 +1,92 @@
+/**
+ * @module `autodev agents status|restart ROLE|scale ROLE N`. Status reads the agents' rows (with provider limits and
+ * today's usage); restart and scale write the desired state that every running supervisor reconciles toward.
+ */
+import { MAX_WORKERS_PER_ROLE, readAgentControls, requestRestart, scaleRole } from '../../agents/agent-controls.js';
+import { listAgents } from '../../agents/agent-registry.js';
+import { activeProviderLimits } from '../../agents/provider-limits.js';
+import { startOfUtcDay, usageSince } from '../../agents/session-store.js';
+import { isRole, ROLES, type Role } from '../../domain/roles.js';
+import { AutodevError } from '../../errors.js';
+import { withContext, type CliDeps, type GlobalOptions } from '../context.js';
+import { writeJson, writeLine } from '../format.js';
+
+export type AgentsArgs =
+  | { action: 'status'; globals: GlobalOptions; json?: boolean | undefined }
+  | { action: 'restart'; globals: GlobalOptions; role: string }
+  | { action: 'scale'; globals: GlobalOptions; role: string; workers: string };
+
+/** An agent whose heartbeat is older than this is shown as crashed. */
+const STALE_AGENT_MS = 60_000;
+
+function parseRole(role: string): Role {
+  if (!isRole(role))
+    throw new AutodevError('VALIDATION_FAILED', `unknown role "${role}"; roles are ${ROLES.join(', ')}`);
+  return role;
+}
+
+export async function run(args: AgentsArgs, deps: CliDeps): Promise<number> {
+  if (args.action === 'restart') {
+    const role = parseRole(args.role);
+    await withContext(args.globals, deps, (ctx) => requestRestart(ctx.handle.db, role, 'cli', deps.now()));
+    writeLine(deps.stdout, `restart of ${role} requested; running agents restart within a few seconds`);
+    return 0;
+  }
+  if (args.action === 'scale') {
+    const role = parseRole(args.role);
+    const workers = /^\d+$/.test(args.workers.trim()) ? Number(args.workers) : NaN;
+    if (!Number.isInteger(workers) || workers > MAX_WORKERS_PER_ROLE) {
+      throw new AutodevError(
+        'VALIDATION_FAILED',
+        `N must be a whole number from 0 to ${MAX_WORKERS_PER_ROLE} (got "${args.workers}"); 0 stops the role`,
+      );
+    }
+    await withContext(args.globals, deps, (ctx) => scaleRole(ctx.handle.db, role, workers, 'cli', deps.now()));
+    writeLine(deps.stdout, `${role} scaled to ${workers} worker${workers === 1 ? '' : 's'} per process`);
+    return 0;
+  }
+  const now = deps.now();
+  const status = await withContext(args.globals, deps, async (ctx) => ({
+    agents: await listAgents(ctx.handle.db, { now, staleMs: STALE_AGENT_MS }),
+    controls: await readAgentControls(ctx.handle.db, ROLES),
+    limits: await activeProviderLimits(ctx.handle.db, now),
+    today: await usageSince(ctx.handle.db, startOfUtcDay(now)),
+    budget: ctx.settings.tokens.daily_budget,
+  }));
+  if (args.json) {
+    writeJson(deps.stdout, {
+      agents: status.agents.map((a) => ({
+        instance_id: a.instance_id,
+        role: a.role,
+        status: a.status,
+        current_task_id: a.current_task_id,
+        provider: a.provider,
+        detail: a.status_detail,
+        host: a.host,
+        pid: a.pid,
+        heartbeat_at: new Date(a.heartbeat_at).toISOString(),
+      })),
+      desired_workers: Object.fromEntries(status.controls.map((c) => [c.role, c.desiredWorkers])),
+      rate_limited: Object.fromEntries([...status.limits].map(([p, until]) => [p, new Date(until).toISOString()])),
+      today: { tokens: status.today.tokens, cost_usd: status.today.costUsd, daily_budget: status.budget },
+    });
+    return 0;
+  }
+  if (status.agents.length === 0) {
+    writeLine(deps.stdout, 'no agents have run yet; start them with "autodev up" (or "autodev serve agent:ROLE")');
+  }
+  for (const a of status.agents) {
+    const task = a.current_task_id === null ? '' : ` task ${a.current_task_id}`;
+    const detail = a.status_detail ? ` (${a.status_detail})` : '';
+    writeLine(
+      deps.stdout,
+      `${a.role.padEnd(11)} ${a.status.padEnd(12)} ${a.instance_id}${task}${a.provider ? ` on ${a.provider}` : ''}${detail}`,
+    );
+  }
+  for (const [provider, until] of status.limits) {
+    writeLine(deps.stdout, `provider ${provider} is rate limited until ${new Date(until).toISOString()}`);
+  }
+  const budget = status.budget > 0 ? ` of ${status.budget}` : ' (no daily budget)';
+  writeLine(deps.stdout, `today: ${status.today.tokens} tokens${budget}, $${status.today.costUsd.toFixed(2)}`);
+  return 0;
+}

@@ -1,0 +1,129 @@
+/**
+ * @module `autodev up [--port N] [--host H] [--no-agents]`: everything in one process, and `autodev serve
+ * <component>` for one part of it. Opens and migrates the database, makes sure the admin token exists, serves the API
+ * and runs the agents until SIGINT/SIGTERM, then stops the agents (their running tasks go back to the queue), the
+ * server, the queue and the database, in that order.
+ */
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import path from 'node:path';
+import type { AgentSupervisor } from '../../agents/agent-supervisor.js';
+import { startAgents } from '../../agents/start-agents.js';
+import { queueSettingsFrom } from '../../config/load-settings.js';
+import { ROLES, type Role } from '../../domain/roles.js';
+import { AutodevError } from '../../errors.js';
+import { createLogger } from '../../log.js';
+import { TaskQueue } from '../../queue/task-queue.js';
+import { ensureAdminToken } from '../../server/api-tokens.js';
+import { buildServer } from '../../server/build-server.js';
+import { migrateToLatest } from '../../store/migrate.js';
+import { CliError } from '../cli-error.js';
+import { effectiveLogLevel, loadCliSettings, openCliDatabase, type CliDeps, type GlobalOptions } from '../context.js';
+import { writeLine } from '../format.js';
+import { packageVersion } from '../version.js';
+
+export interface UpArgs {
+  globals: GlobalOptions;
+  port?: string | undefined;
+  host?: string | undefined;
+  /** false: no agents in this process (`--no-agents`, or `serve dashboard`). */
+  agents?: boolean | undefined;
+  /** The roles whose agents run here (default: all eight). */
+  roles?: readonly Role[] | undefined;
+  /** false: no HTTP server (`serve agent:ROLE`). */
+  server?: boolean | undefined;
+}
+
+export async function run(args: UpArgs, deps: CliDeps): Promise<number> {
+  const portOption = args.port === undefined ? undefined : parsePort(args.port);
+  if (args.host !== undefined && args.host.trim() === '') {
+    throw new AutodevError('VALIDATION_FAILED', '--host must not be empty; use e.g. 127.0.0.1 or 0.0.0.0');
+  }
+  const { settings, dataDir } = loadCliSettings(args.globals, deps);
+  const roles = args.agents === false ? [] : (args.roles ?? ROLES);
+  const port = portOption ?? settings.server.port;
+  const host = args.host ?? settings.server.host;
+  const logger = createLogger({ level: effectiveLogLevel(args.globals, settings, deps) });
+  const version = packageVersion();
+  const shutdown = deps.listenForShutdown();
+
+  const handle = await openCliDatabase(dataDir, deps);
+  let queue: TaskQueue | undefined;
+  let app: FastifyInstance | undefined;
+  let agents: AgentSupervisor | undefined;
+  try {
+    await migrateToLatest(handle);
+    queue = new TaskQueue(handle, queueSettingsFrom(settings), deps.now);
+    if (args.server !== false) {
+      const token = await ensureAdminToken(handle.db, dataDir, deps.now());
+      app = await buildServer({ handle, queue, logger, version, clock: deps.now, adminTokenPath: token.path });
+      await listen(app, host, port);
+      const address = app.server.address() as AddressInfo;
+      const shownHost = address.address.includes(':') ? `[${address.address}]` : address.address;
+      writeLine(deps.stdout, `Auto-Dev ${version} is up: http://${shownHost}:${address.port}`);
+      writeLine(
+        deps.stdout,
+        `  admin token: ${token.path} (${token.created ? 'created now' : 'existing'}; send it as "Authorization: Bearer <token>")`,
+      );
+    } else {
+      writeLine(deps.stdout, `Auto-Dev ${version} is up (agents only)`);
+    }
+    writeLine(deps.stdout, `  database:    ${handle.location}`);
+    if (roles.length > 0) {
+      agents = await startAgents({
+        queue,
+        settings,
+        dataDir,
+        ...(args.globals.config ? { configDir: path.dirname(path.resolve(deps.cwd, args.globals.config)) } : {}),
+        logger,
+        env: deps.env,
+        roles,
+      });
+      writeLine(deps.stdout, `  agents:      ${roles.join(', ')} (sandbox: ${settings.sandbox.mode})`);
+    } else {
+      writeLine(deps.stdout, '  agents:      none in this process');
+    }
+    writeLine(deps.stdout, '  press Ctrl+C to stop');
+
+    await untilAborted(shutdown);
+    writeLine(deps.stdout, 'stopping...');
+  } finally {
+    await agents?.stop();
+    await app?.close();
+    await queue?.close();
+    await handle.close();
+  }
+  writeLine(deps.stdout, 'stopped');
+  return 0;
+}
+
+function parsePort(text: string): number {
+  const port = /^\d+$/.test(text.trim()) ? Number(text) : NaN;
+  if (!Number.isInteger(port) || port > 65_535) {
+    throw new AutodevError('VALIDATION_FAILED', `--port must be a whole number from 0 to 65535 (got "${text}")`);
+  }
+  return port;
+}
+
+async function listen(app: FastifyInstance, host: string, port: number): Promise<void> {
+  try {
+    await app.listen({ host, port });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') throw new CliError(`port ${port} is in use; pass --port or stop the other process`, 1);
+    if (code === 'EACCES')
+      throw new CliError(`not allowed to listen on port ${port}; pass --port with a port above 1023`, 1);
+    if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') {
+      throw new CliError(
+        `cannot listen on host "${host}" (${code}); pass --host with an address of this machine, e.g. 127.0.0.1`,
+        1,
+      );
+    }
+    throw error;
+  }
+}
+
+function untilAborted(signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+}

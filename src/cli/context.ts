@@ -1,0 +1,98 @@
+/**
+ * @module What a command runs against: its dependencies on the outside world (`CliDeps`), the global options, and
+ * the opened settings, database and queue (`CommandContext`), closed again when the command ends.
+ */
+import path from 'node:path';
+import type { LevelWithSilent } from 'pino';
+import { loadSettings, queueSettingsFrom, type LoadedSettings } from '../config/load-settings.js';
+import type { Settings } from '../config/settings-schema.js';
+import { isLogLevel } from '../log.js';
+import { TaskQueue } from '../queue/task-queue.js';
+import { migrateToLatest } from '../store/migrate.js';
+import { openDatabase, type DatabaseHandle } from '../store/open-database.js';
+
+/** Where a command's text goes. */
+export interface Output {
+  write(text: string): unknown;
+}
+
+/** Everything a command may take from the process; `bin/` passes the real ones, tests may pass others. */
+export interface CliDeps {
+  env: Readonly<Record<string, string | undefined>>;
+  cwd: string;
+  stdout: Output;
+  stderr: Output;
+  now: () => number;
+  /**
+   * For long-running commands (`up`): a signal that aborts when the user asks to stop (SIGINT, SIGTERM). Until a
+   * command calls this, those signals end the process at once, which is right for short commands.
+   */
+  listenForShutdown(): AbortSignal;
+}
+
+/** The options every command accepts. */
+export interface GlobalOptions {
+  dataDir?: string | undefined;
+  config?: string | undefined;
+  logLevel?: LevelWithSilent | undefined;
+}
+
+export const DEFAULT_DATA_DIR = '.autodev';
+
+/** `--data-dir`, else AUTODEV_DATA_DIR, else `.autodev`; resolved against the working directory. */
+export function resolveDataDir(globals: GlobalOptions, deps: CliDeps): string {
+  return path.resolve(deps.cwd, globals.dataDir ?? (deps.env.AUTODEV_DATA_DIR || DEFAULT_DATA_DIR));
+}
+
+export function loadCliSettings(globals: GlobalOptions, deps: CliDeps): LoadedSettings & { dataDir: string } {
+  const dataDir = resolveDataDir(globals, deps);
+  const configFile = globals.config === undefined ? undefined : path.resolve(deps.cwd, globals.config);
+  return { ...loadSettings({ dataDir, configFile, env: deps.env }), dataDir };
+}
+
+/** `--log-level`, else LOG_LEVEL, else `log.level` from the settings. */
+export function effectiveLogLevel(globals: GlobalOptions, settings: Settings, deps: CliDeps): LevelWithSilent {
+  const fromEnv = deps.env.LOG_LEVEL;
+  return globals.logLevel ?? (fromEnv && isLogLevel(fromEnv) ? fromEnv : settings.log.level);
+}
+
+export interface CommandContext extends LoadedSettings {
+  dataDir: string;
+  handle: DatabaseHandle;
+  queue: TaskQueue;
+}
+
+/** PostgreSQL when DATABASE_URL is set, else SQLite at `<data-dir>/autodev.db`. */
+export function openCliDatabase(dataDir: string, deps: CliDeps): Promise<DatabaseHandle> {
+  return openDatabase({
+    databaseUrl: deps.env.DATABASE_URL || undefined,
+    sqlitePath: path.join(dataDir, 'autodev.db'),
+  });
+}
+
+/**
+ * Runs `fn` with settings, a migrated database and a queue, and closes them afterwards, also when `fn` throws.
+ *
+ * ### Examples
+ * ```ts
+ * const task = await withContext(globals, deps, (ctx) => ctx.queue.get(12));
+ * ```
+ */
+export async function withContext<T>(
+  globals: GlobalOptions,
+  deps: CliDeps,
+  fn: (context: CommandContext) => Promise<T>,
+  options: { migrate?: boolean } = {},
+): Promise<T> {
+  const loaded = loadCliSettings(globals, deps);
+  const handle = await openCliDatabase(loaded.dataDir, deps);
+  let queue: TaskQueue | undefined;
+  try {
+    if (options.migrate !== false) await migrateToLatest(handle);
+    queue = new TaskQueue(handle, queueSettingsFrom(loaded.settings), deps.now);
+    return await fn({ ...loaded, handle, queue });
+  } finally {
+    await queue?.close();
+    await handle.close();
+  }
+}

@@ -1,0 +1,252 @@
+/**
+ * @module The `autodev` command line as a commander program: names, options and help text, each command handed to
+ * its `commands/<name>.ts` `run(args, deps)`. Commander never exits or prints errors itself; `run.ts` does that.
+ */
+import { Command, Option } from 'commander';
+import { LOG_LEVELS } from '../log.js';
+import type { ConfigArgs } from './commands/config.js';
+import type { DbArgs } from './commands/db.js';
+import type { NotAvailableArgs } from './commands/not-available.js';
+import type { TasksArgs } from './commands/tasks.js';
+import type { UpArgs } from './commands/up.js';
+import type { AgentsArgs } from './commands/agents.js';
+import type { InstructArgs } from './commands/instruct.js';
+import type { McpArgs } from './commands/mcp.js';
+import { isRole, ROLES } from '../domain/roles.js';
+import { AutodevError } from '../errors.js';
+import type { CliDeps, GlobalOptions } from './context.js';
+import { packageVersion } from './version.js';
+
+export interface CliProgram {
+  program: Command;
+  /** The exit code the command that ran returned (0 when none ran, e.g. `--help`). */
+  exitCode(): number;
+}
+
+interface JsonFlag {
+  json?: boolean;
+}
+
+export function buildProgram(deps: CliDeps): CliProgram {
+  let exitCode = 0;
+  const act =
+    <A extends unknown[]>(fn: (...args: A) => Promise<number>) =>
+    async (...args: A) => {
+      exitCode = await fn(...args);
+    };
+
+  const program = new Command('autodev')
+    .description('Runs a team of AI software agents over a durable task queue, with humans approving at the gates.')
+    .version(packageVersion(), '-V, --version', 'print the version')
+    .helpOption('-h, --help', 'show help for a command')
+    .option(
+      '--data-dir <dir>',
+      'where the SQLite database, admin token and settings.yaml live (default: .autodev, or AUTODEV_DATA_DIR)',
+    )
+    .option('--config <file>', 'settings file to use instead of <data-dir>/settings.yaml')
+    .addOption(new Option('--log-level <level>', 'log level (default: log.level from settings)').choices(LOG_LEVELS))
+    .addHelpText(
+      'after',
+      '\nDATABASE_URL=postgres://... selects PostgreSQL; otherwise SQLite at <data-dir>/autodev.db.\n' +
+        'Settings: config/settings.yaml (shipped), <data-dir>/settings.yaml or --config, AUTODEV_<SECTION>__<KEY>.',
+    )
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => deps.stdout.write(text),
+      writeErr: (text) => deps.stderr.write(text),
+      // run.ts prints the one-line error.
+      outputError: () => undefined,
+    })
+    .configureHelp({ showGlobalOptions: true })
+    .showSuggestionAfterError(true);
+
+  // Each command's module is loaded when it runs, so `--help`, `--version` and usage errors stay quick.
+  const tasksCommand = { run: async (args: TasksArgs) => (await import('./commands/tasks.js')).run(args, deps) };
+  const dbCommand = { run: async (args: DbArgs) => (await import('./commands/db.js')).run(args, deps) };
+  const configCommand = { run: async (args: ConfigArgs) => (await import('./commands/config.js')).run(args, deps) };
+  const upCommand = { run: async (args: UpArgs) => (await import('./commands/up.js')).run(args, deps) };
+  const agentsCommand = { run: async (args: AgentsArgs) => (await import('./commands/agents.js')).run(args, deps) };
+  const instructCommand = {
+    run: async (args: InstructArgs) => (await import('./commands/instruct.js')).run(args, deps),
+  };
+  const mcpCommand = { run: async (args: McpArgs) => (await import('./commands/mcp.js')).run(args, deps) };
+  const notAvailable = {
+    run: async (args: NotAvailableArgs) => (await import('./commands/not-available.js')).run(args, deps),
+  };
+
+  const globals = (): GlobalOptions => {
+    const options = program.opts<GlobalOptions>();
+    return { dataDir: options.dataDir, config: options.config, logLevel: options.logLevel };
+  };
+
+  const tasks = program.command('tasks').description('list, create and manage tasks (also installed as claude-tasks)');
+  tasks
+    .command('list')
+    .description('list tasks, newest first')
+    .option('--status <status>', 'only this status: pending, in_progress, completed, failed or cancelled')
+    .option('--type <type>', 'only this task type ("autodev tasks types" lists them)')
+    .option('--limit <n>', 'at most this many (1..500, default 50)')
+    .option('--cursor <cursor>', 'continue after a previous page (its next_cursor)')
+    .option('--json', 'print {"tasks": [...], "next_cursor": ...}')
+    .action(
+      act((options: { status?: string; type?: string; limit?: string; cursor?: string } & JsonFlag) =>
+        tasksCommand.run({ action: 'list', globals: globals(), ...options }),
+      ),
+    );
+  tasks
+    .command('create')
+    .description('put a new task on the queue')
+    .requiredOption('--type <type>', 'task type ("autodev tasks types" lists them)')
+    .option('--priority <n>', '1..10, 10 runs first (default 5)')
+    .option('--payload <json>', 'a JSON object, e.g. \'{"idea": "Stripe webhook handler"}\' (default {})')
+    .option('--json', 'print the new task as JSON')
+    .action(
+      act((options: { type: string; priority?: string; payload?: string } & JsonFlag) =>
+        tasksCommand.run({ action: 'create', globals: globals(), ...options }),
+      ),
+    );
+  tasks
+    .command('show')
+    .description('show one task with its payload, result and error')
+    .argument('<id>', 'task id')
+    .option('--json', 'print the task as JSON')
+    .action(
+      act((id: string, options: JsonFlag) => tasksCommand.run({ action: 'show', id, globals: globals(), ...options })),
+    );
+  tasks
+    .command('cancel')
+    .description('cancel a pending or in-progress task')
+    .argument('<id>', 'task id')
+    .option('--reason <reason>', 'why, recorded as the task error')
+    .option('--json', 'print the cancelled task as JSON')
+    .action(
+      act((id: string, options: { reason?: string } & JsonFlag) =>
+        tasksCommand.run({ action: 'cancel', id, globals: globals(), ...options }),
+      ),
+    );
+  tasks
+    .command('retry')
+    .description('put a failed or cancelled task back on the queue with fresh attempts')
+    .argument('<id>', 'task id')
+    .option('--json', 'print the task as JSON')
+    .action(
+      act((id: string, options: JsonFlag) => tasksCommand.run({ action: 'retry', id, globals: globals(), ...options })),
+    );
+  tasks
+    .command('types')
+    .description('list the task types and the role that handles each')
+    .option('--json', 'print {"task_types": [{"type", "role"}]}')
+    .action(act((options: JsonFlag) => tasksCommand.run({ action: 'types', globals: globals(), ...options })));
+
+  const db = program.command('db').description('database maintenance');
+  db.command('migrate')
+    .description('bring the database schema up to date')
+    .option('--json', 'print {"database", "applied": [...]}')
+    .action(act((options: JsonFlag) => dbCommand.run({ action: 'migrate', globals: globals(), ...options })));
+
+  const config = program.command('config').description('inspect and check settings');
+  config
+    .command('show')
+    .description('print the effective settings and where they came from')
+    .option('--json', 'print {"sources": [...], "settings": {...}}')
+    .action(act((options: JsonFlag) => configCommand.run({ action: 'show', globals: globals(), ...options })));
+  config
+    .command('validate')
+    .description('check a settings file (default: the effective settings); exit 0 when valid, 2 when not')
+    .argument('[file]', 'settings file to check on top of the shipped defaults')
+    .action(act((file: string | undefined) => configCommand.run({ action: 'validate', file, globals: globals() })));
+
+  program
+    .command('up')
+    .description('run Auto-Dev in one process: API server and all eight agents')
+    .option('--port <port>', 'port to listen on (default: server.port, 8080)')
+    .option('--host <host>', 'address to listen on (default: server.host, 127.0.0.1)')
+    .option('--no-agents', 'serve the API only; run no agents in this process')
+    .action(
+      act((options: { port?: string; host?: string; agents: boolean }) =>
+        upCommand.run({ globals: globals(), ...options }),
+      ),
+    );
+
+  program
+    .command('serve')
+    .description('run one component, for split deployments on PostgreSQL: dashboard (the API) or agent:ROLE')
+    .argument('<component>', 'dashboard, or agent:ROLE (e.g. agent:builder); webhook and scheduler come later')
+    .option('--port <port>', 'dashboard: port to listen on (default: server.port)')
+    .option('--host <host>', 'dashboard: address to listen on (default: server.host)')
+    .action(
+      act(async (component: string, options: { port?: string; host?: string }) => {
+        if (component === 'dashboard') return upCommand.run({ globals: globals(), ...options, agents: false });
+        const role = component.startsWith('agent:') ? component.slice('agent:'.length) : undefined;
+        if (role !== undefined) {
+          if (!isRole(role)) {
+            throw new AutodevError('VALIDATION_FAILED', `unknown role "${role}"; roles are ${ROLES.join(', ')}`);
+          }
+          return upCommand.run({ globals: globals(), server: false, roles: [role] });
+        }
+        if (component === 'webhook' || component === 'scheduler') {
+          return notAvailable.run({ command: `serve ${component}`, instead: 'run "autodev up" meanwhile' });
+        }
+        throw new AutodevError(
+          'VALIDATION_FAILED',
+          `unknown component "${component}"; use dashboard or agent:ROLE (roles: ${ROLES.join(', ')})`,
+        );
+      }),
+    );
+
+  const agents = program.command('agents').description("the agents' status, restarts and scale");
+  agents
+    .command('status')
+    .description('each agent: status, current task, provider; rate limits; tokens and cost today')
+    .option('--json', 'print {"agents": [...], "desired_workers", "rate_limited", "today"}')
+    .action(act((options: JsonFlag) => agentsCommand.run({ action: 'status', globals: globals(), ...options })));
+  agents
+    .command('restart')
+    .description("restart a role's agents in every running process")
+    .argument('<role>', ROLES.join(' | '))
+    .action(act((role: string) => agentsCommand.run({ action: 'restart', globals: globals(), role })));
+  agents
+    .command('scale')
+    .description('set how many concurrent workers of a role each process runs (0 stops the role)')
+    .argument('<role>', ROLES.join(' | '))
+    .argument('<n>', `0..16`)
+    .action(
+      act((role: string, workers: string) => agentsCommand.run({ action: 'scale', globals: globals(), role, workers })),
+    );
+
+  program
+    .command('instruct')
+    .description("leave an instruction for a role's next session")
+    .argument('<role>', ROLES.join(' | '))
+    .argument('<message>', 'what the agent should know or do')
+    .option('--json', 'print the saved instruction as JSON')
+    .action(
+      act((role: string, message: string, options: JsonFlag) =>
+        instructCommand.run({ globals: globals(), role, message, ...options }),
+      ),
+    );
+
+  program
+    .command('mcp')
+    .description('the stdio MCP server of an agent session (started by Auto-Dev inside the session, not by hand)')
+    .option('--session-dir <dir>', 'the session directory Auto-Dev prepared')
+    .action(act((options: { sessionDir?: string }) => mcpCommand.run(options)));
+
+  program
+    .command('swarm')
+    .description('swarm discussions, proposals and status (also installed as claude-swarm; not yet available)')
+    .argument('[args...]')
+    .allowUnknownOption()
+    .helpOption(false)
+    .action(
+      act((rest: string[]) =>
+        notAvailable.run({
+          command: ['swarm', ...rest].join(' '),
+          instead:
+            'swarm discussions and proposals arrive in a later version ("autodev tasks list" shows the work meanwhile)',
+        }),
+      ),
+    );
+
+  return { program, exitCode: () => exitCode };
+}

@@ -1,0 +1,14 @@
+/**
+ * @module Where Auto-Dev is installed: the directory holding its package.json, found by walking up from this file,
+ * so it works from `src/` (tests) and from `dist/src/` (the built CLI) alike. Shipped files are found from here.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export function findPackageRoot(from: string = path.dirname(fileURLToPath(import.meta.url))): string {
+  for (let dir = from; ; dir = path.dirname(dir)) {
+    if (fs.existsSync(path.join(dir, 'package.json'))) return dir;
+    if (path.dirname(dir) === dir) throw new Error(`no package.json above ${from}; is Auto-Dev installed correctly?`);
+  }
+}

@@ -1,0 +1,136 @@
+/**
+ * @module The shape of `settings.yaml` (the guide's section 10 plus Auto-Dev's own keys) as one zod schema: strict
+ * objects, so an unknown key is an error; every key has a default, so `{}` parses to the shipped defaults.
+ */
+import { z } from 'zod';
+import { ROLES, type Role } from '../domain/roles.js';
+import { LOG_LEVELS } from '../log.js';
+
+/** The real LLM providers a setting may name (`replay` is for tests and the demo, never configured). */
+export const LLM_PROVIDERS = ['claude', 'codex'] as const;
+export type LlmProviderName = (typeof LLM_PROVIDERS)[number];
+
+export const SANDBOX_MODES = ['bubblewrap', 'none'] as const;
+
+const wholeNumber = (min: number) => z.number().int().min(min);
+const seconds = () => z.number().positive();
+
+/** Environment variables for a provider's CLI; numbers and booleans are written as the strings the CLI will see. */
+const envMap = z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]).transform(String)).default({});
+
+const providerSettings = {
+  /** A path, or a name looked up on PATH. */
+  /** A path or a name on PATH; null = the CLI that ships with the provider's npm package. */
+  executable: z.string().min(1).nullable(),
+  /** null: the CLI's own default model. */
+  model: z.string().min(1).nullable().default(null),
+  env: envMap,
+};
+
+const TokensSchema = z
+  .strictObject({
+    daily_budget: wholeNumber(0).default(0),
+    session_max: wholeNumber(1).default(200_000),
+  })
+  .prefault({});
+
+const WatcherSchema = z
+  .strictObject({
+    max_session_duration: seconds().default(3600),
+    restart_delay: z.number().min(0).default(10),
+  })
+  .prefault({});
+
+const LlmSchema = z
+  .strictObject({
+    default_provider: z.enum(LLM_PROVIDERS).default('claude'),
+    fallback_provider: z.enum(LLM_PROVIDERS).default('codex'),
+    auto_fallback_on_rate_limit: z.boolean().default(true),
+    manual_override_env: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name, e.g. SWARM_LLM_PROVIDER')
+      .default('SWARM_LLM_PROVIDER'),
+    providers: z
+      .strictObject({
+        claude: z
+          .strictObject({ ...providerSettings, executable: providerSettings.executable.default(null) })
+          .prefault({}),
+        codex: z
+          .strictObject({
+            ...providerSettings,
+            executable: providerSettings.executable.default(null),
+            /** Codex config overrides (`codex -c key=value`), e.g. a custom `model_provider`. */
+            config: z.record(z.string(), z.unknown()).default({}),
+          })
+          .prefault({}),
+      })
+      .prefault({}),
+  })
+  .prefault({});
+
+const AgentSchema = z
+  .strictObject({
+    /** null: `llm.default_provider`. */
+    provider: z.enum(LLM_PROVIDERS).nullable().default(null),
+  })
+  .prefault({});
+
+const agentShape = Object.fromEntries(ROLES.map((role) => [role, AgentSchema])) as Record<Role, typeof AgentSchema>;
+const AgentsSchema = z.strictObject(agentShape).prefault({});
+
+const ServerSchema = z
+  .strictObject({
+    host: z.string().min(1).default('127.0.0.1'),
+    /** 0 picks a free port. */
+    port: wholeNumber(0).max(65_535).default(8080),
+  })
+  .prefault({});
+
+const QueueSchema = z
+  .strictObject({
+    lease_seconds: seconds().default(60),
+    heartbeat_seconds: seconds().default(15),
+    max_attempts: wholeNumber(1).default(3),
+    retry_base_seconds: z.number().min(0).default(5),
+    retry_max_seconds: z.number().min(0).default(900),
+  })
+  .superRefine((queue, ctx) => {
+    if (queue.heartbeat_seconds >= queue.lease_seconds) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['heartbeat_seconds'],
+        message: `must be less than queue.lease_seconds (${queue.heartbeat_seconds} >= ${queue.lease_seconds}), or leases expire between heartbeats`,
+      });
+    }
+    if (queue.retry_max_seconds < queue.retry_base_seconds) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['retry_max_seconds'],
+        message: `must be at least queue.retry_base_seconds (${queue.retry_max_seconds} < ${queue.retry_base_seconds})`,
+      });
+    }
+  })
+  .prefault({});
+
+const WorkflowSchema = z.strictObject({ max_fix_rounds: wholeNumber(0).default(3) }).prefault({});
+
+const SandboxSchema = z.strictObject({ mode: z.enum(SANDBOX_MODES).default('bubblewrap') }).prefault({});
+
+const LogSchema = z.strictObject({ level: z.enum(LOG_LEVELS).default('info') }).prefault({});
+
+export const SettingsSchema = z.strictObject({
+  tokens: TokensSchema,
+  watcher: WatcherSchema,
+  llm: LlmSchema,
+  agents: AgentsSchema,
+  server: ServerSchema,
+  queue: QueueSchema,
+  workflow: WorkflowSchema,
+  sandbox: SandboxSchema,
+  log: LogSchema,
+});
+
+/** Effective settings, every key present. */
+export type Settings = z.output<typeof SettingsSchema>;
+/** What a settings file may contain: any subset of the keys. */
+export type SettingsInput = z.input<typeof SettingsSchema>;

@@ -1,0 +1,69 @@
+/**
+ * @module `GET /health` (no token): whether the database answers, which engine it is, the agents by status and the
+ * version. 200 when the database answers, 503 (`degraded`) when it does not, for load balancers and `docker ps`.
+ */
+import { sql } from 'kysely';
+import { z } from 'zod';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { DatabaseHandle } from '../../store/open-database.js';
+import type { AgentStatus } from '../../store/schema.js';
+
+const AGENT_STATUSES = [
+  'idle',
+  'working',
+  'rate_limited',
+  'stopped',
+  'crashed',
+] as const satisfies readonly AgentStatus[];
+
+const HealthSchema = z
+  .object({
+    status: z.enum(['ok', 'degraded']),
+    db: z.object({ ok: z.boolean(), dialect: z.enum(['sqlite', 'postgres']) }),
+    agents: z.record(z.enum(AGENT_STATUSES), z.int()).describe('Registered agent instances by status.'),
+    version: z.string(),
+  })
+  .meta({ id: 'Health' });
+
+export type HealthReport = z.infer<typeof HealthSchema>;
+
+export interface HealthOptions {
+  handle: DatabaseHandle;
+  version: string;
+}
+
+export async function checkHealth(handle: DatabaseHandle, version: string): Promise<HealthReport> {
+  const agents = Object.fromEntries(AGENT_STATUSES.map((status) => [status, 0])) as Record<AgentStatus, number>;
+  let ok = true;
+  try {
+    await sql`select 1`.execute(handle.db);
+    const rows = await handle.db
+      .selectFrom('agents')
+      .select(['status', (eb) => eb.fn.countAll<number>().as('count')])
+      .groupBy('status')
+      .execute();
+    for (const row of rows) if (row.status in agents) agents[row.status] = Number(row.count);
+  } catch {
+    ok = false;
+  }
+  return { status: ok ? 'ok' : 'degraded', db: { ok, dialect: handle.dialect.name }, agents, version };
+}
+
+export const healthPlugin: FastifyPluginAsyncZod<HealthOptions> = async (app, options) => {
+  app.get(
+    '/health',
+    {
+      schema: {
+        summary: 'Liveness and database check',
+        tags: ['health'],
+        security: [],
+        response: { 200: HealthSchema, 503: HealthSchema },
+      },
+    },
+    async (request, reply) => {
+      const report = await checkHealth(options.handle, options.version);
+      if (!report.db.ok) request.log.warn('health check: the database did not answer');
+      return reply.code(report.db.ok ? 200 : 503).send(report);
+    },
+  );
+};

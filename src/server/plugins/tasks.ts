@@ -1,0 +1,192 @@
+/**
+ * @module The task routes under `/api/tasks`: list (cursor pages), counts, show, create, cancel and retry.
+ * Schemas here check the request's shape; the queue checks what a task may be (type, priority, payload), so the API
+ * and the CLI answer a wrong task with the same error code and message.
+ */
+import { z } from 'zod';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { isTaskType, TASK_STATUSES, TASK_TYPES } from '../../domain/roles.js';
+import { AutodevError } from '../../errors.js';
+import { MAX_PAGE_SIZE } from '../../queue/read-tasks.js';
+import type { TaskQueue } from '../../queue/task-queue.js';
+import { taskToJson } from '../../queue/task-record.js';
+import { ErrorResponseSchema } from '../error-handler.js';
+import { requireRole } from './auth.js';
+
+const isoTime = z.iso.datetime({ offset: true });
+
+export const TaskSchema = z
+  .object({
+    id: z.int(),
+    type: z.string(),
+    status: z.enum(TASK_STATUSES),
+    priority: z.int(),
+    payload: z.record(z.string(), z.unknown()),
+    result: z.unknown(),
+    error: z.string().nullable(),
+    attempts: z.int(),
+    max_attempts: z.int(),
+    run_after: isoTime,
+    lease_owner: z.string().nullable(),
+    lease_expires_at: isoTime.nullable(),
+    parent_id: z.int().nullable(),
+    workflow_id: z.int().nullable(),
+    repo_id: z.int().nullable(),
+    created_by: z.string(),
+    created_at: isoTime,
+    updated_at: isoTime,
+    started_at: isoTime.nullable(),
+    finished_at: isoTime.nullable(),
+  })
+  .meta({ id: 'Task' });
+
+/** A whole number sent as text (path and query values), checked to fit the range before it reaches SQL. */
+function wholeNumberText(what: string, min: number, max: number) {
+  const message = `${what} must be a whole number from ${min} to ${max}`;
+  return z
+    .string()
+    .regex(/^\d{1,16}$/, message)
+    .transform(Number)
+    .pipe(z.int().min(min, message).max(max, message));
+}
+
+const TaskIdParams = z.object({ id: wholeNumberText('task id', 1, Number.MAX_SAFE_INTEGER) });
+
+const ListQuery = z.strictObject({
+  status: z.enum(TASK_STATUSES).optional(),
+  type: z.string().optional().describe('A task type, e.g. write_spec.'),
+  limit: wholeNumberText('limit', 1, MAX_PAGE_SIZE).optional().describe(`Page size, 1..${MAX_PAGE_SIZE}; default 50.`),
+  cursor: z.string().optional().describe('The next_cursor of the previous page.'),
+});
+
+const NewTaskBody = z.strictObject({
+  type: z.string().describe(`The task type: ${TASK_TYPES.join(', ')}.`),
+  priority: z.number().optional().describe('A whole number from 1 to 10; 10 runs first. Default 5.'),
+  payload: z.unknown().optional().describe('A JSON object handed to the agent. Default {}.'),
+  run_after: isoTime.optional().describe('Not before this time (ISO 8601 with a zone). Default now.'),
+  max_attempts: z.int().min(1).optional().describe('Attempts before the task ends failed. Default from settings.'),
+});
+
+// Nullish: Fastify hands a missing body to the validator as null.
+const CancelBody = z
+  .strictObject({ reason: z.string().trim().min(1).max(2000).optional().describe('Recorded as the task error.') })
+  .nullish();
+
+const TaskPageSchema = z.object({ tasks: z.array(TaskSchema), next_cursor: z.string().nullable() });
+
+const CountsSchema = z.object({
+  counts: z.record(z.enum(TASK_STATUSES), z.int()),
+  total: z.int(),
+});
+
+const errors = (...statuses: number[]) => Object.fromEntries(statuses.map((status) => [status, ErrorResponseSchema]));
+
+export interface TasksOptions {
+  queue: TaskQueue;
+}
+
+export const tasksPlugin: FastifyPluginAsyncZod<TasksOptions> = async (app, { queue }) => {
+  const actor = (name: string | undefined) => `api:${name ?? 'unknown'}`;
+
+  app.get(
+    '/tasks',
+    {
+      schema: {
+        summary: 'List tasks, newest first',
+        tags: ['tasks'],
+        querystring: ListQuery,
+        response: { 200: TaskPageSchema, ...errors(400, 401) },
+      },
+    },
+    async (request) => {
+      const { status, type, limit, cursor } = request.query;
+      if (type !== undefined && !isTaskType(type)) {
+        throw new AutodevError(
+          'UNKNOWN_TASK_TYPE',
+          `unknown task type "${type}"; known types: ${TASK_TYPES.join(', ')}`,
+        );
+      }
+      const page = await queue.list({ status, type, limit, cursor });
+      return { tasks: page.tasks.map(taskToJson), next_cursor: page.nextCursor };
+    },
+  );
+
+  app.get(
+    '/tasks/counts',
+    {
+      schema: { summary: 'Count tasks by status', tags: ['tasks'], response: { 200: CountsSchema, ...errors(401) } },
+    },
+    async () => {
+      const counts = await queue.countByStatus();
+      return { counts, total: Object.values(counts).reduce((sum, n) => sum + n, 0) };
+    },
+  );
+
+  app.post(
+    '/tasks',
+    {
+      onRequest: requireRole('approver'),
+      schema: {
+        summary: 'Create a task',
+        tags: ['tasks'],
+        body: NewTaskBody,
+        response: { 201: TaskSchema, ...errors(400, 401, 403, 413, 415) },
+      },
+    },
+    async (request, reply) => {
+      const body = request.body;
+      const task = await queue.enqueue({
+        type: body.type,
+        ...('priority' in body ? { priority: body.priority } : {}),
+        ...('payload' in body ? { payload: body.payload } : {}),
+        ...(body.run_after !== undefined ? { runAfter: Date.parse(body.run_after) } : {}),
+        ...(body.max_attempts !== undefined ? { maxAttempts: body.max_attempts } : {}),
+        createdBy: actor(request.apiToken?.name),
+      });
+      return reply.code(201).header('location', `/api/tasks/${task.id}`).send(taskToJson(task));
+    },
+  );
+
+  app.get(
+    '/tasks/:id',
+    {
+      schema: {
+        summary: 'Show a task',
+        tags: ['tasks'],
+        params: TaskIdParams,
+        response: { 200: TaskSchema, ...errors(400, 401, 404) },
+      },
+    },
+    async (request) => taskToJson(await queue.get(request.params.id)),
+  );
+
+  app.post(
+    '/tasks/:id/cancel',
+    {
+      onRequest: requireRole('approver'),
+      schema: {
+        summary: 'Cancel a pending or in-progress task',
+        tags: ['tasks'],
+        params: TaskIdParams,
+        body: CancelBody,
+        response: { 200: TaskSchema, ...errors(400, 401, 403, 404, 409) },
+      },
+    },
+    async (request) =>
+      taskToJson(await queue.cancel(request.params.id, actor(request.apiToken?.name), request.body?.reason)),
+  );
+
+  app.post(
+    '/tasks/:id/retry',
+    {
+      onRequest: requireRole('approver'),
+      schema: {
+        summary: 'Retry a failed or cancelled task with fresh attempts',
+        tags: ['tasks'],
+        params: TaskIdParams,
+        response: { 200: TaskSchema, ...errors(400, 401, 403, 404, 409) },
+      },
+    },
+    async (request) => taskToJson(await queue.retry(request.params.id, actor(request.apiToken?.name))),
+  );
+};

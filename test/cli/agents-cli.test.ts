@@ -1,0 +1,123 @@
+/**
+ * End to end: `autodev agents`, `instruct`, `serve` and `mcp` through the BUILT cli (`npm run build` first), on
+ * SQLite and on PostgreSQL. Bad input exits 2 with one line on stderr and writes nothing.
+ */
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DIALECTS, createTestDatabase, type TestDatabase } from '../support/dialects.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const AUTODEV = path.join(ROOT, 'dist', 'src', 'cli', 'bin', 'autodev.js');
+
+interface Outcome {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+describe.each(DIALECTS)('%s: agents, instruct, serve and mcp commands', (dialect) => {
+  let t: TestDatabase;
+  beforeAll(async () => {
+    t = await createTestDatabase(dialect);
+  });
+  afterAll(async () => {
+    await t.drop();
+  });
+
+  function cli(...args: string[]): Promise<Outcome> {
+    const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'silent' };
+    delete env.DATABASE_URL;
+    for (const name of Object.keys(env)) if (name.startsWith('AUTODEV_')) delete env[name];
+    if (t.databaseUrl) env.DATABASE_URL = t.databaseUrl;
+    const dataDir = t.sqlitePath ? path.dirname(t.sqlitePath) : t.dir;
+    return new Promise((resolve) => {
+      execFile(
+        process.execPath,
+        [AUTODEV, '--data-dir', dataDir, ...args],
+        { env, cwd: t.dir, timeout: 20_000 },
+        (error, stdout, stderr) =>
+          resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr }),
+      );
+    });
+  }
+
+  async function rowCounts() {
+    const count = async (table: 'instructions' | 'agent_controls' | 'events') =>
+      Number(
+        (
+          await t.handle.db
+            .selectFrom(table)
+            .select((eb) => eb.fn.countAll<number>().as('n'))
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
+    return {
+      instructions: await count('instructions'),
+      controls: await count('agent_controls'),
+      events: await count('events'),
+    };
+  }
+
+  it('instruct saves an instruction for a role', async () => {
+    const outcome = await cli('instruct', 'builder', 'Prefer small commits', '--json');
+    expect(outcome.code).toBe(0);
+    expect(JSON.parse(outcome.stdout)).toMatchObject({ role: 'builder', message: 'Prefer small commits' });
+    const rows = await t.handle.db.selectFrom('instructions').selectAll().execute();
+    expect(rows.map((r) => [r.role, r.message, r.delivered_at])).toContainEqual([
+      'builder',
+      'Prefer small commits',
+      null,
+    ]);
+  });
+
+  it('agents scale and restart write the desired state; status reads it back', async () => {
+    expect((await cli('agents', 'scale', 'tester', '2')).code).toBe(0);
+    expect((await cli('agents', 'restart', 'tester')).code).toBe(0);
+    const control = await t.handle.db
+      .selectFrom('agent_controls')
+      .selectAll()
+      .where('role', '=', 'tester')
+      .executeTakeFirstOrThrow();
+    expect(control.desired_workers).toBe(2);
+    expect(control.restart_requested_at).not.toBeNull();
+    const status = await cli('agents', 'status', '--json');
+    expect(status.code).toBe(0);
+    const parsed = JSON.parse(status.stdout) as { desired_workers: Record<string, number>; today: { tokens: number } };
+    expect(parsed.desired_workers.tester).toBe(2);
+    expect(parsed.desired_workers.builder).toBe(1);
+    expect(parsed.today.tokens).toBe(0);
+    const text = await cli('agents', 'status');
+    expect(text.stdout).toMatch(/no agents have run yet/);
+  });
+
+  it.each([
+    [['agents', 'scale', 'wizard', '1'], /unknown role "wizard"/],
+    [['agents', 'scale', 'builder', '17'], /N must be a whole number from 0 to 16/],
+    [['agents', 'scale', 'builder', '-1'], /./],
+    [['agents', 'scale', 'builder', 'two'], /N must be a whole number/],
+    [['agents', 'restart', 'wizard'], /unknown role/],
+    [['instruct', 'wizard', 'hello'], /unknown role/],
+    [['instruct', 'builder', '   '], /the message must be 1 to/],
+    [['serve', 'agent:wizard'], /unknown role "wizard"/],
+    [['serve', 'nonsense'], /unknown component "nonsense"/],
+    [['mcp'], /--session-dir is required/],
+  ])('%j: exit 2, one line, nothing written', async (args, message) => {
+    const before = await rowCounts();
+    const outcome = await cli(...args);
+    expect(outcome.code).toBe(2);
+    expect(outcome.stderr.trim().split('\n')).toHaveLength(1);
+    expect(outcome.stderr).toMatch(message);
+    expect(outcome.stdout).toBe('');
+    expect(await rowCounts()).toEqual(before);
+  });
+
+  it('mcp with a session dir that was never prepared says so and exits non-zero', async () => {
+    const outcome = await cli('mcp', '--session-dir', path.join(t.dir, 'no-such-session'));
+    expect(outcome.code).not.toBe(0);
+    expect(outcome.stderr).toMatch(/context\.json does not exist/);
+    expect(fs.existsSync(path.join(t.dir, 'no-such-session', 'result.json'))).toBe(false);
+  });
+});

@@ -1,0 +1,191 @@
+agent_controls.role text not null
+agent_controls.desired_workers integer not null
+agent_controls.restart_requested_at bigint
+agent_controls.updated_by text not null
+agent_controls.updated_at bigint not null
+agents.instance_id text not null
+agents.role text not null
+agents.status text not null
+agents.current_task_id bigint
+agents.provider text
+agents.host text not null
+agents.pid integer not null
+agents.status_detail text
+agents.heartbeat_at bigint not null
+agents.started_at bigint not null
+api_tokens.id bigint not null
+api_tokens.name text not null
+api_tokens.role text not null
+api_tokens.token_hash text not null
+api_tokens.created_at bigint not null
+api_tokens.revoked_at bigint
+approvals.id bigint not null
+approvals.kind text not null
+approvals.status text not null
+approvals.subject_type text not null
+approvals.subject_id text not null
+approvals.title text not null
+approvals.body text not null
+approvals.workflow_id bigint
+approvals.decided_by text
+approvals.reason text
+approvals.decided_at bigint
+approvals.created_at bigint not null
+approvals.updated_at bigint not null
+discussions.id bigint not null
+discussions.topic text not null
+discussions.author text not null
+discussions.body text not null
+discussions.created_at bigint not null
+events.id bigint not null
+events.kind text not null
+events.subject_type text not null
+events.subject_id text not null
+events.actor text not null
+events.data text not null
+events.created_at bigint not null
+instructions.id bigint not null
+instructions.role text not null
+instructions.message text not null
+instructions.created_by text not null
+instructions.delivered_at bigint
+instructions.delivered_to_session_id bigint
+instructions.created_at bigint not null
+merge_request_notes.id bigint not null
+merge_request_notes.merge_request_id bigint not null
+merge_request_notes.author text not null
+merge_request_notes.kind text not null
+merge_request_notes.verdict text
+merge_request_notes.body text not null
+merge_request_notes.created_at bigint not null
+merge_requests.id bigint not null
+merge_requests.repo_id bigint not null
+merge_requests.workflow_id bigint
+merge_requests.source_branch text not null
+merge_requests.target_branch text not null
+merge_requests.title text not null
+merge_requests.description text not null
+merge_requests.status text not null
+merge_requests.head_sha text
+merge_requests.target_sha text
+merge_requests.merge_sha text
+merge_requests.external_id text
+merge_requests.created_at bigint not null
+merge_requests.updated_at bigint not null
+proposals.id bigint not null
+proposals.title text not null
+proposals.body text not null
+proposals.author text not null
+proposals.votes_for integer not null
+proposals.votes_against integer not null
+proposals.status text not null
+proposals.created_at bigint not null
+proposals.updated_at bigint not null
+provider_limits.provider text not null
+provider_limits.limited_until bigint not null
+provider_limits.reason text not null
+provider_limits.updated_at bigint not null
+repositories.id bigint not null
+repositories.name text not null
+repositories.forge text not null
+repositories.location text not null
+repositories.default_branch text not null
+repositories.test_command text
+repositories.deploy_command text
+repositories.lint_command text
+repositories.settings text not null
+repositories.created_at bigint not null
+repositories.updated_at bigint not null
+session_events.id bigint not null
+session_events.session_id bigint not null
+session_events.seq integer not null
+session_events.kind text not null
+session_events.data text not null
+session_events.created_at bigint not null
+sessions.id bigint not null
+sessions.task_id bigint
+sessions.role text not null
+sessions.agent_instance_id text
+sessions.provider text not null
+sessions.model text
+sessions.provider_session_id text
+sessions.status text not null
+sessions.outcome text
+sessions.tokens_in bigint not null
+sessions.tokens_out bigint not null
+sessions.tokens_cache bigint not null
+sessions.cost_usd double precision not null
+sessions.started_at bigint not null
+sessions.finished_at bigint
+tasks.id bigint not null
+tasks.type text not null
+tasks.status text not null
+tasks.priority integer not null
+tasks.payload text not null
+tasks.result text
+tasks.error text
+tasks.attempts integer not null
+tasks.max_attempts integer not null
+tasks.run_after bigint not null
+tasks.lease_owner text
+tasks.lease_expires_at bigint
+tasks.parent_id bigint
+tasks.workflow_id bigint
+tasks.repo_id bigint
+tasks.created_by text not null
+tasks.created_at bigint not null
+tasks.updated_at bigint not null
+tasks.started_at bigint
+tasks.finished_at bigint
+workflows.id bigint not null
+workflows.kind text not null
+workflows.status text not null
+workflows.stage text not null
+workflows.title text not null
+workflows.body text not null
+workflows.repo_id bigint
+workflows.fix_rounds integer not null
+workflows.state text not null
+workflows.created_by text not null
+workflows.created_at bigint not null
+workflows.updated_at bigint not null
+
+CREATE UNIQUE INDEX agent_controls_pkey ON public.agent_controls USING btree (role);
+CREATE UNIQUE INDEX agents_pkey ON public.agents USING btree (instance_id);
+CREATE INDEX agents_role_idx ON public.agents USING btree (role);
+CREATE UNIQUE INDEX api_tokens_pkey ON public.api_tokens USING btree (id);
+CREATE UNIQUE INDEX api_tokens_token_hash_key ON public.api_tokens USING btree (token_hash);
+CREATE UNIQUE INDEX approvals_pkey ON public.approvals USING btree (id);
+CREATE INDEX approvals_status_idx ON public.approvals USING btree (status, id);
+CREATE INDEX approvals_workflow_idx ON public.approvals USING btree (workflow_id);
+CREATE UNIQUE INDEX discussions_pkey ON public.discussions USING btree (id);
+CREATE INDEX discussions_topic_idx ON public.discussions USING btree (topic, id);
+CREATE INDEX events_created_idx ON public.events USING btree (created_at);
+CREATE UNIQUE INDEX events_pkey ON public.events USING btree (id);
+CREATE INDEX events_subject_idx ON public.events USING btree (subject_type, subject_id, id);
+CREATE UNIQUE INDEX instructions_pkey ON public.instructions USING btree (id);
+CREATE INDEX instructions_role_idx ON public.instructions USING btree (role, delivered_at);
+CREATE INDEX merge_request_notes_mr_idx ON public.merge_request_notes USING btree (merge_request_id);
+CREATE UNIQUE INDEX merge_request_notes_pkey ON public.merge_request_notes USING btree (id);
+CREATE UNIQUE INDEX merge_requests_pkey ON public.merge_requests USING btree (id);
+CREATE INDEX merge_requests_repo_idx ON public.merge_requests USING btree (repo_id, status);
+CREATE INDEX merge_requests_workflow_idx ON public.merge_requests USING btree (workflow_id);
+CREATE UNIQUE INDEX proposals_pkey ON public.proposals USING btree (id);
+CREATE INDEX proposals_status_idx ON public.proposals USING btree (status, id);
+CREATE UNIQUE INDEX provider_limits_pkey ON public.provider_limits USING btree (provider);
+CREATE UNIQUE INDEX repositories_name_key ON public.repositories USING btree (name);
+CREATE UNIQUE INDEX repositories_pkey ON public.repositories USING btree (id);
+CREATE UNIQUE INDEX session_events_pkey ON public.session_events USING btree (id);
+CREATE UNIQUE INDEX session_events_seq_idx ON public.session_events USING btree (session_id, seq);
+CREATE UNIQUE INDEX sessions_pkey ON public.sessions USING btree (id);
+CREATE INDEX sessions_started_idx ON public.sessions USING btree (started_at);
+CREATE INDEX sessions_task_idx ON public.sessions USING btree (task_id);
+CREATE INDEX tasks_lease_idx ON public.tasks USING btree (lease_expires_at) WHERE (status = 'in_progress'::text);
+CREATE INDEX tasks_parent_idx ON public.tasks USING btree (parent_id);
+CREATE UNIQUE INDEX tasks_pkey ON public.tasks USING btree (id);
+CREATE INDEX tasks_ready_idx ON public.tasks USING btree (status, priority DESC, run_after, id);
+CREATE INDEX tasks_status_id_idx ON public.tasks USING btree (status, id);
+CREATE INDEX tasks_type_id_idx ON public.tasks USING btree (type, id);
+CREATE INDEX tasks_workflow_idx ON public.tasks USING btree (workflow_id);
+CREATE UNIQUE INDEX workflows_pkey ON public.workflows USING btree (id);
+CREATE INDEX workflows_status_idx ON public.workflows USING btree (status, id);
