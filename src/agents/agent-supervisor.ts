@@ -2,11 +2,13 @@
  * @module Runs the agents of this process: for each role, as many worker loops as `agent_controls` asks for, each
  * registered as an `agents` row with its status, current task, provider and heartbeat. A loop that crashes is marked
  * `crashed` and restarted after `watcher.restart_delay`; a restart request restarts the role's loops; the daily token
- * budget pauses claiming (status says so). Stopping releases running tasks (the queue's worker loop does that).
+ * budget pauses claiming (status says so); a task given back because its providers are rate limited leaves the agent
+ * `rate_limited` (the detail says which and until when) until it works again. Stopping releases running tasks (the
+ * queue's worker loop does that).
  */
 import os from 'node:os';
 import { TASK_TYPES_BY_ROLE, type Role } from '../domain/roles.js';
-import { runWorker } from '../queue/run-worker.js';
+import { ReleaseTask, runWorker, type TaskHandler } from '../queue/run-worker.js';
 import { readAgentControls } from './agent-controls.js';
 import { heartbeatAgent, registerAgent, setAgentStatus } from './agent-registry.js';
 import { createAgentTaskHandler, type AgentRuntimeDeps } from './run-agent-task.js';
@@ -107,14 +109,21 @@ export class AgentSupervisor {
     const { deps } = this;
     const log = deps.logger.child({ agent: worker.instanceId });
     let currentProvider: string | null = null;
-    const status = (update: Parameters<typeof setAgentStatus>[2]) =>
-      setAgentStatus(this.db, worker.instanceId, update).catch((error: unknown) =>
-        log.error({ err: error }, 'could not write agent status'),
-      );
+    // Status writes are chained so they land in the order they were made (a late "working" must not overwrite the
+    // "idle" that followed it).
+    let statusWrites: Promise<void> = Promise.resolve();
+    const status = (update: Parameters<typeof setAgentStatus>[2]) => {
+      statusWrites = statusWrites
+        .then(() => setAgentStatus(this.db, worker.instanceId, update))
+        .catch((error: unknown) => log.error({ err: error }, 'could not write agent status'));
+      return statusWrites;
+    };
     let budgetPaused = false;
+    /** Why the last task was given back, when it was because every usable provider is rate limited. */
+    let released: ReleaseTask | undefined;
     while (!worker.abort.signal.aborted) {
       try {
-        const handler = createAgentTaskHandler(
+        const runTask = createAgentTaskHandler(
           {
             ...deps,
             logger: log,
@@ -125,6 +134,15 @@ export class AgentSupervisor {
           },
           worker.role,
         );
+        const handler: TaskHandler = async (task, context) => {
+          released = undefined;
+          try {
+            return await runTask(task, context);
+          } catch (error) {
+            if (error instanceof ReleaseTask) released = error;
+            throw error;
+          }
+        };
         await runWorker({
           queue: deps.queue,
           workerId: worker.instanceId,
@@ -155,10 +173,18 @@ export class AgentSupervisor {
             }
             return dayStart + DAY_MS - this.now();
           },
-          onTaskStart: (task) => void status({ status: 'working', currentTaskId: task.id, now: this.now() }),
+          onTaskStart: (task) =>
+            void status({ status: 'working', currentTaskId: task.id, detail: null, now: this.now() }),
           onTaskEnd: (task, outcome) => {
             log.info({ task: task.id, type: task.type, outcome }, `task ${outcome}`);
-            void status({ status: 'idle', currentTaskId: null, provider: currentProvider, now: this.now() });
+            const limited = outcome === 'released' ? released : undefined;
+            void status({
+              status: limited ? 'rate_limited' : 'idle',
+              currentTaskId: null,
+              provider: currentProvider,
+              detail: limited ? limited.reason : null,
+              now: this.now(),
+            });
           },
           onError: (error, task) => log.error({ err: error, task: task?.id }, 'worker error'),
         });

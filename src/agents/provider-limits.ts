@@ -9,12 +9,23 @@ import type { ProviderLimits } from './choose-provider.js';
 
 /** When a provider says "limited" without a reset time, assume this long before trying it again. */
 export const UNKNOWN_RESET_COOLDOWN_MS = 15 * 60_000;
+/**
+ * When a provider refuses work with a reset time that has already passed (clock skew, a stale reset), it is limited
+ * now all the same: assume this long, so the task moves to the fallback instead of retrying the same provider.
+ */
+export const STALE_RESET_COOLDOWN_MS = 60_000;
 
+/** Marks the provider limited (shared through the database) and returns until when (ms since the epoch). */
 export async function markProviderLimited(
   db: Kysely<Database>,
   limit: { provider: string; until: number | null; reason: string; now: number },
 ): Promise<number> {
-  const until = limit.until ?? limit.now + UNKNOWN_RESET_COOLDOWN_MS;
+  const until =
+    limit.until === null
+      ? limit.now + UNKNOWN_RESET_COOLDOWN_MS
+      : limit.until > limit.now
+        ? limit.until
+        : limit.now + STALE_RESET_COOLDOWN_MS;
   await db
     .insertInto('provider_limits')
     .values({ provider: limit.provider, limited_until: until, reason: limit.reason, updated_at: limit.now })

@@ -29,7 +29,10 @@ import { loadRolePrompt } from './load-role-prompt.js';
 import { activeProviderLimits, markProviderLimited } from './provider-limits.js';
 import { renderTaskPrompt } from './render-prompt.js';
 import { resultJsonSchema, validateResult } from './result-contracts.js';
+import { onWorkflowTaskCompleted } from '../workflow/advance-workflow.js';
+import { workflowDeps } from '../workflow/workflow-deps.js';
 import {
+  abortOrphanedSessions,
   appendTranscript,
   finishSession,
   lastProviderSessionId,
@@ -192,6 +195,8 @@ async function runSession(
   const clock = deps.queue.clock;
   const settings = deps.settings;
   const workspace = await prepareWorkspace(deps, role, task);
+  // We hold the lease: a session of this task still "running" belongs to a dead worker's attempt.
+  await abortOrphanedSessions(db, task.id, clock());
   const sessionId = await startSession(db, {
     taskId: task.id,
     role,
@@ -339,7 +344,9 @@ async function runSession(
   if (!submitted) {
     const refused = submissions.lastRefusal;
     if (refused) {
-      throw new Error(`invalid result: submit_result refused it (${refused}) and the session ended without a valid one`);
+      throw new Error(
+        `invalid result: submit_result refused it (${refused}) and the session ended without a valid one`,
+      );
     }
     throw new Error('the session ended without calling submit_result, so there is no verdict');
   }
@@ -358,6 +365,9 @@ async function runSession(
     outcome: {
       result,
       onComplete: async (tx) => {
+        // A workflow's task moves its workflow on in the transaction that completes it.
+        const workflow = workflowDeps(deps.queue, deps.settings.workflow.max_fix_rounds);
+        await onWorkflowTaskCompleted(tx, workflow, task, result, context.holder.workerId);
         if (entries.length === 0 && problems.length === 0) return;
         const applied = await applyOutbox(tx, deps.queue, entries, {
           task,
@@ -445,6 +455,11 @@ function warnUnsandboxed(logger: Logger) {
   if (warned) return;
   warned = true;
   logger.warn('sandbox.mode is none: agent sessions run UNSANDBOXED with full access to this machine');
+}
+
+/** Forgets that the once-per-process UNSANDBOXED warning was given (for tests). */
+export function resetUnsandboxedWarning(): void {
+  warned = false;
 }
 
 /** Buffers transcript events and writes them in batches, numbered in arrival order. */

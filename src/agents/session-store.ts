@@ -4,6 +4,7 @@
  */
 import type { Kysely } from 'kysely';
 import { recordEvent } from '../events/record-event.js';
+import { inTransaction } from '../store/in-transaction.js';
 import type { Database, SessionsTable } from '../store/schema.js';
 
 export interface NewSession {
@@ -47,21 +48,36 @@ export interface TranscriptEntry {
   at: number;
 }
 
-/** Appends transcript entries in one statement (the runner batches them to keep the write rate low). */
+/**
+ * Appends transcript entries in one statement (the runner batches them to keep the write rate low), and announces
+ * the batch on the change log (`session.output` with the seq range), so live views learn of it from `/api/events`.
+ */
 export async function appendTranscript(db: Kysely<Database>, sessionId: number, entries: TranscriptEntry[]) {
-  if (entries.length === 0) return;
-  await db
-    .insertInto('session_events')
-    .values(
-      entries.map((e) => ({
-        session_id: sessionId,
-        seq: e.seq,
-        kind: e.kind,
-        data: JSON.stringify(e.data),
-        created_at: e.at,
-      })),
-    )
-    .execute();
+  const first = entries[0];
+  const last = entries.at(-1);
+  if (!first || !last) return;
+  await inTransaction(db, async (tx) => {
+    await tx
+      .insertInto('session_events')
+      .values(
+        entries.map((e) => ({
+          session_id: sessionId,
+          seq: e.seq,
+          kind: e.kind,
+          data: JSON.stringify(e.data),
+          created_at: e.at,
+        })),
+      )
+      .execute();
+    await recordEvent(tx, {
+      kind: 'session.output',
+      subjectType: 'session',
+      subjectId: sessionId,
+      actor: 'system',
+      data: { first_seq: first.seq, last_seq: last.seq, count: entries.length },
+      now: last.at,
+    });
+  });
 }
 
 export interface SessionTotals {
@@ -100,6 +116,35 @@ export async function finishSession(db: Kysely<Database>, sessionId: number, tot
     data: { status: totals.status, tokens_in: totals.tokensIn, tokens_out: totals.tokensOut, cost_usd: totals.costUsd },
     now: totals.now,
   });
+}
+
+/**
+ * Closes the sessions of a task still marked `running`: called by the worker that now holds the task's lease, so
+ * they belong to an earlier attempt whose worker died (SIGKILL, a lost machine) and will never finish them.
+ */
+export async function abortOrphanedSessions(db: Kysely<Database>, taskId: number, now: number): Promise<number[]> {
+  const orphaned = await db
+    .updateTable('sessions')
+    .set({
+      status: 'aborted',
+      outcome: 'the worker running this session was lost (its task lease expired); the task moved on',
+      finished_at: now,
+    })
+    .where('task_id', '=', taskId)
+    .where('status', '=', 'running')
+    .returning('id')
+    .execute();
+  for (const { id } of orphaned) {
+    await recordEvent(db, {
+      kind: 'session.finished',
+      subjectType: 'session',
+      subjectId: id,
+      actor: 'system',
+      data: { status: 'aborted', reason: 'worker lost' },
+      now,
+    });
+  }
+  return orphaned.map((row) => row.id);
 }
 
 /** The transcript after `afterSeq`, oldest first (for live views that resume). */

@@ -12,6 +12,10 @@ import type { UpArgs } from './commands/up.js';
 import type { AgentsArgs } from './commands/agents.js';
 import type { InstructArgs } from './commands/instruct.js';
 import type { McpArgs } from './commands/mcp.js';
+import type { TokensArgs } from './commands/tokens.js';
+import type { ApprovalsArgs } from './commands/approvals.js';
+import type { ReposArgs } from './commands/repos.js';
+import type { StoriesArgs } from './commands/stories.js';
 import { isRole, ROLES } from '../domain/roles.js';
 import { AutodevError } from '../errors.js';
 import type { CliDeps, GlobalOptions } from './context.js';
@@ -70,6 +74,7 @@ export function buildProgram(deps: CliDeps): CliProgram {
     run: async (args: InstructArgs) => (await import('./commands/instruct.js')).run(args, deps),
   };
   const mcpCommand = { run: async (args: McpArgs) => (await import('./commands/mcp.js')).run(args, deps) };
+  const tokensCommand = { run: async (args: TokensArgs) => (await import('./commands/tokens.js')).run(args, deps) };
   const notAvailable = {
     run: async (args: NotAvailableArgs) => (await import('./commands/not-available.js')).run(args, deps),
   };
@@ -227,10 +232,128 @@ export function buildProgram(deps: CliDeps): CliProgram {
     );
 
   program
+    .command('tokens')
+    .description('API tokens for the dashboard and scripts')
+    .command('create')
+    .description('create a token and print it once')
+    .requiredOption('--role <role>', 'viewer | approver | admin')
+    .option('--name <name>', 'a name shown in logs and audit entries (default: <role>-token)')
+    .option('--json', 'print {name, role, token} as JSON')
+    .action(
+      act((options: { role: string; name?: string } & JsonFlag) =>
+        tokensCommand.run({ globals: globals(), action: 'create', ...options }),
+      ),
+    );
+
+  program
     .command('mcp')
     .description('the stdio MCP server of an agent session (started by Auto-Dev inside the session, not by hand)')
     .option('--session-dir <dir>', 'the session directory Auto-Dev prepared')
     .action(act((options: { sessionDir?: string }) => mcpCommand.run(options)));
+
+  const approvalsCommand = {
+    run: async (args: ApprovalsArgs) => (await import('./commands/approvals.js')).run(args, deps),
+  };
+  const approvals = program.command('approvals').description('the human gates: spec and merge approvals');
+  approvals
+    .command('list')
+    .description('approvals, oldest first')
+    .option('--status <status>', 'pending | approved | rejected | deferred')
+    .option('--json', 'print {"approvals": [...]}')
+    .action(
+      act((options: { status?: string } & JsonFlag) =>
+        approvalsCommand.run({ action: 'list', globals: globals(), ...options }),
+      ),
+    );
+  approvals
+    .command('approve')
+    .description('approve a pending approval; its workflow goes on')
+    .argument('<id>', 'approval id')
+    .option('--reason <reason>', 'an optional note kept with the decision')
+    .option('--json', 'print the decided approval as JSON')
+    .action(
+      act((id: string, options: { reason?: string } & JsonFlag) =>
+        approvalsCommand.run({ action: 'approve', id, globals: globals(), ...options }),
+      ),
+    );
+  approvals
+    .command('reject')
+    .description('reject a pending approval: a spec goes back to the architect, a merge to the builder')
+    .argument('<id>', 'approval id')
+    .option('--reason <reason>', 'why (required): the agent receives it')
+    .option('--json', 'print the decided approval as JSON')
+    .action(
+      act((id: string, options: { reason?: string } & JsonFlag) =>
+        approvalsCommand.run({ action: 'reject', id, globals: globals(), ...options }),
+      ),
+    );
+
+  const reposCommand = { run: async (args: ReposArgs) => (await import('./commands/repos.js')).run(args, deps) };
+  const repos = program.command('repos').description('the local git repositories stories run on');
+  repos
+    .command('add')
+    .description('register a local git repository (its checked-out branch is the default branch)')
+    .argument('<path>', 'path to the repository')
+    .option('--name <name>', 'name used by --repo (default: the directory name)')
+    .option('--test-command <cmd>', 'what the test gate runs, e.g. "npm test"')
+    .option('--deploy-command <cmd>', 'what the deploy step runs')
+    .option('--lint-command <cmd>', 'what the lint gate runs')
+    .option('--json', 'print the repository as JSON')
+    .action(
+      act(
+        (
+          repoPath: string,
+          options: { name?: string; testCommand?: string; deployCommand?: string; lintCommand?: string } & JsonFlag,
+        ) => reposCommand.run({ action: 'add', path: repoPath, globals: globals(), ...options }),
+      ),
+    );
+  repos
+    .command('list')
+    .description('registered repositories')
+    .option('--json', 'print {"repos": [...]}')
+    .action(act((options: JsonFlag) => reposCommand.run({ action: 'list', globals: globals(), ...options })));
+  repos
+    .command('remove')
+    .description('forget a repository that has no workflows (its files are untouched)')
+    .argument('<name>', 'repository name')
+    .option('--json', 'print the removed repository as JSON')
+    .action(
+      act((name: string, options: JsonFlag) =>
+        reposCommand.run({ action: 'remove', name, globals: globals(), ...options }),
+      ),
+    );
+
+  const storiesCommand = {
+    run: async (args: StoriesArgs) => (await import('./commands/stories.js')).run(args, deps),
+  };
+  const stories = program.command('stories').description('story workflows: PM -> spec -> build -> gates -> merge');
+  stories
+    .command('create')
+    .description('start a story workflow at the PM')
+    .requiredOption('--repo <name>', 'a repository from "autodev repos list"')
+    .requiredOption('--title <title>', 'what the story is about')
+    .option('--body <body>', 'details for the PM')
+    .option('--json', 'print the story as JSON')
+    .action(
+      act((options: { repo: string; title: string; body?: string } & JsonFlag) =>
+        storiesCommand.run({ action: 'create', globals: globals(), ...options }),
+      ),
+    );
+  stories
+    .command('list')
+    .description('stories, newest first, with their stage')
+    .option('--json', 'print {"stories": [...]}')
+    .action(act((options: JsonFlag) => storiesCommand.run({ action: 'list', globals: globals(), ...options })));
+  stories
+    .command('show')
+    .description("a story's stage, tasks, approvals and merge request")
+    .argument('<id>', 'story id')
+    .option('--json', 'print the story as JSON')
+    .action(
+      act((id: string, options: JsonFlag) =>
+        storiesCommand.run({ action: 'show', id, globals: globals(), ...options }),
+      ),
+    );
 
   program
     .command('swarm')

@@ -20,6 +20,12 @@ import { healthPlugin } from './plugins/health.js';
 import { metricsPlugin } from './plugins/metrics.js';
 import { registerOpenApi } from './plugins/openapi.js';
 import { tasksPlugin } from './plugins/tasks.js';
+import { agentsPlugin } from './plugins/agents.js';
+import { sessionsPlugin } from './plugins/sessions.js';
+import { approvalsPlugin } from './plugins/approvals.js';
+import { reposPlugin } from './plugins/repos.js';
+import { storiesPlugin } from './plugins/stories.js';
+import { defaultWebRoot, webPlugin } from './plugins/web.js';
 
 /** Request bodies above this are refused with 413 PAYLOAD_TOO_LARGE. */
 export const BODY_LIMIT_BYTES = 1024 * 1024;
@@ -34,6 +40,12 @@ export interface ServerDeps {
   clock?: () => number;
   /** Where the admin token file is, named in 401 messages; defaults to the text `<data-dir>/admin-token`. */
   adminTokenPath?: string;
+  /** tokens.daily_budget, shown by `GET /api/agents`; 0 or absent: no budget. */
+  dailyBudget?: number;
+  /** workflow.max_fix_rounds, for workflows moved on by approval decisions; default 3. */
+  maxFixRounds?: number;
+  /** The built dashboard; defaults to this package's web/dist. */
+  webRoot?: string;
 }
 
 export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
@@ -66,9 +78,19 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       api.setNotFoundHandler(notFoundHandler);
       await api.register(tasksPlugin, { queue: deps.queue });
       await api.register(eventsPlugin, { db: deps.handle.db, queue: deps.queue });
+      await api.register(agentsPlugin, {
+        db: deps.handle.db,
+        clock: deps.clock ?? Date.now,
+        dailyBudget: deps.dailyBudget ?? 0,
+      });
+      await api.register(sessionsPlugin, { db: deps.handle.db });
+      await api.register(approvalsPlugin, { queue: deps.queue, maxFixRounds: deps.maxFixRounds ?? 3 });
+      await api.register(storiesPlugin, { queue: deps.queue, maxFixRounds: deps.maxFixRounds ?? 3 });
+      await api.register(reposPlugin, { db: deps.handle.db, clock: deps.clock ?? Date.now });
     },
     { prefix: '/api' },
   );
+  await app.register(webPlugin, { root: deps.webRoot ?? defaultWebRoot() });
   return app;
 }
 

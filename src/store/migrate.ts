@@ -8,7 +8,7 @@ import type { DialectCapabilities } from './dialect.js';
 import { initialMigration } from './migrations/0001-initial.js';
 import { providerLimitsMigration } from './migrations/0002-provider-limits.js';
 import { agentControlsMigration } from './migrations/0003-agent-controls.js';
-import { readyTasksIndexMigration } from './migrations/0003-ready-tasks-index.js';
+import { readyTasksIndexMigration } from './migrations/0004-ready-tasks-index.js';
 
 /** Every migration, by name. Names sort in the order they run; never rename or edit a released one. */
 export function allMigrations(dialect: DialectCapabilities): Record<string, Migration> {
@@ -16,7 +16,7 @@ export function allMigrations(dialect: DialectCapabilities): Record<string, Migr
     '0001-initial': initialMigration(dialect),
     '0002-provider-limits': providerLimitsMigration(),
     '0003-agent-controls': agentControlsMigration(),
-    '0003-ready-tasks-index': readyTasksIndexMigration(),
+    '0004-ready-tasks-index': readyTasksIndexMigration(),
   };
 }
 

@@ -24,7 +24,7 @@ export function recordingFile(provider: 'claude' | 'codex', name: string): strin
 
 /** The `autodev` CLI from the build: sessions get `node <it> mcp --session-dir DIR` as their MCP server. */
 export function autodevCliEntry(): string {
-  return builtScript('test/support/mcp-stdio-entry.js'); // DEV-TEMP
+  return builtScript('src/cli/bin/autodev.js');
 }
 
 export type FakeScenarioName = 'replay' | 'crash' | 'hang' | 'over-budget' | 'slow' | 'write-hang' | 'escape';
@@ -46,6 +46,8 @@ export interface FakeSession {
   promptFile?: string;
   escapeWrite?: string[];
   escapeRead?: string[];
+  /** Where the escape report goes; relative = inside the session directory (default: the working directory). */
+  escapeReport?: string;
 }
 
 /** The environment (`llm.providers.<name>.env`) that makes a fake CLI play `session`. */
@@ -59,6 +61,7 @@ export function fakeSessionEnv(provider: 'claude' | 'codex', session: FakeSessio
   if (session.promptFile) env.FAKE_CLI_PROMPT_FILE = session.promptFile;
   if (session.escapeWrite) env.FAKE_CLI_ESCAPE_WRITE = JSON.stringify(session.escapeWrite);
   if (session.escapeRead) env.FAKE_CLI_ESCAPE_READ = JSON.stringify(session.escapeRead);
+  if (session.escapeReport) env.FAKE_CLI_ESCAPE_REPORT = session.escapeReport;
   return env;
 }
 
@@ -152,9 +155,12 @@ export async function registerRepo(
   return row.id;
 }
 
-/** Polls `check` until it returns a value other than undefined/false, or throws `what` after `timeoutMs`. */
+/**
+ * Polls `check` until it returns a value other than undefined/false, or throws `what` after `timeoutMs` (a function
+ * is called then, to describe the state that was waited on).
+ */
 export async function waitFor<T>(
-  what: string,
+  what: string | (() => Promise<string>),
   check: () => Promise<T | undefined | false> | T | undefined | false,
   timeoutMs = 30_000,
   everyMs = 50,
@@ -163,7 +169,10 @@ export async function waitFor<T>(
   for (;;) {
     const value = await check();
     if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > deadline) {
+      const described = typeof what === 'string' ? what : await what();
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${described}`);
+    }
     await sleep(everyMs);
   }
 }
@@ -181,4 +190,18 @@ export async function settleEvents(db: Kysely<Database>, taskId: number) {
     .where('kind', 'in', [...SETTLE_EVENT_KINDS])
     .orderBy('id')
     .execute();
+}
+
+/** Processes whose command line mentions `text` (the data dir: sandbox wrappers, CLIs, MCP servers). */
+export function processesMentioning(text: string): string[] {
+  const found: string[] = [];
+  for (const pid of fs.readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+    try {
+      const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
+      if (cmdline.includes(text)) found.push(`${pid}: ${cmdline.slice(0, 200)}`);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
 }

@@ -56,7 +56,16 @@ export async function run(args: UpArgs, deps: CliDeps): Promise<number> {
     queue = new TaskQueue(handle, queueSettingsFrom(settings), deps.now);
     if (args.server !== false) {
       const token = await ensureAdminToken(handle.db, dataDir, deps.now());
-      app = await buildServer({ handle, queue, logger, version, clock: deps.now, adminTokenPath: token.path });
+      app = await buildServer({
+        handle,
+        queue,
+        logger,
+        version,
+        clock: deps.now,
+        adminTokenPath: token.path,
+        dailyBudget: settings.tokens.daily_budget,
+        maxFixRounds: settings.workflow.max_fix_rounds,
+      });
       await listen(app, host, port);
       const address = app.server.address() as AddressInfo;
       const shownHost = address.address.includes(':') ? `[${address.address}]` : address.address;

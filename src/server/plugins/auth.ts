@@ -29,6 +29,18 @@ function bearerFrom(header: string | undefined): string | undefined {
 }
 
 /**
+ * The browser's EventSource cannot send headers, so the event stream (and only it) also takes the token as
+ * `?access_token=`. Other routes ignore the parameter.
+ */
+export const QUERY_TOKEN_ROUTES: ReadonlySet<string> = new Set(['/api/events']);
+
+function queryTokenFor(request: FastifyRequest): string | undefined {
+  if (request.method !== 'GET' || !QUERY_TOKEN_ROUTES.has(request.routeOptions.url ?? '')) return undefined;
+  const value = (request.query as Record<string, unknown> | undefined)?.access_token;
+  return typeof value === 'string' && /^\S+$/.test(value) ? value : undefined;
+}
+
+/**
  * Makes every route of `scope` and its children (and its not-found handler) answer 401 without a valid token.
  * Call it on an encapsulated scope, e.g. the one registered with prefix `/api`.
  */
@@ -36,7 +48,7 @@ export function requireApiToken(scope: FastifyInstance, options: AuthOptions): v
   const where = options.adminTokenPath ?? `<data-dir>/${ADMIN_TOKEN_FILE}`;
   scope.decorateRequest('apiToken', null);
   scope.addHook('onRequest', async (request, reply) => {
-    const bearer = bearerFrom(request.headers.authorization);
+    const bearer = bearerFrom(request.headers.authorization) ?? queryTokenFor(request);
     const identity = bearer === undefined ? undefined : await authenticate(options.handle.db, bearer);
     if (identity) {
       request.apiToken = identity;

@@ -25,6 +25,10 @@ const eventId = z
   .pipe(z.int().min(0).max(Number.MAX_SAFE_INTEGER, 'must be an event id (a whole number)'));
 
 const EventsQuery = z.strictObject({
+  access_token: z
+    .string()
+    .optional()
+    .describe('The API token, for browsers whose EventSource cannot send an Authorization header.'),
   after: eventId.optional().describe('Send events after this id; without it (and without Last-Event-ID), from now.'),
   kinds: z
     .string()

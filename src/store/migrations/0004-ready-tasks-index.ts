@@ -1,5 +1,5 @@
 /**
- * @module Migration 0003: the claim's index, `(status, priority desc, run_after, id)`, which both engines' planners
+ * @module Migration 0004: the claim's index, `(status, priority desc, run_after, id)`, which both engines' planners
  * pick for the claim's `status = ? ... order by priority desc, run_after, id limit 1` without sorting. It replaces
  * 0001's partial `tasks_claim_idx` (`where status = 'pending'`), which SQLite never used: it claimed through
  * `tasks_type_id_idx` and sorted every task of the type ever run, so each claim cost O(history) (a 20,000-task drain

@@ -1,0 +1,23 @@
+/**
+ * @module `npm run bench`: every benchmark in turn (the task queue's, for now), each report on stdout.
+ */
+import { runQueueThroughputBench } from './queue-throughput.js';
+
+const BENCHMARKS: ReadonlyArray<[name: string, run: () => Promise<string>]> = [
+  ['queue', () => runQueueThroughputBench()],
+];
+
+async function main(): Promise<void> {
+  for (const [name, run] of BENCHMARKS) {
+    process.stderr.write(`== ${name}\n`);
+    process.stdout.write(`${await run()}\n\n`);
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    process.stderr.write(`bench failed: ${error instanceof Error ? error.stack : String(error)}\n`);
+    process.exit(1);
+  },
+);

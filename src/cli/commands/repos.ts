@@ -1,0 +1,70 @@
+/**
+ * @module `autodev repos add PATH [--name N] [--test-command CMD] [--deploy-command CMD] [--lint-command CMD]`,
+ * `repos list`, `repos remove NAME`: the local repositories stories run on.
+ */
+import { addRepository, listRepositories, removeRepository, repositoryToJson } from '../../forge/repositories.js';
+import { withContext, type CliDeps, type GlobalOptions } from '../context.js';
+import { formatTable, writeJson, writeLine } from '../format.js';
+import { cliActor } from './approvals.js';
+
+export type ReposArgs =
+  | {
+      action: 'add';
+      globals: GlobalOptions;
+      path: string;
+      name?: string | undefined;
+      testCommand?: string | undefined;
+      deployCommand?: string | undefined;
+      lintCommand?: string | undefined;
+      json?: boolean | undefined;
+    }
+  | { action: 'list'; globals: GlobalOptions; json?: boolean | undefined }
+  | { action: 'remove'; globals: GlobalOptions; name: string; json?: boolean | undefined };
+
+export async function run(args: ReposArgs, deps: CliDeps): Promise<number> {
+  if (args.action === 'add') {
+    const row = await withContext(args.globals, deps, (ctx) =>
+      addRepository(
+        ctx.handle.db,
+        {
+          path: args.path,
+          name: args.name,
+          testCommand: args.testCommand,
+          deployCommand: args.deployCommand,
+          lintCommand: args.lintCommand,
+          actor: cliActor(deps),
+          now: deps.now(),
+        },
+        deps.cwd,
+      ),
+    );
+    if (args.json) writeJson(deps.stdout, repositoryToJson(row));
+    else writeLine(deps.stdout, `repository ${row.name} added (${row.location}, default branch ${row.default_branch})`);
+    return 0;
+  }
+  if (args.action === 'remove') {
+    const row = await withContext(args.globals, deps, (ctx) =>
+      removeRepository(ctx.handle.db, args.name, { actor: cliActor(deps), now: deps.now() }),
+    );
+    if (args.json) writeJson(deps.stdout, repositoryToJson(row));
+    else writeLine(deps.stdout, `repository ${row.name} removed (its files are untouched)`);
+    return 0;
+  }
+  const rows = await withContext(args.globals, deps, (ctx) => listRepositories(ctx.handle.db));
+  if (args.json) {
+    writeJson(deps.stdout, { repos: rows.map(repositoryToJson) });
+    return 0;
+  }
+  if (rows.length === 0) {
+    writeLine(deps.stdout, 'no repositories; add one with "autodev repos add PATH"');
+    return 0;
+  }
+  writeLine(
+    deps.stdout,
+    formatTable(
+      ['ID', 'NAME', 'BRANCH', 'TEST COMMAND', 'LOCATION'],
+      rows.map((r) => [String(r.id), r.name, r.default_branch, r.test_command ?? '-', r.location]),
+    ),
+  );
+  return 0;
+}

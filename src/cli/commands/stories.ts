@@ -1,0 +1,90 @@
+/**
+ * @module `autodev stories create --repo NAME --title T [--body B]`, `stories list`, `stories show ID`: start a
+ * story workflow at the PM and follow its stage, tasks, approvals and merge request.
+ */
+import { AutodevError } from '../../errors.js';
+import { createStory, listStories, showStory, storyToJson } from '../../workflow/stories.js';
+import { workflowDeps } from '../../workflow/workflow-deps.js';
+import { withContext, type CliDeps, type GlobalOptions } from '../context.js';
+import { formatTable, writeJson, writeLine } from '../format.js';
+import { cliActor } from './approvals.js';
+
+export type StoriesArgs =
+  | {
+      action: 'create';
+      globals: GlobalOptions;
+      repo: string;
+      title: string;
+      body?: string | undefined;
+      json?: boolean | undefined;
+    }
+  | { action: 'list'; globals: GlobalOptions; json?: boolean | undefined }
+  | { action: 'show'; globals: GlobalOptions; id: string; json?: boolean | undefined };
+
+function parseStoryId(text: string): number {
+  const id = /^\d{1,15}$/.test(text.trim()) ? Number(text.trim()) : NaN;
+  if (!Number.isSafeInteger(id) || id < 1) {
+    throw new AutodevError('VALIDATION_FAILED', `story id must be a positive whole number (got "${text}")`);
+  }
+  return id;
+}
+
+export async function run(args: StoriesArgs, deps: CliDeps): Promise<number> {
+  if (args.action === 'create') {
+    const row = await withContext(args.globals, deps, (ctx) =>
+      createStory(ctx.handle.db, workflowDeps(ctx.queue, ctx.settings.workflow.max_fix_rounds), {
+        repo: args.repo,
+        title: args.title,
+        body: args.body,
+        actor: cliActor(deps),
+      }),
+    );
+    if (args.json) writeJson(deps.stdout, storyToJson(row));
+    else writeLine(deps.stdout, `story ${row.id} created; the PM writes it up next (stage ${row.stage})`);
+    return 0;
+  }
+  if (args.action === 'show') {
+    const id = parseStoryId(args.id);
+    const story = await withContext(args.globals, deps, (ctx) => showStory(ctx.handle.db, id));
+    if (args.json) {
+      writeJson(deps.stdout, story);
+      return 0;
+    }
+    writeLine(deps.stdout, `story ${story.id}: ${story.title}`);
+    writeLine(deps.stdout, `status ${story.status}, stage ${story.stage}, fix rounds ${story.fix_rounds}`);
+    if (story.branch) writeLine(deps.stdout, `branch ${story.branch}`);
+    if (story.human_summary) writeLine(deps.stdout, `waiting for a human: ${story.human_summary}`);
+    writeLine(deps.stdout, '');
+    writeLine(
+      deps.stdout,
+      formatTable(
+        ['TASK', 'TYPE', 'STATUS'],
+        story.tasks.map((t) => [String(t.id), t.type, t.status]),
+      ),
+    );
+    for (const a of story.approvals) {
+      writeLine(deps.stdout, `approval ${a.id} (${a.kind}): ${a.status}${a.reason ? ` - ${a.reason}` : ''}`);
+    }
+    for (const mr of story.merge_requests) {
+      writeLine(deps.stdout, `merge request ${mr.id}: ${mr.source_branch} -> ${mr.target_branch} ${mr.status}`);
+    }
+    return 0;
+  }
+  const rows = await withContext(args.globals, deps, (ctx) => listStories(ctx.handle.db));
+  if (args.json) {
+    writeJson(deps.stdout, { stories: rows.map(storyToJson) });
+    return 0;
+  }
+  if (rows.length === 0) {
+    writeLine(deps.stdout, 'no stories; start one with "autodev stories create --repo NAME --title T"');
+    return 0;
+  }
+  writeLine(
+    deps.stdout,
+    formatTable(
+      ['ID', 'STATUS', 'STAGE', 'FIXES', 'TITLE'],
+      rows.map((r) => [String(r.id), r.status, r.stage, String(r.fix_rounds), r.title]),
+    ),
+  );
+  return 0;
+}

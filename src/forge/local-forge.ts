@@ -1,0 +1,194 @@
+/**
+ * @module The local forge: merge requests between branches of a repository on this machine, stored as rows; the
+ * merge is a real merge commit built with `git merge-tree` and moved onto the default branch only if nothing moved.
+ */
+import type { Kysely } from 'kysely';
+import { AutodevError } from '../errors.js';
+import { recordEvent } from '../events/record-event.js';
+import type { Database } from '../store/schema.js';
+import { git, gitOutput, listWorktrees, resolveCommit, uncommittedChanges } from '../workspace/git.js';
+import type { Forge, MergeOutcome, MergeRequestNoteRow, MergeRequestRow, NewNote, OpenMergeRequest } from './forge.js';
+import type { RepositoryRow } from './repositories.js';
+
+async function requireCommit(repo: RepositoryRow, branch: string): Promise<string> {
+  const sha = await resolveCommit(repo.location, `refs/heads/${branch}`);
+  if (!sha) throw new AutodevError('VALIDATION_FAILED', `branch "${branch}" does not exist in ${repo.name}`);
+  return sha;
+}
+
+export class LocalForge implements Forge {
+  async openMergeRequest(db: Kysely<Database>, input: OpenMergeRequest): Promise<MergeRequestRow> {
+    const { repo } = input;
+    if (input.sourceBranch === repo.default_branch) {
+      throw new AutodevError(
+        'BRANCH_PROTECTED',
+        `cannot open a merge request from the default branch ${repo.default_branch}`,
+      );
+    }
+    const headSha = await requireCommit(repo, input.sourceBranch);
+    const targetSha = await requireCommit(repo, repo.default_branch);
+    const open = await db
+      .selectFrom('merge_requests')
+      .selectAll()
+      .where('repo_id', '=', repo.id)
+      .where('source_branch', '=', input.sourceBranch)
+      .where('status', '=', 'open')
+      .executeTakeFirst();
+    if (open) {
+      const updated = await db
+        .updateTable('merge_requests')
+        .set({ head_sha: headSha, target_sha: targetSha, updated_at: input.now })
+        .where('id', '=', open.id)
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      await recordEvent(db, {
+        kind: 'merge_request.updated',
+        subjectType: 'merge_request',
+        subjectId: open.id,
+        actor: input.actor,
+        data: { head_sha: headSha, target_sha: targetSha },
+        now: input.now,
+      });
+      return updated;
+    }
+    const row = await db
+      .insertInto('merge_requests')
+      .values({
+        repo_id: repo.id,
+        workflow_id: input.workflowId,
+        source_branch: input.sourceBranch,
+        target_branch: repo.default_branch,
+        title: input.title,
+        description: input.description,
+        status: 'open',
+        head_sha: headSha,
+        target_sha: targetSha,
+        created_at: input.now,
+        updated_at: input.now,
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    await recordEvent(db, {
+      kind: 'merge_request.opened',
+      subjectType: 'merge_request',
+      subjectId: row.id,
+      actor: input.actor,
+      data: { source_branch: input.sourceBranch, target_branch: repo.default_branch, head_sha: headSha },
+      now: input.now,
+    });
+    return row;
+  }
+
+  async diff(repo: RepositoryRow, mr: MergeRequestRow): Promise<string> {
+    return (
+      await git(repo.location, ['diff', '--no-color', '--no-ext-diff', `${mr.target_branch}...${mr.source_branch}`])
+    ).stdout;
+  }
+
+  async addNote(db: Kysely<Database>, note: NewNote): Promise<MergeRequestNoteRow> {
+    const body = note.body.trim();
+    if (body === '') throw new AutodevError('VALIDATION_FAILED', 'a merge request note needs a body');
+    const row = await db
+      .insertInto('merge_request_notes')
+      .values({
+        merge_request_id: note.mergeRequestId,
+        author: note.author,
+        kind: note.kind,
+        verdict: note.verdict ?? null,
+        body,
+        created_at: note.now,
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    await recordEvent(db, {
+      kind: 'merge_request.noted',
+      subjectType: 'merge_request',
+      subjectId: note.mergeRequestId,
+      actor: note.author,
+      data: { kind: note.kind, verdict: note.verdict ?? null },
+      now: note.now,
+    });
+    return row;
+  }
+
+  async merge(
+    db: Kysely<Database>,
+    repo: RepositoryRow,
+    mr: MergeRequestRow,
+    meta: { actor: string; now: number },
+  ): Promise<MergeOutcome> {
+    if (mr.status !== 'open')
+      return { status: 'refused', reason: `merge request ${mr.id} is ${mr.status}`, rerunGates: false };
+    const target = await resolveCommit(repo.location, `refs/heads/${mr.target_branch}`);
+    const source = await resolveCommit(repo.location, `refs/heads/${mr.source_branch}`);
+    if (!target || !source) {
+      return {
+        status: 'refused',
+        reason: `branch ${!target ? mr.target_branch : mr.source_branch} is gone`,
+        rerunGates: false,
+      };
+    }
+    if (target !== mr.target_sha) {
+      return {
+        status: 'refused',
+        reason: `${mr.target_branch} moved from ${mr.target_sha?.slice(0, 12) ?? '?'} to ${target.slice(0, 12)} since the gates ran; they run again`,
+        rerunGates: true,
+      };
+    }
+    if (source !== mr.head_sha) {
+      return {
+        status: 'refused',
+        reason: `${mr.source_branch} changed since the gates ran; they run again`,
+        rerunGates: true,
+      };
+    }
+    const tree = await git(
+      repo.location,
+      ['merge-tree', '--write-tree', '--name-only', '--no-messages', target, source],
+      {
+        okExitCodes: [1],
+      },
+    );
+    if (tree.exitCode === 1) {
+      const files = tree.stdout.trim().split('\n').slice(1).filter(Boolean);
+      return {
+        status: 'refused',
+        reason: `${mr.source_branch} does not merge cleanly into ${mr.target_branch} (conflicts in ${files.join(', ') || 'some files'})`,
+        rerunGates: false,
+      };
+    }
+    const treeSha = tree.stdout.trim().split('\n')[0]!;
+    const message = `Merge branch '${mr.source_branch}' into ${mr.target_branch}\n\n${mr.title} (merge request ${mr.id})`;
+    const commit = await gitOutput(repo.location, ['commit-tree', treeSha, '-p', target, '-p', source, '-m', message], {
+      asAutodev: true,
+    });
+    const checkedOut = (await listWorktrees(repo.location)).find((w) => w.branch === mr.target_branch && !w.bare);
+    if (checkedOut) {
+      // Move the checkout with the branch, and only if it is clean: never overwrite someone's work.
+      if ((await uncommittedChanges(checkedOut.path)).length > 0) {
+        return {
+          status: 'refused',
+          reason: `${mr.target_branch} is checked out at ${checkedOut.path} with uncommitted changes`,
+          rerunGates: false,
+        };
+      }
+      await git(checkedOut.path, ['merge', '--ff-only', '--quiet', commit]);
+    } else {
+      await git(repo.location, ['update-ref', `refs/heads/${mr.target_branch}`, commit, target]);
+    }
+    await db
+      .updateTable('merge_requests')
+      .set({ status: 'merged', merge_sha: commit, updated_at: meta.now })
+      .where('id', '=', mr.id)
+      .execute();
+    await recordEvent(db, {
+      kind: 'merge_request.merged',
+      subjectType: 'merge_request',
+      subjectId: mr.id,
+      actor: meta.actor,
+      data: { merge_sha: commit, target_branch: mr.target_branch, source_sha: source },
+      now: meta.now,
+    });
+    return { status: 'merged', sha: commit };
+  }
+}

@@ -1,0 +1,155 @@
+/**
+ * @module The repositories Auto-Dev works on (`autodev repos add|list|remove`, `GET/POST /api/repos`): a local git
+ * repository registered by path, with its default branch and the test, lint and deploy commands the gates run.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Kysely, Selectable } from 'kysely';
+import { AutodevError } from '../errors.js';
+import { recordEvent } from '../events/record-event.js';
+import { inTransaction } from '../store/in-transaction.js';
+import type { Database, RepositoriesTable } from '../store/schema.js';
+import { currentBranch, git } from '../workspace/git.js';
+
+export type RepositoryRow = Selectable<RepositoriesTable>;
+
+export interface NewRepository {
+  /** Path to a local git repository (absolute, or relative to `cwd`). */
+  path: string;
+  name?: string | undefined;
+  testCommand?: string | undefined;
+  deployCommand?: string | undefined;
+  lintCommand?: string | undefined;
+  actor: string;
+  now: number;
+}
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+
+function optionalCommand(what: string, value: string | undefined): string | null {
+  if (value === undefined) return null;
+  const trimmed = value.trim();
+  if (trimmed === '' || trimmed.length > 2000) {
+    throw new AutodevError('VALIDATION_FAILED', `the ${what} command must be 1 to 2000 characters`);
+  }
+  return trimmed;
+}
+
+/** Checks the path is a git work tree with a branch checked out; returns its top level and that branch. */
+async function inspectRepository(location: string): Promise<{ top: string; branch: string }> {
+  if (!fs.existsSync(location) || !fs.statSync(location).isDirectory()) {
+    throw new AutodevError('VALIDATION_FAILED', `${location} is not a directory`);
+  }
+  const top = await git(location, ['rev-parse', '--show-toplevel'], { okExitCodes: [128] });
+  if (top.exitCode !== 0) throw new AutodevError('VALIDATION_FAILED', `${location} is not a git repository`);
+  const root = top.stdout.trim();
+  const branch = await currentBranch(root);
+  if (!branch) {
+    throw new AutodevError('VALIDATION_FAILED', `${root} has a detached HEAD; check out its default branch first`);
+  }
+  const head = await git(root, ['rev-parse', '--verify', '--quiet', 'HEAD'], { okExitCodes: [1, 128] });
+  if (head.exitCode !== 0) throw new AutodevError('VALIDATION_FAILED', `${root} has no commits yet`);
+  return { top: root, branch };
+}
+
+export async function addRepository(db: Kysely<Database>, input: NewRepository, cwd: string): Promise<RepositoryRow> {
+  const { top, branch } = await inspectRepository(path.resolve(cwd, input.path));
+  const name = input.name ?? path.basename(top);
+  if (!NAME.test(name)) {
+    throw new AutodevError(
+      'VALIDATION_FAILED',
+      `repository name "${name}" must be 1 to 100 letters, digits, ".", "_" or "-", starting with a letter or digit`,
+    );
+  }
+  const testCommand = optionalCommand('test', input.testCommand);
+  const deployCommand = optionalCommand('deploy', input.deployCommand);
+  const lintCommand = optionalCommand('lint', input.lintCommand);
+  return inTransaction(db, async (tx) => {
+    const taken = await tx.selectFrom('repositories').select('id').where('name', '=', name).executeTakeFirst();
+    if (taken) throw new AutodevError('REPO_EXISTS', `a repository named "${name}" already exists (id ${taken.id})`);
+    const row = await tx
+      .insertInto('repositories')
+      .values({
+        name,
+        forge: 'local',
+        location: top,
+        default_branch: branch,
+        test_command: testCommand,
+        deploy_command: deployCommand,
+        lint_command: lintCommand,
+        settings: '{}',
+        created_at: input.now,
+        updated_at: input.now,
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    await recordEvent(tx, {
+      kind: 'repository.added',
+      subjectType: 'repository',
+      subjectId: row.id,
+      actor: input.actor,
+      data: { name, location: top, default_branch: branch },
+      now: input.now,
+    });
+    return row;
+  });
+}
+
+export function listRepositories(db: Kysely<Database>): Promise<RepositoryRow[]> {
+  return db.selectFrom('repositories').selectAll().orderBy('name').execute();
+}
+
+export async function findRepository(db: Kysely<Database>, name: string): Promise<RepositoryRow> {
+  const row = await db.selectFrom('repositories').selectAll().where('name', '=', name).executeTakeFirst();
+  if (!row) throw new AutodevError('REPO_NOT_FOUND', `no repository named "${name}"; "autodev repos list" shows them`);
+  return row;
+}
+
+/** Forgets a repository (its files are untouched); refused while a workflow on it is still running. */
+export function removeRepository(
+  db: Kysely<Database>,
+  name: string,
+  meta: { actor: string; now: number },
+): Promise<RepositoryRow> {
+  return inTransaction(db, async (tx) => {
+    const row = await findRepository(tx, name);
+    const busy = await tx
+      .selectFrom('workflows')
+      .select('id')
+      .where('repo_id', '=', row.id)
+      .where('status', 'in', ['running', 'waiting_for_human'])
+      .executeTakeFirst();
+    if (busy) {
+      throw new AutodevError('REPO_IN_USE', `repository "${name}" still has an open workflow (id ${busy.id})`);
+    }
+    const used = await tx.selectFrom('workflows').select('id').where('repo_id', '=', row.id).executeTakeFirst();
+    const mrs = await tx.selectFrom('merge_requests').select('id').where('repo_id', '=', row.id).executeTakeFirst();
+    if (used || mrs) {
+      throw new AutodevError('REPO_IN_USE', `repository "${name}" has workflow history; it is kept for the audit log`);
+    }
+    await tx.deleteFrom('repositories').where('id', '=', row.id).execute();
+    await recordEvent(tx, {
+      kind: 'repository.removed',
+      subjectType: 'repository',
+      subjectId: row.id,
+      actor: meta.actor,
+      data: { name },
+      now: meta.now,
+    });
+    return row;
+  });
+}
+
+export function repositoryToJson(row: RepositoryRow) {
+  return {
+    id: row.id,
+    name: row.name,
+    forge: row.forge,
+    location: row.location,
+    default_branch: row.default_branch,
+    test_command: row.test_command,
+    deploy_command: row.deploy_command,
+    lint_command: row.lint_command,
+    created_at: row.created_at,
+  };
+}

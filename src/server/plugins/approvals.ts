@@ -1,0 +1,121 @@
+/**
+ * @module The approval routes under `/api/approvals`: list (by status), approve, reject with a reason. Approvers and
+ * admins decide; viewers may only list. A decision records who (`api:<token name>`), when and why.
+ */
+import { z } from 'zod';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { TaskQueue } from '../../queue/task-queue.js';
+import { APPROVAL_STATUSES, approvalToJson, decideApproval, listApprovals } from '../../workflow/approvals.js';
+import { workflowDeps } from '../../workflow/workflow-deps.js';
+import { ErrorResponseSchema } from '../error-handler.js';
+import { requireRole } from './auth.js';
+
+export const ApprovalSchema = z
+  .object({
+    id: z.int(),
+    kind: z.enum(['spec', 'merge', 'project', 'publish']),
+    status: z.enum(APPROVAL_STATUSES as ['pending', 'approved', 'rejected', 'deferred']),
+    subject_type: z.string(),
+    subject_id: z.string(),
+    title: z.string(),
+    body: z.string(),
+    workflow_id: z.int().nullable(),
+    decided_by: z.string().nullable(),
+    reason: z.string().nullable(),
+    decided_at: z.int().nullable().describe('ms since the epoch'),
+    created_at: z.int().describe('ms since the epoch'),
+  })
+  .meta({ id: 'Approval' });
+
+const IdParams = z.object({
+  id: z
+    .string()
+    .regex(/^\d{1,15}$/, 'approval id must be a positive whole number')
+    .transform(Number)
+    .pipe(z.int().min(1, 'approval id must be a positive whole number')),
+});
+
+const ListQuery = z.strictObject({
+  status: z.enum(APPROVAL_STATUSES as ['pending', 'approved', 'rejected', 'deferred']).optional(),
+});
+
+// Nullish: Fastify hands a missing body to the validator as null.
+const ApproveBody = z.strictObject({ reason: z.string().max(4000).optional() }).nullish();
+const RejectBody = z
+  .strictObject({ reason: z.string().max(4000).optional().describe('Why; required, the agent receives it.') })
+  .nullish();
+
+const errors = (...statuses: number[]) => Object.fromEntries(statuses.map((status) => [status, ErrorResponseSchema]));
+
+export interface ApprovalsOptions {
+  queue: TaskQueue;
+  maxFixRounds: number;
+}
+
+export const approvalsPlugin: FastifyPluginAsyncZod<ApprovalsOptions> = async (app, { queue, maxFixRounds }) => {
+  const actor = (name: string | undefined) => `api:${name ?? 'unknown'}`;
+  const workflow = workflowDeps(queue, maxFixRounds);
+
+  app.get(
+    '/approvals',
+    {
+      schema: {
+        summary: 'List approvals, oldest first',
+        tags: ['approvals'],
+        querystring: ListQuery,
+        response: { 200: z.object({ approvals: z.array(ApprovalSchema) }), ...errors(400, 401) },
+      },
+    },
+    async (request) => {
+      const { status } = request.query;
+      const rows = await listApprovals(queue.handle.db, status === undefined ? {} : { status });
+      return { approvals: rows.map(approvalToJson) };
+    },
+  );
+
+  app.post(
+    '/approvals/:id/approve',
+    {
+      onRequest: requireRole('approver'),
+      schema: {
+        summary: 'Approve a pending approval; its workflow goes on',
+        tags: ['approvals'],
+        params: IdParams,
+        body: ApproveBody,
+        response: { 200: ApprovalSchema, ...errors(400, 401, 403, 404, 409, 415) },
+      },
+    },
+    async (request) => {
+      const row = await decideApproval(queue.handle.db, workflow, {
+        id: request.params.id,
+        decision: 'approved',
+        reason: request.body?.reason,
+        actor: actor(request.apiToken?.name),
+      });
+      return approvalToJson(row);
+    },
+  );
+
+  app.post(
+    '/approvals/:id/reject',
+    {
+      onRequest: requireRole('approver'),
+      schema: {
+        summary: 'Reject a pending approval with a reason: a spec goes back to the architect, a merge to the builder',
+        tags: ['approvals'],
+        params: IdParams,
+        body: RejectBody,
+        response: { 200: ApprovalSchema, ...errors(400, 401, 403, 404, 409, 415) },
+      },
+    },
+    async (request) => {
+      const row = await decideApproval(queue.handle.db, workflow, {
+        id: request.params.id,
+        decision: 'rejected',
+        reason: request.body?.reason,
+        actor: actor(request.apiToken?.name),
+      });
+      return approvalToJson(row);
+    },
+  );
+};

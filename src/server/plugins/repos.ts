@@ -1,0 +1,89 @@
+/**
+ * @module The repository routes: `GET /api/repos` lists, `POST /api/repos` registers a local git repository by
+ * absolute path (admins only: the server reads that path).
+ */
+import path from 'node:path';
+import { z } from 'zod';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { AutodevError } from '../../errors.js';
+import { addRepository, listRepositories, repositoryToJson } from '../../forge/repositories.js';
+import type { Database } from '../../store/schema.js';
+import type { Kysely } from 'kysely';
+import { ErrorResponseSchema } from '../error-handler.js';
+import { requireRole } from './auth.js';
+
+export const RepositorySchema = z
+  .object({
+    id: z.int(),
+    name: z.string(),
+    forge: z.enum(['local', 'gitlab', 'github']),
+    location: z.string(),
+    default_branch: z.string(),
+    test_command: z.string().nullable(),
+    deploy_command: z.string().nullable(),
+    lint_command: z.string().nullable(),
+    created_at: z.int().describe('ms since the epoch'),
+  })
+  .meta({ id: 'Repository' });
+
+const NewRepoBody = z.strictObject({
+  path: z.string().min(1).max(4096).describe('Absolute path of a local git repository on the server.'),
+  name: z.string().optional().describe('Name used by stories (default: the directory name).'),
+  test_command: z.string().optional(),
+  deploy_command: z.string().optional(),
+  lint_command: z.string().optional(),
+});
+
+const errors = (...statuses: number[]) => Object.fromEntries(statuses.map((status) => [status, ErrorResponseSchema]));
+
+export interface ReposOptions {
+  db: Kysely<Database>;
+  clock: () => number;
+}
+
+export const reposPlugin: FastifyPluginAsyncZod<ReposOptions> = async (app, { db, clock }) => {
+  app.get(
+    '/repos',
+    {
+      schema: {
+        summary: 'List registered repositories',
+        tags: ['repos'],
+        response: { 200: z.object({ repos: z.array(RepositorySchema) }), ...errors(401) },
+      },
+    },
+    async () => ({ repos: (await listRepositories(db)).map(repositoryToJson) }),
+  );
+
+  app.post(
+    '/repos',
+    {
+      onRequest: requireRole('admin'),
+      schema: {
+        summary: 'Register a local git repository',
+        tags: ['repos'],
+        body: NewRepoBody,
+        response: { 201: RepositorySchema, ...errors(400, 401, 403, 409, 415) },
+      },
+    },
+    async (request, reply) => {
+      const body = request.body;
+      if (!path.isAbsolute(body.path)) {
+        throw new AutodevError('VALIDATION_FAILED', `path must be absolute (got "${body.path}")`);
+      }
+      const row = await addRepository(
+        db,
+        {
+          path: body.path,
+          name: body.name,
+          testCommand: body.test_command,
+          deployCommand: body.deploy_command,
+          lintCommand: body.lint_command,
+          actor: `api:${request.apiToken?.name ?? 'unknown'}`,
+          now: clock(),
+        },
+        '/',
+      );
+      return reply.code(201).send(repositoryToJson(row));
+    },
+  );
+};

@@ -1,0 +1,95 @@
+/**
+ * @module The story routes: `POST /api/stories` starts a story workflow at the PM on a registered repository;
+ * `GET /api/stories` and `GET /api/stories/:id` show stage, tasks, approvals and merge requests.
+ */
+import { z } from 'zod';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { TaskQueue } from '../../queue/task-queue.js';
+import { createStory, listStories, showStory, storyToJson } from '../../workflow/stories.js';
+import { workflowDeps } from '../../workflow/workflow-deps.js';
+import { ErrorResponseSchema } from '../error-handler.js';
+import { requireRole } from './auth.js';
+
+export const StorySchema = z
+  .object({
+    id: z.int(),
+    title: z.string(),
+    status: z.string(),
+    stage: z.string(),
+    repo_id: z.int().nullable(),
+    fix_rounds: z.int(),
+    branch: z.string().nullable(),
+    human_summary: z.string().nullable(),
+    created_by: z.string(),
+    created_at: z.int(),
+    updated_at: z.int(),
+  })
+  .meta({ id: 'Story' });
+
+const NewStoryBody = z.strictObject({
+  repo: z.string().min(1).describe('A repository name from GET /api/repos.'),
+  title: z.string(),
+  body: z.string().optional(),
+});
+
+const IdParams = z.object({
+  id: z
+    .string()
+    .regex(/^\d{1,15}$/, 'story id must be a positive whole number')
+    .transform(Number)
+    .pipe(z.int().min(1, 'story id must be a positive whole number')),
+});
+
+const errors = (...statuses: number[]) => Object.fromEntries(statuses.map((status) => [status, ErrorResponseSchema]));
+
+export interface StoriesOptions {
+  queue: TaskQueue;
+  maxFixRounds: number;
+}
+
+export const storiesPlugin: FastifyPluginAsyncZod<StoriesOptions> = async (app, { queue, maxFixRounds }) => {
+  app.get(
+    '/stories',
+    {
+      schema: {
+        summary: 'List stories, newest first',
+        tags: ['stories'],
+        response: { 200: z.object({ stories: z.array(StorySchema) }), ...errors(401) },
+      },
+    },
+    async () => ({ stories: (await listStories(queue.handle.db)).map(storyToJson) }),
+  );
+
+  app.get(
+    '/stories/:id',
+    {
+      schema: {
+        summary: 'A story with its tasks, approvals and merge requests',
+        tags: ['stories'],
+        params: IdParams,
+        response: { 200: z.record(z.string(), z.unknown()), ...errors(400, 401, 404) },
+      },
+    },
+    async (request) => showStory(queue.handle.db, request.params.id),
+  );
+
+  app.post(
+    '/stories',
+    {
+      onRequest: requireRole('approver'),
+      schema: {
+        summary: 'Start a story workflow at the PM',
+        tags: ['stories'],
+        body: NewStoryBody,
+        response: { 201: StorySchema, ...errors(400, 401, 403, 404, 415) },
+      },
+    },
+    async (request, reply) => {
+      const row = await createStory(queue.handle.db, workflowDeps(queue, maxFixRounds), {
+        ...request.body,
+        actor: `api:${request.apiToken?.name ?? 'unknown'}`,
+      });
+      return reply.code(201).header('location', `/api/stories/${row.id}`).send(storyToJson(row));
+    },
+  );
+};

@@ -1,0 +1,318 @@
+/**
+ * @module Applies the pure story workflow to the database: loads a workflow row, steps it with an event, and carries
+ * out the commands (tasks, approvals, merge, ask a human) in the caller's transaction, with an event row for each.
+ */
+import type { Kysely, Selectable } from 'kysely';
+import { isTaskType } from '../domain/roles.js';
+import { AutodevError } from '../errors.js';
+import { recordEvent } from '../events/record-event.js';
+import type { Forge } from '../forge/forge.js';
+import type { Task } from '../queue/task-record.js';
+import type { TaskQueue } from '../queue/task-queue.js';
+import { inTransaction } from '../store/in-transaction.js';
+import type { Database, WorkflowsTable } from '../store/schema.js';
+import {
+  initialStoryState,
+  stepStory,
+  type GateVerdict,
+  type StoryCommand,
+  type StoryEvent,
+  type StoryState,
+} from './workflow-steps.js';
+
+export type WorkflowRow = Selectable<WorkflowsTable>;
+
+/** Merges a workflow's branch; returns the event the workflow steps with (`merged` or `merge_refused`). */
+export type MergeExecutor = (
+  tx: Kysely<Database>,
+  workflow: WorkflowRow,
+  state: StoryState,
+) => Promise<Extract<StoryEvent, { type: 'merged' | 'merge_refused' }>>;
+
+export interface WorkflowDeps {
+  queue: TaskQueue;
+  maxFixRounds: number;
+  /** Opens the merge request when the gates pass and merges it when approved (repositories with a forge). */
+  forge?: Forge;
+  /** Carries out an approved merge instead of the forge (workflows without a repository, tests). */
+  merge?: MergeExecutor;
+  /** A gate's deterministic verdict (secret scan, test run), which decides over the agent's when there is one. */
+  deterministicGate?: DeterministicGate;
+}
+
+export type DeterministicGate = (
+  tx: Kysely<Database>,
+  workflow: WorkflowRow,
+  state: StoryState,
+  task: Task,
+) => Promise<GateVerdict | undefined>;
+
+const WORKFLOW_ACTOR = 'workflow';
+
+export interface NewStory {
+  title: string;
+  body: string;
+  repoId: number | null;
+  createdBy: string;
+}
+
+/** Creates a story workflow and starts it at the PM, in `db`'s transaction (or a new one). */
+export function startStoryWorkflow(db: Kysely<Database>, deps: WorkflowDeps, story: NewStory): Promise<WorkflowRow> {
+  return inTransaction(db, async (tx) => {
+    const now = deps.queue.clock();
+    const state = initialStoryState(story.title, story.body);
+    const row = await tx
+      .insertInto('workflows')
+      .values({
+        kind: 'story',
+        status: 'running',
+        stage: state.stage,
+        title: story.title,
+        body: story.body,
+        repo_id: story.repoId,
+        state: JSON.stringify(state),
+        created_by: story.createdBy,
+        created_at: now,
+        updated_at: now,
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    await recordEvent(tx, {
+      kind: 'workflow.created',
+      subjectType: 'workflow',
+      subjectId: row.id,
+      actor: story.createdBy,
+      data: { kind: 'story', title: story.title, repo_id: story.repoId },
+      now,
+    });
+    return advanceWorkflow(tx, deps, row.id, { type: 'started' }, story.createdBy);
+  });
+}
+
+async function loadForUpdate(tx: Kysely<Database>, deps: WorkflowDeps, id: number): Promise<WorkflowRow> {
+  const query = tx.selectFrom('workflows').selectAll().where('id', '=', id);
+  // Two gates completing at once must not both see "two of three in": PostgreSQL locks the row; SQLite's single
+  // writer (BEGIN IMMEDIATE) already serializes the transactions.
+  const row = await (deps.queue.handle.dialect.serializesWriters ? query : query.forUpdate()).executeTakeFirst();
+  if (!row) throw new AutodevError('WORKFLOW_NOT_FOUND', `no workflow has id ${id}`);
+  return row;
+}
+
+/** Steps workflow `id` with `event` and applies the result, all in `db`'s transaction. Returns the updated row. */
+export function advanceWorkflow(
+  db: Kysely<Database>,
+  deps: WorkflowDeps,
+  id: number,
+  event: StoryEvent,
+  actor: string,
+): Promise<WorkflowRow> {
+  return inTransaction(db, async (tx) => {
+    let row = await loadForUpdate(tx, deps, id);
+    let pending: StoryEvent | undefined = event;
+    while (pending) {
+      const current = pending;
+      pending = undefined;
+      const before = JSON.parse(row.state) as StoryState;
+      const outcome = stepStory(before, current, { maxFixRounds: deps.maxFixRounds });
+      if (!outcome.applied) {
+        await recordEvent(tx, {
+          kind: 'workflow.event_ignored',
+          subjectType: 'workflow',
+          subjectId: id,
+          actor,
+          data: { event: current.type, stage: before.stage, status: before.status },
+          now: deps.queue.clock(),
+        });
+        break;
+      }
+      row = await saveState(tx, deps, row, before, outcome.state, current, actor);
+      for (const command of outcome.commands) {
+        const next = await applyCommand(tx, deps, row, outcome.state, command);
+        if (next) pending = next;
+      }
+    }
+    return row;
+  });
+}
+
+async function saveState(
+  tx: Kysely<Database>,
+  deps: WorkflowDeps,
+  row: WorkflowRow,
+  before: StoryState,
+  after: StoryState,
+  event: StoryEvent,
+  actor: string,
+): Promise<WorkflowRow> {
+  const now = deps.queue.clock();
+  const updated = await tx
+    .updateTable('workflows')
+    .set({
+      state: JSON.stringify(after),
+      stage: after.stage,
+      status: after.status,
+      fix_rounds: after.fixRounds,
+      updated_at: now,
+    })
+    .where('id', '=', row.id)
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  await recordEvent(tx, {
+    kind: 'workflow.advanced',
+    subjectType: 'workflow',
+    subjectId: row.id,
+    actor,
+    data: { event: event.type, from: before.stage, to: after.stage, status: after.status, round: after.round },
+    now,
+  });
+  return updated;
+}
+
+async function applyCommand(
+  tx: Kysely<Database>,
+  deps: WorkflowDeps,
+  row: WorkflowRow,
+  state: StoryState,
+  command: StoryCommand,
+): Promise<StoryEvent | undefined> {
+  const now = deps.queue.clock();
+  switch (command.kind) {
+    case 'enqueue':
+      await deps.queue.enqueue(
+        {
+          type: command.taskType,
+          payload: { ...command.payload, workflow_id: row.id },
+          parentId: command.parentTaskId ?? null,
+          workflowId: row.id,
+          repoId: row.repo_id,
+          createdBy: WORKFLOW_ACTOR,
+        },
+        tx,
+      );
+      return undefined;
+    case 'open_approval': {
+      if (command.approvalKind === 'merge') await openMergeRequest(tx, deps, row, state);
+      const approval = await tx
+        .insertInto('approvals')
+        .values({
+          kind: command.approvalKind,
+          status: 'pending',
+          subject_type: 'workflow',
+          subject_id: String(row.id),
+          title: command.title,
+          body: command.body,
+          workflow_id: row.id,
+          created_at: now,
+          updated_at: now,
+        })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      await recordEvent(tx, {
+        kind: 'approval.created',
+        subjectType: 'approval',
+        subjectId: approval.id,
+        actor: WORKFLOW_ACTOR,
+        data: { kind: command.approvalKind, workflow_id: row.id, title: command.title },
+        now,
+      });
+      return undefined;
+    }
+    case 'merge':
+      if (deps.merge) return deps.merge(tx, row, state);
+      return mergeWithForge(tx, deps, row, state);
+    case 'ask_human':
+      await recordEvent(tx, {
+        kind: 'workflow.waiting_for_human',
+        subjectType: 'workflow',
+        subjectId: row.id,
+        actor: WORKFLOW_ACTOR,
+        data: { summary: command.summary },
+        now,
+      });
+      return undefined;
+  }
+}
+
+/** Opens (or refreshes) the workflow's merge request, recording the head and target the gates passed on. */
+async function openMergeRequest(tx: Kysely<Database>, deps: WorkflowDeps, row: WorkflowRow, state: StoryState) {
+  if (!deps.forge || row.repo_id === null || !state.branch) return;
+  const repo = await tx.selectFrom('repositories').selectAll().where('id', '=', row.repo_id).executeTakeFirstOrThrow();
+  await deps.forge.openMergeRequest(tx, {
+    repo,
+    workflowId: row.id,
+    sourceBranch: state.branch,
+    title: state.title,
+    description: state.body,
+    actor: WORKFLOW_ACTOR,
+    now: deps.queue.clock(),
+  });
+}
+
+async function mergeWithForge(
+  tx: Kysely<Database>,
+  deps: WorkflowDeps,
+  row: WorkflowRow,
+  state: StoryState,
+): Promise<StoryEvent> {
+  if (!deps.forge || row.repo_id === null) {
+    throw new AutodevError('FORGE_UNAVAILABLE', `workflow ${row.id}: no forge is configured to merge its branch`);
+  }
+  const repo = await tx.selectFrom('repositories').selectAll().where('id', '=', row.repo_id).executeTakeFirstOrThrow();
+  const mr = await tx
+    .selectFrom('merge_requests')
+    .selectAll()
+    .where('workflow_id', '=', row.id)
+    .where('status', '=', 'open')
+    .orderBy('id', 'desc')
+    .executeTakeFirst();
+  if (!mr) {
+    throw new AutodevError(
+      'FORGE_UNAVAILABLE',
+      `workflow ${row.id} has no open merge request for ${state.branch ?? '?'}`,
+    );
+  }
+  const outcome = await deps.forge.merge(tx, repo, mr, { actor: WORKFLOW_ACTOR, now: deps.queue.clock() });
+  if (outcome.status === 'merged') return { type: 'merged', sha: outcome.sha };
+  await recordEvent(tx, {
+    kind: 'merge_request.merge_refused',
+    subjectType: 'merge_request',
+    subjectId: mr.id,
+    actor: WORKFLOW_ACTOR,
+    data: { reason: outcome.reason, rerun_gates: outcome.rerunGates },
+    now: deps.queue.clock(),
+  });
+  return { type: 'merge_refused', reason: outcome.reason, rerunGates: outcome.rerunGates };
+}
+
+/** The event a completed workflow task is for its workflow. */
+export function taskCompletedEvent(task: Task, result: unknown, deterministic?: GateVerdict): StoryEvent {
+  const round = task.payload.round;
+  return {
+    type: 'task_completed',
+    taskId: task.id,
+    taskType: task.type,
+    result,
+    ...(typeof round === 'number' ? { round } : {}),
+    ...(deterministic ? { deterministic } : {}),
+  };
+}
+
+/**
+ * The hook the agent runtime calls inside the transaction that completes a task: a task of a workflow moves its
+ * workflow on. Tasks without a workflow are left alone.
+ */
+export async function onWorkflowTaskCompleted(
+  tx: Kysely<Database>,
+  deps: WorkflowDeps,
+  task: Task,
+  result: unknown,
+  actor: string,
+): Promise<void> {
+  if (task.workflowId === null || !isTaskType(task.type)) return;
+  let deterministic: GateVerdict | undefined;
+  if (deps.deterministicGate) {
+    const row = await loadForUpdate(tx, deps, task.workflowId);
+    deterministic = await deps.deterministicGate(tx, row, JSON.parse(row.state) as StoryState, task);
+  }
+  await advanceWorkflow(tx, deps, task.workflowId, taskCompletedEvent(task, result, deterministic), actor);
+}

@@ -1,0 +1,86 @@
+/**
+ * @module Stories (`autodev stories create|list|show`, `POST /api/stories`): a story is a workflow row of kind
+ * `story` on a registered repository, started at the PM; showing one gathers its tasks, approvals and merge requests.
+ */
+import type { Kysely } from 'kysely';
+import { AutodevError } from '../errors.js';
+import { findRepository } from '../forge/repositories.js';
+import { toTask, taskToJson } from '../queue/task-record.js';
+import type { Database } from '../store/schema.js';
+import { startStoryWorkflow, type WorkflowDeps, type WorkflowRow } from './advance-workflow.js';
+import { approvalToJson } from './approvals.js';
+import type { StoryState } from './workflow-steps.js';
+
+export const MAX_TITLE_CHARS = 200;
+export const MAX_BODY_CHARS = 20_000;
+
+export interface NewStoryInput {
+  repo: string;
+  title: string;
+  body?: string | undefined;
+  actor: string;
+}
+
+export async function createStory(
+  db: Kysely<Database>,
+  deps: WorkflowDeps,
+  input: NewStoryInput,
+): Promise<WorkflowRow> {
+  const title = input.title.trim();
+  if (title === '' || title.length > MAX_TITLE_CHARS) {
+    throw new AutodevError('VALIDATION_FAILED', `the title must be 1 to ${MAX_TITLE_CHARS} characters`);
+  }
+  const body = (input.body ?? '').trim();
+  if (body.length > MAX_BODY_CHARS) {
+    throw new AutodevError('VALIDATION_FAILED', `the body must be at most ${MAX_BODY_CHARS} characters`);
+  }
+  const repo = await findRepository(db, input.repo);
+  return startStoryWorkflow(db, deps, { title, body, repoId: repo.id, createdBy: input.actor });
+}
+
+export function listStories(db: Kysely<Database>): Promise<WorkflowRow[]> {
+  return db.selectFrom('workflows').selectAll().where('kind', '=', 'story').orderBy('id', 'desc').execute();
+}
+
+export function storyToJson(row: WorkflowRow) {
+  const state = JSON.parse(row.state) as StoryState;
+  return {
+    id: row.id,
+    title: row.title,
+    status: row.status,
+    stage: row.stage,
+    repo_id: row.repo_id,
+    fix_rounds: row.fix_rounds,
+    branch: state.branch ?? null,
+    human_summary: state.humanSummary ?? null,
+    created_by: row.created_by,
+    created_at: row.created_at,
+    updated_at: row.updated_at,
+  };
+}
+
+/** One story with its tasks, approvals and merge requests. */
+export async function showStory(db: Kysely<Database>, id: number) {
+  const row = await db
+    .selectFrom('workflows')
+    .selectAll()
+    .where('id', '=', id)
+    .where('kind', '=', 'story')
+    .executeTakeFirst();
+  if (!row) throw new AutodevError('WORKFLOW_NOT_FOUND', `no story has id ${id}; "autodev stories list" shows them`);
+  const tasks = await db.selectFrom('tasks').selectAll().where('workflow_id', '=', id).orderBy('id').execute();
+  const approvals = await db.selectFrom('approvals').selectAll().where('workflow_id', '=', id).orderBy('id').execute();
+  const mergeRequests = await db
+    .selectFrom('merge_requests')
+    .select(['id', 'source_branch', 'target_branch', 'status', 'head_sha', 'merge_sha'])
+    .where('workflow_id', '=', id)
+    .orderBy('id')
+    .execute();
+  return {
+    ...storyToJson(row),
+    body: row.body,
+    tasks: tasks.map((t) => taskToJson(toTask(t))),
+    approvals: approvals.map(approvalToJson),
+    merge_requests: mergeRequests,
+  };
+}

@@ -1,0 +1,134 @@
+/**
+ * End to end through the BUILT cli (`npm run build` first), on SQLite and PostgreSQL: `repos`, `stories` and
+ * `approvals`. Bad input exits 2 with one line on stderr and writes nothing.
+ */
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TaskQueue } from '../../src/queue/task-queue.js';
+import { onWorkflowTaskCompleted } from '../../src/workflow/advance-workflow.js';
+import { DIALECTS, createTestDatabase, type TestDatabase } from '../support/dialects.js';
+import { makeRepo, type TestRepo } from '../workspace/git-fixtures.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const AUTODEV = path.join(ROOT, 'dist', 'src', 'cli', 'bin', 'autodev.js');
+
+interface Outcome {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+const STORY = { status: 'done', summary: 's', title: 'T', body: 'B', acceptance_criteria: ['works'] };
+const SPEC = {
+  status: 'done',
+  summary: 's',
+  spec_markdown: '# Spec',
+  files_to_touch: ['a.ts'],
+  test_plan: 't',
+  risks: [],
+};
+
+describe.each(DIALECTS)('%s: repos, stories and approvals commands', (dialect) => {
+  let t: TestDatabase;
+  let repo: TestRepo;
+  beforeAll(async () => {
+    t = await createTestDatabase(dialect);
+    repo = await makeRepo();
+  });
+  afterAll(async () => {
+    await t.drop();
+    await repo.cleanup();
+  });
+
+  function cli(...args: string[]): Promise<Outcome> {
+    const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'silent', USER: 'alice' };
+    delete env.DATABASE_URL;
+    for (const name of Object.keys(env)) if (name.startsWith('AUTODEV_')) delete env[name];
+    if (t.databaseUrl) env.DATABASE_URL = t.databaseUrl;
+    const dataDir = t.sqlitePath ? path.dirname(t.sqlitePath) : t.dir;
+    return new Promise((resolve) => {
+      execFile(
+        process.execPath,
+        [AUTODEV, '--data-dir', dataDir, ...args],
+        { env, cwd: t.dir, timeout: 20_000 },
+        (error, stdout, stderr) =>
+          resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr }),
+      );
+    });
+  }
+
+  const eventCount = async () =>
+    Number(
+      (
+        await t.handle.db
+          .selectFrom('events')
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
+
+  async function expectRefused(outcome: Outcome, pattern: RegExp) {
+    expect(outcome.code, outcome.stderr).toBe(2);
+    expect(outcome.stderr.trim().split('\n')).toHaveLength(1);
+    expect(outcome.stderr).toMatch(pattern);
+  }
+
+  it('adds a repo, starts a story, and decides its spec approval', async () => {
+    const added = await cli('repos', 'add', repo.repo, '--name', 'sample', '--test-command', 'npm test', '--json');
+    expect(added.code, added.stderr).toBe(0);
+    expect(JSON.parse(added.stdout)).toMatchObject({ name: 'sample', default_branch: 'main' });
+    const before = await eventCount();
+    await expectRefused(await cli('repos', 'add', repo.repo, '--name', 'sample'), /already exists/);
+    await expectRefused(await cli('repos', 'add', repo.root), /not a git repository/);
+    await expectRefused(await cli('stories', 'create', '--repo', 'nope', '--title', 'x'), /no repository named "nope"/);
+    expect(await eventCount()).toBe(before);
+
+    const created = await cli('stories', 'create', '--repo', 'sample', '--title', 'Add sum', '--json');
+    expect(created.code, created.stderr).toBe(0);
+    const story = JSON.parse(created.stdout) as { id: number };
+    expect(story).toMatchObject({ stage: 'story', created_by: 'cli:alice' });
+
+    // The PM and the architect, completed by hand with the workflow hook in the completing transaction.
+    const queue = new TaskQueue(t.handle);
+    const deps = { queue, maxFixRounds: 3 };
+    for (const [type, result] of [
+      ['create_user_story', STORY],
+      ['write_spec', SPEC],
+    ] as const) {
+      const task = await queue.claim('w1', [type]);
+      await t.handle.db.transaction().execute(async (tx) => {
+        await queue.complete({ taskId: task!.id, workerId: 'w1' }, result, tx);
+        await onWorkflowTaskCompleted(tx, deps, task!, result, 'w1');
+      });
+    }
+    await queue.close();
+
+    const listed = await cli('approvals', 'list', '--status', 'pending', '--json');
+    const approvals = (JSON.parse(listed.stdout) as { approvals: { id: number; kind: string }[] }).approvals;
+    expect(approvals).toEqual([expect.objectContaining({ kind: 'spec' })]);
+    const id = String(approvals[0]!.id);
+
+    const beforeDecisions = await eventCount();
+    await expectRefused(await cli('approvals', 'reject', id), /needs a reason/);
+    await expectRefused(await cli('approvals', 'approve', '99999'), /no approval has id 99999/);
+    await expectRefused(await cli('approvals', 'approve', 'abc'), /positive whole number/);
+    await expectRefused(await cli('approvals', 'list', '--status', 'maybe'), /unknown approval status/);
+    expect(await eventCount()).toBe(beforeDecisions);
+
+    const rejected = await cli('approvals', 'reject', id, '--reason', 'too broad');
+    expect(rejected.code, rejected.stderr).toBe(0);
+    expect(rejected.stdout).toContain('rejected by cli:alice');
+    await expectRefused(await cli('approvals', 'approve', id), /already rejected by cli:alice/);
+
+    const shown = await cli('stories', 'show', String(story.id), '--json');
+    expect(JSON.parse(shown.stdout)).toMatchObject({
+      stage: 'spec',
+      approvals: [expect.objectContaining({ status: 'rejected', reason: 'too broad' })],
+    });
+    const text = await cli('stories', 'list');
+    expect(text.stdout).toMatch(/Add sum/);
+    await expectRefused(await cli('repos', 'remove', 'sample'), /open workflow/);
+  });
+});

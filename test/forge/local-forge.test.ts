@@ -1,0 +1,203 @@
+/**
+ * @module The local forge with real git in temp repositories, on both engines: merge requests with diff and notes,
+ * a real merge commit, and the refusals (conflict, default branch moved, source changed) that change nothing; then
+ * the story workflow merging through it.
+ */
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { LocalForge } from '../../src/forge/local-forge.js';
+import { addRepository, type RepositoryRow } from '../../src/forge/repositories.js';
+import { TaskQueue } from '../../src/queue/task-queue.js';
+import { git, gitOutput } from '../../src/workspace/git.js';
+import { onWorkflowTaskCompleted, startStoryWorkflow } from '../../src/workflow/advance-workflow.js';
+import { decideApproval, listApprovals } from '../../src/workflow/approvals.js';
+import { workflowDeps } from '../../src/workflow/workflow-deps.js';
+import { DIALECTS, useTestDatabase } from '../support/dialects.js';
+import { branchCommit, commitAll, fileAt, makeRepo, type TestRepo } from '../workspace/git-fixtures.js';
+
+const NOW = 1_700_000_000_000;
+
+/** Creates `branch` from main with `file` = `content` committed, and goes back to main. */
+async function branchWith(repo: string, branch: string, file: string, content: string): Promise<string> {
+  await git(repo, ['checkout', '--quiet', '-b', branch, 'main']);
+  await writeFile(join(repo, file), content);
+  const sha = await commitAll(repo, `change ${file} on ${branch}`);
+  await git(repo, ['checkout', '--quiet', 'main']);
+  return sha;
+}
+
+describe.each(DIALECTS)('%s: local forge', (dialect) => {
+  const t = useTestDatabase(dialect);
+  let fixture: TestRepo;
+  let repo: RepositoryRow;
+  const forge = new LocalForge();
+
+  beforeEach(async () => {
+    fixture = await makeRepo();
+    repo = await addRepository(t.handle.db, { path: fixture.repo, name: 'sample', actor: 'test', now: NOW }, '/');
+  });
+  afterEach(async () => {
+    await fixture.cleanup();
+  });
+
+  const open = (branch: string) =>
+    forge.openMergeRequest(t.handle.db, {
+      repo,
+      workflowId: null,
+      sourceBranch: branch,
+      title: `Merge ${branch}`,
+      description: 'd',
+      actor: 'test',
+      now: NOW,
+    });
+
+  it('opens a merge request with its diff and notes, and merges it with a merge commit', async () => {
+    const head = await branchWith(fixture.repo, 'feature', 'sum.js', 'export const sum = (a, b) => a + b;\n');
+    const mr = await open('feature');
+    expect(mr).toMatchObject({ status: 'open', source_branch: 'feature', target_branch: 'main', head_sha: head });
+    expect(await forge.diff(repo, mr)).toContain('+export const sum');
+    const note = await forge.addNote(t.handle.db, {
+      mergeRequestId: mr.id,
+      author: 'reviewer',
+      kind: 'review',
+      verdict: 'approve',
+      body: 'fine',
+      now: NOW,
+    });
+    expect(note).toMatchObject({ verdict: 'approve', body: 'fine' });
+    const before = await branchCommit(fixture.repo, 'main');
+    const outcome = await forge.merge(t.handle.db, repo, mr, { actor: 'test', now: NOW });
+    expect(outcome.status).toBe('merged');
+    const mainSha = await branchCommit(fixture.repo, 'main');
+    expect(outcome).toEqual({ status: 'merged', sha: mainSha });
+    const parents = (await gitOutput(fixture.repo, ['rev-list', '--parents', '-n', '1', 'main'])).split(' ');
+    expect(parents.slice(1)).toEqual([before, head]);
+    expect(await fileAt(fixture.repo, 'main', 'sum.js')).toContain('sum');
+    // The checkout of main moved with it and is clean.
+    expect(await gitOutput(fixture.repo, ['status', '--porcelain'])).toBe('');
+    const stored = await t.handle.db.selectFrom('merge_requests').selectAll().executeTakeFirstOrThrow();
+    expect(stored).toMatchObject({ status: 'merged', merge_sha: mainSha });
+  });
+
+  it('refuses a merge that conflicts, and one whose default branch moved, changing nothing', async () => {
+    await branchWith(fixture.repo, 'feature', 'README.md', '# feature version\n');
+    const mr = await open('feature');
+    await writeFile(join(fixture.repo, 'README.md'), '# main version\n');
+    await commitAll(fixture.repo, 'main moves');
+    const moved = await forge.merge(t.handle.db, repo, mr, { actor: 'test', now: NOW });
+    expect(moved).toMatchObject({ status: 'refused', rerunGates: true });
+    const refreshed = await open('feature');
+    expect(refreshed.id).toBe(mr.id);
+    const mainBefore = await branchCommit(fixture.repo, 'main');
+    const conflict = await forge.merge(t.handle.db, repo, refreshed, { actor: 'test', now: NOW });
+    expect(conflict).toMatchObject({ status: 'refused', rerunGates: false });
+    expect(conflict.status === 'refused' && conflict.reason).toContain('README.md');
+    expect(await branchCommit(fixture.repo, 'main')).toBe(mainBefore);
+    expect(await gitOutput(fixture.repo, ['status', '--porcelain'])).toBe('');
+    const stored = await t.handle.db.selectFrom('merge_requests').selectAll().executeTakeFirstOrThrow();
+    expect(stored.status).toBe('open');
+  });
+
+  describe('in the story workflow', () => {
+    let queue: TaskQueue;
+    beforeEach(() => {
+      queue = new TaskQueue(t.handle, undefined, () => NOW);
+    });
+    afterEach(async () => {
+      await queue.close();
+    });
+
+    const STORY = { status: 'done', summary: 's', title: 'T', body: 'B', acceptance_criteria: ['a'] };
+    const SPEC = {
+      status: 'done',
+      summary: 's',
+      spec_markdown: '#',
+      files_to_touch: ['a.js'],
+      test_plan: 't',
+      risks: [],
+    };
+    const GATES = [
+      ['review_mr', { status: 'done', summary: 's', verdict: 'approve', findings: [] }],
+      ['run_tests', { status: 'done', summary: 's', command: 'x', passed: 1, failed: 0, skipped: 0, failures: [] }],
+      ['security_scan', { status: 'done', summary: 's', verdict: 'pass', findings: [] }],
+    ] as const;
+
+    async function complete(type: string, result: unknown) {
+      const deps = workflowDeps(queue, 3);
+      const task = await queue.claim('w1', [type]);
+      if (!task) throw new Error(`no pending ${type}`);
+      await t.handle.db.transaction().execute(async (tx) => {
+        await queue.complete({ taskId: task.id, workerId: 'w1' }, result, tx);
+        await onWorkflowTaskCompleted(tx, deps, task, result, 'w1');
+      });
+    }
+
+    async function toMergeApproval(branch: string) {
+      const deps = workflowDeps(queue, 3);
+      const wf = await startStoryWorkflow(t.handle.db, deps, {
+        title: 'Sum',
+        body: 'b',
+        repoId: repo.id,
+        createdBy: 'cli',
+      });
+      await complete('create_user_story', STORY);
+      await complete('write_spec', SPEC);
+      const [spec] = await listApprovals(t.handle.db, { status: 'pending' });
+      await decideApproval(t.handle.db, deps, { id: spec!.id, decision: 'approved', actor: 'cli:alice' });
+      const sha = await gitOutput(fixture.repo, ['rev-parse', branch]);
+      await complete('implement_feature', {
+        status: 'done',
+        summary: 's',
+        branch,
+        commits: [{ sha, message: 'm' }],
+        files_changed: ['a.js'],
+      });
+      for (const [type, result] of GATES) await complete(type, result);
+      const merge = (await listApprovals(t.handle.db, { status: 'pending' })).find((a) => a.kind === 'merge');
+      expect(merge).toBeDefined();
+      return { wf, merge: merge!, deps };
+    }
+
+    it('merges the approved branch onto main and starts the deployment', async () => {
+      await branchWith(fixture.repo, 'autodev/7-sum', 'a.js', 'ok\n');
+      const { wf, merge, deps } = await toMergeApproval('autodev/7-sum');
+      await decideApproval(t.handle.db, deps, { id: merge.id, decision: 'approved', actor: 'cli:alice' });
+      expect(await fileAt(fixture.repo, 'main', 'a.js')).toBe('ok\n');
+      const row = await t.handle.db
+        .selectFrom('workflows')
+        .selectAll()
+        .where('id', '=', wf.id)
+        .executeTakeFirstOrThrow();
+      expect(row.stage).toBe('deploy');
+      const deploy = await queue.claim('w1', ['deploy']);
+      expect(deploy?.payload.sha).toBe(await branchCommit(fixture.repo, 'main'));
+    });
+
+    it('refuses a conflicting merge and sends it back to the builder', async () => {
+      await branchWith(fixture.repo, 'autodev/8-sum', 'README.md', '# feature\n');
+      const { wf, merge, deps } = await toMergeApproval('autodev/8-sum');
+      // main moves under the pending approval: the gates run again on the new base.
+      await writeFile(join(fixture.repo, 'README.md'), '# main\n');
+      await commitAll(fixture.repo, 'main moves');
+      const mainBefore = await branchCommit(fixture.repo, 'main');
+      await decideApproval(t.handle.db, deps, { id: merge.id, decision: 'approved', actor: 'cli:alice' });
+      let row = await t.handle.db.selectFrom('workflows').selectAll().where('id', '=', wf.id).executeTakeFirstOrThrow();
+      expect(row.stage).toBe('gates');
+      for (const [type, result] of GATES) await complete(type, result);
+      const again = (await listApprovals(t.handle.db, { status: 'pending' })).find((a) => a.kind === 'merge');
+      await decideApproval(t.handle.db, deps, { id: again!.id, decision: 'approved', actor: 'cli:alice' });
+      expect(await branchCommit(fixture.repo, 'main')).toBe(mainBefore);
+      row = await t.handle.db.selectFrom('workflows').selectAll().where('id', '=', wf.id).executeTakeFirstOrThrow();
+      expect(row.stage).toBe('implement');
+      const fix = await queue.claim('w1', ['implement_fix']);
+      expect(String((fix?.payload.findings as string[])[0])).toContain('does not merge cleanly');
+      const refused = await t.handle.db
+        .selectFrom('events')
+        .select('kind')
+        .where('kind', '=', 'merge_request.merge_refused')
+        .execute();
+      expect(refused).toHaveLength(2);
+    });
+  });
+});

@@ -1,0 +1,63 @@
+/**
+ * @module The test gate with real git and bubblewrap: a passing and a failing `node --test` suite on a branch,
+ * counts parsed, no network inside, the throwaway checkout removed.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { runTestGate, testGateVerdict } from '../../src/gates/test-gate.js';
+import { git, listWorktrees } from '../../src/workspace/git.js';
+import { commitAll, makeRepo, type TestRepo } from '../workspace/git-fixtures.js';
+
+describe('runTestGate', () => {
+  let fixture: TestRepo;
+  beforeEach(async () => {
+    fixture = await makeRepo();
+    await mkdir(join(fixture.repo, 'test'));
+    await writeFile(
+      join(fixture.repo, 'test', 'sum.test.mjs'),
+      "import test from 'node:test';\nimport assert from 'node:assert';\n" +
+        "test('adds', () => assert.equal(1 + 2, 3));\ntest('adds more', () => assert.equal(2 + 2, 4));\n",
+    );
+    await commitAll(fixture.repo, 'tests');
+    await git(fixture.repo, ['checkout', '--quiet', '-b', 'broken']);
+    await writeFile(
+      join(fixture.repo, 'test', 'net.test.mjs'),
+      "import test from 'node:test';\nimport assert from 'node:assert';\n" +
+        "test('broken', () => assert.equal(1, 2));\n",
+    );
+    await commitAll(fixture.repo, 'a failing test');
+    await git(fixture.repo, ['checkout', '--quiet', 'main']);
+  });
+  afterEach(async () => {
+    await fixture.cleanup();
+  });
+
+  const run = (ref: string, command = `${process.execPath} --test --test-reporter=tap test/`) =>
+    runTestGate({ repoPath: fixture.repo, ref, command, mode: 'bubblewrap', timeoutMs: 30_000, env: process.env });
+
+  it('passes a green suite with its counts', async () => {
+    const result = await run('main');
+    expect(result).toMatchObject({ passed: true, exitCode: 0, counts: { runner: 'node', passed: 2, failed: 0 } });
+    expect(testGateVerdict(result)).toEqual({ passed: true, findings: [] });
+    expect(await listWorktrees(fixture.repo)).toHaveLength(1);
+  });
+
+  it('fails a red suite and keeps the output tail for the builder', async () => {
+    const result = await run('broken');
+    expect(result).toMatchObject({ passed: false, counts: { passed: 2, failed: 1 } });
+    const verdict = testGateVerdict(result);
+    expect(verdict.passed).toBe(false);
+    expect(verdict.findings[0]).toContain('1 failed, 2 passed');
+    expect(verdict.findings[0]).toContain('net.test.mjs');
+  });
+
+  it('runs without network', async () => {
+    const result = await run(
+      'main',
+      `${process.execPath} -e "require('node:net').connect(80, '1.1.1.1').on('error', () => process.exit(3)).on('connect', () => process.exit(0))"`,
+    );
+    expect(result.exitCode).toBe(3);
+    expect(result.passed).toBe(false);
+  });
+});

@@ -1,0 +1,293 @@
+/**
+ * @module Unit tests of the pure story workflow: every transition, the gate join, fix rounds and their limits.
+ */
+import { describe, expect, it } from 'vitest';
+import {
+  initialStoryState,
+  stepStory,
+  type StoryCommand,
+  type StoryEvent,
+  type StoryState,
+} from '../../src/workflow/workflow-steps.js';
+
+const OPTIONS = { maxFixRounds: 2 };
+
+const STORY = { status: 'done', summary: 's', title: 'T', body: 'B', acceptance_criteria: ['works'] };
+const SPEC = {
+  status: 'done',
+  summary: 's',
+  spec_markdown: '# Spec',
+  files_to_touch: ['a.ts'],
+  test_plan: 't',
+  risks: [],
+};
+const impl = (sha: string) => ({
+  status: 'done',
+  summary: 's',
+  branch: 'autodev/1-x',
+  commits: [{ sha, message: 'm' }],
+  files_changed: ['a.ts'],
+});
+const REVIEW_OK = { status: 'done', summary: 's', verdict: 'approve', findings: [] };
+const REVIEW_CHANGES = {
+  status: 'done',
+  summary: 's',
+  verdict: 'request_changes',
+  findings: [{ severity: 'major', file: 'a.ts', line: 3, message: 'rename x' }],
+};
+const TESTS_OK = { status: 'done', summary: 's', command: 'npm test', passed: 3, failed: 0, skipped: 0, failures: [] };
+const TESTS_FAIL = {
+  status: 'done',
+  summary: 's',
+  command: 'npm test',
+  passed: 2,
+  failed: 1,
+  skipped: 0,
+  failures: [{ name: 'adds', message: 'expected 3' }],
+};
+const SEC_OK = { status: 'done', summary: 's', verdict: 'pass', findings: [] };
+
+let nextId = 1;
+const done = (taskType: Extract<StoryEvent, { type: 'task_completed' }>['taskType'], result: unknown, extra = {}) =>
+  ({ type: 'task_completed', taskId: nextId++, taskType, result, ...extra }) as StoryEvent;
+
+function run(events: StoryEvent[], state = initialStoryState('Add sum', 'Sum two numbers')) {
+  const all: StoryCommand[][] = [];
+  for (const event of events) {
+    const out = stepStory(state, event, OPTIONS);
+    state = out.state;
+    all.push(out.commands);
+  }
+  return { state, commands: all };
+}
+
+const enqueued = (commands: StoryCommand[]) => commands.flatMap((c) => (c.kind === 'enqueue' ? [c.taskType] : []));
+
+/** Through the spec approval to the first round of gates. */
+const toGates: StoryEvent[] = [
+  { type: 'started' },
+  done('create_user_story', STORY),
+  done('write_spec', SPEC),
+  { type: 'approval_decided', kind: 'spec', decision: 'approved', reason: null },
+  done('implement_feature', impl('aaaaaaa'), { round: 0 }),
+];
+
+describe('stepStory', () => {
+  it('runs the happy path from the PM to a completed deployment', () => {
+    const { state, commands } = run([
+      ...toGates,
+      done('review_mr', REVIEW_OK, { round: 0 }),
+      done('run_tests', TESTS_OK, { round: 0 }),
+      done('security_scan', SEC_OK, { round: 0 }),
+      { type: 'approval_decided', kind: 'merge', decision: 'approved', reason: null },
+      { type: 'merged', sha: 'bbbbbbb' },
+      done('deploy', {
+        status: 'done',
+        summary: 's',
+        environment: 'prod',
+        outcome: 'succeeded',
+        steps: [],
+        rollback: 'r',
+      }),
+    ]);
+    expect(enqueued(commands[0]!)).toEqual(['create_user_story']);
+    expect(enqueued(commands[1]!)).toEqual(['write_spec']);
+    expect(commands[2]).toEqual([
+      expect.objectContaining({ kind: 'open_approval', approvalKind: 'spec', body: '# Spec' }),
+    ]);
+    expect(enqueued(commands[3]!)).toEqual(['implement_feature']);
+    expect(enqueued(commands[4]!)).toEqual(['review_mr', 'run_tests', 'security_scan']);
+    expect(commands[5]).toEqual([]);
+    expect(commands[6]).toEqual([]);
+    expect(commands[7]).toEqual([expect.objectContaining({ kind: 'open_approval', approvalKind: 'merge' })]);
+    expect(commands[8]).toEqual([{ kind: 'merge' }]);
+    expect(enqueued(commands[9]!)).toEqual(['deploy']);
+    expect(state).toMatchObject({ stage: 'done', status: 'completed', branch: 'autodev/1-x', fixRounds: 0 });
+  });
+
+  it('sends a rejected spec back to the architect with the reason, then goes on when approved', () => {
+    const { state, commands } = run([
+      { type: 'started' },
+      done('create_user_story', STORY),
+      done('write_spec', SPEC),
+      { type: 'approval_decided', kind: 'spec', decision: 'rejected', reason: 'no error handling' },
+      done('write_spec', SPEC),
+      { type: 'approval_decided', kind: 'spec', decision: 'approved', reason: null },
+    ]);
+    expect(commands[3]).toEqual([
+      expect.objectContaining({
+        kind: 'enqueue',
+        taskType: 'write_spec',
+        payload: expect.objectContaining({ rejection_reason: 'no error handling' }),
+      }),
+    ]);
+    expect(commands[4]![0]).toMatchObject({ kind: 'open_approval', approvalKind: 'spec' });
+    expect(enqueued(commands[5]!)).toEqual(['implement_feature']);
+    expect(state).toMatchObject({ stage: 'implement', specRejections: ['no error handling'] });
+  });
+
+  it('joins the fan-out only when all three gates of the round are in, in any order', () => {
+    const base = run(toGates).state;
+    const first = stepStory(base, done('security_scan', SEC_OK, { round: 0 }), OPTIONS);
+    expect(first.commands).toEqual([]);
+    const second = stepStory(first.state, done('run_tests', TESTS_OK, { round: 0 }), OPTIONS);
+    expect(second.commands).toEqual([]);
+    expect(second.state.stage).toBe('gates');
+    const third = stepStory(second.state, done('review_mr', REVIEW_OK, { round: 0 }), OPTIONS);
+    expect(third.state.stage).toBe('merge_approval');
+  });
+
+  it('ignores a duplicate or stale gate completion', () => {
+    const base = run(toGates).state;
+    const once = stepStory(base, done('run_tests', TESTS_OK, { round: 0 }), OPTIONS);
+    const twice = stepStory(once.state, done('run_tests', TESTS_FAIL, { round: 0 }), OPTIONS);
+    expect(twice.applied).toBe(false);
+    expect(twice.state).toBe(once.state);
+    const stale = stepStory(once.state, done('review_mr', REVIEW_OK, { round: 7 }), OPTIONS);
+    expect(stale.applied).toBe(false);
+  });
+
+  it('starts implement_fix with the findings when the test gate fails, and the fixed round passes', () => {
+    const { state, commands } = run([
+      ...toGates,
+      done('review_mr', REVIEW_OK, { round: 0 }),
+      done('run_tests', TESTS_FAIL, { round: 0 }),
+      done('security_scan', SEC_OK, { round: 0 }),
+      done('implement_fix', impl('ccccccc'), { round: 1 }),
+      done('review_mr', REVIEW_OK, { round: 1 }),
+      done('run_tests', TESTS_OK, { round: 1 }),
+      done('security_scan', SEC_OK, { round: 1 }),
+    ]);
+    expect(commands[7]).toEqual([
+      expect.objectContaining({
+        kind: 'enqueue',
+        taskType: 'implement_fix',
+        payload: expect.objectContaining({ round: 1, branch: 'autodev/1-x', findings: ['tests: adds: expected 3'] }),
+      }),
+    ]);
+    expect(enqueued(commands[8]!)).toEqual(['review_mr', 'run_tests', 'security_scan']);
+    expect(state).toMatchObject({ stage: 'merge_approval', fixRounds: 1, round: 1 });
+  });
+
+  it('sends the reviewer’s requested changes to the builder', () => {
+    const { state, commands } = run([
+      ...toGates,
+      done('review_mr', REVIEW_CHANGES, { round: 0 }),
+      done('run_tests', TESTS_OK, { round: 0 }),
+      done('security_scan', SEC_OK, { round: 0 }),
+    ]);
+    expect(commands[7]![0]).toMatchObject({
+      taskType: 'implement_fix',
+      payload: { findings: ['review: [major] rename x (a.ts:3)'] },
+    });
+    expect(state.stage).toBe('implement');
+  });
+
+  it('lets a deterministic failing test result overrule the agent’s passing verdict', () => {
+    const { state } = run([
+      ...toGates,
+      done('review_mr', REVIEW_OK, { round: 0 }),
+      done('run_tests', TESTS_OK, { round: 0, deterministic: { passed: false, findings: ['tests: 1 failed'] } }),
+      done('security_scan', SEC_OK, { round: 0 }),
+    ]);
+    expect(state.stage).toBe('implement');
+    expect(state.previous?.findings).toEqual(['tests: 1 failed']);
+  });
+
+  it('stops at the fix limit and asks a human with a summary', () => {
+    const failRound = (round: number, sha: string): StoryEvent[] => [
+      done(round === 0 ? 'implement_feature' : 'implement_fix', impl(sha), { round }),
+      done('review_mr', REVIEW_OK, { round }),
+      done('run_tests', { ...TESTS_FAIL, failures: [{ name: `t${round}`, message: 'boom' }] }, { round }),
+      done('security_scan', SEC_OK, { round }),
+    ];
+    const { state, commands } = run([
+      ...toGates.slice(0, 4),
+      ...failRound(0, 'a000000'),
+      ...failRound(1, 'a111111'),
+      ...failRound(2, 'a222222'),
+    ]);
+    expect(state).toMatchObject({ stage: 'waiting_for_human', status: 'waiting_for_human', fixRounds: 2 });
+    expect(state.humanSummary).toContain('Fix limit (2) reached');
+    expect(state.humanSummary).toContain('tests: t2: boom');
+    expect(commands.at(-1)).toEqual([{ kind: 'ask_human', summary: state.humanSummary }]);
+    // Once waiting for a human, further events change nothing.
+    expect(stepStory(state, done('run_tests', TESTS_OK, { round: 2 }), OPTIONS).applied).toBe(false);
+  });
+
+  it('stops when a fix round leaves the same diff and the same failures', () => {
+    const round = (n: number): StoryEvent[] => [
+      done(n === 0 ? 'implement_feature' : 'implement_fix', impl('abcdef0'), { round: n, diff: 'same-diff' }),
+      done('review_mr', REVIEW_OK, { round: n }),
+      done('run_tests', TESTS_FAIL, { round: n }),
+      done('security_scan', SEC_OK, { round: n }),
+    ];
+    const { state } = run([...toGates.slice(0, 4), ...round(0), ...round(1)], undefined);
+    expect(state.stage).toBe('waiting_for_human');
+    expect(state.fixRounds).toBe(1);
+    expect(state.humanSummary).toContain('No progress');
+  });
+
+  it('sends a rejected merge back to the builder with the reason', () => {
+    const { state, commands } = run([
+      ...toGates,
+      done('review_mr', REVIEW_OK, { round: 0 }),
+      done('run_tests', TESTS_OK, { round: 0 }),
+      done('security_scan', SEC_OK, { round: 0 }),
+      { type: 'approval_decided', kind: 'merge', decision: 'rejected', reason: 'needs a changelog entry' },
+    ]);
+    expect(commands.at(-1)).toEqual([
+      expect.objectContaining({
+        taskType: 'implement_fix',
+        payload: expect.objectContaining({ findings: ['merge rejected: needs a changelog entry'] }),
+      }),
+    ]);
+    expect(state).toMatchObject({ stage: 'implement', round: 1 });
+  });
+
+  it('re-runs the gates when the default branch moved, and fixes a conflict', () => {
+    const atMerge = run([
+      ...toGates,
+      done('review_mr', REVIEW_OK, { round: 0 }),
+      done('run_tests', TESTS_OK, { round: 0 }),
+      done('security_scan', SEC_OK, { round: 0 }),
+      { type: 'approval_decided', kind: 'merge', decision: 'approved', reason: null },
+    ]).state;
+    const moved = stepStory(atMerge, { type: 'merge_refused', reason: 'main moved', rerunGates: true }, OPTIONS);
+    expect(enqueued(moved.commands)).toEqual(['review_mr', 'run_tests', 'security_scan']);
+    expect(moved.state).toMatchObject({ stage: 'gates', gates: {} });
+    const conflict = stepStory(
+      atMerge,
+      { type: 'merge_refused', reason: 'conflict in a.ts', rerunGates: false },
+      OPTIONS,
+    );
+    expect(conflict.commands[0]).toMatchObject({
+      taskType: 'implement_fix',
+      payload: { findings: ['merge: conflict in a.ts'] },
+    });
+  });
+
+  it('asks a human when a task is blocked or dead-lettered', () => {
+    const blocked = run([
+      { type: 'started' },
+      done('create_user_story', { status: 'blocked', summary: 's', reason: 'unclear' }),
+    ]);
+    expect(blocked.state).toMatchObject({ status: 'waiting_for_human' });
+    expect(blocked.state.humanSummary).toContain('unclear');
+    const failed = run([
+      { type: 'started' },
+      { type: 'task_failed', taskId: 9, taskType: 'create_user_story', error: 'x' },
+    ]);
+    expect(failed.state.stage).toBe('waiting_for_human');
+  });
+
+  it('ignores an approval decision for a stage the workflow is not at', () => {
+    const state: StoryState = run([{ type: 'started' }]).state;
+    const out = stepStory(
+      state,
+      { type: 'approval_decided', kind: 'merge', decision: 'approved', reason: null },
+      OPTIONS,
+    );
+    expect(out.applied).toBe(false);
+  });
+});
