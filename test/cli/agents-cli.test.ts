@@ -2,21 +2,11 @@
  * End to end: `autodev agents`, `instruct`, `serve` and `mcp` through the BUILT cli (`npm run build` first), on
  * SQLite and on PostgreSQL. Bad input exits 2 with one line on stderr and writes nothing.
  */
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runBuiltCli } from '../support/built-cli.js';
 import { DIALECTS, createTestDatabase, type TestDatabase } from '../support/dialects.js';
-
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const AUTODEV = path.join(ROOT, 'dist', 'src', 'cli', 'bin', 'autodev.js');
-
-interface Outcome {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 describe.each(DIALECTS)('%s: agents, instruct, serve and mcp commands', (dialect) => {
   let t: TestDatabase;
@@ -27,22 +17,7 @@ describe.each(DIALECTS)('%s: agents, instruct, serve and mcp commands', (dialect
     await t.drop();
   });
 
-  function cli(...args: string[]): Promise<Outcome> {
-    const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'silent' };
-    delete env.DATABASE_URL;
-    for (const name of Object.keys(env)) if (name.startsWith('AUTODEV_')) delete env[name];
-    if (t.databaseUrl) env.DATABASE_URL = t.databaseUrl;
-    const dataDir = t.sqlitePath ? path.dirname(t.sqlitePath) : t.dir;
-    return new Promise((resolve) => {
-      execFile(
-        process.execPath,
-        [AUTODEV, '--data-dir', dataDir, ...args],
-        { env, cwd: t.dir, timeout: 20_000 },
-        (error, stdout, stderr) =>
-          resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr }),
-      );
-    });
-  }
+  const cli = (...args: string[]) => runBuiltCli(t, args);
 
   async function rowCounts() {
     const count = async (table: 'instructions' | 'agent_controls' | 'events') =>

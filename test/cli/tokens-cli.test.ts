@@ -2,15 +2,10 @@
  * @module `autodev tokens create` through the BUILT cli (`npm run build` first), on SQLite and PostgreSQL: the token
  * printed once authenticates with its role; a bad role exits 2 and stores nothing.
  */
-import { execFile } from 'node:child_process';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authenticate } from '../../src/server/api-tokens.js';
+import { runBuiltCli } from '../support/built-cli.js';
 import { DIALECTS, createTestDatabase, type TestDatabase } from '../support/dialects.js';
-
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const AUTODEV = path.join(ROOT, 'dist', 'src', 'cli', 'bin', 'autodev.js');
 
 describe.each(DIALECTS)('%s: autodev tokens create', (dialect) => {
   let t: TestDatabase;
@@ -21,22 +16,7 @@ describe.each(DIALECTS)('%s: autodev tokens create', (dialect) => {
     await t.drop();
   });
 
-  function cli(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-    const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'silent' };
-    delete env.DATABASE_URL;
-    for (const name of Object.keys(env)) if (name.startsWith('AUTODEV_')) delete env[name];
-    if (t.databaseUrl) env.DATABASE_URL = t.databaseUrl;
-    const dataDir = t.sqlitePath ? path.dirname(t.sqlitePath) : t.dir;
-    return new Promise((resolve) => {
-      execFile(
-        process.execPath,
-        [AUTODEV, '--data-dir', dataDir, ...args],
-        { env, cwd: t.dir, timeout: 20_000 },
-        (error, stdout, stderr) =>
-          resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr }),
-      );
-    });
-  }
+  const cli = (...args: string[]) => runBuiltCli(t, args);
 
   it('prints a token once that authenticates with the role asked for', async () => {
     const outcome = await cli('tokens', 'create', '--role', 'viewer', '--name', 'wallboard');

@@ -2,23 +2,12 @@
  * End to end through the BUILT cli (`npm run build` first), on SQLite and PostgreSQL: `repos`, `stories` and
  * `approvals`. Bad input exits 2 with one line on stderr and writes nothing.
  */
-import { execFile } from 'node:child_process';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TaskQueue } from '../../src/queue/task-queue.js';
 import { onWorkflowTaskCompleted } from '../../src/workflow/advance-workflow.js';
+import { runBuiltCli, type CliOutcome } from '../support/built-cli.js';
 import { DIALECTS, createTestDatabase, type TestDatabase } from '../support/dialects.js';
 import { makeRepo, type TestRepo } from '../workspace/git-fixtures.js';
-
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const AUTODEV = path.join(ROOT, 'dist', 'src', 'cli', 'bin', 'autodev.js');
-
-interface Outcome {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 const STORY = { status: 'done', summary: 's', title: 'T', body: 'B', acceptance_criteria: ['works'] };
 const SPEC = {
@@ -42,22 +31,7 @@ describe.each(DIALECTS)('%s: repos, stories and approvals commands', (dialect) =
     await repo.cleanup();
   });
 
-  function cli(...args: string[]): Promise<Outcome> {
-    const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'silent', USER: 'alice' };
-    delete env.DATABASE_URL;
-    for (const name of Object.keys(env)) if (name.startsWith('AUTODEV_')) delete env[name];
-    if (t.databaseUrl) env.DATABASE_URL = t.databaseUrl;
-    const dataDir = t.sqlitePath ? path.dirname(t.sqlitePath) : t.dir;
-    return new Promise((resolve) => {
-      execFile(
-        process.execPath,
-        [AUTODEV, '--data-dir', dataDir, ...args],
-        { env, cwd: t.dir, timeout: 20_000 },
-        (error, stdout, stderr) =>
-          resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr }),
-      );
-    });
-  }
+  const cli = (...args: string[]) => runBuiltCli(t, args, { USER: 'alice' });
 
   const eventCount = async () =>
     Number(
@@ -69,7 +43,7 @@ describe.each(DIALECTS)('%s: repos, stories and approvals commands', (dialect) =
       ).n,
     );
 
-  async function expectRefused(outcome: Outcome, pattern: RegExp) {
+  async function expectRefused(outcome: CliOutcome, pattern: RegExp) {
     expect(outcome.code, outcome.stderr).toBe(2);
     expect(outcome.stderr.trim().split('\n')).toHaveLength(1);
     expect(outcome.stderr).toMatch(pattern);

@@ -1,0 +1,45 @@
+/**
+ * @module Runs the BUILT `autodev` CLI (`npm run build` first) as a user would, against a test database: a clean
+ * environment (no AUTODEV_* or DATABASE_URL of the developer's), DATABASE_URL for PostgreSQL, --data-dir for SQLite.
+ */
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { TestDatabase } from './dialects.js';
+
+export const AUTODEV_BIN = path.join(
+  fileURLToPath(new URL('../..', import.meta.url)),
+  'dist',
+  'src',
+  'cli',
+  'bin',
+  'autodev.js',
+);
+
+export interface CliOutcome {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** `autodev --data-dir <the test database's dir> ...args`, with `extraEnv` on top of a clean environment. */
+export function runBuiltCli(
+  t: TestDatabase,
+  args: readonly string[],
+  extraEnv: Record<string, string> = {},
+): Promise<CliOutcome> {
+  const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'silent', ...extraEnv };
+  delete env.DATABASE_URL;
+  for (const name of Object.keys(env)) if (name.startsWith('AUTODEV_')) delete env[name];
+  if (t.databaseUrl) env.DATABASE_URL = t.databaseUrl;
+  const dataDir = t.sqlitePath ? path.dirname(t.sqlitePath) : t.dir;
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [AUTODEV_BIN, '--data-dir', dataDir, ...args],
+      { env, cwd: t.dir, timeout: 20_000 },
+      (error, stdout, stderr) =>
+        resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr }),
+    );
+  });
+}
