@@ -9,6 +9,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Kysely } from 'kysely';
 import type { Role } from '../domain/roles.js';
+import { findPackageRoot } from '../config/package-root.js';
 import type { Settings } from '../config/settings-schema.js';
 import type { Logger } from '../log.js';
 import type { LlmProvider, SessionRequest } from '../llm/provider.js';
@@ -444,7 +445,9 @@ async function sessionExecutable(
     cliPath: cli,
     cwd: workspace.cwd,
     writablePaths: [...paths.writablePaths, sessionDir, ...cliStateDirs(provider, home)],
-    readOnlyPaths: paths.readOnlyPaths,
+    // The CLI and Auto-Dev itself (its MCP server runs inside the session) must stay visible even when they live
+    // under /tmp, which the sandbox replaces with a private one.
+    readOnlyPaths: [...paths.readOnlyPaths, findPackageRoot(), path.dirname(cli)],
     hiddenPaths: defaultHiddenPaths({ home, dataDir: deps.dataDir }),
     ...(deps.bwrapPath ? { bwrapPath: deps.bwrapPath } : {}),
   });

@@ -140,6 +140,54 @@ export function removeRepository(
   });
 }
 
+export async function findRepositoryById(db: Kysely<Database>, id: number): Promise<RepositoryRow> {
+  const row = await db.selectFrom('repositories').selectAll().where('id', '=', id).executeTakeFirst();
+  if (!row) throw new AutodevError('REPO_NOT_FOUND', `no repository with id ${id}`);
+  return row;
+}
+
+export interface RepositoryCommands {
+  /** `undefined` keeps the command, `null` or `''` clears it. */
+  testCommand?: string | null | undefined;
+  deployCommand?: string | null | undefined;
+  lintCommand?: string | null | undefined;
+}
+
+/** Changes a repository's test, deploy and lint commands. */
+export function updateRepositoryCommands(
+  db: Kysely<Database>,
+  id: number,
+  commands: RepositoryCommands,
+  meta: { actor: string; now: number },
+): Promise<RepositoryRow> {
+  const next = (what: string, value: string | null | undefined): string | null | undefined =>
+    value === undefined ? undefined : value === null || value.trim() === '' ? null : optionalCommand(what, value);
+  const changes = {
+    test_command: next('test', commands.testCommand),
+    deploy_command: next('deploy', commands.deployCommand),
+    lint_command: next('lint', commands.lintCommand),
+  };
+  return inTransaction(db, async (tx) => {
+    const before = await findRepositoryById(tx, id);
+    const set = Object.fromEntries(Object.entries(changes).filter(([, value]) => value !== undefined));
+    const row = await tx
+      .updateTable('repositories')
+      .set({ ...set, updated_at: meta.now })
+      .where('id', '=', before.id)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    await recordEvent(tx, {
+      kind: 'repository.updated',
+      subjectType: 'repository',
+      subjectId: row.id,
+      actor: meta.actor,
+      data: { name: row.name, ...set },
+      now: meta.now,
+    });
+    return row;
+  });
+}
+
 export function repositoryToJson(row: RepositoryRow) {
   return {
     id: row.id,

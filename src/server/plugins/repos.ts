@@ -1,12 +1,19 @@
 /**
  * @module The repository routes: `GET /api/repos` lists, `POST /api/repos` registers a local git repository by
- * absolute path (admins only: the server reads that path).
+ * absolute path, `PATCH /api/repos/:id` changes its commands, `DELETE /api/repos/:id` forgets it (all admins only).
  */
 import path from 'node:path';
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { AutodevError } from '../../errors.js';
-import { addRepository, listRepositories, repositoryToJson } from '../../forge/repositories.js';
+import {
+  addRepository,
+  findRepositoryById,
+  listRepositories,
+  removeRepository,
+  repositoryToJson,
+  updateRepositoryCommands,
+} from '../../forge/repositories.js';
 import type { Database } from '../../store/schema.js';
 import type { Kysely } from 'kysely';
 import { ErrorResponseSchema } from '../error-handler.js';
@@ -33,6 +40,14 @@ const NewRepoBody = z.strictObject({
   deploy_command: z.string().optional(),
   lint_command: z.string().optional(),
 });
+
+const Command = z.string().max(2000).nullable().optional().describe('null or "" clears the command.');
+const PatchRepoBody = z.strictObject({
+  test_command: Command,
+  deploy_command: Command,
+  lint_command: Command,
+});
+const RepoParams = z.object({ id: z.coerce.number().int().positive() });
 
 const errors = (...statuses: number[]) => Object.fromEntries(statuses.map((status) => [status, ErrorResponseSchema]));
 
@@ -84,6 +99,53 @@ export const reposPlugin: FastifyPluginAsyncZod<ReposOptions> = async (app, { db
         '/',
       );
       return reply.code(201).send(repositoryToJson(row));
+    },
+  );
+
+  app.patch(
+    '/repos/:id',
+    {
+      onRequest: requireRole('admin'),
+      schema: {
+        summary: "Change a repository's test, deploy or lint command",
+        description: 'Unknown id: 404. A command longer than 2000 characters: 400.',
+        tags: ['repos'],
+        params: RepoParams,
+        body: PatchRepoBody,
+        response: { 200: RepositorySchema, ...errors(400, 401, 403, 404, 415) },
+      },
+    },
+    async (request) => {
+      const body = request.body;
+      const row = await updateRepositoryCommands(
+        db,
+        request.params.id,
+        { testCommand: body.test_command, deployCommand: body.deploy_command, lintCommand: body.lint_command },
+        { actor: `api:${request.apiToken?.name ?? 'unknown'}`, now: clock() },
+      );
+      return repositoryToJson(row);
+    },
+  );
+
+  app.delete(
+    '/repos/:id',
+    {
+      onRequest: requireRole('admin'),
+      schema: {
+        summary: 'Forget a repository (its files are untouched)',
+        description: 'Unknown id: 404. A repository with workflows (open or in the audit history): 409 REPO_IN_USE.',
+        tags: ['repos'],
+        params: RepoParams,
+        response: { 200: RepositorySchema, ...errors(400, 401, 403, 404, 409) },
+      },
+    },
+    async (request) => {
+      const found = await findRepositoryById(db, request.params.id);
+      const row = await removeRepository(db, found.name, {
+        actor: `api:${request.apiToken?.name ?? 'unknown'}`,
+        now: clock(),
+      });
+      return repositoryToJson(row);
     },
   );
 };
