@@ -4,6 +4,7 @@
  * nothing. Needs `npm run build:web` first; saves a screenshot of each page under test-results/.
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
@@ -14,7 +15,9 @@ import { appendTranscript, startSession } from '../../src/agents/session-store.j
 import { createLogger } from '../../src/log.js';
 import { DEFAULT_QUEUE_SETTINGS, TaskQueue } from '../../src/queue/task-queue.js';
 import { createApiToken } from '../../src/server/api-tokens.js';
+import { onWorkflowTaskCompleted, startStoryWorkflow } from '../../src/workflow/advance-workflow.js';
 import { buildServer } from '../../src/server/build-server.js';
+import { makeGitRepo } from '../support/agent-fixtures.js';
 import { DIALECTS, useTestDatabase } from '../support/dialects.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -338,5 +341,132 @@ describe.each(DIALECTS)('%s: dashboard in Chromium', (dialect) => {
     await admin.getByRole('button', { name: 'Approve' }).waitFor();
     expect(await admin.getByRole('button', { name: 'Reject' }).isDisabled()).toBe(true);
     await shot(admin, 'approvals');
+  });
+
+  it('adds a repository, edits its test command and removes it', async () => {
+    const parent = fs.mkdtempSync(path.join(os.tmpdir(), 'autodev-web-repo-'));
+    try {
+      const repo = makeGitRepo(parent, `web-repo-${dialect}`);
+      const page = await signedIn(tokens.admin);
+      page.on('dialog', (dialog) => void dialog.accept());
+      await page.goto(`${base}/repos`);
+      const form = page.getByTestId('add-repo');
+      await form.locator('input[name="path"]').fill(repo.path);
+      await form.locator('input[name="test_command"]').fill('npm test');
+      await form.locator('input[name="lint_command"]').fill('npx eslint .');
+      await form.getByRole('button', { name: 'Add' }).click();
+      const row = page.getByTestId(`repo-web-repo-${dialect}`);
+      await row.getByText('npm test · npx eslint . · —').waitFor();
+      await shot(page, 'repos-added');
+
+      await row.getByRole('button', { name: 'Edit' }).click();
+      await row.locator('input[name="edit-test_command"]').fill('npx vitest run');
+      await row.getByRole('button', { name: 'Save' }).click();
+      await row.getByText('npx vitest run · npx eslint . · —').waitFor();
+      await shot(page, 'repos-edited');
+      const listed = await t.handle.db.selectFrom('repositories').selectAll().execute();
+      expect(listed).toEqual([
+        expect.objectContaining({ test_command: 'npx vitest run', lint_command: 'npx eslint .' }),
+      ]);
+
+      await row.getByRole('button', { name: 'Remove' }).click();
+      await page.getByText('No repositories yet').waitFor();
+      await shot(page, 'repos-removed');
+      expect(await t.handle.db.selectFrom('repositories').selectAll().execute()).toEqual([]);
+    } finally {
+      fs.rmSync(parent, { recursive: true, force: true });
+    }
+  });
+
+  it('approve a spec and reject a merge with a reason, and see the workflow move', async () => {
+    const deps = { queue, maxFixRounds: 3 };
+    const complete = async (type: string, result: unknown) => {
+      const task = await queue.claim('w1', [type]);
+      if (!task) throw new Error(`no pending ${type} task`);
+      await t.handle.db.transaction().execute(async (tx) => {
+        await queue.complete({ taskId: task.id, workerId: 'w1' }, result, tx);
+        await onWorkflowTaskCompleted(tx, deps, task, result, 'w1');
+      });
+    };
+    const wf = await startStoryWorkflow(t.handle.db, deps, {
+      title: 'Add sum',
+      body: 'Sum two numbers',
+      repoId: null,
+      createdBy: 'test',
+    });
+    await complete('create_user_story', {
+      status: 'done',
+      summary: 's',
+      title: 'Add sum',
+      body: 'B',
+      acceptance_criteria: ['works'],
+    });
+    await complete('write_spec', {
+      status: 'done',
+      summary: 's',
+      spec_markdown: '# Sum spec',
+      files_to_touch: ['a.ts'],
+      test_plan: 't',
+      risks: [],
+    });
+    const page = await signedIn(tokens.admin);
+    await page.goto(`${base}/approvals`);
+    const spec = page.locator('section.approval', { hasText: /#\d+ spec:/ });
+    await spec.getByRole('button', { name: 'Approve' }).click();
+    await page.getByText('Decided just now').waitFor({ timeout: LIVE_MS });
+    await spec.getByText('approved by api:admin').waitFor({ timeout: LIVE_MS });
+    await page
+      .getByTestId(`workflow-${wf.id}`)
+      .getByText('stage implement', { exact: false })
+      .waitFor({ timeout: LIVE_MS });
+    await shot(page, 'approval-spec-approved');
+    const builder = await t.handle.db
+      .selectFrom('tasks')
+      .select('type')
+      .where('workflow_id', '=', wf.id)
+      .where('status', '=', 'pending')
+      .execute();
+    expect(builder.map((r) => r.type)).toEqual(['implement_feature']);
+
+    await complete('implement_feature', {
+      status: 'done',
+      summary: 's',
+      branch: 'autodev/1-sum',
+      commits: [{ sha: 'aaaaaaa', message: 'm' }],
+      files_changed: ['a.ts'],
+    });
+    await complete('review_mr', { status: 'done', summary: 's', verdict: 'approve', findings: [] });
+    await complete('run_tests', {
+      status: 'done',
+      summary: 's',
+      command: 'npm test',
+      passed: 3,
+      failed: 0,
+      skipped: 0,
+      failures: [],
+    });
+    await complete('security_scan', { status: 'done', summary: 's', verdict: 'pass', findings: [] });
+    const merge = page.locator('section.approval', { hasText: /#\d+ merge:/ });
+    await merge.getByRole('button', { name: 'Reject' }).waitFor({ timeout: LIVE_MS });
+    expect(await merge.getByRole('button', { name: 'Reject' }).isDisabled()).toBe(true);
+    const mergeId = Number((await merge.getAttribute('data-testid'))?.replace('approval-', ''));
+    const refused = await page.evaluate(
+      `fetch('/api/approvals/${mergeId}/reject', { method: 'POST', headers: { authorization: 'Bearer ' + sessionStorage.getItem('autodev.token'), 'content-type': 'application/json' }, body: '{}' }).then((r) => r.status)`,
+    );
+    expect(refused).toBe(400);
+    await merge.getByPlaceholder(/Reason/).fill('add docs');
+    await merge.getByRole('button', { name: 'Reject' }).click();
+    await merge.getByText('rejected by api:admin').waitFor({ timeout: LIVE_MS });
+    await merge.getByText('Reason: add docs').waitFor();
+    await expect
+      .poll(() => page.getByTestId(`workflow-${wf.id}`).filter({ hasText: 'stage implement' }).count(), {
+        timeout: LIVE_MS,
+      })
+      .toBe(2);
+    await shot(page, 'approval-merge-rejected');
+    const fix = await queue.claim('w1', ['implement_fix']);
+    expect(fix?.payload).toMatchObject({ findings: ['merge rejected: add docs'] });
+    const row = await t.handle.db.selectFrom('workflows').selectAll().where('id', '=', wf.id).executeTakeFirstOrThrow();
+    expect(row.stage).toBe('implement');
   });
 });

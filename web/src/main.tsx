@@ -100,7 +100,7 @@ function Page({ path, me }: { path: string; me: Me }) {
   if (parts[0] === 'sessions' && Number.isInteger(id) && id > 0) return <SessionPage id={id} />;
   if (parts[0] === 'instructions') return <Instructions me={me} />;
   if (parts[0] === 'approvals') return <Approvals me={me} query={url.searchParams} />;
-  if (parts[0] === 'repos') return <Repos />;
+  if (parts[0] === 'repos') return <Repos me={me} />;
   if (parts[0] === 'swarm') return <NotAvailable title="Swarm" hint="Swarm discussions are not served yet." />;
   return (
     <div className="page">

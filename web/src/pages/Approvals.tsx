@@ -25,17 +25,44 @@ interface Approval {
 const STATUSES = ['pending', 'approved', 'rejected', 'deferred'];
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
-function ApprovalCard({ approval, me, onDone }: { approval: Approval; me: Me | null; onDone: () => void }) {
+/** The workflow an approval belongs to, kept current by live events: shows where it went after a decision. */
+function WorkflowStage({ id }: { id: number }) {
+  const story = useLoad(
+    () => api<{ id: number; stage: string; status: string }>(`/api/stories/${id}`),
+    [id],
+    (e) => e.kind.startsWith('workflow.') || e.kind.startsWith('task.') || e.kind.startsWith('approval.'),
+  );
+  if (!story.data) return null;
+  return (
+    <p className="muted" data-testid={`workflow-${id}`}>
+      Workflow #{id} is now at stage <strong>{story.data.stage}</strong> ({story.data.status}).
+    </p>
+  );
+}
+
+function ApprovalCard({
+  approval,
+  me,
+  onDone,
+}: {
+  approval: Approval;
+  me: Me | null;
+  onDone: (decided: Approval) => void;
+}) {
   const [reason, setReason] = useState('');
   const [error, setError] = useState<Error>();
   const decide = async (decision: 'approve' | 'reject') => {
     setError(undefined);
+    if (decision === 'reject' && reason.trim() === '') {
+      setError(new Error('A rejection needs a reason: the agent receives it.'));
+      return;
+    }
     try {
-      await api(`/api/approvals/${approval.id}/${decision}`, {
+      const decided = await api<Approval>(`/api/approvals/${approval.id}/${decision}`, {
         method: 'POST',
         body: reason.trim() ? { reason: reason.trim() } : {},
       });
-      onDone();
+      onDone(decided);
     } catch (failure) {
       setError(failure as Error);
     }
@@ -56,6 +83,9 @@ function ApprovalCard({ approval, me, onDone }: { approval: Approval; me: Me | n
       </p>
       {approval.body ? <Markdown text={approval.body} /> : null}
       {approval.reason ? <p>Reason: {approval.reason}</p> : null}
+      {approval.status !== 'pending' && approval.workflow_id !== null ? (
+        <WorkflowStage id={approval.workflow_id} />
+      ) : null}
       {approval.status === 'pending' && canChange(me) ? (
         <div className="decide">
           <input
@@ -76,6 +106,7 @@ function ApprovalCard({ approval, me, onDone }: { approval: Approval; me: Me | n
 
 export default function Approvals({ me, query }: { me: Me | null; query: URLSearchParams }) {
   const status = query.get('status') ?? 'pending';
+  const [decided, setDecided] = useState<Approval[]>([]);
   const list = useLoad(
     () => api<{ approvals: Approval[] }>(`/api/approvals${status ? `?status=${status}` : ''}`),
     [status],
@@ -103,9 +134,23 @@ export default function Approvals({ me, query }: { me: Me | null; query: URLSear
           <code>autodev stories create</code>).
         </Empty>
       ) : null}
-      {list.data?.approvals.map((approval) => (
-        <ApprovalCard key={approval.id} approval={approval} me={me} onDone={list.reload} />
+      {decided.length > 0 ? <h2>Decided just now</h2> : null}
+      {decided.map((approval) => (
+        <ApprovalCard key={`decided-${approval.id}`} approval={approval} me={me} onDone={list.reload} />
       ))}
+      {list.data?.approvals
+        .filter((approval) => !decided.some((d) => d.id === approval.id))
+        .map((approval) => (
+          <ApprovalCard
+            key={approval.id}
+            approval={approval}
+            me={me}
+            onDone={(done) => {
+              setDecided((before) => [done, ...before.filter((d) => d.id !== done.id)]);
+              list.reload();
+            }}
+          />
+        ))}
     </div>
   );
 }
