@@ -26,7 +26,11 @@ function bundledClaude(): string | null {
 
 const CLAUDE = bundledClaude();
 
-describe.skipIf(!CLAUDE)('claude provider: real Claude Code CLI against a mock Messages API', () => {
+describe('claude provider: real Claude Code CLI against a mock Messages API', () => {
+  it('the Claude Code binary bundled with the Agent SDK is installed', () => {
+    expect(CLAUDE, 'npm ci installs @anthropic-ai/claude-agent-sdk with its platform binary').not.toBeNull();
+  });
+
   let server: MockMessagesServer;
   let scratch: string;
   let repo: string;

@@ -38,7 +38,11 @@ function codexSandboxWorks(repo: string, home: string): boolean {
   }
 }
 
-describe.skipIf(!existsSync(CODEX))('codex provider: real Codex CLI against a mock Responses API', () => {
+describe('codex provider: real Codex CLI against a mock Responses API', () => {
+  it('the Codex CLI is installed', () => {
+    expect(existsSync(CODEX), `npm ci installs @openai/codex (${CODEX})`).toBe(true);
+  });
+
   let server: MockResponsesServer;
   let scratch: string;
 
