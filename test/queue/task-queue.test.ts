@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TaskQueue, type QueueSettings } from '../../src/queue/task-queue.js';
-import { AutodevError } from '../../src/errors.js';
+import { expectCode } from '../support/expect-error.js';
 import { DIALECTS, useTestDatabase } from '../support/dialects.js';
 
 const SETTINGS: QueueSettings = {
@@ -9,15 +9,6 @@ const SETTINGS: QueueSettings = {
   maxAttempts: 3,
   backoff: { baseMs: 1_000, maxMs: 60_000 },
 };
-
-async function expectCode(promise: Promise<unknown>, code: string) {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(AutodevError);
-  expect((error as AutodevError).code).toBe(code);
-}
 
 describe.each(DIALECTS)('%s: task queue', (dialect) => {
   const t = useTestDatabase(dialect);
@@ -52,7 +43,7 @@ describe.each(DIALECTS)('%s: task queue', (dialect) => {
       [{ type: 'deploy', payload: [1, 2] }, 'INVALID_PAYLOAD'],
       [{ type: 'deploy', payload: 'text' }, 'INVALID_PAYLOAD'],
       [{ type: 'deploy', payload: null }, 'INVALID_PAYLOAD'],
-    ])('rejects %j with %s and writes nothing', async (input, code) => {
+    ] as const)('rejects %j with %s and writes nothing', async (input, code) => {
       await expectCode(queue.enqueue({ createdBy: 'test', ...input } as never), code);
       expect(await t.handle.db.selectFrom('tasks').selectAll().execute()).toEqual([]);
       expect(await t.handle.db.selectFrom('events').selectAll().execute()).toEqual([]);

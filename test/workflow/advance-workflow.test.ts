@@ -3,7 +3,6 @@
  * workflow hook in the completing transaction, as the agent runtime does), approvals decided through `decideApproval`.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AutodevError } from '../../src/errors.js';
 import { TaskQueue, type QueueSettings } from '../../src/queue/task-queue.js';
 import { decideApproval, listApprovals } from '../../src/workflow/approvals.js';
 import {
@@ -13,6 +12,7 @@ import {
   type WorkflowDeps,
 } from '../../src/workflow/advance-workflow.js';
 import type { StoryState } from '../../src/workflow/workflow-steps.js';
+import { expectCode } from '../support/expect-error.js';
 import { DIALECTS, useTestDatabase } from '../support/dialects.js';
 
 const SETTINGS: QueueSettings = {
@@ -51,15 +51,6 @@ const TESTS_FAIL = {
 };
 const SEC_OK = { status: 'done', summary: 's', verdict: 'pass', findings: [] };
 const DEPLOYED = { status: 'done', summary: 's', environment: 'prod', outcome: 'succeeded', steps: [], rollback: 'r' };
-
-async function expectCode(promise: Promise<unknown>, code: string) {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(AutodevError);
-  expect((error as AutodevError).code).toBe(code);
-}
 
 describe.each(DIALECTS)('%s: story workflow', (dialect) => {
   const t = useTestDatabase(dialect);
