@@ -13,7 +13,10 @@ const REFERENCE = path.resolve(
   '../../../shared/reference/cli-recordings',
 );
 
-describe('recorded CLI output fixtures', () => {
+// CI always has it (a missing reference is a failure there); a newcomer's clone elsewhere has nothing to compare to.
+const REQUIRED = process.env.CI === 'true';
+
+describe.skipIf(!REQUIRED && !existsSync(REFERENCE))('recorded CLI output fixtures', () => {
   it('the shared reference recordings are beside the repository', () => {
     expect(
       existsSync(REFERENCE),
