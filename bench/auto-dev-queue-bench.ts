@@ -18,6 +18,32 @@ export interface DrainTiming {
   /** From the first claim to the last completion. */
   elapsedMs: number;
   tasks: number;
+  /** PostgreSQL: WAL written during the drain (the whole cluster's; nothing else runs on the bench's). */
+  walBytes?: number;
+}
+
+/** PostgreSQL's WAL insert position as text (`16/B374D848`); `walBytesBetween` subtracts two. */
+export const WAL_POSITION_SQL = 'select pg_current_wal_insert_lsn()::text as lsn';
+
+export function walBytesBetween(from: string, to: string): number {
+  const bytes = (lsn: string) => {
+    const [high, low] = lsn.split('/').map((part) => parseInt(part, 16));
+    return high! * 2 ** 32 + low!;
+  };
+  return bytes(to) - bytes(from);
+}
+
+/** Runs `phase` and returns its value with the WAL bytes it wrote (PostgreSQL), else undefined. */
+export async function measureWal<T>(
+  handle: DatabaseHandle,
+  phase: () => Promise<T>,
+): Promise<{ value: T; walBytes?: number }> {
+  if (handle.dialect.name !== 'postgres') return { value: await phase() };
+  const position = async () =>
+    (await sql<{ lsn: string }>`${sql.raw(WAL_POSITION_SQL)}`.execute(handle.db)).rows[0]!.lsn;
+  const from = await position();
+  const value = await phase();
+  return { value, walBytes: walBytesBetween(from, await position()) };
 }
 
 /** Empties the queue and its event log between phases. */

@@ -6,7 +6,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Logger, makeWorkerUtils, run, runMigrations, type Runner } from 'graphile-worker';
 import { preciseNow } from './bench-report.js';
-import { latenciesOf, type ClaimLatencies, type DrainTiming } from './auto-dev-queue-bench.js';
+import {
+  latenciesOf,
+  WAL_POSITION_SQL,
+  walBytesBetween,
+  type ClaimLatencies,
+  type DrainTiming,
+} from './auto-dev-queue-bench.js';
 
 const TASK = 'noop';
 /** Graphile logs every job at info level; the Auto-Dev side logs nothing either. */
@@ -64,6 +70,9 @@ export async function benchGraphileWorker(options: GraphileBenchOptions): Promis
     let measuringLatency = false;
     let drained!: () => void;
     const allDrained = new Promise<void>((resolve) => (drained = resolve));
+    const walPosition = () =>
+      utils.withPgClient(async (client) => (await client.query<{ lsn: string }>(WAL_POSITION_SQL)).rows[0]!.lsn);
+    const walFrom = await walPosition();
     runner = await run({
       connectionString,
       concurrency: options.concurrency,
@@ -81,7 +90,11 @@ export async function benchGraphileWorker(options: GraphileBenchOptions): Promis
       if (++completed === tasks) drained();
     });
     await allDrained;
-    const drain = { elapsedMs: lastComplete - firstStart!, tasks };
+    const drain = {
+      elapsedMs: lastComplete - firstStart!,
+      tasks,
+      walBytes: walBytesBetween(walFrom, await walPosition()),
+    };
 
     // 3. Latency: the pool is idle now; one job every interval, stamped with its enqueue time.
     await sleep(300);
@@ -96,6 +109,49 @@ export async function benchGraphileWorker(options: GraphileBenchOptions): Promis
     const deadline = Date.now() + 10_000;
     while (claimedAt.size < options.latencySamples && Date.now() < deadline) await sleep(10);
     return { enqueueMs, drain, latencies: latenciesOf(calledAt, committedAt, claimedAt) };
+  } finally {
+    await runner?.stop();
+    await utils.release();
+  }
+}
+
+/**
+ * One graphile-worker drain of `tasks` jobs, for the interleaved comparison: the jobs are added while no worker
+ * runs, then a pool of `concurrency` drains them; timed from the first job start to the last completion.
+ */
+export async function drainGraphileOnce(
+  connectionString: string,
+  tasks: number,
+  concurrency: number,
+): Promise<DrainTiming> {
+  await runMigrations({ connectionString, logger: silent });
+  const utils = await makeWorkerUtils({ connectionString, logger: silent });
+  let runner: Runner | undefined;
+  try {
+    for (let added = 0; added < tasks; added += 1_000) {
+      const size = Math.min(1_000, tasks - added);
+      await utils.addJobs(Array.from({ length: size }, () => ({ identifier: TASK, payload: {} })));
+    }
+    await utils.withPgClient((client) => client.query('analyze graphile_worker._private_jobs'));
+    let firstStart: number | undefined;
+    let lastComplete = 0;
+    let completed = 0;
+    let drained!: () => void;
+    const allDrained = new Promise<void>((resolve) => (drained = resolve));
+    runner = await run({
+      connectionString,
+      concurrency,
+      noHandleSignals: true,
+      logger: silent,
+      taskList: { [TASK]: async () => undefined },
+    });
+    runner.events.on('job:start', () => (firstStart ??= performance.now()));
+    runner.events.on('job:complete', () => {
+      lastComplete = performance.now();
+      if (++completed === tasks) drained();
+    });
+    await allDrained;
+    return { elapsedMs: lastComplete - firstStart!, tasks };
   } finally {
     await runner?.stop();
     await utils.release();

@@ -4,7 +4,8 @@
  * graphile-worker's on the same PostgreSQL database. Results table on stdout, progress on stderr.
  *
  * Knobs (env): AUTODEV_BENCH_TASKS (20000), AUTODEV_BENCH_WORKERS (4), AUTODEV_BENCH_LATENCY_SAMPLES (100),
- * AUTODEV_BENCH_PROCESS_TASKS (4000).
+ * AUTODEV_BENCH_PROCESS_TASKS (4000; 0 skips the worker-process drain), AUTODEV_BENCH_ENGINES (`sqlite,postgres`),
+ * AUTODEV_BENCH_ROUNDS (4; the interleaved PostgreSQL comparison: `tasks` per queue in that many alternating drains).
  * AUTODEV_BENCH_DATABASE_URL must let the bench create and drop a scratch database.
  */
 import { randomBytes } from 'node:crypto';
@@ -20,6 +21,7 @@ import { findPostgresBinDir, startPostgresCluster, withDatabase } from '../test/
 import {
   clearQueue,
   drainInProcess,
+  measureWal,
   drainWithProcesses,
   enqueueTasks,
   fillQueue,
@@ -27,7 +29,7 @@ import {
   type ClaimLatencies,
 } from './auto-dev-queue-bench.js';
 import { formatTable, percentile, perSecond, progress, type Cell } from './bench-report.js';
-import { benchGraphileWorker } from './graphile-worker-bench.js';
+import { benchGraphileWorker, drainGraphileOnce } from './graphile-worker-bench.js';
 
 export interface QueueBenchConfig {
   tasks: number;
@@ -37,25 +39,35 @@ export interface QueueBenchConfig {
   producers: number;
   /** Tasks enqueued one per call to measure the enqueue rate; the rest of `tasks` is bulk-inserted. */
   enqueueSample: number;
-  /** Tasks drained by worker processes (process start-up and 2 cores make this variant slow). */
+  /** Tasks drained by worker processes (process start-up and 2 cores make this variant slow); 0 skips it. */
   processTasks: number;
+  engines: readonly ResultRow['engine'][];
+  /** Interleaved comparison on PostgreSQL: each queue drains `tasks` in this many rounds, in ABBA order. */
+  rounds: number;
   latencySamples: number;
   latencyIntervalMs: number;
 }
 
 export function readQueueBenchConfig(env: NodeJS.ProcessEnv = process.env): QueueBenchConfig {
-  const int = (name: string, fallback: number) => {
+  const int = (name: string, fallback: number, min = 1) => {
     const value = Number(env[name] ?? fallback);
-    if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a whole number of 1 or more`);
+    if (!Number.isInteger(value) || value < min) throw new Error(`${name} must be a whole number of ${min} or more`);
     return value;
   };
+  const engines = (env.AUTODEV_BENCH_ENGINES ?? 'sqlite,postgres').split(',').map((e) => e.trim());
+  const unknown = engines.find((e) => e !== 'sqlite' && e !== 'postgres');
+  if (unknown !== undefined || engines.length === 0) {
+    throw new Error(`AUTODEV_BENCH_ENGINES lists sqlite and/or postgres (got ${env.AUTODEV_BENCH_ENGINES})`);
+  }
   const tasks = int('AUTODEV_BENCH_TASKS', 20_000);
   return {
     tasks,
     workers: int('AUTODEV_BENCH_WORKERS', 4),
     producers: 4,
     enqueueSample: Math.min(tasks, 2_000),
-    processTasks: int('AUTODEV_BENCH_PROCESS_TASKS', Math.min(tasks, 4_000)),
+    processTasks: int('AUTODEV_BENCH_PROCESS_TASKS', Math.min(tasks, 4_000), 0),
+    engines: engines as ResultRow['engine'][],
+    rounds: int('AUTODEV_BENCH_ROUNDS', 4),
     latencySamples: int('AUTODEV_BENCH_LATENCY_SAMPLES', 100),
     latencyIntervalMs: 20,
   };
@@ -67,6 +79,8 @@ interface ResultRow {
   workers: string;
   enqueuePerSec?: number;
   drainPerSec: number;
+  /** PostgreSQL: WAL bytes written per drained task. */
+  walPerTask?: number | undefined;
   latencies?: ClaimLatencies;
 }
 
@@ -89,13 +103,25 @@ async function benchAutoDev(
     const enqueueMs = await enqueueTasks(queue, config.enqueueSample, config.producers);
     await fillQueue(handle, tasks - config.enqueueSample);
     progress(`${engine}: draining ${tasks} tasks with ${workers} worker loops in this process`);
-    const inProcess = await drainInProcess(queue, tasks, workers);
+    const { value: inProcess, walBytes } = await measureWal(handle, () => drainInProcess(queue, tasks, workers));
     progress(
       `${engine}: enqueue-to-claim latency, ${config.latencySamples} tasks every ${config.latencyIntervalMs} ms`,
     );
     const latencies = await measureClaimLatency(queue, config.latencySamples, config.latencyIntervalMs, workers);
 
     await clearQueue(handle);
+    const rows: ResultRow[] = [
+      {
+        engine,
+        queue: 'auto-dev',
+        workers: `${workers} loops, 1 process`,
+        enqueuePerSec: perSecond(config.enqueueSample, enqueueMs),
+        drainPerSec: perSecond(inProcess.tasks, inProcess.elapsedMs),
+        walPerTask: walBytes === undefined ? undefined : walBytes / inProcess.tasks,
+        latencies,
+      },
+    ];
+    if (config.processTasks === 0) return rows;
     await fillQueue(handle, config.processTasks);
     progress(`${engine}: draining ${config.processTasks} tasks with ${workers} worker processes`);
     const byProcesses = await drainWithProcesses(
@@ -105,26 +131,53 @@ async function benchAutoDev(
       workers,
     );
     await clearQueue(handle);
-    return [
-      {
-        engine,
-        queue: 'auto-dev',
-        workers: `${workers} loops, 1 process`,
-        enqueuePerSec: perSecond(config.enqueueSample, enqueueMs),
-        drainPerSec: perSecond(inProcess.tasks, inProcess.elapsedMs),
-        latencies,
-      },
-      {
-        engine,
-        queue: 'auto-dev',
-        workers: `${workers} processes (${config.processTasks} tasks)`,
-        drainPerSec: perSecond(byProcesses.tasks, byProcesses.elapsedMs),
-      },
-    ];
+    rows.push({
+      engine,
+      queue: 'auto-dev',
+      workers: `${workers} processes (${config.processTasks} tasks)`,
+      drainPerSec: perSecond(byProcesses.tasks, byProcesses.elapsedMs),
+    });
+    return rows;
   } finally {
     await queue.close();
     await handle.close();
   }
+}
+
+/**
+ * The fair comparison on a shared machine: the same `tasks` drained by each queue in `rounds` alternating rounds
+ * (auto-dev, graphile, graphile, auto-dev, ...), so load from elsewhere that drifts during the run falls on both.
+ * Returns each queue's total tasks over total drain time.
+ */
+async function interleavedDrains(url: string, config: QueueBenchConfig): Promise<{ ours: number; theirs: number }> {
+  const handle = await openDatabase({ databaseUrl: url });
+  const queue = new TaskQueue(handle);
+  const perRound = Math.ceil(config.tasks / config.rounds);
+  const total = { ours: { tasks: 0, ms: 0 }, theirs: { tasks: 0, ms: 0 } };
+  try {
+    const ours = async () => {
+      await clearQueue(handle);
+      await fillQueue(handle, perRound);
+      const drain = await drainInProcess(queue, perRound, config.workers);
+      total.ours.tasks += drain.tasks;
+      total.ours.ms += drain.elapsedMs;
+    };
+    const theirs = async () => {
+      const drain = await drainGraphileOnce(url, perRound, config.workers);
+      total.theirs.tasks += drain.tasks;
+      total.theirs.ms += drain.elapsedMs;
+    };
+    for (let round = 0; round < config.rounds; round++) {
+      progress(`postgres: interleaved round ${round + 1}/${config.rounds}, ${perRound} tasks each`);
+      const order = round % 2 === 0 ? [ours, theirs] : [theirs, ours];
+      for (const drain of order) await drain();
+    }
+    await clearQueue(handle);
+  } finally {
+    await queue.close();
+    await handle.close();
+  }
+  return { ours: perSecond(total.ours.tasks, total.ours.ms), theirs: perSecond(total.theirs.tasks, total.theirs.ms) };
 }
 
 interface ScratchPostgres {
@@ -177,15 +230,19 @@ export async function runQueueThroughputBench(config: QueueBenchConfig = readQue
   const rows: ResultRow[] = [];
   const notes: string[] = [];
 
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'autodev-bench-'));
-  try {
-    rows.push(...(await benchAutoDev('sqlite', { sqlitePath: path.join(dir, 'autodev.db') }, config)));
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
+  if (config.engines.includes('sqlite')) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'autodev-bench-'));
+    try {
+      rows.push(...(await benchAutoDev('sqlite', { sqlitePath: path.join(dir, 'autodev.db') }, config)));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   }
 
-  const postgres = await scratchPostgres();
-  if (!postgres) {
+  const postgres = config.engines.includes('postgres') ? await scratchPostgres() : undefined;
+  if (!config.engines.includes('postgres')) {
+    notes.push('PostgreSQL left out (AUTODEV_BENCH_ENGINES).');
+  } else if (!postgres) {
     notes.push('PostgreSQL skipped: not installed and AUTODEV_BENCH_DATABASE_URL not set.');
   } else {
     try {
@@ -206,21 +263,52 @@ export async function runQueueThroughputBench(config: QueueBenchConfig = readQue
         workers: `concurrency ${config.workers}, 1 process`,
         enqueuePerSec: perSecond(config.enqueueSample, graphile.enqueueMs),
         drainPerSec: perSecond(graphile.drain.tasks, graphile.drain.elapsedMs),
+        walPerTask: graphile.drain.walBytes === undefined ? undefined : graphile.drain.walBytes / graphile.drain.tasks,
         latencies: graphile.latencies,
       });
+      const interleaved = await interleavedDrains(postgres.url, config);
+      const label = `${config.rounds} rounds alternating`;
+      rows.push(
+        {
+          engine: 'postgres',
+          queue: 'auto-dev',
+          workers: `${config.workers} loops, ${label}`,
+          drainPerSec: interleaved.ours,
+        },
+        {
+          engine: 'postgres',
+          queue: 'graphile-worker 0.17.3',
+          workers: `concurrency ${config.workers}, ${label}`,
+          drainPerSec: interleaved.theirs,
+        },
+      );
+      notes.push(
+        `postgres drain, interleaved (${config.rounds} alternating rounds, ${config.tasks} tasks each queue), auto-dev / graphile-worker: ${(interleaved.ours / interleaved.theirs).toFixed(2)}x`,
+      );
     } finally {
       await postgres.release();
     }
   }
 
   const table = formatTable(
-    ['engine', 'queue', 'workers', 'enqueue/s', 'drain tasks/s', 'claim p50 ms', 'claim p99 ms', 'p50 from call ms'],
+    [
+      'engine',
+      'queue',
+      'workers',
+      'enqueue/s',
+      'drain tasks/s',
+      'WAL B/task',
+      'claim p50 ms',
+      'claim p99 ms',
+      'p50 from call ms',
+    ],
     rows.map((row): Cell[] => [
       row.engine,
       row.queue,
       row.workers,
       row.enqueuePerSec,
       row.drainPerSec,
+      row.walPerTask,
       row.latencies && percentile(row.latencies.afterCommit, 50),
       row.latencies && percentile(row.latencies.afterCommit, 99),
       row.latencies && percentile(row.latencies.fromCall, 50),
@@ -230,7 +318,7 @@ export async function runQueueThroughputBench(config: QueueBenchConfig = readQue
   const theirs = rows.find((r) => r.queue.startsWith('graphile-worker'));
   if (ours && theirs) {
     notes.push(
-      `postgres drain, auto-dev / graphile-worker at the same concurrency: ${(ours.drainPerSec / theirs.drainPerSec).toFixed(2)}x`,
+      `postgres drain, one run each (auto-dev first), auto-dev / graphile-worker at the same concurrency: ${(ours.drainPerSec / theirs.drainPerSec).toFixed(2)}x`,
     );
   }
   for (const [engine, target] of [

@@ -76,6 +76,7 @@ export function queueSettingsFrom(settings: Settings): QueueSettings {
   return {
     leaseMs: ms(settings.queue.lease_seconds),
     heartbeatMs: ms(settings.queue.heartbeat_seconds),
+    reclaimMs: ms(settings.queue.reclaim_seconds),
     maxAttempts: settings.queue.max_attempts,
     backoff: { baseMs: ms(settings.queue.retry_base_seconds), maxMs: ms(settings.queue.retry_max_seconds) },
   };

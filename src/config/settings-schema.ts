@@ -90,6 +90,7 @@ const QueueSchema = z
   .strictObject({
     lease_seconds: seconds().default(60),
     heartbeat_seconds: seconds().default(15),
+    reclaim_seconds: seconds().default(5),
     max_attempts: wholeNumber(1).default(3),
     retry_base_seconds: z.number().min(0).default(5),
     retry_max_seconds: z.number().min(0).default(900),

@@ -7,12 +7,14 @@
  * instead of queueing on it. SQLite: the statement runs in the engine's single writer, so no two claims interleave.
  * Either way no task is handed to two workers.
  *
- * Where the engine allows writes in a WITH (PostgreSQL), the claim and its event row are one statement: one round
- * trip and one commit per claim instead of four round trips (begin, update, insert, commit). With a 1 ms round trip
- * and 5 ms fsync that doubled drain throughput (bench/queue-throughput.ts); graphile-worker's claim is one statement too.
+ * Where the engine allows writes in a WITH (PostgreSQL), the claim and its event row are one prepared statement
+ * (postgres-statements.ts): one round trip and one commit per claim instead of four round trips (begin, update,
+ * insert, commit), parsed and planned once per connection. SQLite runs the Kysely form below in one transaction.
  */
 import { sql, type Kysely, type QueryCreator } from 'kysely';
+import { claimOnPostgres } from './postgres-statements.js';
 import type { DialectCapabilities } from '../store/dialect.js';
+import { inTransaction } from '../store/in-transaction.js';
 import type { Database } from '../store/schema.js';
 import { recordEvent } from '../events/record-event.js';
 import { toTask, type Task } from './task-record.js';
@@ -26,7 +28,9 @@ export interface ClaimRequest {
 
 /**
  * The id of the task the claim takes: ready, of the given types, by priority then age. Uses `tasks_ready_idx`
- * (status, priority desc, run_after, id) in index order, so it reads only until the first match (test/queue/claim-plan.test.ts).
+ * in index order (SQLite: `(status, priority desc, run_after, id)`; the PostgreSQL claim in postgres-statements.ts
+ * reads 0005's partial `(priority desc, run_after, id) where status = 'pending'`), so it reads only until the first
+ * match (test/queue/claim-plan.test.ts).
  */
 export function nextReadyTaskQuery(
   qb: QueryCreator<Database>,
@@ -36,7 +40,8 @@ export function nextReadyTaskQuery(
   const next = qb
     .selectFrom('tasks')
     .select('id')
-    .where('status', '=', 'pending')
+    // A literal, as in the prepared PostgreSQL claim (postgres-statements.ts), whose partial index needs one.
+    .where('status', '=', sql.lit('pending'))
     .where('run_after', '<=', ready.now)
     .where('type', 'in', ready.types)
     .orderBy('priority', 'desc')
@@ -68,35 +73,13 @@ export async function claimNextTask(
       .where('id', '=', nextReadyTaskQuery(qb, dialect, { types, now }));
 
   if (dialect.supportsDataModifyingCte) {
-    // The event's data is built from the claimed row; same fields as recordEvent writes below.
-    const row = await db
-      .with('claimed', (qb) => claim(qb).returningAll())
-      .with('claimed_event', (qb) =>
-        qb
-          .insertInto('events')
-          .columns(['kind', 'subject_type', 'subject_id', 'actor', 'data', 'created_at'])
-          .expression((eb) =>
-            eb
-              .selectFrom('claimed')
-              .select([
-                sql.lit('task.claimed').as('kind'),
-                sql.lit('task').as('subject_type'),
-                sql<string>`cast(claimed.id as text)`.as('subject_id'),
-                sql.val(workerId).as('actor'),
-                sql<string>`json_build_object('type', claimed.type, 'attempt', claimed.attempts, 'status', 'in_progress')::text`.as(
-                  'data',
-                ),
-                sql.val(now).as('created_at'),
-              ]),
-          ),
-      )
-      .selectFrom('claimed')
-      .selectAll()
-      .executeTakeFirst();
+    // PostgreSQL: the claim and its event row in one prepared statement (postgres-statements.ts).
+    const row = await claimOnPostgres(db, { workerId, types, leaseMs, now });
     return row && toTask(row);
   }
 
-  return db.transaction().execute(async (tx) => {
+  // In the caller's transaction if any (complete-and-claim.ts), else one of its own.
+  return inTransaction(db, async (tx) => {
     const row = await claim(tx).returningAll().executeTakeFirst();
     if (!row) return undefined;
     await recordEvent(tx, {

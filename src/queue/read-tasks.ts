@@ -41,7 +41,12 @@ export function decodeCursor(cursor: string): number {
   return Number(match[1]);
 }
 
-/** Newest first; pass `nextCursor` back to get the following page. Uses the (status, id) / (type, id) indexes. */
+/**
+ * Newest first; pass `nextCursor` back to get the following page. On PostgreSQL a status filter reads the partial
+ * index of its status (`tasks_ready_idx`, `tasks_lease_idx`, `tasks_rare_status_idx`) or, for `completed` (the bulk
+ * of the table), the primary key newest-first; a type filter reads `(type, id)`. SQLite reads `(status, id)`.
+ * test/queue/list-plan.test.ts checks these plans.
+ */
 export async function listTasks(db: Kysely<Database>, filter: TaskFilter = {}): Promise<TaskPage> {
   const limit = filter.limit ?? 50;
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_SIZE) {
@@ -50,6 +55,14 @@ export async function listTasks(db: Kysely<Database>, filter: TaskFilter = {}): 
       `limit must be a whole number from 1 to ${MAX_PAGE_SIZE} (got ${limit})`,
     );
   }
+  const rows = await listTasksQuery(db, filter, limit).execute();
+  const page = rows.slice(0, limit).map(toTask);
+  const last = page.at(-1);
+  return { tasks: page, nextCursor: rows.length > limit && last ? encodeCursor(last.id) : null };
+}
+
+/** The query of one page (`limit + 1` rows, to tell whether another page follows); exported for plan tests. */
+export function listTasksQuery(db: Kysely<Database>, filter: TaskFilter, limit: number) {
   let query = db
     .selectFrom('tasks')
     .selectAll()
@@ -59,19 +72,21 @@ export async function listTasks(db: Kysely<Database>, filter: TaskFilter = {}): 
   if (filter.type) query = query.where('type', '=', filter.type);
   if (filter.workflowId !== undefined) query = query.where('workflow_id', '=', filter.workflowId);
   if (filter.cursor) query = query.where('id', '<', decodeCursor(filter.cursor));
-  const rows = await query.execute();
-  const page = rows.slice(0, limit).map(toTask);
-  const last = page.at(-1);
-  return { tasks: page, nextCursor: rows.length > limit && last ? encodeCursor(last.id) : null };
+  return query;
 }
 
+/** Counts by status: one pass over the table (both engines), an aggregate, no per-row work. */
 export async function countTasksByStatus(db: Kysely<Database>): Promise<Record<TaskStatus, number>> {
-  const rows = await db
-    .selectFrom('tasks')
-    .select(['status', (eb) => eb.fn.countAll<number>().as('count')])
-    .groupBy('status')
-    .execute();
+  const rows = await countTasksQuery(db).execute();
   const counts: Record<TaskStatus, number> = { pending: 0, in_progress: 0, completed: 0, failed: 0, cancelled: 0 };
   for (const row of rows) counts[row.status] = Number(row.count);
   return counts;
+}
+
+/** The query behind `countTasksByStatus`; exported for plan tests. */
+export function countTasksQuery(db: Kysely<Database>) {
+  return db
+    .selectFrom('tasks')
+    .select(['status', (eb) => eb.fn.countAll<number>().as('count')])
+    .groupBy('status');
 }

@@ -8,6 +8,7 @@ import type { Kysely } from 'kysely';
 import { isAutodevError } from '../errors.js';
 import type { Database } from '../store/schema.js';
 import type { LeaseHolder } from './lease.js';
+import type { DeadLetterHook } from './settle-task.js';
 import type { Task } from './task-record.js';
 import type { TaskQueue } from './task-queue.js';
 
@@ -59,19 +60,34 @@ export interface WorkerOptions {
   /** Called when a task is claimed and when it is settled, for status rows and logs. */
   onTaskStart?: (task: Task) => void;
   onTaskEnd?: (task: Task, outcome: 'completed' | 'failed' | 'released' | 'lease_lost') => void;
+  /**
+   * Runs in the transaction that dead-letters a task (its last attempt failed here, or its lease expired for good in
+   * this worker's reclaim pass). If it throws, the task is still dead-lettered, without it, and the error reported.
+   */
+  onDeadLetter?: DeadLetterHook;
 }
 
-const RECLAIM_EVERY_MS = 5_000;
+/** When the queue's settings name no reclaim interval (`queue.reclaim_seconds`). */
+const DEFAULT_RECLAIM_MS = 5_000;
 
 export async function runWorker(options: WorkerOptions): Promise<void> {
   const { queue, workerId, types, signal } = options;
   const idleWaitMs = options.idleWaitMs ?? 1_000;
+  const reclaimMs = queue.settings.reclaimMs ?? DEFAULT_RECLAIM_MS;
   let lastReclaim = 0;
+  /** Claimed by the previous task's completion (one commit for both): run it before claiming again. */
+  let next: Task | undefined;
   while (!signal.aborted) {
     try {
-      if (queue.clock() - lastReclaim >= RECLAIM_EVERY_MS) {
+      if (queue.clock() - lastReclaim >= reclaimMs) {
         lastReclaim = queue.clock();
-        await queue.reclaimExpired();
+        await queue.reclaimExpired(options.onDeadLetter);
+      }
+      if (next) {
+        const task = next;
+        next = undefined;
+        next = await runOne(options, task);
+        continue;
       }
       const pauseMs = await options.pauseClaims?.();
       if (pauseMs !== undefined) {
@@ -80,19 +96,41 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
       }
       const task = await queue.claim(workerId, types);
       if (!task) {
-        await queue.waitForWork(idleWaitMs, signal);
+        // Typed: a new task wakes one idle worker of its type, not every loop (task-wakeup.ts).
+        await queue.waitForWork(idleWaitMs, signal, types);
         continue;
       }
-      await runOne(options, task);
+      next = await runOne(options, task);
     } catch (error) {
       options.onError?.(error);
       // A database hiccup should not spin the loop: wait a little before the next claim.
       await queue.waitForWork(idleWaitMs, signal);
     }
   }
+  // Stopped right after a completion claimed the next task: give it back at once, attempt not counted.
+  if (next) {
+    await queue
+      .release({ taskId: next.id, workerId }, 'worker stopped')
+      .catch((e: unknown) => options.onError?.(e, next));
+  }
 }
 
-async function runOne(options: WorkerOptions, task: Task): Promise<void> {
+/**
+ * Asked when a task completes: may the completion also claim the worker's next task? Not when stopping, nor when
+ * `pauseClaims` asks to wait (then the loop asks again and waits).
+ */
+async function mayClaimNext(options: WorkerOptions): Promise<boolean> {
+  if (options.signal.aborted) return false;
+  try {
+    return (await options.pauseClaims?.()) === undefined;
+  } catch (error) {
+    options.onError?.(error);
+    return false;
+  }
+}
+
+/** Runs one claimed task to its end; returns the next task when the completion claimed one. */
+async function runOne(options: WorkerOptions, task: Task): Promise<Task | undefined> {
   const { queue, workerId, signal } = options;
   const holder: LeaseHolder = { taskId: task.id, workerId };
   const taskAbort = new AbortController();
@@ -112,35 +150,60 @@ async function runOne(options: WorkerOptions, task: Task): Promise<void> {
   options.onTaskStart?.(task);
   try {
     const outcome = await options.handler(task, { signal: taskAbort.signal, holder });
-    if (leaseLost) return options.onTaskEnd?.(task, 'lease_lost');
+    if (leaseLost) return void options.onTaskEnd?.(task, 'lease_lost');
     const { onComplete } = outcome;
+    let next: Task | undefined;
     if (onComplete) {
       await queue.handle.db.transaction().execute(async (tx) => {
         await queue.complete(holder, outcome.result, tx);
         await onComplete(tx, task);
       });
+    } else if (await mayClaimNext(options)) {
+      // Nothing else to commit with it: the completion and the next claim commit together (one statement on
+      // PostgreSQL), so a busy worker commits once per task.
+      next = await queue.completeAndClaim(holder, outcome.result, options.types);
     } else {
-      // Nothing else to commit with it: the completion alone is atomic (one statement on PostgreSQL).
       await queue.complete(holder, outcome.result);
     }
     options.onTaskEnd?.(task, 'completed');
+    return next;
   } catch (error) {
     if (leaseLost || (isAutodevError(error) && error.code === 'LEASE_LOST')) {
-      return options.onTaskEnd?.(task, 'lease_lost');
+      return void options.onTaskEnd?.(task, 'lease_lost');
     }
     if (error instanceof ReleaseTask) {
       await queue.release(holder, error.reason, error.runAfter);
-      return options.onTaskEnd?.(task, 'released');
+      return void options.onTaskEnd?.(task, 'released');
     }
     if (signal.aborted) {
       await queue.release(holder, 'worker stopped').catch((e: unknown) => options.onError?.(e, task));
-      return options.onTaskEnd?.(task, 'released');
+      return void options.onTaskEnd?.(task, 'released');
     }
-    await queue.fail(holder, errorMessage(error));
+    await failWithHook(options, task, holder, errorMessage(error));
     options.onTaskEnd?.(task, 'failed');
+    return undefined;
   } finally {
     clearInterval(heartbeat);
     signal.removeEventListener('abort', stop);
+  }
+}
+
+async function failWithHook(options: WorkerOptions, task: Task, holder: LeaseHolder, error: string): Promise<void> {
+  const { queue, onDeadLetter } = options;
+  if (!onDeadLetter) {
+    await queue.fail(holder, error);
+    return;
+  }
+  try {
+    await queue.handle.db.transaction().execute(async (tx) => {
+      const outcome = await queue.fail(holder, error, tx);
+      if (outcome.status === 'failed') await onDeadLetter(tx, task, error);
+    });
+  } catch (hookError) {
+    if (isAutodevError(hookError) && hookError.code === 'LEASE_LOST') throw hookError;
+    // The hook failed and took the failure with it: record the failure alone, and report the hook's error.
+    options.onError?.(hookError, task);
+    await queue.fail(holder, error);
   }
 }
 

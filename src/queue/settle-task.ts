@@ -4,17 +4,20 @@
  * Each takes the caller's `db`, which may be a transaction: the caller's own writes (the tasks a completion starts,
  * say) commit together with the task's new state, or not at all.
  */
-import { sql, type Kysely, type QueryCreator } from 'kysely';
+import type { Kysely, QueryCreator } from 'kysely';
 import { recordEvent } from '../events/record-event.js';
 import type { DialectCapabilities } from '../store/dialect.js';
 import { inTransaction } from '../store/in-transaction.js';
 import type { Database } from '../store/schema.js';
 import { retryDelayMs, type BackoffSettings } from './backoff.js';
 import { heldBy, leaseLost, type LeaseHolder } from './lease.js';
+import { completeOnPostgres } from './postgres-statements.js';
+import type { Task } from './task-record.js';
 
 /**
- * Marks a held task completed with its result, and records `task.completed`. On PostgreSQL that is one statement
- * (a data-modifying WITH): one round trip, atomic without a transaction, or part of the caller's. Elsewhere two
+ * Marks a held task completed with its result, and records `task.completed`. On PostgreSQL that is one prepared
+ * statement (a data-modifying WITH, postgres-statements.ts): one round trip, atomic without a transaction, or part
+ * of the caller's. Elsewhere two
  * statements in the caller's transaction, or a new one.
  */
 export async function completeTask(
@@ -43,29 +46,14 @@ export async function completeTask(
   };
 
   if (dialect.supportsDataModifyingCte) {
-    const done = await db
-      .with('completed', (qb) => complete(qb).returning('id'))
-      .with('completed_event', (qb) =>
-        qb
-          .insertInto('events')
-          .columns(['kind', 'subject_type', 'subject_id', 'actor', 'data', 'created_at'])
-          .expression((eb) =>
-            eb
-              .selectFrom('completed')
-              .select([
-                sql.val(event.kind).as('kind'),
-                sql.val(event.subjectType).as('subject_type'),
-                sql.val(String(event.subjectId)).as('subject_id'),
-                sql.val(event.actor).as('actor'),
-                sql.val(JSON.stringify(event.data)).as('data'),
-                sql.val(event.now).as('created_at'),
-              ]),
-          ),
-      )
-      .selectFrom('completed')
-      .select('id')
-      .executeTakeFirst();
-    if (!done) throw leaseLost(holder);
+    // PostgreSQL: the update and its event row in one prepared statement (postgres-statements.ts).
+    const completed = await completeOnPostgres(db, {
+      taskId: holder.taskId,
+      workerId: holder.workerId,
+      result: JSON.stringify(outcome.result ?? null),
+      now: outcome.now,
+    });
+    if (!completed) throw leaseLost(holder);
     return;
   }
 
@@ -84,6 +72,12 @@ export interface FailOutcome {
   result?: unknown;
   random?: () => number;
 }
+
+/**
+ * Called in the transaction that dead-letters a task (out of attempts: `failed`), so what depends on the task (its
+ * workflow) moves with it: both commit or neither. The queue knows nothing of workflows; the agent runtime supplies it.
+ */
+export type DeadLetterHook = (tx: Kysely<Database>, task: Task, error: string) => Promise<void>;
 
 /** Records a failed attempt: back to `pending` after a backoff delay, or `failed` when no attempts are left. */
 export async function failTask(

@@ -16,11 +16,12 @@ import type { DatabaseHandle } from '../store/open-database.js';
 import type { Database } from '../store/schema.js';
 import type { BackoffSettings } from './backoff.js';
 import { claimNextTask } from './claim-task.js';
+import { completeAndClaimNext } from './complete-and-claim.js';
 import { enqueueTask, type NewTask } from './enqueue-task.js';
 import type { LeaseHolder } from './lease.js';
 import { countTasksByStatus, getTask, listTasks, type TaskFilter, type TaskPage } from './read-tasks.js';
 import { reclaimExpiredLeases } from './reclaim-expired-leases.js';
-import { completeTask, failTask, heartbeatTask, releaseTask } from './settle-task.js';
+import { completeTask, failTask, heartbeatTask, releaseTask, type DeadLetterHook } from './settle-task.js';
 import { cancelTask, retryTask } from './task-controls.js';
 import type { Task } from './task-record.js';
 import { createTaskWakeup, type TaskWakeup } from './task-wakeup.js';
@@ -30,6 +31,8 @@ export interface QueueSettings {
   leaseMs: number;
   /** How often a worker renews its lease; well under leaseMs. */
   heartbeatMs: number;
+  /** How often each worker loop returns expired leases to the queue (`queue.reclaim_seconds`); default 5 s. */
+  reclaimMs?: number;
   /** Attempts before a task is dead-lettered as `failed`. */
   maxAttempts: number;
   backoff: BackoffSettings;
@@ -38,6 +41,7 @@ export interface QueueSettings {
 export const DEFAULT_QUEUE_SETTINGS: QueueSettings = {
   leaseMs: 60_000,
   heartbeatMs: 15_000,
+  reclaimMs: 5_000,
   maxAttempts: 3,
   backoff: { baseMs: 5_000, maxMs: 15 * 60_000 },
 };
@@ -61,7 +65,7 @@ export class TaskQueue {
   enqueue(input: NewTask, db: Kysely<Database> = this.db): Promise<Task> {
     return inTransaction(db, async (tx) => {
       const task = await enqueueTask(tx, input, { now: this.clock(), defaultMaxAttempts: this.settings.maxAttempts });
-      await this.wakeup.notify(tx);
+      await this.wakeup.notify(tx, { type: task.type, taskId: task.id });
       return task;
     });
   }
@@ -84,6 +88,19 @@ export class TaskQueue {
     return completeTask(db, this.handle.dialect, holder, { result, now: this.clock() });
   }
 
+  /**
+   * Completes the held task and claims the next one of `types` for the same worker, in one commit (the busy
+   * worker's path: half the commits per task). Undefined when nothing was ready; LEASE_LOST claims nothing.
+   */
+  completeAndClaim(holder: LeaseHolder, result: unknown, types: readonly string[]): Promise<Task | undefined> {
+    return completeAndClaimNext(this.db, this.handle.dialect, holder, {
+      result,
+      types,
+      now: this.clock(),
+      leaseMs: this.settings.leaseMs,
+    });
+  }
+
   /** Records a failed attempt; the task is retried after a backoff or, out of attempts, ends `failed`. */
   fail(holder: LeaseHolder, error: string, db: Kysely<Database> = this.db, result?: unknown) {
     return inTransaction(db, async (tx) => {
@@ -102,8 +119,13 @@ export class TaskQueue {
     });
   }
 
-  async reclaimExpired(): Promise<number[]> {
-    const ids = await reclaimExpiredLeases(this.db, { now: this.clock(), backoff: this.settings.backoff });
+  /** `onDeadLetter` runs in the transaction of each task that ran out of attempts (see `DeadLetterHook`). */
+  async reclaimExpired(onDeadLetter?: DeadLetterHook): Promise<number[]> {
+    const ids = await reclaimExpiredLeases(this.db, {
+      now: this.clock(),
+      backoff: this.settings.backoff,
+      onDeadLetter,
+    });
     if (ids.length > 0) await this.wakeup.notify(this.db);
     return ids;
   }
@@ -136,8 +158,9 @@ export class TaskQueue {
     return countTasksByStatus(this.db);
   }
 
-  waitForWork(timeoutMs: number, signal?: AbortSignal): Promise<void> {
-    return this.wakeup.wait(timeoutMs, signal);
+  /** Sleeps until tasks may have changed; with `types`, a new task of another type does not wake this waiter. */
+  waitForWork(timeoutMs: number, signal?: AbortSignal, types?: readonly string[]): Promise<void> {
+    return this.wakeup.wait(timeoutMs, signal, types);
   }
 
   close(): Promise<void> {

@@ -3,6 +3,11 @@
  * PostgreSQL: `pg_notify` in the writer's transaction (delivered at commit) and one LISTEN connection per process.
  * SQLite: an in-process signal for this process's writes, plus `PRAGMA data_version` checked every few ms while
  * someone waits, which changes when another process (a CLI `tasks create`, another worker) commits to the file.
+ *
+ * No thundering herd: a new task wakes one idle worker of its type per process (the longest waiting), not every
+ * idle loop. The notification names the task (`type:id`; distinct payloads, so PostgreSQL does not fold several
+ * enqueues of one transaction into one). Waiters that name no types (the SSE stream, paused workers) hear every
+ * change; a change that names no task (release, retry, reclaim, cancel, another process's SQLite commit) wakes all.
  */
 import { sql, type Kysely } from 'kysely';
 import pg from 'pg';
@@ -13,25 +18,60 @@ export const TASKS_CHANNEL = 'autodev_tasks';
 /** How often an SQLite waiter checks for other processes' commits. */
 export const SQLITE_CHANGE_CHECK_MS = 20;
 
+/** The task a change made claimable, when there is one: it wakes one worker of its type instead of all. */
+export interface NewWork {
+  type: string;
+  taskId: number;
+}
+
 export interface TaskWakeup {
-  /** Say that tasks changed; pass the transaction doing the change so PostgreSQL delivers it at commit. */
-  notify(db: Kysely<Database>): Promise<void>;
-  /** Resolves when tasks may have changed, after `timeoutMs`, or when `signal` aborts, whichever comes first. */
-  wait(timeoutMs: number, signal?: AbortSignal): Promise<void>;
+  /**
+   * Say that tasks changed; pass the transaction doing the change so PostgreSQL delivers it at commit. With `work`,
+   * one idle worker of that type wakes (and every waiter without types); without, every waiter.
+   */
+  notify(db: Kysely<Database>, work?: NewWork): Promise<void>;
+  /**
+   * Resolves when tasks may have changed, after `timeoutMs`, or when `signal` aborts, whichever comes first.
+   * `types`: the task types this waiter would claim; omitted, it hears every change.
+   */
+  wait(timeoutMs: number, signal?: AbortSignal, types?: readonly string[]): Promise<void>;
   close(): Promise<void>;
 }
 
-class Waiters {
-  private readonly resolvers = new Set<() => void>();
+/** `type:id`, parsed back by `workFromPayload`; '' means "something changed". */
+export function workPayload(work: NewWork | undefined): string {
+  return work ? `${work.type}:${work.taskId}` : '';
+}
+
+export function workFromPayload(payload: string | undefined): NewWork | undefined {
+  const match = /^(.+):(\d+)$/.exec(payload ?? '');
+  return match ? { type: match[1]!, taskId: Number(match[2]) } : undefined;
+}
+
+export class Waiters {
+  /** Insertion order is waiting order: the first match is the longest waiting. */
+  private readonly resolvers = new Map<() => void, readonly string[] | undefined>();
   get size() {
     return this.resolvers.size;
   }
   wakeAll() {
-    const all = [...this.resolvers];
+    const all = [...this.resolvers.keys()];
     this.resolvers.clear();
     for (const resolve of all) resolve();
   }
-  wait(timeoutMs: number, signal?: AbortSignal): Promise<void> {
+  /** Wakes every waiter without types and the longest-waiting one of `work.type`; no `work`: everyone. */
+  wake(work: NewWork | undefined) {
+    if (!work) return this.wakeAll();
+    let oneOfType: (() => void) | undefined;
+    const woken: (() => void)[] = [];
+    for (const [resolve, types] of this.resolvers) {
+      if (!types) woken.push(resolve);
+      else if (!oneOfType && types.includes(work.type)) oneOfType = resolve;
+    }
+    if (oneOfType) woken.push(oneOfType);
+    for (const resolve of woken) resolve();
+  }
+  wait(timeoutMs: number, signal?: AbortSignal, types?: readonly string[]): Promise<void> {
     if (signal?.aborted) return Promise.resolve();
     return new Promise((resolve) => {
       const done = () => {
@@ -42,7 +82,7 @@ class Waiters {
       };
       const timer = setTimeout(done, timeoutMs);
       signal?.addEventListener('abort', done, { once: true });
-      this.resolvers.add(done);
+      this.resolvers.set(done, types);
     });
   }
 }
@@ -58,13 +98,13 @@ class SqliteWakeup implements TaskWakeup {
 
   constructor(private readonly handle: DatabaseHandle) {}
 
-  async notify(): Promise<void> {
+  async notify(_db: Kysely<Database>, work?: NewWork): Promise<void> {
     // Same process, same connection: anything waiting runs after the writer's transaction ends.
-    setImmediate(() => this.waiters.wakeAll());
+    setImmediate(() => this.waiters.wake(work));
   }
 
-  wait(timeoutMs: number, signal?: AbortSignal): Promise<void> {
-    const waiting = this.waiters.wait(timeoutMs, signal);
+  wait(timeoutMs: number, signal?: AbortSignal, types?: readonly string[]): Promise<void> {
+    const waiting = this.waiters.wait(timeoutMs, signal, types);
     this.startChecking();
     return waiting;
   }
@@ -106,22 +146,26 @@ class PostgresWakeup implements TaskWakeup {
 
   constructor(private readonly handle: DatabaseHandle) {}
 
-  async notify(db: Kysely<Database>): Promise<void> {
-    await sql`select pg_notify(${TASKS_CHANNEL}, '')`.execute(db);
+  async notify(db: Kysely<Database>, work?: NewWork): Promise<void> {
+    await sql`select pg_notify(${TASKS_CHANNEL}, ${workPayload(work)})`.execute(db);
   }
 
-  async wait(timeoutMs: number, signal?: AbortSignal): Promise<void> {
-    const waiting = this.waiters.wait(timeoutMs, signal);
-    // Listening starts on first wait; a failure to connect degrades to waking on the timeout.
-    await this.listen().catch(() => undefined);
-    return waiting;
+  async wait(timeoutMs: number, signal?: AbortSignal, types?: readonly string[]): Promise<void> {
+    if (!this.client) {
+      // Listening starts on first wait (and again after a lost connection). A notification sent before LISTEN was
+      // active reached no one, so a waiter that has just started listening returns at once and looks again.
+      // A failure to connect degrades to waking on the timeout.
+      await this.listen().catch(() => undefined);
+      if (this.client) return;
+    }
+    return this.waiters.wait(timeoutMs, signal, types);
   }
 
   private listen(): Promise<void> {
     if (this.client || this.closed) return Promise.resolve();
     this.connecting ??= (async () => {
       const client = new pg.Client({ connectionString: this.handle.postgresUrl });
-      client.on('notification', () => this.waiters.wakeAll());
+      client.on('notification', (message) => this.waiters.wake(workFromPayload(message.payload)));
       client.on('error', () => {
         // Drop the broken connection; the next wait reconnects. Waiters fall back to their timeouts meanwhile.
         if (this.client === client) this.client = undefined;

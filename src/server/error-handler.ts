@@ -5,6 +5,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { AutodevError, ERRORS, type ErrorCode } from '../errors.js';
+import { isDatabaseUnavailableError } from '../store/open-database.js';
 
 export const ErrorResponseSchema = z
   .object({
@@ -96,6 +97,9 @@ export function renderError(error: unknown, request: FastifyRequest, options: Er
   if (fastifyError?.code?.startsWith('FST_') && status !== undefined && status >= 400 && status < 500) {
     const code = FASTIFY_CODES[fastifyError.code] ?? CODE_BY_CLIENT_STATUS[status] ?? 'VALIDATION_FAILED';
     return rendered(code, fastifyMessage(code, fastifyError as FastifyError, request, options));
+  }
+  if (isDatabaseUnavailableError(error)) {
+    return rendered('DATABASE_UNAVAILABLE', 'the database cannot be reached; try again shortly', true);
   }
   return rendered('INTERNAL', 'internal error; the server log has the details', true);
 }

@@ -9,6 +9,8 @@ import { initialMigration } from './migrations/0001-initial.js';
 import { providerLimitsMigration } from './migrations/0002-provider-limits.js';
 import { agentControlsMigration } from './migrations/0003-agent-controls.js';
 import { readyTasksIndexMigration } from './migrations/0004-ready-tasks-index.js';
+import { leanTaskIndexesMigration } from './migrations/0005-lean-task-indexes.js';
+import { statusListIndexesMigration } from './migrations/0006-status-list-indexes.js';
 
 /** Every migration, by name. Names sort in the order they run; never rename or edit a released one. */
 export function allMigrations(dialect: DialectCapabilities): Record<string, Migration> {
@@ -17,6 +19,8 @@ export function allMigrations(dialect: DialectCapabilities): Record<string, Migr
     '0002-provider-limits': providerLimitsMigration(),
     '0003-agent-controls': agentControlsMigration(),
     '0004-ready-tasks-index': readyTasksIndexMigration(),
+    '0005-lean-task-indexes': leanTaskIndexesMigration(dialect),
+    '0006-status-list-indexes': statusListIndexesMigration(dialect),
   };
 }
 

@@ -9,6 +9,7 @@ import { CompiledQuery, Kysely, PostgresDialect, SqliteDialect, type DatabaseCon
 import pg from 'pg';
 import { AutodevError } from '../errors.js';
 import { POSTGRES, SQLITE, type DialectCapabilities } from './dialect.js';
+import { withPreparedStatements } from './prepared-statements.js';
 import type { Database } from './schema.js';
 
 export interface DatabaseHandle {
@@ -52,6 +53,34 @@ export function redactUrl(url: string): string {
   }
 }
 
+const UNREACHABLE_SOCKET_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EPIPE',
+  'EAI_AGAIN',
+]);
+/** SQLSTATEs of an outage: class 08 (connection exception), shutdown / starting up, too many connections. */
+const UNAVAILABLE_SQLSTATE = /^(08...|57P0[123]|53300)$/;
+const UNAVAILABLE_MESSAGE =
+  /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error)/;
+
+/**
+ * True when `error` says the database cannot be reached (refused, reset, timed out, shutting down), as opposed to a
+ * statement that failed: the server answers 503 DATABASE_UNAVAILABLE instead of 500.
+ */
+export function isDatabaseUnavailableError(error: unknown): boolean {
+  if (!error || typeof error !== 'object') return false;
+  const { code, message, errors } = error as { code?: unknown; message?: unknown; errors?: unknown };
+  if (typeof code === 'string' && (UNREACHABLE_SOCKET_CODES.has(code) || UNAVAILABLE_SQLSTATE.test(code))) return true;
+  if (typeof message === 'string' && UNAVAILABLE_MESSAGE.test(message)) return true;
+  // Node's connect to several addresses fails with an AggregateError of each attempt.
+  return Array.isArray(errors) && errors.some(isDatabaseUnavailableError);
+}
+
 export function isPostgresUrl(url: string | undefined): url is string {
   return !!url && /^postgres(ql)?:\/\//.test(url);
 }
@@ -70,6 +99,9 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
 
 async function openPostgres(url: string, poolSize: number): Promise<DatabaseHandle> {
   const pool = new pg.Pool({ connectionString: url, max: poolSize, types: pgTypes });
+  // An idle connection that dies (server restart, network) is dropped by the pool; without a listener its 'error'
+  // event would end the process. The next query opens a new connection, or fails as DATABASE_UNAVAILABLE.
+  pool.on('error', () => undefined);
   try {
     const client = await pool.connect();
     client.release();
@@ -80,7 +112,8 @@ async function openPostgres(url: string, poolSize: number): Promise<DatabaseHand
       `cannot connect to PostgreSQL at ${redactUrl(url)}: ${(error as Error).message}. Check DATABASE_URL and that the server is running.`,
     );
   }
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  // Statements marked by prepared-statements.ts (the queue's claim and completion) are prepared per connection.
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: withPreparedStatements(pool) }) });
   return {
     db,
     dialect: POSTGRES,

@@ -423,7 +423,7 @@ describe.each(DIALECTS)('%s: autodev CLI', (dialect) => {
       const outcome = await autodev(['--config', bad, 'tasks', 'create', '--type', 'deploy']);
       expect(outcome.code).toBe(2);
       expect(outcome.stderr).toBe(
-        `autodev: ${bad}: queue.lease_secs: unknown key; known keys here: lease_seconds, heartbeat_seconds, max_attempts, retry_base_seconds, retry_max_seconds\n`,
+        `autodev: ${bad}: queue.lease_secs: unknown key; known keys here: lease_seconds, heartbeat_seconds, reclaim_seconds, max_attempts, retry_base_seconds, retry_max_seconds\n`,
       );
       expect(await counts()).toEqual(before);
     });

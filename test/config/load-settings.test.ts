@@ -243,6 +243,7 @@ describe('queueSettingsFrom', () => {
       queue: {
         lease_seconds: 2.5,
         heartbeat_seconds: 0.5,
+        reclaim_seconds: 1.5,
         max_attempts: 7,
         retry_base_seconds: 0.25,
         retry_max_seconds: 30,
@@ -251,6 +252,7 @@ describe('queueSettingsFrom', () => {
     expect(queueSettingsFrom(settings)).toEqual({
       leaseMs: 2500,
       heartbeatMs: 500,
+      reclaimMs: 1500,
       maxAttempts: 7,
       backoff: { baseMs: 250, maxMs: 30_000 },
     });

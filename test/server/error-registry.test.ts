@@ -36,7 +36,7 @@ describe('renderError', () => {
   });
 
   it("does not trust a statusCode on errors that are not Fastify's", () => {
-    const error = Object.assign(new Error('nope'), { statusCode: 400, code: 'ECONNRESET' });
+    const error = Object.assign(new Error('nope'), { statusCode: 400, code: 'ERR_ASSERTION' });
     expect(renderError(error, request, options).status).toBe(500);
   });
 

@@ -1,0 +1,295 @@
+/**
+ * @module The queue's throughput path on both engines: a completion that claims the worker's next task in the same
+ * commit, prepared statements on PostgreSQL, waking one idle worker of a task's type instead of every loop, and the
+ * reclaim interval from the settings.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CompiledQuery } from 'kysely';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { runWorker } from '../../src/queue/run-worker.js';
+import { TaskQueue, type QueueSettings } from '../../src/queue/task-queue.js';
+import { Waiters, workFromPayload, workPayload } from '../../src/queue/task-wakeup.js';
+import { preparedStatementName } from '../../src/store/prepared-statements.js';
+import { expectCode } from '../support/expect-error.js';
+import { DIALECTS, useTestDatabase } from '../support/dialects.js';
+
+const SETTINGS: QueueSettings = {
+  leaseMs: 10_000,
+  heartbeatMs: 1_000,
+  maxAttempts: 3,
+  backoff: { baseMs: 60_000, maxMs: 120_000 },
+};
+
+describe('waking one waiter per new task', () => {
+  it('wakes the longest-waiting waiter of the type and every untyped waiter, no one else', async () => {
+    const waiters = new Waiters();
+    const woke: string[] = [];
+    const wait = (name: string, types?: string[]) =>
+      void waiters.wait(60_000, undefined, types).then(() => woke.push(name));
+    wait('deploy-1', ['deploy']);
+    wait('deploy-2', ['deploy', 'review_mr']);
+    wait('spec', ['write_spec']);
+    wait('stream');
+    waiters.wake({ type: 'deploy', taskId: 7 });
+    await sleep(0);
+    expect(woke.sort()).toEqual(['deploy-1', 'stream']);
+    waiters.wake({ type: 'review_mr', taskId: 8 });
+    await sleep(0);
+    expect(woke).toContain('deploy-2');
+    expect(waiters.size).toBe(1);
+    waiters.wake(undefined);
+    await sleep(0);
+    expect(woke).toContain('spec');
+    expect(waiters.size).toBe(0);
+  });
+
+  it('carries the task in the notification payload', () => {
+    expect(workFromPayload(workPayload({ type: 'write_spec', taskId: 42 }))).toEqual({
+      type: 'write_spec',
+      taskId: 42,
+    });
+    expect(workPayload(undefined)).toBe('');
+    expect(workFromPayload('')).toBeUndefined();
+    expect(workFromPayload('garbage')).toBeUndefined();
+  });
+
+  it('names prepared statements only when marked, the same text always by the same name', () => {
+    const text = '/* autodev:prepare claim_task */ select 1';
+    expect(preparedStatementName(text)).toMatch(/^autodev_claim_task_[0-9a-f]{10}$/);
+    expect(preparedStatementName(text)).toBe(preparedStatementName(text));
+    expect(preparedStatementName(`${text} `)).not.toBe(preparedStatementName(text));
+    expect(preparedStatementName('select 1')).toBeNull();
+  });
+});
+
+describe.each(DIALECTS)('%s: queue hot path', (dialect) => {
+  const t = useTestDatabase(dialect);
+  let now: number;
+  let queue: TaskQueue;
+
+  beforeEach(() => {
+    now = 1_700_000_000_000;
+    queue = new TaskQueue(t.handle, SETTINGS, () => now);
+  });
+  afterEach(async () => {
+    await queue.close();
+  });
+
+  const enqueue = (type: string, priority = 5) => queue.enqueue({ type, priority, payload: {}, createdBy: 'test' });
+  const eventKinds = async () =>
+    (await t.handle.db.selectFrom('events').select(['kind', 'subject_id', 'actor']).orderBy('id').execute()).map(
+      (e) => `${e.kind} ${e.subject_id} ${e.actor}`,
+    );
+
+  it('completes the held task and claims the next ready one of the types, with both events', async () => {
+    const first = await enqueue('deploy');
+    const low = await enqueue('deploy', 2);
+    const high = await enqueue('deploy', 9);
+    await enqueue('write_spec', 10);
+    const held = (await queue.claim('w1', ['deploy']))!;
+    expect(held.id).toBe(high.id);
+    now += 5;
+
+    const next = await queue.completeAndClaim({ taskId: held.id, workerId: 'w1' }, { ok: true }, ['deploy']);
+    expect(next).toMatchObject({
+      id: first.id,
+      status: 'in_progress',
+      leaseOwner: 'w1',
+      leaseExpiresAt: now + SETTINGS.leaseMs,
+      attempts: 1,
+      startedAt: now,
+    });
+    expect(await queue.get(held.id)).toMatchObject({ status: 'completed', result: { ok: true }, leaseOwner: null });
+    expect((await queue.get(low.id)).status).toBe('pending');
+    const kinds = await eventKinds();
+    // One statement on PostgreSQL: its two event rows come in either order.
+    expect(kinds.at(-3)).toBe(`task.claimed ${held.id} w1`);
+    expect(kinds.slice(-2).sort()).toEqual([`task.claimed ${first.id} w1`, `task.completed ${held.id} w1`]);
+
+    // Nothing else of the types is ready: it completes and claims nothing.
+    const last = await queue.completeAndClaim({ taskId: next!.id, workerId: 'w1' }, null, ['review_mr']);
+    expect(last).toBeUndefined();
+    expect((await queue.get(next!.id)).status).toBe('completed');
+  });
+
+  it('claims nothing when the lease is lost: LEASE_LOST, no change, no event', async () => {
+    const held = await enqueue('deploy');
+    const waiting = await enqueue('deploy');
+    await queue.claim('w1', ['deploy']);
+    const before = await eventKinds();
+    await expectCode(queue.completeAndClaim({ taskId: held.id, workerId: 'intruder' }, null, ['deploy']), 'LEASE_LOST');
+    await queue.cancel(held.id, 'test');
+    const afterCancel = await eventKinds();
+    await expectCode(queue.completeAndClaim({ taskId: held.id, workerId: 'w1' }, null, ['deploy']), 'LEASE_LOST');
+    expect(await eventKinds()).toEqual(afterCancel);
+    expect(afterCancel.length).toBe(before.length + 1);
+    expect(await queue.get(waiting.id)).toMatchObject({ status: 'pending', attempts: 0 });
+    expect((await queue.get(held.id)).status).toBe('cancelled');
+  });
+
+  it('two workers completing and claiming at once never take the same task', async () => {
+    for (let i = 0; i < 40; i++) await enqueue('deploy');
+    const seen: number[] = [];
+    const drain = async (workerId: string) => {
+      let task = await queue.claim(workerId, ['deploy']);
+      while (task) {
+        seen.push(task.id);
+        task = await queue.completeAndClaim({ taskId: task.id, workerId }, null, ['deploy']);
+      }
+    };
+    await Promise.all([drain('a'), drain('b'), drain('c')]);
+    expect(seen).toHaveLength(40);
+    expect(new Set(seen).size).toBe(40);
+    expect(await queue.countByStatus()).toMatchObject({ completed: 40, pending: 0, in_progress: 0 });
+  });
+
+  it('a new task wakes one idle worker of its type, not the others', async () => {
+    const woke: string[] = [];
+    const stop = new AbortController();
+    const wait = (name: string, types: string[]) =>
+      queue.waitForWork(20_000, stop.signal, types).then(() => woke.push(name));
+    // PostgreSQL: LISTEN starts with the first wait, which returns at once so its caller looks for work it might
+    // have missed meanwhile; later waits sleep until woken.
+    await queue.waitForWork(1);
+    const waits = [wait('deploy-1', ['deploy']), wait('deploy-2', ['deploy']), wait('spec', ['write_spec'])];
+    await sleep(300);
+    await enqueue('deploy');
+    for (let i = 0; i < 100 && woke.length === 0; i++) await sleep(20);
+    await sleep(200);
+    expect(woke).toEqual(['deploy-1']);
+    // Several tasks in one transaction: one wake each (distinct payloads are not folded).
+    await t.handle.db.transaction().execute(async (tx) => {
+      await queue.enqueue({ type: 'deploy', payload: {}, createdBy: 'test' }, tx);
+      await queue.enqueue({ type: 'write_spec', payload: {}, createdBy: 'test' }, tx);
+    });
+    for (let i = 0; i < 100 && woke.length < 3; i++) await sleep(20);
+    expect(woke.sort()).toEqual(['deploy-1', 'deploy-2', 'spec']);
+    stop.abort();
+    await Promise.all(waits);
+  });
+});
+
+describe.runIf(DIALECTS.includes('postgres'))('postgres: LISTEN', () => {
+  const t = useTestDatabase('postgres');
+
+  it('a first wait that has just started listening returns at once: nothing notified before LISTEN is lost', async () => {
+    const fresh = new TaskQueue(t.handle, SETTINGS, () => Date.now());
+    try {
+      // The notification of this task went out before this process listened.
+      await fresh.enqueue({ type: 'deploy', payload: {}, createdBy: 'test' });
+      const stop = new AbortController();
+      let woke = false;
+      const waiting = fresh.waitForWork(60_000, stop.signal, ['deploy']).then(() => (woke = true));
+      for (let i = 0; i < 250 && !woke; i++) await sleep(20);
+      const wokeByItself = woke;
+      stop.abort();
+      await waiting;
+      expect(wokeByItself).toBe(true);
+    } finally {
+      await fresh.close();
+    }
+  });
+});
+
+describe.runIf(DIALECTS.includes('postgres'))('postgres: prepared statements', () => {
+  const t = useTestDatabase('postgres');
+  const now = 1_700_000_000_000;
+
+  it('runs the claim and the completion as prepared statements', async () => {
+    const queue = new TaskQueue(t.handle, SETTINGS, () => now);
+    await queue.enqueue({ type: 'deploy', payload: {}, createdBy: 'test' });
+    await queue.enqueue({ type: 'deploy', payload: {}, createdBy: 'test' });
+    const names = await t.handle.db.transaction().execute(async (tx) => {
+      const held = (await queue.claim('w1', ['deploy']))!;
+      // The queue uses the pool; inside this transaction's connection, run them directly to see its statements.
+      const { claimNextTask } = await import('../../src/queue/claim-task.js');
+      const { completeAndClaimNext } = await import('../../src/queue/complete-and-claim.js');
+      const mine = (await claimNextTask(tx, t.handle.dialect, { workerId: 'w2', types: ['deploy'], leaseMs: 1, now }))!;
+      await completeAndClaimNext(
+        tx,
+        t.handle.dialect,
+        { taskId: mine.id, workerId: 'w2' },
+        {
+          result: null,
+          now,
+          types: ['deploy'],
+          leaseMs: 1,
+        },
+      );
+      expect(held.id).not.toBe(mine.id);
+      const { rows } = await tx.executeQuery<{ name: string }>(
+        CompiledQuery.raw('select name from pg_prepared_statements order by name'),
+      );
+      return rows.map((r) => r.name);
+    });
+    expect(names.some((n) => n.startsWith('autodev_claim_task_'))).toBe(true);
+    expect(names.some((n) => n.startsWith('autodev_complete_and_claim_task_'))).toBe(true);
+  });
+});
+
+describe.each(DIALECTS)('%s: worker loop on the hot path', (dialect) => {
+  const t = useTestDatabase(dialect);
+
+  it('gives back the task its last completion claimed when it stops right then (attempt not counted)', async () => {
+    const queue = new TaskQueue(t.handle, SETTINGS);
+    try {
+      const first = await queue.enqueue({ type: 'deploy', payload: {}, createdBy: 'test', priority: 9 });
+      const second = await queue.enqueue({ type: 'deploy', payload: {}, createdBy: 'test' });
+      const stop = new AbortController();
+      const ran: number[] = [];
+      let asked = 0;
+      await runWorker({
+        queue,
+        workerId: 'w1',
+        types: ['deploy'],
+        signal: stop.signal,
+        handler: async (task) => {
+          ran.push(task.id);
+          return { result: 'done' };
+        },
+        // Asked before each claim; the second time is the completion of `first`: stop right there.
+        pauseClaims: async () => {
+          if (++asked === 2) stop.abort();
+          return undefined;
+        },
+      });
+      expect(ran).toEqual([first.id]);
+      expect((await queue.get(first.id)).status).toBe('completed');
+      expect(await queue.get(second.id)).toMatchObject({ status: 'pending', attempts: 0, leaseOwner: null });
+      const kinds = (
+        await t.handle.db.selectFrom('events').select('kind').where('subject_id', '=', String(second.id)).execute()
+      ).map((e) => e.kind);
+      expect(kinds).toEqual(['task.created', 'task.claimed', 'task.released']);
+    } finally {
+      await queue.close();
+    }
+  });
+
+  it('reclaims expired leases as often as the settings say', async () => {
+    const queue = new TaskQueue(t.handle, { ...SETTINGS, leaseMs: 200, reclaimMs: 100 });
+    const stop = new AbortController();
+    const loop = runWorker({
+      queue,
+      workerId: 'w1',
+      types: ['write_spec'],
+      signal: stop.signal,
+      idleWaitMs: 50,
+      handler: async () => ({ result: null }),
+    });
+    try {
+      await sleep(100);
+      // A worker that dies holding the task: its lease ends 200 ms from now.
+      const task = await queue.enqueue({ type: 'deploy', payload: {}, createdBy: 'test' });
+      await queue.claim('dead-worker', ['deploy']);
+      const started = Date.now();
+      while ((await queue.get(task.id)).status === 'in_progress' && Date.now() - started < 3_000) await sleep(20);
+      // The default (5 s) would still hold it; every 100 ms it is back within a few hundred ms of expiring.
+      expect(await queue.get(task.id)).toMatchObject({ status: 'pending', error: expect.stringContaining('lease') });
+      expect(Date.now() - started).toBeLessThan(1_500);
+    } finally {
+      stop.abort();
+      await loop;
+      await queue.close();
+    }
+  });
+});
