@@ -4,17 +4,27 @@
  * `crashed` and restarted after `watcher.restart_delay`; a restart request restarts the role's loops; the daily token
  * budget pauses claiming (status says so); a task given back because its providers are rate limited leaves the agent
  * `rate_limited` (the detail says which and until when) until it works again. Stopping releases running tasks (the
- * queue's worker loop does that).
+ * queue's worker loop does that). A workflow task that runs out of attempts (its last attempt failed, or its lease
+ * expired for good) stops its workflow for a human in the same transaction (`agentDeadLetterHook`).
  */
 import os from 'node:os';
 import { TASK_TYPES_BY_ROLE, type Role } from '../domain/roles.js';
 import { ReleaseTask, runWorker, type TaskHandler } from '../queue/run-worker.js';
+import type { DeadLetterHook } from '../queue/settle-task.js';
+import { onWorkflowTaskDeadLettered } from '../workflow/advance-workflow.js';
+import { workflowDeps } from '../workflow/workflow-deps.js';
 import { readAgentControls } from './agent-controls.js';
 import { heartbeatAgent, registerAgent, setAgentStatus } from './agent-registry.js';
 import { createAgentTaskHandler, type AgentRuntimeDeps } from './run-agent-task.js';
 import { startOfUtcDay, usageSince } from './session-store.js';
 
 const RECONCILE_EVERY_MS = 2_000;
+
+/** The queue's dead-letter hook for agent workers: a dead-lettered workflow task moves its workflow to a human. */
+export function agentDeadLetterHook(deps: Pick<AgentRuntimeDeps, 'queue' | 'settings'>, actor: string): DeadLetterHook {
+  return (tx, task, error) =>
+    onWorkflowTaskDeadLettered(tx, workflowDeps(deps.queue, deps.settings.workflow.max_fix_rounds), task, error, actor);
+}
 const AGENT_HEARTBEAT_MS = 10_000;
 const DAY_MS = 86_400_000;
 
@@ -149,6 +159,7 @@ export class AgentSupervisor {
           types: TASK_TYPES_BY_ROLE[worker.role],
           handler,
           signal: worker.abort.signal,
+          onDeadLetter: agentDeadLetterHook(deps, worker.instanceId),
           ...(this.options.idleWaitMs !== undefined ? { idleWaitMs: this.options.idleWaitMs } : {}),
           pauseClaims: async () => {
             const budget = deps.settings.tokens.daily_budget;

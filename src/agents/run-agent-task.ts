@@ -1,9 +1,10 @@
 /**
  * @module One agent task, start to finish: choose the provider (rate limits shared through the database), prepare the
  * workspace and session directory, render the prompt, run the CLI session sandboxed under the watcher's limits,
- * record the transcript, commit the work (never lost), then validate the submitted result and hand the worker loop a
- * completion whose outbox writes commit with it. Rate limits release the task; everything else that goes wrong is a
- * failed attempt whose error says why.
+ * record the transcript, commit the work (never lost), then validate the submitted result, run the task's
+ * deterministic gate (tests, secret scan, lint: `run-gates.ts`) outside any transaction, and hand the worker loop a
+ * completion whose outbox writes and workflow step commit with it. Rate limits release the task; everything else that
+ * goes wrong is a failed attempt whose error says why. `deploy` runs no session at all (`run-deploy-task.ts`).
  */
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
@@ -20,6 +21,7 @@ import { ReleaseTask, type HandlerOutcome, type TaskContext, type TaskHandler } 
 import type { Task } from '../queue/task-record.js';
 import type { TaskQueue } from '../queue/task-queue.js';
 import type { Database } from '../store/schema.js';
+import { resolveCommit } from '../workspace/git.js';
 import { defaultHiddenPaths, scrubEnvironment, type SandboxMode } from '../workspace/sandbox.js';
 import { commitWip, prepareWorktree, sandboxPathsFor, type Worktree } from '../workspace/worktrees.js';
 import { agentCliPath, cliStateDirs, homeDir, writeSandboxedCli, type CliProvider } from './agent-cli.js';
@@ -31,6 +33,8 @@ import { activeProviderLimits, markProviderLimited } from './provider-limits.js'
 import { renderTaskPrompt } from './render-prompt.js';
 import { resultJsonSchema, validateResult } from './result-contracts.js';
 import { onWorkflowTaskCompleted } from '../workflow/advance-workflow.js';
+import { runDeployTask } from './run-deploy-task.js';
+import { runTaskGates } from './run-gates.js';
 import { workflowDeps } from '../workflow/workflow-deps.js';
 import {
   abortOrphanedSessions,
@@ -107,6 +111,8 @@ type SessionEnd =
 
 export function createAgentTaskHandler(deps: AgentRuntimeDeps, role: Role): TaskHandler {
   return async (task, context) => {
+    // A deployment is deterministic: the repository's deploy command, no LLM session.
+    if (task.type === 'deploy') return runDeployTask(deps, task, context);
     const db = deps.queue.handle.db;
     for (let switches = 0; ; switches++) {
       const now = deps.queue.clock();
@@ -160,12 +166,18 @@ async function prepareWorkspace(deps: AgentRuntimeDeps, role: Role, task: Task) 
   const title = typeof payload.title === 'string' ? payload.title : task.type;
   const ref =
     typeof payload.ref === 'string' ? payload.ref : typeof payload.branch === 'string' ? payload.branch : undefined;
+  // A fix continues the work: its branch starts from the branch it fixes (the payload's), not the default branch.
+  const continues =
+    !readOnly &&
+    typeof payload.branch === 'string' &&
+    payload.branch !== repo.default_branch &&
+    (await resolveCommit(repo.location, `refs/heads/${payload.branch}`)) !== null;
   const worktree = await prepareWorktree({
     repoPath: repo.location,
     baseDir: path.join(deps.dataDir, 'worktrees', repo.name),
     taskId: task.id,
     title,
-    baseBranch: repo.default_branch,
+    baseBranch: continues ? (payload.branch as string) : repo.default_branch,
     readOnly,
     ...(readOnly && ref ? { ref } : {}),
   });
@@ -354,12 +366,30 @@ async function runSession(
   const checked = validateResult(task.type, submitted.result);
   if (!checked.ok) throw new Error(`invalid result: ${checked.reason}`);
   const { entries, problems } = await readOutbox(sessionDir);
+  // The deterministic gate runs here, before the completing transaction: a test run takes minutes.
+  const gate =
+    checked.result.status === 'done'
+      ? await runTaskGates(
+          {
+            db,
+            sandboxMode: settings.sandbox.mode,
+            env: deps.env,
+            hiddenPaths: defaultHiddenPaths({ home: homeDir(deps.env), dataDir: deps.dataDir }),
+            bwrapPath: deps.bwrapPath,
+            timeoutMs: settings.watcher.max_session_duration * 1000,
+            signal: context.signal,
+          },
+          task,
+        )
+      : undefined;
+  if (context.signal.aborted) throw context.signal.reason ?? new Error('aborted');
   const result = {
     ...checked.result,
     session_id: sessionId,
     provider,
     ...(workspace.worktree?.branch ? { branch: workspace.worktree.branch } : {}),
     ...(wip ? { head_commit: wip.commit } : {}),
+    ...(gate ? { gates: { ...gate.record, ...(gate.verdict ? { verdict: gate.verdict } : {}) } } : {}),
   };
   return {
     kind: 'done',
@@ -368,7 +398,7 @@ async function runSession(
       onComplete: async (tx) => {
         // A workflow's task moves its workflow on in the transaction that completes it.
         const workflow = workflowDeps(deps.queue, deps.settings.workflow.max_fix_rounds);
-        await onWorkflowTaskCompleted(tx, workflow, task, result, context.holder.workerId);
+        await onWorkflowTaskCompleted(tx, workflow, task, result, context.holder.workerId, gate?.verdict);
         if (entries.length === 0 && problems.length === 0) return;
         const applied = await applyOutbox(tx, deps.queue, entries, {
           task,

@@ -1,12 +1,14 @@
 /**
  * @module The local forge: merge requests between branches of a repository on this machine, stored as rows; the
  * merge is a real merge commit built with `git merge-tree` and moved onto the default branch only if nothing moved.
+ * The git part cannot join the database transaction: if the process dies after moving the branch and before the
+ * commit, the retry finds its own merge commit on the target and records the merge (`findOurMerge`).
  */
 import type { Kysely } from 'kysely';
 import { AutodevError } from '../errors.js';
 import { recordEvent } from '../events/record-event.js';
 import type { Database } from '../store/schema.js';
-import { git, gitOutput, listWorktrees, resolveCommit, uncommittedChanges } from '../workspace/git.js';
+import { git, gitOutput, isAncestor, listWorktrees, resolveCommit, uncommittedChanges } from '../workspace/git.js';
 import type { Forge, MergeOutcome, MergeRequestNoteRow, MergeRequestRow, NewNote, OpenMergeRequest } from './forge.js';
 import type { RepositoryRow } from './repositories.js';
 
@@ -129,6 +131,10 @@ export class LocalForge implements Forge {
       };
     }
     if (target !== mr.target_sha) {
+      // A crash between moving the branch and committing the row leaves our merge commit on the target and the
+      // request open: the retry recognizes it and records the merge instead of calling it "moved".
+      const ours = await findOurMerge(repo, mr, target);
+      if (ours) return recordMerged(db, mr, ours, meta, { recovered: true });
       return {
         status: 'refused',
         reason: `${mr.target_branch} moved from ${mr.target_sha?.slice(0, 12) ?? '?'} to ${target.slice(0, 12)} since the gates ran; they run again`,
@@ -176,19 +182,52 @@ export class LocalForge implements Forge {
     } else {
       await git(repo.location, ['update-ref', `refs/heads/${mr.target_branch}`, commit, target]);
     }
-    await db
-      .updateTable('merge_requests')
-      .set({ status: 'merged', merge_sha: commit, updated_at: meta.now })
-      .where('id', '=', mr.id)
-      .execute();
-    await recordEvent(db, {
-      kind: 'merge_request.merged',
-      subjectType: 'merge_request',
-      subjectId: mr.id,
-      actor: meta.actor,
-      data: { merge_sha: commit, target_branch: mr.target_branch, source_sha: source },
-      now: meta.now,
-    });
-    return { status: 'merged', sha: commit };
+    return recordMerged(db, mr, commit, meta, { recovered: false });
   }
+}
+
+async function recordMerged(
+  db: Kysely<Database>,
+  mr: MergeRequestRow,
+  commit: string,
+  meta: { actor: string; now: number },
+  how: { recovered: boolean },
+): Promise<MergeOutcome> {
+  await db
+    .updateTable('merge_requests')
+    .set({ status: 'merged', merge_sha: commit, updated_at: meta.now })
+    .where('id', '=', mr.id)
+    .execute();
+  await recordEvent(db, {
+    kind: 'merge_request.merged',
+    subjectType: 'merge_request',
+    subjectId: mr.id,
+    actor: meta.actor,
+    data: {
+      merge_sha: commit,
+      target_branch: mr.target_branch,
+      source_sha: mr.head_sha,
+      ...(how.recovered ? { recovered: 'the merge commit was already on the target branch (an earlier attempt)' } : {}),
+    },
+    now: meta.now,
+  });
+  return { status: 'merged', sha: commit };
+}
+
+/**
+ * Our merge commit for `mr` on the target branch, if an earlier attempt made it: a merge commit between the recorded
+ * target and the branch's head now whose parents are exactly the recorded target and source heads and whose message
+ * names this merge request.
+ */
+async function findOurMerge(repo: RepositoryRow, mr: MergeRequestRow, target: string): Promise<string | null> {
+  if (!mr.target_sha || !mr.head_sha) return null;
+  if (!(await isAncestor(repo.location, mr.target_sha, target))) return null;
+  const merges = await gitOutput(repo.location, ['rev-list', '--merges', '--parents', `${mr.target_sha}..${target}`]);
+  for (const line of merges.split('\n').filter(Boolean)) {
+    const [commit, first, second, ...more] = line.split(' ');
+    if (!commit || first !== mr.target_sha || second !== mr.head_sha || more.length > 0) continue;
+    const message = await gitOutput(repo.location, ['log', '-1', '--format=%B', commit]);
+    if (message.includes(`(merge request ${mr.id})`)) return commit;
+  }
+  return null;
 }

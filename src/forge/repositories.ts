@@ -1,10 +1,12 @@
 /**
  * @module The repositories Auto-Dev works on (`autodev repos add|list|remove`, `GET/POST /api/repos`): a local git
- * repository registered by path, with its default branch and the test, lint and deploy commands the gates run.
+ * repository registered by path, with its default branch and the test, lint and deploy commands the gates run, and
+ * its settings (JSON): the coverage threshold of the test gate and the names of the secrets its deployment gets.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Kysely, Selectable } from 'kysely';
+import { z } from 'zod';
 import { AutodevError } from '../errors.js';
 import { recordEvent } from '../events/record-event.js';
 import { inTransaction } from '../store/in-transaction.js';
@@ -20,8 +22,50 @@ export interface NewRepository {
   testCommand?: string | undefined;
   deployCommand?: string | undefined;
   lintCommand?: string | undefined;
+  coverageThreshold?: number | undefined;
+  deploySecrets?: readonly string[] | undefined;
   actor: string;
   now: number;
+}
+
+/** `repositories.settings`: what a repository's gates and deployment need besides its commands. */
+export const RepositorySettingsSchema = z.strictObject({
+  /** The test gate fails when the run reports total coverage below this percentage. */
+  coverage_threshold: z.number().min(0).max(100).optional(),
+  /** Environment variables (names) the deploy command gets, values from Auto-Dev's own environment. */
+  deploy_secrets: z
+    .array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'a secret name must be an environment variable name'))
+    .max(50)
+    .optional(),
+});
+export type RepositorySettings = z.output<typeof RepositorySettingsSchema>;
+
+/** The repository's settings; a row written by an older version with unknown keys keeps only the known ones. */
+export function repositorySettings(row: Pick<RepositoryRow, 'settings'>): RepositorySettings {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(row.settings);
+  } catch {
+    return {};
+  }
+  const parsed = RepositorySettingsSchema.strip().safeParse(raw);
+  return parsed.success ? parsed.data : {};
+}
+
+function checkedSettings(settings: RepositorySettings): RepositorySettings {
+  const parsed = RepositorySettingsSchema.safeParse(settings);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new AutodevError(
+      'VALIDATION_FAILED',
+      `repository setting ${issue?.path.join('.') ?? '?'}: ${issue?.message ?? 'invalid'}`,
+    );
+  }
+  const secrets = parsed.data.deploy_secrets;
+  return {
+    ...parsed.data,
+    ...(secrets ? { deploy_secrets: [...new Set(secrets)] } : {}),
+  };
 }
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
@@ -64,6 +108,10 @@ export async function addRepository(db: Kysely<Database>, input: NewRepository, 
   const testCommand = optionalCommand('test', input.testCommand);
   const deployCommand = optionalCommand('deploy', input.deployCommand);
   const lintCommand = optionalCommand('lint', input.lintCommand);
+  const settings = checkedSettings({
+    ...(input.coverageThreshold !== undefined ? { coverage_threshold: input.coverageThreshold } : {}),
+    ...(input.deploySecrets !== undefined ? { deploy_secrets: [...input.deploySecrets] } : {}),
+  });
   return inTransaction(db, async (tx) => {
     const taken = await tx.selectFrom('repositories').select('id').where('name', '=', name).executeTakeFirst();
     if (taken) throw new AutodevError('REPO_EXISTS', `a repository named "${name}" already exists (id ${taken.id})`);
@@ -77,7 +125,7 @@ export async function addRepository(db: Kysely<Database>, input: NewRepository, 
         test_command: testCommand,
         deploy_command: deployCommand,
         lint_command: lintCommand,
-        settings: '{}',
+        settings: JSON.stringify(settings),
         created_at: input.now,
         updated_at: input.now,
       })
@@ -151,9 +199,12 @@ export interface RepositoryCommands {
   testCommand?: string | null | undefined;
   deployCommand?: string | null | undefined;
   lintCommand?: string | null | undefined;
+  /** `undefined` keeps it, `null` clears it. */
+  coverageThreshold?: number | null | undefined;
+  deploySecrets?: readonly string[] | null | undefined;
 }
 
-/** Changes a repository's test, deploy and lint commands. */
+/** Changes a repository's test, deploy and lint commands, its coverage threshold and its deploy secrets. */
 export function updateRepositoryCommands(
   db: Kysely<Database>,
   id: number,
@@ -167,9 +218,20 @@ export function updateRepositoryCommands(
     deploy_command: next('deploy', commands.deployCommand),
     lint_command: next('lint', commands.lintCommand),
   };
+  const settingsChanged = commands.coverageThreshold !== undefined || commands.deploySecrets !== undefined;
   return inTransaction(db, async (tx) => {
     const before = await findRepositoryById(tx, id);
-    const set = Object.fromEntries(Object.entries(changes).filter(([, value]) => value !== undefined));
+    const set: Record<string, unknown> = Object.fromEntries(
+      Object.entries(changes).filter(([, value]) => value !== undefined),
+    );
+    if (settingsChanged) {
+      const current: Record<string, unknown> = { ...repositorySettings(before) };
+      if (commands.coverageThreshold === null) delete current.coverage_threshold;
+      else if (commands.coverageThreshold !== undefined) current.coverage_threshold = commands.coverageThreshold;
+      if (commands.deploySecrets === null) delete current.deploy_secrets;
+      else if (commands.deploySecrets !== undefined) current.deploy_secrets = [...commands.deploySecrets];
+      set.settings = JSON.stringify(checkedSettings(current));
+    }
     const row = await tx
       .updateTable('repositories')
       .set({ ...set, updated_at: meta.now })
@@ -198,6 +260,8 @@ export function repositoryToJson(row: RepositoryRow) {
     test_command: row.test_command,
     deploy_command: row.deploy_command,
     lint_command: row.lint_command,
+    coverage_threshold: repositorySettings(row).coverage_threshold ?? null,
+    deploy_secrets: repositorySettings(row).deploy_secrets ?? [],
     created_at: row.created_at,
   };
 }

@@ -1,14 +1,13 @@
 /**
  * @module The test gate: the repository's test command run on the branch's head in a throwaway detached checkout,
- * sandboxed without network; records pass/fail, the runner's counts and the output's tail. Its verdict is final: an
- * agent never overrules a failing run.
+ * sandboxed without network; records pass/fail, the runner's counts, the total coverage when the output reports it,
+ * and the output's tail. Its verdict is final: an agent never overrules a failing run. Coverage below the
+ * repository's `coverage_threshold` fails the gate with a finding.
  */
-import fs from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { git } from '../workspace/git.js';
-import { runSandboxed, type SandboxMode } from '../workspace/sandbox.js';
+import type { SandboxMode } from '../workspace/sandbox.js';
 import type { GateVerdict } from '../workflow/workflow-steps.js';
+import { outputTail, runInCheckout } from './checkout-command.js';
+import { parseCoverage } from './coverage.js';
 import { parseTestCounts, type TestCounts } from './test-counts.js';
 
 export interface TestGateOptions {
@@ -22,66 +21,78 @@ export interface TestGateOptions {
   bwrapPath?: string;
   /** Paths hidden inside the sandbox (the data dir, credentials). */
   hiddenPaths?: readonly string[];
+  /** Fail the gate when the reported total coverage is below this percentage. */
+  coverageThreshold?: number | undefined;
+  signal?: AbortSignal;
 }
 
 export interface TestGateResult {
   command: string;
+  /** The commit tested. */
+  commit: string;
   passed: boolean;
   exitCode: number | null;
   timedOut: boolean;
   counts: TestCounts | null;
+  /** Total coverage percentage, when the output reports one. */
+  coverage: number | null;
+  coverageThreshold: number | null;
   /** The last lines of stdout and stderr together. */
   outputTail: string;
   durationMs: number;
 }
 
-const TAIL_CHARS = 8_000;
-
 export async function runTestGate(options: TestGateOptions): Promise<TestGateResult> {
-  const scratch = await fs.mkdtemp(path.join(os.tmpdir(), 'autodev-test-gate-'));
-  const checkout = path.join(scratch, 'checkout');
-  await git(options.repoPath, ['worktree', 'add', '--quiet', '--detach', checkout, options.ref]);
-  try {
-    const result = await runSandboxed({
-      mode: options.mode,
-      command: 'sh',
-      args: ['-c', options.command],
-      cwd: checkout,
-      writablePaths: [checkout],
-      hiddenPaths: options.hiddenPaths ?? [],
-      env: options.env,
-      network: false,
-      timeoutMs: options.timeoutMs,
-      maxOutputBytes: 256 * 1024,
-      ...(options.bwrapPath ? { bwrapPath: options.bwrapPath } : {}),
-    });
-    const output = `${result.stdout}\n${result.stderr}`;
-    const counts = parseTestCounts(output);
-    const passed = result.exitCode === 0 && !result.timedOut && (counts?.failed ?? 0) === 0;
-    return {
-      command: options.command,
-      passed,
-      exitCode: result.exitCode,
-      timedOut: result.timedOut,
-      counts,
-      outputTail: output.trim().slice(-TAIL_CHARS),
-      durationMs: result.durationMs,
-    };
-  } finally {
-    // A detached throwaway checkout: no branch, no commits of its own; only test artifacts are lost.
-    await git(options.repoPath, ['worktree', 'remove', '--force', checkout], { okExitCodes: [128] });
-    await fs.rm(scratch, { recursive: true, force: true });
-  }
+  const run = await runInCheckout({
+    repoPath: options.repoPath,
+    ref: options.ref,
+    command: options.command,
+    mode: options.mode,
+    timeoutMs: options.timeoutMs,
+    env: options.env,
+    network: false,
+    ...(options.bwrapPath ? { bwrapPath: options.bwrapPath } : {}),
+    ...(options.hiddenPaths ? { hiddenPaths: options.hiddenPaths } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+  const counts = parseTestCounts(run.output);
+  const coverage = parseCoverage(run.output)?.percent ?? null;
+  const threshold = options.coverageThreshold ?? null;
+  const coverageOk = threshold === null || coverage === null || coverage >= threshold;
+  const passed = run.exitCode === 0 && !run.timedOut && (counts?.failed ?? 0) === 0 && coverageOk;
+  return {
+    command: run.command,
+    commit: run.commit,
+    passed,
+    exitCode: run.exitCode,
+    timedOut: run.timedOut,
+    counts,
+    coverage,
+    coverageThreshold: threshold,
+    outputTail: outputTail(run.output),
+    durationMs: run.durationMs,
+  };
 }
 
 /** The gate verdict of a test run, with the failure tail for the builder. */
 export function testGateVerdict(result: TestGateResult): GateVerdict {
   if (result.passed) return { passed: true, findings: [] };
-  const what = result.timedOut
-    ? `timed out after ${Math.round(result.durationMs / 1000)}s`
-    : result.counts
-      ? `${result.counts.failed} failed, ${result.counts.passed} passed (exit ${String(result.exitCode)})`
-      : `exit code ${String(result.exitCode)}`;
-  const tail = result.outputTail.split('\n').slice(-30).join('\n');
-  return { passed: false, findings: [`tests: "${result.command}" ${what}\n${tail}`] };
+  const findings: string[] = [];
+  const testsFailed = result.exitCode !== 0 || result.timedOut || (result.counts?.failed ?? 0) > 0;
+  if (testsFailed) {
+    const what = result.timedOut
+      ? `timed out after ${Math.round(result.durationMs / 1000)}s`
+      : result.counts
+        ? `${result.counts.failed} failed, ${result.counts.passed} passed (exit ${String(result.exitCode)})`
+        : `exit code ${String(result.exitCode)}`;
+    const tail = result.outputTail.split('\n').slice(-30).join('\n');
+    findings.push(`tests: "${result.command}" ${what}\n${tail}`);
+  }
+  if (result.coverage !== null && result.coverageThreshold !== null && result.coverage < result.coverageThreshold) {
+    findings.push(
+      `tests: coverage ${result.coverage}% is below the repository's threshold of ${result.coverageThreshold}% ` +
+        `("${result.command}")`,
+    );
+  }
+  return { passed: false, findings };
 }

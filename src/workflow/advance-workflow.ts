@@ -36,16 +36,7 @@ export interface WorkflowDeps {
   forge?: Forge;
   /** Carries out an approved merge instead of the forge (workflows without a repository, tests). */
   merge?: MergeExecutor;
-  /** A gate's deterministic verdict (secret scan, test run), which decides over the agent's when there is one. */
-  deterministicGate?: DeterministicGate;
 }
-
-export type DeterministicGate = (
-  tx: Kysely<Database>,
-  workflow: WorkflowRow,
-  state: StoryState,
-  task: Task,
-) => Promise<GateVerdict | undefined>;
 
 const WORKFLOW_ACTOR = 'workflow';
 
@@ -292,6 +283,7 @@ export function taskCompletedEvent(task: Task, result: unknown, deterministic?: 
     taskId: task.id,
     taskType: task.type,
     result,
+    payload: task.payload,
     ...(typeof round === 'number' ? { round } : {}),
     ...(deterministic ? { deterministic } : {}),
   };
@@ -299,7 +291,8 @@ export function taskCompletedEvent(task: Task, result: unknown, deterministic?: 
 
 /**
  * The hook the agent runtime calls inside the transaction that completes a task: a task of a workflow moves its
- * workflow on. Tasks without a workflow are left alone.
+ * workflow on. `deterministic` is the gate's verdict computed BEFORE this transaction (test run, secret scan, lint:
+ * they take seconds to minutes and must not hold it). Tasks without a workflow are left alone.
  */
 export async function onWorkflowTaskCompleted(
   tx: Kysely<Database>,
@@ -307,12 +300,79 @@ export async function onWorkflowTaskCompleted(
   task: Task,
   result: unknown,
   actor: string,
+  deterministic?: GateVerdict,
 ): Promise<void> {
   if (task.workflowId === null || !isTaskType(task.type)) return;
-  let deterministic: GateVerdict | undefined;
-  if (deps.deterministicGate) {
-    const row = await loadForUpdate(tx, deps, task.workflowId);
-    deterministic = await deps.deterministicGate(tx, row, JSON.parse(row.state) as StoryState, task);
-  }
   await advanceWorkflow(tx, deps, task.workflowId, taskCompletedEvent(task, result, deterministic), actor);
+}
+
+/**
+ * The dead-letter hook (the queue's `onDeadLetter`, in the transaction that marks the task `failed` for good): a task
+ * of a workflow that ran out of attempts stops its workflow, which waits for a human with the error.
+ */
+export async function onWorkflowTaskDeadLettered(
+  tx: Kysely<Database>,
+  deps: WorkflowDeps,
+  task: Task,
+  error: string,
+  actor: string,
+): Promise<void> {
+  if (task.workflowId === null || !isTaskType(task.type)) return;
+  const round = task.payload.round;
+  await advanceWorkflow(
+    tx,
+    deps,
+    task.workflowId,
+    {
+      type: 'task_failed',
+      taskId: task.id,
+      taskType: task.type,
+      error,
+      payload: task.payload,
+      ...(typeof round === 'number' ? { round } : {}),
+    },
+    actor,
+  );
+}
+
+export const MAX_RESUME_NOTE = 4_000;
+
+/**
+ * A human resumes workflow `id`, which waits for one (`autodev stories resume`, `POST /api/stories/:id/resume`): it
+ * continues where it stopped (see `stepStory`), with `workflow.resumed` naming who and why. A workflow that is not
+ * waiting: WORKFLOW_NOT_WAITING, nothing changed.
+ */
+export async function resumeWorkflow(
+  db: Kysely<Database>,
+  deps: WorkflowDeps,
+  id: number,
+  input: { note?: string | null | undefined; actor: string },
+): Promise<WorkflowRow> {
+  const note = input.note?.trim() ? input.note.trim() : null;
+  if (note !== null && note.length > MAX_RESUME_NOTE) {
+    throw new AutodevError('VALIDATION_FAILED', `the note must be at most ${MAX_RESUME_NOTE} characters`);
+  }
+  return inTransaction(db, async (tx) => {
+    const row = await loadForUpdate(tx, deps, id);
+    const state = JSON.parse(row.state) as StoryState;
+    if (row.status !== 'waiting_for_human' || state.status !== 'waiting_for_human') {
+      throw new AutodevError(
+        'WORKFLOW_NOT_WAITING',
+        `story ${id} is ${row.status} (stage ${row.stage}), not waiting for a human; there is nothing to resume`,
+      );
+    }
+    await recordEvent(tx, {
+      kind: 'workflow.resumed',
+      subjectType: 'workflow',
+      subjectId: id,
+      actor: input.actor,
+      data: { note, resumed_by: input.actor, halt: state.halt ?? null, summary: state.humanSummary ?? null },
+      now: deps.queue.clock(),
+    });
+    const after = await advanceWorkflow(tx, deps, id, { type: 'resumed', note }, input.actor);
+    if (after.status !== 'running') {
+      throw new AutodevError('WORKFLOW_NOT_WAITING', `story ${id} cannot be resumed: it has no branch to fix yet`);
+    }
+    return after;
+  });
 }

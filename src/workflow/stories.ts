@@ -53,6 +53,7 @@ export function storyToJson(row: WorkflowRow) {
     fix_rounds: row.fix_rounds,
     branch: state.branch ?? null,
     human_summary: state.humanSummary ?? null,
+    deployment: state.deployment ?? null,
     created_by: row.created_by,
     created_at: row.created_at,
     updated_at: row.updated_at,

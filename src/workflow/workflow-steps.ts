@@ -56,7 +56,24 @@ export interface StoryState {
   previous?: { diff: string | undefined; findings: string[] };
   /** Why the workflow waits for a human. */
   humanSummary?: string;
+  /** Where it stopped, so a human's resume continues from there (absent while running). */
+  halt?: StoryHalt;
+  /** How the deployment ended (its summary says plainly when nothing was deployed). */
+  deployment?: { outcome: string; summary: string };
 }
+
+/** Where a workflow waiting for a human stopped. */
+export type StoryHalt =
+  /** The fix limit or a fix round without progress: a resume starts one more fix round with these findings. */
+  | { kind: 'fixes'; findings: string[] }
+  /** A task failed for good (dead letter) or was blocked: a resume runs it again. */
+  | {
+      kind: 'task';
+      stage: StoryStage;
+      taskId: number;
+      taskType: TaskType;
+      payload: Record<string, unknown>;
+    };
 
 export type StoryEvent =
   | { type: 'started' }
@@ -70,10 +87,21 @@ export type StoryEvent =
       round?: number;
       /** For implementations: what identifies the diff (hash of `git diff base...branch`, or the head commit). */
       diff?: string;
-      /** For gates: the deterministic result (test run, secret scan); it decides the verdict when present. */
+      /** For gates: the deterministic result (test run, secret scan, lint); it decides the verdict when present. */
       deterministic?: GateVerdict;
+      /** The task's payload, kept when the workflow stops on it so a resume can run it again. */
+      payload?: Record<string, unknown>;
     }
-  | { type: 'task_failed'; taskId: number; taskType: TaskType; error: string }
+  | {
+      type: 'task_failed';
+      taskId: number;
+      taskType: TaskType;
+      error: string;
+      round?: number;
+      payload?: Record<string, unknown>;
+    }
+  /** A human resumes a workflow that waits for one, optionally with a note for the agents. */
+  | { type: 'resumed'; note: string | null }
   | { type: 'approval_decided'; kind: 'spec' | 'merge'; decision: 'approved' | 'rejected'; reason: string | null }
   | { type: 'merged'; sha: string }
   | { type: 'merge_refused'; reason: string; rerunGates: boolean };
@@ -105,17 +133,27 @@ function resultOf(result: unknown): Record<string, unknown> {
   return typeof result === 'object' && result !== null ? (result as Record<string, unknown>) : {};
 }
 
-function waitForHuman(state: StoryState, summary: string): StepOutcome {
+function waitForHuman(state: StoryState, summary: string, halt: StoryHalt): StepOutcome {
   return {
-    state: { ...state, stage: 'waiting_for_human', status: 'waiting_for_human', humanSummary: summary },
+    state: { ...state, stage: 'waiting_for_human', status: 'waiting_for_human', humanSummary: summary, halt },
     commands: [{ kind: 'ask_human', summary }],
     applied: true,
   };
 }
 
-/** The verdict of one gate: the deterministic result when there is one, else the agent's. */
+/**
+ * The verdict of one gate: the deterministic result (test run, secret scan, lint) decides when there is one, and the
+ * agent's findings are added to a failing one; without one, the agent's verdict.
+ */
 export function gateVerdict(gate: GateName, result: unknown, deterministic?: GateVerdict): GateVerdict {
-  if (deterministic) return deterministic;
+  const agent = agentVerdict(gate, result);
+  if (!deterministic) return agent;
+  if (deterministic.passed) return deterministic;
+  const added = agent.passed ? [] : agent.findings.filter((f) => !deterministic.findings.includes(f));
+  return { passed: false, findings: [...deterministic.findings, ...added] };
+}
+
+function agentVerdict(gate: GateName, result: unknown): GateVerdict {
   const r = resultOf(result);
   const findings = Array.isArray(r.findings) ? (r.findings as Record<string, unknown>[]) : [];
   const lines = (items: Record<string, unknown>[]) =>
@@ -219,15 +257,46 @@ function join(state: StoryState, parentTaskId: number, options: StepOptions): St
     return waitForHuman(
       state,
       summary(state, 'No progress: the last fix round left the same diff and the same failures for', findings),
+      { kind: 'fixes', findings },
     );
   }
   if (state.fixRounds >= options.maxFixRounds) {
-    return waitForHuman(state, summary(state, `Fix limit (${options.maxFixRounds}) reached for`, findings));
+    return waitForHuman(state, summary(state, `Fix limit (${options.maxFixRounds}) reached for`, findings), {
+      kind: 'fixes',
+      findings,
+    });
   }
   return startFix(state, findings, parentTaskId);
 }
 
+/** The stage a task type belongs to: its failure is stale when the workflow has moved on. */
+function stageOf(taskType: TaskType): StoryStage | undefined {
+  if (gateOf(taskType)) return 'gates';
+  switch (taskType) {
+    case 'create_user_story':
+      return 'story';
+    case 'write_spec':
+      return 'spec';
+    case 'implement_feature':
+    case 'implement_fix':
+      return 'implement';
+    case 'deploy':
+      return 'deploy';
+    default:
+      return undefined;
+  }
+}
+
+function haltOn(
+  state: StoryState,
+  event: { taskId: number; taskType: TaskType; payload?: Record<string, unknown> },
+): StoryHalt {
+  const { workflow_id: _workflowId, note: _note, ...payload } = event.payload ?? {};
+  return { kind: 'task', stage: state.stage, taskId: event.taskId, taskType: event.taskType, payload };
+}
+
 export function stepStory(state: StoryState, event: StoryEvent, options: StepOptions): StepOutcome {
+  if (event.type === 'resumed') return onResumed(state, event);
   if (state.status !== 'running') return ignored(state);
   switch (event.type) {
     case 'started':
@@ -239,11 +308,16 @@ export function stepStory(state: StoryState, event: StoryEvent, options: StepOpt
         ],
         applied: true,
       };
-    case 'task_failed':
+    case 'task_failed': {
+      // A failure of a step the workflow has left (an older round's gate, say) changes nothing.
+      if (stageOf(event.taskType) !== state.stage) return ignored(state);
+      if (gateOf(event.taskType) && event.round !== undefined && event.round !== state.round) return ignored(state);
       return waitForHuman(
         state,
-        `The ${event.taskType} task #${event.taskId} failed for "${state.title}": ${event.error}`,
+        `The ${event.taskType} task #${event.taskId} failed for "${state.title}" and has no attempts left: ${event.error}`,
+        haltOn(state, event),
       );
+    }
     case 'task_completed':
       return onTaskCompleted(state, event, options);
     case 'approval_decided':
@@ -286,9 +360,14 @@ function onTaskCompleted(
   const result = resultOf(event.result);
   if (result.status === 'blocked') {
     const reason = typeof result.reason === 'string' ? result.reason : String(result.summary ?? 'no reason given');
+    if (stageOf(event.taskType) !== state.stage) return ignored(state);
+    if (gateOf(event.taskType) && (event.round !== state.round || state.gates[gateOf(event.taskType)!])) {
+      return ignored(state);
+    }
     return waitForHuman(
       state,
       `The ${event.taskType} task #${event.taskId} is blocked for "${state.title}": ${reason}`,
+      haltOn(state, event),
     );
   }
   const gate = gateOf(event.taskType);
@@ -333,12 +412,21 @@ function onTaskCompleted(
       const next = { ...state, stage: 'gates' as const, branch, gates: {}, diff: event.diff ?? diffOf(result) };
       return { state: next, commands: gateCommands(next, event.taskId), applied: true };
     }
-    case 'deploy':
+    case 'deploy': {
       if (state.stage !== 'deploy') return ignored(state);
-      if (result.outcome !== 'succeeded') {
-        return waitForHuman(state, `The deployment of "${state.title}" ended ${String(result.outcome)}.`);
+      const outcome = String(result.outcome);
+      const said = typeof result.summary === 'string' ? result.summary : outcome;
+      const deployment = { outcome, summary: said };
+      if (outcome !== 'succeeded' && outcome !== 'skipped') {
+        return waitForHuman(
+          { ...state, deployment },
+          `The deployment of "${state.title}" ended ${outcome}: ${said}`,
+          haltOn(state, event),
+        );
       }
-      return { state: { ...state, stage: 'done', status: 'completed' }, commands: [], applied: true };
+      // "skipped": no deploy command; the workflow completes and its summary says nothing was deployed.
+      return { state: { ...state, stage: 'done', status: 'completed', deployment }, commands: [], applied: true };
+    }
     default:
       return ignored(state);
   }
@@ -391,4 +479,48 @@ function onApproval(state: StoryState, event: Extract<StoryEvent, { type: 'appro
   if (event.decision === 'approved')
     return { state: { ...state, stage: 'merge' }, commands: [{ kind: 'merge' }], applied: true };
   return startFix(state, [`merge rejected: ${event.reason ?? ''}`]);
+}
+
+/**
+ * A human resumes a workflow that waits for one: after the fix limit or a round without progress, one more fix round
+ * with the open findings and the note (the fix-round count continues, so the limit stops it again at the next stop);
+ * after a failed or blocked task, that task again with the note (for a gate, every gate of the round still without a
+ * verdict). A workflow that is not waiting is not resumed.
+ */
+function onResumed(state: StoryState, event: Extract<StoryEvent, { type: 'resumed' }>): StepOutcome {
+  if (state.status !== 'waiting_for_human') return ignored(state);
+  const note = event.note;
+  const { halt, humanSummary: _summary, ...rest } = state;
+  const running: StoryState = { ...rest, status: 'running' };
+  if (!halt || halt.kind === 'fixes') {
+    if (!state.branch) return ignored(state);
+    const findings = [...(halt?.findings ?? []), ...(note ? [`human: ${note}`] : [])];
+    return startFix(running, findings);
+  }
+  const withNote = (payload: Record<string, unknown>) => (note ? { ...payload, note } : payload);
+  const resumed: StoryState = { ...running, stage: halt.stage };
+  if (halt.stage === 'gates') {
+    const missing = GATE_NAMES.filter((gate) => !state.gates[gate]);
+    return {
+      state: resumed,
+      commands: missing.map((gate) => ({
+        kind: 'enqueue' as const,
+        taskType: GATE_TASK_TYPES[gate],
+        payload: withNote(
+          GATE_TASK_TYPES[gate] === halt.taskType
+            ? halt.payload
+            : { title: state.title, branch: state.branch, round: state.round, spec: state.spec },
+        ),
+        parentTaskId: halt.taskId,
+      })),
+      applied: true,
+    };
+  }
+  return {
+    state: resumed,
+    commands: [
+      { kind: 'enqueue', taskType: halt.taskType, payload: withNote(halt.payload), parentTaskId: halt.taskId },
+    ],
+    applied: true,
+  };
 }

@@ -105,4 +105,76 @@ describe.each(DIALECTS)('%s: repos, stories and approvals commands', (dialect) =
     expect(text.stdout).toMatch(/Add sum/);
     await expectRefused(await cli('repos', 'remove', 'sample'), /open workflow/);
   });
+
+  it('names deploy secrets and a coverage threshold, and resumes a story that waits for a human', async () => {
+    const other = await makeRepo();
+    try {
+      const before = await eventCount();
+      await expectRefused(
+        await cli('repos', 'add', other.repo, '--name', 'svc', '--coverage-threshold', 'lots'),
+        /--coverage-threshold must be a percentage/,
+      );
+      await expectRefused(
+        await cli('repos', 'add', other.repo, '--name', 'svc', '--deploy-secret', 'BAD NAME'),
+        /environment variable name/,
+      );
+      expect(await eventCount()).toBe(before);
+      const added = await cli(
+        'repos',
+        'add',
+        other.repo,
+        '--name',
+        'svc',
+        '--deploy-command',
+        './deploy.sh',
+        '--deploy-secret',
+        'FLY_API_TOKEN',
+        '--deploy-secret',
+        'SENTRY_DSN',
+        '--coverage-threshold',
+        '80',
+        '--json',
+      );
+      expect(added.code, added.stderr).toBe(0);
+      expect(JSON.parse(added.stdout)).toMatchObject({
+        deploy_command: './deploy.sh',
+        deploy_secrets: ['FLY_API_TOKEN', 'SENTRY_DSN'],
+        coverage_threshold: 80,
+      });
+
+      const created = await cli('stories', 'create', '--repo', 'svc', '--title', 'Ship it', '--json');
+      const story = JSON.parse(created.stdout) as { id: number };
+      const beforeResume = await eventCount();
+      await expectRefused(await cli('stories', 'resume', String(story.id)), /not waiting for a human/);
+      await expectRefused(await cli('stories', 'resume', 'abc'), /positive whole number/);
+      await expectRefused(await cli('stories', 'resume', '99999'), /no workflow has id 99999/);
+      expect(await eventCount()).toBe(beforeResume);
+
+      // The PM gives up: the story waits for a human.
+      const queue = new TaskQueue(t.handle);
+      const deps = { queue, maxFixRounds: 3 };
+      const blocked = { status: 'blocked', summary: 's', reason: 'which service?' };
+      const task = await queue.claim('w1', ['create_user_story']);
+      await t.handle.db.transaction().execute(async (tx) => {
+        await queue.complete({ taskId: task!.id, workerId: 'w1' }, blocked, tx);
+        await onWorkflowTaskCompleted(tx, deps, task!, blocked, 'w1');
+      });
+      const waiting = await cli('stories', 'show', String(story.id));
+      expect(waiting.stdout).toContain('waiting for a human');
+      const resumed = await cli('stories', 'resume', String(story.id), '--note', 'the billing service');
+      expect(resumed.code, resumed.stderr).toBe(0);
+      expect(resumed.stdout).toContain(`story ${story.id} resumed`);
+      const again = await queue.claim('w1', ['create_user_story']);
+      expect(again?.payload).toMatchObject({ note: 'the billing service' });
+      await queue.close();
+      const audit = await t.handle.db
+        .selectFrom('events')
+        .selectAll()
+        .where('kind', '=', 'workflow.resumed')
+        .executeTakeFirstOrThrow();
+      expect(audit.actor).toBe('cli:alice');
+    } finally {
+      await other.cleanup();
+    }
+  });
 });

@@ -1,7 +1,7 @@
 /**
  * @module The local forge with real git in temp repositories, on both engines: merge requests with diff and notes,
- * a real merge commit, and the refusals (conflict, default branch moved, source changed) that change nothing; then
- * the story workflow merging through it.
+ * a real merge commit, and the refusals (conflict, default branch moved, source changed) that change nothing; a crash
+ * between the git merge and the database commit recognized on retry; then the story workflow merging through it.
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -78,6 +78,51 @@ describe.each(DIALECTS)('%s: local forge', (dialect) => {
     expect(await gitOutput(fixture.repo, ['status', '--porcelain'])).toBe('');
     const stored = await t.handle.db.selectFrom('merge_requests').selectAll().executeTakeFirstOrThrow();
     expect(stored).toMatchObject({ status: 'merged', merge_sha: mainSha });
+  });
+
+  it('recognizes its own merge after a crash between the git merge and the database commit', async () => {
+    const head = await branchWith(fixture.repo, 'feature', 'sum.js', 'export const sum = (a, b) => a + b;\n');
+    const mr = await open('feature');
+    const before = await branchCommit(fixture.repo, 'main');
+    // The git part runs and moves main; the process "dies" before the transaction commits.
+    const crash = new Error('crash before commit');
+    await expect(
+      t.handle.db.transaction().execute(async (tx) => {
+        const outcome = await forge.merge(tx, repo, mr, { actor: 'test', now: NOW });
+        expect(outcome.status).toBe('merged');
+        throw crash;
+      }),
+    ).rejects.toBe(crash);
+    const merged = await branchCommit(fixture.repo, 'main');
+    expect(merged).not.toBe(before);
+    const stillOpen = await t.handle.db.selectFrom('merge_requests').selectAll().executeTakeFirstOrThrow();
+    expect(stillOpen).toMatchObject({ status: 'open', target_sha: before, merge_sha: null });
+
+    // The retry sees main "moved" by our own merge commit, and records it as merged (no second merge commit).
+    const retry = await forge.merge(t.handle.db, repo, stillOpen, { actor: 'test', now: NOW });
+    expect(retry).toEqual({ status: 'merged', sha: merged });
+    expect(await branchCommit(fixture.repo, 'main')).toBe(merged);
+    const parents = (await gitOutput(fixture.repo, ['rev-list', '--parents', '-n', '1', 'main'])).split(' ');
+    expect(parents.slice(1)).toEqual([before, head]);
+    const stored = await t.handle.db.selectFrom('merge_requests').selectAll().executeTakeFirstOrThrow();
+    expect(stored).toMatchObject({ status: 'merged', merge_sha: merged });
+    const event = await t.handle.db
+      .selectFrom('events')
+      .selectAll()
+      .where('kind', '=', 'merge_request.merged')
+      .executeTakeFirstOrThrow();
+    expect(JSON.parse(event.data)).toMatchObject({ merge_sha: merged, recovered: expect.stringContaining('already') });
+  });
+
+  it('still refuses when the default branch moved by someone else’s merge of the same head', async () => {
+    const head = await branchWith(fixture.repo, 'feature', 'sum.js', 'export const sum = (a, b) => a + b;\n');
+    const mr = await open('feature');
+    // A person merges the branch by hand: a merge commit with the same parents, but not ours.
+    await git(fixture.repo, ['merge', '--no-ff', '--quiet', '-m', 'manual merge', head], { asAutodev: true });
+    const outcome = await forge.merge(t.handle.db, repo, mr, { actor: 'test', now: NOW });
+    expect(outcome).toMatchObject({ status: 'refused', rerunGates: true });
+    const stored = await t.handle.db.selectFrom('merge_requests').selectAll().executeTakeFirstOrThrow();
+    expect(stored.status).toBe('open');
   });
 
   it('refuses a merge that conflicts, and one whose default branch moved, changing nothing', async () => {

@@ -1,7 +1,8 @@
 /**
  * @module The secret-scan gate: secretlint with the AWS key-id rule finds a planted key (masked), passes clean code,
  * and, in the story workflow on both engines, a key planted in the builder's change fails the security gate even
- * though the security agent passed it, so no merge approval opens and the builder gets the finding.
+ * though the security agent passed it, so no merge approval opens and the builder gets the finding. The scan runs
+ * before the completing transaction, as the security role's handler runs it (`completeWithGates`).
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -10,11 +11,12 @@ import { addRepository } from '../../src/forge/repositories.js';
 import { scanBranchForSecrets, scanFilesForSecrets } from '../../src/gates/secret-scan.js';
 import { TaskQueue } from '../../src/queue/task-queue.js';
 import { git, gitOutput } from '../../src/workspace/git.js';
-import { onWorkflowTaskCompleted, startStoryWorkflow } from '../../src/workflow/advance-workflow.js';
+import { startStoryWorkflow } from '../../src/workflow/advance-workflow.js';
 import { decideApproval, listApprovals } from '../../src/workflow/approvals.js';
 import { workflowDeps } from '../../src/workflow/workflow-deps.js';
 import { DIALECTS, useTestDatabase } from '../support/dialects.js';
 import { commitAll, makeRepo, type TestRepo } from '../workspace/git-fixtures.js';
+import { completeWithGates, gateDeps } from '../workflow/pipeline-fixtures.js';
 
 // Split so this file does not itself look like it holds a key.
 const PLANTED_KEY = ['AKIA', 'QYLPMN5HFIQR7XYA'].join('');
@@ -69,15 +71,8 @@ describe.each(DIALECTS)('%s: a planted secret in the workflow', (dialect) => {
     await fixture.cleanup();
   });
 
-  async function complete(type: string, result: unknown) {
-    const deps = workflowDeps(queue, 3);
-    const task = await queue.claim('w1', [type]);
-    if (!task) throw new Error(`no pending ${type}`);
-    await t.handle.db.transaction().execute(async (tx) => {
-      await queue.complete({ taskId: task.id, workerId: 'w1' }, result, tx);
-      await onWorkflowTaskCompleted(tx, deps, task, result, 'w1');
-    });
-  }
+  const complete = (type: string, result: Record<string, unknown>) =>
+    completeWithGates(queue, workflowDeps(queue, 3), gateDeps(queue), type, result);
 
   it('is caught and blocks the merge approval', async () => {
     const repo = await addRepository(t.handle.db, { path: fixture.repo, actor: 'test', now: Date.now() }, '/');
@@ -128,7 +123,17 @@ describe.each(DIALECTS)('%s: a planted secret in the workflow', (dialect) => {
       failures: [],
     });
     // The security agent misses it; the deterministic scan does not.
-    await complete('security_scan', { status: 'done', summary: 's', verdict: 'pass', findings: [] });
+    const security = await complete('security_scan', { status: 'done', summary: 's', verdict: 'pass', findings: [] });
+    const stored = await t.handle.db
+      .selectFrom('tasks')
+      .select('result')
+      .where('id', '=', security.id)
+      .executeTakeFirstOrThrow();
+    expect(JSON.parse(stored.result!).gates).toMatchObject({
+      secret_scan: { passed: false, ref: 'autodev/3-config', findings: [{ file: 'config.js', line: 1 }] },
+      verdict: { passed: false },
+    });
+    expect(stored.result).not.toContain(PLANTED_KEY);
 
     expect((await listApprovals(t.handle.db, { status: 'pending' })).filter((a) => a.kind === 'merge')).toEqual([]);
     const row = await t.handle.db.selectFrom('workflows').selectAll().where('id', '=', wf.id).executeTakeFirstOrThrow();
@@ -138,7 +143,10 @@ describe.each(DIALECTS)('%s: a planted secret in the workflow', (dialect) => {
     expect(findings).toEqual([
       expect.stringContaining('security: [secret] config.js:1 @secretlint/secretlint-rule-aws'),
     ]);
+    expect(fix?.payload.round).toBe(1);
     expect(JSON.stringify(fix?.payload)).not.toContain(PLANTED_KEY);
+    const allEvents = await t.handle.db.selectFrom('events').select('data').execute();
+    expect(JSON.stringify(allEvents)).not.toContain(PLANTED_KEY);
     expect(await gitOutput(fixture.repo, ['rev-parse', '--abbrev-ref', 'HEAD'])).toBe('main');
   });
 });

@@ -6,7 +6,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runTestGate, testGateVerdict } from '../../src/gates/test-gate.js';
-import { git, listWorktrees } from '../../src/workspace/git.js';
+import { git, gitOutput, listWorktrees } from '../../src/workspace/git.js';
 import { commitAll, makeRepo, type TestRepo } from '../workspace/git-fixtures.js';
 
 describe('runTestGate', () => {
@@ -50,6 +50,44 @@ describe('runTestGate', () => {
     expect(verdict.passed).toBe(false);
     expect(verdict.findings[0]).toContain('1 failed, 2 passed');
     expect(verdict.findings[0]).toContain('net.test.mjs');
+  });
+
+  it('fails the gate when the reported coverage is below the threshold, with a finding', async () => {
+    // A suite that prints an istanbul-style summary, as vitest/jest/c8 do with coverage on.
+    const report = `printf 'File | %% Stmts | %% Branch | %% Funcs | %% Lines |\\nAll files | 71.5 | 50 | 80 | 72.25 |\\n'`;
+    const command = `${process.execPath} --test --test-reporter=tap test/ && ${report}`;
+    const below = await runTestGate({
+      repoPath: fixture.repo,
+      ref: 'main',
+      command,
+      mode: 'bubblewrap',
+      timeoutMs: 30_000,
+      env: process.env,
+      coverageThreshold: 80,
+    });
+    expect(below).toMatchObject({ passed: false, exitCode: 0, coverage: 72.25, coverageThreshold: 80 });
+    expect(testGateVerdict(below)).toEqual({
+      passed: false,
+      findings: [`tests: coverage 72.25% is below the repository's threshold of 80% ("${command}")`],
+    });
+    const above = await runTestGate({
+      repoPath: fixture.repo,
+      ref: 'main',
+      command,
+      mode: 'bubblewrap',
+      timeoutMs: 30_000,
+      env: process.env,
+      coverageThreshold: 70,
+    });
+    expect(above).toMatchObject({ passed: true, coverage: 72.25 });
+  });
+
+  it('runs git inside the checkout (the repository is read-only there)', async () => {
+    const before = await gitOutput(fixture.repo, ['rev-parse', 'broken']);
+    const result = await run('broken', 'git log --format=%s -1 && ! git commit --allow-empty -q -m nope 2>/dev/null');
+    expect(result).toMatchObject({ passed: true, exitCode: 0, commit: before });
+    expect(result.outputTail).toContain('a failing test');
+    expect(await gitOutput(fixture.repo, ['rev-parse', 'broken'])).toBe(before);
   });
 
   it('runs without network', async () => {

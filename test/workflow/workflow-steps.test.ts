@@ -281,6 +281,101 @@ describe('stepStory', () => {
     expect(failed.state.stage).toBe('waiting_for_human');
   });
 
+  it('adds the agent’s findings to a failing deterministic verdict; a passing run decides alone', () => {
+    const failing = run([
+      ...toGates,
+      done('review_mr', REVIEW_OK, { round: 0 }),
+      done('run_tests', TESTS_FAIL, { round: 0, deterministic: { passed: false, findings: ['tests: run failed'] } }),
+      done('security_scan', SEC_OK, { round: 0 }),
+    ]);
+    expect(failing.state.previous?.findings).toEqual(['tests: run failed', 'tests: adds: expected 3']);
+    const passing = run([
+      ...toGates,
+      done('review_mr', REVIEW_OK, { round: 0 }),
+      done('run_tests', TESTS_FAIL, { round: 0, deterministic: { passed: true, findings: [] } }),
+      done('security_scan', SEC_OK, { round: 0 }),
+    ]);
+    expect(passing.state.stage).toBe('merge_approval');
+  });
+
+  it('completes on a skipped deployment, keeping its summary, and waits for a human on a failed one', () => {
+    const toDeploy: StoryEvent[] = [
+      ...toGates,
+      done('review_mr', REVIEW_OK, { round: 0 }),
+      done('run_tests', TESTS_OK, { round: 0 }),
+      done('security_scan', SEC_OK, { round: 0 }),
+      { type: 'approval_decided', kind: 'merge', decision: 'approved', reason: null },
+      { type: 'merged', sha: 'bbbbbbb' },
+    ];
+    const said = 'no deploy command is configured for repository r; nothing was deployed';
+    const skipped = run([...toDeploy, done('deploy', { status: 'done', summary: said, outcome: 'skipped' })]);
+    expect(skipped.state).toMatchObject({
+      stage: 'done',
+      status: 'completed',
+      deployment: { outcome: 'skipped', summary: said },
+    });
+    const failed = run([
+      ...toDeploy,
+      done('deploy', { status: 'done', summary: 'exit 7', outcome: 'failed' }, { payload: { sha: 'bbbbbbb' } }),
+    ]);
+    expect(failed.state).toMatchObject({
+      status: 'waiting_for_human',
+      halt: { kind: 'task', taskType: 'deploy', stage: 'deploy', payload: { sha: 'bbbbbbb' } },
+    });
+    const resumed = stepStory(failed.state, { type: 'resumed', note: 'retry' }, OPTIONS);
+    expect(resumed.state).toMatchObject({ status: 'running', stage: 'deploy' });
+    expect(resumed.state.halt).toBeUndefined();
+    expect(resumed.commands).toEqual([
+      expect.objectContaining({ taskType: 'deploy', payload: { sha: 'bbbbbbb', note: 'retry' } }),
+    ]);
+  });
+
+  it('ignores failures and blocks of steps the workflow has left', () => {
+    const { state } = run(toGates);
+    expect(state.stage).toBe('gates');
+    const staleImplement = stepStory(
+      state,
+      { type: 'task_failed', taskId: 1, taskType: 'implement_feature', error: 'late' },
+      OPTIONS,
+    );
+    expect(staleImplement.applied).toBe(false);
+    const oldRoundGate = stepStory(
+      state,
+      { type: 'task_failed', taskId: 2, taskType: 'run_tests', error: 'late', round: 7 },
+      OPTIONS,
+    );
+    expect(oldRoundGate.applied).toBe(false);
+    const blockedOld = stepStory(state, done('write_spec', { status: 'blocked', summary: 's', reason: 'x' }), OPTIONS);
+    expect(blockedOld.applied).toBe(false);
+  });
+
+  it('resumes only a workflow that waits, from where it stopped', () => {
+    const running = run(toGates).state;
+    expect(stepStory(running, { type: 'resumed', note: null }, OPTIONS).applied).toBe(false);
+    const blocked = run([
+      { type: 'started' },
+      done(
+        'create_user_story',
+        { status: 'blocked', summary: 's', reason: 'unclear' },
+        {
+          payload: { title: 'Add sum', body: 'Sum two numbers', workflow_id: 1 },
+        },
+      ),
+    ]).state;
+    const out = stepStory(blocked, { type: 'resumed', note: 'it means integers' }, OPTIONS);
+    expect(out.state).toMatchObject({ stage: 'story', status: 'running' });
+    expect(out.commands).toEqual([
+      expect.objectContaining({
+        kind: 'enqueue',
+        taskType: 'create_user_story',
+        payload: { title: 'Add sum', body: 'Sum two numbers', note: 'it means integers' },
+      }),
+    ]);
+    // A workflow stopped before it has a branch, with no recorded halt (older state): nothing to resume into.
+    const { halt: _halt, ...noHalt } = blocked;
+    expect(stepStory({ ...noHalt }, { type: 'resumed', note: null }, OPTIONS).applied).toBe(false);
+  });
+
   it('ignores an approval decision for a stage the workflow is not at', () => {
     const state: StoryState = run([{ type: 'started' }]).state;
     const out = stepStory(

@@ -1,7 +1,9 @@
 /**
- * @module `autodev repos add PATH [--name N] [--test-command CMD] [--deploy-command CMD] [--lint-command CMD]`,
- * `repos list`, `repos remove NAME`: the local repositories stories run on.
+ * @module `autodev repos add PATH [--name N] [--test-command CMD] [--deploy-command CMD] [--lint-command CMD]
+ * [--deploy-secret NAME]... [--coverage-threshold PERCENT]`, `repos list`, `repos remove NAME`: the local repositories
+ * stories run on.
  */
+import { AutodevError } from '../../errors.js';
 import { addRepository, listRepositories, removeRepository, repositoryToJson } from '../../forge/repositories.js';
 import { withContext, type CliDeps, type GlobalOptions } from '../context.js';
 import { formatTable, writeJson, writeLine } from '../format.js';
@@ -16,13 +18,28 @@ export type ReposArgs =
       testCommand?: string | undefined;
       deployCommand?: string | undefined;
       lintCommand?: string | undefined;
+      deploySecret?: string[] | undefined;
+      coverageThreshold?: string | undefined;
       json?: boolean | undefined;
     }
   | { action: 'list'; globals: GlobalOptions; json?: boolean | undefined }
   | { action: 'remove'; globals: GlobalOptions; name: string; json?: boolean | undefined };
 
+function parseThreshold(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const value = /^\d{1,3}(\.\d+)?$/.test(text.trim()) ? Number(text.trim()) : NaN;
+  if (!(value >= 0 && value <= 100)) {
+    throw new AutodevError(
+      'VALIDATION_FAILED',
+      `--coverage-threshold must be a percentage from 0 to 100 (got "${text}")`,
+    );
+  }
+  return value;
+}
+
 export async function run(args: ReposArgs, deps: CliDeps): Promise<number> {
   if (args.action === 'add') {
+    const coverageThreshold = parseThreshold(args.coverageThreshold);
     const row = await withContext(args.globals, deps, (ctx) =>
       addRepository(
         ctx.handle.db,
@@ -32,6 +49,8 @@ export async function run(args: ReposArgs, deps: CliDeps): Promise<number> {
           testCommand: args.testCommand,
           deployCommand: args.deployCommand,
           lintCommand: args.lintCommand,
+          coverageThreshold,
+          deploySecrets: args.deploySecret,
           actor: cliActor(deps),
           now: deps.now(),
         },

@@ -1,8 +1,10 @@
 /**
- * @module `autodev stories create --repo NAME --title T [--body B]`, `stories list`, `stories show ID`: start a
- * story workflow at the PM and follow its stage, tasks, approvals and merge request.
+ * @module `autodev stories create --repo NAME --title T [--body B]`, `stories list`, `stories show ID`, `stories resume
+ * ID [--note TEXT]`: start a story workflow at the PM, follow its stage, tasks, approvals and merge request, and
+ * continue one that waits for a human.
  */
 import { AutodevError } from '../../errors.js';
+import { resumeWorkflow } from '../../workflow/advance-workflow.js';
 import { createStory, listStories, showStory, storyToJson } from '../../workflow/stories.js';
 import { workflowDeps } from '../../workflow/workflow-deps.js';
 import { withContext, type CliDeps, type GlobalOptions } from '../context.js';
@@ -19,7 +21,8 @@ export type StoriesArgs =
       json?: boolean | undefined;
     }
   | { action: 'list'; globals: GlobalOptions; json?: boolean | undefined }
-  | { action: 'show'; globals: GlobalOptions; id: string; json?: boolean | undefined };
+  | { action: 'show'; globals: GlobalOptions; id: string; json?: boolean | undefined }
+  | { action: 'resume'; globals: GlobalOptions; id: string; note?: string | undefined; json?: boolean | undefined };
 
 function parseStoryId(text: string): number {
   const id = /^\d{1,15}$/.test(text.trim()) ? Number(text.trim()) : NaN;
@@ -43,6 +46,18 @@ export async function run(args: StoriesArgs, deps: CliDeps): Promise<number> {
     else writeLine(deps.stdout, `story ${row.id} created; the PM writes it up next (stage ${row.stage})`);
     return 0;
   }
+  if (args.action === 'resume') {
+    const id = parseStoryId(args.id);
+    const row = await withContext(args.globals, deps, (ctx) =>
+      resumeWorkflow(ctx.handle.db, workflowDeps(ctx.queue, ctx.settings.workflow.max_fix_rounds), id, {
+        note: args.note,
+        actor: cliActor(deps),
+      }),
+    );
+    if (args.json) writeJson(deps.stdout, storyToJson(row));
+    else writeLine(deps.stdout, `story ${row.id} resumed (stage ${row.stage}, fix rounds ${row.fix_rounds})`);
+    return 0;
+  }
   if (args.action === 'show') {
     const id = parseStoryId(args.id);
     const story = await withContext(args.globals, deps, (ctx) => showStory(ctx.handle.db, id));
@@ -54,6 +69,7 @@ export async function run(args: StoriesArgs, deps: CliDeps): Promise<number> {
     writeLine(deps.stdout, `status ${story.status}, stage ${story.stage}, fix rounds ${story.fix_rounds}`);
     if (story.branch) writeLine(deps.stdout, `branch ${story.branch}`);
     if (story.human_summary) writeLine(deps.stdout, `waiting for a human: ${story.human_summary}`);
+    if (story.deployment) writeLine(deps.stdout, `deployment ${story.deployment.outcome}: ${story.deployment.summary}`);
     writeLine(deps.stdout, '');
     writeLine(
       deps.stdout,

@@ -29,6 +29,8 @@ export const RepositorySchema = z
     test_command: z.string().nullable(),
     deploy_command: z.string().nullable(),
     lint_command: z.string().nullable(),
+    coverage_threshold: z.number().nullable().describe('The test gate fails below this coverage percentage'),
+    deploy_secrets: z.array(z.string()).describe('Environment variables (names) the deploy command gets'),
     created_at: z.int().describe('ms since the epoch'),
   })
   .meta({ id: 'Repository' });
@@ -39,6 +41,8 @@ const NewRepoBody = z.strictObject({
   test_command: z.string().optional(),
   deploy_command: z.string().optional(),
   lint_command: z.string().optional(),
+  coverage_threshold: z.number().min(0).max(100).optional(),
+  deploy_secrets: z.array(z.string()).max(50).optional().describe('Names only; values come from the environment.'),
 });
 
 const Command = z.string().max(2000).nullable().optional().describe('null or "" clears the command.');
@@ -46,6 +50,8 @@ const PatchRepoBody = z.strictObject({
   test_command: Command,
   deploy_command: Command,
   lint_command: Command,
+  coverage_threshold: z.number().min(0).max(100).nullable().optional().describe('null clears it'),
+  deploy_secrets: z.array(z.string()).max(50).nullable().optional().describe('null clears them'),
 });
 const RepoParams = z.object({ id: z.coerce.number().int().positive() });
 
@@ -93,6 +99,8 @@ export const reposPlugin: FastifyPluginAsyncZod<ReposOptions> = async (app, { db
           testCommand: body.test_command,
           deployCommand: body.deploy_command,
           lintCommand: body.lint_command,
+          coverageThreshold: body.coverage_threshold,
+          deploySecrets: body.deploy_secrets,
           actor: `api:${request.apiToken?.name ?? 'unknown'}`,
           now: clock(),
         },
@@ -120,7 +128,13 @@ export const reposPlugin: FastifyPluginAsyncZod<ReposOptions> = async (app, { db
       const row = await updateRepositoryCommands(
         db,
         request.params.id,
-        { testCommand: body.test_command, deployCommand: body.deploy_command, lintCommand: body.lint_command },
+        {
+          testCommand: body.test_command,
+          deployCommand: body.deploy_command,
+          lintCommand: body.lint_command,
+          coverageThreshold: body.coverage_threshold,
+          deploySecrets: body.deploy_secrets,
+        },
         { actor: `api:${request.apiToken?.name ?? 'unknown'}`, now: clock() },
       );
       return repositoryToJson(row);

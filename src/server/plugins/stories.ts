@@ -1,10 +1,12 @@
 /**
  * @module The story routes: `POST /api/stories` starts a story workflow at the PM on a registered repository;
- * `GET /api/stories` and `GET /api/stories/:id` show stage, tasks, approvals and merge requests.
+ * `GET /api/stories` and `GET /api/stories/:id` show stage, tasks, approvals and merge requests;
+ * `POST /api/stories/:id/resume` `{"note"?}` continues one that waits for a human (approvers).
  */
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { TaskQueue } from '../../queue/task-queue.js';
+import { resumeWorkflow } from '../../workflow/advance-workflow.js';
 import { createStory, listStories, showStory, storyToJson } from '../../workflow/stories.js';
 import { workflowDeps } from '../../workflow/workflow-deps.js';
 import { ErrorResponseSchema } from '../error-handler.js';
@@ -20,6 +22,10 @@ export const StorySchema = z
     fix_rounds: z.int(),
     branch: z.string().nullable(),
     human_summary: z.string().nullable(),
+    deployment: z
+      .object({ outcome: z.string(), summary: z.string() })
+      .nullable()
+      .describe('How the deployment ended; "skipped" says why nothing was deployed'),
     created_by: z.string(),
     created_at: z.int(),
     updated_at: z.int(),
@@ -31,6 +37,12 @@ const NewStoryBody = z.strictObject({
   title: z.string(),
   body: z.string().optional(),
 });
+
+const ResumeBody = z
+  .strictObject({
+    note: z.string().max(4000).optional().describe('Guidance for the agents: added to the findings or the task.'),
+  })
+  .nullish();
 
 const IdParams = z.object({
   id: z
@@ -90,6 +102,31 @@ export const storiesPlugin: FastifyPluginAsyncZod<StoriesOptions> = async (app, 
         actor: `api:${request.apiToken?.name ?? 'unknown'}`,
       });
       return reply.code(201).header('location', `/api/stories/${row.id}`).send(storyToJson(row));
+    },
+  );
+
+  app.post(
+    '/stories/:id/resume',
+    {
+      onRequest: requireRole('approver'),
+      schema: {
+        summary: 'Resume a story that waits for a human',
+        description:
+          'After the fix limit or a fix round without progress: one more fix round with the open findings and the ' +
+          'note. After a failed or blocked task: that task again with the note. A story that is not waiting: 409 ' +
+          'WORKFLOW_NOT_WAITING, nothing changed.',
+        tags: ['stories'],
+        params: IdParams,
+        body: ResumeBody,
+        response: { 200: StorySchema, ...errors(400, 401, 403, 404, 409, 415) },
+      },
+    },
+    async (request) => {
+      const row = await resumeWorkflow(queue.handle.db, workflowDeps(queue, maxFixRounds), request.params.id, {
+        note: request.body?.note,
+        actor: `api:${request.apiToken?.name ?? 'unknown'}`,
+      });
+      return storyToJson(row);
     },
   );
 };

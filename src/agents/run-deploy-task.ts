@@ -1,0 +1,78 @@
+/**
+ * @module The DevOps `deploy` task, deterministic: no LLM session (cheaper, and a deployment should do exactly what
+ * the repository's `deploy_command` says). The command runs on the merged commit in a sandboxed throwaway checkout
+ * with network and only the secrets the repository's settings name; the result records command, exit code, duration,
+ * masked output tail and outcome. No deploy command is a completed no-op whose summary says so plainly. A failed
+ * deployment completes the task with `outcome: failed` (not retried: a half-done deployment wants a human), and the
+ * workflow waits for one.
+ */
+import type { HandlerOutcome, TaskContext } from '../queue/run-worker.js';
+import type { Task } from '../queue/task-record.js';
+import { repositorySettings } from '../forge/repositories.js';
+import { runDeploy, type DeployRecord } from '../gates/deploy-command.js';
+import { onWorkflowTaskCompleted } from '../workflow/advance-workflow.js';
+import { workflowDeps } from '../workflow/workflow-deps.js';
+import { defaultHiddenPaths } from '../workspace/sandbox.js';
+import { homeDir } from './agent-cli.js';
+import type { AgentRuntimeDeps } from './run-agent-task.js';
+
+export async function runDeployTask(deps: AgentRuntimeDeps, task: Task, context: TaskContext): Promise<HandlerOutcome> {
+  const db = deps.queue.handle.db;
+  const repo =
+    task.repoId === null
+      ? undefined
+      : await db.selectFrom('repositories').selectAll().where('id', '=', task.repoId).executeTakeFirst();
+  const payload = task.payload as { sha?: unknown };
+  let record: DeployRecord;
+  if (!repo) {
+    record = {
+      outcome: 'skipped',
+      summary: 'the task names no registered repository; nothing was deployed',
+      command: null,
+      commit: null,
+      exit_code: null,
+      timed_out: false,
+      duration_ms: 0,
+      output_tail: '',
+      secrets_passed: [],
+      secrets_missing: [],
+    };
+  } else {
+    record = await runDeploy({
+      repoName: repo.name,
+      repoPath: repo.location,
+      ref: typeof payload.sha === 'string' && payload.sha ? payload.sha : repo.default_branch,
+      command: repo.deploy_command,
+      secretNames: repositorySettings(repo).deploy_secrets ?? [],
+      mode: deps.settings.sandbox.mode,
+      timeoutMs: deps.settings.watcher.max_session_duration * 1000,
+      env: deps.env,
+      hiddenPaths: defaultHiddenPaths({ home: homeDir(deps.env), dataDir: deps.dataDir }),
+      ...(deps.bwrapPath ? { bwrapPath: deps.bwrapPath } : {}),
+      signal: context.signal,
+    });
+  }
+  if (context.signal.aborted) throw context.signal.reason ?? new Error('aborted');
+  const result = {
+    status: 'done',
+    summary: record.summary,
+    environment: 'default',
+    outcome: record.outcome,
+    ...(record.commit ? { version: record.commit } : {}),
+    steps: record.command ? [{ command: record.command, ok: record.outcome === 'succeeded' }] : [],
+    rollback:
+      record.outcome === 'skipped'
+        ? 'nothing to roll back: nothing was deployed'
+        : 'revert the merge commit on the default branch and deploy again',
+    deterministic: true,
+    deploy: record,
+  };
+  if (record.outcome === 'failed') deps.logger.warn({ task: task.id, summary: record.summary }, 'deployment failed');
+  return {
+    result,
+    onComplete: async (tx) => {
+      const workflow = workflowDeps(deps.queue, deps.settings.workflow.max_fix_rounds);
+      await onWorkflowTaskCompleted(tx, workflow, task, result, context.holder.workerId);
+    },
+  };
+}

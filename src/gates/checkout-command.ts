@@ -1,0 +1,89 @@
+/**
+ * @module One command on one commit of a repository, in a throwaway detached checkout under the sandbox: what the
+ * test gate, the lint gate and the deployment share. The checkout is removed afterwards (it has no branch and no
+ * commits of its own); the repository's branches and worktrees are never touched.
+ */
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { git } from '../workspace/git.js';
+import { runSandboxed, type SandboxMode } from '../workspace/sandbox.js';
+
+export interface CheckoutCommandOptions {
+  repoPath: string;
+  /** Branch or commit to check out. */
+  ref: string;
+  /** Run with `sh -c`. */
+  command: string;
+  mode: SandboxMode;
+  timeoutMs: number;
+  /** The environment to scrub (only the sandbox's default allowlist and `allowEnv` reach the command). */
+  env: Readonly<Record<string, string | undefined>>;
+  allowEnv?: readonly string[];
+  /** A deployment needs the network; tests and lint run without it. */
+  network: boolean;
+  bwrapPath?: string;
+  /** Paths hidden inside the sandbox (the data dir, credentials). */
+  hiddenPaths?: readonly string[];
+  signal?: AbortSignal;
+}
+
+export interface CheckoutCommandResult {
+  command: string;
+  /** The commit the command ran on. */
+  commit: string;
+  exitCode: number | null;
+  timedOut: boolean;
+  /** stdout then stderr. */
+  output: string;
+  durationMs: number;
+}
+
+/** How much output a gate keeps in its result (the end: errors and summaries come last). */
+export const OUTPUT_TAIL_CHARS = 8_000;
+
+export function outputTail(output: string, chars = OUTPUT_TAIL_CHARS): string {
+  return output.trim().slice(-chars);
+}
+
+export async function runInCheckout(options: CheckoutCommandOptions): Promise<CheckoutCommandResult> {
+  const scratch = await fs.mkdtemp(path.join(os.tmpdir(), 'autodev-checkout-'));
+  const checkout = path.join(scratch, 'checkout');
+  try {
+    await git(options.repoPath, ['worktree', 'add', '--quiet', '--detach', checkout, options.ref]);
+    const commit = (await git(checkout, ['rev-parse', 'HEAD'])).stdout.trim();
+    // The checkout's .git file points into the repository's git directory: shown read-only so `git` works inside
+    // (even when the repository lives under /tmp, which the sandbox replaces), while refs cannot be changed.
+    const gitDir = (
+      await git(options.repoPath, ['rev-parse', '--path-format=absolute', '--git-common-dir'])
+    ).stdout.trim();
+    const result = await runSandboxed({
+      mode: options.mode,
+      command: 'sh',
+      args: ['-c', options.command],
+      cwd: checkout,
+      writablePaths: [checkout],
+      readOnlyPaths: [gitDir],
+      hiddenPaths: options.hiddenPaths ?? [],
+      env: options.env,
+      ...(options.allowEnv ? { allowEnv: options.allowEnv } : {}),
+      network: options.network,
+      timeoutMs: options.timeoutMs,
+      maxOutputBytes: 256 * 1024,
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.bwrapPath ? { bwrapPath: options.bwrapPath } : {}),
+    });
+    return {
+      command: options.command,
+      commit,
+      exitCode: result.exitCode,
+      timedOut: result.timedOut,
+      output: `${result.stdout}\n${result.stderr}`,
+      durationMs: result.durationMs,
+    };
+  } finally {
+    await git(options.repoPath, ['worktree', 'remove', '--force', checkout], { okExitCodes: [128] });
+    await git(options.repoPath, ['worktree', 'prune'], { okExitCodes: [128] });
+    await fs.rm(scratch, { recursive: true, force: true });
+  }
+}
