@@ -1,0 +1,161 @@
+/**
+ * @module `autodev demo [--data-dir DIR] [--replay-delay MS]`: the whole pipeline on a generated sample repository
+ * with recorded agent sessions (see `src/demo/`). Checks its input before writing anything, opens and migrates the
+ * database like every command (SQLite in the data dir, or DATABASE_URL), shows a spinner for the current step on a
+ * terminal and plain lines otherwise, and exits 0 when the story is merged and the tests pass on the default branch,
+ * 130 after Ctrl-C (running tasks released; run it again to resume), 1 when the story stopped.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import ora, { type Ora } from 'ora';
+import { queueSettingsFrom } from '../../config/load-settings.js';
+import { runDemo } from '../../demo/run-demo.js';
+import { AutodevError } from '../../errors.js';
+import { createLogger, isLogLevel } from '../../log.js';
+import { TaskQueue } from '../../queue/task-queue.js';
+import { migrateToLatest } from '../../store/migrate.js';
+import { CliError } from '../cli-error.js';
+import {
+  DEFAULT_DATA_DIR,
+  loadCliSettings,
+  openCliDatabase,
+  resolveDataDir,
+  type CliDeps,
+  type GlobalOptions,
+} from '../context.js';
+import { writeLine } from '../format.js';
+
+export interface DemoArgs {
+  globals: GlobalOptions;
+  replayDelay?: string | undefined;
+}
+
+/** Pause before each recorded event by default: enough to watch, short enough to finish in well under a minute. */
+export const DEFAULT_REPLAY_DELAY_MS = 15;
+const MAX_REPLAY_DELAY_MS = 5_000;
+const DEMO_TIMEOUT_MS = 10 * 60_000;
+const STOPPED_EXIT_CODE = 130;
+
+export async function run(args: DemoArgs, deps: CliDeps): Promise<number> {
+  const delayMs = parseDelay(args.replayDelay);
+  const dataDir = resolveDataDir(args.globals, deps);
+  checkDataDir(dataDir);
+  fs.mkdirSync(dataDir, { recursive: true });
+  const loaded = loadCliSettings(args.globals, deps);
+  const { settings } = loaded;
+  const level =
+    args.globals.logLevel ?? (deps.env.LOG_LEVEL && isLogLevel(deps.env.LOG_LEVEL) ? deps.env.LOG_LEVEL : 'warn');
+  const logger = createLogger({ level });
+  const shutdown = deps.listenForShutdown();
+
+  const spinner = makeSpinner(deps);
+  const line = (text: string) => {
+    if (spinner?.isSpinning) spinner.clear();
+    writeLine(deps.stdout, text);
+    if (spinner?.isSpinning) spinner.render();
+  };
+  const status = (text: string | undefined) => {
+    if (!spinner) return;
+    if (text === undefined) spinner.stop();
+    else if (spinner.isSpinning) spinner.text = text;
+    else spinner.start(text);
+  };
+
+  const handle = await openCliDatabase(dataDir, deps);
+  let queue: TaskQueue | undefined;
+  try {
+    await migrateToLatest(handle);
+    queue = new TaskQueue(handle, queueSettingsFrom(settings), deps.now);
+    line('Auto-Dev demo: one story through every stage on a generated sample repository.');
+    line(
+      'Every agent session is a RECORDED session played by the replay provider (examples/recordings/): ' +
+        'no model is called and nothing leaves this machine.',
+    );
+    line(`data dir: ${dataDir}`);
+    line(`database: ${handle.location}`);
+    const outcome = await runDemo({
+      queue,
+      settings,
+      dataDir,
+      configDir: args.globals.config ? path.dirname(path.resolve(deps.cwd, args.globals.config)) : undefined,
+      env: deps.env,
+      logger,
+      line,
+      status,
+      signal: shutdown,
+      delayMs,
+      timeoutMs: DEMO_TIMEOUT_MS,
+      approveCommand: (id) => `${autodevPrefix(args.globals, deps)} approvals approve ${id}`,
+    });
+    if (outcome.kind === 'stopped') {
+      line(
+        `stopped: running tasks went back to the queue; run "autodev demo" again with the same data dir to resume ` +
+          `story #${outcome.start.workflow.id}`,
+      );
+      return STOPPED_EXIT_CODE;
+    }
+    if (outcome.kind === 'failed') {
+      throw new CliError(`the demo story #${outcome.start.workflow.id} stopped: ${outcome.reason}`, 1);
+    }
+    if (!outcome.testsPassed) {
+      throw new CliError(`the tests on ${outcome.start.repo.default_branch} of the sample repository failed`, 1);
+    }
+    line('');
+    line(
+      `done: story #${outcome.start.workflow.id} is merged into ${outcome.start.repo.default_branch} of ` +
+        `${outcome.start.repo.location}. Try "autodev stories show ${outcome.start.workflow.id}" or "autodev up" for the dashboard.`,
+    );
+    return 0;
+  } finally {
+    spinner?.stop();
+    await queue?.close();
+    await handle.close();
+  }
+}
+
+function parseDelay(text: string | undefined): number {
+  if (text === undefined) return DEFAULT_REPLAY_DELAY_MS;
+  const value = /^\d+$/.test(text.trim()) ? Number(text.trim()) : NaN;
+  if (!Number.isSafeInteger(value) || value > MAX_REPLAY_DELAY_MS) {
+    throw new AutodevError(
+      'VALIDATION_FAILED',
+      `--replay-delay must be a whole number of milliseconds from 0 to ${MAX_REPLAY_DELAY_MS} (got "${text}")`,
+    );
+  }
+  return value;
+}
+
+/** The data dir must be a directory, or not exist yet (it is created). */
+function checkDataDir(dataDir: string): void {
+  let info: fs.Stats | undefined;
+  try {
+    info = fs.statSync(dataDir);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return;
+    throw new AutodevError('VALIDATION_FAILED', `--data-dir ${dataDir} cannot be used: ${(error as Error).message}`);
+  }
+  if (!info.isDirectory()) {
+    throw new AutodevError('VALIDATION_FAILED', `--data-dir ${dataDir} is not a directory`);
+  }
+}
+
+/** `autodev`, with `--data-dir` as the user gave it when it is not the default. */
+function autodevPrefix(globals: GlobalOptions, deps: CliDeps): string {
+  if (
+    globals.dataDir === undefined ||
+    path.resolve(deps.cwd, globals.dataDir) === path.resolve(deps.cwd, DEFAULT_DATA_DIR)
+  ) {
+    return 'autodev';
+  }
+  const dir = globals.dataDir;
+  return `autodev --data-dir ${/^[\w./-]+$/.test(dir) ? dir : `'${dir.replaceAll("'", "'\\''")}'`}`;
+}
+
+/** A spinner for the current step, only when stdout is a terminal. */
+function makeSpinner(deps: CliDeps): Ora | undefined {
+  const stream = deps.stdout as Partial<NodeJS.WriteStream>;
+  // A terminal that reports no width (some pseudo-terminals) would make the spinner's redraw loop forever.
+  if (stream !== process.stdout || !process.stdout.isTTY || !(process.stdout.columns > 0)) return undefined;
+  return ora({ stream: process.stdout, discardStdin: false });
+}

@@ -1,0 +1,591 @@
+/**
+ * @module A crash (SIGKILL of the whole `autodev demo` process group) at each stage of the story, on SQLite and
+ * PostgreSQL: the next `autodev demo` on the same data dir and database resumes the story to the end without duplicate
+ * tasks, duplicate merge requests or approvals, lost commits, sessions left `running` or processes left behind.
+ *
+ * Each stage is its own test on its own database and data dir (they run a few at a time). The first run plays the
+ * recorded sessions slowly (`--replay-delay`) and the test watches the database (and the worktree and processes)
+ * until the stage is reached; it then freezes the group (SIGSTOP), checks the stage is still the one it wants (the
+ * state cannot move while frozen) and kills it (SIGKILL). Three points cannot be caught by watching alone:
+ *
+ * - an approval, which the demo decides itself within ~100 ms: a trigger the test puts on `approvals` refuses the
+ *   killed run's decision (the demo says so and waits), so the approval is still pending when the kill lands; the
+ *   trigger is dropped before the next run, which decides it;
+ * - a git step (the builder's `git add`/`git commit`, the merge's fast-forward of `main`): a `git` first on the killed
+ *   run's PATH (`writeGitShim`) runs the matching command (or not, "before") and then holds it, so the kill lands
+ *   exactly before or after it;
+ * - the deploy, a no-op taking milliseconds without a deploy command: the repository gets one that runs for seconds.
+ *
+ * Leases are short (settings file: lease 2 s, heartbeat 1 s, reclaim every 1 s) so the resumed run takes the killed
+ * run's tasks back within seconds. Needs the build (`npx tsc -p tsconfig.build.json`).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { sql, type Kysely } from 'kysely';
+import YAML from 'yaml';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { Database } from '../../src/store/schema.js';
+import { processesMentioning } from '../support/agent-fixtures.js';
+import { AUTODEV_BIN } from '../support/built-cli.js';
+import { createTestDatabase, DIALECTS, type TestDatabase } from '../support/dialects.js';
+import { SAMPLE_TEST_COMMAND } from '../../src/demo/sample-repo.js';
+import { demoEnv, gitIn, runSampleTests } from './demo-fixtures.js';
+
+/** Short leases: a killed run's task is back in the queue about 2-3 s after the kill. */
+const CRASH_SETTINGS = {
+  queue: { lease_seconds: 2, heartbeat_seconds: 1, reclaim_seconds: 1, retry_base_seconds: 0.2, retry_max_seconds: 1 },
+};
+/** The first run's pace: each recorded event waits this long, so a session lasts about a second. */
+const FIRST_RUN_DELAY_MS = '40';
+const REACH_TIMEOUT_MS = 90_000;
+const FEATURE_COMMIT = 'Add slugify(text) with tests';
+const FIX_COMMIT = 'Fix slugify: collapse separator runs, trim dashes';
+/** Every (task type, round) of the demo story, once each. */
+const STORY_TASKS = [
+  'create_user_story',
+  'write_spec',
+  'implement_feature@0',
+  'review_mr@0',
+  'run_tests@0',
+  'security_scan@0',
+  'implement_fix@1',
+  'review_mr@1',
+  'run_tests@1',
+  'security_scan@1',
+  'deploy',
+];
+const REAL_GIT = '/usr/bin/git';
+
+/** The test's view of one crash scenario. */
+interface Crash {
+  t: TestDatabase;
+  /** The data dir (also the SQLite file's directory). */
+  dataDir: string;
+  /** Outside the data dir: the settings file, the git shim, the runs' TMPDIR (test and deploy checkouts). */
+  scratch: string;
+  /** The git shim's marker: written once it holds a command. */
+  holdMarker: string;
+}
+
+interface Stage {
+  name: string;
+  /**
+   * Hold the first run's `git -C <dir> ...` command whose arguments contain `match` and whose `<dir>` contains
+   * `inDir`, after letting `skip` of them through.
+   */
+  hold?: { match: string; inDir: string; when: 'before' | 'after'; skip?: number };
+  /** Refuse the first run's decisions of this kind of approval (a trigger on `approvals`, dropped after the kill). */
+  refuseDecisions?: 'spec' | 'merge';
+  /** Something to set up once the demo registered its repository (true: done). */
+  prepare?: (crash: Crash) => Promise<boolean>;
+  /** Undoes `prepare` after the kill, before the next run. */
+  afterKill?: (crash: Crash) => Promise<void>;
+  /** The task (`type` or `type@round`) in progress at the kill: the resumed run reclaims it, its attempt 2. */
+  killedTask?: string;
+  /** More checks after the resumed run. */
+  afterResume?: (crash: Crash, db: Kysely<Database>) => Promise<void>;
+  /** A description of the killed state when the stage is reached, else false. */
+  reached: (crash: Crash, db: Kysely<Database>, run: DemoProcess) => Promise<string | false>;
+}
+
+const STAGES: Stage[] = [
+  {
+    name: 'PM mid-session (create_user_story in progress)',
+    killedTask: 'create_user_story',
+    reached: (c, db) => taskMidSession(db, 'create_user_story'),
+  },
+  {
+    name: 'Architect mid-session (write_spec in progress)',
+    killedTask: 'write_spec',
+    reached: (c, db) => taskMidSession(db, 'write_spec'),
+  },
+  {
+    name: 'spec approval pending',
+    refuseDecisions: 'spec',
+    reached: (c, db, run) => approvalPending(db, 'spec', run),
+  },
+  {
+    name: 'Builder mid-session: files written, before its commit',
+    killedTask: 'implement_feature@0',
+    afterResume: (c) => featureBranchHasOneCommit(c),
+    hold: { match: 'add --all', inDir: '/worktrees/', when: 'before' },
+    reached: async (c, db) => {
+      const mid = await taskMidSession(db, 'implement_feature');
+      if (!mid || !fs.existsSync(c.holdMarker)) return false;
+      const worktree = await worktreeOf(c, db, 'implement_feature');
+      if (!fs.existsSync(path.join(worktree, 'src', 'slugify.js'))) return false;
+      if (gitIn(worktree, 'log', '--format=%s', '-1') === FEATURE_COMMIT) return false;
+      return `${mid}; src/slugify.js written, not committed`;
+    },
+  },
+  {
+    name: 'Builder mid-session: after its commit, before the task completes',
+    killedTask: 'implement_feature@0',
+    afterResume: (c) => featureBranchHasOneCommit(c),
+    hold: { match: 'commit --no-verify', inDir: '/worktrees/', when: 'after' },
+    reached: async (c, db) => {
+      const mid = await taskMidSession(db, 'implement_feature');
+      if (!mid || !fs.existsSync(c.holdMarker)) return false;
+      const worktree = await worktreeOf(c, db, 'implement_feature');
+      if (gitIn(worktree, 'log', '--format=%s', '-1') !== FEATURE_COMMIT) return false;
+      return `${mid}; committed "${FEATURE_COMMIT}"`;
+    },
+  },
+  {
+    name: 'gates round 0 in progress, while the real test command runs',
+    killedTask: 'run_tests@0',
+    // `node --test` on the sample repository takes about a second, too short to catch reliably on a loaded machine:
+    // the killed run's test command waits 3 s first. The next run gets the shipped command back.
+    prepare: (c) => setRepository(c, { test_command: `sleep 3 && ${SAMPLE_TEST_COMMAND}` }),
+    afterKill: async (c) => void (await setRepository(c, { test_command: SAMPLE_TEST_COMMAND })),
+    reached: async (c, db, run) => {
+      // The test gate runs the command before the tester's session starts: the task is in progress, no session yet.
+      const tests = await taskMidSession(db, 'run_tests', false, 'first');
+      const running = descendants(run.pgid).filter((p) => p.includes(`sleep 3 && ${SAMPLE_TEST_COMMAND}`));
+      if (!tests || running.length === 0) return false;
+      const gates = await db
+        .selectFrom('tasks')
+        .select(['type', 'status'])
+        .where('type', 'in', ['review_mr', 'run_tests', 'security_scan'])
+        .execute();
+      return `${tests}; gates ${gates.map((g) => `${g.type}:${g.status}`).join(', ')}; test command running`;
+    },
+  },
+  {
+    name: 'implement_fix mid-session: files written, before its commit',
+    killedTask: 'implement_fix@1',
+    hold: { match: 'add --all', inDir: '/worktrees/', when: 'before', skip: 1 },
+    reached: async (c, db) => {
+      const mid = await taskMidSession(db, 'implement_fix');
+      if (!mid || !fs.existsSync(c.holdMarker)) return false;
+      return `${mid}; its git add held`;
+    },
+  },
+  {
+    name: 'merge approval pending',
+    refuseDecisions: 'merge',
+    reached: (c, db, run) => approvalPending(db, 'merge', run),
+  },
+  {
+    name: 'merge: main fast-forwarded to the merge commit, not yet recorded',
+    // The resumed run's merge finds its own merge commit on main and records it, instead of calling main "moved".
+    afterResume: async (c, db) => {
+      const merged = await db.selectFrom('events').select('data').where('kind', '=', 'merge_request.merged').execute();
+      expect(merged.map((e) => JSON.parse(e.data) as Record<string, unknown>)).toEqual([
+        expect.objectContaining({ recovered: expect.stringContaining('already on the target branch') }),
+      ]);
+      expect(
+        await db.selectFrom('events').select('id').where('kind', '=', 'merge_request.merge_refused').execute(),
+      ).toEqual([]);
+    },
+    hold: { match: 'merge --ff-only', inDir: '/demo/sample-repo', when: 'after' },
+    reached: async (c, db) => {
+      if (!fs.existsSync(c.holdMarker)) return false;
+      const mr = await db.selectFrom('merge_requests').select(['id', 'status', 'target_sha']).executeTakeFirst();
+      if (!mr || mr.status !== 'open') return false;
+      const main = gitIn(sampleRepo(c), 'rev-parse', 'main');
+      if (main === mr.target_sha) return false;
+      return `main at ${main.slice(0, 7)} (a merge commit), merge request #${mr.id} still ${mr.status}`;
+    },
+  },
+  {
+    name: 'deploy in progress (the deploy command runs)',
+    killedTask: 'deploy',
+    afterResume: async (c, db) => {
+      const deploy = await db
+        .selectFrom('tasks')
+        .select('result')
+        .where('type', '=', 'deploy')
+        .executeTakeFirstOrThrow();
+      expect(JSON.parse(deploy.result ?? '{}')).toMatchObject({ outcome: 'succeeded' });
+    },
+    // Without a deploy command the deploy is a no-op of milliseconds: give the repository one that takes seconds.
+    prepare: (c) => setRepository(c, { deploy_command: 'sleep 3 && echo deployed by the crash test' }),
+    reached: async (c, db, run) => {
+      const mid = await taskMidSession(db, 'deploy', false);
+      const running = descendants(run.pgid).filter((p) => p.includes('sleep 3 && echo deployed'));
+      if (!mid || running.length === 0) return false;
+      return `${mid}; deploy command running`;
+    },
+  },
+];
+
+/** The feature branch holds exactly the builder's commit on top of main's start: nothing lost, no WIP commit. */
+async function featureBranchHasOneCommit(c: Crash): Promise<void> {
+  const repo = sampleRepo(c);
+  const branch = gitIn(repo, 'for-each-ref', '--format=%(refname:short)', 'refs/heads/autodev/3-*');
+  expect(gitIn(repo, 'log', '--format=%s', `main^1..${branch}`).split('\n')).toEqual([FEATURE_COMMIT]);
+}
+
+/** Changes the demo's repository row; true once it exists (the demo registers it at its start). */
+async function setRepository(c: Crash, values: { test_command?: string; deploy_command?: string }): Promise<boolean> {
+  const updated = await c.t.handle.db
+    .updateTable('repositories')
+    .set(values)
+    .where('name', '=', 'demo-sample')
+    .executeTakeFirst();
+  return Number(updated.numUpdatedRows) === 1;
+}
+
+/** `type`'s newest (or first) task is in progress (with a running session, for agent tasks). */
+async function taskMidSession(
+  db: Kysely<Database>,
+  type: string,
+  withSession = true,
+  which: 'first' | 'last' = 'last',
+): Promise<string | false> {
+  const task = await db
+    .selectFrom('tasks')
+    .select(['id', 'status', 'attempts'])
+    .where('type', '=', type)
+    .orderBy('id', which === 'first' ? 'asc' : 'desc')
+    .executeTakeFirst();
+  if (!task || task.status !== 'in_progress') return false;
+  if (withSession) {
+    const session = await db
+      .selectFrom('sessions')
+      .select('id')
+      .where('task_id', '=', task.id)
+      .where('status', '=', 'running')
+      .executeTakeFirst();
+    if (!session) return false;
+  }
+  return `${type} #${task.id} in progress (attempt ${task.attempts})`;
+}
+
+/** `kind`'s approval is pending, and the demo tried to decide it (refused by the test's trigger). */
+async function approvalPending(
+  db: Kysely<Database>,
+  kind: 'spec' | 'merge',
+  run: DemoProcess,
+): Promise<string | false> {
+  const approval = await db
+    .selectFrom('approvals')
+    .select(['id', 'status'])
+    .where('kind', '=', kind)
+    .executeTakeFirst();
+  if (approval?.status !== 'pending') return false;
+  if (!run.stdout.includes(`approval #${approval.id} was not approved by the demo`)) return false;
+  return `${kind} approval #${approval.id} pending (the killed run's decision was refused)`;
+}
+
+/** A trigger refusing every change of a `kind` approval (the demo's own decision); `undefined` drops it. */
+async function refuseApprovalDecisions(t: TestDatabase, kind: 'spec' | 'merge' | undefined): Promise<void> {
+  const db = t.handle.db;
+  const refuse = kind !== undefined;
+  if (t.handle.dialect.serializesWriters) {
+    if (refuse) {
+      await sql`create trigger crash_test_refuse before update on approvals when old.kind = ${sql.lit(kind)}
+        begin select raise(abort, 'refused by the crash test'); end`.execute(db);
+    } else {
+      await sql`drop trigger crash_test_refuse`.execute(db);
+    }
+    return;
+  }
+  if (refuse) {
+    await sql`create function crash_test_refuse() returns trigger language plpgsql as
+      $$ begin raise exception 'refused by the crash test'; end $$`.execute(db);
+    await sql`create trigger crash_test_refuse before update on approvals
+      for each row when (old.kind = ${sql.lit(kind)}) execute function crash_test_refuse()`.execute(db);
+  } else {
+    await sql`drop trigger crash_test_refuse on approvals`.execute(db);
+    await sql`drop function crash_test_refuse()`.execute(db);
+  }
+}
+
+function sampleRepo(c: Crash): string {
+  return path.join(fs.realpathSync(c.dataDir), 'demo', 'sample-repo');
+}
+
+async function worktreeOf(c: Crash, db: Kysely<Database>, type: string): Promise<string> {
+  const task = await db
+    .selectFrom('tasks')
+    .select('id')
+    .where('type', '=', type)
+    .orderBy('id', 'desc')
+    .executeTakeFirstOrThrow();
+  return path.join(fs.realpathSync(c.dataDir), 'worktrees', 'demo-sample', `task-${task.id}`);
+}
+
+/** A `git` that holds the Nth command matching CRASH_GIT_MATCH (before or after running it) until it is killed. */
+function writeGitShim(dir: string): void {
+  fs.mkdirSync(dir, { recursive: true });
+  const shim = path.join(dir, 'git');
+  fs.writeFileSync(
+    shim,
+    `#!/bin/sh
+# git-hold.sh: the crash test's git (see crash-each-stage.test.ts).
+case " $* " in
+  *" -C "*"$CRASH_GIT_IN"*" $CRASH_GIT_MATCH "*)
+    n=$(cat "$CRASH_GIT_MARKER.count" 2>/dev/null || echo 0)
+    n=$((n + 1))
+    echo "$n" > "$CRASH_GIT_MARKER.count"
+    if [ "$n" -gt "\${CRASH_GIT_SKIP:-0}" ]; then
+      if [ "$CRASH_GIT_WHEN" = after ]; then ${REAL_GIT} "$@"; echo "ran: $?" > "$CRASH_GIT_MARKER.tmp"
+      else echo "held before" > "$CRASH_GIT_MARKER.tmp"; fi
+      mv "$CRASH_GIT_MARKER.tmp" "$CRASH_GIT_MARKER"
+      exec sleep 600
+    fi
+    ;;
+esac
+exec ${REAL_GIT} "$@"
+`,
+  );
+  fs.chmodSync(shim, 0o755);
+}
+
+/** The command lines of the processes descending from `pid` (not itself). */
+function descendants(pid: number): string[] {
+  const children = new Map<number, number[]>();
+  for (const name of fs.readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
+    try {
+      const stat = fs.readFileSync(`/proc/${name}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(name)]);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const found: string[] = [];
+  const queue = [...(children.get(pid) ?? [])];
+  for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
+    try {
+      found.push(fs.readFileSync(`/proc/${next}/cmdline`, 'utf8').replaceAll('\0', ' '));
+    } catch {
+      // gone meanwhile
+    }
+    queue.push(...(children.get(next) ?? []));
+  }
+  return found;
+}
+
+/** The process ids in process group `pgid`. */
+function groupMembers(pgid: number): number[] {
+  const members: number[] = [];
+  for (const name of fs.readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
+    try {
+      const stat = fs.readFileSync(`/proc/${name}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(fields[2]) === pgid) members.push(Number(name));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return members;
+}
+
+function signalGroup(pgid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pgid, signal);
+  } catch {
+    // the group is gone
+  }
+}
+
+/** One `autodev demo` run in its own process group. */
+class DemoProcess {
+  readonly child: ChildProcess;
+  readonly exited: Promise<number | null>;
+  stdout = '';
+  stderr = '';
+  code: number | null | undefined;
+
+  constructor(c: Crash, args: readonly string[], extraEnv: Record<string, string>) {
+    this.child = spawn(
+      process.execPath,
+      [AUTODEV_BIN, '--data-dir', c.dataDir, '--config', path.join(c.scratch, 'settings.yaml'), 'demo', ...args],
+      {
+        env: { ...demoEnv(c.t), TMPDIR: path.join(c.scratch, 'tmp'), ...extraEnv },
+        cwd: c.scratch,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        detached: true,
+      },
+    );
+    this.child.stdout!.on('data', (chunk: Buffer) => (this.stdout += chunk.toString()));
+    this.child.stderr!.on('data', (chunk: Buffer) => (this.stderr += chunk.toString()));
+    this.exited = new Promise((resolve) =>
+      this.child.on('exit', (code) => {
+        this.code = code;
+        resolve(code);
+      }),
+    );
+  }
+
+  get pgid(): number {
+    return this.child.pid!;
+  }
+
+  output(): string {
+    return `stdout:\n${this.stdout}\nstderr:\n${this.stderr}`;
+  }
+
+  /** SIGKILL to the whole group; resolves when the leader has exited and no member is left. */
+  async kill(): Promise<void> {
+    signalGroup(this.pgid, 'SIGKILL');
+    await this.exited;
+    const deadline = Date.now() + 10_000;
+    while (groupMembers(this.pgid).length > 0 && Date.now() < deadline) await sleep(50);
+  }
+}
+
+/** Starts the first run, waits for `stage`, kills the group there; returns what the stage looked like. */
+async function crashAt(c: Crash, stage: Stage): Promise<{ run: DemoProcess; killedAt: string }> {
+  const env: Record<string, string> = {};
+  if (stage.hold) {
+    const shimDir = path.join(c.scratch, 'bin');
+    writeGitShim(shimDir);
+    Object.assign(env, {
+      PATH: `${shimDir}:${process.env.PATH ?? '/usr/bin:/bin'}`,
+      CRASH_GIT_MATCH: stage.hold.match,
+      CRASH_GIT_IN: stage.hold.inDir,
+      CRASH_GIT_WHEN: stage.hold.when,
+      CRASH_GIT_SKIP: String(stage.hold.skip ?? 0),
+      CRASH_GIT_MARKER: c.holdMarker,
+    });
+  }
+  if (stage.refuseDecisions) await refuseApprovalDecisions(c.t, stage.refuseDecisions);
+  const run = new DemoProcess(c, ['--replay-delay', FIRST_RUN_DELAY_MS], env);
+  let prepared = stage.prepare === undefined;
+  const db = c.t.handle.db;
+  const deadline = Date.now() + REACH_TIMEOUT_MS;
+  try {
+    for (;;) {
+      if (run.code !== undefined) throw new Error(`the demo exited (${run.code}) before "${stage.name}"`);
+      if (Date.now() > deadline) throw new Error(`"${stage.name}" not reached within ${REACH_TIMEOUT_MS} ms`);
+      if (!prepared) prepared = await stage.prepare!(c);
+      if (await stage.reached(c, db, run)) {
+        // Freeze the whole run, let in-flight commits land, and look again: what we kill is what we checked.
+        signalGroup(run.pgid, 'SIGSTOP');
+        await sleep(100);
+        const killedAt = await stage.reached(c, db, run);
+        if (killedAt) {
+          await run.kill();
+          return { run, killedAt };
+        }
+        signalGroup(run.pgid, 'SIGCONT');
+      }
+      await sleep(15);
+    }
+  } catch (error) {
+    await run.kill();
+    throw new Error(`${(error as Error).message}\n${run.output()}`);
+  } finally {
+    if (stage.refuseDecisions) await refuseApprovalDecisions(c.t, undefined);
+  }
+}
+
+/** Exactly one task per (type, round) of the story; returns the keys in id order. */
+async function taskKeys(db: Kysely<Database>, workflowId: number) {
+  const tasks = await db.selectFrom('tasks').selectAll().where('workflow_id', '=', workflowId).orderBy('id').execute();
+  return tasks.map((task) => {
+    const round = (JSON.parse(task.payload) as { round?: unknown }).round;
+    const key = typeof round === 'number' ? `${task.type}@${round}` : task.type;
+    return { key, status: task.status, attempts: task.attempts };
+  });
+}
+
+describe.each(DIALECTS)('%s: autodev demo killed (SIGKILL) at each stage resumes cleanly', (dialect) => {
+  const cleanups: (() => Promise<void>)[] = [];
+  afterAll(async () => {
+    for (const cleanup of cleanups) await cleanup();
+  });
+
+  it.concurrent.each(STAGES.map((stage) => [stage.name, stage] as const))(
+    'killed at: %s',
+    async (_name, stage) => {
+      const t = await createTestDatabase(dialect);
+      const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'autodev-crash-'));
+      fs.mkdirSync(path.join(scratch, 'tmp'));
+      fs.writeFileSync(path.join(scratch, 'settings.yaml'), YAML.stringify(CRASH_SETTINGS));
+      const c: Crash = { t, dataDir: t.dir, scratch, holdMarker: path.join(scratch, 'git-held') };
+      const runs: DemoProcess[] = [];
+      cleanups.push(async () => {
+        await Promise.all(runs.map((run) => run.kill()));
+        await t.drop();
+        fs.rmSync(scratch, { recursive: true, force: true });
+      });
+      const db = t.handle.db;
+
+      // 1. The first run, killed with its whole process group at the stage.
+      const { run: first, killedAt } = await crashAt(c, stage);
+      runs.push(first);
+      await stage.afterKill?.(c);
+      expect(first.code, first.output()).toBeNull(); // killed by a signal, not exited
+      expect(groupMembers(first.pgid)).toEqual([]);
+      expect(processesMentioning(c.dataDir)).toEqual([]);
+      expect(processesMentioning(scratch)).toEqual([]);
+      const workflow = await db.selectFrom('workflows').selectAll().executeTakeFirstOrThrow();
+      expect(workflow.status, killedAt).toBe('running');
+
+      // 2. The second run on the same data dir and database resumes the story to the end.
+      const second = new DemoProcess(c, ['--replay-delay', '0'], {});
+      runs.push(second);
+      const timer = setTimeout(() => signalGroup(second.pgid, 'SIGKILL'), 150_000);
+      const code = await second.exited;
+      clearTimeout(timer);
+      const context = `killed at: ${killedAt}\nsecond run ${second.output()}`;
+      expect(code, context).toBe(0);
+      expect(second.stdout, context).toContain(`resuming the unfinished demo story #${workflow.id}`);
+      expect(second.stdout, context).not.toContain('sample-repo-2');
+
+      // 3. One story, completed; one task per (type, round), all completed (a retried attempt is not a duplicate).
+      const workflows = await db.selectFrom('workflows').select(['id', 'status', 'stage']).execute();
+      expect(workflows, context).toEqual([{ id: workflow.id, status: 'completed', stage: 'done' }]);
+      const tasks = await taskKeys(db, workflow.id);
+      expect(tasks.map((task) => task.key).sort(), context).toEqual([...STORY_TASKS].sort());
+      expect(
+        tasks.filter((task) => task.status !== 'completed'),
+        context,
+      ).toEqual([]);
+      expect(Math.max(...tasks.map((task) => task.attempts)), context).toBeLessThanOrEqual(2);
+      if (stage.killedTask) {
+        expect(tasks.find((task) => task.key === stage.killedTask)?.attempts, context).toBe(2);
+      }
+      expect(await db.selectFrom('tasks').select('id').where('workflow_id', 'is', null).execute()).toEqual([]);
+      const approvals = await db.selectFrom('approvals').select(['kind', 'status']).orderBy('id').execute();
+      expect(approvals, context).toEqual([
+        { kind: 'spec', status: 'approved' },
+        { kind: 'merge', status: 'approved' },
+      ]);
+
+      // 4. One merge request, merged; main holds the merge commit and the feature and fix commits, once each.
+      const mrs = await db.selectFrom('merge_requests').selectAll().where('workflow_id', '=', workflow.id).execute();
+      expect(
+        mrs.map((mr) => mr.status),
+        context,
+      ).toEqual(['merged']);
+      const repo = sampleRepo(c);
+      const main = gitIn(repo, 'rev-parse', 'main');
+      expect(mrs[0]!.merge_sha, context).toBe(main);
+      expect(gitIn(repo, 'rev-list', '--parents', '-n', '1', 'main').split(' '), context).toHaveLength(3);
+      expect(gitIn(repo, 'log', '-1', '--format=%B', 'main'), context).toContain(`(merge request ${mrs[0]!.id})`);
+      const subjects = gitIn(repo, 'log', '--format=%s', 'main').split('\n');
+      expect(
+        subjects.filter((s) => s === FEATURE_COMMIT),
+        context,
+      ).toHaveLength(1);
+      expect(
+        subjects.filter((s) => s === FIX_COMMIT),
+        context,
+      ).toHaveLength(1);
+      expect(
+        subjects.filter((s) => s.startsWith('Merge ')),
+        context,
+      ).toHaveLength(1);
+      expect(gitIn(repo, 'status', '--porcelain'), context).toBe('');
+      expect(runSampleTests(repo), context).toEqual({ code: 0, pass: 7, fail: 0 });
+
+      await stage.afterResume?.(c, db);
+
+      // 5. Nothing left running: no session, no process of either run.
+      const running = await db.selectFrom('sessions').select(['id', 'task_id']).where('status', '=', 'running');
+      expect(await running.execute(), context).toEqual([]);
+      expect(processesMentioning(c.dataDir)).toEqual([]);
+      expect(processesMentioning(scratch)).toEqual([]);
+    },
+    240_000,
+  );
+});

@@ -1,0 +1,132 @@
+/**
+ * @module Helpers for the `autodev demo` tests: run the BUILT CLI (`npx tsc -p tsconfig.build.json` first) with a
+ * clean environment and a timeout long enough for the whole story, read the demo's output lines, and read back what
+ * the demo left in the database and the sample repository.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
+import type { Kysely } from 'kysely';
+import { AUTODEV_BIN } from '../support/built-cli.js';
+import type { TestDatabase } from '../support/dialects.js';
+import type { Database } from '../../src/store/schema.js';
+
+export interface DemoRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  lines: string[];
+}
+
+/** The environment a user would have: no DATABASE_URL or AUTODEV_* of the developer's; PostgreSQL when `t` is. */
+export function demoEnv(t: TestDatabase): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  delete env.DATABASE_URL;
+  delete env.LOG_LEVEL;
+  for (const name of Object.keys(env)) if (name.startsWith('AUTODEV_')) delete env[name];
+  if (t.databaseUrl) env.DATABASE_URL = t.databaseUrl;
+  return env;
+}
+
+/** `autodev --data-dir <dataDir> demo ...args` to the end. */
+export function runDemoCli(
+  t: TestDatabase,
+  dataDir: string,
+  args: readonly string[] = ['--replay-delay', '0'],
+  timeoutMs = 120_000,
+): Promise<DemoRun> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [AUTODEV_BIN, '--data-dir', dataDir, 'demo', ...args],
+      { env: demoEnv(t), cwd: t.dir, timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 },
+      (error, stdout, stderr) =>
+        resolve({
+          code: error ? (typeof error.code === 'number' ? error.code : null) : 0,
+          stdout,
+          stderr,
+          lines: stdout.split('\n'),
+        }),
+    );
+  });
+}
+
+/** Starts the demo and resolves once a stdout line matches `until`; the caller signals and awaits `exited`. */
+export function startDemoCli(
+  t: TestDatabase,
+  dataDir: string,
+  until: RegExp,
+  args: readonly string[],
+): Promise<{ child: ChildProcess; output: () => string; exited: Promise<number | null> }> {
+  const child = spawn(process.execPath, [AUTODEV_BIN, '--data-dir', dataDir, 'demo', ...args], {
+    env: demoEnv(t),
+    cwd: t.dir,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`no line matching ${String(until)} within 60 s; stdout:\n${stdout}\nstderr:\n${stderr}`));
+    }, 60_000);
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      if (until.test(stdout)) {
+        clearTimeout(timer);
+        resolve({ child, output: () => stdout, exited });
+      }
+    });
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`the demo exited (${String(code)}) before ${String(until)}; stdout:\n${stdout}\n${stderr}`));
+    });
+  });
+}
+
+/** `git -C repo ...args`, trimmed. */
+export function gitIn(repo: string, ...args: string[]): string {
+  return execFileSync('git', ['-C', repo, ...args], { encoding: 'utf8' }).trim();
+}
+
+/** Runs the sample repository's tests in its main checkout; returns the exit code and the TAP summary counts. */
+export function runSampleTests(repo: string): { code: number; pass: number; fail: number } {
+  let output: string;
+  let code = 0;
+  try {
+    output = execFileSync(process.execPath, ['--test'], { cwd: repo, encoding: 'utf8', stdio: 'pipe' });
+  } catch (error) {
+    const failed = error as { status: number; stdout: string };
+    code = failed.status;
+    output = failed.stdout;
+  }
+  const count = (name: string) => Number(new RegExp(`^# ${name} (\\d+)$`, 'm').exec(output)?.[1] ?? NaN);
+  return { code, pass: count('pass'), fail: count('fail') };
+}
+
+/** Everything the demo's workflow `id` did, as the summary should report it. */
+export async function storyFigures(db: Kysely<Database>, workflowId: number) {
+  const tasks = await db.selectFrom('tasks').selectAll().where('workflow_id', '=', workflowId).orderBy('id').execute();
+  const sessions = await db
+    .selectFrom('sessions')
+    .selectAll()
+    .where(
+      'task_id',
+      'in',
+      tasks.map((t) => t.id),
+    )
+    .execute();
+  return {
+    tasks,
+    sessions,
+    tokensIn: sessions.reduce((sum, s) => sum + s.tokens_in, 0),
+    tokensOut: sessions.reduce((sum, s) => sum + s.tokens_out, 0),
+    costUsd: sessions.reduce((sum, s) => sum + Number(s.cost_usd), 0),
+  };
+}
+
+/** The lines of stdout that start a stage (`▶ stage ...`), without the prefix. */
+export function stageLines(lines: readonly string[]): string[] {
+  return lines.filter((l) => l.startsWith('▶ stage ')).map((l) => l.slice('▶ stage '.length));
+}

@@ -1,0 +1,151 @@
+/**
+ * @module `autodev demo` end to end through the built CLI, on SQLite and on PostgreSQL: the whole story on recorded
+ * sessions with real git, real worktrees, the real test gate and a real merge; the printed stages and summary agree
+ * with the database and the sample repository; a second run on the same data dir starts clean without touching the
+ * first.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, DIALECTS, type TestDatabase } from '../support/dialects.js';
+import { gitIn, runDemoCli, runSampleTests, stageLines, storyFigures, type DemoRun } from './demo-fixtures.js';
+
+const STAGES_OF_A_CLEAN_RUN = [
+  'story',
+  'spec',
+  'spec approval',
+  'implement',
+  'gates round 0',
+  'implement_fix round 1',
+  'gates round 1',
+  'merge approval',
+  'merge',
+  'deploy',
+  'done',
+];
+
+const AGENT_LINE = /^\s+[✓✗] (PM|Architect|Builder|Reviewer|Tester|Security) /;
+
+function field(run: DemoRun, pattern: RegExp): string {
+  const match = pattern.exec(run.stdout);
+  if (!match?.[1]) throw new Error(`no ${String(pattern)} in the demo's output:\n${run.stdout}\n${run.stderr}`);
+  return match[1];
+}
+
+const number = (text: string) => Number(text.replaceAll(',', ''));
+
+describe.each(DIALECTS)('%s: autodev demo', (dialect) => {
+  let t: TestDatabase;
+  let first: DemoRun;
+  let firstRepo: string;
+  let firstMain: string;
+
+  beforeAll(async () => {
+    t = await createTestDatabase(dialect);
+  });
+  afterAll(async () => {
+    await t?.drop();
+  });
+
+  it('runs one story through every stage on recorded sessions, merges it, and its summary matches the database', async () => {
+    const started = Date.now();
+    first = await runDemoCli(t, t.dir);
+    const elapsed = Date.now() - started;
+    expect(first.code, `${first.stdout}\n${first.stderr}`).toBe(0);
+    expect(elapsed).toBeLessThan(90_000);
+
+    // The stages, in order, each printed once as it happened.
+    expect(stageLines(first.lines).map((l) => l.split(':')[0])).toEqual(STAGES_OF_A_CLEAN_RUN);
+    // Every line showing an agent's work says it was replayed; one per session.
+    const agentLines = first.lines.filter((l) => AGENT_LINE.test(l));
+    expect(agentLines.length).toBe(10);
+    for (const line of agentLines) expect(line).toContain('(replayed session)');
+
+    const workflowId = Number(field(first, /^story: +#(\d+) /m));
+    const db = t.handle.db;
+    const workflow = await db
+      .selectFrom('workflows')
+      .selectAll()
+      .where('id', '=', workflowId)
+      .executeTakeFirstOrThrow();
+    expect(workflow).toMatchObject({ status: 'completed', stage: 'done', fix_rounds: 1, created_by: 'demo' });
+    const repo = await db
+      .selectFrom('repositories')
+      .selectAll()
+      .where('id', '=', workflow.repo_id!)
+      .executeTakeFirstOrThrow();
+    expect(repo).toMatchObject({ name: 'demo-sample', test_command: 'node --test', default_branch: 'main' });
+    expect(repo.location).toBe(path.join(fs.realpathSync(t.dir), 'demo', 'sample-repo'));
+
+    // Both gates approved by the demo, each after printing the command a human would type.
+    const approvals = await db.selectFrom('approvals').selectAll().where('workflow_id', '=', workflowId).execute();
+    expect(approvals.map((a) => [a.kind, a.status, a.decided_by])).toEqual([
+      ['spec', 'approved', 'demo'],
+      ['merge', 'approved', 'demo'],
+    ]);
+    for (const approval of approvals) {
+      expect(first.stdout).toContain(`would type: autodev --data-dir ${t.dir} approvals approve ${approval.id}`);
+    }
+
+    // One fix round: the tester's round-0 gate failed on the real test run, implement_fix fixed it.
+    const figures = await storyFigures(db, workflowId);
+    const fixes = figures.tasks.filter((task) => task.type === 'implement_fix');
+    expect(fixes.map((task) => [task.status, JSON.parse(task.payload).round])).toEqual([['completed', 1]]);
+    const testRuns = figures.tasks.filter((task) => task.type === 'run_tests');
+    expect(testRuns.map((task) => [JSON.parse(task.result!).passed, JSON.parse(task.result!).failed])).toEqual([
+      [5, 1],
+      [7, 0],
+    ]);
+    expect(figures.tasks.every((task) => task.status === 'completed')).toBe(true);
+    expect(figures.sessions.every((s) => s.provider === 'replay' && s.status === 'succeeded')).toBe(true);
+
+    // The summary's numbers are the database's.
+    expect(number(field(first, /^ {2}tasks: +(\d+):/m))).toBe(figures.tasks.length);
+    expect(number(field(first, /^ {2}sessions: +(\d+) replayed/m))).toBe(figures.sessions.length);
+    expect(number(field(first, /^ {2}tokens: +([\d,]+) in/m))).toBe(figures.tokensIn);
+    expect(number(field(first, /^ {2}tokens: +[\d,]+ in \/ ([\d,]+) out/m))).toBe(figures.tokensOut);
+    expect(field(first, /^ {2}cost: +\$([\d.]+)/m)).toBe(figures.costUsd.toFixed(4));
+    expect(figures.tokensIn).toBeGreaterThan(0);
+
+    // main has the real merge commit with the fixed change, and the sample repo's tests pass there.
+    firstRepo = repo.location;
+    firstMain = gitIn(firstRepo, 'rev-parse', 'main');
+    const mr = await db
+      .selectFrom('merge_requests')
+      .selectAll()
+      .where('workflow_id', '=', workflowId)
+      .executeTakeFirstOrThrow();
+    expect(mr).toMatchObject({ status: 'merged', merge_sha: firstMain, target_branch: 'main' });
+    expect(field(first, /^ {2}merge: +([0-9a-f]{40}) on main/m)).toBe(firstMain);
+    expect(gitIn(firstRepo, 'rev-list', '--parents', '-n', '1', 'main').split(' ')).toHaveLength(3);
+    expect(gitIn(firstRepo, 'show', 'main:src/slugify.js')).toContain('/[^a-z0-9]+/g');
+    expect(gitIn(firstRepo, 'log', '--format=%s', 'main')).toContain(
+      'Fix slugify: collapse separator runs, trim dashes',
+    );
+    expect(gitIn(firstRepo, 'rev-parse', 'HEAD')).toBe(firstMain);
+    expect(gitIn(firstRepo, 'status', '--porcelain')).toBe('');
+    expect(runSampleTests(firstRepo)).toEqual({ code: 0, pass: 7, fail: 0 });
+    expect(first.stdout).toMatch(/tests on main: `node --test` PASSED: 7 passed, 0 failed, 0 skipped/);
+  }, 180_000);
+
+  it('a second run on the same data dir starts clean on a new sample repository and leaves the first as it was', async () => {
+    expect(first?.code).toBe(0);
+    const second = await runDemoCli(t, t.dir);
+    expect(second.code, `${second.stdout}\n${second.stderr}`).toBe(0);
+    expect(second.stdout).toMatch(/the earlier demo story #\d+ is completed, so this run starts clean/);
+    expect(stageLines(second.lines).map((l) => l.split(':')[0])).toEqual(STAGES_OF_A_CLEAN_RUN);
+    const secondRepo = path.join(fs.realpathSync(t.dir), 'demo', 'sample-repo-2');
+    expect(second.stdout).toContain(`"demo-sample-2" at ${secondRepo}`);
+    expect(runSampleTests(secondRepo)).toEqual({ code: 0, pass: 7, fail: 0 });
+
+    // The first story's repository and rows are untouched; nothing is left running.
+    expect(gitIn(firstRepo, 'rev-parse', 'main')).toBe(firstMain);
+    const db = t.handle.db;
+    const workflows = await db.selectFrom('workflows').select(['status']).execute();
+    expect(workflows.map((w) => w.status)).toEqual(['completed', 'completed']);
+    const open = await db.selectFrom('tasks').select('id').where('status', 'in', ['pending', 'in_progress']).execute();
+    expect(open).toEqual([]);
+    const mrs = await db.selectFrom('merge_requests').select(['status']).execute();
+    expect(mrs.map((m) => m.status)).toEqual(['merged', 'merged']);
+  }, 180_000);
+});
