@@ -17,6 +17,11 @@ export const ERRORS = {
   TASK_NOT_CANCELLABLE: { status: 409, exitCode: 2, doc: 'Only pending or in-progress tasks can be cancelled.' },
   TASK_NOT_RETRYABLE: { status: 409, exitCode: 2, doc: 'Only failed or cancelled tasks can be retried by hand.' },
   WORKFLOW_NOT_FOUND: { status: 404, exitCode: 2, doc: 'No workflow (story) has that id.' },
+  WORKFLOW_NOT_WAITING: {
+    status: 409,
+    exitCode: 2,
+    doc: 'Only a workflow waiting for a human can be resumed; this one is running or finished.',
+  },
   APPROVAL_NOT_FOUND: { status: 404, exitCode: 2, doc: 'No approval has that id.' },
   APPROVAL_ALREADY_DECIDED: {
     status: 409,
@@ -26,6 +31,7 @@ export const ERRORS = {
   REASON_REQUIRED: { status: 400, exitCode: 2, doc: 'Rejecting needs a reason (--reason / {"reason"}).' },
   FORGE_UNAVAILABLE: { status: 409, exitCode: 1, doc: "No forge is set up to merge this workflow's branch." },
   REPO_NOT_FOUND: { status: 404, exitCode: 2, doc: 'No repository has that name or id.' },
+  MERGE_REQUEST_NOT_FOUND: { status: 404, exitCode: 2, doc: 'No merge request has that id.' },
   REPO_EXISTS: { status: 409, exitCode: 2, doc: 'A repository with that name is already registered.' },
   REPO_IN_USE: { status: 409, exitCode: 2, doc: 'The repository has workflows; it cannot be removed.' },
   LEASE_LOST: { status: 409, exitCode: 1, doc: 'The worker no longer holds the lease on this task.' },

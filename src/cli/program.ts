@@ -6,6 +6,7 @@ import { Command, Option } from 'commander';
 import { LOG_LEVELS } from '../log.js';
 import type { ConfigArgs } from './commands/config.js';
 import type { DbArgs } from './commands/db.js';
+import type { DemoArgs } from './commands/demo.js';
 import type { NotAvailableArgs } from './commands/not-available.js';
 import type { TasksArgs } from './commands/tasks.js';
 import type { UpArgs } from './commands/up.js';
@@ -199,6 +200,16 @@ export function buildProgram(deps: CliDeps): CliProgram {
       }),
     );
 
+  const demoCommand = { run: async (args: DemoArgs) => (await import('./commands/demo.js')).run(args, deps) };
+  program
+    .command('demo')
+    .description('run one story through every stage on a generated sample repository, with RECORDED agent sessions')
+    .option(
+      '--replay-delay <ms>',
+      'pause before each recorded event, in milliseconds (default 15; 0 = as fast as possible)',
+    )
+    .action(act((options: { replayDelay?: string }) => demoCommand.run({ globals: globals(), ...options })));
+
   const agents = program.command('agents').description("the agents' status, restarts and scale");
   agents
     .command('status')
@@ -298,12 +309,25 @@ export function buildProgram(deps: CliDeps): CliProgram {
     .option('--test-command <cmd>', 'what the test gate runs, e.g. "npm test"')
     .option('--deploy-command <cmd>', 'what the deploy step runs')
     .option('--lint-command <cmd>', 'what the lint gate runs')
+    .option(
+      '--deploy-secret <name>',
+      'an environment variable the deploy command gets from this process (repeatable)',
+      (name: string, names: string[] = []) => [...names, name],
+    )
+    .option('--coverage-threshold <percent>', 'the test gate fails when reported coverage is below this (0-100)')
     .option('--json', 'print the repository as JSON')
     .action(
       act(
         (
           repoPath: string,
-          options: { name?: string; testCommand?: string; deployCommand?: string; lintCommand?: string } & JsonFlag,
+          options: {
+            name?: string;
+            testCommand?: string;
+            deployCommand?: string;
+            lintCommand?: string;
+            deploySecret?: string[];
+            coverageThreshold?: string;
+          } & JsonFlag,
         ) => reposCommand.run({ action: 'add', path: repoPath, globals: globals(), ...options }),
       ),
     );
@@ -352,6 +376,17 @@ export function buildProgram(deps: CliDeps): CliProgram {
     .action(
       act((id: string, options: JsonFlag) =>
         storiesCommand.run({ action: 'show', id, globals: globals(), ...options }),
+      ),
+    );
+  stories
+    .command('resume')
+    .description('continue a story that waits for a human: one more fix round, or the stopped task again')
+    .argument('<id>', 'story id')
+    .option('--note <text>', 'guidance for the agents (added to the findings or the task)')
+    .option('--json', 'print the story as JSON')
+    .action(
+      act((id: string, options: { note?: string } & JsonFlag) =>
+        storiesCommand.run({ action: 'resume', id, globals: globals(), ...options }),
       ),
     );
 

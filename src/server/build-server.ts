@@ -23,9 +23,14 @@ import { tasksPlugin } from './plugins/tasks.js';
 import { agentsPlugin } from './plugins/agents.js';
 import { sessionsPlugin } from './plugins/sessions.js';
 import { approvalsPlugin } from './plugins/approvals.js';
+import { mergeRequestsPlugin } from './plugins/merge-requests.js';
 import { reposPlugin } from './plugins/repos.js';
 import { storiesPlugin } from './plugins/stories.js';
 import { defaultWebRoot, webPlugin } from './plugins/web.js';
+import { swarmPlugin } from './plugins/swarm.js';
+import { statsPlugin } from './plugins/stats.js';
+import { providersPlugin } from './plugins/providers.js';
+import { SettingsSchema, type Settings } from '../config/settings-schema.js';
 
 /** Request bodies above this are refused with 413 PAYLOAD_TOO_LARGE. */
 export const BODY_LIMIT_BYTES = 1024 * 1024;
@@ -46,6 +51,10 @@ export interface ServerDeps {
   maxFixRounds?: number;
   /** The built dashboard; defaults to this package's web/dist. */
   webRoot?: string;
+  /** The effective settings, for `GET /api/providers` (which provider each role uses); defaults to the built-in ones. */
+  settings?: Settings;
+  /** The environment agent sessions start from, for `GET /api/providers`; defaults to process.env. */
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
 export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
@@ -85,8 +94,17 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       });
       await api.register(sessionsPlugin, { db: deps.handle.db });
       await api.register(approvalsPlugin, { queue: deps.queue, maxFixRounds: deps.maxFixRounds ?? 3 });
+      await api.register(mergeRequestsPlugin, { db: deps.handle.db });
       await api.register(storiesPlugin, { queue: deps.queue, maxFixRounds: deps.maxFixRounds ?? 3 });
       await api.register(reposPlugin, { db: deps.handle.db, clock: deps.clock ?? Date.now });
+      await api.register(swarmPlugin, { db: deps.handle.db });
+      await api.register(statsPlugin, { db: deps.handle.db, clock: deps.clock ?? Date.now });
+      await api.register(providersPlugin, {
+        db: deps.handle.db,
+        clock: deps.clock ?? Date.now,
+        settings: deps.settings ?? SettingsSchema.parse({}),
+        env: deps.env ?? process.env,
+      });
     },
     { prefix: '/api' },
   );

@@ -128,3 +128,30 @@ export function approvalToJson(row: ApprovalRow) {
     created_at: row.created_at,
   };
 }
+
+/**
+ * The approvals as JSON with `merge_request_id`: for a merge approval, the newest merge request of its workflow (the
+ * workflow opens or refreshes it in the transaction that opens the approval) — for a decided one, the newest opened by
+ * the decision (a rejection's fix round may open a newer one for its new branch); else null.
+ */
+export async function approvalsToJson(db: Kysely<Database>, rows: readonly ApprovalRow[]) {
+  const merges = rows.filter((row) => row.kind === 'merge' && row.workflow_id !== null);
+  const requests =
+    merges.length === 0
+      ? []
+      : await db
+          .selectFrom('merge_requests')
+          .select(['id', 'workflow_id', 'created_at'])
+          .where('workflow_id', 'in', [...new Set(merges.map((row) => row.workflow_id!))])
+          .orderBy('id', 'desc')
+          .execute();
+  return rows.map((row) => ({
+    ...approvalToJson(row),
+    merge_request_id:
+      row.kind !== 'merge'
+        ? null
+        : (requests.find(
+            (mr) => mr.workflow_id === row.workflow_id && (row.decided_at === null || mr.created_at <= row.decided_at),
+          )?.id ?? null),
+  }));
+}

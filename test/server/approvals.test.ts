@@ -45,7 +45,13 @@ describe.each(DIALECTS)('%s: approval routes', (dialect) => {
     const id = await specApproval();
     const response = await s.request({ method: 'POST', url: `/api/approvals/${id}/approve`, token: s.tokens.approver });
     expect(response.statusCode, response.body).toBe(200);
-    expect(response.json()).toMatchObject({ id, status: 'approved', decided_by: 'api:release-bot' });
+    expect(response.json()).toMatchObject({
+      id,
+      status: 'approved',
+      decided_by: 'api:release-bot',
+      // Only merge approvals link a merge request (test/server/merge-requests.test.ts).
+      merge_request_id: null,
+    });
     const pending = await s.queue.claim('w1', ['implement_feature']);
     expect(pending?.workflowId).not.toBeNull();
     const approved = await s.request({ method: 'GET', url: '/api/approvals?status=approved', token: s.tokens.viewer });

@@ -1,7 +1,8 @@
 /**
  * @module The dashboard in a real browser (Debian Chromium through playwright-core) against a real server on a test
- * database: login, live agent status, a streaming transcript, viewer restrictions, and untrusted text that runs
- * nothing. Needs `npm run build:web` first; saves a screenshot of each page under test-results/.
+ * database: login, live agent status, a streaming transcript, viewer restrictions, untrusted text that runs nothing,
+ * the swarm page, the activity chart and the no-provider warning (desktop and phone widths). Needs `npm run
+ * build:web` first; saves a screenshot of each page under test-results/.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -11,13 +12,16 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { registerAgent, setAgentStatus } from '../../src/agents/agent-registry.js';
-import { appendTranscript, startSession } from '../../src/agents/session-store.js';
+import { applyOutbox } from '../../src/agents/apply-outbox.js';
+import { appendTranscript, finishSession, startSession } from '../../src/agents/session-store.js';
 import { createLogger } from '../../src/log.js';
 import { DEFAULT_QUEUE_SETTINGS, TaskQueue } from '../../src/queue/task-queue.js';
 import { createApiToken } from '../../src/server/api-tokens.js';
 import { onWorkflowTaskCompleted, startStoryWorkflow } from '../../src/workflow/advance-workflow.js';
+import { decideApproval } from '../../src/workflow/approvals.js';
+import { workflowDeps } from '../../src/workflow/workflow-deps.js';
 import { buildServer } from '../../src/server/build-server.js';
-import { makeGitRepo } from '../support/agent-fixtures.js';
+import { gitIn, makeGitRepo, registerRepo } from '../support/agent-fixtures.js';
 import { DIALECTS, useTestDatabase } from '../support/dialects.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -34,6 +38,8 @@ const CHROMIUM_ARGS = [
   '--disable-component-update',
   '--disable-sync',
 ];
+/** A phone in portrait (iPhone 12-15 CSS pixels). */
+const PHONE = { width: 390, height: 844 };
 /** How long a live change may take to show: the event stream wakes within a second; the page debounces 300 ms. */
 const LIVE_MS = 8_000;
 
@@ -61,6 +67,9 @@ describe.each(DIALECTS)('%s: dashboard in Chromium', (dialect) => {
   let base: string;
   let tokens: { admin: string; viewer: string };
   const contexts: BrowserContext[] = [];
+  /** The HOME and environment `GET /api/providers` judges logins by: no credentials until a test writes some. */
+  const providerHome = fs.mkdtempSync(path.join(os.tmpdir(), 'autodev-web-home-'));
+  const providerEnv: Record<string, string | undefined> = { HOME: providerHome, PATH: process.env.PATH };
 
   beforeAll(async () => {
     if (!fs.existsSync(path.join(WEB_DIST, 'index.html'))) {
@@ -75,6 +84,7 @@ describe.each(DIALECTS)('%s: dashboard in Chromium', (dialect) => {
       version: 'test',
       webRoot: WEB_DIST,
       dailyBudget: 1_000_000,
+      env: providerEnv,
     });
     await app.listen({ host: '127.0.0.1', port: 0 });
     const address = app.server.address();
@@ -95,14 +105,15 @@ describe.each(DIALECTS)('%s: dashboard in Chromium', (dialect) => {
     await browser?.close();
     await app?.close();
     await queue?.close();
+    fs.rmSync(providerHome, { recursive: true, force: true });
   });
 
   const shot = (page: Page, name: string) =>
     page.screenshot({ path: path.join(SHOTS, `${dialect}-${name}.png`), fullPage: true });
 
   /** A fresh browser tab already signed in with `token` (as the login form leaves it). */
-  const signedIn = async (token: string): Promise<Page> => {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const signedIn = async (token: string, viewport = { width: 1280, height: 800 }): Promise<Page> => {
+    const context = await browser.newContext({ viewport });
     contexts.push(context);
     // Browser code is passed as text: the root tsconfig has no DOM types.
     await context.addInitScript(`sessionStorage.setItem('autodev.token', ${JSON.stringify(token)})`);
@@ -289,7 +300,7 @@ describe.each(DIALECTS)('%s: dashboard in Chromium', (dialect) => {
     await shot(page, 'session-hostile');
   });
 
-  it('shows empty states that say what to do, and the swarm page as not available yet', async () => {
+  it('shows empty states that say what to do', async () => {
     const page = await signedIn(tokens.admin);
     await page.goto(`${base}/tasks`);
     await page.getByText('No tasks yet').waitFor();
@@ -305,8 +316,10 @@ describe.each(DIALECTS)('%s: dashboard in Chromium', (dialect) => {
     await page.getByText('No pending approvals').waitFor();
     await page.goto(`${base}/swarm`);
     await page.getByRole('heading', { name: 'Swarm' }).waitFor();
-    await page.getByText('Not available yet').waitFor();
-    await shot(page, 'swarm-not-available');
+    await page.getByText('No discussions yet').waitFor();
+    expect(await page.getByText('post_discussion').count()).toBeGreaterThan(0);
+    await page.getByText('No proposals yet').waitFor();
+    await shot(page, 'swarm-empty');
   });
 
   it('lists a pending approval with its sanitized body; only approvers get the decision buttons', async () => {
@@ -468,5 +481,447 @@ describe.each(DIALECTS)('%s: dashboard in Chromium', (dialect) => {
     expect(fix?.payload).toMatchObject({ findings: ['merge rejected: add docs'] });
     const row = await t.handle.db.selectFrom('workflows').selectAll().where('id', '=', wf.id).executeTakeFirstOrThrow();
     expect(row.stage).toBe('implement');
+  });
+  /** Nothing planted ran: no flag set, no javascript: URL, no inline handler, no script or iframe in the page. */
+  const inert = (page: Page) =>
+    page.evaluate(`({
+      pwned: window.__pwned ?? null,
+      javascriptHrefs: [...document.querySelectorAll('[href],[src]')].filter((el) =>
+        /^\\s*javascript:/i.test(el.getAttribute('href') ?? el.getAttribute('src') ?? ''),
+      ).length,
+      handlers: [...document.querySelectorAll('*')].filter((el) =>
+        [...el.attributes].some((attribute) => attribute.name.startsWith('on')),
+      ).length,
+      scriptsInContent: document.querySelectorAll('main script, main iframe').length,
+    })`);
+  /** Elements sticking out to the right of a phone-width page (none: no sideways scrolling). */
+  const overflowing = (page: Page) =>
+    page.evaluate(`[...document.querySelectorAll('body *')]
+      .filter((el) => !el.closest('.sr-only') && el.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
+      .map((el) => el.tagName.toLowerCase() + (el.className && typeof el.className === 'string' ? '.' + el.className : ''))
+      .slice(0, 5)`);
+
+  it('shows the swarm: discussions by topic, proposals with votes and status, agent text inert, posts live', async () => {
+    const now = Date.now();
+    const discuss = (topic: string, body: string, author: string, at: number) =>
+      t.handle.db.insertInto('discussions').values({ topic, author, body, created_at: at }).execute();
+    await discuss(
+      'testing',
+      [
+        'The **cart** test is flaky on CI.',
+        '',
+        '<script>window.__pwned = "swarm-script"</script>',
+        '',
+        '<img src="x" onerror="window.__pwned=\'swarm-img\'">',
+        '',
+        '[see the log](javascript:window.__pwned="swarm-link")',
+      ].join('\n'),
+      'tester:tester-1',
+      now - 3 * 3_600_000,
+    );
+    await discuss('architecture', 'Split the API into **two** services?', 'architect:architect-1', now - 3_600_000);
+    const propose = (title: string, status: 'open' | 'approved', votes: [number, number], body: string) =>
+      t.handle.db
+        .insertInto('proposals')
+        .values({
+          title,
+          body,
+          author: 'architect:architect-1',
+          votes_for: votes[0],
+          votes_against: votes[1],
+          status,
+          created_at: now - 7_200_000,
+          updated_at: now - 7_200_000,
+        })
+        .execute();
+    await propose('Adopt pnpm', 'open', [3, 1], 'Faster installs.\n\n<script>window.__pwned = "proposal"</script>');
+    await propose('Drop IE11', 'approved', [5, 0], 'Nobody uses it.');
+
+    const page = await signedIn(tokens.viewer);
+    await page.goto(`${base}/swarm`);
+    await page.getByText('Split the API into').waitFor();
+    await page.getByText('The cart test is flaky on CI.').waitFor();
+    const adopt = page.locator('article.proposal', { hasText: 'Adopt pnpm' });
+    await adopt.getByText('▲ 3 for').waitFor();
+    expect(await adopt.getByText('▼ 1 against').count()).toBe(1);
+    expect(await adopt.locator('.badge').textContent()).toBe('open');
+    expect(await page.locator('article.proposal', { hasText: 'Drop IE11' }).locator('.badge').textContent()).toBe(
+      'approved',
+    );
+    for (const link of await page.locator('.markdown a').all())
+      await link.click({ modifiers: ['Shift'] }).catch(() => undefined);
+    expect(await inert(page)).toEqual({ pwned: null, javascriptHrefs: 0, handlers: 0, scriptsInContent: 0 });
+    await page.getByText('● live').waitFor();
+    await shot(page, 'swarm');
+
+    // Filter by topic: the chip keeps the topic in the address.
+    await page
+      .getByRole('navigation', { name: 'Topics' })
+      .getByRole('link', { name: /^testing/ })
+      .click();
+    await expect.poll(() => page.locator('.discussion').count(), { timeout: LIVE_MS }).toBe(1);
+    expect(new URL(page.url()).searchParams.get('topic')).toBe('testing');
+    await page.getByRole('navigation', { name: 'Topics' }).getByRole('link', { name: /^All/ }).click();
+    await expect.poll(() => page.locator('.discussion').count(), { timeout: LIVE_MS }).toBe(2);
+    await page.locator('#proposal-status').selectOption('approved');
+    await expect.poll(() => page.locator('article.proposal').count(), { timeout: LIVE_MS }).toBe(1);
+    await page.locator('#proposal-status').selectOption('');
+
+    // An agent posts (the outbox applied as the runtime does): the page shows it without a reload.
+    await page.evaluate('window.__sameDocument = true');
+    const task = await queue.enqueue({ type: 'analyze_repo', createdBy: 'test' });
+    await t.handle.db.transaction().execute((tx) =>
+      applyOutbox(
+        tx,
+        queue,
+        [
+          {
+            kind: 'post_discussion',
+            seq: 1,
+            at: new Date().toISOString(),
+            topic: 'testing',
+            body: 'Fixed: the fixture **raced**.',
+          },
+        ],
+        { task, author: 'builder:builder-1', now: Date.now() },
+      ),
+    );
+    await page.getByText('Fixed: the fixture').waitFor({ timeout: LIVE_MS });
+    expect(await page.evaluate('window.__sameDocument')).toBe(true);
+    expect(await inert(page)).toEqual({ pwned: null, javascriptHrefs: 0, handlers: 0, scriptsInContent: 0 });
+
+    const phone = await signedIn(tokens.viewer, PHONE);
+    await phone.goto(`${base}/swarm`);
+    await phone.getByText('Fixed: the fixture').waitFor();
+    await phone.locator('article.proposal').first().waitFor();
+    await shot(phone, 'swarm-phone');
+    expect(await overflowing(phone)).toEqual([]);
+  });
+
+  it('draws tasks completed and spend per day on the overview, and updates it live', async () => {
+    const now = Date.now();
+    const midnight = Date.UTC(new Date(now).getUTCFullYear(), new Date(now).getUTCMonth(), new Date(now).getUTCDate());
+    const dayAgo = (n: number) => midnight - n * 86_400_000 + 3_600_000;
+    const finished = async (status: 'completed' | 'failed', at: number) => {
+      await t.handle.db
+        .insertInto('tasks')
+        .values({
+          type: 'write_spec',
+          status,
+          priority: 5,
+          payload: '{}',
+          max_attempts: 3,
+          run_after: 0,
+          created_by: 'test',
+          created_at: at - 1000,
+          updated_at: at,
+          finished_at: at,
+        })
+        .execute();
+    };
+    const spend = async (at: number, costUsd: number, tokensIn: number) => {
+      const id = await startSession(t.handle.db, {
+        taskId: null,
+        role: 'builder',
+        agentInstanceId: null,
+        provider: 'claude',
+        model: null,
+        now: at,
+      });
+      await finishSession(t.handle.db, id, {
+        status: 'succeeded',
+        outcome: 'done',
+        providerSessionId: null,
+        model: 'm',
+        tokensIn,
+        tokensOut: 0,
+        tokensCache: 0,
+        costUsd,
+        now: at + 1000,
+      });
+    };
+    await finished('completed', dayAgo(6));
+    await finished('completed', dayAgo(2));
+    await finished('completed', dayAgo(2));
+    await finished('failed', dayAgo(1));
+    await finished('completed', midnight + 1);
+    await spend(dayAgo(6), 0.5, 1000);
+    await spend(dayAgo(2), 1.25, 5000);
+    await spend(midnight + 1, 0.25, 500);
+
+    const page = await signedIn(tokens.admin);
+    await page.goto(`${base}/`);
+    const chart = page.getByTestId('activity-chart');
+    await chart.waitFor();
+    await page
+      .getByText('Last 14 days (UTC): 4 tasks completed, 1 failed, $2.00 spent, 6,500 tokens.')
+      .waitFor({ timeout: LIVE_MS });
+    expect(await chart.getAttribute('role')).toBe('img');
+    expect(await chart.locator('title').first().textContent()).toBe('Tasks completed and spend per day');
+    expect(await chart.locator('rect.bar-completed').count()).toBe(3);
+    expect(await chart.locator('rect.bar-failed').count()).toBe(1);
+    expect(await chart.locator('circle.cost-dot').count()).toBe(3);
+    expect(await chart.locator('text', { hasText: 'today' }).count()).toBe(1);
+    // Screen readers get the numbers as a table.
+    expect(await page.locator('.sr-only table tbody tr').count()).toBe(14);
+    await page.getByText('● live').waitFor();
+    await shot(page, 'overview-chart');
+
+    // A task completes through the queue: the chart follows without a reload.
+    await queue.enqueue({ type: 'write_spec', createdBy: 'test' });
+    const claimed = await queue.claim('w1', ['write_spec']);
+    if (!claimed) throw new Error('nothing to claim');
+    await queue.complete({ taskId: claimed.id, workerId: 'w1' }, { status: 'done' });
+    await page.getByText('5 tasks completed, 1 failed').waitFor({ timeout: LIVE_MS });
+
+    const phone = await signedIn(tokens.admin, PHONE);
+    await phone.goto(`${base}/`);
+    const phoneChart = phone.getByTestId('activity-chart');
+    await phoneChart.waitFor();
+    const box = await phoneChart.boundingBox();
+    expect(box!.width).toBeLessThanOrEqual(PHONE.width);
+    await shot(phone, 'overview-phone');
+    expect(await overflowing(phone)).toEqual([]);
+  });
+
+  it('says plainly when no LLM provider is logged in, with what to do, and stops once one is', async () => {
+    const credentials = path.join(providerHome, '.claude', '.credentials.json');
+    try {
+      const page = await signedIn(tokens.viewer);
+      await page.goto(`${base}/`);
+      const notice = page.getByTestId('no-provider');
+      await notice.getByText('No LLM provider is logged in').waitFor();
+      const text = (await notice.textContent()) ?? '';
+      for (const hint of ['claude login', 'codex login', 'ANTHROPIC_API_KEY', 'OPENAI_API_KEY', 'llm.default_provider'])
+        expect(text).toContain(hint);
+      expect(await page.getByTestId('provider-claude').textContent()).toContain('not logged in');
+      await shot(page, 'overview-no-provider');
+      const phone = await signedIn(tokens.viewer, PHONE);
+      await phone.goto(`${base}/`);
+      await phone.getByTestId('no-provider').waitFor();
+      await shot(phone, 'overview-no-provider-phone');
+      expect(await overflowing(phone)).toEqual([]);
+
+      // `claude login` writes its credentials file: the warning goes, claude is ready (the secret is never shown).
+      fs.mkdirSync(path.dirname(credentials), { recursive: true });
+      fs.writeFileSync(credentials, '{"claudeAiOauth":{"accessToken":"secret-oauth-token"}}');
+      await page.reload();
+      await expect
+        .poll(() => page.getByTestId('provider-claude').textContent(), { timeout: LIVE_MS })
+        .toContain('ready');
+      expect(await page.getByTestId('no-provider').count()).toBe(0);
+      expect(await page.getByTestId('provider-codex').textContent()).toContain('not logged in');
+      expect(await page.content()).not.toContain('secret-oauth-token');
+      // Nothing happened in this test's database: the chart says so instead of drawing empty axes.
+      await page.getByTestId('activity-empty').waitFor();
+      await shot(page, 'overview-provider-ready');
+    } finally {
+      fs.rmSync(path.dirname(credentials), { recursive: true, force: true });
+    }
+  });
+
+  it('shows a merge approval with its gates and diff; a planted output tail is text; the deployment after', async () => {
+    const parent = fs.mkdtempSync(path.join(os.tmpdir(), 'autodev-web-mr-'));
+    try {
+      const repo = makeGitRepo(parent, `mr-repo-${dialect}`);
+      const commit = (branch: string, from: string, file: string, content: string) => {
+        gitIn(repo.path, 'checkout', '--quiet', '-b', branch, from);
+        fs.writeFileSync(path.join(repo.path, file), content);
+        gitIn(repo.path, 'add', '--all');
+        gitIn(repo.path, '-c', 'user.name=T', '-c', 'user.email=t@localhost', 'commit', '--quiet', '-m', file);
+        const sha = gitIn(repo.path, 'rev-parse', 'HEAD');
+        gitIn(repo.path, 'checkout', '--quiet', 'main');
+        return sha;
+      };
+      const repoId = await registerRepo(t.handle.db, { name: `mr-repo-${dialect}`, location: repo.path });
+      const deps = workflowDeps(queue, 3);
+      const complete = async (
+        type: string,
+        result: unknown,
+        deterministic?: { passed: boolean; findings: string[] },
+      ) => {
+        const task = await queue.claim('w1', [type]);
+        if (!task) throw new Error(`no pending ${type} task`);
+        await t.handle.db.transaction().execute(async (tx) => {
+          await queue.complete({ taskId: task.id, workerId: 'w1' }, result, tx);
+          await onWorkflowTaskCompleted(tx, deps, task, result, 'w1', deterministic);
+        });
+      };
+      const wf = await startStoryWorkflow(t.handle.db, deps, {
+        title: 'Add sum',
+        body: 'b',
+        repoId,
+        createdBy: 'test',
+      });
+      await complete('create_user_story', {
+        status: 'done',
+        summary: 's',
+        title: 'Add sum',
+        body: 'B',
+        acceptance_criteria: ['works'],
+      });
+      await complete('write_spec', {
+        status: 'done',
+        summary: 's',
+        spec_markdown: '# Sum spec',
+        files_to_touch: ['sum.js'],
+        test_plan: 't',
+        risks: [],
+      });
+      const [spec] = await t.handle.db.selectFrom('approvals').select('id').where('kind', '=', 'spec').execute();
+      await decideApproval(t.handle.db, deps, { id: spec!.id, decision: 'approved', actor: 'test' });
+      const testRun = (passed: boolean, tail: string) => ({
+        tests: {
+          command: 'npm test',
+          commit: 'c0ffee',
+          passed,
+          exit_code: passed ? 0 : 1,
+          timed_out: false,
+          counts: { passed: passed ? 3 : 2, failed: passed ? 0 : 1, skipped: 0, runner: 'vitest' },
+          coverage: passed ? 91.5 : 88,
+          coverage_threshold: 80,
+          output_tail: tail,
+          duration_ms: 2300,
+        },
+      });
+      const gateResults = async (
+        tests: ReturnType<typeof testRun>,
+        verdict: { passed: boolean; findings: string[] },
+      ) => {
+        await complete('review_mr', { status: 'done', summary: 'Reads well.', verdict: 'approve', findings: [] });
+        await complete(
+          'run_tests',
+          {
+            status: 'done',
+            summary: 'ran the suite',
+            command: 'npm test',
+            passed: tests.tests.counts.passed,
+            failed: tests.tests.counts.failed,
+            skipped: 0,
+            failures: [],
+            gates: { ...tests, verdict },
+          },
+          verdict,
+        );
+        await complete('security_scan', { status: 'done', summary: 'No issues.', verdict: 'pass', findings: [] });
+      };
+
+      // Round 0 fails its tests; the output tail carries planted HTML.
+      const first = commit('autodev/1-sum', 'main', 'sum.js', 'export const sum = (a) => a;\n');
+      await complete('implement_feature', {
+        status: 'done',
+        summary: 's',
+        branch: 'autodev/1-sum',
+        commits: [{ sha: first, message: 'm' }],
+        files_changed: ['sum.js'],
+      });
+      const hostileTail = [
+        ' FAIL  sum.test.js > adds <img src=x onerror="window.__pwned=\'tail\'"> two numbers',
+        '<script>window.__pwned = "tail-script"</script>',
+        'AssertionError: expected 1 to be 3',
+        ' Tests  1 failed | 2 passed (3)',
+      ].join('\n');
+      await gateResults(testRun(false, hostileTail), {
+        passed: false,
+        findings: ['tests: "npm test" failed (exit 1)'],
+      });
+      // Round 1 passes on the fix branch: the merge approval opens.
+      const body = Array.from(
+        { length: 40 },
+        (_, i) => `  // a long line to scroll sideways on a phone ${'·'.repeat(60)} ${i}`,
+      );
+      const fixed = commit(
+        'autodev/2-sum-fix',
+        'autodev/1-sum',
+        'sum.js',
+        ['export const sum = (a, b) => a + b;', ...body, ''].join('\n'),
+      );
+      await complete('implement_fix', {
+        status: 'done',
+        summary: 's',
+        branch: 'autodev/2-sum-fix',
+        commits: [{ sha: fixed, message: 'fix' }],
+        files_changed: ['sum.js'],
+      });
+      await gateResults(testRun(true, ' ✓ sum.test.js (3 tests)\n Tests  3 passed (3)'), {
+        passed: true,
+        findings: [],
+      });
+
+      const page = await signedIn(tokens.admin);
+      const dialogs: string[] = [];
+      page.on('dialog', (dialog) => {
+        dialogs.push(dialog.message());
+        void dialog.dismiss();
+      });
+      await page.goto(`${base}/approvals`);
+      const merge = page.locator('section.approval', { hasText: /#\d+ merge:/ });
+      const mr = merge.locator('.merge-request');
+      await mr.getByTestId('diff').waitFor({ timeout: LIVE_MS });
+      await mr.getByText('+export const sum = (a, b) => a + b;').waitFor();
+      expect(await mr.locator('.diff-file').count()).toBe(1);
+      expect(await mr.locator('.diff-path').textContent()).toBe('sum.js');
+      const gates = mr.locator('.gates').first();
+      expect(await gates.getByTestId('gate-tests').textContent()).toContain('3 passed / 0 failed · coverage 91.5%');
+      expect(await gates.getByTestId('gate-security').textContent()).toContain('clean');
+      expect(await gates.getByTestId('gate-review').textContent()).toContain('approve');
+      await gates.getByTestId('gate-tests').click();
+      await gates.getByTestId('gate-detail-tests').getByText('Tests  3 passed (3)').waitFor();
+      await shot(page, 'approval-merge-gates');
+
+      // The earlier round: the failing run's tail, shown as text; nothing planted runs.
+      await mr.locator('.earlier-rounds > summary').click();
+      const earlier = mr.locator('.earlier-round').first();
+      expect(await earlier.getByTestId('gate-tests').textContent()).toContain('2 passed / 1 failed');
+      await earlier.getByTestId('gate-tests').click();
+      const tail = earlier.getByTestId('output-tail');
+      await tail.waitFor();
+      expect(await tail.textContent()).toBe(hostileTail);
+      expect(await tail.locator('img, script').count()).toBe(0);
+      expect(await inert(page)).toEqual({ pwned: null, javascriptHrefs: 0, handlers: 0, scriptsInContent: 0 });
+      expect(dialogs).toEqual([]);
+      await shot(page, 'approval-merge-earlier-round');
+
+      // On a phone: the diff scrolls inside its block, never the page.
+      const phone = await signedIn(tokens.viewer, PHONE);
+      await phone.goto(`${base}/approvals`);
+      const phoneDiff = phone.getByTestId('diff');
+      await phoneDiff.waitFor({ timeout: LIVE_MS });
+      await phone.locator('.merge-request .gates').first().getByTestId('gate-tests').click();
+      await shot(phone, 'approval-merge-phone');
+      // Nothing sticks out of the page except inside the blocks that scroll sideways by design.
+      const outside = await phone.evaluate(`[...document.querySelectorAll('body *')]
+        .filter((el) => !el.closest('.sr-only, .diff-scroll, .output-tail'))
+        .filter((el) => el.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
+        .map((el) => el.tagName.toLowerCase() + (typeof el.className === 'string' ? '.' + el.className : ''))
+        .slice(0, 5)`);
+      expect(outside).toEqual([]);
+      const scroll = await phone.evaluate(`(() => {
+        const box = document.querySelector('.diff-scroll');
+        return { inner: box.scrollWidth > box.clientWidth, page: document.documentElement.scrollWidth };
+      })()`);
+      expect(scroll).toEqual({ inner: true, page: PHONE.width });
+
+      // Approve: the merge goes through, the deployment (no command: skipped) completes the story and says so.
+      // Exact: the review badge's name ("Review approve") also contains the word.
+      await merge.getByRole('button', { name: 'Approve', exact: true }).click();
+      await merge.getByText('approved by api:admin').waitFor({ timeout: LIVE_MS });
+      await complete('deploy', {
+        status: 'done',
+        summary: `no deploy command is configured for repository mr-repo-${dialect}; nothing was deployed`,
+        outcome: 'skipped',
+      });
+      const deployment = page.getByTestId(`deployment-${wf.id}`).first();
+      await deployment.getByText('nothing was deployed').waitFor({ timeout: LIVE_MS });
+      expect(await deployment.textContent()).toContain('skipped');
+      await page.getByTestId(`workflow-${wf.id}`).first().getByText('stage done').waitFor({ timeout: LIVE_MS });
+      // The decided approval keeps its evidence one click away: the merged request's diff is still there.
+      await merge.locator('.mr-history > summary').click();
+      await merge.getByText('+export const sum = (a, b) => a + b;').waitFor({ timeout: LIVE_MS });
+      expect(await merge.locator('.mr-branches').textContent()).toContain('merged as');
+      await shot(page, 'approval-merge-deployed');
+    } finally {
+      fs.rmSync(parent, { recursive: true, force: true });
+    }
   });
 });

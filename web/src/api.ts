@@ -114,6 +114,52 @@ export interface Instruction {
   delivered_at: string | null;
   delivered_to_session_id: number | null;
 }
+export interface Discussion {
+  id: number;
+  topic: string;
+  author: string;
+  body: string;
+  created_at: string;
+}
+export interface DiscussionsResponse {
+  discussions: Discussion[];
+  topics: Array<{ topic: string; messages: number; last_at: string }>;
+}
+export interface Proposal {
+  id: number;
+  title: string;
+  body: string;
+  author: string;
+  votes_for: number;
+  votes_against: number;
+  status: 'open' | 'approved' | 'rejected';
+  created_at: string;
+  updated_at: string;
+}
+export interface ActivityBucket {
+  day: string;
+  completed: number;
+  failed: number;
+  cost_usd: number;
+  tokens: number;
+}
+export interface ProviderStatus {
+  name: 'claude' | 'codex';
+  used_by: string[];
+  executable: { found: boolean; path: string | null; problem: string | null };
+  login: { logged_in: boolean; via: string | null; how_to_login: string };
+  limited_until: string | null;
+  limit_reason: string | null;
+  usable: boolean;
+}
+export interface ProvidersResponse {
+  providers: ProviderStatus[];
+  default_provider: string;
+  fallback_provider: string | null;
+  forced_provider: string | null;
+  can_run: boolean;
+  logged_in_any: boolean;
+}
 export interface LiveEvent {
   id: number;
   kind: string;

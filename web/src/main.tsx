@@ -6,7 +6,7 @@ import { lazy, StrictMode, Suspense, useEffect, useState } from 'react';
 import { createRoot } from 'react-dom/client';
 import { api, ApiError, getToken, onConnection, setToken, startLiveEvents, stopLiveEvents, type Me } from './api.js';
 import Overview from './pages/Overview.js';
-import { Empty, Link, Loading, navigate, usePath } from './ui.js';
+import { Link, Loading, navigate, usePath } from './ui.js';
 import './style.css';
 
 const Tasks = lazy(() => import('./pages/Tasks.js'));
@@ -15,6 +15,7 @@ const SessionPage = lazy(() => import('./pages/SessionPage.js'));
 const Instructions = lazy(() => import('./pages/Instructions.js'));
 const Approvals = lazy(() => import('./pages/Approvals.js'));
 const Repos = lazy(() => import('./pages/Repos.js'));
+const Swarm = lazy(() => import('./pages/Swarm.js'));
 
 function Login({ onLogin }: { onLogin: (me: Me) => void }) {
   const [token, setTokenInput] = useState('');
@@ -69,17 +70,6 @@ function Login({ onLogin }: { onLogin: (me: Me) => void }) {
   );
 }
 
-function NotAvailable({ title, hint }: { title: string; hint: string }) {
-  return (
-    <div className="page">
-      <h1>{title}</h1>
-      <Empty>
-        Not available yet: this Auto-Dev server has no API for {title.toLowerCase()}. {hint}
-      </Empty>
-    </div>
-  );
-}
-
 function Connection() {
   const [connected, setConnected] = useState(false);
   useEffect(() => onConnection(setConnected), []);
@@ -101,7 +91,7 @@ function Page({ path, me }: { path: string; me: Me }) {
   if (parts[0] === 'instructions') return <Instructions me={me} />;
   if (parts[0] === 'approvals') return <Approvals me={me} query={url.searchParams} />;
   if (parts[0] === 'repos') return <Repos me={me} />;
-  if (parts[0] === 'swarm') return <NotAvailable title="Swarm" hint="Swarm discussions are not served yet." />;
+  if (parts[0] === 'swarm') return <Swarm query={url.searchParams} />;
   return (
     <div className="page">
       <h1>Not found</h1>

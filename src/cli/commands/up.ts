@@ -63,6 +63,7 @@ export async function run(args: UpArgs, deps: CliDeps): Promise<number> {
         version,
         clock: deps.now,
         adminTokenPath: token.path,
+        settings,
         dailyBudget: settings.tokens.daily_budget,
         maxFixRounds: settings.workflow.max_fix_rounds,
       });

@@ -1,11 +1,12 @@
 /**
  * @module The approval routes under `/api/approvals`: list (by status), approve, reject with a reason. Approvers and
- * admins decide; viewers may only list. A decision records who (`api:<token name>`), when and why.
+ * admins decide; viewers may only list. A decision records who (`api:<token name>`), when and why. A merge approval
+ * names its merge request (`merge_request_id`, shown by `GET /api/merge-requests/:id`).
  */
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { TaskQueue } from '../../queue/task-queue.js';
-import { APPROVAL_STATUSES, approvalToJson, decideApproval, listApprovals } from '../../workflow/approvals.js';
+import { APPROVAL_STATUSES, approvalsToJson, decideApproval, listApprovals } from '../../workflow/approvals.js';
 import { workflowDeps } from '../../workflow/workflow-deps.js';
 import { ErrorResponseSchema } from '../error-handler.js';
 import { requireRole } from './auth.js';
@@ -24,6 +25,10 @@ export const ApprovalSchema = z
     reason: z.string().nullable(),
     decided_at: z.int().nullable().describe('ms since the epoch'),
     created_at: z.int().describe('ms since the epoch'),
+    merge_request_id: z
+      .int()
+      .nullable()
+      .describe('A merge approval: its merge request (GET /api/merge-requests/:id shows diff and gates); else null'),
   })
   .meta({ id: 'Approval' });
 
@@ -69,7 +74,7 @@ export const approvalsPlugin: FastifyPluginAsyncZod<ApprovalsOptions> = async (a
     async (request) => {
       const { status } = request.query;
       const rows = await listApprovals(queue.handle.db, status === undefined ? {} : { status });
-      return { approvals: rows.map(approvalToJson) };
+      return { approvals: await approvalsToJson(queue.handle.db, rows) };
     },
   );
 
@@ -92,7 +97,7 @@ export const approvalsPlugin: FastifyPluginAsyncZod<ApprovalsOptions> = async (a
         reason: request.body?.reason,
         actor: actor(request.apiToken?.name),
       });
-      return approvalToJson(row);
+      return (await approvalsToJson(queue.handle.db, [row]))[0]!;
     },
   );
 
@@ -115,7 +120,7 @@ export const approvalsPlugin: FastifyPluginAsyncZod<ApprovalsOptions> = async (a
         reason: request.body?.reason,
         actor: actor(request.apiToken?.name),
       });
-      return approvalToJson(row);
+      return (await approvalsToJson(queue.handle.db, [row]))[0]!;
     },
   );
 };

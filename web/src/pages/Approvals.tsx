@@ -1,10 +1,12 @@
 /**
  * @module Approvals: the gates waiting for a human (pending first) with their Markdown body (agent-written, so
- * sanitized), and approve / reject-with-reason for approvers and admins.
+ * sanitized), a merge approval's gate results and diff (`MergeRequestView`), approve / reject-with-reason for
+ * approvers and admins, and where the workflow went after a decision (with the deployment's outcome when done).
  */
 import { useState } from 'react';
 import { api, canChange, type Me } from '../api.js';
 import { Markdown } from '../Markdown.js';
+import MergeRequestView from '../MergeRequestView.js';
 import { Empty, ErrorNote, Link, Loading, navigate, Status, time, useLoad } from '../ui.js';
 
 interface Approval {
@@ -20,6 +22,8 @@ interface Approval {
   reason: string | null;
   decided_at: number | null;
   created_at: number;
+  /** A merge approval: the merge request it is about. */
+  merge_request_id: number | null;
 }
 
 const STATUSES = ['pending', 'approved', 'rejected', 'deferred'];
@@ -28,15 +32,37 @@ const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOStrin
 /** The workflow an approval belongs to, kept current by live events: shows where it went after a decision. */
 function WorkflowStage({ id }: { id: number }) {
   const story = useLoad(
-    () => api<{ id: number; stage: string; status: string }>(`/api/stories/${id}`),
+    () =>
+      api<{ id: number; stage: string; status: string; deployment: { outcome: string; summary: string } | null }>(
+        `/api/stories/${id}`,
+      ),
     [id],
     (e) => e.kind.startsWith('workflow.') || e.kind.startsWith('task.') || e.kind.startsWith('approval.'),
   );
   if (!story.data) return null;
+  const { deployment } = story.data;
   return (
-    <p className="muted" data-testid={`workflow-${id}`}>
-      Workflow #{id} is now at stage <strong>{story.data.stage}</strong> ({story.data.status}).
-    </p>
+    <>
+      <p className="muted" data-testid={`workflow-${id}`}>
+        Workflow #{id} is now at stage <strong>{story.data.stage}</strong> ({story.data.status}).
+      </p>
+      {deployment ? (
+        <p className="deployment" data-testid={`deployment-${id}`}>
+          Deployment: <Status value={deployment.outcome} /> {deployment.summary}
+        </p>
+      ) : null}
+    </>
+  );
+}
+
+/** A decided merge approval keeps its evidence one click away; loaded only when opened. */
+function DecidedMergeRequest({ id }: { id: number }) {
+  const [open, setOpen] = useState(false);
+  return (
+    <details className="mr-history" onToggle={(e) => setOpen(e.currentTarget.open)}>
+      <summary>Diff and gate results of merge request #{id}</summary>
+      {open ? <MergeRequestView id={id} /> : null}
+    </details>
   );
 }
 
@@ -85,6 +111,13 @@ function ApprovalCard({
       {approval.reason ? <p>Reason: {approval.reason}</p> : null}
       {approval.status !== 'pending' && approval.workflow_id !== null ? (
         <WorkflowStage id={approval.workflow_id} />
+      ) : null}
+      {approval.merge_request_id !== null ? (
+        approval.status === 'pending' ? (
+          <MergeRequestView id={approval.merge_request_id} />
+        ) : (
+          <DecidedMergeRequest id={approval.merge_request_id} />
+        )
       ) : null}
       {approval.status === 'pending' && canChange(me) ? (
         <div className="decide">

@@ -1,9 +1,12 @@
 /**
- * @module The overview: agents (status, task, provider, rate limits), queue counts, tokens and cost today against the
- * budget, and the events that arrived while the page was open. Refreshes on live events.
+ * @module The overview: agents (status, task, provider, rate limits), whether any LLM provider can run (and what to
+ * do when none can), queue counts, tokens and cost today against the budget, tasks completed and spend per day, and
+ * the events that arrived while the page was open. Refreshes on live events.
  */
 import { useEffect, useState } from 'react';
 import { api, onLiveEvent, TASK_STATUSES, type AgentsResponse, type LiveEvent } from '../api.js';
+import { ActivityChart } from '../ActivityChart.js';
+import { NoProviderNotice, ProvidersCard, useProviders } from '../Providers.js';
 import { ago, Empty, ErrorNote, Link, Loading, Status, time, useLoad } from '../ui.js';
 
 interface Counts {
@@ -23,6 +26,7 @@ export default function Overview() {
     [],
     (e) => e.kind.startsWith('task.'),
   );
+  const providers = useProviders();
   const [events, setEvents] = useState<LiveEvent[]>([]);
   useEffect(() => onLiveEvent((event) => setEvents((list) => [event, ...list].slice(0, 30))), []);
 
@@ -34,6 +38,7 @@ export default function Overview() {
   return (
     <div className="page">
       <h1>Overview</h1>
+      <NoProviderNotice data={providers.data} />
       <div className="cards">
         <section className="card" aria-label="Queue">
           <h2>Queue</h2>
@@ -74,7 +79,9 @@ export default function Overview() {
             !agents.error && <Loading />
           )}
         </section>
+        <ProvidersCard providers={providers} />
       </div>
+      <ActivityChart />
 
       <section aria-label="Agents">
         <h2>Agents</h2>
