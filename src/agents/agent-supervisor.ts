@@ -17,6 +17,7 @@ import { readAgentControls } from './agent-controls.js';
 import { heartbeatAgent, registerAgent, setAgentStatus } from './agent-registry.js';
 import { createAgentTaskHandler, type AgentRuntimeDeps } from './run-agent-task.js';
 import { startOfUtcDay, usageSince } from './session-store.js';
+import { sleepUnlessAborted } from '../sleep.js';
 
 const RECONCILE_EVERY_MS = 2_000;
 
@@ -203,7 +204,7 @@ export class AgentSupervisor {
         if (worker.abort.signal.aborted) break;
         log.error({ err: error }, 'agent loop crashed; restarting after watcher.restart_delay');
         await status({ status: 'crashed', currentTaskId: null, detail: (error as Error).message, now: this.now() });
-        await sleep(deps.settings.watcher.restart_delay * 1000, worker.abort.signal);
+        await sleepUnlessAborted(deps.settings.watcher.restart_delay * 1000, worker.abort.signal);
         await status({ status: 'idle', detail: null, now: this.now() });
       }
     }
@@ -224,16 +225,4 @@ export class AgentSupervisor {
     await this.reconciling;
     await Promise.all([...this.workers.values()].map((w) => this.stopWorker(w, 'shutting down')));
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

@@ -10,8 +10,10 @@ import type { Role } from '../domain/roles.js';
 import type { Logger } from '../log.js';
 import type { TaskQueue } from '../queue/task-queue.js';
 import { assertSandboxAvailable } from '../workspace/sandbox.js';
-import { AgentSupervisor } from './agent-supervisor.js';
+import type { ProviderName } from '../llm/session-events.js';
+import { AgentSupervisor, type SupervisorOptions } from './agent-supervisor.js';
 import { settingsProviderFactory } from './provider-factory.js';
+import type { ProviderFactory } from './run-agent-task.js';
 
 export interface StartAgentsOptions {
   queue: TaskQueue;
@@ -21,6 +23,11 @@ export interface StartAgentsOptions {
   logger: Logger;
   env: Record<string, string | undefined>;
   roles: readonly Role[];
+  /** The demo: its own provider factory (recorded sessions) instead of the settings' providers, used for every task. */
+  createProvider?: ProviderFactory;
+  forceProvider?: ProviderName;
+  /** Worker count and idle wait, instead of what `agent_controls` and the defaults say. */
+  workers?: Omit<SupervisorOptions, 'roles'>;
 }
 
 /** The built CLI entry every session's MCP server runs as (`node <entry> mcp --session-dir DIR`). */
@@ -41,10 +48,11 @@ export async function startAgents(options: StartAgentsOptions): Promise<AgentSup
       ...(options.configDir ? { configDir: options.configDir } : {}),
       logger: options.logger,
       env: options.env,
-      createProvider: settingsProviderFactory({ settings: options.settings }),
+      createProvider: options.createProvider ?? settingsProviderFactory({ settings: options.settings }),
       cliEntry: builtCliEntry(),
+      ...(options.forceProvider ? { forceProvider: options.forceProvider } : {}),
     },
-    { roles: options.roles },
+    { roles: options.roles, ...options.workers },
   );
   await supervisor.start();
   return supervisor;

@@ -8,8 +8,7 @@
  */
 import os from 'node:os';
 import type { Kysely } from 'kysely';
-import { AgentSupervisor } from '../agents/agent-supervisor.js';
-import { builtCliEntry } from '../agents/start-agents.js';
+import { startAgents } from '../agents/start-agents.js';
 import type { Settings } from '../config/settings-schema.js';
 import type { Logger } from '../log.js';
 import type { TaskQueue } from '../queue/task-queue.js';
@@ -25,6 +24,7 @@ import { DEMO_ACTOR, startOrResumeDemo, type DemoStart } from './demo-setup.js';
 import { formatSummary, readDemoSummary, testDefaultBranch, type DemoSummary } from './demo-summary.js';
 import { DEMO_ROLES, recordingsDir } from './recordings.js';
 import { SAMPLE_INITIAL_TESTS } from './sample-repo.js';
+import { sleepUnlessAborted } from '../sleep.js';
 
 export interface RunDemoOptions {
   queue: TaskQueue;
@@ -67,25 +67,22 @@ export async function runDemo(options: RunDemoOptions): Promise<DemoOutcome> {
   describeStart(start, options);
 
   const player = createDemoPlayer({ recordingsDir: recordingsDir(), delayMs: options.delayMs });
-  const supervisor = new AgentSupervisor(
-    {
-      queue,
-      settings,
-      dataDir: options.dataDir,
-      ...(options.configDir ? { configDir: options.configDir } : {}),
-      logger: options.logger,
-      env: options.env,
-      createProvider: (name) => {
-        if (name !== 'replay') throw new Error(`the demo runs only recorded sessions, not ${name}`);
-        return player;
-      },
-      cliEntry: builtCliEntry(),
-      forceProvider: 'replay',
-    },
-    { roles: DEMO_ROLES, workersPerRole: 1, idleWaitMs: 250 },
-  );
   const follower = new StoryFollower(db, deps, start.workflow.id, firstEvent, options);
-  await supervisor.start();
+  const supervisor = await startAgents({
+    queue,
+    settings,
+    dataDir: options.dataDir,
+    ...(options.configDir ? { configDir: options.configDir } : {}),
+    logger: options.logger,
+    env: options.env,
+    roles: DEMO_ROLES,
+    createProvider: (name) => {
+      if (name !== 'replay') throw new Error(`the demo runs only recorded sessions, not ${name}`);
+      return player;
+    },
+    forceProvider: 'replay',
+    workers: { workersPerRole: 1, idleWaitMs: 250 },
+  });
   let ended: { kind: 'done' } | { kind: 'stopped' } | { kind: 'failed'; reason: string };
   try {
     await follower.catchUp(start.kind === 'resumed');
@@ -154,7 +151,7 @@ async function follow(
     if (Date.now() - startedAt > options.timeoutMs) {
       return { kind: 'failed', reason: `the story did not finish within ${Math.round(options.timeoutMs / 1000)} s` };
     }
-    await sleep(POLL_MS, options.signal);
+    await sleepUnlessAborted(POLL_MS, options.signal);
   }
 }
 
@@ -354,16 +351,4 @@ class StoryFollower {
       .execute();
     return rows.reduce((sum, r) => sum + r.tokens_in + r.tokens_out, 0);
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }
