@@ -315,6 +315,7 @@ export function buildProgram(deps: CliDeps): CliProgram {
       (name: string, names: string[] = []) => [...names, name],
     )
     .option('--coverage-threshold <percent>', 'the test gate fails when reported coverage is below this (0-100)')
+    .option('--merge-method <method>', 'how approved changes land: merge (a merge commit, default) or squash')
     .option('--json', 'print the repository as JSON')
     .action(
       act(
@@ -327,6 +328,7 @@ export function buildProgram(deps: CliDeps): CliProgram {
             lintCommand?: string;
             deploySecret?: string[];
             coverageThreshold?: string;
+            mergeMethod?: string;
           } & JsonFlag,
         ) => reposCommand.run({ action: 'add', path: repoPath, globals: globals(), ...options }),
       ),

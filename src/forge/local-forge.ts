@@ -10,7 +10,7 @@ import { recordEvent } from '../events/record-event.js';
 import type { Database } from '../store/schema.js';
 import { git, gitOutput, isAncestor, listWorktrees, resolveCommit, uncommittedChanges } from '../workspace/git.js';
 import type { Forge, MergeOutcome, MergeRequestNoteRow, MergeRequestRow, NewNote, OpenMergeRequest } from './forge.js';
-import type { RepositoryRow } from './repositories.js';
+import { repositorySettings, type RepositoryRow } from './repositories.js';
 
 async function requireCommit(repo: RepositoryRow, branch: string): Promise<string> {
   const sha = await resolveCommit(repo.location, `refs/heads/${branch}`);
@@ -164,8 +164,14 @@ export class LocalForge implements Forge {
       };
     }
     const treeSha = tree.stdout.trim().split('\n')[0]!;
-    const message = `Merge branch '${mr.source_branch}' into ${mr.target_branch}\n\n${mr.title} (merge request ${mr.id})`;
-    const commit = await gitOutput(repo.location, ['commit-tree', treeSha, '-p', target, '-p', source, '-m', message], {
+    // A squash is one commit with the merged tree on top of the target; its message names the squashed head, so a
+    // retry after a crash can still recognize it.
+    const squash = repositorySettings(repo).merge_method === 'squash';
+    const message = squash
+      ? `${mr.title} (merge request ${mr.id})\n\nSquashed from branch '${mr.source_branch}' at ${source}`
+      : `Merge branch '${mr.source_branch}' into ${mr.target_branch}\n\n${mr.title} (merge request ${mr.id})`;
+    const parents = squash ? ['-p', target] : ['-p', target, '-p', source];
+    const commit = await gitOutput(repo.location, ['commit-tree', treeSha, ...parents, '-m', message], {
       asAutodev: true,
     });
     const checkedOut = (await listWorktrees(repo.location)).find((w) => w.branch === mr.target_branch && !w.bare);
@@ -215,19 +221,22 @@ async function recordMerged(
 }
 
 /**
- * Our merge commit for `mr` on the target branch, if an earlier attempt made it: a merge commit between the recorded
- * target and the branch's head now whose parents are exactly the recorded target and source heads and whose message
- * names this merge request.
+ * Our merge commit for `mr` on the target branch, if an earlier attempt made it: a commit between the recorded target
+ * and the branch's head now whose message names this merge request, and whose parents are exactly the recorded
+ * target and source heads (a merge commit) or the recorded target alone with the source head named (a squash).
  */
 async function findOurMerge(repo: RepositoryRow, mr: MergeRequestRow, target: string): Promise<string | null> {
   if (!mr.target_sha || !mr.head_sha) return null;
   if (!(await isAncestor(repo.location, mr.target_sha, target))) return null;
-  const merges = await gitOutput(repo.location, ['rev-list', '--merges', '--parents', `${mr.target_sha}..${target}`]);
-  for (const line of merges.split('\n').filter(Boolean)) {
+  const commits = await gitOutput(repo.location, ['rev-list', '--parents', `${mr.target_sha}..${target}`]);
+  for (const line of commits.split('\n').filter(Boolean)) {
     const [commit, first, second, ...more] = line.split(' ');
-    if (!commit || first !== mr.target_sha || second !== mr.head_sha || more.length > 0) continue;
+    if (!commit || first !== mr.target_sha || more.length > 0) continue;
+    const merged = second === mr.head_sha;
+    if (second !== undefined && !merged) continue;
     const message = await gitOutput(repo.location, ['log', '-1', '--format=%B', commit]);
-    if (message.includes(`(merge request ${mr.id})`)) return commit;
+    if (!message.includes(`(merge request ${mr.id})`)) continue;
+    if (merged || message.includes(`Squashed from branch '${mr.source_branch}' at ${mr.head_sha}`)) return commit;
   }
   return null;
 }

@@ -24,14 +24,20 @@ export interface NewRepository {
   lintCommand?: string | undefined;
   coverageThreshold?: number | undefined;
   deploySecrets?: readonly string[] | undefined;
+  mergeMethod?: MergeMethod | undefined;
   actor: string;
   now: number;
 }
 
 /** `repositories.settings`: what a repository's gates and deployment need besides its commands. */
+export const MERGE_METHODS = ['merge', 'squash'] as const;
+export type MergeMethod = (typeof MERGE_METHODS)[number];
+
 export const RepositorySettingsSchema = z.strictObject({
   /** The test gate fails when the run reports total coverage below this percentage. */
   coverage_threshold: z.number().min(0).max(100).optional(),
+  /** How an approved merge request lands on the default branch: a merge commit (default) or one squashed commit. */
+  merge_method: z.enum(MERGE_METHODS).optional(),
   /** Environment variables (names) the deploy command gets, values from Auto-Dev's own environment. */
   deploy_secrets: z
     .array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'a secret name must be an environment variable name'))
@@ -111,6 +117,7 @@ export async function addRepository(db: Kysely<Database>, input: NewRepository, 
   const settings = checkedSettings({
     ...(input.coverageThreshold !== undefined ? { coverage_threshold: input.coverageThreshold } : {}),
     ...(input.deploySecrets !== undefined ? { deploy_secrets: [...input.deploySecrets] } : {}),
+    ...(input.mergeMethod !== undefined ? { merge_method: input.mergeMethod } : {}),
   });
   return inTransaction(db, async (tx) => {
     const taken = await tx.selectFrom('repositories').select('id').where('name', '=', name).executeTakeFirst();
@@ -202,6 +209,8 @@ export interface RepositoryCommands {
   /** `undefined` keeps it, `null` clears it. */
   coverageThreshold?: number | null | undefined;
   deploySecrets?: readonly string[] | null | undefined;
+  /** `undefined` keeps it, `null` goes back to the default (a merge commit). */
+  mergeMethod?: MergeMethod | null | undefined;
 }
 
 /** Changes a repository's test, deploy and lint commands, its coverage threshold and its deploy secrets. */
@@ -218,7 +227,10 @@ export function updateRepositoryCommands(
     deploy_command: next('deploy', commands.deployCommand),
     lint_command: next('lint', commands.lintCommand),
   };
-  const settingsChanged = commands.coverageThreshold !== undefined || commands.deploySecrets !== undefined;
+  const settingsChanged =
+    commands.coverageThreshold !== undefined ||
+    commands.deploySecrets !== undefined ||
+    commands.mergeMethod !== undefined;
   return inTransaction(db, async (tx) => {
     const before = await findRepositoryById(tx, id);
     const set: Record<string, unknown> = Object.fromEntries(
@@ -230,6 +242,8 @@ export function updateRepositoryCommands(
       else if (commands.coverageThreshold !== undefined) current.coverage_threshold = commands.coverageThreshold;
       if (commands.deploySecrets === null) delete current.deploy_secrets;
       else if (commands.deploySecrets !== undefined) current.deploy_secrets = [...commands.deploySecrets];
+      if (commands.mergeMethod === null) delete current.merge_method;
+      else if (commands.mergeMethod !== undefined) current.merge_method = commands.mergeMethod;
       set.settings = JSON.stringify(checkedSettings(current));
     }
     const row = await tx
@@ -262,6 +276,7 @@ export function repositoryToJson(row: RepositoryRow) {
     lint_command: row.lint_command,
     coverage_threshold: repositorySettings(row).coverage_threshold ?? null,
     deploy_secrets: repositorySettings(row).deploy_secrets ?? [],
+    merge_method: repositorySettings(row).merge_method ?? 'merge',
     created_at: row.created_at,
   };
 }

@@ -118,6 +118,10 @@ describe.each(DIALECTS)('%s: repos, stories and approvals commands', (dialect) =
         await cli('repos', 'add', other.repo, '--name', 'svc', '--deploy-secret', 'BAD NAME'),
         /environment variable name/,
       );
+      await expectRefused(
+        await cli('repos', 'add', other.repo, '--name', 'svc', '--merge-method', 'rebase'),
+        /--merge-method must be merge or squash/,
+      );
       expect(await eventCount()).toBe(before);
       const added = await cli(
         'repos',
@@ -133,6 +137,8 @@ describe.each(DIALECTS)('%s: repos, stories and approvals commands', (dialect) =
         'SENTRY_DSN',
         '--coverage-threshold',
         '80',
+        '--merge-method',
+        'squash',
         '--json',
       );
       expect(added.code, added.stderr).toBe(0);
@@ -140,6 +146,7 @@ describe.each(DIALECTS)('%s: repos, stories and approvals commands', (dialect) =
         deploy_command: './deploy.sh',
         deploy_secrets: ['FLY_API_TOKEN', 'SENTRY_DSN'],
         coverage_threshold: 80,
+        merge_method: 'squash',
       });
 
       const created = await cli('stories', 'create', '--repo', 'svc', '--title', 'Ship it', '--json');

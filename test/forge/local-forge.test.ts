@@ -7,7 +7,12 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LocalForge } from '../../src/forge/local-forge.js';
-import { addRepository, type RepositoryRow } from '../../src/forge/repositories.js';
+import {
+  addRepository,
+  repositoryToJson,
+  updateRepositoryCommands,
+  type RepositoryRow,
+} from '../../src/forge/repositories.js';
 import { TaskQueue } from '../../src/queue/task-queue.js';
 import { git, gitOutput } from '../../src/workspace/git.js';
 import { onWorkflowTaskCompleted, startStoryWorkflow } from '../../src/workflow/advance-workflow.js';
@@ -78,6 +83,59 @@ describe.each(DIALECTS)('%s: local forge', (dialect) => {
     expect(await gitOutput(fixture.repo, ['status', '--porcelain'])).toBe('');
     const stored = await t.handle.db.selectFrom('merge_requests').selectAll().executeTakeFirstOrThrow();
     expect(stored).toMatchObject({ status: 'merged', merge_sha: mainSha });
+  });
+
+  it('squashes when the repository says so: one commit on main, recognized again after a crash', async () => {
+    const squashing = await updateRepositoryCommands(
+      t.handle.db,
+      repo.id,
+      { mergeMethod: 'squash' },
+      { actor: 'test', now: NOW },
+    );
+    expect(repositoryToJson(squashing).merge_method).toBe('squash');
+    await branchWith(fixture.repo, 'feature', 'sum.js', 'export const sum = (a, b) => a + b;\n');
+    await git(fixture.repo, ['checkout', '--quiet', 'feature']);
+    await writeFile(join(fixture.repo, 'mul.js'), 'export const mul = (a, b) => a * b;\n');
+    const head = await commitAll(fixture.repo, 'change mul.js on feature');
+    await git(fixture.repo, ['checkout', '--quiet', 'main']);
+    const mr = await open('feature');
+    const before = await branchCommit(fixture.repo, 'main');
+    const crash = new Error('crash before commit');
+    await expect(
+      t.handle.db.transaction().execute(async (tx) => {
+        expect((await forge.merge(tx, squashing, mr, { actor: 'test', now: NOW })).status).toBe('merged');
+        throw crash;
+      }),
+    ).rejects.toBe(crash);
+    const squashed = await branchCommit(fixture.repo, 'main');
+    // One commit, parent the old main, with both of the branch's files and a message naming the request and head.
+    const parents = (await gitOutput(fixture.repo, ['rev-list', '--parents', '-n', '1', 'main'])).split(' ');
+    expect(parents.slice(1)).toEqual([before]);
+    expect(await fileAt(fixture.repo, 'main', 'sum.js')).toContain('sum');
+    expect(await fileAt(fixture.repo, 'main', 'mul.js')).toContain('mul');
+    const message = await gitOutput(fixture.repo, ['log', '-1', '--format=%B', 'main']);
+    expect(message).toContain(`(merge request ${mr.id})`);
+    expect(message).toContain(head);
+    const stillOpen = await t.handle.db.selectFrom('merge_requests').selectAll().executeTakeFirstOrThrow();
+    expect(stillOpen.status).toBe('open');
+    expect(await forge.merge(t.handle.db, squashing, stillOpen, { actor: 'test', now: NOW })).toEqual({
+      status: 'merged',
+      sha: squashed,
+    });
+    expect(await branchCommit(fixture.repo, 'main')).toBe(squashed);
+  });
+
+  it('refuses a merge method it does not know, writing nothing', async () => {
+    await expect(
+      updateRepositoryCommands(
+        t.handle.db,
+        repo.id,
+        { mergeMethod: 'rebase' as unknown as 'merge' },
+        { actor: 'test', now: NOW },
+      ),
+    ).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+    const row = await t.handle.db.selectFrom('repositories').selectAll().executeTakeFirstOrThrow();
+    expect(repositoryToJson(row).merge_method).toBe('merge');
   });
 
   it('recognizes its own merge after a crash between the git merge and the database commit', async () => {

@@ -38,7 +38,14 @@ describe.each(DIALECTS)('%s: repository routes', (dialect) => {
     expect(patched.statusCode, patched.body).toBe(200);
     expect(patched.json()).toMatchObject({ id, test_command: 'npx vitest run', lint_command: 'npx eslint .' });
     const cleared = await s.request({ method: 'PATCH', url: `/api/repos/${id}`, payload: { test_command: null } });
-    expect(cleared.json()).toMatchObject({ test_command: null, lint_command: 'npx eslint .' });
+    expect(cleared.json()).toMatchObject({ test_command: null, lint_command: 'npx eslint .', merge_method: 'merge' });
+    const squash = await s.request({ method: 'PATCH', url: `/api/repos/${id}`, payload: { merge_method: 'squash' } });
+    expect(squash.json()).toMatchObject({ merge_method: 'squash', lint_command: 'npx eslint .' });
+    const rebase = await s.request({ method: 'PATCH', url: `/api/repos/${id}`, payload: { merge_method: 'rebase' } });
+    expect(rebase.statusCode).toBe(400);
+    expect(errorOf(rebase).code).toBe('VALIDATION_FAILED');
+    const back = await s.request({ method: 'PATCH', url: `/api/repos/${id}`, payload: { merge_method: null } });
+    expect(back.json()).toMatchObject({ merge_method: 'merge' });
     const removed = await s.request({ method: 'DELETE', url: `/api/repos/${id}` });
     expect(removed.statusCode, removed.body).toBe(200);
     const list = await s.request({ method: 'GET', url: '/api/repos' });

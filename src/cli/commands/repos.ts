@@ -4,7 +4,14 @@
  * stories run on.
  */
 import { AutodevError } from '../../errors.js';
-import { addRepository, listRepositories, removeRepository, repositoryToJson } from '../../forge/repositories.js';
+import {
+  addRepository,
+  listRepositories,
+  MERGE_METHODS,
+  removeRepository,
+  repositoryToJson,
+  type MergeMethod,
+} from '../../forge/repositories.js';
 import { withContext, type CliDeps, type GlobalOptions } from '../context.js';
 import { formatTable, writeJson, writeLine } from '../format.js';
 import { cliActor } from './approvals.js';
@@ -20,6 +27,7 @@ export type ReposArgs =
       lintCommand?: string | undefined;
       deploySecret?: string[] | undefined;
       coverageThreshold?: string | undefined;
+      mergeMethod?: string | undefined;
       json?: boolean | undefined;
     }
   | { action: 'list'; globals: GlobalOptions; json?: boolean | undefined }
@@ -37,9 +45,19 @@ function parseThreshold(text: string | undefined): number | undefined {
   return value;
 }
 
+function parseMergeMethod(text: string | undefined): MergeMethod | undefined {
+  if (text === undefined) return undefined;
+  const method = MERGE_METHODS.find((m) => m === text);
+  if (!method) {
+    throw new AutodevError('VALIDATION_FAILED', `--merge-method must be ${MERGE_METHODS.join(' or ')} (got "${text}")`);
+  }
+  return method;
+}
+
 export async function run(args: ReposArgs, deps: CliDeps): Promise<number> {
   if (args.action === 'add') {
     const coverageThreshold = parseThreshold(args.coverageThreshold);
+    const mergeMethod = parseMergeMethod(args.mergeMethod);
     const row = await withContext(args.globals, deps, (ctx) =>
       addRepository(
         ctx.handle.db,
@@ -51,6 +69,7 @@ export async function run(args: ReposArgs, deps: CliDeps): Promise<number> {
           lintCommand: args.lintCommand,
           coverageThreshold,
           deploySecrets: args.deploySecret,
+          mergeMethod,
           actor: cliActor(deps),
           now: deps.now(),
         },

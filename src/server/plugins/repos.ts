@@ -10,6 +10,7 @@ import {
   addRepository,
   findRepositoryById,
   listRepositories,
+  MERGE_METHODS,
   removeRepository,
   repositoryToJson,
   updateRepositoryCommands,
@@ -31,6 +32,7 @@ export const RepositorySchema = z
     lint_command: z.string().nullable(),
     coverage_threshold: z.number().nullable().describe('The test gate fails below this coverage percentage'),
     deploy_secrets: z.array(z.string()).describe('Environment variables (names) the deploy command gets'),
+    merge_method: z.enum(MERGE_METHODS).describe('How approved changes land: a merge commit or one squashed commit'),
     created_at: z.int().describe('ms since the epoch'),
   })
   .meta({ id: 'Repository' });
@@ -43,6 +45,7 @@ const NewRepoBody = z.strictObject({
   lint_command: z.string().optional(),
   coverage_threshold: z.number().min(0).max(100).optional(),
   deploy_secrets: z.array(z.string()).max(50).optional().describe('Names only; values come from the environment.'),
+  merge_method: z.enum(MERGE_METHODS).optional().describe('merge (default) or squash'),
 });
 
 const Command = z.string().max(2000).nullable().optional().describe('null or "" clears the command.');
@@ -52,6 +55,7 @@ const PatchRepoBody = z.strictObject({
   lint_command: Command,
   coverage_threshold: z.number().min(0).max(100).nullable().optional().describe('null clears it'),
   deploy_secrets: z.array(z.string()).max(50).nullable().optional().describe('null clears them'),
+  merge_method: z.enum(MERGE_METHODS).nullable().optional().describe('null goes back to merge'),
 });
 const RepoParams = z.object({ id: z.coerce.number().int().positive() });
 
@@ -101,6 +105,7 @@ export const reposPlugin: FastifyPluginAsyncZod<ReposOptions> = async (app, { db
           lintCommand: body.lint_command,
           coverageThreshold: body.coverage_threshold,
           deploySecrets: body.deploy_secrets,
+          mergeMethod: body.merge_method,
           actor: `api:${request.apiToken?.name ?? 'unknown'}`,
           now: clock(),
         },
@@ -134,6 +139,7 @@ export const reposPlugin: FastifyPluginAsyncZod<ReposOptions> = async (app, { db
           lintCommand: body.lint_command,
           coverageThreshold: body.coverage_threshold,
           deploySecrets: body.deploy_secrets,
+          mergeMethod: body.merge_method,
         },
         { actor: `api:${request.apiToken?.name ?? 'unknown'}`, now: clock() },
       );
