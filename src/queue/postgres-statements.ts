@@ -43,30 +43,60 @@ void everyColumnListed;
 
 const claimedColumns = TASK_COLUMNS.map((c) => `t.${c}`).join(', ');
 
+/** The parameters a statement's CTEs refer to, as placeholders (`$1`...). */
+interface ClaimParams {
+  now: string;
+  types: string;
+  workerId: string;
+  leaseExpiry: string;
+  /** An extra condition on the ready row (the combined statement claims only after its completion). */
+  onlyIf?: string;
+}
+
 /**
- * $1 now, $2 types (text[]), $3 worker id, $4 lease expiry. The ready row is found through `tasks_ready_idx` in
- * order and locked with SKIP LOCKED, so concurrent claimers pass over each other's rows.
+ * `next`, `claimed`, `claimed_event`: the ready row found through `tasks_ready_idx` in order and locked with SKIP
+ * LOCKED (concurrent claimers pass over each other's rows), leased to the worker, and its `task.claimed` event.
  */
-export const CLAIM_SQL = `${preparedMarker('claim_task')}
-with next as (
+function claimCtes(p: ClaimParams): string {
+  return `next as (
   select id from tasks
-  where status = 'pending' and run_after <= $1 and type = any($2::text[])
+  where status = 'pending' and run_after <= ${p.now} and type = any(${p.types}::text[])${p.onlyIf ? ` and ${p.onlyIf}` : ''}
   order by priority desc, run_after, id
   limit 1
   for update skip locked
 ), claimed as (
   update tasks t
-  set status = 'in_progress', lease_owner = $3, lease_expires_at = $4, attempts = t.attempts + 1,
-      started_at = coalesce(t.started_at, $1), updated_at = $1
+  set status = 'in_progress', lease_owner = ${p.workerId}, lease_expires_at = ${p.leaseExpiry}, attempts = t.attempts + 1,
+      started_at = coalesce(t.started_at, ${p.now}), updated_at = ${p.now}
   from next
   where t.id = next.id
   returning ${claimedColumns}
 ), claimed_event as (
   insert into events (kind, subject_type, subject_id, actor, data, created_at)
-  select 'task.claimed', 'task', claimed.id::text, $3,
-         json_build_object('type', claimed.type, 'attempt', claimed.attempts, 'status', 'in_progress')::text, $1
+  select 'task.claimed', 'task', claimed.id::text, ${p.workerId},
+         json_build_object('type', claimed.type, 'attempt', claimed.attempts, 'status', 'in_progress')::text, ${p.now}
   from claimed
-)
+)`;
+}
+
+/** `completed`, `completed_event`: the held task completed (only under this worker's lease) and its event. */
+function completeCtes(p: { result: string; now: string; taskId: string; workerId: string }): string {
+  return `completed as (
+  update tasks
+  set status = 'completed', result = ${p.result}, error = null, lease_owner = null, lease_expires_at = null,
+      finished_at = ${p.now}, updated_at = ${p.now}
+  where id = ${p.taskId} and lease_owner = ${p.workerId} and status = 'in_progress'
+  returning id
+), completed_event as (
+  insert into events (kind, subject_type, subject_id, actor, data, created_at)
+  select 'task.completed', 'task', completed.id::text, ${p.workerId}, '{"status":"completed"}', ${p.now}
+  from completed
+)`;
+}
+
+/** $1 now, $2 types (text[]), $3 worker id, $4 lease expiry. */
+export const CLAIM_SQL = `${preparedMarker('claim_task')}
+with ${claimCtes({ now: '$1', types: '$2', workerId: '$3', leaseExpiry: '$4' })}
 select * from claimed`;
 
 export async function claimOnPostgres(
@@ -81,17 +111,7 @@ export async function claimOnPostgres(
 
 /** $1 result JSON, $2 now, $3 task id, $4 worker id. Changes the row only while this worker holds its lease. */
 export const COMPLETE_SQL = `${preparedMarker('complete_task')}
-with completed as (
-  update tasks
-  set status = 'completed', result = $1, error = null, lease_owner = null, lease_expires_at = null,
-      finished_at = $2, updated_at = $2
-  where id = $3 and lease_owner = $4 and status = 'in_progress'
-  returning id
-), completed_event as (
-  insert into events (kind, subject_type, subject_id, actor, data, created_at)
-  select 'task.completed', 'task', completed.id::text, $4, '{"status":"completed"}', $2
-  from completed
-)
+with ${completeCtes({ result: '$1', now: '$2', taskId: '$3', workerId: '$4' })}
 select id from completed`;
 
 /** True when the task was completed; false when this worker no longer holds it (the caller raises LEASE_LOST). */
@@ -111,35 +131,13 @@ export async function completeOnPostgres(
  * from completed)`). No row: the lease was lost and nothing changed; a row with a null `id`: completed, nothing ready.
  */
 export const COMPLETE_AND_CLAIM_SQL = `${preparedMarker('complete_and_claim_task')}
-with completed as (
-  update tasks
-  set status = 'completed', result = $1, error = null, lease_owner = null, lease_expires_at = null,
-      finished_at = $2, updated_at = $2
-  where id = $3 and lease_owner = $4 and status = 'in_progress'
-  returning id
-), completed_event as (
-  insert into events (kind, subject_type, subject_id, actor, data, created_at)
-  select 'task.completed', 'task', completed.id::text, $4, '{"status":"completed"}', $2
-  from completed
-), next as (
-  select id from tasks
-  where status = 'pending' and run_after <= $2 and type = any($5::text[]) and exists (select 1 from completed)
-  order by priority desc, run_after, id
-  limit 1
-  for update skip locked
-), claimed as (
-  update tasks t
-  set status = 'in_progress', lease_owner = $4, lease_expires_at = $6, attempts = t.attempts + 1,
-      started_at = coalesce(t.started_at, $2), updated_at = $2
-  from next
-  where t.id = next.id
-  returning ${claimedColumns}
-), claimed_event as (
-  insert into events (kind, subject_type, subject_id, actor, data, created_at)
-  select 'task.claimed', 'task', claimed.id::text, $4,
-         json_build_object('type', claimed.type, 'attempt', claimed.attempts, 'status', 'in_progress')::text, $2
-  from claimed
-)
+with ${completeCtes({ result: '$1', now: '$2', taskId: '$3', workerId: '$4' })}, ${claimCtes({
+  now: '$2',
+  types: '$5',
+  workerId: '$4',
+  leaseExpiry: '$6',
+  onlyIf: 'exists (select 1 from completed)',
+})}
 select claimed.* from completed left join claimed on true`;
 
 type Nullable<T> = { [K in keyof T]: T[K] | null };
