@@ -7,12 +7,10 @@
  * instead of queueing on it. SQLite: the statement runs in the engine's single writer, so no two claims interleave.
  * Either way no task is handed to two workers.
  *
- * Where the engine allows writes in a WITH (PostgreSQL), the claim and its event row are one prepared statement
- * (postgres-statements.ts): one round trip and one commit per claim instead of four round trips (begin, update,
- * insert, commit), parsed and planned once per connection. SQLite runs the Kysely form below in one transaction.
+ * This is the claim on SQLite, and on PostgreSQL inside a caller's transaction. A PostgreSQL worker's own claims go
+ * through the batched prepared statement instead (`WORKER_STEPS_SQL`, worker-step-batcher.ts), the same rules.
  */
 import { sql, type Kysely, type QueryCreator } from 'kysely';
-import { claimOnPostgres } from './postgres-statements.js';
 import type { DialectCapabilities } from '../store/dialect.js';
 import { inTransaction } from '../store/in-transaction.js';
 import type { Database } from '../store/schema.js';
@@ -28,8 +26,8 @@ export interface ClaimRequest {
 
 /**
  * The id of the task the claim takes: ready, of the given types, by priority then age. Uses `tasks_ready_idx`
- * in index order (SQLite: `(status, priority desc, run_after, id)`; the PostgreSQL claim in postgres-statements.ts
- * reads 0005's partial `(priority desc, run_after, id) where status = 'pending'`), so it reads only until the first
+ * in index order (SQLite: `(status, priority desc, run_after, id)`; PostgreSQL, here and in postgres-statements.ts:
+ * 0005's partial `(priority desc, run_after, id) where status = 'pending'`), so it reads only until the first
  * match (test/queue/claim-plan.test.ts).
  */
 export function nextReadyTaskQuery(
@@ -71,12 +69,6 @@ export async function claimNextTask(
         updated_at: now,
       }))
       .where('id', '=', nextReadyTaskQuery(qb, dialect, { types, now }));
-
-  if (dialect.supportsDataModifyingCte) {
-    // PostgreSQL: the claim and its event row in one prepared statement (postgres-statements.ts).
-    const row = await claimOnPostgres(db, { workerId, types, leaseMs, now });
-    return row && toTask(row);
-  }
 
   // In the caller's transaction if any (complete-and-claim.ts), else one of its own.
   return inTransaction(db, async (tx) => {

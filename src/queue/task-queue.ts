@@ -18,13 +18,15 @@ import type { BackoffSettings } from './backoff.js';
 import { claimNextTask } from './claim-task.js';
 import { completeAndClaimNext } from './complete-and-claim.js';
 import { enqueueTask, type NewTask } from './enqueue-task.js';
-import type { LeaseHolder } from './lease.js';
+import { leaseLost, type LeaseHolder } from './lease.js';
+import { runWorkerStepsOnPostgres, type WorkerStep } from './postgres-statements.js';
 import { countTasksByStatus, getTask, listTasks, type TaskFilter, type TaskPage } from './read-tasks.js';
 import { reclaimExpiredLeases } from './reclaim-expired-leases.js';
 import { completeTask, failTask, heartbeatTask, releaseTask, type DeadLetterHook } from './settle-task.js';
 import { cancelTask, retryTask } from './task-controls.js';
-import type { Task } from './task-record.js';
+import { toTask, type Task } from './task-record.js';
 import { createTaskWakeup, type TaskWakeup } from './task-wakeup.js';
+import { WorkerStepBatcher } from './worker-step-batcher.js';
 
 export interface QueueSettings {
   /** How long a claim holds a task without a heartbeat. */
@@ -48,6 +50,8 @@ export const DEFAULT_QUEUE_SETTINGS: QueueSettings = {
 
 export class TaskQueue {
   readonly wakeup: TaskWakeup;
+  /** PostgreSQL: this process's workers' claims and completions, batched into shared commits. */
+  private readonly steps: WorkerStepBatcher | undefined;
 
   constructor(
     readonly handle: DatabaseHandle,
@@ -55,6 +59,11 @@ export class TaskQueue {
     readonly clock: () => number = Date.now,
   ) {
     this.wakeup = createTaskWakeup(handle);
+    this.steps = handle.dialect.supportsDataModifyingCte
+      ? new WorkerStepBatcher((types, steps) =>
+          runWorkerStepsOnPostgres(this.db, steps, { types, now: this.clock(), leaseMs: this.settings.leaseMs }),
+        )
+      : undefined;
   }
 
   private get db(): Kysely<Database> {
@@ -70,7 +79,9 @@ export class TaskQueue {
     });
   }
 
-  claim(workerId: string, types: readonly string[]): Promise<Task | undefined> {
+  /** Claims the next ready task of `types` for `workerId`, under a lease; undefined when none is ready. */
+  async claim(workerId: string, types: readonly string[]): Promise<Task | undefined> {
+    if (this.steps && types.length > 0) return (await this.step(types, { workerId })).next;
     return claimNextTask(this.db, this.handle.dialect, {
       workerId,
       types,
@@ -90,15 +101,27 @@ export class TaskQueue {
 
   /**
    * Completes the held task and claims the next one of `types` for the same worker, in one commit (the busy
-   * worker's path: half the commits per task). Undefined when nothing was ready; LEASE_LOST claims nothing.
+   * worker's path: half the commits per task; on PostgreSQL shared with other workers' steps). Undefined when
+   * nothing was ready; LEASE_LOST claims nothing.
    */
-  completeAndClaim(holder: LeaseHolder, result: unknown, types: readonly string[]): Promise<Task | undefined> {
+  async completeAndClaim(holder: LeaseHolder, result: unknown, types: readonly string[]): Promise<Task | undefined> {
+    if (this.steps && types.length > 0) {
+      const completes = { taskId: holder.taskId, result: JSON.stringify(result ?? null) };
+      const outcome = await this.step(types, { workerId: holder.workerId, completes });
+      if (!outcome.completed) throw leaseLost(holder);
+      return outcome.next;
+    }
     return completeAndClaimNext(this.db, this.handle.dialect, holder, {
       result,
       types,
       now: this.clock(),
       leaseMs: this.settings.leaseMs,
     });
+  }
+
+  private async step(types: readonly string[], step: WorkerStep) {
+    const outcome = await this.steps!.step(types, step);
+    return { completed: outcome.completed, next: outcome.next && toTask(outcome.next) };
   }
 
   /** Records a failed attempt; the task is retried after a backoff or, out of attempts, ends `failed`. */

@@ -7,7 +7,7 @@ import { CompiledQuery, type Kysely } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { nextReadyTaskQuery } from '../../src/queue/claim-task.js';
 import { expiredLeasesQuery } from '../../src/queue/reclaim-expired-leases.js';
-import { CLAIM_SQL, COMPLETE_AND_CLAIM_SQL } from '../../src/queue/postgres-statements.js';
+import { WORKER_STEPS_SQL } from '../../src/queue/postgres-statements.js';
 import { SQLITE } from '../../src/store/dialect.js';
 import type { Database } from '../../src/store/schema.js';
 import { DIALECTS, useTestDatabase } from '../support/dialects.js';
@@ -41,24 +41,20 @@ describe.each(DIALECTS)('%s: claim query plan', (dialect) => {
     }
     await db.executeQuery(CompiledQuery.raw('analyze'));
 
-    const plan =
-      dialect === 'sqlite'
-        ? await sqlitePlan(db)
-        : await postgresPlan(db, CLAIM_SQL, [now, ['deploy', 'review_mr'], 'w', now + 1]);
-    expect(plan).toContain('tasks_ready_idx');
-    expect(plan).not.toMatch(/TEMP B-TREE|Sort/);
-    if (dialect === 'postgres') {
-      // Prepared statements switch to a generic plan: it must read the partial index the same way.
-      const generic = await postgresPlan(db, CLAIM_SQL, [now, ['deploy', 'review_mr'], 'w', now + 1], true);
-      expect(generic).toContain('tasks_ready_idx');
-      expect(generic).not.toMatch(/Sort/);
-      const params = ['{}', now, 1, 'w', ['deploy'], now + 1];
-      for (const force of [false, true]) {
-        const both = await postgresPlan(db, COMPLETE_AND_CLAIM_SQL, params, force);
-        expect(both).toContain('tasks_ready_idx');
-        expect(both).toContain('tasks_pkey');
-        expect(both).not.toMatch(/Sort|Seq Scan on tasks/);
-      }
+    if (dialect === 'sqlite') {
+      const plan = await sqlitePlan(db);
+      expect(plan).toContain('tasks_ready_idx');
+      expect(plan).not.toMatch(/TEMP B-TREE/);
+      return;
+    }
+    // The prepared worker-steps statement, with a claim-only step and a completing one; prepared statements switch
+    // to a generic plan after five runs, and it must read the indexes the same way.
+    const params = [[null, 1], ['w', 'v'], [null, '{}'], now, ['deploy', 'review_mr'], now + 1];
+    for (const generic of [false, true]) {
+      const plan = await postgresPlan(db, WORKER_STEPS_SQL, params, generic);
+      expect(plan).toContain('Index Scan using tasks_ready_idx');
+      expect(plan).toContain('tasks_pkey');
+      expect(plan).not.toMatch(/Sort|Seq Scan on tasks/);
     }
   });
 
@@ -114,9 +110,10 @@ async function postgresPlan(db: Kysely<Database>, text: string, params: unknown[
     await conn.executeQuery(CompiledQuery.raw(`set plan_cache_mode = ${generic ? 'force_generic_plan' : 'auto'}`));
     await conn.executeQuery(CompiledQuery.raw(`prepare plan_probe as ${text}`));
     try {
-      const literal = (v: unknown) =>
+      // Arrays as untyped literals ('{1,NULL}'), which take the type of their parameter.
+      const literal = (v: unknown): string =>
         Array.isArray(v)
-          ? `array[${v.map((x) => `'${String(x)}'`).join(',')}]`
+          ? `'{${v.map((x) => (x === null ? 'NULL' : JSON.stringify(String(x)))).join(',')}}'`
           : typeof v === 'string'
             ? `'${v}'`
             : String(v);

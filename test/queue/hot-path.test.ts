@@ -7,6 +7,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CompiledQuery } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runWorker } from '../../src/queue/run-worker.js';
+import { runWorkerStepsOnPostgres } from '../../src/queue/postgres-statements.js';
+import { completeTask } from '../../src/queue/settle-task.js';
 import { TaskQueue, type QueueSettings } from '../../src/queue/task-queue.js';
 import { Waiters, workFromPayload, workPayload } from '../../src/queue/task-wakeup.js';
 import { preparedStatementName } from '../../src/store/prepared-statements.js';
@@ -127,6 +129,36 @@ describe.each(DIALECTS)('%s: queue hot path', (dialect) => {
     expect((await queue.get(held.id)).status).toBe('cancelled');
   });
 
+  it('steps of several workers at once: a lost lease fails only its own step, nothing claimed for it', async () => {
+    for (let i = 0; i < 6; i++) await enqueue('deploy');
+    const [a, b, c] = [
+      await queue.claim('a', ['deploy']),
+      await queue.claim('b', ['deploy']),
+      await queue.claim('c', ['deploy']),
+    ];
+    await queue.cancel(b!.id, 'test');
+    const steps = await Promise.allSettled([
+      queue.completeAndClaim({ taskId: a!.id, workerId: 'a' }, 'A', ['deploy']),
+      queue.completeAndClaim({ taskId: b!.id, workerId: 'b' }, 'B', ['deploy']),
+      queue.completeAndClaim({ taskId: c!.id, workerId: 'c' }, 'C', ['deploy']),
+      queue.claim('d', ['deploy']),
+      // The same task completed twice at once: one of the two wins, the other finds its lease gone.
+      queue.completeAndClaim({ taskId: c!.id, workerId: 'c' }, 'C again', ['deploy']),
+    ]);
+    const [forA, forB, forC, forD, forCAgain] = steps;
+    expect(forA).toMatchObject({ status: 'fulfilled', value: { leaseOwner: 'a', status: 'in_progress' } });
+    expect(forB.status).toBe('rejected');
+    expect(forB.status === 'rejected' && (forB.reason as { code?: string }).code).toBe('LEASE_LOST');
+    expect(forC).toMatchObject({ status: 'fulfilled', value: { leaseOwner: 'c' } });
+    expect(forD).toMatchObject({ status: 'fulfilled', value: { leaseOwner: 'd' } });
+    expect(forCAgain.status === 'rejected' && (forCAgain.reason as { code?: string }).code).toBe('LEASE_LOST');
+    expect(await queue.get(a!.id)).toMatchObject({ status: 'completed', result: 'A' });
+    expect(await queue.get(b!.id)).toMatchObject({ status: 'cancelled', result: null });
+    expect(await queue.get(c!.id)).toMatchObject({ status: 'completed', result: 'C' });
+    // Six tasks: b cancelled, a and c done, three claimed for a, c and d; none left over, none taken twice.
+    expect(await queue.countByStatus()).toMatchObject({ completed: 2, cancelled: 1, in_progress: 3, pending: 0 });
+  });
+
   it('two workers completing and claiming at once never take the same task', async () => {
     for (let i = 0; i < 40; i++) await enqueue('deploy');
     const seen: number[] = [];
@@ -195,35 +227,58 @@ describe.runIf(DIALECTS.includes('postgres'))('postgres: prepared statements', (
   const t = useTestDatabase('postgres');
   const now = 1_700_000_000_000;
 
-  it('runs the claim and the completion as prepared statements', async () => {
+  it('runs the worker steps and the completion as prepared statements', async () => {
     const queue = new TaskQueue(t.handle, SETTINGS, () => now);
-    await queue.enqueue({ type: 'deploy', payload: {}, createdBy: 'test' });
-    await queue.enqueue({ type: 'deploy', payload: {}, createdBy: 'test' });
-    const names = await t.handle.db.transaction().execute(async (tx) => {
-      const held = (await queue.claim('w1', ['deploy']))!;
-      // The queue uses the pool; inside this transaction's connection, run them directly to see its statements.
-      const { claimNextTask } = await import('../../src/queue/claim-task.js');
-      const { completeAndClaimNext } = await import('../../src/queue/complete-and-claim.js');
-      const mine = (await claimNextTask(tx, t.handle.dialect, { workerId: 'w2', types: ['deploy'], leaseMs: 1, now }))!;
-      await completeAndClaimNext(
-        tx,
-        t.handle.dialect,
-        { taskId: mine.id, workerId: 'w2' },
-        {
-          result: null,
-          now,
-          types: ['deploy'],
-          leaseMs: 1,
-        },
+    try {
+      await queue.enqueue({ type: 'deploy', payload: {}, createdBy: 'test' });
+      await queue.enqueue({ type: 'deploy', payload: {}, createdBy: 'test' });
+      const names = await t.handle.db.transaction().execute(async (tx) => {
+        // The queue uses the pool; inside this transaction's connection, run them directly to see its statements.
+        const batch = { types: ['deploy'], now, leaseMs: 1 };
+        const [claim] = await runWorkerStepsOnPostgres(tx, [{ workerId: 'w1' }], batch);
+        const held = claim!.next!;
+        await completeTask(tx, t.handle.dialect, { taskId: held.id, workerId: 'w1' }, { result: null, now });
+        const { rows } = await tx.executeQuery<{ name: string }>(
+          CompiledQuery.raw('select name from pg_prepared_statements order by name'),
+        );
+        return rows.map((r) => r.name);
+      });
+      expect(names.some((n) => n.startsWith('autodev_worker_steps_'))).toBe(true);
+      expect(names.some((n) => n.startsWith('autodev_complete_task_'))).toBe(true);
+    } finally {
+      await queue.close();
+    }
+  });
+
+  it('steps asked for at once commit together: one statement, one transaction (same xmin on every row)', async () => {
+    const queue = new TaskQueue(t.handle, SETTINGS, () => now);
+    try {
+      for (let i = 0; i < 8; i++) await queue.enqueue({ type: 'deploy', payload: {}, createdBy: 'test' });
+      const workers = ['w1', 'w2', 'w3', 'w4'];
+      const held = await Promise.all(workers.map((w) => queue.claim(w, ['deploy'])));
+      const xmins = async (ids: number[]) =>
+        (
+          await t.handle.db.executeQuery<{ xmin: string }>(
+            CompiledQuery.raw('select xmin::text as xmin from tasks where id = any($1::bigint[])', [ids]),
+          )
+        ).rows.map((r) => r.xmin);
+      const claimedIds = held.map((task) => task!.id);
+      expect(new Set(claimedIds).size).toBe(4);
+      expect(new Set(await xmins(claimedIds)).size).toBe(1);
+
+      const next = await Promise.all(
+        held.map((task, i) => queue.completeAndClaim({ taskId: task!.id, workerId: workers[i]! }, i, ['deploy'])),
       );
-      expect(held.id).not.toBe(mine.id);
-      const { rows } = await tx.executeQuery<{ name: string }>(
-        CompiledQuery.raw('select name from pg_prepared_statements order by name'),
-      );
-      return rows.map((r) => r.name);
-    });
-    expect(names.some((n) => n.startsWith('autodev_claim_task_'))).toBe(true);
-    expect(names.some((n) => n.startsWith('autodev_complete_and_claim_task_'))).toBe(true);
+      const nextIds = next.map((task) => task!.id);
+      // The four completions and the four claims: eight rows written by one transaction.
+      expect(new Set(await xmins([...claimedIds, ...nextIds])).size).toBe(1);
+      expect(next.map((task) => task!.leaseOwner)).toEqual(workers);
+      for (const [i, task] of held.entries()) {
+        expect(await queue.get(task!.id)).toMatchObject({ status: 'completed', result: i });
+      }
+    } finally {
+      await queue.close();
+    }
   });
 });
 
