@@ -356,7 +356,7 @@ describe.each(DIALECTS)('%s: dashboard in Chromium', (dialect) => {
     await shot(admin, 'approvals');
   });
 
-  it('adds a repository, edits its test command and removes it', async () => {
+  it('adds a repository, edits its test command and its merge/gate settings, and removes it', async () => {
     const parent = fs.mkdtempSync(path.join(os.tmpdir(), 'autodev-web-repo-'));
     try {
       const repo = makeGitRepo(parent, `web-repo-${dialect}`);
@@ -367,10 +367,44 @@ describe.each(DIALECTS)('%s: dashboard in Chromium', (dialect) => {
       await form.locator('input[name="path"]').fill(repo.path);
       await form.locator('input[name="test_command"]').fill('npm test');
       await form.locator('input[name="lint_command"]').fill('npx eslint .');
+      await form.locator('select[name="merge_method"]').selectOption('squash');
+      await form.locator('input[name="coverage_threshold"]').fill('80');
+      await form.locator('input[name="deploy_secrets"]').fill('DEPLOY_TOKEN, FLY_KEY');
       await form.getByRole('button', { name: 'Add' }).click();
       const row = page.getByTestId(`repo-web-repo-${dialect}`);
       await row.getByText('npm test · npx eslint . · —').waitFor();
+      expect(await row.getByTestId('repo-settings').textContent()).toBe(
+        'squash · coverage ≥ 80% · secrets: DEPLOY_TOKEN, FLY_KEY',
+      );
       await shot(page, 'repos-added');
+      const settingsInDb = async () =>
+        JSON.parse(
+          (await t.handle.db.selectFrom('repositories').select('settings').executeTakeFirstOrThrow()).settings,
+        );
+      expect(await settingsInDb()).toEqual({
+        coverage_threshold: 80,
+        deploy_secrets: ['DEPLOY_TOKEN', 'FLY_KEY'],
+        merge_method: 'squash',
+      });
+
+      // Bad input: a coverage threshold that is not a number is refused in the page, and a secret name that is
+      // not an environment variable name by the API; neither changes anything.
+      await row.getByRole('button', { name: 'Edit' }).click();
+      await row.locator('input[name="edit-coverage_threshold"]').fill('lots');
+      await row.getByRole('button', { name: 'Save' }).click();
+      await row.getByText('Coverage threshold must be a number from 0 to 100').waitFor();
+      await row.locator('input[name="edit-coverage_threshold"]').fill('80');
+      await row.locator('input[name="edit-deploy_secrets"]').fill('not-a-name');
+      await row.getByRole('button', { name: 'Save' }).click();
+      await row.getByText('environment variable name').waitFor();
+      expect((await settingsInDb()).deploy_secrets).toEqual(['DEPLOY_TOKEN', 'FLY_KEY']);
+      // Cleared fields clear their settings: merge commits, no threshold, no secrets.
+      await row.locator('select[name="edit-merge_method"]').selectOption('merge');
+      await row.locator('input[name="edit-coverage_threshold"]').fill('');
+      await row.locator('input[name="edit-deploy_secrets"]').fill('');
+      await row.getByRole('button', { name: 'Save' }).click();
+      await row.getByText('merge commit', { exact: true }).waitFor();
+      expect(await settingsInDb()).toEqual({ merge_method: 'merge' });
 
       await row.getByRole('button', { name: 'Edit' }).click();
       await row.locator('input[name="edit-test_command"]').fill('npx vitest run');

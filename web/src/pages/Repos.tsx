@@ -1,5 +1,6 @@
 /**
- * @module Repositories registered with Auto-Dev; admins add one by absolute path, edit its commands and remove it.
+ * @module Repositories registered with Auto-Dev; admins add one by absolute path, edit its commands and gate/merge
+ * settings (merge method, coverage threshold, deploy secret names) and remove it.
  */
 import { useState, type FormEvent } from 'react';
 import { api, type Me } from '../api.js';
@@ -14,54 +15,124 @@ interface Repo {
   test_command: string | null;
   lint_command: string | null;
   deploy_command: string | null;
+  coverage_threshold: number | null;
+  deploy_secrets: string[];
+  merge_method: MergeMethod;
   created_at: number;
 }
 
+type MergeMethod = 'merge' | 'squash';
 const COMMANDS = ['test_command', 'deploy_command', 'lint_command'] as const;
 type Commands = Record<(typeof COMMANDS)[number], string>;
 const LABELS: Commands = { test_command: 'Test', deploy_command: 'Deploy', lint_command: 'Lint' };
 
-function CommandFields({
+/** What the add and edit forms hold: text as typed, turned into the API's fields by `toBody`. */
+interface RepoFields extends Commands {
+  merge_method: MergeMethod;
+  coverage_threshold: string;
+  deploy_secrets: string;
+}
+
+const EMPTY: RepoFields = {
+  test_command: '',
+  deploy_command: '',
+  lint_command: '',
+  merge_method: 'merge',
+  coverage_threshold: '',
+  deploy_secrets: '',
+};
+
+function fieldsOf(repo: Repo): RepoFields {
+  return {
+    test_command: repo.test_command ?? '',
+    deploy_command: repo.deploy_command ?? '',
+    lint_command: repo.lint_command ?? '',
+    merge_method: repo.merge_method,
+    coverage_threshold: repo.coverage_threshold === null ? '' : String(repo.coverage_threshold),
+    deploy_secrets: repo.deploy_secrets.join(', '),
+  };
+}
+
+/**
+ * The API body for the fields: empty text is "not set" (left out when adding, null when editing, which clears it).
+ * A coverage threshold that is not a number from 0 to 100 is refused here, before anything is sent.
+ */
+function toBody(fields: RepoFields, mode: 'add' | 'edit'): Record<string, unknown> {
+  const unset = mode === 'add' ? undefined : null;
+  const body: Record<string, unknown> = { merge_method: fields.merge_method };
+  for (const key of COMMANDS) body[key] = fields[key].trim() || unset;
+  const coverage = fields.coverage_threshold.trim();
+  if (coverage && !(Number.isFinite(Number(coverage)) && Number(coverage) >= 0 && Number(coverage) <= 100)) {
+    throw new Error(`Coverage threshold must be a number from 0 to 100 (got "${coverage}"), or empty for none.`);
+  }
+  body.coverage_threshold = coverage ? Number(coverage) : unset;
+  const secrets = fields.deploy_secrets.split(/[\s,]+/).filter(Boolean);
+  body.deploy_secrets = secrets.length > 0 ? secrets : unset;
+  return Object.fromEntries(Object.entries(body).filter(([, value]) => value !== undefined));
+}
+
+function SettingsFields({
   value,
   onChange,
   prefix,
 }: {
-  value: Commands;
-  onChange: (v: Commands) => void;
+  value: RepoFields;
+  onChange: (v: RepoFields) => void;
   prefix: string;
 }) {
+  const text = (key: keyof RepoFields, label: string, extra: { placeholder?: string; inputMode?: 'decimal' } = {}) => (
+    <label key={key}>
+      {label}{' '}
+      <input
+        name={`${prefix}${key}`}
+        value={value[key]}
+        onChange={(event) => onChange({ ...value, [key]: event.target.value })}
+        {...extra}
+      />
+    </label>
+  );
   return (
     <>
-      {COMMANDS.map((key) => (
-        <label key={key}>
-          {LABELS[key]} command{' '}
-          <input
-            name={`${prefix}${key}`}
-            value={value[key]}
-            onChange={(event) => onChange({ ...value, [key]: event.target.value })}
-          />
-        </label>
-      ))}
+      {COMMANDS.map((key) => text(key, `${LABELS[key]} command`))}
+      <label>
+        Merge method{' '}
+        <select
+          name={`${prefix}merge_method`}
+          value={value.merge_method}
+          onChange={(event) => onChange({ ...value, merge_method: event.target.value as MergeMethod })}
+        >
+          <option value="merge">merge commit</option>
+          <option value="squash">squash</option>
+        </select>
+      </label>
+      {text('coverage_threshold', 'Coverage threshold %', { placeholder: 'none', inputMode: 'decimal' })}
+      {text('deploy_secrets', 'Deploy secrets', { placeholder: 'names, e.g. DEPLOY_TOKEN' })}
     </>
   );
+}
+
+/** One line for the table: merge method, coverage threshold, secret names. */
+function settingsSummary(repo: Repo): string {
+  const parts: string[] = [repo.merge_method === 'squash' ? 'squash' : 'merge commit'];
+  if (repo.coverage_threshold !== null) parts.push(`coverage ≥ ${repo.coverage_threshold}%`);
+  if (repo.deploy_secrets.length > 0) parts.push(`secrets: ${repo.deploy_secrets.join(', ')}`);
+  return parts.join(' · ');
 }
 
 function AddRepo({ onDone }: { onDone: () => void }) {
   const [repoPath, setRepoPath] = useState('');
   const [name, setName] = useState('');
-  const [commands, setCommands] = useState<Commands>({ test_command: '', deploy_command: '', lint_command: '' });
+  const [fields, setFields] = useState<RepoFields>(EMPTY);
   const [error, setError] = useState<Error>();
   const submit = async (event: FormEvent) => {
     event.preventDefault();
     setError(undefined);
-    const body: Record<string, string> = { path: repoPath.trim() };
-    if (name.trim()) body.name = name.trim();
-    for (const key of COMMANDS) if (commands[key].trim()) body[key] = commands[key].trim();
     try {
+      const body = { path: repoPath.trim(), ...toBody(fields, 'add'), ...(name.trim() ? { name: name.trim() } : {}) };
       await api('/api/repos', { method: 'POST', body });
       setRepoPath('');
       setName('');
-      setCommands({ test_command: '', deploy_command: '', lint_command: '' });
+      setFields(EMPTY);
       onDone();
     } catch (failure) {
       setError(failure as Error);
@@ -76,7 +147,7 @@ function AddRepo({ onDone }: { onDone: () => void }) {
       <label>
         Name <input name="name" placeholder="directory name" value={name} onChange={(e) => setName(e.target.value)} />
       </label>
-      <CommandFields value={commands} onChange={setCommands} prefix="" />
+      <SettingsFields value={fields} onChange={setFields} prefix="" />
       <button type="submit" disabled={!repoPath.trim()}>
         Add
       </button>
@@ -86,7 +157,7 @@ function AddRepo({ onDone }: { onDone: () => void }) {
 }
 
 function RepoRow({ repo, admin, onDone }: { repo: Repo; admin: boolean; onDone: () => void }) {
-  const [editing, setEditing] = useState<Commands | null>(null);
+  const [editing, setEditing] = useState<RepoFields | null>(null);
   const [error, setError] = useState<Error>();
   const run = async (action: () => Promise<unknown>) => {
     setError(undefined);
@@ -98,13 +169,8 @@ function RepoRow({ repo, admin, onDone }: { repo: Repo; admin: boolean; onDone: 
       setError(failure as Error);
     }
   };
-  const save = (commands: Commands) =>
-    run(() =>
-      api(`/api/repos/${repo.id}`, {
-        method: 'PATCH',
-        body: Object.fromEntries(COMMANDS.map((key) => [key, commands[key].trim() || null])),
-      }),
-    );
+  const save = (fields: RepoFields) =>
+    run(() => api(`/api/repos/${repo.id}`, { method: 'PATCH', body: toBody(fields, 'edit') }));
   const remove = () => {
     if (window.confirm(`Forget repository "${repo.name}"? Its files are not touched.`)) {
       void run(() => api(`/api/repos/${repo.id}`, { method: 'DELETE' }));
@@ -124,14 +190,19 @@ function RepoRow({ repo, admin, onDone }: { repo: Repo; admin: boolean; onDone: 
               void save(editing);
             }}
           >
-            <CommandFields value={editing} onChange={setEditing} prefix="edit-" />
+            <SettingsFields value={editing} onChange={setEditing} prefix="edit-" />
             <button type="submit">Save</button>{' '}
             <button type="button" onClick={() => setEditing(null)}>
               Cancel
             </button>
           </form>
         ) : (
-          [repo.test_command, repo.lint_command, repo.deploy_command].map((c) => c ?? '—').join(' · ')
+          <>
+            {[repo.test_command, repo.lint_command, repo.deploy_command].map((c) => c ?? '—').join(' · ')}
+            <div className="muted" data-testid="repo-settings">
+              {settingsSummary(repo)}
+            </div>
+          </>
         )}
         <ErrorNote error={error} />
       </td>
@@ -139,16 +210,7 @@ function RepoRow({ repo, admin, onDone }: { repo: Repo; admin: boolean; onDone: 
       {admin ? (
         <td>
           {editing ? null : (
-            <button
-              type="button"
-              onClick={() =>
-                setEditing({
-                  test_command: repo.test_command ?? '',
-                  deploy_command: repo.deploy_command ?? '',
-                  lint_command: repo.lint_command ?? '',
-                })
-              }
-            >
+            <button type="button" onClick={() => setEditing(fieldsOf(repo))}>
               Edit
             </button>
           )}{' '}
@@ -183,7 +245,7 @@ export default function Repos({ me }: { me: Me | null }) {
               <th>Forge</th>
               <th>Location</th>
               <th>Branch</th>
-              <th>Test / lint / deploy</th>
+              <th>Test / lint / deploy; merging and gates</th>
               <th>Added</th>
               {admin ? <th /> : null}
             </tr>
