@@ -15,7 +15,11 @@ export const ERRORS = {
   NOT_FOUND: { status: 404, exitCode: 2, doc: 'No route matches the request.' },
   TASK_NOT_FOUND: { status: 404, exitCode: 2, doc: 'No task has that id.' },
   TASK_NOT_CANCELLABLE: { status: 409, exitCode: 2, doc: 'Only pending or in-progress tasks can be cancelled.' },
-  TASK_NOT_RETRYABLE: { status: 409, exitCode: 2, doc: 'Only failed or cancelled tasks can be retried by hand.' },
+  TASK_NOT_RETRYABLE: {
+    status: 409,
+    exitCode: 2,
+    doc: 'Only failed or cancelled tasks can be retried by hand, and not while their story waits for a human (resume the story).',
+  },
   WORKFLOW_NOT_FOUND: { status: 404, exitCode: 2, doc: 'No workflow (story) has that id.' },
   WORKFLOW_NOT_WAITING: {
     status: 409,

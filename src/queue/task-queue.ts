@@ -161,8 +161,9 @@ export class TaskQueue {
     });
   }
 
-  retry(id: number, actor: string): Promise<Task> {
-    return inTransaction(this.db, async (tx) => {
+  /** Puts a failed or cancelled task back with fresh attempts, in `db` (pass a transaction to check more with it). */
+  retry(id: number, actor: string, db: Kysely<Database> = this.db): Promise<Task> {
+    return inTransaction(db, async (tx) => {
       const task = await retryTask(tx, id, { actor, now: this.clock() });
       await this.wakeup.notify(tx);
       return task;

@@ -58,6 +58,29 @@ describe.each(DIALECTS)('%s: story resume route', (dialect) => {
     await s.queue.release({ taskId: task!.id, workerId: 'w1' }, 'test done');
   });
 
+  it('refuses POST /api/tasks/:id/retry for a task of a waiting story (409, names stories resume), changes nothing', async () => {
+    const id = await waitingStory();
+    // Setup: the story's PM task as a dead letter leaves it (test/workflow/dead-letter-resume.test.ts runs the
+    // real dead-letter path; this checks the route goes through the same rule).
+    const task = await s.db.handle.db
+      .updateTable('tasks')
+      .set({ status: 'failed', error: 'out of attempts' })
+      .where('workflow_id', '=', id)
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    const before = await s.rowCounts();
+    const response = await s.request({
+      method: 'POST',
+      url: `/api/tasks/${task.id}/retry`,
+      token: s.tokens.approver,
+    });
+    expect(response.statusCode, response.body).toBe(409);
+    expect(errorOf(response)).toMatchObject({ code: 'TASK_NOT_RETRYABLE' });
+    expect(errorOf(response).message).toContain(`stories resume ${id}`);
+    expect(await s.rowCounts()).toEqual(before);
+    expect((await s.queue.get(task.id)).status).toBe('failed');
+  });
+
   it('resumes without a body', async () => {
     const id = await waitingStory();
     const response = await s.request({ method: 'POST', url: `/api/stories/${id}/resume`, token: s.tokens.approver });

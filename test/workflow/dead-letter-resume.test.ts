@@ -3,7 +3,7 @@
  * the worker loop, or its lease expires for good) moves its workflow to a human in the same transaction, through the
  * hook the agent supervisor supplies; `resumeWorkflow` continues a waiting workflow from where it stopped (one more
  * fix round with the note after the fix limit; the stopped task again after a failure) and refuses one that is not
- * waiting, changing nothing.
+ * waiting, changing nothing. Retrying the dead task by hand (`tasks retry`) is refused while its story waits.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { agentDeadLetterHook } from '../../src/agents/agent-supervisor.js';
@@ -18,6 +18,7 @@ import {
   type MergeExecutor,
   type WorkflowDeps,
 } from '../../src/workflow/advance-workflow.js';
+import { retryTaskByHand } from '../../src/workflow/retry-task-by-hand.js';
 import type { StoryState } from '../../src/workflow/workflow-steps.js';
 import { DIALECTS, useTestDatabase } from '../support/dialects.js';
 import { expectCode } from '../support/expect-error.js';
@@ -138,6 +139,13 @@ describe.each(DIALECTS)('%s: dead letters and resume', (dialect) => {
       .where('kind', '=', 'workflow.waiting_for_human')
       .execute();
     expect(asked).toHaveLength(1);
+
+    // Retrying the dead task by hand would run it behind the waiting story's back: refused, pointing at resume.
+    const refused = await retryTaskByHand(queue, task.id, 'cli:alice').catch((e: unknown) => e);
+    expect(refused).toMatchObject({ code: 'TASK_NOT_RETRYABLE' });
+    expect(String(refused)).toContain(`autodev stories resume ${wf}`);
+    expect((await queue.get(task.id)).status).toBe('failed');
+    expect(await pending('implement_feature')).toHaveLength(0);
 
     const resumed = await resumeWorkflow(t.handle.db, deps, wf, { note: 'disk cleaned up', actor: 'cli:alice' });
     expect(resumed).toMatchObject({ status: 'running', stage: 'implement' });

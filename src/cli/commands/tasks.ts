@@ -14,6 +14,7 @@ import { AutodevError } from '../../errors.js';
 import { validateNewTask } from '../../queue/enqueue-task.js';
 import { MAX_PAGE_SIZE } from '../../queue/read-tasks.js';
 import { taskToJson, type Task } from '../../queue/task-record.js';
+import { retryTaskByHand } from '../../workflow/retry-task-by-hand.js';
 import { withContext, type CliDeps, type GlobalOptions } from '../context.js';
 import { formatAge, formatTable, writeJson, writeLine } from '../format.js';
 
@@ -57,7 +58,7 @@ export async function run(args: TasksArgs, deps: CliDeps): Promise<number> {
     }
     case 'retry': {
       const id = parseTaskId(args.id);
-      const task = await withContext(args.globals, deps, (ctx) => ctx.queue.retry(id, CLI_ACTOR));
+      const task = await withContext(args.globals, deps, (ctx) => retryTaskByHand(ctx.queue, id, CLI_ACTOR));
       if (args.json) writeJson(deps.stdout, taskToJson(task));
       else
         writeLine(

@@ -10,6 +10,7 @@ import { AutodevError } from '../../errors.js';
 import { MAX_PAGE_SIZE } from '../../queue/read-tasks.js';
 import type { TaskQueue } from '../../queue/task-queue.js';
 import { taskToJson } from '../../queue/task-record.js';
+import { retryTaskByHand } from '../../workflow/retry-task-by-hand.js';
 import { ErrorResponseSchema } from '../error-handler.js';
 import { requireRole } from './auth.js';
 
@@ -187,6 +188,6 @@ export const tasksPlugin: FastifyPluginAsyncZod<TasksOptions> = async (app, { qu
         response: { 200: TaskSchema, ...errors(400, 401, 403, 404, 409) },
       },
     },
-    async (request) => taskToJson(await queue.retry(request.params.id, actor(request.apiToken?.name))),
+    async (request) => taskToJson(await retryTaskByHand(queue, request.params.id, actor(request.apiToken?.name))),
   );
 };
