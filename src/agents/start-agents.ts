@@ -9,6 +9,7 @@ import { findPackageRoot } from '../config/package-root.js';
 import type { Role } from '../domain/roles.js';
 import type { Logger } from '../log.js';
 import type { TaskQueue } from '../queue/task-queue.js';
+import { sweepOrphanCheckouts } from '../gates/checkout-command.js';
 import { assertSandboxAvailable } from '../workspace/sandbox.js';
 import type { ProviderName } from '../llm/session-events.js';
 import { AgentSupervisor, type SupervisorOptions } from './agent-supervisor.js';
@@ -39,6 +40,10 @@ export async function startAgents(options: StartAgentsOptions): Promise<AgentSup
   await assertSandboxAvailable(options.settings.sandbox.mode);
   if (options.settings.sandbox.mode === 'none') {
     options.logger.warn('sandbox.mode is none: agent sessions will run UNSANDBOXED with full access to this machine');
+  }
+  const swept = await sweepOrphanCheckouts();
+  if (swept.length > 0) {
+    options.logger.info({ removed: swept }, `removed ${swept.length} gate checkout(s) left by a killed process`);
   }
   const supervisor = new AgentSupervisor(
     {

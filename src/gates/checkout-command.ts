@@ -1,7 +1,9 @@
 /**
  * @module One command on one commit of a repository, in a throwaway detached checkout under the sandbox: what the
  * test gate, the lint gate and the deployment share. The checkout is removed afterwards (it has no branch and no
- * commits of its own); the repository's branches and worktrees are never touched.
+ * commits of its own); the repository's branches and worktrees are never touched. A process killed mid-command
+ * cannot remove its checkout: the scratch directory's name carries the owner's pid, and `sweepOrphanCheckouts`
+ * (run when the agents start) removes those whose owner is gone, with their worktree registration.
  */
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -46,8 +48,11 @@ export function outputTail(output: string, chars = OUTPUT_TAIL_CHARS): string {
   return output.trim().slice(-chars);
 }
 
+const SCRATCH_PREFIX = 'autodev-checkout-';
+const OWNED_SCRATCH = /^autodev-checkout-(\d+)-/;
+
 export async function runInCheckout(options: CheckoutCommandOptions): Promise<CheckoutCommandResult> {
-  const scratch = await fs.mkdtemp(path.join(os.tmpdir(), 'autodev-checkout-'));
+  const scratch = await fs.mkdtemp(path.join(os.tmpdir(), `${SCRATCH_PREFIX}${process.pid}-`));
   const checkout = path.join(scratch, 'checkout');
   try {
     await git(options.repoPath, ['worktree', 'add', '--quiet', '--detach', checkout, options.ref]);
@@ -86,4 +91,39 @@ export async function runInCheckout(options: CheckoutCommandOptions): Promise<Ch
     await git(options.repoPath, ['worktree', 'prune'], { okExitCodes: [128] });
     await fs.rm(scratch, { recursive: true, force: true });
   }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists but is someone else's.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes the throwaway checkouts under `tmpDir` whose owning process is gone (killed mid-command), and prunes their
+ * repository's worktree list. A live owner's checkouts (this process's, another running Auto-Dev's) are left alone.
+ * Returns the directories removed.
+ */
+export async function sweepOrphanCheckouts(tmpDir = os.tmpdir()): Promise<string[]> {
+  const removed: string[] = [];
+  for (const name of await fs.readdir(tmpDir)) {
+    const owner = OWNED_SCRATCH.exec(name)?.[1];
+    if (owner === undefined || processAlive(Number(owner))) continue;
+    const scratch = path.join(tmpDir, name);
+    // The checkout's `.git` file names the repository's worktree entry: `gitdir: <repo>/.git/worktrees/<name>`.
+    const gitFile = await fs.readFile(path.join(scratch, 'checkout', '.git'), 'utf8').catch(() => '');
+    const entry = /^gitdir: (.+)$/m.exec(gitFile)?.[1];
+    await fs.rm(scratch, { recursive: true, force: true });
+    removed.push(scratch);
+    if (entry) {
+      const commonDir = path.dirname(path.dirname(entry));
+      // Run inside the git directory itself: the repository may be gone or moved meanwhile, which is no error here.
+      await git(commonDir, ['worktree', 'prune'], { okExitCodes: [128] }).catch(() => undefined);
+    }
+  }
+  return removed;
 }
