@@ -49,7 +49,8 @@ export function outputTail(output: string, chars = OUTPUT_TAIL_CHARS): string {
 }
 
 const SCRATCH_PREFIX = 'autodev-checkout-';
-const OWNED_SCRATCH = /^autodev-checkout-(\d+)-/;
+/** `<prefix><pid>-<random>`: the pid of the process that made it. */
+const OWNED_SCRATCH = new RegExp(`^${SCRATCH_PREFIX}(\\d+)-`);
 
 export async function runInCheckout(options: CheckoutCommandOptions): Promise<CheckoutCommandResult> {
   const scratch = await fs.mkdtemp(path.join(os.tmpdir(), `${SCRATCH_PREFIX}${process.pid}-`));

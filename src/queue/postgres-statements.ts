@@ -18,6 +18,7 @@
 import { CompiledQuery, type Kysely } from 'kysely';
 import { preparedMarker } from '../store/prepared-statements.js';
 import type { Database, TaskRow } from '../store/schema.js';
+import { toTask, type Task } from './task-record.js';
 
 const TASK_COLUMNS = [
   'id',
@@ -119,7 +120,7 @@ export interface WorkerStep {
 export interface WorkerStepOutcome {
   /** False when the step's lease was lost: nothing was completed or claimed for it. */
   completed: boolean;
-  next: TaskRow | undefined;
+  next: Task | undefined;
 }
 
 type Nullable<T> = { [K in keyof T]: T[K] | null };
@@ -144,7 +145,7 @@ export async function runWorkerStepsOnPostgres(
   // claimed row.
   const outcomes = new Array<WorkerStepOutcome>(steps.length);
   for (const { step, completed, ...row } of rows) {
-    outcomes[step - 1] = { completed, next: row.id === null ? undefined : (row as TaskRow) };
+    outcomes[step - 1] = { completed, next: row.id === null ? undefined : toTask(row as TaskRow) };
   }
   return outcomes;
 }

@@ -19,12 +19,12 @@ import { claimNextTask } from './claim-task.js';
 import { completeAndClaimNext } from './complete-and-claim.js';
 import { enqueueTask, type NewTask } from './enqueue-task.js';
 import { leaseLost, type LeaseHolder } from './lease.js';
-import { runWorkerStepsOnPostgres, type WorkerStep } from './postgres-statements.js';
+import { runWorkerStepsOnPostgres } from './postgres-statements.js';
 import { countTasksByStatus, getTask, listTasks, type TaskFilter, type TaskPage } from './read-tasks.js';
 import { reclaimExpiredLeases } from './reclaim-expired-leases.js';
 import { completeTask, failTask, heartbeatTask, releaseTask, type DeadLetterHook } from './settle-task.js';
 import { cancelTask, retryTask } from './task-controls.js';
-import { toTask, type Task } from './task-record.js';
+import type { Task } from './task-record.js';
 import { createTaskWakeup, type TaskWakeup } from './task-wakeup.js';
 import { WorkerStepBatcher } from './worker-step-batcher.js';
 
@@ -81,7 +81,7 @@ export class TaskQueue {
 
   /** Claims the next ready task of `types` for `workerId`, under a lease; undefined when none is ready. */
   async claim(workerId: string, types: readonly string[]): Promise<Task | undefined> {
-    if (this.steps && types.length > 0) return (await this.step(types, { workerId })).next;
+    if (this.steps && types.length > 0) return (await this.steps.step(types, { workerId })).next;
     return claimNextTask(this.db, this.handle.dialect, {
       workerId,
       types,
@@ -107,7 +107,7 @@ export class TaskQueue {
   async completeAndClaim(holder: LeaseHolder, result: unknown, types: readonly string[]): Promise<Task | undefined> {
     if (this.steps && types.length > 0) {
       const completes = { taskId: holder.taskId, result: JSON.stringify(result ?? null) };
-      const outcome = await this.step(types, { workerId: holder.workerId, completes });
+      const outcome = await this.steps.step(types, { workerId: holder.workerId, completes });
       if (!outcome.completed) throw leaseLost(holder);
       return outcome.next;
     }
@@ -117,11 +117,6 @@ export class TaskQueue {
       now: this.clock(),
       leaseMs: this.settings.leaseMs,
     });
-  }
-
-  private async step(types: readonly string[], step: WorkerStep) {
-    const outcome = await this.steps!.step(types, step);
-    return { completed: outcome.completed, next: outcome.next && toTask(outcome.next) };
   }
 
   /** Records a failed attempt; the task is retried after a backoff or, out of attempts, ends `failed`. */

@@ -13,17 +13,14 @@ import { inTransaction } from '../store/in-transaction.js';
 export function retryTaskByHand(queue: TaskQueue, id: number, actor: string): Promise<Task> {
   return inTransaction(queue.handle.db, async (tx) => {
     const task = await getTask(tx, id);
-    if (task.workflowId !== null) {
-      const story = await tx
-        .selectFrom('workflows')
-        .select(['id', 'status'])
-        .where('id', '=', task.workflowId)
-        .executeTakeFirst();
-      if (story?.status === 'waiting_for_human') {
+    const story = task.workflowId;
+    if (story !== null) {
+      const row = await tx.selectFrom('workflows').select('status').where('id', '=', story).executeTakeFirst();
+      if (row?.status === 'waiting_for_human') {
         throw new AutodevError(
           'TASK_NOT_RETRYABLE',
-          `task ${id} belongs to story ${story.id}, which is waiting for a human; ` +
-            `"autodev stories resume ${story.id}" (POST /api/stories/${story.id}/resume) runs it again and moves the story on`,
+          `task ${id} belongs to story ${story}, which is waiting for a human; ` +
+            `"autodev stories resume ${story}" (POST /api/stories/${story}/resume) runs it again and moves the story on`,
         );
       }
     }

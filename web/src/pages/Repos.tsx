@@ -22,6 +22,7 @@ interface Repo {
 }
 
 type MergeMethod = 'merge' | 'squash';
+const MERGE_LABELS: Record<MergeMethod, string> = { merge: 'merge commit', squash: 'squash' };
 const COMMANDS = ['test_command', 'deploy_command', 'lint_command'] as const;
 type Commands = Record<(typeof COMMANDS)[number], string>;
 const LABELS: Commands = { test_command: 'Test', deploy_command: 'Deploy', lint_command: 'Lint' };
@@ -62,10 +63,12 @@ function toBody(fields: RepoFields, mode: 'add' | 'edit'): Record<string, unknow
   const body: Record<string, unknown> = { merge_method: fields.merge_method };
   for (const key of COMMANDS) body[key] = fields[key].trim() || unset;
   const coverage = fields.coverage_threshold.trim();
-  if (coverage && !(Number.isFinite(Number(coverage)) && Number(coverage) >= 0 && Number(coverage) <= 100)) {
+  const threshold = coverage ? Number(coverage) : unset;
+  // NaN fails both comparisons: text that is not a number is refused too.
+  if (typeof threshold === 'number' && !(threshold >= 0 && threshold <= 100)) {
     throw new Error(`Coverage threshold must be a number from 0 to 100 (got "${coverage}"), or empty for none.`);
   }
-  body.coverage_threshold = coverage ? Number(coverage) : unset;
+  body.coverage_threshold = threshold;
   const secrets = fields.deploy_secrets.split(/[\s,]+/).filter(Boolean);
   body.deploy_secrets = secrets.length > 0 ? secrets : unset;
   return Object.fromEntries(Object.entries(body).filter(([, value]) => value !== undefined));
@@ -101,8 +104,11 @@ function SettingsFields({
           value={value.merge_method}
           onChange={(event) => onChange({ ...value, merge_method: event.target.value as MergeMethod })}
         >
-          <option value="merge">merge commit</option>
-          <option value="squash">squash</option>
+          {(Object.keys(MERGE_LABELS) as MergeMethod[]).map((method) => (
+            <option key={method} value={method}>
+              {MERGE_LABELS[method]}
+            </option>
+          ))}
         </select>
       </label>
       {text('coverage_threshold', 'Coverage threshold %', { placeholder: 'none', inputMode: 'decimal' })}
@@ -113,7 +119,7 @@ function SettingsFields({
 
 /** One line for the table: merge method, coverage threshold, secret names. */
 function settingsSummary(repo: Repo): string {
-  const parts: string[] = [repo.merge_method === 'squash' ? 'squash' : 'merge commit'];
+  const parts: string[] = [MERGE_LABELS[repo.merge_method]];
   if (repo.coverage_threshold !== null) parts.push(`coverage ≥ ${repo.coverage_threshold}%`);
   if (repo.deploy_secrets.length > 0) parts.push(`secrets: ${repo.deploy_secrets.join(', ')}`);
   return parts.join(' · ');
