@@ -48,6 +48,11 @@ export interface RenderTaskPromptInput {
     parentResults?: ParentResult[];
     instructions?: OperatorInstruction[];
     previousError?: string;
+    /**
+     * What the previous attempt did, when its CLI conversation cannot be resumed here (another machine, a wiped
+     * home): a short summary of its transcript, quoted as data.
+     */
+    previousTranscript?: string;
   };
   /** Text written by users or other agents: quoted as data, never as instructions. */
   untrusted?: UntrustedText[];
@@ -239,11 +244,13 @@ export function renderTaskPrompt(input: RenderTaskPromptInput): string {
   }
   blocks.push(...untrusted);
   const previousError = context.previousError?.trim();
+  const previousTranscript = context.previousTranscript?.trim();
 
   const fenceId = fenceIdFor(input.fenceSeed, [
     input.rolePrompt,
     ...blocks.flatMap((block) => [block.label, block.text]),
     previousError ?? '',
+    previousTranscript ?? '',
   ]);
   const fence = (block: UntrustedText) => fenceUntrusted(fenceId, block.label, block.text, maxChars);
 
@@ -265,7 +272,7 @@ export function renderTaskPrompt(input: RenderTaskPromptInput): string {
       blocks.map(fence).join('\n\n'),
     ].join('\n'),
   );
-  if (previousError) {
+  if (previousError || previousTranscript) {
     sections.push(
       [
         '## The previous attempt failed',
@@ -274,7 +281,15 @@ export function renderTaskPrompt(input: RenderTaskPromptInput): string {
         'it left behind (for example commits on your branch) before starting over. Avoid repeating the failure; if it',
         'cannot be avoided, report status "blocked" and say why.',
         '',
-        fence({ label: 'error from the previous attempt', text: previousError }),
+        fence({ label: 'error from the previous attempt', text: previousError || 'no error was recorded' }),
+        ...(previousTranscript
+          ? [
+              '',
+              "The previous attempt's conversation cannot be resumed here; this is the end of its transcript:",
+              '',
+              fence({ label: 'transcript of the previous attempt', text: previousTranscript }),
+            ]
+          : []),
       ].join('\n'),
     );
   }

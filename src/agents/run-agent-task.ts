@@ -23,8 +23,16 @@ import type { TaskQueue } from '../queue/task-queue.js';
 import type { Database } from '../store/schema.js';
 import { resolveCommit } from '../workspace/git.js';
 import { defaultHiddenPaths, scrubEnvironment, type SandboxMode } from '../workspace/sandbox.js';
-import { commitWip, prepareWorktree, sandboxPathsFor, type Worktree } from '../workspace/worktrees.js';
-import { agentCliPath, cliStateDirs, homeDir, writeSandboxedCli, type CliProvider } from './agent-cli.js';
+import {
+  commitWip,
+  prepareWorktree,
+  sandboxPathsFor,
+  type SaveOptions,
+  type Worktree,
+} from '../workspace/worktrees.js';
+import { AutodevError } from '../errors.js';
+import { agentCliPath, homeDir, writeSandboxedCli, type CliProvider } from './agent-cli.js';
+import { prepareSessionHome } from './session-home.js';
 import { applyOutbox } from './apply-outbox.js';
 import { chooseProvider, type ProviderPolicy } from './choose-provider.js';
 import { markInstructionsDelivered, pendingInstructions, returnUndeliveredInstructions } from './instructions.js';
@@ -40,8 +48,9 @@ import {
   abortOrphanedSessions,
   appendTranscript,
   finishSession,
-  lastProviderSessionId,
+  lastProviderSession,
   startSession,
+  summarizeLastTranscript,
   type TranscriptEntry,
 } from './session-store.js';
 
@@ -59,9 +68,8 @@ export const PROVIDER_ENV_ALLOWLIST: Record<CliProvider, string[]> = {
     'CLAUDE_CODE_USE_VERTEX',
     'AWS_REGION',
     'CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC',
-    'IS_SANDBOX',
   ],
-  codex: ['OPENAI_API_KEY', 'OPENAI_BASE_URL', 'CODEX_HOME'],
+  codex: ['OPENAI_API_KEY', 'OPENAI_BASE_URL'],
 };
 
 export type ProviderFactory = (name: ProviderName, session: { executable: string | undefined }) => LlmProvider;
@@ -82,6 +90,8 @@ export interface AgentRuntimeDeps {
   bwrapPath?: string;
   /** Called with the provider a session runs on (for the agent's status row). */
   onProvider?: (provider: ProviderName) => void;
+  /** The uid Auto-Dev runs as (default: this process's); as root, unsandboxed sessions are refused. */
+  uid?: number;
 }
 
 /** How often the transcript buffer is written to the database while a session runs. */
@@ -149,6 +159,20 @@ export function createAgentTaskHandler(deps: AgentRuntimeDeps, role: Role): Task
   };
 }
 
+/** Paths no session, gate, deploy or save may see: the data dir, credential stores, the operator's CLI state. */
+export function hiddenPathsFor(deps: Pick<AgentRuntimeDeps, 'env' | 'dataDir'>): string[] {
+  return defaultHiddenPaths({ home: homeDir(deps.env), dataDir: deps.dataDir, env: deps.env });
+}
+
+/** How a task clone's work is saved: in the sandbox the session ran in (worktrees.ts `commitWip`). */
+export function saveOptionsFor(deps: AgentRuntimeDeps): SaveOptions {
+  return {
+    mode: deps.settings.sandbox.mode,
+    hiddenPaths: hiddenPathsFor(deps),
+    ...(deps.bwrapPath ? { bwrapPath: deps.bwrapPath } : {}),
+  };
+}
+
 async function prepareWorkspace(deps: AgentRuntimeDeps, role: Role, task: Task) {
   const readOnly = READ_ONLY_ROLES.has(role);
   if (task.repoId === null) {
@@ -172,15 +196,18 @@ async function prepareWorkspace(deps: AgentRuntimeDeps, role: Role, task: Task) 
     typeof payload.branch === 'string' &&
     payload.branch !== repo.default_branch &&
     (await resolveCommit(repo.location, `refs/heads/${payload.branch}`)) !== null;
-  const worktree = await prepareWorktree({
-    repoPath: repo.location,
-    baseDir: path.join(deps.dataDir, 'worktrees', repo.name),
-    taskId: task.id,
-    title,
-    baseBranch: continues ? (payload.branch as string) : repo.default_branch,
-    readOnly,
-    ...(readOnly && ref ? { ref } : {}),
-  });
+  const worktree = await prepareWorktree(
+    {
+      repoPath: repo.location,
+      baseDir: path.join(deps.dataDir, 'worktrees', repo.name),
+      taskId: task.id,
+      title,
+      baseBranch: continues ? (payload.branch as string) : repo.default_branch,
+      readOnly,
+      ...(readOnly && ref ? { ref } : {}),
+    },
+    saveOptionsFor(deps),
+  );
   return { cwd: worktree.path, worktree, repo, readOnly };
 }
 
@@ -236,6 +263,31 @@ async function runSession(
     { sessionId, now: clock() },
   );
 
+  // A retry resumes the CLI conversation when this machine still has it (in the earlier session's home), else it
+  // starts fresh with the end of the earlier transcript in its prompt.
+  const previous =
+    task.attempts > 1 && provider !== 'replay' ? await lastProviderSession(db, task.id, provider) : undefined;
+  const home =
+    provider === 'replay'
+      ? undefined
+      : await prepareSessionHome({
+          sessionDir,
+          provider,
+          operatorHome: homeDir(deps.env),
+          operatorEnv: deps.env,
+          ...(previous
+            ? {
+                previous: {
+                  sessionDir: path.join(deps.dataDir, 'sessions', String(previous.sessionId)),
+                  providerSessionId: previous.providerSessionId,
+                },
+              }
+            : {}),
+        });
+  const resume = previous && home?.canResume ? previous.providerSessionId : undefined;
+  const previousTranscript =
+    task.attempts > 1 && !resume ? await summarizeLastTranscript(db, task.id, 40, sessionId) : '';
+
   const rolePrompt = await loadRolePrompt(role, {
     dataDir: deps.dataDir,
     ...(deps.configDir ? { configDir: deps.configDir } : {}),
@@ -268,13 +320,13 @@ async function runSession(
       parentResults: parents,
       instructions: instructions.map((i) => ({ id: i.id, message: i.message, created_at: i.created_at })),
       ...(task.error ? { previousError: task.error } : {}),
+      ...(previousTranscript ? { previousTranscript } : {}),
     },
   });
 
-  const env = sessionEnvironment(deps, provider);
+  const env = { ...sessionEnvironment(deps, provider), ...home?.env };
   const executable = await sessionExecutable(deps, provider, env, workspace, sessionDir);
   const llm = deps.createProvider(provider, { executable });
-  const resume = task.attempts > 1 ? await lastProviderSessionId(db, task.id, provider) : undefined;
 
   const watcher = new AbortController();
   const stopWith = (reason: string) => {
@@ -314,9 +366,17 @@ async function runSession(
     await transcript.close();
   }
   const finalUsage: TokenUsage | undefined = outcome.usage ?? usage;
+  const submitted = await readSessionResult(sessionDir);
+  // A session that ended well but never handed in a result did not do its job: it is not recorded as succeeded.
+  const unsubmitted =
+    outcome.status === 'succeeded' && !submitted
+      ? submissions.lastRefusal
+        ? `invalid result: submit_result refused it (${submissions.lastRefusal}) and the session ended without a valid one`
+        : 'the session ended without calling submit_result, so there is no verdict'
+      : undefined;
   await finishSession(db, sessionId, {
-    status: outcome.status,
-    outcome: outcome.error ?? (outcome.resultText.slice(0, 2000) || null),
+    status: unsubmitted ? 'failed' : outcome.status,
+    outcome: unsubmitted ?? outcome.error ?? (outcome.resultText.slice(0, 2000) || null),
     providerSessionId: outcome.providerSessionId,
     model: outcome.model,
     tokensIn: finalUsage ? finalUsage.input_tokens : 0,
@@ -327,7 +387,8 @@ async function runSession(
   });
 
   // Never lose work: whatever happened, the worktree's changes are committed on the task branch.
-  const wip = workspace.worktree && !workspace.readOnly ? await saveWork(workspace.worktree, task, outcome) : undefined;
+  const wip =
+    workspace.worktree && !workspace.readOnly ? await saveWork(deps, workspace.worktree, task, outcome) : undefined;
 
   if (outcome.status === 'rate_limited') {
     // The model never worked on it: the instructions go to the next session (the fallback's, or after the reset).
@@ -353,16 +414,7 @@ async function runSession(
   }
   if (outcome.status === 'failed') throw new Error(`${provider} session failed: ${outcome.error ?? 'no reason given'}`);
 
-  const submitted = await readSessionResult(sessionDir);
-  if (!submitted) {
-    const refused = submissions.lastRefusal;
-    if (refused) {
-      throw new Error(
-        `invalid result: submit_result refused it (${refused}) and the session ended without a valid one`,
-      );
-    }
-    throw new Error('the session ended without calling submit_result, so there is no verdict');
-  }
+  if (unsubmitted || !submitted) throw new Error(unsubmitted ?? 'the session ended without a result');
   const checked = validateResult(task.type, submitted.result);
   if (!checked.ok) throw new Error(`invalid result: ${checked.reason}`);
   const { entries, problems } = await readOutbox(sessionDir);
@@ -374,7 +426,7 @@ async function runSession(
             db,
             sandboxMode: settings.sandbox.mode,
             env: deps.env,
-            hiddenPaths: defaultHiddenPaths({ home: homeDir(deps.env), dataDir: deps.dataDir }),
+            hiddenPaths: hiddenPathsFor(deps),
             bwrapPath: deps.bwrapPath,
             timeoutMs: settings.watcher.max_session_duration * 1000,
             signal: context.signal,
@@ -439,9 +491,13 @@ class SubmissionWatcher {
   }
 }
 
-async function saveWork(worktree: Worktree, task: Task, outcome: SessionOutcome) {
-  const note = outcome.status === 'succeeded' ? 'work' : `work in progress (${outcome.status})`;
-  return commitWip(worktree, `autodev: ${task.type} task ${task.id}: ${note}`);
+/** Saves what the agent left uncommitted as one commit that says what it is; the agent's own commits stay as made. */
+async function saveWork(deps: AgentRuntimeDeps, worktree: Worktree, task: Task, outcome: SessionOutcome) {
+  const why =
+    outcome.status === 'succeeded'
+      ? 'left uncommitted'
+      : `uncommitted when the session ${outcome.status === 'aborted' ? 'was aborted' : `ended ${outcome.status}`}`;
+  return commitWip(worktree, `WIP: ${task.type} task ${task.id}: work ${why}, saved by Auto-Dev`, saveOptionsFor(deps));
 }
 
 function sessionEnvironment(deps: AgentRuntimeDeps, provider: ProviderName): Record<string, string> {
@@ -463,10 +519,10 @@ async function sessionExecutable(
   const cli = agentCliPath(provider, configured, env.PATH);
   const mode: SandboxMode = deps.settings.sandbox.mode;
   if (mode === 'none') {
+    assertNotRootUnsandboxed(deps.uid ?? process.getuid?.());
     warnUnsandboxed(deps.logger);
     return cli;
   }
-  const home = homeDir(deps.env);
   const paths = workspace.worktree
     ? sandboxPathsFor(workspace.worktree)
     : { writablePaths: [workspace.cwd], readOnlyPaths: [] as string[] };
@@ -474,13 +530,27 @@ async function sessionExecutable(
     wrapperPath: path.join(sessionDir, `${provider}-sandboxed.sh`),
     cliPath: cli,
     cwd: workspace.cwd,
-    writablePaths: [...paths.writablePaths, sessionDir, ...cliStateDirs(provider, home)],
+    // The session's own HOME (CLI state, its login copy) lives in the session dir.
+    writablePaths: [...paths.writablePaths, sessionDir],
     // The CLI and Auto-Dev itself (its MCP server runs inside the session) must stay visible even when they live
     // under /tmp, which the sandbox replaces with a private one.
     readOnlyPaths: [...paths.readOnlyPaths, findPackageRoot(), path.dirname(cli)],
-    hiddenPaths: defaultHiddenPaths({ home, dataDir: deps.dataDir }),
+    hiddenPaths: hiddenPathsFor(deps),
     ...(deps.bwrapPath ? { bwrapPath: deps.bwrapPath } : {}),
   });
+}
+
+/**
+ * Refuses an unsandboxed agent session as root: it could do anything to this machine, and Claude Code refuses to
+ * skip its permission prompts as root anyway. Inside the sandbox the CLI runs as an unprivileged uid instead.
+ */
+export function assertNotRootUnsandboxed(uid: number | undefined = process.getuid?.()): void {
+  if (uid !== 0) return;
+  throw new AutodevError(
+    'SANDBOX_UNAVAILABLE',
+    'agent sessions will not run unsandboxed as root (sandbox.mode: none): install bubblewrap ' +
+      '(apt-get install bubblewrap) and set sandbox.mode: bubblewrap, or run Auto-Dev as an unprivileged user',
+  );
 }
 
 let warned = false;

@@ -47,7 +47,7 @@ export async function runDeployTask(deps: AgentRuntimeDeps, task: Task, context:
       mode: deps.settings.sandbox.mode,
       timeoutMs: deps.settings.watcher.max_session_duration * 1000,
       env: deps.env,
-      hiddenPaths: defaultHiddenPaths({ home: homeDir(deps.env), dataDir: deps.dataDir }),
+      hiddenPaths: defaultHiddenPaths({ home: homeDir(deps.env), dataDir: deps.dataDir, env: deps.env }),
       ...(deps.bwrapPath ? { bwrapPath: deps.bwrapPath } : {}),
       signal: context.signal,
     });

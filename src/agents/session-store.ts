@@ -119,32 +119,72 @@ export async function finishSession(db: Kysely<Database>, sessionId: number, tot
 }
 
 /**
- * Closes the sessions of a task still marked `running`: called by the worker that now holds the task's lease, so
- * they belong to an earlier attempt whose worker died (SIGKILL, a lost machine) and will never finish them.
+ * Closes the sessions of a task still marked `running`: called by the worker that now holds the task's lease, and by
+ * the reclaim pass that returns an expired lease or dead-letters the task, so they belong to an attempt whose worker
+ * died (SIGKILL, a lost machine) and will never finish them. Each is closed as aborted with its time and its spend
+ * so far: tokens and cost from its last `usage` event.
  */
 export async function abortOrphanedSessions(db: Kysely<Database>, taskId: number, now: number): Promise<number[]> {
-  const orphaned = await db
-    .updateTable('sessions')
-    .set({
-      status: 'aborted',
-      outcome: 'the worker running this session was lost (its task lease expired); the task moved on',
-      finished_at: now,
-    })
+  const running = await db
+    .selectFrom('sessions')
+    .select('id')
     .where('task_id', '=', taskId)
     .where('status', '=', 'running')
-    .returning('id')
     .execute();
-  for (const { id } of orphaned) {
+  const aborted: number[] = [];
+  for (const { id } of running) {
+    const usage = await db
+      .selectFrom('session_events')
+      .select('data')
+      .where('session_id', '=', id)
+      .where('kind', '=', 'usage')
+      .orderBy('seq', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    const spent = usage ? (JSON.parse(usage.data) as Partial<Record<string, number>>) : {};
+    // The CLI's id of the conversation, so a retry on this machine can resume it.
+    const started = await db
+      .selectFrom('session_events')
+      .select('data')
+      .where('session_id', '=', id)
+      .where('kind', '=', 'session_started')
+      .orderBy('seq', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    const conversation = started ? (JSON.parse(started.data) as { provider_session_id?: unknown }) : {};
+    const tokensIn = spent.input_tokens ?? 0;
+    const tokensOut = spent.output_tokens ?? 0;
+    const costUsd = spent.cost_usd ?? 0;
+    const updated = await db
+      .updateTable('sessions')
+      .set({
+        status: 'aborted',
+        outcome: 'the worker running this session was lost (its task lease expired); the task moved on',
+        tokens_in: tokensIn,
+        tokens_out: tokensOut,
+        tokens_cache: (spent.cache_read_tokens ?? 0) + (spent.cache_creation_tokens ?? 0),
+        cost_usd: costUsd,
+        ...(typeof conversation.provider_session_id === 'string'
+          ? { provider_session_id: conversation.provider_session_id }
+          : {}),
+        finished_at: now,
+      })
+      .where('id', '=', id)
+      .where('status', '=', 'running')
+      .returning('id')
+      .executeTakeFirst();
+    if (!updated) continue;
+    aborted.push(id);
     await recordEvent(db, {
       kind: 'session.finished',
       subjectType: 'session',
       subjectId: id,
       actor: 'system',
-      data: { status: 'aborted', reason: 'worker lost' },
+      data: { status: 'aborted', reason: 'worker lost', tokens_in: tokensIn, tokens_out: tokensOut, cost_usd: costUsd },
       now,
     });
   }
-  return orphaned.map((row) => row.id);
+  return aborted;
 }
 
 /** The transcript after `afterSeq`, oldest first (for live views that resume). */
@@ -160,22 +200,83 @@ export async function readTranscript(db: Kysely<Database>, sessionId: number, af
   return rows.map((r) => ({ seq: r.seq, kind: r.kind, data: JSON.parse(r.data) as unknown, at: r.created_at }));
 }
 
-/** The last provider session id of a task, so a task resumed on another worker can resume the CLI session. */
-export async function lastProviderSessionId(
+/**
+ * The task's last session on `provider` that the CLI gave an id, so a retry can resume that conversation (when the
+ * session's home still holds it: agents/session-home.ts).
+ */
+export async function lastProviderSession(
   db: Kysely<Database>,
   taskId: number,
   provider: string,
-): Promise<string | undefined> {
+): Promise<{ sessionId: number; providerSessionId: string } | undefined> {
   const row = await db
     .selectFrom('sessions')
-    .select('provider_session_id')
+    .select(['id', 'provider_session_id'])
     .where('task_id', '=', taskId)
     .where('provider', '=', provider)
     .where('provider_session_id', 'is not', null)
     .orderBy('id', 'desc')
     .limit(1)
     .executeTakeFirst();
-  return row?.provider_session_id ?? undefined;
+  return row?.provider_session_id ? { sessionId: row.id, providerSessionId: row.provider_session_id } : undefined;
+}
+
+/** One line per event worth reading back: text, tool calls and results, commands, errors. */
+function transcriptLine(kind: string, data: Record<string, unknown>): string | null {
+  const clip = (value: unknown, max = 240) => {
+    const text = (typeof value === 'string' ? value : JSON.stringify(value ?? '')).replace(/\s+/g, ' ').trim();
+    return text.length > max ? `${text.slice(0, max)}...` : text;
+  };
+  switch (kind) {
+    case 'text':
+      return `said: ${clip(data.text)}`;
+    case 'tool_call':
+      return `called ${String(data.name)}: ${clip(data.input)}`;
+    case 'tool_result':
+      return `${data.is_error ? 'tool failed' : 'tool returned'}: ${clip(data.output, 160)}`;
+    case 'command':
+      return `ran: ${clip(data.command)} (exit ${String(data.exit_code ?? '?')})`;
+    case 'file_change':
+      return `${String(data.kind)} ${String(data.path)}`;
+    case 'error':
+      return `error: ${clip(data.message)}`;
+    default:
+      return null;
+  }
+}
+
+/**
+ * The end of the task's latest transcript as readable lines (at most `maxLines`), for the prompt of a retry that
+ * cannot resume the CLI conversation. Empty when the task has no recorded session.
+ */
+export async function summarizeLastTranscript(
+  db: Kysely<Database>,
+  taskId: number,
+  maxLines = 40,
+  beforeSessionId = Number.MAX_SAFE_INTEGER,
+): Promise<string> {
+  const session = await db
+    .selectFrom('sessions')
+    .select('id')
+    .where('task_id', '=', taskId)
+    .where('id', '<', beforeSessionId)
+    .orderBy('id', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  if (!session) return '';
+  const rows = await db
+    .selectFrom('session_events')
+    .select(['kind', 'data'])
+    .where('session_id', '=', session.id)
+    .where('kind', 'in', ['text', 'tool_call', 'tool_result', 'command', 'file_change', 'error'])
+    .orderBy('seq', 'desc')
+    .limit(maxLines)
+    .execute();
+  return rows
+    .reverse()
+    .map((row) => transcriptLine(row.kind, JSON.parse(row.data) as Record<string, unknown>))
+    .filter((line): line is string => line !== null)
+    .join('\n');
 }
 
 /** Tokens and cost of sessions started since `since` (the start of the day, for `tokens.daily_budget`). */

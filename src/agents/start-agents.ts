@@ -11,6 +11,7 @@ import type { Logger } from '../log.js';
 import type { TaskQueue } from '../queue/task-queue.js';
 import { sweepOrphanCheckouts } from '../gates/checkout-command.js';
 import { assertSandboxAvailable } from '../workspace/sandbox.js';
+import { assertNotRootUnsandboxed } from './run-agent-task.js';
 import type { ProviderName } from '../llm/session-events.js';
 import { AgentSupervisor, type SupervisorOptions } from './agent-supervisor.js';
 import { settingsProviderFactory } from './provider-factory.js';
@@ -39,6 +40,8 @@ export function builtCliEntry(): string {
 export async function startAgents(options: StartAgentsOptions): Promise<AgentSupervisor> {
   await assertSandboxAvailable(options.settings.sandbox.mode);
   if (options.settings.sandbox.mode === 'none') {
+    // As root, unsandboxed sessions are refused at start rather than at every task (the replay provider runs none).
+    if (options.forceProvider !== 'replay') assertNotRootUnsandboxed();
     options.logger.warn('sandbox.mode is none: agent sessions will run UNSANDBOXED with full access to this machine');
   }
   const swept = await sweepOrphanCheckouts();

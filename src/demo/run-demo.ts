@@ -101,7 +101,11 @@ export async function runDemo(options: RunDemoOptions): Promise<DemoOutcome> {
   const tests = await testDefaultBranch(start.repo, {
     mode: settings.sandbox.mode,
     env: options.env,
-    hiddenPaths: defaultHiddenPaths({ home: options.env.HOME ?? os.homedir(), dataDir: options.dataDir }),
+    hiddenPaths: defaultHiddenPaths({
+      home: options.env.HOME ?? os.homedir(),
+      dataDir: options.dataDir,
+      env: options.env,
+    }),
   });
   options.status(undefined);
   line('');

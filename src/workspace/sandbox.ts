@@ -30,6 +30,11 @@ export const DEFAULT_HIDDEN_HOME_PATHS: readonly string[] = [
   '.git-credentials',
   '.npmrc',
   '.pypirc',
+  // The agent CLIs' own state: logins, settings and hooks. Sessions get a home of their own (agents/session-home.ts).
+  '.claude',
+  '.claude.json',
+  '.config/claude',
+  '.codex',
 ];
 
 /**
@@ -54,11 +59,26 @@ export function scrubEnvironment(
   return scrubbed;
 }
 
-/** The default paths to hide: the data dir (database, admin token, secrets) and credential stores in `home`. */
-export function defaultHiddenPaths(options: { home: string; dataDir?: string; extra?: readonly string[] }): string[] {
+/** Variables that move an agent CLI's state (and login) out of the home directory. */
+const CLI_STATE_VARIABLES = ['CLAUDE_CONFIG_DIR', 'CODEX_HOME'] as const;
+
+/**
+ * The default paths to hide: the data dir (database, admin token, secrets), credential stores and the agent CLIs'
+ * state in `home`, and the CLI state directories `env` moves elsewhere (`CLAUDE_CONFIG_DIR`, `CODEX_HOME`).
+ */
+export function defaultHiddenPaths(options: {
+  home: string;
+  dataDir?: string;
+  env?: Readonly<Record<string, string | undefined>>;
+  extra?: readonly string[];
+}): string[] {
+  const moved = CLI_STATE_VARIABLES.map((name) => options.env?.[name]).filter(
+    (value): value is string => typeof value === 'string' && isAbsolute(value),
+  );
   return [
     ...(options.dataDir ? [resolve(options.dataDir)] : []),
     ...DEFAULT_HIDDEN_HOME_PATHS.map((relative) => join(options.home, relative)),
+    ...moved,
     ...(options.extra ?? []),
   ];
 }
@@ -86,7 +106,21 @@ export interface SandboxSpec {
    * caller (an agent SDK spawning the CLI) already passes an environment scrubbed by `scrubEnvironment`.
    */
   inheritEnv?: boolean;
+  /**
+   * Run as this uid (and gid) inside a new user namespace. Set when Auto-Dev runs as root (`sandboxUid()`): the
+   * command then is not root inside (Claude Code refuses to skip permissions as root), while files it writes are
+   * still owned by Auto-Dev's user outside.
+   */
+  uid?: number;
 }
+
+/** The uid sandboxed commands run as: an unprivileged one when Auto-Dev itself is root, else unchanged (undefined). */
+export function sandboxUid(): number | undefined {
+  return process.getuid?.() === 0 ? SANDBOX_UID : undefined;
+}
+
+/** The unprivileged uid and gid inside the sandbox when Auto-Dev runs as root. */
+export const SANDBOX_UID = 1000;
 
 type Mount =
   | { op: 'tmpfs'; path: string }
@@ -155,6 +189,7 @@ export function buildSandboxArgs(spec: SandboxSpec): string[] {
 
   const args = ['--unshare-all'];
   if (spec.network) args.push('--share-net');
+  if (spec.uid !== undefined) args.push('--unshare-user', '--uid', String(spec.uid), '--gid', String(spec.uid));
   // As root, bubblewrap otherwise keeps every capability inside, enough to unmount the tmpfs hiding a secret.
   args.push('--cap-drop', 'ALL', '--die-with-parent', '--new-session');
   args.push('--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc');
@@ -256,6 +291,7 @@ async function selfCheck(bwrapPath: string, deps: RunCommandDeps): Promise<Bubbl
     hiddenPaths: [],
     env: { PATH: '/usr/local/bin:/usr/bin:/bin' },
     network: false,
+    uid: sandboxUid(),
   });
   try {
     const env = { PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin' };
@@ -341,6 +377,7 @@ export async function runSandboxed(options: SandboxRunOptions, deps: RunCommandD
     hiddenPaths: await resolveHiddenPaths(options.hiddenPaths ?? []),
     env,
     network: options.network,
+    uid: sandboxUid(),
   });
   // bubblewrap itself needs only PATH to be found; the command's environment is set inside with --setenv.
   const bwrapEnv = { PATH: options.env.PATH ?? '/usr/local/bin:/usr/bin:/bin' };

@@ -1,16 +1,21 @@
 /**
- * @module One git worktree per task: a writable task works on its own `autodev/<id>-<slug>` branch; a reviewing role
- * gets a detached, read-only checkout. Cleanup never loses work: WIP is committed first, unmerged branches are kept.
+ * @module One checkout per task. A writable task gets its own clone (objects shared with the repository through
+ * `--shared` alternates) on its `autodev/<id>-<slug>` branch: the agent runs `git add`, `commit`, `log` there as it
+ * would anywhere, and no commit of its can touch another branch of the repository. The agent controls that clone
+ * (its config, hooks, even its `.git`), so Auto-Dev never runs git in it outside the sandbox: `commitWip` saves
+ * uncommitted work and bundles the branch INSIDE the sandbox, then fetches the bundle into the repository (a bundle
+ * is data; the repository's own config applies) and moves the task branch. A reviewing role gets a detached
+ * worktree of the repository, read-only. Cleanup never loses work: WIP is saved first, unmerged branches are kept.
  * Nothing here force-pushes, hard-resets, or deletes the default branch (test/workspace/worktrees.test.ts tries).
  */
-import { mkdir, readdir, realpath, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, mkdtemp, readFile, readdir, realpath, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { AutodevError, isAutodevError } from '../errors.js';
 import { TASK_BRANCH_PREFIX, taskBranchName, taskDirName } from './branch-names.js';
 import { deleteMergedBranch, protectedBranches } from './branches.js';
 import { setTreeWritable } from './file-modes.js';
 import {
-  currentBranch,
+  AUTODEV_GIT_IDENTITY,
   git,
   gitOutput,
   isAncestor,
@@ -19,14 +24,18 @@ import {
   resolveCommit,
   uncommittedChanges,
 } from './git.js';
+import { runSandboxed, type SandboxMode } from './sandbox.js';
 
 export interface Worktree {
   taskId: string | number;
   /** The repository's main checkout. */
   repoPath: string;
-  /** The repository's shared `.git` directory (objects, refs), which git inside the worktree reads. */
+  /**
+   * The repository's `.git` directory (objects, refs): git inside a read-only worktree reads it, and a task clone
+   * borrows its objects. Mounted read-only in the sandbox.
+   */
   gitCommonDir: string;
-  /** The worktree directory (absolute, symlinks resolved). */
+  /** The checkout directory (absolute, symlinks resolved): a task clone, or a read-only worktree. */
   path: string;
   /** The task branch, or null for a read-only (detached) checkout. */
   branch: string | null;
@@ -37,7 +46,7 @@ export interface Worktree {
    * because only writable worktrees go in `writablePaths` (see `sandboxPathsFor`).
    */
   readOnly: boolean;
-  /** The commit checked out when the worktree was prepared. */
+  /** The commit checked out when the checkout was prepared (a task clone's bundles start after it). */
   head: string;
   /** True when the task branch (or the worktree) already existed: earlier work continues, nothing was reset. */
   resumed: boolean;
@@ -76,10 +85,11 @@ async function mainCheckout(repoPath: string): Promise<string> {
 }
 
 /**
- * Gives a task its checkout, creating or reusing it. Writable: the task branch is reused when it exists (locally, or
+ * Gives a task its checkout. Writable: a fresh clone on the task branch, which is reused when it exists (locally, or
  * on `remote` when another worker pushed it) so a resumed task continues with the commits already made; otherwise it
- * is created from `baseBranch`. An existing worktree is reused as it is, uncommitted changes included. Never resets,
- * never overwrites: a path or branch used by something else is a WORKTREE_CONFLICT.
+ * is created from `baseBranch`. An earlier attempt's clone is saved first (`commitWip`, sandboxed with `save`), so
+ * its uncommitted work continues as a WIP commit. A read-only checkout is reused. Never resets, never overwrites:
+ * a path used by something else is a WORKTREE_CONFLICT.
  *
  * ### Example
  * ```ts
@@ -87,7 +97,7 @@ async function mainCheckout(repoPath: string): Promise<string> {
  * // wt.branch === 'autodev/42-add-login', wt.path === `${baseDir}/task-42`
  * ```
  */
-export async function prepareWorktree(options: PrepareWorktreeOptions): Promise<Worktree> {
+export async function prepareWorktree(options: PrepareWorktreeOptions, save?: SaveOptions): Promise<Worktree> {
   const repoPath = await mainCheckout(options.repoPath);
   const gitCommonDir = await realpath(
     await gitOutput(repoPath, ['rev-parse', '--path-format=absolute', '--git-common-dir']),
@@ -95,7 +105,7 @@ export async function prepareWorktree(options: PrepareWorktreeOptions): Promise<
   await mkdir(options.baseDir, { recursive: true });
   const path = join(await realpath(options.baseDir), taskDirName(options.taskId));
   const where = { repoPath, gitCommonDir, path };
-  return options.readOnly ? prepareReadOnly(where, options) : prepareWritable(where, options);
+  return options.readOnly ? prepareReadOnly(where, options) : prepareWritable(where, options, save);
 }
 
 interface Where {
@@ -104,31 +114,48 @@ interface Where {
   path: string;
 }
 
-async function prepareWritable(where: Where, options: PrepareWorktreeOptions): Promise<Worktree> {
+/** What Auto-Dev knows of a task clone, kept beside it (`task-<id>.json`) where the agent cannot write. */
+interface CloneRecord {
+  branch: string;
+  head: string;
+}
+
+function cloneRecordPath(path: string): string {
+  return `${path}.json`;
+}
+
+async function readCloneRecord(path: string): Promise<CloneRecord | null> {
+  try {
+    const value = JSON.parse(await readFile(cloneRecordPath(path), 'utf8')) as Partial<CloneRecord>;
+    return typeof value.branch === 'string' && typeof value.head === 'string'
+      ? { branch: value.branch, head: value.head }
+      : null;
+  } catch {
+    return null;
+  }
+}
+
+async function prepareWritable(
+  where: Where,
+  options: PrepareWorktreeOptions,
+  save: SaveOptions | undefined,
+): Promise<Worktree> {
   const { repoPath, path } = where;
   const branch = await findTaskBranch(repoPath, options);
   const base = { ...where, taskId: options.taskId, branch, baseBranch: options.baseBranch, readOnly: false };
-  const worktrees = await listWorktrees(repoPath);
-  const atPath = worktrees.find((entry) => entry.path === path);
-  if (atPath && !atPath.prunable) {
-    if (atPath.branch !== branch) {
+  const state = await pathState(path);
+  if (state === 'occupied') {
+    const record = await readCloneRecord(path);
+    if (record === null || record.branch !== branch) {
       throw new AutodevError(
         'WORKTREE_CONFLICT',
-        `${path} is already a worktree on ${atPath.branch ?? 'a detached HEAD'}, not ${branch}; it was left as it is`,
+        `${path} exists and is not Auto-Dev's clone for ${branch}; it was left as it is`,
       );
     }
-    return { ...base, head: await gitOutput(path, ['rev-parse', 'HEAD']), resumed: true };
-  }
-  if (atPath?.prunable) await git(repoPath, ['worktree', 'prune']);
-  const elsewhere = worktrees.find((entry) => entry.branch === branch && entry.path !== path && !entry.prunable);
-  if (elsewhere) {
-    throw new AutodevError('WORKTREE_CONFLICT', `branch ${branch} is already checked out at ${elsewhere.path}`);
-  }
-  if ((await pathState(path)) === 'occupied') {
-    throw new AutodevError(
-      'WORKTREE_CONFLICT',
-      `${path} exists and is not a worktree of ${repoPath}; it was left as it is`,
-    );
+    // An earlier attempt's clone: its work is saved into the task branch (in the sandbox) before it is replaced.
+    await removeClone({ ...base, head: record.head, resumed: true }, save);
+  } else if (state === 'empty-dir') {
+    await rm(path, { recursive: true });
   }
 
   const remoteBranch = `refs/remotes/${options.remote ?? 'origin'}/${branch}`;
@@ -136,19 +163,26 @@ async function prepareWritable(where: Where, options: PrepareWorktreeOptions): P
   let resumed = true;
   if (await localBranchExists(repoPath, branch)) {
     await fastForwardToRemote(repoPath, branch, remoteCommit);
-    await git(repoPath, ['worktree', 'add', path, branch]);
   } else if (remoteCommit !== null) {
-    await git(repoPath, ['worktree', 'add', '--track', '-b', branch, path, remoteBranch]);
+    await git(repoPath, ['branch', '--track', branch, remoteBranch]);
   } else {
     resumed = false;
     const start = await resolveCommit(repoPath, options.baseBranch);
     if (start === null) {
       throw new AutodevError('VALIDATION_FAILED', `base branch ${options.baseBranch} does not exist in ${repoPath}`);
     }
-    // `-b` (never `-B`): if the branch appeared meanwhile, git refuses instead of resetting it.
-    await git(repoPath, ['worktree', 'add', '--no-track', '-b', branch, path, start]);
+    // Never `-f`: if the branch appeared meanwhile, git refuses instead of resetting it.
+    await git(repoPath, ['branch', '--no-track', branch, start]);
   }
-  return { ...base, head: await gitOutput(path, ['rev-parse', 'HEAD']), resumed };
+  const head = await gitOutput(repoPath, ['rev-parse', '--verify', `refs/heads/${branch}^{commit}`]);
+  // A fresh clone, made from the repository (trusted) before the agent ever sees it.
+  await git(repoPath, ['clone', '--quiet', '--shared', '--no-checkout', '--no-tags', repoPath, path]);
+  await git(path, ['checkout', '--quiet', '-b', branch, head]);
+  await git(path, ['config', 'user.name', `Auto-Dev agent (task ${String(options.taskId)})`]);
+  await git(path, ['config', 'user.email', AUTODEV_GIT_IDENTITY.email]);
+  await git(path, ['config', 'commit.gpgsign', 'false']);
+  await writeFile(cloneRecordPath(path), JSON.stringify({ branch, head } satisfies CloneRecord));
+  return { ...base, head, resumed };
 }
 
 /**
@@ -238,9 +272,9 @@ async function prepareReadOnly(where: Where, options: PrepareWorktreeOptions): P
 }
 
 /**
- * The sandbox mounts for a worktree: writable for a task's own worktree, read-only for a reviewing role's. The
- * repository's `.git` is shown read-only (even under /tmp or a hidden dir) so `git status`, `diff` and `log` work
- * inside, while commits, branch moves and ref edits fail: Auto-Dev commits the agent's work itself (`commitWip`).
+ * The sandbox mounts for a checkout: a task's clone writable (its own `.git` included, so the agent commits), a
+ * reviewing role's worktree read-only. The repository's `.git` is shown read-only (even under /tmp or a hidden dir):
+ * a clone borrows its objects, a read-only worktree reads everything from it.
  */
 export function sandboxPathsFor(worktree: Worktree): { writablePaths: string[]; readOnlyPaths: string[] } {
   return worktree.readOnly
@@ -250,48 +284,194 @@ export function sandboxPathsFor(worktree: Worktree): { writablePaths: string[]; 
 
 export interface WipCommit {
   committed: boolean;
-  /** HEAD after the call: the new WIP commit, or the unchanged HEAD when there was nothing to commit. */
+  /** The task branch's head after the call: the new WIP commit, or the unchanged head when there was nothing new. */
   commit: string;
-  /** How many paths the WIP commit saved. */
+  /** How many paths the WIP commit saved (as counted inside the sandbox). */
   files: number;
 }
 
+/** How the save of a task clone runs: in the same sandbox as the agent (`sandbox.mode`), with the same paths hidden. */
+export interface SaveOptions {
+  mode: SandboxMode;
+  hiddenPaths?: readonly string[];
+  bwrapPath?: string;
+  timeoutMs?: number;
+}
+
+const DEFAULT_SAVE: SaveOptions = { mode: 'bubblewrap' };
+
 /**
- * Commits every uncommitted change in a task's worktree (modified, deleted and untracked files; .gitignore
- * respected) as one commit by Auto-Dev; a no-op when clean. Hooks are skipped (`--no-verify`) so a failing pre-commit
- * hook cannot stop work from being saved. Refuses (throws) on a detached HEAD, on a branch other than the task's, on
- * a protected branch, and on a read-only checkout with changes.
+ * Runs inside the sandbox, in the clone, as the agent could: stage and commit everything (hooks skipped), then
+ * bundle what the branch has beyond the clone's start. Its inputs come from the environment, never from the clone.
+ */
+const SAVE_SCRIPT = `set -eu
+git add --all
+git diff --cached --name-only -z | tr -cd '\\000' | wc -c > "$AUTODEV_OUT/files"
+if ! git diff --cached --quiet; then
+  git -c user.name="$AUTODEV_NAME" -c user.email="$AUTODEV_EMAIL" -c commit.gpgsign=false \\
+    commit --quiet --no-verify -m "$AUTODEV_MESSAGE"
+  echo yes > "$AUTODEV_OUT/committed"
+fi
+git rev-parse --verify 'HEAD^{commit}' > "$AUTODEV_OUT/head"
+if [ "$(cat "$AUTODEV_OUT/head")" != "$AUTODEV_START" ]; then
+  git bundle create "$AUTODEV_OUT/task.bundle" HEAD "^$AUTODEV_START" 2>"$AUTODEV_OUT/bundle.err" || true
+fi
+`;
+
+/**
+ * Saves a task's work into the repository's task branch without ever running git in the agent's clone outside the
+ * sandbox: uncommitted changes (modified, deleted, untracked; .gitignore respected) become one WIP commit named by
+ * `message`, and everything the clone's HEAD holds beyond its start is fetched from a bundle into the repository,
+ * which then moves the task branch (a fast-forward, or, when the agent rewrote its branch, with the old head kept
+ * under `refs/autodev/replaced/`). A no-op for a clean clone with nothing new. A read-only checkout must be
+ * unchanged (WORKTREE_DIRTY otherwise).
  *
  * ### Example
  * ```ts
- * await commitWip(wt, 'WIP: builder session ended (task 42)');
+ * await commitWip(wt, 'WIP: builder session ended (task 42)', { mode: 'bubblewrap', hiddenPaths });
  * ```
  */
-export async function commitWip(worktree: Worktree, message: string): Promise<WipCommit> {
-  const changes = await uncommittedChanges(worktree.path);
-  const head = async () => gitOutput(worktree.path, ['rev-parse', 'HEAD']);
+export async function commitWip(
+  worktree: Worktree,
+  message: string,
+  save: SaveOptions = DEFAULT_SAVE,
+): Promise<WipCommit> {
   if (worktree.readOnly) {
-    if (changes.length > 0) {
+    if ((await uncommittedChanges(worktree.path)).length > 0) {
       throw new AutodevError('WORKTREE_DIRTY', `read-only checkout ${worktree.path} has changes; it was left as it is`);
     }
-    return { committed: false, commit: await head(), files: 0 };
+    return { committed: false, commit: await gitOutput(worktree.path, ['rev-parse', 'HEAD']), files: 0 };
   }
-  const branch = await currentBranch(worktree.path);
-  if (branch === null || branch !== worktree.branch) {
-    throw new AutodevError(
-      'WORKTREE_CONFLICT',
-      `${worktree.path} is on ${branch ?? 'a detached HEAD'}, not ${String(worktree.branch)}: ` +
-        'the WIP commit was not made and the worktree was left as it is',
-    );
-  }
-  if (changes.length === 0) return { committed: false, commit: await head(), files: 0 };
+  const branch = worktree.branch as string;
   const protectedNames = await protectedBranches(worktree.repoPath, [worktree.baseBranch]);
   if (protectedNames.has(branch)) {
-    throw new AutodevError('BRANCH_PROTECTED', `refusing to commit WIP onto ${branch}; the worktree was left as it is`);
+    throw new AutodevError('BRANCH_PROTECTED', `refusing to save work onto ${branch}; the clone was left as it is`);
   }
-  await git(worktree.path, ['add', '--all']);
-  await git(worktree.path, ['commit', '--quiet', '--no-verify', '--allow-empty', '-m', message], { asAutodev: true });
-  return { committed: true, commit: await head(), files: changes.length };
+  const out = await mkdtemp(join(dirname(worktree.path), `.save-task-${String(worktree.taskId)}-`));
+  try {
+    const result = await runSandboxed({
+      mode: save.mode,
+      command: 'sh',
+      args: ['-c', SAVE_SCRIPT],
+      cwd: worktree.path,
+      writablePaths: [worktree.path, out],
+      readOnlyPaths: [worktree.gitCommonDir],
+      hiddenPaths: save.hiddenPaths ?? [],
+      env: {
+        PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
+        HOME: out,
+        LC_ALL: 'C',
+        GIT_CONFIG_NOSYSTEM: '1',
+        GIT_TERMINAL_PROMPT: '0',
+        AUTODEV_OUT: out,
+        AUTODEV_START: worktree.head,
+        AUTODEV_MESSAGE: message,
+        AUTODEV_NAME: AUTODEV_GIT_IDENTITY.name,
+        AUTODEV_EMAIL: AUTODEV_GIT_IDENTITY.email,
+      },
+      allowEnv: [
+        'GIT_CONFIG_NOSYSTEM',
+        'GIT_TERMINAL_PROMPT',
+        'AUTODEV_OUT',
+        'AUTODEV_START',
+        'AUTODEV_MESSAGE',
+        'AUTODEV_NAME',
+        'AUTODEV_EMAIL',
+      ],
+      network: false,
+      timeoutMs: save.timeoutMs ?? 120_000,
+      ...(save.bwrapPath ? { bwrapPath: save.bwrapPath } : {}),
+    });
+    if (result.exitCode !== 0) {
+      throw new AutodevError(
+        'GIT_FAILED',
+        `saving the work of task ${String(worktree.taskId)} in ${worktree.path} failed ` +
+          `(exit ${String(result.exitCode)}): ${result.stderr.trim().slice(-500)}; the clone was left as it is`,
+      );
+    }
+    const committed = (await readSmallFile(join(out, 'committed'))) === 'yes';
+    const files = Number.parseInt(await readSmallFile(join(out, 'files')), 10) || 0;
+    const head = await readSmallFile(join(out, 'head'));
+    if (!/^[0-9a-f]{40}(?:[0-9a-f]{24})?$/.test(head)) {
+      throw new AutodevError('GIT_FAILED', `the clone of task ${String(worktree.taskId)} reported no valid HEAD`);
+    }
+    const commit = await importHead(worktree, branch, head, join(out, 'task.bundle'));
+    return { committed, commit, files: committed ? files : 0 };
+  } finally {
+    await rm(out, { recursive: true, force: true });
+  }
+}
+
+async function readSmallFile(path: string): Promise<string> {
+  try {
+    return (await readFile(path, 'utf8')).slice(0, 200).trim();
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * Moves the repository's task branch to the clone's HEAD, fetching the commits from the bundle the sandbox wrote.
+ * Git reads the bundle as data (objects checked with fsck); nothing of the clone's configuration applies.
+ */
+async function importHead(worktree: Worktree, branch: string, head: string, bundle: string): Promise<string> {
+  const repo = worktree.repoPath;
+  const current = await resolveCommit(repo, `refs/heads/${branch}`);
+  if (head === current) return head;
+  const incoming = `refs/autodev/incoming/task-${String(worktree.taskId)}`;
+  if ((await pathState(bundle)) === 'occupied') {
+    await git(repo, [
+      '-c',
+      'fetch.fsckObjects=true',
+      'fetch',
+      '--quiet',
+      '--no-tags',
+      '--no-write-fetch-head',
+      '--no-recurse-submodules',
+      bundle,
+      `+HEAD:${incoming}`,
+    ]);
+    const fetched = await resolveCommit(repo, incoming);
+    await git(repo, ['update-ref', '-d', incoming]);
+    if (fetched !== head) {
+      throw new AutodevError('GIT_FAILED', `the bundle of task ${String(worktree.taskId)} does not hold its HEAD`);
+    }
+  } else if ((await resolveCommit(repo, head)) === null) {
+    throw new AutodevError('GIT_FAILED', `task ${String(worktree.taskId)}: HEAD ${head} is not in ${repo}`);
+  }
+  if (current !== null && !(await isAncestor(repo, current, head))) {
+    // The agent rewrote its branch: the old head stays reachable, nothing is lost.
+    await git(repo, [
+      'update-ref',
+      `refs/autodev/replaced/task-${String(worktree.taskId)}-${current.slice(0, 12)}`,
+      current,
+    ]);
+  }
+  await git(repo, [
+    'update-ref',
+    '-m',
+    `autodev: task ${String(worktree.taskId)} saved`,
+    `refs/heads/${branch}`,
+    head,
+    current ?? '',
+  ]);
+  return head;
+}
+
+/** Saves a task clone's work into the task branch, then deletes the clone (and its record). */
+async function removeClone(worktree: Worktree, save: SaveOptions | undefined): Promise<string | null> {
+  const wip = await commitWip(
+    worktree,
+    `WIP: saved by Auto-Dev from the clone of task ${String(worktree.taskId)} (uncommitted when the attempt ended)`,
+    save,
+  );
+  await rm(worktree.path, { recursive: true, force: true }).catch(async () => {
+    // The agent may have made directories read-only: give the owner write access back, then remove.
+    await setTreeWritable(worktree.path, true);
+    await rm(worktree.path, { recursive: true, force: true });
+  });
+  await rm(cloneRecordPath(worktree.path), { force: true });
+  return wip.committed ? wip.commit : null;
 }
 
 export interface RemoveWorktreeResult {
@@ -307,9 +487,9 @@ export interface RemoveWorktreeResult {
 }
 
 /**
- * Removes a task's worktree without losing anything: commits WIP first (throwing, with nothing removed, if that is
- * impossible), removes the directory with plain `git worktree remove` (git itself refuses a dirty tree), and deletes
- * the branch only if `branchMergedInto` is given and every commit on it is merged there (see `deleteMergedBranch`).
+ * Removes a task's checkout without losing anything: a clone's work is saved into the task branch first (`commitWip`,
+ * sandboxed with `save`; throwing, with nothing removed, if that is impossible), then the clone is deleted; a
+ * read-only worktree is removed with plain `git worktree remove`. The task branch is deleted only if `branchMergedInto` is given and every commit on it is merged there (see `deleteMergedBranch`).
  * A kept branch is reported in `branch.reason`. A read-only checkout is removed only if nobody changed it.
  *
  * ### Example
@@ -321,11 +501,13 @@ export interface RemoveWorktreeResult {
 export async function removeWorktree(
   worktree: Worktree,
   options: { branchMergedInto?: string } = {},
+  save?: SaveOptions,
 ): Promise<RemoveWorktreeResult> {
   const exists = (await pathState(worktree.path)) !== 'missing';
   let wipCommit: string | null = null;
   if (!exists) {
-    await git(worktree.repoPath, ['worktree', 'prune']);
+    if (worktree.readOnly) await git(worktree.repoPath, ['worktree', 'prune']);
+    else await rm(cloneRecordPath(worktree.path), { force: true });
   } else if (worktree.readOnly) {
     if ((await uncommittedChanges(worktree.path)).length > 0) {
       throw new AutodevError('WORKTREE_DIRTY', `read-only checkout ${worktree.path} has changes; it was left as it is`);
@@ -338,18 +520,7 @@ export async function removeWorktree(
       throw error;
     }
   } else {
-    const wip = await commitWip(
-      worktree,
-      `WIP: saved by Auto-Dev before removing the worktree of task ${worktree.taskId}`,
-    );
-    if (wip.committed) wipCommit = wip.commit;
-    const left = await uncommittedChanges(worktree.path);
-    if (left.length > 0) {
-      throw new AutodevError('WORKTREE_DIRTY', `${worktree.path} still has changes after the WIP commit; it was kept`, {
-        changes: left,
-      });
-    }
-    await git(worktree.repoPath, ['worktree', 'remove', worktree.path]);
+    wipCommit = await removeClone(worktree, save);
   }
   if (worktree.branch === null) return { path: worktree.path, wipCommit, branch: null };
   return { path: worktree.path, wipCommit, branch: await settleBranch(worktree, options.branchMergedInto) };

@@ -283,7 +283,7 @@ describe.each(DIALECTS)('%s: agent runtime', (dialect) => {
     expect(gitIn(repo.path, 'show', `${branch}:src/export.txt`)).toBe(`export for task ${task.id}`);
     expect(gitIn(repo.path, 'show', `${branch}:docs/csv.md`)).toBe('# CSV');
     expect(gitIn(repo.path, 'log', '--format=%an %s', '-1', branch)).toBe(
-      `Auto-Dev autodev: implement_feature task ${task.id}: work`,
+      `Auto-Dev WIP: implement_feature task ${task.id}: work left uncommitted, saved by Auto-Dev`,
     );
     expect(gitIn(repo.path, 'rev-parse', `${branch}~1`)).toBe(repo.initialCommit);
     // The default branch and the main checkout are as they were.
@@ -505,7 +505,7 @@ describe.each(DIALECTS)('%s: agent runtime', (dialect) => {
     const branch = `autodev/${task.id}-big-refactor`;
     expect(gitIn(repo.path, 'show', `${branch}:src/half-done.txt`)).toBe('half of the work');
     expect(gitIn(repo.path, 'log', '--format=%s', '-1', branch)).toBe(
-      `autodev: implement_feature task ${task.id}: work in progress (aborted)`,
+      `WIP: implement_feature task ${task.id}: work uncommitted when the session was aborted, saved by Auto-Dev`,
     );
     expect(gitIn(repo.path, 'rev-parse', 'refs/heads/main')).toBe(repo.initialCommit);
   });
@@ -516,7 +516,11 @@ describe.each(DIALECTS)('%s: agent runtime', (dialect) => {
     const after = await runAttempts(h, 'pm', task.id);
     expect(after).toMatchObject({ status: 'pending', attempts: 1 });
     expect(after.error).toBe('the session ended without calling submit_result, so there is no verdict');
-    expect((await sessionsOf(t, task.id)).map((s) => s.status)).toEqual(['succeeded']);
+    // The CLI said it succeeded, but a session that hands in no result is not recorded as succeeded.
+    const sessions = await sessionsOf(t, task.id);
+    expect(sessions.map((s) => [s.status, s.outcome])).toEqual([
+      ['failed', 'the session ended without calling submit_result, so there is no verdict'],
+    ]);
   });
 
   it('an invalid result written past the tool is re-validated: a failed attempt naming the field', async () => {

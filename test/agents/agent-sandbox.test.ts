@@ -189,7 +189,9 @@ describe.each(DIALECTS)('%s: agent sessions in the sandbox', (dialect) => {
 
     // The environment was scrubbed: the CLI's own key only, none of the runner's secrets.
     expect(report.env.ANTHROPIC_API_KEY).toBe(ANTHROPIC_API_KEY);
-    expect(report.env.HOME).toBe(home);
+    // The CLI ran with a home of its own in the session dir, never the operator's (~/.claude stays untouched).
+    const [session] = await t.handle.db.selectFrom('sessions').select('id').where('task_id', '=', task.id).execute();
+    expect(report.env.HOME).toBe(path.join(dataDir, 'sessions', String(session!.id), 'home'));
     expectNoSecrets(report);
   });
 
@@ -232,9 +234,21 @@ describe.each(DIALECTS)('%s: agent sessions in the sandbox', (dialect) => {
     expectNoSecrets(report);
   });
 
-  it('sandbox.mode none runs the session unsandboxed, environment still scrubbed, and logs the UNSANDBOXED warning', async () => {
+  it('sandbox.mode none as root is refused with what to do, and nothing runs', async () => {
     const root = scratchRoot();
-    const { queue, deps, dataDir, logs } = makeRuntime(t, root, {
+    const { queue, deps, dataDir } = makeRuntime(t, root, {
+      overrides: { sandbox: { mode: 'none' } },
+      claude: { scenario: 'escape', recording: 'stream-json-tool-success.jsonl', escapeWrite: [], escapeRead: [] },
+    });
+    const task = await queue.enqueue({ type: 'static_analysis', payload: {}, createdBy: 'test' });
+    const after = await runOnce({ ...deps, uid: 0 }, 'bug_finder', task.id);
+    expect(after.error).toMatch(/will not run unsandboxed as root.*apt-get install bubblewrap.*unprivileged user/);
+    expect(fs.existsSync(path.join(dataDir, 'scratch', `task-${task.id}`, 'escape-report.json'))).toBe(false);
+  });
+
+  it('sandbox.mode none (not root) runs the session unsandboxed, environment still scrubbed, and logs the UNSANDBOXED warning', async () => {
+    const root = scratchRoot();
+    const made = makeRuntime(t, root, {
       overrides: { sandbox: { mode: 'none' } },
       claude: {
         scenario: 'escape',
@@ -244,6 +258,8 @@ describe.each(DIALECTS)('%s: agent sessions in the sandbox', (dialect) => {
         submit: { status: 'done', summary: 'Looked around.', tools_run: ['eslint .'], issues: [] },
       },
     });
+    const { queue, dataDir, logs } = made;
+    const deps = { ...made.deps, uid: 1000 };
     const task = await queue.enqueue({ type: 'static_analysis', payload: {}, createdBy: 'test' });
     const done = await runOnce(deps, 'bug_finder', task.id);
     expect(done).toMatchObject({ status: 'completed', result: { provider: 'claude' } });

@@ -100,7 +100,8 @@ describe('prepareWorktree: writable tasks', () => {
     });
     await writeFile(join(onA.path, 'login.ts'), 'from worker A\n');
     const wip = await commitWip(onA, 'WIP: worker A');
-    await git(onA.path, ['push', '--quiet', 'origin', `${onA.branch}:${onA.branch}`]);
+    // Auto-Dev pushes the task branch from its repository (the agent's clone has no remote but the repository).
+    await git(workerA, ['push', '--quiet', 'origin', `${onA.branch}:${onA.branch}`]);
     await git(workerB, ['fetch', '--quiet', 'origin']);
 
     const onB = await prepareWorktree({
@@ -129,13 +130,13 @@ describe('prepareWorktree: writable tasks', () => {
     const firstOnA = await prepareWorktree({ ...options, repoPath: workerA, baseDir: join(t.root, 'a-wt') });
     await writeFile(join(firstOnA.path, 'one.txt'), 'A\n');
     await commitWip(firstOnA, 'WIP: A');
-    await git(firstOnA.path, ['push', '--quiet', 'origin', `${firstOnA.branch}:${firstOnA.branch}`]);
+    await git(workerA, ['push', '--quiet', 'origin', `${firstOnA.branch}:${firstOnA.branch}`]);
     await removeWorktree(firstOnA);
     await git(workerB, ['fetch', '--quiet', 'origin']);
     const onB = await prepareWorktree({ ...options, repoPath: workerB, baseDir: join(t.root, 'b-wt') });
     await writeFile(join(onB.path, 'two.txt'), 'B\n');
     const fromB = await commitWip(onB, 'WIP: B');
-    await git(onB.path, ['push', '--quiet', 'origin', `${onB.branch}:${onB.branch}`]);
+    await git(workerB, ['push', '--quiet', 'origin', `${onB.branch}:${onB.branch}`]);
     await git(workerA, ['fetch', '--quiet', 'origin']);
 
     const againOnA = await prepareWorktree({ ...options, repoPath: workerA, baseDir: join(t.root, 'a-wt') });
@@ -268,7 +269,7 @@ describe('never lose work', () => {
     expect(await fileAt(t.repo, wt.branch as string, 'debug.log')).toBeNull();
     expect(await fileAt(t.repo, wt.branch as string, 'node_modules/ignored.js')).toBeNull();
     expect(await gitOutput(t.repo, ['log', '-1', '--format=%an <%ae>%n%s', result.wipCommit as string])).toBe(
-      'Auto-Dev <autodev@localhost>\nWIP: saved by Auto-Dev before removing the worktree of task 20',
+      'Auto-Dev <autodev@localhost>\nWIP: saved by Auto-Dev from the clone of task 20 (uncommitted when the attempt ended)',
     );
   });
 
@@ -351,18 +352,36 @@ describe('never lose work', () => {
     expect((await listWorktrees(t.repo)).map((entry) => entry.path)).not.toContain(wt.path);
   });
 
-  it('a worktree the agent left on a detached HEAD is kept, with its changes, instead of removed', async () => {
+  it('a clone the agent left on a detached HEAD: its changes are saved into the task branch, nothing lost', async () => {
     const wt = await prepare(28);
     await git(wt.path, ['checkout', '--quiet', '--detach']);
     await writeFile(join(wt.path, 'orphan.txt'), 'would be lost\n');
 
-    await expect(removeWorktree(wt)).rejects.toMatchObject({ code: 'WORKTREE_CONFLICT' });
-    expect(await readFile(join(wt.path, 'orphan.txt'), 'utf8')).toBe('would be lost\n');
+    const result = await removeWorktree(wt);
+
+    expect(existsSync(wt.path)).toBe(false);
+    expect(await branchCommit(t.repo, wt.branch as string)).toBe(result.wipCommit);
+    expect(await fileAt(t.repo, wt.branch as string, 'orphan.txt')).toBe('would be lost\n');
+  });
+
+  it('an agent that rewrote its branch: the branch takes the new history, the old head stays reachable', async () => {
+    const wt = await prepare(29);
+    await writeFile(join(wt.path, 'first.txt'), 'first\n');
+    const first = await commitWip(wt, 'WIP: first');
+    await git(wt.path, ['reset', '--quiet', '--hard', wt.head]);
+    await writeFile(join(wt.path, 'second.txt'), 'second\n');
+
+    const second = await commitWip(wt, 'WIP: second');
+
+    expect(await branchCommit(t.repo, wt.branch as string)).toBe(second.commit);
+    expect(await fileAt(t.repo, wt.branch as string, 'first.txt')).toBeNull();
+    const kept = await gitOutput(t.repo, ['for-each-ref', '--format=%(objectname)', 'refs/autodev/replaced/']);
+    expect(kept).toBe(first.commit);
   });
 });
 
 describe('the default branch is never deleted or rewritten', () => {
-  it('a worktree on the default branch is removed without deleting the branch, even when "merged into" itself', async () => {
+  it('a checkout on the default branch is never saved into it or deleted, even when "merged into" itself', async () => {
     await git(t.repo, ['checkout', '--quiet', '-b', 'develop']);
     const main = await branchCommit(t.repo, 'main');
     const path = join(t.root, 'main-checkout');
@@ -379,11 +398,11 @@ describe('the default branch is never deleted or rewritten', () => {
       resumed: false,
     };
 
-    const result = await removeWorktree(onMain, { branchMergedInto: 'main' });
-
-    expect(result.branch?.deleted).toBe(false);
-    expect(result.branch?.reason).toMatch(/never the default or base branch/);
+    await expect(removeWorktree(onMain, { branchMergedInto: 'main' })).rejects.toMatchObject({
+      code: 'BRANCH_PROTECTED',
+    });
     expect(await branchCommit(t.repo, 'main')).toBe(main);
+    expect(existsSync(path)).toBe(true);
   });
 
   it('WIP is never committed onto the default branch: removal refuses and keeps the changes', async () => {
