@@ -11,6 +11,7 @@ import os from 'node:os';
 import { TASK_TYPES_BY_ROLE, type Role } from '../domain/roles.js';
 import { ReleaseTask, runWorker, type TaskHandler } from '../queue/run-worker.js';
 import type { DeadLetterHook } from '../queue/settle-task.js';
+import { closeLostAttempts } from './lost-attempts.js';
 import { onWorkflowTaskDeadLettered } from '../workflow/advance-workflow.js';
 import { workflowDeps } from '../workflow/workflow-deps.js';
 import { readAgentControls } from './agent-controls.js';
@@ -161,6 +162,7 @@ export class AgentSupervisor {
           handler,
           signal: worker.abort.signal,
           onDeadLetter: agentDeadLetterHook(deps, worker.instanceId),
+          onReclaimed: (taskIds) => closeLostAttempts(deps, taskIds),
           ...(this.options.idleWaitMs !== undefined ? { idleWaitMs: this.options.idleWaitMs } : {}),
           pauseClaims: async () => {
             const budget = deps.settings.tokens.daily_budget;

@@ -4,7 +4,7 @@
  * Only the login file is copied in. A retry resumes the CLI conversation only when the previous session's home on
  * this machine still holds it; otherwise it starts fresh (the caller summarises the previous attempt instead).
  */
-import { copyFile, cp, mkdir, readdir } from 'node:fs/promises';
+import { chmod, copyFile, cp, mkdir, readdir } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { CliProvider } from './agent-cli.js';
@@ -60,7 +60,9 @@ export async function prepareSessionHome(options: PrepareSessionHomeOptions): Pr
   await mkdir(state, { recursive: true, mode: 0o700 });
   const login = path.join(cliStateDir(provider, options.operatorHome, options.operatorEnv), LOGIN_FILE[provider]);
   if (existsSync(login)) {
-    await copyFile(login, path.join(state, LOGIN_FILE[provider]));
+    const copy = path.join(state, LOGIN_FILE[provider]);
+    await copyFile(login, copy);
+    await chmod(copy, 0o600);
   }
   let canResume = false;
   if (options.previous) {

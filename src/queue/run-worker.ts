@@ -65,6 +65,11 @@ export interface WorkerOptions {
    * this worker's reclaim pass). If it throws, the task is still dead-lettered, without it, and the error reported.
    */
   onDeadLetter?: DeadLetterHook;
+  /**
+   * Called after this worker's reclaim pass (outside any transaction) with the tasks whose expired leases it took
+   * back, retried or dead-lettered: the place to close a lost attempt's leftovers (sessions, uncommitted work).
+   */
+  onReclaimed?: (taskIds: number[]) => Promise<void>;
 }
 
 /** When the queue's settings name no reclaim interval (`queue.reclaim_seconds`). */
@@ -81,7 +86,8 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
     try {
       if (queue.clock() - lastReclaim >= reclaimMs) {
         lastReclaim = queue.clock();
-        await queue.reclaimExpired(options.onDeadLetter);
+        const reclaimed = await queue.reclaimExpired(options.onDeadLetter);
+        if (reclaimed.length > 0) await options.onReclaimed?.(reclaimed);
       }
       if (next) {
         const task = next;

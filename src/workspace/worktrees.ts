@@ -474,6 +474,46 @@ async function removeClone(worktree: Worktree, save: SaveOptions | undefined): P
   return wip.committed ? wip.commit : null;
 }
 
+/**
+ * Saves the clone an attempt left behind when its worker was lost (lease expired, task dead-lettered), before
+ * anything else touches it: its uncommitted work becomes a WIP commit on the task branch. The clone stays (a next
+ * attempt replaces it). Null when this machine has no clone of the task.
+ */
+export async function saveLeftoverClone(
+  options: { repoPath: string; baseDir: string; taskId: string | number; baseBranch: string },
+  save?: SaveOptions,
+): Promise<WipCommit | null> {
+  let baseDir: string;
+  try {
+    baseDir = await realpath(options.baseDir);
+  } catch {
+    return null;
+  }
+  const path = join(baseDir, taskDirName(options.taskId));
+  const record = await readCloneRecord(path);
+  if (record === null || (await pathState(path)) !== 'occupied') return null;
+  const repoPath = await mainCheckout(options.repoPath);
+  const gitCommonDir = await realpath(
+    await gitOutput(repoPath, ['rev-parse', '--path-format=absolute', '--git-common-dir']),
+  );
+  const worktree: Worktree = {
+    taskId: options.taskId,
+    repoPath,
+    gitCommonDir,
+    path,
+    branch: record.branch,
+    baseBranch: options.baseBranch,
+    readOnly: false,
+    head: record.head,
+    resumed: true,
+  };
+  return commitWip(
+    worktree,
+    `WIP: saved by Auto-Dev after the attempt at task ${String(options.taskId)} was lost (its worker stopped)`,
+    save,
+  );
+}
+
 export interface RemoveWorktreeResult {
   path: string;
   /** The WIP commit that saved uncommitted changes, or null when the worktree was clean. */

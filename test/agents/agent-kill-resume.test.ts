@@ -92,12 +92,16 @@ describe.each(DIALECTS)('%s: an agent worker process killed with SIGKILL mid-ses
   let t: TestDatabase | undefined;
   let root: string | undefined;
   const workers: AgentWorker[] = [];
+  const databases: TestDatabase[] = [];
+  const roots: string[] = [];
 
   afterAll(async () => {
     // Even when the test failed half-way: no child may outlive the file.
     await Promise.all(workers.map((w) => w.kill('SIGKILL')));
     await t?.drop();
     if (root) fs.rmSync(root, { recursive: true, force: true });
+    for (const own of databases) await own.drop();
+    for (const dir of roots) fs.rmSync(dir, { recursive: true, force: true });
   });
 
   it('resumes on another process after the lease expires: completed once, no lost commits, no duplicate children', async () => {
@@ -251,5 +255,84 @@ describe.each(DIALECTS)('%s: an agent worker process killed with SIGKILL mid-ses
     expect(sessions.map((s) => s.status)).toEqual(['aborted', 'aborted', 'succeeded']);
     expect(sessions[1]!.outcome).toContain('lost');
     expect(sessions.every((s) => s.finished_at !== null)).toBe(true);
+  });
+
+  it('a SIGKILL on the last attempt: the reclaim pass dead-letters it, closes its session and saves its work as WIP', async () => {
+    const own = await createTestDatabase(dialect);
+    databases.push(own);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'autodev-kill-last-'));
+    roots.push(dir);
+    const db = own.handle.db;
+    const database = own.databaseUrl ?? own.sqlitePath!;
+    const dataDir = path.join(dir, 'data');
+    fs.mkdirSync(dataDir);
+    const repo = makeGitRepo(dir);
+    const repoId = await registerRepo(db, { name: 'last', location: repo.path });
+    const queue = new TaskQueue(own.handle);
+    const task = await queue.enqueue({
+      type: 'implement_feature',
+      payload: { title: 'Last chance' },
+      repoId,
+      maxAttempts: 1,
+      createdBy: 'test',
+    });
+    await queue.close();
+    const branch = `autodev/${task.id}-last-chance`;
+    const clone = path.join(dataDir, 'worktrees', 'last', `task-${task.id}`);
+    const file = path.join(dir, 'last.yaml');
+    fs.writeFileSync(
+      file,
+      YAML.stringify(
+        agentSettingsInput({
+          claude: { scenario: 'write-hang', write: { 'half-done.txt': 'half of the work\n' } },
+          overrides: { queue: QUEUE, watcher: { max_session_duration: 600 } },
+        }),
+      ),
+    );
+
+    // 1. The only attempt writes its file (uncommitted) and hangs: SIGKILL its worker.
+    const first = new AgentWorker({ database, dataDir, config: file });
+    workers.push(first);
+    await first.ready;
+    await waitFor(
+      'the only attempt to be mid-session with uncommitted work',
+      async () => {
+        const sessions = await db.selectFrom('sessions').select('status').where('task_id', '=', task.id).execute();
+        return sessions[0]?.status === 'running' && fs.existsSync(path.join(clone, 'half-done.txt'));
+      },
+      30_000,
+      20,
+    );
+    await first.kill('SIGKILL');
+
+    // 2. Another process's reclaim pass dead-letters the task once its lease expires.
+    const second = new AgentWorker({ database, dataDir, config: file });
+    workers.push(second);
+    await second.ready;
+    await waitFor(
+      `the task to be dead-lettered and its session closed (worker stderr: ${second.stderr})`,
+      async () => {
+        const row = await db.selectFrom('tasks').select('status').where('id', '=', task.id).executeTakeFirst();
+        const running = await db
+          .selectFrom('sessions')
+          .select('id')
+          .where('task_id', '=', task.id)
+          .where('status', '=', 'running')
+          .execute();
+        return row?.status === 'failed' && running.length === 0 && gitIn(repo.path, 'branch', '--list', branch) !== '';
+      },
+      30_000,
+    );
+    await second.kill('SIGTERM');
+
+    // No running session, no uncommitted work: the file is on the task branch as a WIP commit that says what it is.
+    const [session] = await db.selectFrom('sessions').selectAll().where('task_id', '=', task.id).execute();
+    expect(session).toMatchObject({ status: 'aborted' });
+    expect(session!.finished_at).not.toBeNull();
+    expect(gitIn(repo.path, 'show', `${branch}:half-done.txt`)).toBe('half of the work');
+    expect(gitIn(repo.path, 'log', '-1', '--format=%an: %s', branch)).toBe(
+      `Auto-Dev: WIP: saved by Auto-Dev after the attempt at task ${task.id} was lost (its worker stopped)`,
+    );
+    expect(gitIn(repo.path, 'rev-parse', 'refs/heads/main')).toBe(repo.initialCommit);
   });
 });
