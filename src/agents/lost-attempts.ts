@@ -8,7 +8,7 @@ import path from 'node:path';
 import { isAutodevError } from '../errors.js';
 import { saveLeftoverClone } from '../workspace/worktrees.js';
 import type { AgentRuntimeDeps } from './run-agent-task.js';
-import { saveOptionsFor } from './run-agent-task.js';
+import { saveOptionsFor } from './sandbox-policy.js';
 import { abortOrphanedSessions } from './session-store.js';
 
 export async function closeLostAttempts(deps: AgentRuntimeDeps, taskIds: readonly number[]): Promise<void> {

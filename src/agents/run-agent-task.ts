@@ -22,17 +22,12 @@ import type { Task } from '../queue/task-record.js';
 import type { TaskQueue } from '../queue/task-queue.js';
 import type { Database } from '../store/schema.js';
 import { resolveCommit } from '../workspace/git.js';
-import { defaultHiddenPaths, scrubEnvironment, type SandboxMode } from '../workspace/sandbox.js';
-import {
-  commitWip,
-  prepareWorktree,
-  sandboxPathsFor,
-  type SaveOptions,
-  type Worktree,
-} from '../workspace/worktrees.js';
+import { scrubEnvironment, type SandboxMode } from '../workspace/sandbox.js';
+import { commitWip, prepareWorktree, sandboxPathsFor, type Worktree } from '../workspace/worktrees.js';
 import { AutodevError } from '../errors.js';
 import { agentCliPath, homeDir, writeSandboxedCli, type CliProvider } from './agent-cli.js';
 import { prepareSessionHome } from './session-home.js';
+import { hiddenPathsFor, saveOptionsFor } from './sandbox-policy.js';
 import { applyOutbox } from './apply-outbox.js';
 import { chooseProvider, type ProviderPolicy } from './choose-provider.js';
 import { markInstructionsDelivered, pendingInstructions, returnUndeliveredInstructions } from './instructions.js';
@@ -156,20 +151,6 @@ export function createAgentTaskHandler(deps: AgentRuntimeDeps, role: Role): Task
       deps.logger.warn({ task: task.id, provider: end.provider, until: new Date(until).toISOString() }, 'rate limited');
       if (deps.forceProvider) throw new ReleaseTask(`${end.provider} is rate limited: ${end.reason}`, until);
     }
-  };
-}
-
-/** Paths no session, gate, deploy or save may see: the data dir, credential stores, the operator's CLI state. */
-export function hiddenPathsFor(deps: Pick<AgentRuntimeDeps, 'env' | 'dataDir'>): string[] {
-  return defaultHiddenPaths({ home: homeDir(deps.env), dataDir: deps.dataDir, env: deps.env });
-}
-
-/** How a task clone's work is saved: in the sandbox the session ran in (worktrees.ts `commitWip`). */
-export function saveOptionsFor(deps: AgentRuntimeDeps): SaveOptions {
-  return {
-    mode: deps.settings.sandbox.mode,
-    hiddenPaths: hiddenPathsFor(deps),
-    ...(deps.bwrapPath ? { bwrapPath: deps.bwrapPath } : {}),
   };
 }
 

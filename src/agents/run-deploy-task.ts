@@ -12,9 +12,9 @@ import { repositorySettings } from '../forge/repositories.js';
 import { runDeploy, type DeployRecord } from '../gates/deploy-command.js';
 import { onWorkflowTaskCompleted } from '../workflow/advance-workflow.js';
 import { workflowDeps } from '../workflow/workflow-deps.js';
-import { defaultHiddenPaths } from '../workspace/sandbox.js';
-import { homeDir } from './agent-cli.js';
+import { cleanStoryWorkspaces } from './clean-story-workspaces.js';
 import type { AgentRuntimeDeps } from './run-agent-task.js';
+import { hiddenPathsFor } from './sandbox-policy.js';
 
 export async function runDeployTask(deps: AgentRuntimeDeps, task: Task, context: TaskContext): Promise<HandlerOutcome> {
   const db = deps.queue.handle.db;
@@ -47,12 +47,15 @@ export async function runDeployTask(deps: AgentRuntimeDeps, task: Task, context:
       mode: deps.settings.sandbox.mode,
       timeoutMs: deps.settings.watcher.max_session_duration * 1000,
       env: deps.env,
-      hiddenPaths: defaultHiddenPaths({ home: homeDir(deps.env), dataDir: deps.dataDir, env: deps.env }),
+      hiddenPaths: hiddenPathsFor(deps),
       ...(deps.bwrapPath ? { bwrapPath: deps.bwrapPath } : {}),
       signal: context.signal,
     });
   }
   if (context.signal.aborted) throw context.signal.reason ?? new Error('aborted');
+  // The story is merged: its checkouts and fully merged branches go; unmerged work stays, and the result says where.
+  const cleanup =
+    repo && task.workflowId !== null ? await cleanStoryWorkspaces(deps, task.workflowId, repo) : undefined;
   const result = {
     status: 'done',
     summary: record.summary,
@@ -66,6 +69,7 @@ export async function runDeployTask(deps: AgentRuntimeDeps, task: Task, context:
         : 'revert the merge commit on the default branch and deploy again',
     deterministic: true,
     deploy: record,
+    ...(cleanup ? { cleanup } : {}),
   };
   if (record.outcome === 'failed') deps.logger.warn({ task: task.id, summary: record.summary }, 'deployment failed');
   return {

@@ -77,11 +77,22 @@ export async function showStory(db: Kysely<Database>, id: number) {
     .where('workflow_id', '=', id)
     .orderBy('id')
     .execute();
+  // After the merge, the deploy step removes the story's checkouts and merged branches; it says what it kept.
+  const deploy = tasks.findLast((t) => t.type === 'deploy' && t.result !== null);
+  const cleanup = deploy ? (JSON.parse(deploy.result as string) as { cleanup?: WorkspaceCleanupView }).cleanup : null;
   return {
     ...storyToJson(row),
     body: row.body,
     tasks: tasks.map((t) => taskToJson(toTask(t))),
     approvals: approvals.map(approvalToJson),
     merge_requests: mergeRequests,
+    workspace_cleanup: cleanup ?? null,
   };
+}
+
+/** What the deploy step's cleanup recorded (agents/clean-story-workspaces.ts). */
+interface WorkspaceCleanupView {
+  removed_checkouts: string[];
+  deleted_branches: string[];
+  kept_branches: { branch: string; reason: string; repository: string }[];
 }

@@ -474,42 +474,50 @@ async function removeClone(worktree: Worktree, save: SaveOptions | undefined): P
   return wip.committed ? wip.commit : null;
 }
 
+export interface TaskCheckoutLocation {
+  repoPath: string;
+  baseDir: string;
+  taskId: string | number;
+  baseBranch: string;
+}
+
+/**
+ * The checkout a task has on this machine, found from what Auto-Dev recorded (a clone's record beside it, or the
+ * repository's list of worktrees for a read-only one), never from what is inside it. Null when there is none.
+ */
+export async function findTaskCheckout(location: TaskCheckoutLocation): Promise<Worktree | null> {
+  let baseDir: string;
+  try {
+    baseDir = await realpath(location.baseDir);
+  } catch {
+    return null;
+  }
+  const path = join(baseDir, taskDirName(location.taskId));
+  const repoPath = await mainCheckout(location.repoPath);
+  const gitCommonDir = await realpath(
+    await gitOutput(repoPath, ['rev-parse', '--path-format=absolute', '--git-common-dir']),
+  );
+  const common = { taskId: location.taskId, repoPath, gitCommonDir, path, baseBranch: location.baseBranch };
+  const record = await readCloneRecord(path);
+  if (record !== null) {
+    return { ...common, branch: record.branch, readOnly: false, head: record.head, resumed: true };
+  }
+  const listed = (await listWorktrees(repoPath)).find((entry) => entry.path === path && entry.branch === null);
+  if (listed?.head) return { ...common, branch: null, readOnly: true, head: listed.head, resumed: true };
+  return null;
+}
+
 /**
  * Saves the clone an attempt left behind when its worker was lost (lease expired, task dead-lettered), before
  * anything else touches it: its uncommitted work becomes a WIP commit on the task branch. The clone stays (a next
  * attempt replaces it). Null when this machine has no clone of the task.
  */
-export async function saveLeftoverClone(
-  options: { repoPath: string; baseDir: string; taskId: string | number; baseBranch: string },
-  save?: SaveOptions,
-): Promise<WipCommit | null> {
-  let baseDir: string;
-  try {
-    baseDir = await realpath(options.baseDir);
-  } catch {
-    return null;
-  }
-  const path = join(baseDir, taskDirName(options.taskId));
-  const record = await readCloneRecord(path);
-  if (record === null || (await pathState(path)) !== 'occupied') return null;
-  const repoPath = await mainCheckout(options.repoPath);
-  const gitCommonDir = await realpath(
-    await gitOutput(repoPath, ['rev-parse', '--path-format=absolute', '--git-common-dir']),
-  );
-  const worktree: Worktree = {
-    taskId: options.taskId,
-    repoPath,
-    gitCommonDir,
-    path,
-    branch: record.branch,
-    baseBranch: options.baseBranch,
-    readOnly: false,
-    head: record.head,
-    resumed: true,
-  };
+export async function saveLeftoverClone(location: TaskCheckoutLocation, save?: SaveOptions): Promise<WipCommit | null> {
+  const worktree = await findTaskCheckout(location);
+  if (worktree === null || worktree.readOnly || (await pathState(worktree.path)) !== 'occupied') return null;
   return commitWip(
     worktree,
-    `WIP: saved by Auto-Dev after the attempt at task ${String(options.taskId)} was lost (its worker stopped)`,
+    `WIP: saved by Auto-Dev after the attempt at task ${String(location.taskId)} was lost (its worker stopped)`,
     save,
   );
 }

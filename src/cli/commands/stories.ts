@@ -84,6 +84,17 @@ export async function run(args: StoriesArgs, deps: CliDeps): Promise<number> {
     for (const mr of story.merge_requests) {
       writeLine(deps.stdout, `merge request ${mr.id}: ${mr.source_branch} -> ${mr.target_branch} ${mr.status}`);
     }
+    const cleanup = story.workspace_cleanup;
+    if (cleanup) {
+      writeLine(
+        deps.stdout,
+        `cleaned up: ${cleanup.removed_checkouts.length} checkout(s) removed, ` +
+          `${cleanup.deleted_branches.length} merged branch(es) deleted`,
+      );
+      for (const kept of cleanup.kept_branches) {
+        writeLine(deps.stdout, `kept ${kept.branch} in ${kept.repository}: ${kept.reason}`);
+      }
+    }
     return 0;
   }
   const rows = await withContext(args.globals, deps, (ctx) => listStories(ctx.handle.db));
