@@ -33,6 +33,13 @@ export interface CodexProviderOptions {
    * sandbox cannot nest inside it (then every write fails with "Failed to write file").
    */
   writerSandbox?: 'workspace-write' | 'danger-full-access';
+  /**
+   * Codex's own sandbox for read-only roles. Default `read-only`. Use `danger-full-access` only when the whole CLI
+   * already runs inside Auto-Dev's bubblewrap sandbox, which mounts the checkout read-only: Codex's read-only sandbox
+   * cannot nest inside it (as root every command fails with "bwrap: setting up uid map: Operation not permitted"),
+   * so a reviewer could not even run `git diff`.
+   */
+  readerSandbox?: 'read-only' | 'danger-full-access';
 }
 
 const DEFAULT_SETTLE_MS = 3000;
@@ -67,7 +74,9 @@ export function codexConfig(request: SessionRequest, settings: CodexProviderOpti
 /** The thread options for a request (pure). `approvalPolicy: never`: nobody is there to approve. */
 export function codexThreadOptions(request: SessionRequest, settings: CodexProviderOptions): ThreadOptions {
   const options: ThreadOptions = {
-    sandboxMode: request.readOnly ? 'read-only' : (settings.writerSandbox ?? 'workspace-write'),
+    sandboxMode: request.readOnly
+      ? (settings.readerSandbox ?? 'read-only')
+      : (settings.writerSandbox ?? 'workspace-write'),
     workingDirectory: request.cwd,
     skipGitRepoCheck: true,
     approvalPolicy: 'never',

@@ -224,10 +224,14 @@ describe('codex config and thread options', () => {
       model: 'm',
     });
     expect(codexThreadOptions(base, {}).sandboxMode).toBe('workspace-write');
-    // Inside Auto-Dev's own sandbox a writer may run Codex unsandboxed; a read-only role never does.
+    // Inside Auto-Dev's own sandbox a writer may run Codex unsandboxed; a read-only role only when told so apart.
     expect(codexThreadOptions(base, { writerSandbox: 'danger-full-access' }).sandboxMode).toBe('danger-full-access');
     expect(codexThreadOptions({ ...base, readOnly: true }, { writerSandbox: 'danger-full-access' }).sandboxMode).toBe(
       'read-only',
     );
+    expect(codexThreadOptions({ ...base, readOnly: true }, { readerSandbox: 'danger-full-access' }).sandboxMode).toBe(
+      'danger-full-access',
+    );
+    expect(codexThreadOptions(base, { readerSandbox: 'danger-full-access' }).sandboxMode).toBe('workspace-write');
   });
 });
