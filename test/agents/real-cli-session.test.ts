@@ -1,0 +1,131 @@
+/**
+ * @module The REAL Claude Code and Codex CLIs as agents through Auto-Dev's runtime (createAgentTaskHandler), sandboxed
+ * in bubblewrap as root, talking to the real `autodev mcp` server; only the model is a stand-in: local Messages and
+ * Responses APIs playing a scripted reviewer (scripted-agent.ts) the way each CLI really offers its tools (MCP tools
+ * deferred behind ToolSearch / tool_search). Each session's wall time split is printed for the overhead benchmark.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { gitIn, makeGitRepo, registerRepo } from '../support/agent-fixtures.js';
+import { DIALECTS, useTestDatabase } from '../support/dialects.js';
+import {
+  REAL_CLI_PROVIDERS,
+  realCliRuntime,
+  realClisInstalled,
+  runOneAttempt,
+  sessionTimeSplit,
+  startModelStandIns,
+  type ModelStandIns,
+  type RealCliRuntime,
+} from '../support/real-cli-sessions.js';
+import { ScriptedAgents, type AgentStep, type PromptFacts } from '../support/scripted-agent.js';
+
+vi.setConfig({ testTimeout: 150_000 });
+
+const FEATURE_SUBJECT = 'Add CSV export of orders';
+const FEATURE_LINE = 'export function ordersCsv() { return "id,total"; }';
+
+const REVIEW_RESULT = {
+  status: 'done',
+  summary: 'Read the diff: one small, correct function; approving.',
+  verdict: 'approve',
+  findings: [{ severity: 'minor', file: 'src/export.js', line: 1, message: 'Name the CSV columns in a constant.' }],
+};
+
+function reviewerScript(facts: PromptFacts): AgentStep[] {
+  return [
+    { mcp: { tool: 'read_task', input: {} }, expect: { outputIncludes: `"type": "review_mr"` } },
+    { bash: 'git log --oneline', expect: { exitCode: 0, outputIncludes: FEATURE_SUBJECT } },
+    { bash: 'git diff main...HEAD', expect: { exitCode: 0, outputIncludes: FEATURE_LINE } },
+    { mcp: { tool: 'submit_result', input: REVIEW_RESULT }, expect: { outputIncludes: 'result recorded' } },
+    { say: `Reviewed task ${facts.taskId ?? '?'}: approved.` },
+  ];
+}
+
+const agents = new ScriptedAgents((prompt, facts) => {
+  if (facts.taskType === 'review_mr') return reviewerScript(facts);
+  throw new Error(`no scripted agent for task type ${facts.taskType ?? 'unknown'}`);
+});
+
+let standIns: ModelStandIns;
+beforeAll(async () => {
+  standIns = await startModelStandIns(agents);
+});
+afterAll(async () => {
+  await standIns?.close();
+});
+
+describe('real agent CLIs are installed', () => {
+  it('the Claude Code binary bundled with the Agent SDK and the @openai/codex CLI', () => {
+    expect(realClisInstalled()).toEqual({ claude: expect.any(String), codex: expect.any(String) });
+  });
+});
+
+describe.each(DIALECTS)('%s: real agent CLIs through the runtime, against scripted model stand-ins', (dialect) => {
+  const t = useTestDatabase(dialect);
+  const runtimes: RealCliRuntime[] = [];
+  afterEach(async () => {
+    for (const runtime of runtimes.splice(0)) await runtime.close();
+  });
+
+  it.each(REAL_CLI_PROVIDERS)(
+    'real %s CLI, sandboxed as root, with a stand-in model playing a reviewer: read_task over MCP, git log and git diff in the shell, a valid review_mr through submit_result',
+    async (provider) => {
+      const runtime = realCliRuntime(t.handle, standIns, provider);
+      runtimes.push(runtime);
+      const repo = makeGitRepo(runtime.root);
+      gitIn(repo.path, 'checkout', '--quiet', '-b', 'feature/csv');
+      fs.mkdirSync(path.join(repo.path, 'src'));
+      fs.writeFileSync(path.join(repo.path, 'src', 'export.js'), `${FEATURE_LINE}\n`);
+      gitIn(repo.path, 'add', '--all');
+      gitIn(
+        repo.path,
+        '-c',
+        'user.name=Dev',
+        '-c',
+        'user.email=dev@localhost',
+        'commit',
+        '--quiet',
+        '-m',
+        FEATURE_SUBJECT,
+      );
+      gitIn(repo.path, 'checkout', '--quiet', 'main');
+      const repoId = await registerRepo(t.handle.db, { name: 'shop', location: repo.path });
+      const task = await runtime.queue.enqueue({
+        type: 'review_mr',
+        payload: { title: 'CSV export', branch: 'feature/csv', target_branch: 'main' },
+        repoId,
+        createdBy: 'test',
+      });
+
+      const { task: done, errors } = await runOneAttempt(runtime, 'reviewer', task.id);
+
+      const sessions = await t.handle.db.selectFrom('sessions').selectAll().where('task_id', '=', task.id).execute();
+      const mine = agents.failures.filter((f) => agents.sessionOfTask(provider, task.id)?.session === f.session);
+      const diagnosis = JSON.stringify(
+        { error: done.error, sessions, failures: mine, errors: errors.map(String) },
+        null,
+        1,
+      );
+      expect(errors).toEqual([]);
+      expect(mine, diagnosis).toEqual([]);
+      expect(done.status, diagnosis).toBe('completed');
+      expect(done.result).toMatchObject({ ...REVIEW_RESULT, provider, session_id: sessions[0]!.id });
+      expect(sessions).toHaveLength(1);
+      expect(sessions[0]).toMatchObject({ status: 'succeeded', provider, role: 'reviewer' });
+
+      // The CLI offered the MCP tools only through its deferred-tool search: Claude Code's ToolSearch loads the tools
+      // it selects, Codex's tool_search returns the whole mcp__autodev namespace at once.
+      const turns = agents.sessionOfTask(provider, task.id)!.turns.map((turn) => turn.answered);
+      expect(turns).toEqual(
+        provider === 'claude'
+          ? ['tool_search', 'mcp', 'bash', 'bash', 'tool_search', 'mcp', 'say']
+          : ['tool_search', 'mcp', 'bash', 'bash', 'mcp', 'say'],
+      );
+      // Nothing the reviewer did changed the repository.
+      expect(gitIn(repo.path, 'status', '--porcelain')).toBe('');
+      console.log(sessionTimeSplit(agents, provider, task.id, sessions[0]!));
+    },
+  );
+});
