@@ -22,6 +22,9 @@ import { ScriptedAgents, type AgentStep, type PromptFacts, type StepContext } fr
 
 vi.setConfig({ testTimeout: 150_000 });
 
+/** Who runs the sessions: as root Claude Code needs IS_SANDBOX=1 (see realCliSettings). */
+const AS_USER = process.getuid?.() === 0 ? 'as root' : 'as an unprivileged user';
+
 const COMMIT_MESSAGE = 'feat: export orders as CSV';
 const FILE = 'src/export.js';
 const CONTENT =
@@ -76,7 +79,7 @@ describe.each(DIALECTS)('%s: a real agent CLI commits its own work, against a sc
   });
 
   it.each(REAL_CLI_PROVIDERS)(
-    'real %s CLI, sandboxed as root, with a stand-in model playing a builder: writes a file with its file tool, commits it with git in the shell, and the commit is on the task branch',
+    `real %s CLI, sandboxed ${AS_USER}, with a stand-in model playing a builder: writes a file with its file tool, commits it with git in the shell, and the commit is on the task branch`,
     async (provider) => {
       const runtime = realCliRuntime(t.handle, standIns, provider);
       runtimes.push(runtime);
@@ -92,13 +95,16 @@ describe.each(DIALECTS)('%s: a real agent CLI commits its own work, against a sc
       const { task: done, errors } = await runOneAttempt(runtime, 'builder', task.id);
 
       const sessions = await t.handle.db.selectFrom('sessions').selectAll().where('task_id', '=', task.id).execute();
-      const mine = agents.failures.filter((f) => agents.sessionOfTask(provider, task.id)?.session === f.session);
+      const cliSessionId = sessions[0]?.provider_session_id ?? null;
+      const mine = agents.failuresOf(provider, cliSessionId);
       const diagnosis = JSON.stringify(
         { error: done.error, sessions, failures: mine, errors: errors.map(String) },
         null,
         1,
       );
       expect(errors).toEqual([]);
+      // The stand-in played this very session (the CLI's session id is the one Auto-Dev recorded).
+      expect(agents.session(provider, cliSessionId), diagnosis).toBeDefined();
       expect(mine, diagnosis).toEqual([]);
       expect(done.status, diagnosis).toBe('completed');
       const result = done.result as { branch: string; commits: { sha: string; message: string }[] };
@@ -114,7 +120,7 @@ describe.each(DIALECTS)('%s: a real agent CLI commits its own work, against a sc
       expect(gitIn(repo.path, 'show', `${commit!.sha}:${FILE}`)).toBe(CONTENT.trimEnd());
       // The default branch did not move.
       expect(gitIn(repo.path, 'rev-parse', 'main')).toBe(repo.initialCommit);
-      console.log(sessionTimeSplit(agents, provider, task.id, sessions[0]!));
+      console.log(sessionTimeSplit(agents, sessions[0]!));
     },
   );
 });

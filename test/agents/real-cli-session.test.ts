@@ -23,6 +23,9 @@ import { ScriptedAgents, type AgentStep, type PromptFacts } from '../support/scr
 
 vi.setConfig({ testTimeout: 150_000 });
 
+/** Who runs the sessions: as root Claude Code needs IS_SANDBOX=1 (see realCliSettings). */
+const AS_USER = process.getuid?.() === 0 ? 'as root' : 'as an unprivileged user';
+
 const FEATURE_SUBJECT = 'Add CSV export of orders';
 const FEATURE_LINE = 'export function ordersCsv() { return "id,total"; }';
 
@@ -70,7 +73,7 @@ describe.each(DIALECTS)('%s: real agent CLIs through the runtime, against script
   });
 
   it.each(REAL_CLI_PROVIDERS)(
-    'real %s CLI, sandboxed as root, with a stand-in model playing a reviewer: read_task over MCP, git log and git diff in the shell, a valid review_mr through submit_result',
+    `real %s CLI, sandboxed ${AS_USER}, with a stand-in model playing a reviewer: read_task over MCP, git log and git diff in the shell, a valid review_mr through submit_result`,
     async (provider) => {
       const runtime = realCliRuntime(t.handle, standIns, provider);
       runtimes.push(runtime);
@@ -102,13 +105,16 @@ describe.each(DIALECTS)('%s: real agent CLIs through the runtime, against script
       const { task: done, errors } = await runOneAttempt(runtime, 'reviewer', task.id);
 
       const sessions = await t.handle.db.selectFrom('sessions').selectAll().where('task_id', '=', task.id).execute();
-      const mine = agents.failures.filter((f) => agents.sessionOfTask(provider, task.id)?.session === f.session);
+      const cliSessionId = sessions[0]?.provider_session_id ?? null;
+      const mine = agents.failuresOf(provider, cliSessionId);
       const diagnosis = JSON.stringify(
         { error: done.error, sessions, failures: mine, errors: errors.map(String) },
         null,
         1,
       );
       expect(errors).toEqual([]);
+      // The stand-in played this very session (the CLI's session id is the one Auto-Dev recorded).
+      expect(agents.session(provider, cliSessionId), diagnosis).toBeDefined();
       expect(mine, diagnosis).toEqual([]);
       expect(done.status, diagnosis).toBe('completed');
       expect(done.result).toMatchObject({ ...REVIEW_RESULT, provider, session_id: sessions[0]!.id });
@@ -117,7 +123,7 @@ describe.each(DIALECTS)('%s: real agent CLIs through the runtime, against script
 
       // The CLI offered the MCP tools only through its deferred-tool search: Claude Code's ToolSearch loads the tools
       // it selects, Codex's tool_search returns the whole mcp__autodev namespace at once.
-      const turns = agents.sessionOfTask(provider, task.id)!.turns.map((turn) => turn.answered);
+      const turns = agents.session(provider, cliSessionId)!.turns.map((turn) => turn.answered);
       expect(turns).toEqual(
         provider === 'claude'
           ? ['tool_search', 'mcp', 'bash', 'bash', 'tool_search', 'mcp', 'say']
@@ -125,7 +131,7 @@ describe.each(DIALECTS)('%s: real agent CLIs through the runtime, against script
       );
       // Nothing the reviewer did changed the repository.
       expect(gitIn(repo.path, 'status', '--porcelain')).toBe('');
-      console.log(sessionTimeSplit(agents, provider, task.id, sessions[0]!));
+      console.log(sessionTimeSplit(agents, sessions[0]!));
     },
   );
 });

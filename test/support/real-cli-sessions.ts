@@ -189,11 +189,16 @@ export async function runOneAttempt(runtime: RealCliRuntime, role: Role, taskId:
  */
 export function sessionTimeSplit(
   agents: ScriptedAgents,
-  provider: LlmProviderName,
-  taskId: number,
-  session: { started_at: number; finished_at: number | null },
+  session: {
+    task_id: number | null;
+    provider: string;
+    provider_session_id: string | null;
+    started_at: number;
+    finished_at: number | null;
+  },
 ): string {
-  const turns = agents.sessionOfTask(provider, taskId);
+  const { provider, task_id: taskId } = session;
+  const turns = agents.session(provider, session.provider_session_id);
   if (!turns) return `${provider} task ${taskId}: the stand-in never saw this session`;
   const timings = turnTimings(turns);
   const end = session.finished_at ?? timings.lastRequestAt;

@@ -205,9 +205,14 @@ export class ScriptedAgents {
     return [...this.sessions.values()];
   }
 
-  /** The session whose prompt named task `taskId`. */
-  sessionOfTask(provider: string, taskId: number): SessionTurns | undefined {
-    return this.allSessions().find((s) => s.provider === provider && s.facts.taskId === taskId);
+  /** A session by the CLI's own id (Auto-Dev records it as the session's `provider_session_id`). */
+  session(provider: string, cliSessionId: string | null): SessionTurns | undefined {
+    return cliSessionId === null ? undefined : this.sessions.get(`${provider}:${cliSessionId}`);
+  }
+
+  /** The failures recorded for one session. */
+  failuresOf(provider: string, cliSessionId: string | null): StepFailure[] {
+    return this.failures.filter((f) => f.provider === provider && f.session === cliSessionId);
   }
 
   private sessionTurns(turn: AgentTurn, facts: PromptFacts): SessionTurns {
