@@ -46,7 +46,8 @@ const DEFAULT_SETTLE_MS = 3000;
 
 /**
  * The Codex config for a request (pure): the settings' overrides, plus the system prompt append as
- * `developer_instructions` (after any configured ones) and the request's MCP servers under `mcp_servers`.
+ * `developer_instructions` (after any configured ones) and the request's MCP servers under `mcp_servers`, each
+ * `required` so the session never starts without them.
  */
 export function codexConfig(request: SessionRequest, settings: CodexProviderOptions): CodexConfig {
   const config: CodexConfig = structuredClone(settings.config ?? {});
@@ -62,7 +63,10 @@ export function codexConfig(request: SessionRequest, settings: CodexProviderOpti
     const servers: CodexConfig =
       typeof existing === 'object' && existing !== null && !Array.isArray(existing) ? { ...existing } : {};
     for (const [name, spec] of Object.entries(request.mcpServers)) {
-      const server: CodexConfig = { command: spec.command, args: spec.args ?? [] };
+      // `required`: Codex waits for the server before its first model request (and fails if it cannot start).
+      // Without it Codex 0.169 does not wait: a server slower to start than the first request (node under load)
+      // is left out of the tool list and tool_search finds none of its tools for the whole session.
+      const server: CodexConfig = { command: spec.command, args: spec.args ?? [], required: true };
       if (spec.env && Object.keys(spec.env).length > 0) server.env = { ...spec.env };
       servers[name] = server;
     }

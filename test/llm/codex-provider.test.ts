@@ -103,6 +103,8 @@ describe('codex provider: fake codex CLI replaying recorded output', () => {
     expect(joined).toContain('--sandbox read-only');
     expect(joined).toContain('--config developer_instructions="You are the reviewer."');
     expect(joined).toContain('--config mcp_servers.autodev.command="node"');
+    // Codex waits for Auto-Dev's MCP server before the first model request (see codexConfig).
+    expect(joined).toContain('--config mcp_servers.autodev.required=true');
     expect(argv.slice(-2)).toEqual(['resume', '01a20afc-49dd-76e0-b8ce-03a2e82af565']);
   });
 
@@ -211,7 +213,7 @@ describe('codex config and thread options', () => {
     );
     expect(config).toEqual({
       developer_instructions: 'House rules.\n\nBe brief.',
-      mcp_servers: { b: { command: 'y' }, a: { command: 'x', args: [], env: { K: 'v' } } },
+      mcp_servers: { b: { command: 'y' }, a: { command: 'x', args: [], env: { K: 'v' }, required: true } },
     });
   });
 
