@@ -156,30 +156,50 @@ export function realCliRuntime(handle: DatabaseHandle, standIns: ModelStandIns, 
   return runtime;
 }
 
-/** Runs the real worker loop for `role` until task `taskId` has settled once, then stops it. */
-export async function runOneAttempt(runtime: RealCliRuntime, role: Role, taskId: number, timeoutMs = 120_000) {
+/**
+ * Runs `loops` real worker loops for `role` (so as many sessions can run at once) until every task in `taskIds` has
+ * settled once, then stops them.
+ */
+export async function runAttempts(
+  runtime: RealCliRuntime,
+  role: Role,
+  taskIds: readonly number[],
+  options: { loops?: number; timeoutMs?: number } = {},
+) {
   const stop = new AbortController();
   const errors: unknown[] = [];
-  const loop = runWorker({
-    queue: runtime.queue,
-    workerId: `${role}-real-cli-worker`,
-    types: TASK_TYPES_BY_ROLE[role],
-    handler: createAgentTaskHandler(runtime.deps, role),
-    signal: stop.signal,
-    idleWaitMs: 100,
-    onError: (error) => errors.push(error),
-  });
+  const loops = Array.from({ length: options.loops ?? 1 }, (_, n) =>
+    runWorker({
+      queue: runtime.queue,
+      workerId: `${role}-real-cli-worker-${n + 1}`,
+      types: TASK_TYPES_BY_ROLE[role],
+      handler: createAgentTaskHandler(runtime.deps, role),
+      signal: stop.signal,
+      idleWaitMs: 100,
+      onError: (error) => errors.push(error),
+    }),
+  );
+  const db = runtime.queue.handle.db;
   try {
     await waitFor(
-      `task ${taskId} to settle`,
-      async () => (await settleEvents(runtime.queue.handle.db, taskId)).length >= 1,
-      timeoutMs,
+      `tasks ${taskIds.join(', ')} to settle`,
+      async () => {
+        for (const id of taskIds) if ((await settleEvents(db, id)).length === 0) return false;
+        return true;
+      },
+      options.timeoutMs ?? 120_000,
     );
   } finally {
     stop.abort();
-    await loop;
+    await Promise.all(loops);
   }
-  return { task: await runtime.queue.get(taskId), errors };
+  return { tasks: await Promise.all(taskIds.map((id) => runtime.queue.get(id))), errors };
+}
+
+/** Runs one worker loop for `role` until task `taskId` has settled once. */
+export async function runOneAttempt(runtime: RealCliRuntime, role: Role, taskId: number) {
+  const { tasks, errors } = await runAttempts(runtime, role, [taskId]);
+  return { task: tasks[0]!, errors };
 }
 
 /**
