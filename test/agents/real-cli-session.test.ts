@@ -1,6 +1,6 @@
 /**
  * @module The REAL Claude Code and Codex CLIs as agents through Auto-Dev's runtime (createAgentTaskHandler), sandboxed
- * in bubblewrap as root, talking to the real `autodev mcp` server; only the model is a stand-in: local Messages and
+ * in bubblewrap (as root when the suite runs as root), talking to the real `autodev mcp` server; only the model is a stand-in: local Messages and
  * Responses APIs playing a scripted reviewer (scripted-agent.ts) the way each CLI really offers its tools (MCP tools
  * deferred behind ToolSearch / tool_search). Each session's wall time split is printed for the overhead benchmark.
  */
