@@ -51,8 +51,11 @@ export function settingsProviderFactory(options: ProviderFactoryOptions): Provid
       (await import('../llm/codex-provider.js')).createCodexProvider({
         ...common,
         config: settings.llm.providers.codex.config as CodexProviderOptions['config'],
-        // Auto-Dev's bubblewrap is the boundary; Codex's own sandbox cannot nest inside it.
-        ...(settings.sandbox.mode === 'bubblewrap' ? { writerSandbox: 'danger-full-access' as const } : {}),
+        // Auto-Dev's bubblewrap is the boundary (read-only roles get a read-only checkout in it); Codex's own sandbox
+        // cannot nest inside it.
+        ...(settings.sandbox.mode === 'bubblewrap'
+          ? { writerSandbox: 'danger-full-access' as const, readerSandbox: 'danger-full-access' as const }
+          : {}),
       }),
     );
   };

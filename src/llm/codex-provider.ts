@@ -33,13 +33,21 @@ export interface CodexProviderOptions {
    * sandbox cannot nest inside it (then every write fails with "Failed to write file").
    */
   writerSandbox?: 'workspace-write' | 'danger-full-access';
+  /**
+   * Codex's own sandbox for read-only roles. Default `read-only`. Use `danger-full-access` only when the whole CLI
+   * already runs inside Auto-Dev's bubblewrap sandbox, which mounts the checkout read-only: Codex's read-only sandbox
+   * cannot nest inside it (as root every command fails with "bwrap: setting up uid map: Operation not permitted"),
+   * so a reviewer could not even run `git diff`.
+   */
+  readerSandbox?: 'read-only' | 'danger-full-access';
 }
 
 const DEFAULT_SETTLE_MS = 3000;
 
 /**
  * The Codex config for a request (pure): the settings' overrides, plus the system prompt append as
- * `developer_instructions` (after any configured ones) and the request's MCP servers under `mcp_servers`.
+ * `developer_instructions` (after any configured ones) and the request's MCP servers under `mcp_servers`, each
+ * `required` so the session never starts without them.
  */
 export function codexConfig(request: SessionRequest, settings: CodexProviderOptions): CodexConfig {
   const config: CodexConfig = structuredClone(settings.config ?? {});
@@ -55,7 +63,10 @@ export function codexConfig(request: SessionRequest, settings: CodexProviderOpti
     const servers: CodexConfig =
       typeof existing === 'object' && existing !== null && !Array.isArray(existing) ? { ...existing } : {};
     for (const [name, spec] of Object.entries(request.mcpServers)) {
-      const server: CodexConfig = { command: spec.command, args: spec.args ?? [] };
+      // `required`: Codex waits for the server before its first model request (and fails if it cannot start).
+      // Without it Codex 0.169 does not wait: a server slower to start than the first request (node under load)
+      // is left out of the tool list and tool_search finds none of its tools for the whole session.
+      const server: CodexConfig = { command: spec.command, args: spec.args ?? [], required: true };
       if (spec.env && Object.keys(spec.env).length > 0) server.env = { ...spec.env };
       servers[name] = server;
     }
@@ -67,7 +78,9 @@ export function codexConfig(request: SessionRequest, settings: CodexProviderOpti
 /** The thread options for a request (pure). `approvalPolicy: never`: nobody is there to approve. */
 export function codexThreadOptions(request: SessionRequest, settings: CodexProviderOptions): ThreadOptions {
   const options: ThreadOptions = {
-    sandboxMode: request.readOnly ? 'read-only' : (settings.writerSandbox ?? 'workspace-write'),
+    sandboxMode: request.readOnly
+      ? (settings.readerSandbox ?? 'read-only')
+      : (settings.writerSandbox ?? 'workspace-write'),
     workingDirectory: request.cwd,
     skipGitRepoCheck: true,
     approvalPolicy: 'never',

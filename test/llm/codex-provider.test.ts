@@ -103,6 +103,8 @@ describe('codex provider: fake codex CLI replaying recorded output', () => {
     expect(joined).toContain('--sandbox read-only');
     expect(joined).toContain('--config developer_instructions="You are the reviewer."');
     expect(joined).toContain('--config mcp_servers.autodev.command="node"');
+    // Codex waits for Auto-Dev's MCP server before the first model request (see codexConfig).
+    expect(joined).toContain('--config mcp_servers.autodev.required=true');
     expect(argv.slice(-2)).toEqual(['resume', '01a20afc-49dd-76e0-b8ce-03a2e82af565']);
   });
 
@@ -211,7 +213,7 @@ describe('codex config and thread options', () => {
     );
     expect(config).toEqual({
       developer_instructions: 'House rules.\n\nBe brief.',
-      mcp_servers: { b: { command: 'y' }, a: { command: 'x', args: [], env: { K: 'v' } } },
+      mcp_servers: { b: { command: 'y' }, a: { command: 'x', args: [], env: { K: 'v' }, required: true } },
     });
   });
 
@@ -224,10 +226,14 @@ describe('codex config and thread options', () => {
       model: 'm',
     });
     expect(codexThreadOptions(base, {}).sandboxMode).toBe('workspace-write');
-    // Inside Auto-Dev's own sandbox a writer may run Codex unsandboxed; a read-only role never does.
+    // Inside Auto-Dev's own sandbox a writer may run Codex unsandboxed; a read-only role only when told so apart.
     expect(codexThreadOptions(base, { writerSandbox: 'danger-full-access' }).sandboxMode).toBe('danger-full-access');
     expect(codexThreadOptions({ ...base, readOnly: true }, { writerSandbox: 'danger-full-access' }).sandboxMode).toBe(
       'read-only',
     );
+    expect(codexThreadOptions({ ...base, readOnly: true }, { readerSandbox: 'danger-full-access' }).sandboxMode).toBe(
+      'danger-full-access',
+    );
+    expect(codexThreadOptions(base, { readerSandbox: 'danger-full-access' }).sandboxMode).toBe('workspace-write');
   });
 });

@@ -1,0 +1,152 @@
+/**
+ * @module Plays scripted agents (scripted-agent.ts) as the model behind the REAL Claude Code CLI, through the Messages
+ * API stand-in (mock-messages-server.ts). Follows what Claude Code 2.1.3xx really does (seen by logging its requests):
+ * - The first request's `tools` hold only the built-in tools (Bash, Write, Read, ..., ToolSearch) and a
+ *   `DeferredToolPlaceholder`; MCP tools are only named in a `<system-reminder>` ("The following deferred tools are now
+ *   available via ToolSearch ... mcp__autodev__read_task ...").
+ * - A `ToolSearch` tool_use with `{"query": "select:mcp__autodev__read_task", "max_results": 5}` is answered by the CLI
+ *   with a tool_result whose content is `[{type: "tool_reference", tool_name: "mcp__autodev__read_task"}]`; from the
+ *   next request on, `tools` carries that tool (`defer_loading: true`) and the model may call it by that name.
+ * - Bash results are the command's output; a failing command comes back with `is_error: true` and "Exit code N".
+ * So a script's MCP step is preceded by a ToolSearch turn whenever its tool is not loaded yet.
+ */
+import path from 'node:path';
+import type { MessagesRequest, MessagesScript, ScriptedReply } from './mock-messages-server.js';
+import type { ScriptedAgents, ToolOutcome, TurnKind } from './scripted-agent.js';
+
+/** The MCP server name Auto-Dev gives its session tools (run-agent-task.ts `mcpServers.autodev`). */
+const MCP_PREFIX = 'mcp__autodev__';
+
+interface Block {
+  type?: string;
+  text?: string;
+  id?: string;
+  name?: string;
+  input?: unknown;
+  tool_use_id?: string;
+  content?: unknown;
+  is_error?: boolean;
+}
+
+function blocksOf(content: unknown): Block[] {
+  if (typeof content === 'string') return [{ type: 'text', text: content }];
+  return Array.isArray(content) ? (content as Block[]) : [];
+}
+
+function resultText(content: unknown): string {
+  return blocksOf(content)
+    .map((block) => (block.type === 'text' ? (block.text ?? '') : ''))
+    .join('\n');
+}
+
+/** The task prompt: the first user message without Claude Code's `<system-reminder>` blocks. */
+export function claudePrompt(request: MessagesRequest): string {
+  const first = (request.messages ?? []).find((message) => message.role === 'user');
+  return blocksOf(first?.content)
+    .filter((block) => block.type === 'text' && !block.text?.startsWith('<system-reminder>'))
+    .map((block) => block.text ?? '')
+    .join('\n');
+}
+
+/** Claude Code's session id: in `metadata.user_id` (a JSON string) of every request. */
+export function claudeSessionId(request: MessagesRequest): string {
+  const metadata = request.metadata as { user_id?: string } | undefined;
+  try {
+    const parsed = JSON.parse(metadata?.user_id ?? '{}') as { session_id?: string };
+    if (parsed.session_id) return parsed.session_id;
+  } catch {
+    // not JSON: fall through
+  }
+  return `prompt:${claudePrompt(request).slice(0, 200)}`;
+}
+
+function workingDirectory(request: MessagesRequest): string | undefined {
+  return /Primary working directory: (.+)/.exec(JSON.stringify(request.messages ?? []).replaceAll('\\n', '\n'))?.[1];
+}
+
+interface Conversation {
+  /** Outcomes of script steps, in order (ToolSearch calls left out). */
+  results: ToolOutcome[];
+  /** Whether the last tool call was a ToolSearch. */
+  lastWasSearch: boolean;
+  searches: number;
+}
+
+function readConversation(request: MessagesRequest): Conversation {
+  const calls = new Map<string, string>();
+  const conversation: Conversation = { results: [], lastWasSearch: false, searches: 0 };
+  for (const message of request.messages ?? []) {
+    for (const block of blocksOf(message.content)) {
+      if (message.role === 'assistant' && block.type === 'tool_use' && block.id) {
+        calls.set(block.id, block.name ?? '');
+      }
+      if (message.role !== 'user' || block.type !== 'tool_result') continue;
+      const name = calls.get(block.tool_use_id ?? '') ?? '';
+      conversation.lastWasSearch = name === 'ToolSearch';
+      if (name === 'ToolSearch') {
+        conversation.searches += 1;
+        continue;
+      }
+      const output = resultText(block.content);
+      const isError = block.is_error === true;
+      const outcome: ToolOutcome = { output, isError };
+      if (name === 'Bash') {
+        const code = /Exit code (\d+)/.exec(output)?.[1];
+        outcome.exitCode = isError ? (code === undefined ? -1 : Number(code)) : 0;
+      }
+      conversation.results.push(outcome);
+    }
+  }
+  return conversation;
+}
+
+/** The Messages stand-in's script that plays `agents` (the `step` it is given is ignored: see readConversation). */
+export function scriptedClaude(agents: ScriptedAgents, now: () => number = Date.now): MessagesScript {
+  return (request: MessagesRequest): ScriptedReply => {
+    const at = now();
+    const session = claudeSessionId(request);
+    const conversation = readConversation(request);
+    const turn = {
+      provider: 'claude' as const,
+      session,
+      prompt: claudePrompt(request),
+      results: conversation.results,
+    };
+    const step = agents.next(turn);
+    const reply = (answered: TurnKind, value: ScriptedReply): ScriptedReply => {
+      agents.answered('claude', session, answered, at);
+      return value;
+    };
+    const toolUse = (name: string, input: Record<string, unknown>): ScriptedReply => ({
+      kind: 'tool_use',
+      id: `toolu_s${step.index}`,
+      name,
+      input,
+    });
+    switch (step.kind) {
+      case 'say':
+        return reply('say', { kind: 'text', text: step.text });
+      case 'bash':
+        return reply('bash', toolUse('Bash', { command: step.command, description: 'Scripted step' }));
+      case 'write': {
+        const cwd = workingDirectory(request) ?? '/';
+        return reply('write', toolUse('Write', { file_path: path.resolve(cwd, step.path), content: step.content }));
+      }
+      case 'mcp': {
+        const name = `${MCP_PREFIX}${step.tool}`;
+        const loaded = (request.tools ?? []).some((tool) => tool.name === name);
+        if (loaded) return reply('mcp', toolUse(name, step.input));
+        if (conversation.lastWasSearch) {
+          agents.fail(turn, step.index, `ToolSearch did not load ${name}`);
+          return reply('say', { kind: 'text', text: `I cannot find the ${name} tool.` });
+        }
+        return reply('tool_search', {
+          kind: 'tool_use',
+          id: `toolu_search${conversation.searches}`,
+          name: 'ToolSearch',
+          input: { query: `select:${name}`, max_results: 5 },
+        });
+      }
+    }
+  };
+}
