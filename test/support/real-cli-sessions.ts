@@ -63,9 +63,8 @@ export async function startModelStandIns(agents: ScriptedAgents): Promise<ModelS
 }
 
 /**
- * Settings whose sessions run on the real CLIs against the stand-ins, sandboxed with bubblewrap.
- * `IS_SANDBOX=1` lets Claude Code accept --dangerously-skip-permissions as root; it is set here in the provider env
- * for now, until the runtime sets it itself when (and only when) the session runs inside its sandbox.
+ * Settings whose sessions run on the real CLIs against the stand-ins, sandboxed with bubblewrap. Nothing root-specific
+ * is set: as root, the sandbox runs the CLI as an unprivileged uid (workspace/sandbox.ts `sandboxUid`).
  */
 export function realCliSettings(standIns: ModelStandIns, provider: LlmProviderName): Settings {
   return SettingsSchema.parse({
@@ -80,7 +79,6 @@ export function realCliSettings(standIns: ModelStandIns, provider: LlmProviderNa
             ANTHROPIC_BASE_URL: standIns.messages.baseUrl,
             ANTHROPIC_API_KEY: 'sk-ant-stand-in',
             CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
-            IS_SANDBOX: '1',
           },
         },
         codex: {
@@ -117,17 +115,15 @@ export interface RealCliRuntime {
 }
 
 /**
- * A runtime on `handle` whose sessions run on `provider`'s real CLI, with a throwaway HOME that already holds the
- * CLI's state paths (the sandbox binds only those that exist, writable).
+ * A runtime on `handle` whose sessions run on `provider`'s real CLI, with a throwaway operator HOME (each session
+ * gets a home of its own in its session dir; this one holds nothing).
  */
 export function realCliRuntime(handle: DatabaseHandle, standIns: ModelStandIns, provider: LlmProviderName) {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), `autodev-real-${provider}-`));
   const dataDir = path.join(root, 'data');
   const home = path.join(root, 'home');
   fs.mkdirSync(dataDir, { recursive: true });
-  fs.mkdirSync(path.join(home, '.claude'), { recursive: true });
-  fs.mkdirSync(path.join(home, '.codex'), { recursive: true });
-  fs.writeFileSync(path.join(home, '.claude.json'), '{}\n');
+  fs.mkdirSync(home, { recursive: true });
   const settings = realCliSettings(standIns, provider);
   const queue = new TaskQueue(handle, queueSettingsFrom(settings));
   const logs: Record<string, unknown>[] = [];
