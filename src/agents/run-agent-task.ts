@@ -21,7 +21,7 @@ import { ReleaseTask, type HandlerOutcome, type TaskContext, type TaskHandler } 
 import type { Task } from '../queue/task-record.js';
 import type { TaskQueue } from '../queue/task-queue.js';
 import type { Database } from '../store/schema.js';
-import { resolveCommit } from '../workspace/git.js';
+import { commitsBetween, resolveCommit } from '../workspace/git.js';
 import { scrubEnvironment, type SandboxMode } from '../workspace/sandbox.js';
 import { commitWip, prepareWorktree, sandboxPathsFor, type Worktree } from '../workspace/worktrees.js';
 import { AutodevError } from '../errors.js';
@@ -416,12 +416,18 @@ async function runSession(
         )
       : undefined;
   if (context.signal.aborted) throw context.signal.reason ?? new Error('aborted');
+  const commits =
+    wip && workspace.worktree && workspace.repo && 'commits' in checked.result
+      ? await commitsBetween(workspace.worktree.repoPath, workspace.repo.default_branch, wip.commit)
+      : undefined;
   const result = {
     ...checked.result,
     session_id: sessionId,
     provider,
     ...(workspace.worktree?.branch ? { branch: workspace.worktree.branch } : {}),
     ...(wip ? { head_commit: wip.commit } : {}),
+    // What is really on the branch (read from the repository), whatever the agent claimed.
+    ...(commits ? { commits } : {}),
     ...(gate ? { gates: { ...gate.record, ...(gate.verdict ? { verdict: gate.verdict } : {}) } } : {}),
   };
   return {

@@ -178,3 +178,27 @@ export function parseWorktreeList(output: string): WorktreeEntry[] {
 export async function listWorktrees(repoPath: string): Promise<WorktreeEntry[]> {
   return parseWorktreeList((await git(repoPath, ['worktree', 'list', '--porcelain', '-z'])).stdout);
 }
+
+/** The commits reachable from `head` and not from `base`, oldest first, at most `max` (read in the repository). */
+export async function commitsBetween(
+  cwd: string,
+  base: string,
+  head: string,
+  max = 100,
+): Promise<{ sha: string; message: string }[]> {
+  const out = await gitOutput(cwd, [
+    'log',
+    '--reverse',
+    `--max-count=${max}`,
+    '--format=%H%x00%s',
+    `${base}..${head}`,
+    '--',
+  ]);
+  return out
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const [sha = '', message = ''] = line.split('\0');
+      return { sha, message };
+    });
+}

@@ -97,7 +97,29 @@ async function mainCheckout(repoPath: string): Promise<string> {
  * // wt.branch === 'autodev/42-add-login', wt.path === `${baseDir}/task-42`
  * ```
  */
-export async function prepareWorktree(options: PrepareWorktreeOptions, save?: SaveOptions): Promise<Worktree> {
+export function prepareWorktree(options: PrepareWorktreeOptions, save?: SaveOptions): Promise<Worktree> {
+  return withRepositoryLock(options.repoPath, () => prepareCheckout(options, save));
+}
+
+/**
+ * One checkout change per repository at a time in this process: git's worktree bookkeeping is not safe against a
+ * `worktree add` racing a `worktree list` ("failed to read .git/worktrees/.../commondir").
+ */
+const repositoryLocks = new Map<string, Promise<unknown>>();
+
+async function withRepositoryLock<T>(repoPath: string, work: () => Promise<T>): Promise<T> {
+  const key = await realpath(repoPath).catch(() => repoPath);
+  const previous = repositoryLocks.get(key) ?? Promise.resolve();
+  const run = previous.then(work, work);
+  const settled = run.catch(() => undefined);
+  repositoryLocks.set(key, settled);
+  void settled.then(() => {
+    if (repositoryLocks.get(key) === settled) repositoryLocks.delete(key);
+  });
+  return run;
+}
+
+async function prepareCheckout(options: PrepareWorktreeOptions, save?: SaveOptions): Promise<Worktree> {
   const repoPath = await mainCheckout(options.repoPath);
   const gitCommonDir = await realpath(
     await gitOutput(repoPath, ['rev-parse', '--path-format=absolute', '--git-common-dir']),
@@ -485,7 +507,11 @@ export interface TaskCheckoutLocation {
  * The checkout a task has on this machine, found from what Auto-Dev recorded (a clone's record beside it, or the
  * repository's list of worktrees for a read-only one), never from what is inside it. Null when there is none.
  */
-export async function findTaskCheckout(location: TaskCheckoutLocation): Promise<Worktree | null> {
+export function findTaskCheckout(location: TaskCheckoutLocation): Promise<Worktree | null> {
+  return withRepositoryLock(location.repoPath, () => lookUpTaskCheckout(location));
+}
+
+async function lookUpTaskCheckout(location: TaskCheckoutLocation): Promise<Worktree | null> {
   let baseDir: string;
   try {
     baseDir = await realpath(location.baseDir);
@@ -546,10 +572,18 @@ export interface RemoveWorktreeResult {
  * if (!result.branch?.deleted) log.info(result.branch?.reason);
  * ```
  */
-export async function removeWorktree(
+export function removeWorktree(
   worktree: Worktree,
   options: { branchMergedInto?: string } = {},
   save?: SaveOptions,
+): Promise<RemoveWorktreeResult> {
+  return withRepositoryLock(worktree.repoPath, () => removeCheckout(worktree, options, save));
+}
+
+async function removeCheckout(
+  worktree: Worktree,
+  options: { branchMergedInto?: string },
+  save: SaveOptions | undefined,
 ): Promise<RemoveWorktreeResult> {
   const exists = (await pathState(worktree.path)) !== 'missing';
   let wipCommit: string | null = null;
