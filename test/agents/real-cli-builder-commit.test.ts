@@ -24,7 +24,7 @@ import { ScriptedAgents, type AgentStep, type PromptFacts, type StepContext } fr
 
 vi.setConfig({ testTimeout: 150_000 });
 
-/** Who runs the sessions: as root Claude Code needs IS_SANDBOX=1 (see realCliSettings). */
+/** Who runs the sessions: as root, the sandbox runs the CLI as an unprivileged uid (sandbox.ts sandboxUid). */
 const AS_USER = process.getuid?.() === 0 ? 'as root' : 'as an unprivileged user';
 
 const COMMIT_MESSAGE = 'feat: export orders as CSV';
