@@ -3,10 +3,8 @@
  * in bubblewrap as root; only the model is a stand-in (a scripted builder, scripted-agent.ts). The agent writes a
  * file with the CLI's own file tool (Claude's Write, Codex's apply_patch), runs `git add -A && git commit` in the
  * shell, and submits the commit it made: the commit must succeed inside the sandbox and its message must be on the
- * task branch. This is the behaviour of issue 10's commit model; with the old model (`.git` mounted read-only) the
- * commit fails with "index.lock: Read-only file system". The throwaway HOME has no git identity (like root in most
- * containers), so the commit model must give the agent's commits one. Left out of the suite until that model lands
- * (vitest.config.ts; AUTODEV_TEST_COMMIT_MODEL=1 runs it).
+ * task branch (the agent commits in its own clone: workspace/worktrees.ts). The throwaway HOME has no git identity
+ * (like root in most containers): the clone's config gives the agent's commits one.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { gitIn, makeGitRepo, registerRepo } from '../support/agent-fixtures.js';
