@@ -2,6 +2,7 @@
  * @module What a command runs against: its dependencies on the outside world (`CliDeps`), the global options, and
  * the opened settings, database and queue (`CommandContext`), closed again when the command ends.
  */
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { LevelWithSilent } from 'pino';
@@ -93,12 +94,17 @@ export function cliSecretMasker(
 
 /**
  * PostgreSQL when DATABASE_URL is set, else SQLite at `<data-dir>/autodev.db`. The data dir is made private first
- * (0700, database files 0600; what was tightened goes to stderr), and every string written goes through `masker`.
+ * (created 0700 for SQLite, database files 0600; what was tightened goes to stderr), and every string written goes
+ * through `masker`.
  */
 export function openCliDatabase(dataDir: string, deps: CliDeps, masker?: SecretMasker): Promise<DatabaseHandle> {
-  for (const note of makeDataDirPrivate(dataDir)) writeLine(deps.stderr, `autodev: ${note}`);
+  const databaseUrl = deps.env.DATABASE_URL || undefined;
+  // On PostgreSQL a command that keeps no files creates no data dir; one that exists is still made private.
+  if (databaseUrl === undefined || fs.existsSync(dataDir)) {
+    for (const note of makeDataDirPrivate(dataDir)) writeLine(deps.stderr, `autodev: ${note}`);
+  }
   return openDatabase({
-    databaseUrl: deps.env.DATABASE_URL || undefined,
+    databaseUrl,
     sqlitePath: path.join(dataDir, 'autodev.db'),
     ...(masker ? { transformParameter: (text: string) => masker.maskText(text) } : {}),
   });
