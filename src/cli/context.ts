@@ -46,6 +46,8 @@ export interface GlobalOptions {
 }
 
 export const DEFAULT_DATA_DIR = '.autodev';
+/** How often the secret masker reads the environment and the credential files again. */
+const SECRET_SOURCES_REFRESH_MS = 5_000;
 
 /** `--data-dir`, else AUTODEV_DATA_DIR, else `.autodev`; resolved against the working directory. */
 export function resolveDataDir(globals: GlobalOptions, deps: CliDeps): string {
@@ -80,7 +82,7 @@ export function cliSecretMasker(
   settings: Settings,
 ): SecretMasker {
   const home = env.HOME ?? os.homedir();
-  return new SecretMasker(
+  const collect = () =>
     knownSecretValues({
       env,
       providerEnvs: LLM_PROVIDERS.map((name) => settings.llm.providers[name].env),
@@ -88,8 +90,11 @@ export function cliSecretMasker(
         credentialsFile(name, { ...env, ...settings.llm.providers[name].env }, home),
       ),
       secretFiles: [path.join(dataDir, ADMIN_TOKEN_FILE)],
-    }),
-  );
+    });
+  const masker = new SecretMasker();
+  // Read again now and then: a `claude login` while Auto-Dev runs writes credentials that must be masked too.
+  masker.addSource({ read: collect, everyMs: SECRET_SOURCES_REFRESH_MS });
+  return masker;
 }
 
 /**

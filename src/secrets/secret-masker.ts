@@ -48,12 +48,37 @@ export function secretForms(value: string): string[] {
 
 const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
+/** Where more secret values may appear while the process runs (a login writes a credentials file). */
+export interface SecretSource {
+  read: () => Iterable<string>;
+  /** Read again at most this often, when something is masked. */
+  everyMs: number;
+  now?: () => number;
+}
+
 export class SecretMasker {
   private readonly values = new Set<string>();
   private pattern: RegExp | null = null;
+  private readonly sources: { source: SecretSource; readAt: number }[] = [];
 
   constructor(values: Iterable<string> = []) {
     this.register(...values);
+  }
+
+  /** Reads `source` now and again, at most every `everyMs`, before masking: values that appear later are masked too. */
+  addSource(source: SecretSource): void {
+    const now = source.now ?? Date.now;
+    this.register(...source.read());
+    this.sources.push({ source, readAt: now() });
+  }
+
+  private refresh(): void {
+    for (const entry of this.sources) {
+      const now = (entry.source.now ?? Date.now)();
+      if (now - entry.readAt < entry.source.everyMs) continue;
+      entry.readAt = now;
+      this.register(...entry.source.read());
+    }
   }
 
   /** Adds secret values (e.g. a token created after start); shorter ones than `MIN_SECRET_LENGTH` are ignored. */
@@ -84,6 +109,7 @@ export class SecretMasker {
 
   /** `text` with every form of every known secret replaced by `[masked]`. */
   maskText(text: string): string {
+    if (this.sources.length > 0) this.refresh();
     const regex = this.regex();
     if (!regex || text.length < MIN_SECRET_LENGTH) return text;
     regex.lastIndex = 0;

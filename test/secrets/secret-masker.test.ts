@@ -66,6 +66,19 @@ describe('SecretMasker', () => {
     expect(secretForms('12345678').every((form) => form.length >= 8)).toBe(true);
   });
 
+  it('reads a source again after its interval: a credential written while running is masked from then on', () => {
+    let clock = 0;
+    const values = ['first-secret-0001'];
+    const watched = new SecretMasker();
+    watched.addSource({ read: () => values, everyMs: 5_000, now: () => clock });
+    expect(watched.maskText('first-secret-0001 login-token-0002')).toBe(`${MASK} login-token-0002`);
+    values.push('login-token-0002');
+    clock = 4_999;
+    expect(watched.maskText('login-token-0002')).toBe('login-token-0002');
+    clock = 5_000;
+    expect(watched.maskText('login-token-0002')).toBe(MASK);
+  });
+
   it('masks values registered later', () => {
     const later = new SecretMasker();
     expect(later.maskText('token-abcdefgh-1')).toBe('token-abcdefgh-1');
