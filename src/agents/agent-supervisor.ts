@@ -4,8 +4,9 @@
  * `crashed` and restarted after `watcher.restart_delay`; a restart request restarts the role's loops; the daily token
  * budget pauses claiming (status says so), and so does a role none of whose providers can run (not logged in, or rate
  * limited with no usable fallback: `waiting` / `rate_limited` with the reason, `provider-readiness.ts`), looked at
- * again every `PROVIDER_RECHECK_MS` and on every wake-up, so a login starts the work without a restart; a task given back because its providers are rate limited leaves the agent
- * `rate_limited` (the detail says which and until when) until it works again. Stopping releases running tasks (the
+ * again every `PROVIDER_RECHECK_MS` and on every wake-up, so a login starts the work without a restart; a task given
+ * back because its providers are rate limited leaves the agent `rate_limited` (the detail says which and until when)
+ * until it works again. Stopping releases running tasks (the
  * queue's worker loop does that). A workflow task that runs out of attempts (its last attempt failed, or its lease
  * expired for good) stops its workflow for a human in the same transaction (`agentDeadLetterHook`).
  */
