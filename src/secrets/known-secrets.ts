@@ -1,14 +1,19 @@
 /**
  * @module Which values Auto-Dev treats as secret (and masks before storing anything: `secret-masker.ts`): the value
  * of every environment variable whose name looks secret (`*_KEY`, `*_TOKEN`, `*_SECRET`, `*PASSWORD*`, ...), the
- * password of every URL in the environment (`DATABASE_URL`), every value configured in `llm.providers.*.env`, the
- * string credentials in the CLIs' login files, and any value the caller adds (the admin token). It reads the files
- * it is given; it decides nothing else.
+ * password of every URL in the environment (`DATABASE_URL`), every value configured in `llm.providers.*.env` (but an
+ * endpoint URL, a model name, a switch or a directory), the string credentials in the CLIs' login files, and any
+ * value the caller adds (the admin token). It reads the files it is given; it decides nothing else.
  */
 import fs from 'node:fs';
 
 /** Names of environment variables whose values are secret. */
 const SECRET_NAME = /(?:_KEY|_TOKEN|_SECRET|_PASS|_PAT)$|PASSWORD|PASSWD|SECRET|CREDENTIAL|API_?KEY|AUTH_?TOKEN/i;
+/**
+ * Names in `llm.providers.*.env` that configure rather than authenticate (an endpoint, a model, a switch, a
+ * directory): not masked, so transcripts and session rows keep the model and the URL. A password inside a URL is.
+ */
+const PLAIN_SETTING_NAME = /(?:_URL|_MODEL|_REGION|_DIR|_HOME|_PATH)$|^CLAUDE_CODE_(?:USE|DISABLE)_|^IS_SANDBOX$/;
 /** Keys in a CLI login file whose string values are credentials. */
 const SECRET_FIELD = /token|key|secret|password|credential/i;
 
@@ -52,7 +57,7 @@ export function credentialFileSecrets(file: string): string[] {
 
 export interface KnownSecretsInput {
   env: Readonly<Record<string, string | undefined>>;
-  /** `llm.providers.<name>.env` of every provider: all their values are treated as secret. */
+  /** `llm.providers.<name>.env` of every provider: every value is secret but those of endpoint/model/switch names. */
   providerEnvs?: readonly Readonly<Record<string, string>>[];
   /** JSON login files whose credential fields are secret (missing files are skipped). */
   credentialFiles?: readonly string[];
@@ -75,7 +80,12 @@ export function knownSecretValues(input: KnownSecretsInput): string[] {
     if (looksSecretName(name)) values.add(value);
     for (const password of urlPasswords(value)) values.add(password);
   }
-  for (const env of input.providerEnvs ?? []) for (const value of Object.values(env)) values.add(value);
+  for (const env of input.providerEnvs ?? []) {
+    for (const [name, value] of Object.entries(env)) {
+      if (!PLAIN_SETTING_NAME.test(name) || looksSecretName(name)) values.add(value);
+      for (const password of urlPasswords(value)) values.add(password);
+    }
+  }
   for (const file of input.credentialFiles ?? []) for (const value of credentialFileSecrets(file)) values.add(value);
   for (const file of input.secretFiles ?? []) {
     try {
