@@ -1,7 +1,8 @@
 /**
  * @module Agent instances as rows: each worker of a role registers itself, reports its status (idle, working,
- * rate_limited, stopped, crashed), current task and provider, and heartbeats. The dashboard, `/health` and
- * `autodev agents status` read these rows; nothing else keeps agent state.
+ * waiting, rate_limited, stopped, crashed), current task and provider, and heartbeats. The dashboard, `/health` and
+ * `autodev agents status` read these rows; nothing else keeps agent state. Rows of processes that are gone (stopped or
+ * crashed long ago) are folded into counts by `listLiveAgents`.
  */
 import os from 'node:os';
 import type { Kysely } from 'kysely';
@@ -78,12 +79,65 @@ export async function heartbeatAgent(db: Kysely<Database>, instanceId: string, n
   await db.updateTable('agents').set({ heartbeat_at: now }).where('instance_id', '=', instanceId).execute();
 }
 
+/** An agent whose heartbeat is older than this is shown as crashed: its process is gone (heartbeats every 10 s). */
+export const STALE_AGENT_MS = 60_000;
+/**
+ * A stopped or crashed agent whose last heartbeat is older than this is folded away (counted, not listed): a process
+ * that ended or died that long ago. A stopped agent of a live process keeps heartbeating and stays listed.
+ */
+export const FOLD_GONE_AGENTS_MS = 10 * 60_000;
+
 /** Agents whose heartbeat is older than `staleMs` are shown as crashed: their process is gone. */
 export async function listAgents(db: Kysely<Database>, options: { now: number; staleMs: number }) {
   const rows = await db.selectFrom('agents').selectAll().orderBy('role').orderBy('instance_id').execute();
   return rows.map((row) => ({
     ...row,
+    heartbeat_at: Number(row.heartbeat_at),
     status:
       row.status !== 'stopped' && options.now - row.heartbeat_at > options.staleMs ? ('crashed' as const) : row.status,
   }));
+}
+
+export type AgentRow = Awaited<ReturnType<typeof listAgents>>[number];
+
+export interface FoldedAgents {
+  stopped: number;
+  crashed: number;
+}
+
+/**
+ * The agents to show: every live one, and the rows of processes that are gone (stopped or crashed, heartbeat older
+ * than `foldAfterMs`) only as counts, unless `all`.
+ *
+ * ### Examples
+ * ```ts
+ * const { agents, folded } = await listLiveAgents(db, { now: Date.now() });
+ * // folded: { stopped: 16, crashed: 1 } -> "+ 16 stopped and 1 crashed agents from earlier runs"
+ * ```
+ */
+export async function listLiveAgents(
+  db: Kysely<Database>,
+  options: { now: number; staleMs?: number; foldAfterMs?: number; all?: boolean },
+): Promise<{ agents: AgentRow[]; folded: FoldedAgents }> {
+  const rows = await listAgents(db, { now: options.now, staleMs: options.staleMs ?? STALE_AGENT_MS });
+  const folded: FoldedAgents = { stopped: 0, crashed: 0 };
+  if (options.all) return { agents: rows, folded };
+  const foldAfterMs = options.foldAfterMs ?? FOLD_GONE_AGENTS_MS;
+  const agents = rows.filter((row) => {
+    const gone = (row.status === 'stopped' || row.status === 'crashed') && options.now - row.heartbeat_at > foldAfterMs;
+    if (gone) folded[row.status as keyof FoldedAgents]++;
+    return !gone;
+  });
+  return { agents, folded };
+}
+
+/** `+ 16 stopped and 1 crashed agents from earlier runs`, or null when nothing is folded. */
+export function describeFolded(folded: FoldedAgents): string | null {
+  const parts = [
+    ...(folded.stopped > 0 ? [`${folded.stopped} stopped`] : []),
+    ...(folded.crashed > 0 ? [`${folded.crashed} crashed`] : []),
+  ];
+  if (parts.length === 0) return null;
+  const total = folded.stopped + folded.crashed;
+  return `+ ${parts.join(' and ')} agent${total === 1 ? '' : 's'} from earlier runs`;
 }

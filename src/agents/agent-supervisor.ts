@@ -2,8 +2,11 @@
  * @module Runs the agents of this process: for each role, as many worker loops as `agent_controls` asks for, each
  * registered as an `agents` row with its status, current task, provider and heartbeat. A loop that crashes is marked
  * `crashed` and restarted after `watcher.restart_delay`; a restart request restarts the role's loops; the daily token
- * budget pauses claiming (status says so); a task given back because its providers are rate limited leaves the agent
- * `rate_limited` (the detail says which and until when) until it works again. Stopping releases running tasks (the
+ * budget pauses claiming (status says so), and so does a role none of whose providers can run (not logged in, or rate
+ * limited with no usable fallback: `waiting` / `rate_limited` with the reason, `provider-readiness.ts`), looked at
+ * again every `PROVIDER_RECHECK_MS` and on every wake-up, so a login starts the work without a restart; a task given
+ * back because its providers are rate limited leaves the agent `rate_limited` (the detail says which and until when)
+ * until it works again. Stopping releases running tasks (the
  * queue's worker loop does that). A workflow task that runs out of attempts (its last attempt failed, or its lease
  * expired for good) stops its workflow for a human in the same transaction (`agentDeadLetterHook`).
  */
@@ -16,11 +19,15 @@ import { onWorkflowTaskDeadLettered } from '../workflow/advance-workflow.js';
 import { workflowDeps } from '../workflow/workflow-deps.js';
 import { readAgentControls } from './agent-controls.js';
 import { heartbeatAgent, registerAgent, setAgentStatus } from './agent-registry.js';
+import { activeProviderLimits } from './provider-limits.js';
+import { roleReadiness } from './provider-readiness.js';
 import { createAgentTaskHandler, type AgentRuntimeDeps } from './run-agent-task.js';
 import { startOfUtcDay, usageSince } from './session-store.js';
 import { sleepUnlessAborted } from '../sleep.js';
 
 const RECONCILE_EVERY_MS = 2_000;
+/** While no provider can run, how often a paused worker looks again (a login or a new key starts it, no restart). */
+export const PROVIDER_RECHECK_MS = 3_000;
 
 /** The queue's dead-letter hook for agent workers: a dead-lettered workflow task moves its workflow to a human. */
 export function agentDeadLetterHook(deps: Pick<AgentRuntimeDeps, 'queue' | 'settings'>, actor: string): DeadLetterHook {
@@ -131,6 +138,8 @@ export class AgentSupervisor {
       return statusWrites;
     };
     let budgetPaused = false;
+    /** Why claims are paused for want of a runnable provider (the status detail), or undefined when they are not. */
+    let providerWait: string | undefined;
     /** Why the last task was given back, when it was because every usable provider is rate limited. */
     let released: ReleaseTask | undefined;
     while (!worker.abort.signal.aborted) {
@@ -166,26 +175,54 @@ export class AgentSupervisor {
           ...(this.options.idleWaitMs !== undefined ? { idleWaitMs: this.options.idleWaitMs } : {}),
           pauseClaims: async () => {
             const budget = deps.settings.tokens.daily_budget;
-            if (budget <= 0) return undefined;
-            const dayStart = startOfUtcDay(this.now());
-            const used = await usageSince(this.db, dayStart);
-            if (used.tokens < budget) {
+            if (budget > 0) {
+              const dayStart = startOfUtcDay(this.now());
+              const used = await usageSince(this.db, dayStart);
+              if (used.tokens >= budget) {
+                if (!budgetPaused) {
+                  budgetPaused = true;
+                  providerWait = undefined;
+                  await status({
+                    status: 'stopped',
+                    currentTaskId: null,
+                    detail: `daily token budget spent (${used.tokens} of ${budget} tokens); resumes at 00:00 UTC`,
+                    now: this.now(),
+                  });
+                }
+                return dayStart + DAY_MS - this.now();
+              }
               if (budgetPaused) {
                 budgetPaused = false;
                 await status({ status: 'idle', detail: null, now: this.now() });
               }
+            }
+            // No provider the role may use can run (not logged in, or limited with no usable fallback): claim
+            // nothing, so the task stays pending with its attempts, and look again every few seconds (a login, a
+            // key in the environment) or at the limit's reset.
+            const now = this.now();
+            const readiness = roleReadiness({
+              settings: deps.settings,
+              env: deps.env,
+              role: worker.role,
+              limits: await activeProviderLimits(this.db, now),
+              now,
+              forceProvider: deps.forceProvider,
+            });
+            if (readiness.ready) {
+              if (providerWait !== undefined) {
+                providerWait = undefined;
+                log.info('a provider can run again; claiming tasks');
+                await status({ status: 'idle', detail: null, now: this.now() });
+              }
               return undefined;
             }
-            if (!budgetPaused) {
-              budgetPaused = true;
-              await status({
-                status: 'stopped',
-                currentTaskId: null,
-                detail: `daily token budget spent (${used.tokens} of ${budget} tokens); resumes at 00:00 UTC`,
-                now: this.now(),
-              });
+            if (providerWait !== readiness.reason) {
+              providerWait = readiness.reason;
+              log.warn({ reason: readiness.reason }, 'not claiming tasks: no provider can run');
+              await status({ status: readiness.status, currentTaskId: null, detail: readiness.reason, now });
             }
-            return dayStart + DAY_MS - this.now();
+            const untilReset = readiness.recheckAt === null ? Infinity : Math.max(readiness.recheckAt - now, 1);
+            return Math.min(PROVIDER_RECHECK_MS, untilReset);
           },
           onTaskStart: (task) =>
             void status({ status: 'working', currentTaskId: task.id, detail: null, now: this.now() }),

@@ -2,14 +2,22 @@
  * @module What a command runs against: its dependencies on the outside world (`CliDeps`), the global options, and
  * the opened settings, database and queue (`CommandContext`), closed again when the command ends.
  */
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type { LevelWithSilent } from 'pino';
 import { loadSettings, queueSettingsFrom, type LoadedSettings } from '../config/load-settings.js';
-import type { Settings } from '../config/settings-schema.js';
+import { LLM_PROVIDERS, type Settings } from '../config/settings-schema.js';
+import { credentialsFile } from '../llm/provider-status.js';
 import { isLogLevel } from '../log.js';
 import { TaskQueue } from '../queue/task-queue.js';
 import { migrateToLatest } from '../store/migrate.js';
+import { knownSecretValues } from '../secrets/known-secrets.js';
+import { SecretMasker } from '../secrets/secret-masker.js';
+import { ADMIN_TOKEN_FILE } from '../server/api-tokens.js';
 import { openDatabase, type DatabaseHandle } from '../store/open-database.js';
+import { writeLine } from './format.js';
+import { makeDataDirPrivate } from './private-data-dir.js';
 
 /** Where a command's text goes. */
 export interface Output {
@@ -38,6 +46,8 @@ export interface GlobalOptions {
 }
 
 export const DEFAULT_DATA_DIR = '.autodev';
+/** How often the secret masker reads the environment and the credential files again. */
+const SECRET_SOURCES_REFRESH_MS = 5_000;
 
 /** `--data-dir`, else AUTODEV_DATA_DIR, else `.autodev`; resolved against the working directory. */
 export function resolveDataDir(globals: GlobalOptions, deps: CliDeps): string {
@@ -62,11 +72,46 @@ export interface CommandContext extends LoadedSettings {
   queue: TaskQueue;
 }
 
-/** PostgreSQL when DATABASE_URL is set, else SQLite at `<data-dir>/autodev.db`. */
-export function openCliDatabase(dataDir: string, deps: CliDeps): Promise<DatabaseHandle> {
+/**
+ * The masker of everything this process stores: the secret-looking variables of its environment, the database
+ * password, every `llm.providers.*.env` value, the CLIs' login files and the admin token (`secrets/`).
+ */
+export function cliSecretMasker(
+  dataDir: string,
+  env: Readonly<Record<string, string | undefined>>,
+  settings: Settings,
+): SecretMasker {
+  const home = env.HOME ?? os.homedir();
+  const collect = () =>
+    knownSecretValues({
+      env,
+      providerEnvs: LLM_PROVIDERS.map((name) => settings.llm.providers[name].env),
+      credentialFiles: LLM_PROVIDERS.map((name) =>
+        credentialsFile(name, { ...env, ...settings.llm.providers[name].env }, home),
+      ),
+      secretFiles: [path.join(dataDir, ADMIN_TOKEN_FILE)],
+    });
+  const masker = new SecretMasker();
+  // Read again now and then: a `claude login` while Auto-Dev runs writes credentials that must be masked too.
+  masker.addSource({ read: collect, everyMs: SECRET_SOURCES_REFRESH_MS });
+  return masker;
+}
+
+/**
+ * PostgreSQL when DATABASE_URL is set, else SQLite at `<data-dir>/autodev.db`. The data dir is made private first
+ * (created 0700 for SQLite, database files 0600; what was tightened goes to stderr), and every string written goes
+ * through `masker`.
+ */
+export function openCliDatabase(dataDir: string, deps: CliDeps, masker?: SecretMasker): Promise<DatabaseHandle> {
+  const databaseUrl = deps.env.DATABASE_URL || undefined;
+  // On PostgreSQL a command that keeps no files creates no data dir; one that exists is still made private.
+  if (databaseUrl === undefined || fs.existsSync(dataDir)) {
+    for (const note of makeDataDirPrivate(dataDir)) writeLine(deps.stderr, `autodev: ${note}`);
+  }
   return openDatabase({
-    databaseUrl: deps.env.DATABASE_URL || undefined,
+    databaseUrl,
     sqlitePath: path.join(dataDir, 'autodev.db'),
+    ...(masker ? { transformParameter: (text: string) => masker.maskText(text) } : {}),
   });
 }
 
@@ -85,7 +130,11 @@ export async function withContext<T>(
   options: { migrate?: boolean } = {},
 ): Promise<T> {
   const loaded = loadCliSettings(globals, deps);
-  const handle = await openCliDatabase(loaded.dataDir, deps);
+  const handle = await openCliDatabase(
+    loaded.dataDir,
+    deps,
+    cliSecretMasker(loaded.dataDir, deps.env, loaded.settings),
+  );
   let queue: TaskQueue | undefined;
   try {
     if (options.migrate !== false) await migrateToLatest(handle);

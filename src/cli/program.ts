@@ -214,8 +214,13 @@ export function buildProgram(deps: CliDeps): CliProgram {
   agents
     .command('status')
     .description('each agent: status, current task, provider; rate limits; tokens and cost today')
-    .option('--json', 'print {"agents": [...], "desired_workers", "rate_limited", "today"}')
-    .action(act((options: JsonFlag) => agentsCommand.run({ action: 'status', globals: globals(), ...options })));
+    .option('--json', 'print {"agents": [...], "folded", "desired_workers", "rate_limited", "today"}')
+    .option('--all', 'also list the agents of processes that are gone (by default only counted)')
+    .action(
+      act((options: JsonFlag & { all?: boolean }) =>
+        agentsCommand.run({ action: 'status', globals: globals(), ...options }),
+      ),
+    );
   agents
     .command('restart')
     .description("restart a role's agents in every running process")

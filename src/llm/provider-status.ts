@@ -82,3 +82,13 @@ export function providerLogin(provider: CliProviderName, input: LoginCheckInput)
   const file = credentialsFile(provider, input.env, input.home);
   return result(input.exists(file) ? file : null);
 }
+
+/**
+ * What was looked for and not found, for a message: e.g. `no ANTHROPIC_API_KEY, ANTHROPIC_AUTH_TOKEN or
+ * CLAUDE_CODE_OAUTH_TOKEN; no /home/dev/.claude/.credentials.json`.
+ */
+export function missingCredentials(provider: CliProviderName, env: LoginCheckInput['env'], home: string): string {
+  const names = KEY_VARIABLES[provider];
+  const variables = names.length > 1 ? `${names.slice(0, -1).join(', ')} or ${names.at(-1)}` : names.join('');
+  return `no ${variables}; no ${credentialsFile(provider, env, home)}`;
+}

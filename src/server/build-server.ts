@@ -78,7 +78,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   });
 
   await registerOpenApi(app, { version: deps.version });
-  await app.register(healthPlugin, { handle: deps.handle, version: deps.version });
+  await app.register(healthPlugin, { handle: deps.handle, version: deps.version, clock: deps.clock ?? Date.now });
   await app.register(metricsPlugin, { queue: deps.queue, version: deps.version });
   await app.register(
     async (api) => {

@@ -5,10 +5,19 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { CompiledQuery, Kysely, PostgresDialect, SqliteDialect, type DatabaseConnection, type Driver } from 'kysely';
+import {
+  CompiledQuery,
+  Kysely,
+  PostgresDialect,
+  SqliteDialect,
+  type DatabaseConnection,
+  type Dialect,
+  type Driver,
+} from 'kysely';
 import pg from 'pg';
 import { AutodevError } from '../errors.js';
 import { POSTGRES, SQLITE, type DialectCapabilities } from './dialect.js';
+import { transformingParameters, type ParameterTransform } from './mask-parameters.js';
 import { withPreparedStatements } from './prepared-statements.js';
 import type { Database } from './schema.js';
 
@@ -30,6 +39,11 @@ export interface OpenDatabaseOptions {
   sqlitePath?: string;
   /** PostgreSQL pool size. */
   poolSize?: number;
+  /**
+   * Applied to every string parameter of every statement before it is sent (`mask-parameters.ts`): Auto-Dev passes
+   * its secret masker, so nothing it writes stores a known secret value.
+   */
+  transformParameter?: ParameterTransform;
 }
 
 const INT8_OID = 20;
@@ -92,12 +106,18 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
       `DATABASE_URL must start with postgres:// or postgresql:// (got ${redactUrl(options.databaseUrl)}); unset it to use SQLite`,
     );
   }
-  if (isPostgresUrl(options.databaseUrl)) return openPostgres(options.databaseUrl, options.poolSize ?? 10);
+  const transform = options.transformParameter;
+  const dialectOf = (dialect: Dialect) => (transform ? transformingParameters(dialect, transform) : dialect);
+  if (isPostgresUrl(options.databaseUrl)) return openPostgres(options.databaseUrl, options.poolSize ?? 10, dialectOf);
   if (!options.sqlitePath) throw new Error('openDatabase needs a databaseUrl or a sqlitePath');
-  return openSqlite(options.sqlitePath);
+  return openSqlite(options.sqlitePath, dialectOf);
 }
 
-async function openPostgres(url: string, poolSize: number): Promise<DatabaseHandle> {
+async function openPostgres(
+  url: string,
+  poolSize: number,
+  dialectOf: (dialect: Dialect) => Dialect,
+): Promise<DatabaseHandle> {
   const pool = new pg.Pool({ connectionString: url, max: poolSize, types: pgTypes });
   // An idle connection that dies (server restart, network) is dropped by the pool; without a listener its 'error'
   // event would end the process. The next query opens a new connection, or fails as DATABASE_UNAVAILABLE.
@@ -113,7 +133,7 @@ async function openPostgres(url: string, poolSize: number): Promise<DatabaseHand
     );
   }
   // Statements marked by prepared-statements.ts (the queue's claim and completion) are prepared per connection.
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: withPreparedStatements(pool) }) });
+  const db = new Kysely<Database>({ dialect: dialectOf(new PostgresDialect({ pool: withPreparedStatements(pool) })) });
   return {
     db,
     dialect: POSTGRES,
@@ -141,15 +161,19 @@ class ImmediateSqliteDialect extends SqliteDialect {
   }
 }
 
-function openSqlite(file: string): DatabaseHandle {
-  if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+function openSqlite(file: string, dialectOf: (dialect: Dialect) => Dialect): DatabaseHandle {
+  if (file !== ':memory:') {
+    fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true, mode: 0o700 });
+    // Created owner-only before SQLite opens it: SQLite gives the -wal and -shm files the database file's mode.
+    fs.closeSync(fs.openSync(file, 'a', 0o600));
+  }
   const sqlite = new SqliteDatabase(file);
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');
   // Several processes share one file; a writer waits for the lock instead of failing at once.
   sqlite.pragma('busy_timeout = 10000');
-  const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: sqlite }) });
+  const db = new Kysely<Database>({ dialect: dialectOf(new ImmediateSqliteDialect({ database: sqlite })) });
   return {
     db,
     dialect: SQLITE,

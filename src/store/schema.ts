@@ -80,7 +80,8 @@ export interface WorkflowsTable {
   updated_at: number;
 }
 
-export type AgentStatus = 'idle' | 'working' | 'rate_limited' | 'stopped' | 'crashed';
+/** `waiting`: claims paused because no provider the role may use can run (not logged in, or limited with no fallback). */
+export type AgentStatus = 'idle' | 'working' | 'waiting' | 'rate_limited' | 'stopped' | 'crashed';
 
 export interface AgentsTable {
   instance_id: string;

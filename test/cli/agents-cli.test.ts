@@ -5,6 +5,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FOLD_GONE_AGENTS_MS } from '../../src/agents/agent-registry.js';
+import type { AgentStatus } from '../../src/store/schema.js';
 import { runBuiltCli } from '../support/built-cli.js';
 import { DIALECTS, createTestDatabase, type TestDatabase } from '../support/dialects.js';
 
@@ -66,6 +68,54 @@ describe.each(DIALECTS)('%s: agents, instruct, serve and mcp commands', (dialect
     expect(parsed.today.tokens).toBe(0);
     const text = await cli('agents', 'status');
     expect(text.stdout).toMatch(/no agents have run yet/);
+  });
+
+  it('agents status lists the live agents and counts those of gone processes; --all lists them too', async () => {
+    const now = Date.now();
+    const longAgo = now - FOLD_GONE_AGENTS_MS - 60_000;
+    const agent = (instance: string, status: AgentStatus, heartbeatAt: number, detail: string | null = null) => ({
+      instance_id: instance,
+      role: 'builder',
+      status,
+      current_task_id: null,
+      provider: null,
+      host: 'test',
+      pid: 1,
+      status_detail: detail,
+      heartbeat_at: heartbeatAt,
+      started_at: heartbeatAt,
+    });
+    await t.handle.db
+      .insertInto('agents')
+      .values([
+        agent('builder@live#1', 'waiting', now, 'no provider can run: claude is not logged in'),
+        agent('builder@old#1', 'stopped', longAgo),
+        agent('builder@old#2', 'stopped', longAgo),
+        agent('builder@dead#1', 'working', longAgo),
+      ])
+      .execute();
+    try {
+      const text = await cli('agents', 'status');
+      expect(text.code, text.stderr).toBe(0);
+      const lines = text.stdout.split('\n');
+      expect(lines[0]).toMatch(/^builder\s+waiting\s+builder@live#1 \(no provider can run: claude is not logged in\)$/);
+      expect(lines[1]).toBe('+ 2 stopped and 1 crashed agents from earlier runs (--all lists them)');
+      expect(text.stdout).not.toContain('builder@old');
+      const json = JSON.parse((await cli('agents', 'status', '--json')).stdout) as {
+        agents: { instance_id: string }[];
+        folded: { stopped: number; crashed: number };
+      };
+      expect(json.agents.map((a) => a.instance_id)).toEqual(['builder@live#1']);
+      expect(json.folded).toEqual({ stopped: 2, crashed: 1 });
+      const all = await cli('agents', 'status', '--all');
+      for (const id of ['builder@live#1', 'builder@old#1', 'builder@old#2', 'builder@dead#1']) {
+        expect(all.stdout).toContain(id);
+      }
+      expect(all.stdout).toMatch(/builder\s+crashed\s+builder@dead#1/);
+      expect(all.stdout).not.toContain('from earlier runs');
+    } finally {
+      await t.handle.db.deleteFrom('agents').execute();
+    }
   });
 
   it.each([

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { registerAgent, setAgentStatus } from '../../src/agents/agent-registry.js';
+import { FOLD_GONE_AGENTS_MS, registerAgent, setAgentStatus } from '../../src/agents/agent-registry.js';
 import { markInstructionsDelivered } from '../../src/agents/instructions.js';
 import { markProviderLimited } from '../../src/agents/provider-limits.js';
 import { appendTranscript, finishSession, startSession } from '../../src/agents/session-store.js';
@@ -30,7 +30,12 @@ describe.each(DIALECTS)('%s: dashboard routes', (dialect) => {
       const now = Date.now();
       await registerAgent(db(), { instanceId: 'builder-1', role: 'builder', now });
       await setAgentStatus(db(), 'builder-1', { status: 'working', currentTaskId: 7, provider: 'claude', now });
-      await registerAgent(db(), { instanceId: 'pm-1', role: 'pm', now: now - 10 * 60_000 });
+      await registerAgent(db(), { instanceId: 'pm-1', role: 'pm', now: now - 2 * 60_000 });
+      // Processes gone long ago: one stopped cleanly, one went silent.
+      const longAgo = now - FOLD_GONE_AGENTS_MS - 60_000;
+      await registerAgent(db(), { instanceId: 'tester-old', role: 'tester', now: longAgo });
+      await setAgentStatus(db(), 'tester-old', { status: 'stopped', now: longAgo });
+      await registerAgent(db(), { instanceId: 'builder-old', role: 'builder', now: longAgo });
       await markProviderLimited(db(), { provider: 'codex', until: now + 60_000, reason: '429', now });
       const session = await startSession(db(), {
         taskId: null,
@@ -55,7 +60,8 @@ describe.each(DIALECTS)('%s: dashboard routes', (dialect) => {
       const response = await s.request({ method: 'GET', url: '/api/agents', token: s.tokens.viewer });
       expect(response.statusCode, response.body).toBe(200);
       const body = response.json();
-      expect(body.agents).toHaveLength(2);
+      expect(body.agents.map((a: { instance_id: string }) => a.instance_id).sort()).toEqual(['builder-1', 'pm-1']);
+      expect(body.folded).toEqual({ stopped: 1, crashed: 1 });
       expect(body.agents.find((a: { role: string }) => a.role === 'builder')).toMatchObject({
         instance_id: 'builder-1',
         status: 'working',
@@ -67,6 +73,15 @@ describe.each(DIALECTS)('%s: dashboard routes', (dialect) => {
         { provider: 'codex', limited_until: new Date(now + 60_000).toISOString(), reason: '429' },
       ]);
       expect(body.today).toEqual({ tokens_in: 100, tokens_out: 20, tokens: 120, cost_usd: 0.5, daily_budget: 0 });
+
+      // ?all=true lists them too.
+      const all = (await s.request({ method: 'GET', url: '/api/agents?all=true', token: s.tokens.viewer })).json();
+      expect(all.folded).toEqual({ stopped: 0, crashed: 0 });
+      expect(
+        Object.fromEntries(all.agents.map((a: { instance_id: string; status: string }) => [a.instance_id, a.status])),
+      ).toEqual({ 'builder-1': 'working', 'pm-1': 'crashed', 'tester-old': 'stopped', 'builder-old': 'crashed' });
+      const bad = await s.request({ method: 'GET', url: '/api/agents?all=yes', token: s.tokens.viewer });
+      expect(bad.statusCode).toBe(400);
     });
 
     it('needs a token', async () => {

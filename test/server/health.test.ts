@@ -1,16 +1,19 @@
 import { describe, expect, it } from 'vitest';
+import { FOLD_GONE_AGENTS_MS } from '../../src/agents/agent-registry.js';
 import { createLogger } from '../../src/log.js';
 import { DEFAULT_QUEUE_SETTINGS, TaskQueue } from '../../src/queue/task-queue.js';
 import { buildServer } from '../../src/server/build-server.js';
 import { openDatabase } from '../../src/store/open-database.js';
+import type { AgentStatus } from '../../src/store/schema.js';
 import { DIALECTS } from '../support/dialects.js';
 import { TEST_VERSION, useTestServer } from './test-server.js';
 
 describe.each(DIALECTS)('%s: GET /health', (dialect) => {
   const s = useTestServer(dialect);
 
-  it('reports ok, the engine, the agents by status and the version', async () => {
-    const agent = (instance: string, status: 'idle' | 'working' | 'crashed') => ({
+  it('reports ok, the engine, the live agents by status (gone ones folded) and the version', async () => {
+    const now = Date.now();
+    const agent = (instance: string, status: AgentStatus, heartbeatAt: number) => ({
       instance_id: instance,
       role: 'builder',
       status,
@@ -19,19 +22,32 @@ describe.each(DIALECTS)('%s: GET /health', (dialect) => {
       host: 'test',
       pid: 1,
       status_detail: null,
-      heartbeat_at: 1,
+      heartbeat_at: heartbeatAt,
       started_at: 1,
     });
     await s.db.handle.db
       .insertInto('agents')
-      .values([agent('a', 'idle'), agent('b', 'working'), agent('c', 'working'), agent('d', 'crashed')])
+      .values([
+        agent('a', 'idle', now),
+        agent('b', 'working', now),
+        agent('c', 'working', now),
+        agent('d', 'crashed', now),
+        agent('e', 'waiting', now),
+        // Silent for two minutes: its process died, shown as crashed, not yet folded.
+        agent('f', 'idle', now - 2 * 60_000),
+        // Processes gone long ago: counted apart.
+        agent('g', 'stopped', now - FOLD_GONE_AGENTS_MS - 60_000),
+        agent('h', 'stopped', now - FOLD_GONE_AGENTS_MS - 60_000),
+        agent('i', 'idle', now - FOLD_GONE_AGENTS_MS - 60_000),
+      ])
       .execute();
     const response = await s.request({ method: 'GET', url: '/health', token: null });
     expect(response.statusCode).toBe(200);
     expect(response.json()).toEqual({
       status: 'ok',
       db: { ok: true, dialect },
-      agents: { idle: 1, working: 2, rate_limited: 0, stopped: 0, crashed: 1 },
+      agents: { idle: 1, working: 2, waiting: 1, rate_limited: 0, stopped: 0, crashed: 2 },
+      agents_folded: { stopped: 2, crashed: 1 },
       version: TEST_VERSION,
     });
   });

@@ -80,23 +80,42 @@ function deepMerge(base: Tree, over: Tree): Tree {
   return out;
 }
 
+/**
+ * The stand-in credentials the fake CLIs are "logged in" with (`llm.providers.<name>.env`): the agents claim only
+ * while a provider they may use has credentials (`provider-readiness.ts`). Variables no test passes through.
+ */
+export const STAND_IN_CREDENTIALS = {
+  claude: { CLAUDE_CODE_OAUTH_TOKEN: 'stand-in-token-for-the-fake-claude-cli' },
+  codex: { CODEX_API_KEY: 'stand-in-key-for-the-fake-codex-cli' },
+} as const;
+
 export interface AgentSettingsOptions {
   claude?: FakeSession;
   codex?: FakeSession;
+  /** Which fake CLIs get stand-in credentials (default both); `[]`: none is logged in. */
+  loggedIn?: readonly ('claude' | 'codex')[];
   /** Any other settings, deep-merged last. */
   overrides?: SettingsInput;
 }
 
 /**
- * Validated settings whose providers are the fake CLIs playing `claude` / `codex`, sandboxed with bubblewrap, with
- * retries far enough out that a failed attempt is not run again during a test.
+ * Validated settings whose providers are the fake CLIs playing `claude` / `codex` (logged in with stand-in
+ * credentials), sandboxed with bubblewrap, with retries far enough out that a failed attempt is not run again during a test.
  */
 export function agentSettingsInput(options: AgentSettingsOptions = {}): SettingsInput {
+  const loggedIn = options.loggedIn ?? ['claude', 'codex'];
+  const login = (provider: 'claude' | 'codex') => (loggedIn.includes(provider) ? STAND_IN_CREDENTIALS[provider] : {});
   const base: Tree = {
     llm: {
       providers: {
-        claude: { executable: FAKE_CLAUDE_PATH, env: fakeSessionEnv('claude', options.claude ?? {}) },
-        codex: { executable: FAKE_CODEX_PATH, env: fakeSessionEnv('codex', options.codex ?? {}) },
+        claude: {
+          executable: FAKE_CLAUDE_PATH,
+          env: { ...fakeSessionEnv('claude', options.claude ?? {}), ...login('claude') },
+        },
+        codex: {
+          executable: FAKE_CODEX_PATH,
+          env: { ...fakeSessionEnv('codex', options.codex ?? {}), ...login('codex') },
+        },
       },
     },
     sandbox: { mode: 'bubblewrap' },

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
-import { registerAgent, setAgentStatus } from '../../src/agents/agent-registry.js';
+import { FOLD_GONE_AGENTS_MS, registerAgent, setAgentStatus } from '../../src/agents/agent-registry.js';
 import { applyOutbox } from '../../src/agents/apply-outbox.js';
 import { appendTranscript, finishSession, startSession } from '../../src/agents/session-store.js';
 import { createLogger } from '../../src/log.js';
@@ -175,6 +175,29 @@ describe.each(DIALECTS)('%s: dashboard in Chromium', (dialect) => {
     expect(await page.evaluate('window.__sameDocument')).toBe(true);
     await expect.poll(() => page.getByTestId('count-pending').textContent(), { timeout: LIVE_MS }).toBe('1');
     await shot(page, 'overview-live');
+  });
+
+  it('shows why a waiting agent claims nothing, and counts the agents of gone processes instead of listing them', async () => {
+    const now = Date.now();
+    const reason = 'no provider can run: claude is not logged in (no ANTHROPIC_API_KEY): run "claude login"';
+    await registerAgent(t.handle.db, { instanceId: 'pm-live', role: 'pm', now });
+    await setAgentStatus(t.handle.db, 'pm-live', { status: 'waiting', detail: reason, now });
+    const longAgo = now - FOLD_GONE_AGENTS_MS - 60_000;
+    for (const id of ['pm-old-1', 'pm-old-2']) {
+      await registerAgent(t.handle.db, { instanceId: id, role: 'pm', now: longAgo });
+      await setAgentStatus(t.handle.db, id, { status: 'stopped', now: longAgo });
+    }
+    await registerAgent(t.handle.db, { instanceId: 'pm-dead', role: 'pm', now: longAgo });
+    const page = await signedIn(tokens.viewer);
+    await page.goto(base + '/');
+    const row = page.getByTestId('agent-pm-live');
+    await expect.poll(() => row.textContent(), { timeout: LIVE_MS }).toContain('waiting');
+    expect(await row.textContent()).toContain(reason);
+    expect(await page.getByTestId('agents-folded').textContent()).toBe(
+      '+ 2 stopped and 1 crashed agents from earlier runs',
+    );
+    for (const id of ['pm-old-1', 'pm-old-2', 'pm-dead']) expect(await page.getByTestId(`agent-${id}`).count()).toBe(0);
+    await shot(page, 'overview-waiting-folded');
   });
 
   it("streams a running session's transcript while the page is open", async () => {

@@ -65,7 +65,9 @@ export interface Agent {
   heartbeat_at: string;
 }
 export interface AgentsResponse {
+  /** Live agents; those of processes that are gone are only counted in `folded`. */
   agents: Agent[];
+  folded: { stopped: number; crashed: number };
   provider_limits: Array<{ provider: string; limited_until: string; reason: string }>;
   today: { tokens: number; tokens_in: number; tokens_out: number; cost_usd: number; daily_budget: number };
 }

@@ -8,6 +8,8 @@ import { runCli } from '../run.js';
 const FORCED_EXIT_CODE = 130;
 
 export async function startCli(commandPrefix: readonly string[]): Promise<never> {
+  exitQuietlyOnClosedPipe(process.stdout);
+  exitQuietlyOnClosedPipe(process.stderr);
   const code = await runCli([...commandPrefix, ...process.argv.slice(2)], {
     env: process.env,
     cwd: process.cwd(),
@@ -39,4 +41,15 @@ function listenForShutdown(): AbortSignal {
 
 function flush(stream: NodeJS.WriteStream): Promise<void> {
   return new Promise((resolve) => stream.write('', () => resolve()));
+}
+
+/**
+ * `autodev ... | head`: once the reader has gone, a write fails with EPIPE, which Node reports as an unhandled
+ * 'error' event with a stack trace. Nobody is left to read anything, so end quietly, as a SIGPIPE would.
+ */
+function exitQuietlyOnClosedPipe(stream: NodeJS.WriteStream): void {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(0);
+    throw error;
+  });
 }

@@ -1,9 +1,10 @@
 /**
- * @module `autodev agents status|restart ROLE|scale ROLE N`. Status reads the agents' rows (with provider limits and
- * today's usage); restart and scale write the desired state that every running supervisor reconciles toward.
+ * @module `autodev agents status [--all]|restart ROLE|scale ROLE N`. Status reads the agents' rows (the live ones;
+ * those of gone processes counted, listed with --all), provider limits and today's usage; restart and scale write
+ * the desired state that every running supervisor reconciles toward.
  */
 import { MAX_WORKERS_PER_ROLE, readAgentControls, requestRestart, scaleRole } from '../../agents/agent-controls.js';
-import { listAgents } from '../../agents/agent-registry.js';
+import { describeFolded, listLiveAgents } from '../../agents/agent-registry.js';
 import { activeProviderLimits } from '../../agents/provider-limits.js';
 import { startOfUtcDay, usageSince } from '../../agents/session-store.js';
 import { isRole, ROLES, type Role } from '../../domain/roles.js';
@@ -12,12 +13,9 @@ import { withContext, type CliDeps, type GlobalOptions } from '../context.js';
 import { writeJson, writeLine } from '../format.js';
 
 export type AgentsArgs =
-  | { action: 'status'; globals: GlobalOptions; json?: boolean | undefined }
+  | { action: 'status'; globals: GlobalOptions; json?: boolean | undefined; all?: boolean | undefined }
   | { action: 'restart'; globals: GlobalOptions; role: string }
   | { action: 'scale'; globals: GlobalOptions; role: string; workers: string };
-
-/** An agent whose heartbeat is older than this is shown as crashed. */
-const STALE_AGENT_MS = 60_000;
 
 function parseRole(role: string): Role {
   if (!isRole(role))
@@ -47,15 +45,16 @@ export async function run(args: AgentsArgs, deps: CliDeps): Promise<number> {
   }
   const now = deps.now();
   const status = await withContext(args.globals, deps, async (ctx) => ({
-    agents: await listAgents(ctx.handle.db, { now, staleMs: STALE_AGENT_MS }),
+    listing: await listLiveAgents(ctx.handle.db, { now, all: args.all === true }),
     controls: await readAgentControls(ctx.handle.db, ROLES),
     limits: await activeProviderLimits(ctx.handle.db, now),
     today: await usageSince(ctx.handle.db, startOfUtcDay(now)),
     budget: ctx.settings.tokens.daily_budget,
   }));
+  const { agents, folded } = status.listing;
   if (args.json) {
     writeJson(deps.stdout, {
-      agents: status.agents.map((a) => ({
+      agents: agents.map((a) => ({
         instance_id: a.instance_id,
         role: a.role,
         status: a.status,
@@ -66,16 +65,20 @@ export async function run(args: AgentsArgs, deps: CliDeps): Promise<number> {
         pid: a.pid,
         heartbeat_at: new Date(a.heartbeat_at).toISOString(),
       })),
+      folded,
       desired_workers: Object.fromEntries(status.controls.map((c) => [c.role, c.desiredWorkers])),
       rate_limited: Object.fromEntries([...status.limits].map(([p, until]) => [p, new Date(until).toISOString()])),
       today: { tokens: status.today.tokens, cost_usd: status.today.costUsd, daily_budget: status.budget },
     });
     return 0;
   }
-  if (status.agents.length === 0) {
+  const foldedLine = describeFolded(folded);
+  if (agents.length === 0 && foldedLine === null) {
     writeLine(deps.stdout, 'no agents have run yet; start them with "autodev up" (or "autodev serve agent:ROLE")');
+  } else if (agents.length === 0) {
+    writeLine(deps.stdout, 'no agents are running; start them with "autodev up" (or "autodev serve agent:ROLE")');
   }
-  for (const a of status.agents) {
+  for (const a of agents) {
     const task = a.current_task_id === null ? '' : ` task ${a.current_task_id}`;
     const detail = a.status_detail ? ` (${a.status_detail})` : '';
     writeLine(
@@ -83,6 +86,7 @@ export async function run(args: AgentsArgs, deps: CliDeps): Promise<number> {
       `${a.role.padEnd(11)} ${a.status.padEnd(12)} ${a.instance_id}${task}${a.provider ? ` on ${a.provider}` : ''}${detail}`,
     );
   }
+  if (foldedLine) writeLine(deps.stdout, `${foldedLine} (--all lists them)`);
   for (const [provider, until] of status.limits) {
     writeLine(deps.stdout, `provider ${provider} is rate limited until ${new Date(until).toISOString()}`);
   }

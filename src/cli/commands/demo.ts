@@ -16,6 +16,7 @@ import { TaskQueue } from '../../queue/task-queue.js';
 import { migrateToLatest } from '../../store/migrate.js';
 import { CliError } from '../cli-error.js';
 import {
+  cliSecretMasker,
   DEFAULT_DATA_DIR,
   loadCliSettings,
   openCliDatabase,
@@ -40,7 +41,7 @@ export async function run(args: DemoArgs, deps: CliDeps): Promise<number> {
   const delayMs = parseDelay(args.replayDelay);
   const dataDir = resolveDataDir(args.globals, deps);
   checkDataDir(dataDir);
-  fs.mkdirSync(dataDir, { recursive: true });
+  fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const loaded = loadCliSettings(args.globals, deps);
   const { settings } = loaded;
   const level =
@@ -61,7 +62,7 @@ export async function run(args: DemoArgs, deps: CliDeps): Promise<number> {
     else spinner.start(text);
   };
 
-  const handle = await openCliDatabase(dataDir, deps);
+  const handle = await openCliDatabase(dataDir, deps, cliSecretMasker(dataDir, deps.env, settings));
   let queue: TaskQueue | undefined;
   try {
     await migrateToLatest(handle);

@@ -4,6 +4,7 @@
  * and runs the agents until SIGINT/SIGTERM, then stops the agents (their running tasks go back to the queue), the
  * server, the queue and the database, in that order.
  */
+import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import path from 'node:path';
@@ -18,7 +19,14 @@ import { ensureAdminToken } from '../../server/api-tokens.js';
 import { buildServer } from '../../server/build-server.js';
 import { migrateToLatest } from '../../store/migrate.js';
 import { CliError } from '../cli-error.js';
-import { effectiveLogLevel, loadCliSettings, openCliDatabase, type CliDeps, type GlobalOptions } from '../context.js';
+import {
+  cliSecretMasker,
+  effectiveLogLevel,
+  loadCliSettings,
+  openCliDatabase,
+  type CliDeps,
+  type GlobalOptions,
+} from '../context.js';
 import { writeLine } from '../format.js';
 import { packageVersion } from '../version.js';
 
@@ -47,7 +55,8 @@ export async function run(args: UpArgs, deps: CliDeps): Promise<number> {
   const version = packageVersion();
   const shutdown = deps.listenForShutdown();
 
-  const handle = await openCliDatabase(dataDir, deps);
+  const masker = cliSecretMasker(dataDir, deps.env, settings);
+  const handle = await openCliDatabase(dataDir, deps, masker);
   let queue: TaskQueue | undefined;
   let app: FastifyInstance | undefined;
   let agents: AgentSupervisor | undefined;
@@ -56,6 +65,8 @@ export async function run(args: UpArgs, deps: CliDeps): Promise<number> {
     queue = new TaskQueue(handle, queueSettingsFrom(settings), deps.now);
     if (args.server !== false) {
       const token = await ensureAdminToken(handle.db, dataDir, deps.now());
+      // Created just now (or by another process meanwhile): from here on it is masked like every other secret.
+      masker.register(fs.readFileSync(token.path, 'utf8'));
       app = await buildServer({
         handle,
         queue,

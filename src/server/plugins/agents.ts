@@ -1,10 +1,11 @@
 /**
- * @module The agent routes: `GET /api/me` (the caller's token role), `GET /api/agents` (agent rows, rate-limited providers, today's usage against the daily
- * budget), `POST /api/agents/:role/instructions` (approver+) and `GET /api/instructions` (what was sent, and delivered).
+ * @module The agent routes: `GET /api/me` (the caller's token role), `GET /api/agents` (live agent rows, those of gone
+ * processes counted unless `?all=true`, rate-limited providers, today's usage against the daily budget),
+ * `POST /api/agents/:role/instructions` (approver+) and `GET /api/instructions` (what was sent, and delivered).
  */
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { listAgents } from '../../agents/agent-registry.js';
+import { listLiveAgents } from '../../agents/agent-registry.js';
 import { addInstruction, MAX_INSTRUCTION_CHARS } from '../../agents/instructions.js';
 import { startOfUtcDay, usageSince } from '../../agents/session-store.js';
 import { isRole, ROLES, type Role } from '../../domain/roles.js';
@@ -14,8 +15,6 @@ import type { Kysely } from 'kysely';
 import { ErrorResponseSchema } from '../error-handler.js';
 import { requireRole } from './auth.js';
 
-/** An agent whose heartbeat is older than this is shown as crashed (the same as `autodev agents status`). */
-export const STALE_AGENT_MS = 60_000;
 const MAX_LISTED_INSTRUCTIONS = 200;
 
 const isoTime = z.iso.datetime({ offset: true });
@@ -25,7 +24,9 @@ const isoOrNull = (ms: number | null) => (ms === null ? null : iso(ms));
 const AgentSchema = z.object({
   instance_id: z.string(),
   role: z.string(),
-  status: z.enum(['idle', 'working', 'rate_limited', 'stopped', 'crashed']),
+  status: z
+    .enum(['idle', 'working', 'waiting', 'rate_limited', 'stopped', 'crashed'])
+    .describe('waiting: not claiming because no provider the role may use can run; detail says why and what to do.'),
   current_task_id: z.int().nullable(),
   provider: z.string().nullable(),
   detail: z.string().nullable(),
@@ -36,7 +37,13 @@ const AgentSchema = z.object({
 });
 
 const AgentsResponse = z.object({
-  agents: z.array(AgentSchema),
+  agents: z.array(AgentSchema).describe('Live agents; every agent with ?all=true.'),
+  folded: z
+    .object({ stopped: z.int(), crashed: z.int() })
+    .describe(
+      'Agents of processes that are gone (stopped or crashed, last heartbeat over 10 minutes ago), counted instead of ' +
+        'listed; zeros with ?all=true.',
+    ),
   provider_limits: z.array(z.object({ provider: z.string(), limited_until: isoTime, reason: z.string() })),
   today: z.object({
     tokens_in: z.number(),
@@ -73,6 +80,12 @@ const InstructionBody = z.strictObject({
     .max(MAX_INSTRUCTION_CHARS, `the message must be at most ${MAX_INSTRUCTION_CHARS} characters`),
 });
 const InstructionsQuery = z.strictObject({ role: roleText.optional() });
+const AgentsQuery = z.strictObject({
+  all: z
+    .enum(['true', 'false', '1', '0'])
+    .optional()
+    .describe('true (or 1): list the agents of gone processes too, instead of counting them.'),
+});
 
 const errors = (...statuses: number[]) => Object.fromEntries(statuses.map((status) => [status, ErrorResponseSchema]));
 
@@ -131,12 +144,14 @@ export const agentsPlugin: FastifyPluginAsyncZod<AgentsOptions> = async (app, { 
       schema: {
         summary: 'Agents, rate-limited providers and usage today',
         tags: ['agents'],
-        response: { 200: AgentsResponse, ...errors(401) },
+        querystring: AgentsQuery,
+        response: { 200: AgentsResponse, ...errors(400, 401) },
       },
     },
-    async () => {
+    async (request) => {
       const now = clock();
-      const agents = await listAgents(db, { now, staleMs: STALE_AGENT_MS });
+      const all = request.query.all === 'true' || request.query.all === '1';
+      const { agents, folded } = await listLiveAgents(db, { now, all });
       const limits = await db
         .selectFrom('provider_limits')
         .select(['provider', 'limited_until', 'reason'])
@@ -157,6 +172,7 @@ export const agentsPlugin: FastifyPluginAsyncZod<AgentsOptions> = async (app, { 
           heartbeat_at: iso(Number(a.heartbeat_at)),
           started_at: iso(Number(a.started_at)),
         })),
+        folded,
         provider_limits: limits.map((l) => ({
           provider: l.provider,
           limited_until: iso(Number(l.limited_until)),

@@ -1,16 +1,18 @@
 /**
- * @module `GET /health` (no token): whether the database answers, which engine it is, the agents by status and the
- * version. 200 when the database answers, 503 (`degraded`) when it does not, for load balancers and `docker ps`.
+ * @module `GET /health` (no token): whether the database answers, which engine it is, the live agents by status (the
+ * rows of gone processes counted apart) and the version. 200 when the database answers, 503 (`degraded`) when it does not, for load balancers and `docker ps`.
  */
 import { sql } from 'kysely';
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { listLiveAgents } from '../../agents/agent-registry.js';
 import type { DatabaseHandle } from '../../store/open-database.js';
 import type { AgentStatus } from '../../store/schema.js';
 
 const AGENT_STATUSES = [
   'idle',
   'working',
+  'waiting',
   'rate_limited',
   'stopped',
   'crashed',
@@ -20,7 +22,12 @@ const HealthSchema = z
   .object({
     status: z.enum(['ok', 'degraded']),
     db: z.object({ ok: z.boolean(), dialect: z.enum(['sqlite', 'postgres']) }),
-    agents: z.record(z.enum(AGENT_STATUSES), z.int()).describe('Registered agent instances by status.'),
+    agents: z
+      .record(z.enum(AGENT_STATUSES), z.int())
+      .describe('Live agent instances by status (a silent one counts as crashed); gone ones are in agents_folded.'),
+    agents_folded: z
+      .object({ stopped: z.int(), crashed: z.int() })
+      .describe('Agents of processes that are gone (stopped or crashed over 10 minutes ago), not counted in agents.'),
     version: z.string(),
   })
   .meta({ id: 'Health' });
@@ -30,23 +37,28 @@ export type HealthReport = z.infer<typeof HealthSchema>;
 export interface HealthOptions {
   handle: DatabaseHandle;
   version: string;
+  clock: () => number;
 }
 
-export async function checkHealth(handle: DatabaseHandle, version: string): Promise<HealthReport> {
+export async function checkHealth(handle: DatabaseHandle, version: string, now: number): Promise<HealthReport> {
   const agents = Object.fromEntries(AGENT_STATUSES.map((status) => [status, 0])) as Record<AgentStatus, number>;
+  let folded = { stopped: 0, crashed: 0 };
   let ok = true;
   try {
     await sql`select 1`.execute(handle.db);
-    const rows = await handle.db
-      .selectFrom('agents')
-      .select(['status', (eb) => eb.fn.countAll<number>().as('count')])
-      .groupBy('status')
-      .execute();
-    for (const row of rows) if (row.status in agents) agents[row.status] = Number(row.count);
+    const listing = await listLiveAgents(handle.db, { now });
+    for (const row of listing.agents) if (row.status in agents) agents[row.status]++;
+    folded = listing.folded;
   } catch {
     ok = false;
   }
-  return { status: ok ? 'ok' : 'degraded', db: { ok, dialect: handle.dialect.name }, agents, version };
+  return {
+    status: ok ? 'ok' : 'degraded',
+    db: { ok, dialect: handle.dialect.name },
+    agents,
+    agents_folded: folded,
+    version,
+  };
 }
 
 export const healthPlugin: FastifyPluginAsyncZod<HealthOptions> = async (app, options) => {
@@ -61,7 +73,7 @@ export const healthPlugin: FastifyPluginAsyncZod<HealthOptions> = async (app, op
       },
     },
     async (request, reply) => {
-      const report = await checkHealth(options.handle, options.version);
+      const report = await checkHealth(options.handle, options.version, options.clock());
       if (!report.db.ok) request.log.warn('health check: the database did not answer');
       return reply.code(report.db.ok ? 200 : 503).send(report);
     },

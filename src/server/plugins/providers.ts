@@ -6,17 +6,14 @@
  * fallback). The dashboard says plainly, with what to do, when no provider the agents use can run. `replay` (tests
  * and the demo) is not listed: it needs no login.
  */
-import fs from 'node:fs';
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Kysely } from 'kysely';
-import { agentCliPath, homeDir } from '../../agents/agent-cli.js';
-import { PROVIDER_ENV_ALLOWLIST, providerPolicy } from '../../agents/run-agent-task.js';
+import { checkProvider } from '../../agents/provider-readiness.js';
+import { providerPolicy } from '../../agents/run-agent-task.js';
 import { LLM_PROVIDERS, type LlmProviderName, type Settings } from '../../config/settings-schema.js';
 import { ROLES, type Role } from '../../domain/roles.js';
-import { providerLogin } from '../../llm/provider-status.js';
 import type { Database } from '../../store/schema.js';
-import { scrubEnvironment } from '../../workspace/sandbox.js';
 import { ErrorResponseSchema } from '../error-handler.js';
 
 const isoTime = z.iso.datetime({ offset: true });
@@ -63,17 +60,6 @@ export interface ProvidersOptions {
   env: Readonly<Record<string, string | undefined>>;
 }
 
-function executableOf(settings: Settings, provider: LlmProviderName, env: Record<string, string>) {
-  try {
-    const found = agentCliPath(provider, settings.llm.providers[provider].executable, env.PATH);
-    return fs.existsSync(found)
-      ? { found: true, path: found, problem: null }
-      : { found: false, path: null, problem: `the ${provider} CLI is missing at ${found}` };
-  } catch (error) {
-    return { found: false, path: null, problem: (error as Error).message };
-  }
-}
-
 export const providersPlugin: FastifyPluginAsyncZod<ProvidersOptions> = async (app, { db, clock, settings, env }) => {
   app.get(
     '/providers',
@@ -108,17 +94,7 @@ export const providersPlugin: FastifyPluginAsyncZod<ProvidersOptions> = async (a
       if (fallback) usedBy.get(fallback)?.push('fallback');
 
       const providers = LLM_PROVIDERS.map((name) => {
-        const sessionEnv = {
-          ...scrubEnvironment(env, PROVIDER_ENV_ALLOWLIST[name]),
-          ...settings.llm.providers[name].env,
-        };
-        const executable = executableOf(settings, name, sessionEnv);
-        const login = providerLogin(name, {
-          env: sessionEnv,
-          home: homeDir(env),
-          exists: (file) => fs.existsSync(file),
-          codexConfig: settings.llm.providers.codex.config,
-        });
+        const { executable, login } = checkProvider(settings, env, name);
         const limit = limitOf.get(name);
         return {
           name,

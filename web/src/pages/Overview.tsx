@@ -1,7 +1,8 @@
 /**
- * @module The overview: agents (status, task, provider, rate limits), whether any LLM provider can run (and what to
- * do when none can), queue counts, tokens and cost today against the budget, tasks completed and spend per day, and
- * the events that arrived while the page was open. Refreshes on live events.
+ * @module The overview: agents (status with why an agent waits, task, provider, rate limits; those of gone processes
+ * counted), whether any LLM provider can run (and what to do when none can), queue counts, tokens and cost today
+ * against the budget, tasks completed and spend per day, and the events that arrived while the page was open.
+ * Refreshes on live events.
  */
 import { useEffect, useState } from 'react';
 import { api, onLiveEvent, TASK_STATUSES, type AgentsResponse, type LiveEvent } from '../api.js';
@@ -34,6 +35,7 @@ export default function Overview() {
   const today = agents.data?.today;
   const budget = today && today.daily_budget > 0 ? today.daily_budget : null;
   const limits = new Map((agents.data?.provider_limits ?? []).map((l) => [l.provider, l]));
+  const foldedText = describeFolded(agents.data?.folded);
 
   return (
     <div className="page">
@@ -88,7 +90,8 @@ export default function Overview() {
         <ErrorNote error={agents.error} />
         {agents.data && agents.data.agents.length === 0 ? (
           <Empty>
-            No agents have run yet. Start them with <code>autodev up</code> (or <code>autodev serve agent:ROLE</code>).
+            {foldedText ? 'No agents are running.' : 'No agents have run yet.'} Start them with <code>autodev up</code>{' '}
+            (or <code>autodev serve agent:ROLE</code>).
           </Empty>
         ) : null}
         {agents.data && agents.data.agents.length > 0 ? (
@@ -132,6 +135,11 @@ export default function Overview() {
             </tbody>
           </table>
         ) : null}
+        {foldedText ? (
+          <p className="muted" data-testid="agents-folded">
+            {foldedText}
+          </p>
+        ) : null}
         {agents.data && agents.data.provider_limits.length > 0 ? (
           <ul className="limits">
             {agents.data.provider_limits.map((l) => (
@@ -161,4 +169,16 @@ export default function Overview() {
       </section>
     </div>
   );
+}
+
+/** `+ 16 stopped agents from earlier runs` (the rows of processes that are gone), or null when there are none. */
+function describeFolded(folded: AgentsResponse['folded'] | undefined): string | null {
+  if (!folded) return null;
+  const parts = [
+    ...(folded.stopped > 0 ? [`${folded.stopped} stopped`] : []),
+    ...(folded.crashed > 0 ? [`${folded.crashed} crashed`] : []),
+  ];
+  if (parts.length === 0) return null;
+  const total = folded.stopped + folded.crashed;
+  return `+ ${parts.join(' and ')} agent${total === 1 ? '' : 's'} from earlier runs`;
 }
