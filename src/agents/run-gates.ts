@@ -80,6 +80,7 @@ export async function runTaskGates(deps: GateRunDeps, task: Task): Promise<GateR
           exit_code: run.exitCode,
           timed_out: run.timedOut,
           counts: run.counts,
+          failures: run.failures,
           coverage: run.coverage,
           coverage_threshold: run.coverageThreshold,
           output_tail: run.outputTail,

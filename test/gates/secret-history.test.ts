@@ -16,6 +16,7 @@ import { git, gitOutput } from '../../src/workspace/git.js';
 import { startStoryWorkflow } from '../../src/workflow/advance-workflow.js';
 import { decideApproval, listApprovals } from '../../src/workflow/approvals.js';
 import { workflowDeps } from '../../src/workflow/workflow-deps.js';
+import { mergeRequestView } from '../../src/workflow/merge-request-view.js';
 import { DIALECTS, useTestDatabase } from '../support/dialects.js';
 import { commitAll, makeRepo, type TestRepo } from '../workspace/git-fixtures.js';
 import {
@@ -176,6 +177,18 @@ describe.each(DIALECTS)('%s: a secret only in the branch history', (dialect) => 
 
     const [merge] = (await listApprovals(t.handle.db, { status: 'pending' })).filter((a) => a.kind === 'merge');
     expect(merge).toBeDefined();
+    // What the approver sees before deciding: the branch will be squashed, and why.
+    const open = await t.handle.db.selectFrom('merge_requests').select('id').executeTakeFirstOrThrow();
+    const view = await mergeRequestView(t.handle.db, open.id);
+    expect(view.gates.find((g) => g.name === 'security')).toMatchObject({
+      passed: true,
+      run: {
+        kind: 'secret_scan',
+        findings: [],
+        history_findings: [{ file: 'config.js', rule: AWS_RULE, commit: planted }],
+        squash: reason,
+      },
+    });
     await decideApproval(t.handle.db, deps, { id: merge!.id, decision: 'approved', actor: 'cli:alice' });
 
     const row = await t.handle.db.selectFrom('workflows').selectAll().where('id', '=', wf.id).executeTakeFirstOrThrow();
