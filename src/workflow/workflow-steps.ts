@@ -306,7 +306,8 @@ function stageOf(taskType: TaskType): StoryStage | undefined {
 
 /**
  * Where the workflow stops on a task: its payload (to run it again) with `branch` set to the branch its work is on
- * (`branch`: from its result or the dead-letter hook), so a resume continues that branch.
+ * (`workBranch`: from its result or the dead-letter hook), so a resume continues that branch. A gate keeps the
+ * branch it checks.
  */
 function haltOn(
   state: StoryState,
@@ -315,7 +316,9 @@ function haltOn(
   workBranch: string | undefined,
 ): StoryHalt {
   const { workflow_id: _workflowId, note: _note, ...payload } = event.payload ?? {};
-  const branch = workBranch ?? (typeof payload.branch === 'string' ? payload.branch : undefined);
+  const payloadBranch = typeof payload.branch === 'string' ? payload.branch : undefined;
+  // A gate checks the branch in its payload (the builder's), whatever branch its own session worked on.
+  const branch = gateOf(event.taskType) ? payloadBranch : (workBranch ?? payloadBranch);
   return {
     kind: 'task',
     stage: state.stage,

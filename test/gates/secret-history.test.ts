@@ -64,6 +64,18 @@ describe('scanBranchForSecrets over the branch history', () => {
     expect(squashReasonFor(scan)).toBe(`an earlier commit held a secret (config.js, ${AWS_RULE})`);
   });
 
+  it('finds a key in a file an earlier commit added and a later one deleted', async () => {
+    await git(fixture.repo, ['checkout', '--quiet', '-b', 'feature']);
+    await writeFile(join(fixture.repo, 'creds.txt'), `aws_access_key_id = ${PLANTED_KEY}\n`);
+    const planted = await commitAll(fixture.repo, 'notes');
+    await rm(join(fixture.repo, 'creds.txt'));
+    await writeFile(join(fixture.repo, 'app.js'), 'export const app = 1;\n');
+    await commitAll(fixture.repo, 'drop the notes');
+    const scan = await scanBranchForSecrets(fixture.repo, 'main', 'feature');
+    expect(scan.atHead).toEqual([]);
+    expect(scan.inHistory).toEqual([expect.objectContaining({ file: 'creds.txt', commit: planted })]);
+  });
+
   it('reports a key still at the head as at the head (no squash: the gate fails)', async () => {
     await git(fixture.repo, ['checkout', '--quiet', '-b', 'feature']);
     await writeFile(join(fixture.repo, 'config.js'), `export const awsKey = "${PLANTED_KEY}";\n`);

@@ -433,6 +433,24 @@ describe('stepStory', () => {
     ]);
   });
 
+  it('resumes a blocked gate on the branch it checks, not the branch its own session worked on', () => {
+    const blocked = run([
+      ...toGates,
+      done(
+        'run_tests',
+        { status: 'blocked', summary: 's', blocked_reason: 'the suite needs a database', branch: 'autodev/8-add-sum' },
+        { round: 0, payload: { title: 'Add sum', branch: 'autodev/1-x', round: 0 } },
+      ),
+    ]).state;
+    expect(blocked).toMatchObject({ branch: 'autodev/1-x', halt: { branch: 'autodev/1-x' } });
+    const out = stepStory(blocked, { type: 'resumed', note: null }, OPTIONS);
+    expect(out.commands.map((c) => (c.kind === 'enqueue' ? [c.taskType, c.payload.branch] : []))).toEqual([
+      ['review_mr', 'autodev/1-x'],
+      ['run_tests', 'autodev/1-x'],
+      ['security_scan', 'autodev/1-x'],
+    ]);
+  });
+
   it('catches a fix round that changes nothing even when the raw output differs in durations and temp paths', () => {
     const testFindings = (ms: number, dir: string, failing: string[]) => [
       ...failing.map((name) => `tests: ${name}: expected 3, got -1 (${ms}ms)`),
