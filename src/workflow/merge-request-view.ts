@@ -233,7 +233,7 @@ function gateRun(gate: GateName, result: Record<string, unknown>): GateRun | nul
   };
 }
 
-const Verdict = z.object({ passed: z.boolean(), findings: z.array(z.string()) });
+const Verdict = z.object({ passed: z.boolean(), findings: z.array(z.string()), squash: z.string().optional() });
 
 function gateView(gate: GateName, task: GateTask | undefined, stateVerdict?: { passed: boolean; findings: string[] }) {
   if (!task) {

@@ -106,7 +106,7 @@ function gateLabel(gate: Gate): string {
     return parts.join(' · ');
   }
   if (gate.name === 'security') {
-    if (gate.passed) return 'clean';
+    if (gate.passed) return gate.run?.kind === 'secret_scan' && gate.run.squash ? 'clean head · will squash' : 'clean';
     return `${gate.findings.length} finding${gate.findings.length === 1 ? '' : 's'}`;
   }
   return gate.passed ? 'approve' : 'changes requested';
