@@ -839,6 +839,10 @@ describe.each(DIALECTS)('%s: dashboard in Chromium', (dialect) => {
       const gateResults = async (
         tests: ReturnType<typeof testRun>,
         verdict: { passed: boolean; findings: string[] },
+        secretScan?: {
+          record: Record<string, unknown>;
+          verdict: { passed: boolean; findings: string[]; squash: string };
+        },
       ) => {
         await complete('review_mr', { status: 'done', summary: 'Reads well.', verdict: 'approve', findings: [] });
         await complete(
@@ -855,7 +859,17 @@ describe.each(DIALECTS)('%s: dashboard in Chromium', (dialect) => {
           },
           verdict,
         );
-        await complete('security_scan', { status: 'done', summary: 'No issues.', verdict: 'pass', findings: [] });
+        await complete(
+          'security_scan',
+          {
+            status: 'done',
+            summary: 'No issues.',
+            verdict: 'pass',
+            findings: [],
+            ...(secretScan ? { gates: { secret_scan: secretScan.record, verdict: secretScan.verdict } } : {}),
+          },
+          secretScan?.verdict,
+        );
       };
 
       // Round 0 fails its tests; the output tail carries planted HTML.
@@ -895,10 +909,30 @@ describe.each(DIALECTS)('%s: dashboard in Chromium', (dialect) => {
         commits: [{ sha: fixed, message: 'fix' }],
         files_changed: ['sum.js'],
       });
-      await gateResults(testRun(true, ' ✓ sum.test.js (3 tests)\n Tests  3 passed (3)'), {
-        passed: true,
-        findings: [],
-      });
+      // Its secret scan found a key only in an earlier commit of the branch: the merge will squash.
+      const squash = 'an earlier commit held a secret (keys.txt, @secretlint/secretlint-rule-aws)';
+      const historyFinding = {
+        file: 'keys.txt',
+        line: 1,
+        rule: '@secretlint/secretlint-rule-aws',
+        message: 'found AWS Access Key ID: AKIA************',
+        commit: first,
+      };
+      await gateResults(
+        testRun(true, ' ✓ sum.test.js (3 tests)\n Tests  3 passed (3)'),
+        { passed: true, findings: [] },
+        {
+          record: {
+            scanner: 'secretlint',
+            passed: true,
+            findings: [],
+            history_findings: [historyFinding],
+            squash,
+            duration_ms: 40,
+          },
+          verdict: { passed: true, findings: [], squash },
+        },
+      );
 
       const page = await signedIn(tokens.admin);
       const dialogs: string[] = [];
@@ -915,7 +949,11 @@ describe.each(DIALECTS)('%s: dashboard in Chromium', (dialect) => {
       expect(await mr.locator('.diff-path').textContent()).toBe('sum.js');
       const gates = mr.locator('.gates').first();
       expect(await gates.getByTestId('gate-tests').textContent()).toContain('3 passed / 0 failed · coverage 91.5%');
-      expect(await gates.getByTestId('gate-security').textContent()).toContain('clean');
+      expect(await gates.getByTestId('gate-security').textContent()).toContain('clean head · will squash');
+      await gates.getByTestId('gate-security').click();
+      const security = gates.getByTestId('gate-detail-security');
+      await security.getByTestId('squash-note').getByText(squash, { exact: false }).waitFor();
+      expect(await security.textContent()).toContain(`keys.txt:1 in commit ${first.slice(0, 10)}`);
       expect(await gates.getByTestId('gate-review').textContent()).toContain('approve');
       await gates.getByTestId('gate-tests').click();
       await gates.getByTestId('gate-detail-tests').getByText('Tests  3 passed (3)').waitFor();
