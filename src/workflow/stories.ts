@@ -42,7 +42,10 @@ export function listStories(db: Kysely<Database>): Promise<WorkflowRow[]> {
   return db.selectFrom('workflows').selectAll().where('kind', '=', 'story').orderBy('id', 'desc').execute();
 }
 
-/** Where a story waiting for a human stopped: the stopped task, why (an agent's `blocked_reason`, or the error), and the branch a resume continues. */
+/**
+ * Where a story waiting for a human stopped: the stopped task, why (an agent's `blocked_reason`, or the error), and
+ * the branch a resume continues.
+ */
 function haltToJson(state: StoryState) {
   const halt = state.status === 'waiting_for_human' ? state.halt : undefined;
   if (!halt) return null;

@@ -316,7 +316,7 @@ function haltOn(
   event: { taskId: number; taskType: TaskType; payload?: Record<string, unknown> },
   reason: string,
   workBranch: string | undefined,
-): StoryHalt {
+): Extract<StoryHalt, { kind: 'task' }> {
   const { workflow_id: _workflowId, note: _note, ...payload } = event.payload ?? {};
   const payloadBranch = typeof payload.branch === 'string' ? payload.branch : undefined;
   // A gate checks the branch in its payload (the builder's), whatever branch its own session worked on.
@@ -341,9 +341,12 @@ function haltOnTask(
   workBranch: string | undefined,
 ): StepOutcome {
   const halt = haltOn(state, event, reason, workBranch);
-  const branch = state.stage === 'implement' && halt.kind === 'task' && halt.branch ? halt.branch : state.branch;
-  const where =
-    halt.kind === 'task' && halt.branch ? `\nIts work is on branch ${halt.branch}; a resume continues it.` : '';
+  const branch = state.stage === 'implement' && halt.branch ? halt.branch : state.branch;
+  const where = !halt.branch
+    ? ''
+    : gateOf(event.taskType)
+      ? `\nIt checks branch ${halt.branch}; a resume runs it again there.`
+      : `\nIts work is on branch ${halt.branch}; a resume continues it.`;
   return waitForHuman({ ...state, ...(branch ? { branch } : {}) }, `${summary}${where}`, halt);
 }
 
