@@ -101,7 +101,10 @@ class ObjectReader {
     return (await this.run(['rev-parse', '--verify', '--end-of-options', `${ref}^{commit}`])).stdout.trim();
   }
 
+  /** A blob's text, or null when it is missing (a submodule's commit) or too large to scan as text. */
   async blob(sha: string): Promise<string | null> {
+    const size = await this.run(['cat-file', '-s', sha], [128]);
+    if (size.exitCode !== 0 || Number(size.stdout.trim()) > MAX_SCAN_BYTES) return null;
     const shown = await this.run(['cat-file', 'blob', sha], [128]);
     return shown.exitCode === 0 ? shown.stdout : null;
   }
