@@ -1,9 +1,10 @@
 /**
  * @module One command on one commit of a repository, in a throwaway detached checkout under the sandbox: what the
  * test gate, the lint gate and the deployment share. The checkout's temporary path reads `<checkout>` in the output.
- * The checkout is removed afterwards (it has no branch and no commits of its own); the repository's branches and worktrees are never touched. A process killed mid-command
- * cannot remove its checkout: the scratch directory's name carries the owner's pid, and `sweepOrphanCheckouts`
- * (run when the agents start) removes those whose owner is gone, with their worktree registration.
+ * The checkout is removed afterwards (it has no branch and no commits of its own); the repository's branches and
+ * worktrees are never touched. A process killed mid-command cannot remove its checkout: the scratch directory's name
+ * carries the owner's pid, and `sweepOrphanCheckouts` (run when the agents start) removes those whose owner is gone,
+ * with their worktree registration.
  */
 import fs from 'node:fs/promises';
 import os from 'node:os';

@@ -1,8 +1,9 @@
 /**
  * @module The test gate: the repository's test command run on the branch's head in a throwaway detached checkout,
  * sandboxed without network; records pass/fail, the runner's counts, the failing tests' names and messages, the total
- * coverage when the output reports it, and the output's tail (the checkout's temporary path reads `<checkout>`). Its verdict is final: an agent never overrules a failing run. Coverage below the
- * repository's `coverage_threshold` fails the gate with a finding.
+ * coverage when the output reports it, and the output's tail (the checkout's temporary path reads `<checkout>`). Its
+ * verdict is final: an agent never overrules a failing run. Coverage below the repository's `coverage_threshold`
+ * fails the gate with a finding.
  */
 import type { SandboxMode } from '../workspace/sandbox.js';
 import type { GateVerdict } from '../workflow/workflow-steps.js';
