@@ -235,7 +235,7 @@ function startFix(state: StoryState, findings: string[], parentTaskId?: number):
   };
 }
 
-/** The summary of a stop after fix rounds: why, and each open finding's first line (its output tail stays in the halt). */
+/** The summary of a stop after fix rounds: why, and each open finding's first line (the tails stay in the halt). */
 function summary(state: StoryState, why: string, findings: string[]): string {
   const lines = findings.map((f) => `- ${f.split('\n', 1)[0]!.trim()}`);
   const list = findings.length > 0 ? `\nOpen findings:\n${lines.join('\n')}` : '';
