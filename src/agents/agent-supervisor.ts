@@ -23,16 +23,24 @@ import { activeProviderLimits } from './provider-limits.js';
 import { roleReadiness } from './provider-readiness.js';
 import { createAgentTaskHandler, type AgentRuntimeDeps } from './run-agent-task.js';
 import { startOfUtcDay, usageSince } from './session-store.js';
+import { taskWorkBranch } from './task-work-branch.js';
 import { sleepUnlessAborted } from '../sleep.js';
 
 const RECONCILE_EVERY_MS = 2_000;
 /** While no provider can run, how often a paused worker looks again (a login or a new key starts it, no restart). */
 export const PROVIDER_RECHECK_MS = 3_000;
 
-/** The queue's dead-letter hook for agent workers: a dead-lettered workflow task moves its workflow to a human. */
+/**
+ * The queue's dead-letter hook for agent workers: a dead-lettered workflow task moves its workflow to a human, with
+ * the branch its work is on (so a resume continues it).
+ */
 export function agentDeadLetterHook(deps: Pick<AgentRuntimeDeps, 'queue' | 'settings'>, actor: string): DeadLetterHook {
-  return (tx, task, error) =>
-    onWorkflowTaskDeadLettered(tx, workflowDeps(deps.queue, deps.settings.workflow.max_fix_rounds), task, error, actor);
+  return async (tx, task, error) => {
+    if (task.workflowId === null) return;
+    const branch = await taskWorkBranch(tx, task);
+    const workflow = workflowDeps(deps.queue, deps.settings.workflow.max_fix_rounds);
+    await onWorkflowTaskDeadLettered(tx, workflow, task, error, actor, branch);
+  };
 }
 const AGENT_HEARTBEAT_MS = 10_000;
 const DAY_MS = 86_400_000;

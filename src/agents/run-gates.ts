@@ -1,14 +1,15 @@
 /**
  * @module The deterministic gates of a task, run by its role's handler BEFORE the completing transaction (a test run
  * takes minutes and must not hold it): the tester's run of the repository's test command (counts, coverage against
- * the repository's threshold, output tail), the security role's secret scan of the branch's changes, the reviewer's
- * lint command. Each returns what ran (stored in the task's result under `gates`, for the dashboard's merge request
- * view) and, when it decides, the gate's verdict the workflow uses over the agent's.
+ * the repository's threshold, output tail), the security role's secret scan of every commit the branch would bring
+ * (a secret only in its history passes with a squash reason for the merge), the reviewer's lint command. Each returns
+ * what ran (stored in the task's result under `gates`, for the dashboard's merge request view) and, when it decides,
+ * the gate's verdict the workflow uses over the agent's.
  */
 import type { Kysely } from 'kysely';
 import { repositorySettings, type RepositoryRow } from '../forge/repositories.js';
 import { lintGateVerdict, runLintGate } from '../gates/lint-gate.js';
-import { scanBranchForSecrets } from '../gates/secret-scan.js';
+import { scanBranchForSecrets, squashReasonFor } from '../gates/secret-scan.js';
 import { runTestGate, testGateVerdict } from '../gates/test-gate.js';
 import type { Task } from '../queue/task-record.js';
 import type { Database } from '../store/schema.js';
@@ -79,6 +80,7 @@ export async function runTaskGates(deps: GateRunDeps, task: Task): Promise<GateR
           exit_code: run.exitCode,
           timed_out: run.timedOut,
           counts: run.counts,
+          failures: run.failures,
           coverage: run.coverage,
           coverage_threshold: run.coverageThreshold,
           output_tail: run.outputTail,
@@ -91,23 +93,31 @@ export async function runTaskGates(deps: GateRunDeps, task: Task): Promise<GateR
   if (task.type === 'security_scan') {
     if (ref === repo.default_branch) return undefined;
     const started = Date.now();
-    const findings = await scanBranchForSecrets(repo.location, repo.default_branch, ref);
+    const scan = await scanBranchForSecrets(repo.location, repo.default_branch, ref);
+    const squash = squashReasonFor(scan);
     const record = {
       secret_scan: {
         scanner: 'secretlint (preset-recommend, AWS access key id rule on)',
         ref,
         base: repo.default_branch,
-        passed: findings.length === 0,
-        findings,
+        commit: scan.head,
+        commits_scanned: scan.commits,
+        passed: scan.atHead.length === 0,
+        findings: scan.atHead,
+        history_findings: scan.inHistory,
+        squash: squash ?? null,
         duration_ms: Date.now() - started,
       },
     };
-    if (findings.length === 0) return { record };
+    if (squash) return { verdict: { passed: true, findings: [], squash }, record };
+    if (scan.atHead.length === 0) return { record };
     return {
       verdict: {
         passed: false,
-        findings: findings.map(
-          (f) => `security: [secret] ${f.file}:${f.line} ${f.rule}: ${f.message} (remove it and rotate the credential)`,
+        findings: scan.atHead.map(
+          (f) =>
+            `security: [secret] ${f.file}:${f.line} ${f.rule}: ${f.message}` +
+            `${f.commit ? ` (since commit ${f.commit.slice(0, 12)})` : ''} (remove it and rotate the credential)`,
         ),
       },
       record,

@@ -33,6 +33,13 @@ export type MergeOutcome =
   /** `rerunGates`: the target branch moved since the gates ran; a conflict or a changed source needs the builder. */
   | { status: 'refused'; reason: string; rerunGates: boolean };
 
+export interface MergeMeta {
+  actor: string;
+  now: number;
+  /** Squash whatever the repository's merge method, and why (e.g. an earlier commit of the branch held a secret). */
+  squash?: string;
+}
+
 export interface Forge {
   /**
    * Opens a merge request from `sourceBranch` into the default branch, or refreshes the open one for that branch:
@@ -43,13 +50,9 @@ export interface Forge {
   diff(repo: RepositoryRow, mr: MergeRequestRow): Promise<string>;
   addNote(db: Kysely<Database>, note: NewNote): Promise<MergeRequestNoteRow>;
   /**
-   * Merges with a merge commit onto the target branch; refuses (nothing changed) when the target moved since the
-   * request was last refreshed, the source moved, or the branches do not merge cleanly.
+   * Merges with a merge commit onto the target branch (or one squash commit, by the repository's `merge_method` or
+   * when `meta.squash` says why the branch's history must not land); refuses (nothing changed) when the target moved
+   * since the request was last refreshed, the source moved, or the branches do not merge cleanly.
    */
-  merge(
-    db: Kysely<Database>,
-    repo: RepositoryRow,
-    mr: MergeRequestRow,
-    meta: { actor: string; now: number },
-  ): Promise<MergeOutcome>;
+  merge(db: Kysely<Database>, repo: RepositoryRow, mr: MergeRequestRow, meta: MergeMeta): Promise<MergeOutcome>;
 }

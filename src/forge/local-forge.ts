@@ -9,7 +9,15 @@ import { AutodevError } from '../errors.js';
 import { recordEvent } from '../events/record-event.js';
 import type { Database } from '../store/schema.js';
 import { git, gitOutput, isAncestor, listWorktrees, resolveCommit, uncommittedChanges } from '../workspace/git.js';
-import type { Forge, MergeOutcome, MergeRequestNoteRow, MergeRequestRow, NewNote, OpenMergeRequest } from './forge.js';
+import type {
+  Forge,
+  MergeMeta,
+  MergeOutcome,
+  MergeRequestNoteRow,
+  MergeRequestRow,
+  NewNote,
+  OpenMergeRequest,
+} from './forge.js';
 import { repositorySettings, type RepositoryRow } from './repositories.js';
 
 async function requireCommit(repo: RepositoryRow, branch: string): Promise<string> {
@@ -113,12 +121,7 @@ export class LocalForge implements Forge {
     return row;
   }
 
-  async merge(
-    db: Kysely<Database>,
-    repo: RepositoryRow,
-    mr: MergeRequestRow,
-    meta: { actor: string; now: number },
-  ): Promise<MergeOutcome> {
+  async merge(db: Kysely<Database>, repo: RepositoryRow, mr: MergeRequestRow, meta: MergeMeta): Promise<MergeOutcome> {
     if (mr.status !== 'open')
       return { status: 'refused', reason: `merge request ${mr.id} is ${mr.status}`, rerunGates: false };
     const target = await resolveCommit(repo.location, `refs/heads/${mr.target_branch}`);
@@ -134,7 +137,7 @@ export class LocalForge implements Forge {
       // A crash between moving the branch and committing the row leaves our merge commit on the target and the
       // request open: the retry recognizes it and records the merge instead of calling it "moved".
       const ours = await findOurMerge(repo, mr, target);
-      if (ours) return recordMerged(db, mr, ours, meta, { recovered: true });
+      if (ours) return this.recordMerged(db, mr, ours, meta, { recovered: true });
       return {
         status: 'refused',
         reason: `${mr.target_branch} moved from ${mr.target_sha?.slice(0, 12) ?? '?'} to ${target.slice(0, 12)} since the gates ran; they run again`,
@@ -165,10 +168,12 @@ export class LocalForge implements Forge {
     }
     const treeSha = tree.stdout.trim().split('\n')[0]!;
     // A squash is one commit with the merged tree on top of the target; its message names the squashed head, so a
-    // retry after a crash can still recognize it.
-    const squash = repositorySettings(repo).merge_method === 'squash';
+    // retry after a crash can still recognize it. A squash forced by `meta.squash` (an earlier commit held a secret)
+    // keeps the branch's commits, and so the secret, out of the target's history.
+    const squash = meta.squash !== undefined || repositorySettings(repo).merge_method === 'squash';
+    const why = meta.squash ? `\n\nSquashed because ${meta.squash}.` : '';
     const message = squash
-      ? `${mr.title} (merge request ${mr.id})\n\nSquashed from branch '${mr.source_branch}' at ${source}`
+      ? `${mr.title} (merge request ${mr.id})\n\nSquashed from branch '${mr.source_branch}' at ${source}${why}`
       : `Merge branch '${mr.source_branch}' into ${mr.target_branch}\n\n${mr.title} (merge request ${mr.id})`;
     const parents = squash ? ['-p', target] : ['-p', target, '-p', source];
     const commit = await gitOutput(repo.location, ['commit-tree', treeSha, ...parents, '-m', message], {
@@ -188,36 +193,49 @@ export class LocalForge implements Forge {
     } else {
       await git(repo.location, ['update-ref', `refs/heads/${mr.target_branch}`, commit, target]);
     }
-    return recordMerged(db, mr, commit, meta, { recovered: false });
+    return this.recordMerged(db, mr, commit, meta, { recovered: false });
   }
-}
 
-async function recordMerged(
-  db: Kysely<Database>,
-  mr: MergeRequestRow,
-  commit: string,
-  meta: { actor: string; now: number },
-  how: { recovered: boolean },
-): Promise<MergeOutcome> {
-  await db
-    .updateTable('merge_requests')
-    .set({ status: 'merged', merge_sha: commit, updated_at: meta.now })
-    .where('id', '=', mr.id)
-    .execute();
-  await recordEvent(db, {
-    kind: 'merge_request.merged',
-    subjectType: 'merge_request',
-    subjectId: mr.id,
-    actor: meta.actor,
-    data: {
-      merge_sha: commit,
-      target_branch: mr.target_branch,
-      source_sha: mr.head_sha,
-      ...(how.recovered ? { recovered: 'the merge commit was already on the target branch (an earlier attempt)' } : {}),
-    },
-    now: meta.now,
-  });
-  return { status: 'merged', sha: commit };
+  /** Records the merge; a squash forced by `meta.squash` says why in the event and in a note on the request. */
+  private async recordMerged(
+    db: Kysely<Database>,
+    mr: MergeRequestRow,
+    commit: string,
+    meta: MergeMeta,
+    how: { recovered: boolean },
+  ): Promise<MergeOutcome> {
+    await db
+      .updateTable('merge_requests')
+      .set({ status: 'merged', merge_sha: commit, updated_at: meta.now })
+      .where('id', '=', mr.id)
+      .execute();
+    await recordEvent(db, {
+      kind: 'merge_request.merged',
+      subjectType: 'merge_request',
+      subjectId: mr.id,
+      actor: meta.actor,
+      data: {
+        merge_sha: commit,
+        target_branch: mr.target_branch,
+        source_sha: mr.head_sha,
+        ...(how.recovered
+          ? { recovered: 'the merge commit was already on the target branch (an earlier attempt)' }
+          : {}),
+        ...(meta.squash ? { squashed: meta.squash } : {}),
+      },
+      now: meta.now,
+    });
+    if (meta.squash) {
+      await this.addNote(db, {
+        mergeRequestId: mr.id,
+        author: meta.actor,
+        kind: 'note',
+        body: `Squash-merged as one commit (${commit.slice(0, 12)}): ${meta.squash}, so the branch's commits were left out of ${mr.target_branch}'s history.`,
+        now: meta.now,
+      });
+    }
+    return { status: 'merged', sha: commit };
+  }
 }
 
 /**

@@ -1,9 +1,10 @@
 /**
  * @module One command on one commit of a repository, in a throwaway detached checkout under the sandbox: what the
- * test gate, the lint gate and the deployment share. The checkout is removed afterwards (it has no branch and no
- * commits of its own); the repository's branches and worktrees are never touched. A process killed mid-command
- * cannot remove its checkout: the scratch directory's name carries the owner's pid, and `sweepOrphanCheckouts`
- * (run when the agents start) removes those whose owner is gone, with their worktree registration.
+ * test gate, the lint gate and the deployment share. The checkout's temporary path reads `<checkout>` in the output.
+ * The checkout is removed afterwards (it has no branch and no commits of its own); the repository's branches and
+ * worktrees are never touched. A process killed mid-command cannot remove its checkout: the scratch directory's name
+ * carries the owner's pid, and `sweepOrphanCheckouts` (run when the agents start) removes those whose owner is gone,
+ * with their worktree registration.
  */
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -36,9 +37,18 @@ export interface CheckoutCommandResult {
   commit: string;
   exitCode: number | null;
   timedOut: boolean;
-  /** stdout then stderr. */
+  /** stdout then stderr, with the checkout's temporary path shown as `<checkout>`. */
   output: string;
   durationMs: number;
+}
+
+/** How the throwaway checkout's path appears in a command's output (it names nothing once the checkout is gone). */
+export const CHECKOUT_PLACEHOLDER = '<checkout>';
+
+/** `output` with every spelling of `checkout` (as given and with symlinks resolved) replaced by `<checkout>`. */
+export function hideCheckoutPath(output: string, checkout: string, realCheckout = checkout): string {
+  const spellings = [...new Set([checkout, realCheckout])].sort((a, b) => b.length - a.length);
+  return spellings.reduce((text, spelling) => text.split(spelling).join(CHECKOUT_PLACEHOLDER), output);
 }
 
 /** How much output a gate keeps in its result (the end: errors and summaries come last). */
@@ -79,12 +89,13 @@ export async function runInCheckout(options: CheckoutCommandOptions): Promise<Ch
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.bwrapPath ? { bwrapPath: options.bwrapPath } : {}),
     });
+    const realCheckout = await fs.realpath(checkout).catch(() => checkout);
     return {
       command: options.command,
       commit,
       exitCode: result.exitCode,
       timedOut: result.timedOut,
-      output: `${result.stdout}\n${result.stderr}`,
+      output: hideCheckoutPath(`${result.stdout}\n${result.stderr}`, checkout, realCheckout),
       durationMs: result.durationMs,
     };
   } finally {

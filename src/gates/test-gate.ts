@@ -1,13 +1,15 @@
 /**
  * @module The test gate: the repository's test command run on the branch's head in a throwaway detached checkout,
- * sandboxed without network; records pass/fail, the runner's counts, the total coverage when the output reports it,
- * and the output's tail. Its verdict is final: an agent never overrules a failing run. Coverage below the
- * repository's `coverage_threshold` fails the gate with a finding.
+ * sandboxed without network; records pass/fail, the runner's counts, the failing tests' names and messages, the total
+ * coverage when the output reports it, and the output's tail (the checkout's temporary path reads `<checkout>`). Its
+ * verdict is final: an agent never overrules a failing run. Coverage below the repository's `coverage_threshold`
+ * fails the gate with a finding.
  */
 import type { SandboxMode } from '../workspace/sandbox.js';
 import type { GateVerdict } from '../workflow/workflow-steps.js';
 import { outputTail, runInCheckout } from './checkout-command.js';
 import { parseCoverage } from './coverage.js';
+import { parseFailingTests, type FailingTest } from './failing-tests.js';
 import { parseTestCounts, type TestCounts } from './test-counts.js';
 
 export interface TestGateOptions {
@@ -34,6 +36,8 @@ export interface TestGateResult {
   exitCode: number | null;
   timedOut: boolean;
   counts: TestCounts | null;
+  /** The failing tests' names and first message lines, as the output reports them. */
+  failures: FailingTest[];
   /** Total coverage percentage, when the output reports one. */
   coverage: number | null;
   coverageThreshold: number | null;
@@ -56,6 +60,8 @@ export async function runTestGate(options: TestGateOptions): Promise<TestGateRes
     ...(options.signal ? { signal: options.signal } : {}),
   });
   const counts = parseTestCounts(run.output);
+  const failures =
+    run.exitCode === 0 && !run.timedOut && (counts?.failed ?? 0) === 0 ? [] : parseFailingTests(run.output);
   const coverage = parseCoverage(run.output)?.percent ?? null;
   const threshold = options.coverageThreshold ?? null;
   const coverageOk = threshold === null || coverage === null || coverage >= threshold;
@@ -67,6 +73,7 @@ export async function runTestGate(options: TestGateOptions): Promise<TestGateRes
     exitCode: run.exitCode,
     timedOut: run.timedOut,
     counts,
+    failures,
     coverage,
     coverageThreshold: threshold,
     outputTail: outputTail(run.output),
@@ -74,7 +81,15 @@ export async function runTestGate(options: TestGateOptions): Promise<TestGateRes
   };
 }
 
-/** The gate verdict of a test run, with the failure tail for the builder. */
+/** How many failing tests a verdict names one by one; the rest are counted. */
+export const MAX_LISTED_FAILURES = 20;
+/** How many of the output's last lines follow them. */
+export const VERDICT_TAIL_LINES = 20;
+
+/**
+ * The gate verdict of a test run, for the builder: first one finding per failing test (`tests: <name>: <message>`),
+ * then the run's counts with a short tail of its output.
+ */
 export function testGateVerdict(result: TestGateResult): GateVerdict {
   if (result.passed) return { passed: true, findings: [] };
   const findings: string[] = [];
@@ -85,7 +100,13 @@ export function testGateVerdict(result: TestGateResult): GateVerdict {
       : result.counts
         ? `${result.counts.failed} failed, ${result.counts.passed} passed (exit ${String(result.exitCode)})`
         : `exit code ${String(result.exitCode)}`;
-    const tail = result.outputTail.split('\n').slice(-30).join('\n');
+    for (const failure of result.failures.slice(0, MAX_LISTED_FAILURES)) {
+      findings.push(`tests: ${failure.name}${failure.message ? `: ${failure.message}` : ''}`);
+    }
+    if (result.failures.length > MAX_LISTED_FAILURES) {
+      findings.push(`tests: and ${result.failures.length - MAX_LISTED_FAILURES} more failing test(s)`);
+    }
+    const tail = result.outputTail.split('\n').slice(-VERDICT_TAIL_LINES).join('\n');
     findings.push(`tests: "${result.command}" ${what}\n${tail}`);
   }
   if (result.coverage !== null && result.coverageThreshold !== null && result.coverage < result.coverageThreshold) {

@@ -13,6 +13,7 @@ import { inTransaction } from '../store/in-transaction.js';
 import type { Database, WorkflowsTable } from '../store/schema.js';
 import {
   initialStoryState,
+  squashReason,
   stepStory,
   type GateVerdict,
   type StoryCommand,
@@ -262,7 +263,12 @@ async function mergeWithForge(
       `workflow ${row.id} has no open merge request for ${state.branch ?? '?'}`,
     );
   }
-  const outcome = await deps.forge.merge(tx, repo, mr, { actor: WORKFLOW_ACTOR, now: deps.queue.clock() });
+  const squash = squashReason(state);
+  const outcome = await deps.forge.merge(tx, repo, mr, {
+    actor: WORKFLOW_ACTOR,
+    now: deps.queue.clock(),
+    ...(squash ? { squash } : {}),
+  });
   if (outcome.status === 'merged') return { type: 'merged', sha: outcome.sha };
   await recordEvent(tx, {
     kind: 'merge_request.merge_refused',
@@ -308,7 +314,8 @@ export async function onWorkflowTaskCompleted(
 
 /**
  * The dead-letter hook (the queue's `onDeadLetter`, in the transaction that marks the task `failed` for good): a task
- * of a workflow that ran out of attempts stops its workflow, which waits for a human with the error.
+ * of a workflow that ran out of attempts stops its workflow, which waits for a human with the error. `branch` is the
+ * branch the task's work is on (the agent runtime knows it), which a resume continues.
  */
 export async function onWorkflowTaskDeadLettered(
   tx: Kysely<Database>,
@@ -316,6 +323,7 @@ export async function onWorkflowTaskDeadLettered(
   task: Task,
   error: string,
   actor: string,
+  branch?: string,
 ): Promise<void> {
   if (task.workflowId === null || !isTaskType(task.type)) return;
   const round = task.payload.round;
@@ -330,6 +338,7 @@ export async function onWorkflowTaskDeadLettered(
       error,
       payload: task.payload,
       ...(typeof round === 'number' ? { round } : {}),
+      ...(branch ? { branch } : {}),
     },
     actor,
   );

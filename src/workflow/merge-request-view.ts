@@ -34,11 +34,25 @@ const TestRunRecord = z.object({
   output_tail: z.string().catch(''),
   duration_ms: z.number().nullish(),
 });
+const SecretFindingRecord = z.object({
+  file: z.string(),
+  line: z.number(),
+  rule: z.string(),
+  message: z.string(),
+  commit: z.string().nullish(),
+});
 const SecretScanRecord = z.object({
   scanner: z.string().catch('secret scan'),
   passed: z.boolean(),
-  findings: z.array(z.object({ file: z.string(), line: z.number(), rule: z.string(), message: z.string() })).catch([]),
+  findings: z.array(SecretFindingRecord).catch([]),
+  history_findings: z.array(SecretFindingRecord).catch([]),
+  squash: z.string().nullish().catch(null),
   duration_ms: z.number().nullish(),
+});
+type SecretFindingView = { file: string; line: number; rule: string; message: string; commit: string | null };
+const secretFinding = (f: z.infer<typeof SecretFindingRecord>): SecretFindingView => ({
+  ...f,
+  commit: f.commit ?? null,
 });
 const LintRecord = z.object({
   command: z.string(),
@@ -68,7 +82,12 @@ export type GateRun =
       kind: 'secret_scan';
       scanner: string;
       passed: boolean;
-      findings: { file: string; line: number; rule: string; message: string }[];
+      /** Secrets the branch head still holds (each names the first commit that held it). */
+      findings: SecretFindingView[];
+      /** Secrets only earlier commits of the branch held: the merge squashes them away. */
+      history_findings: SecretFindingView[];
+      /** Why the merge squashes the branch, else null. */
+      squash: string | null;
       duration_ms: number | null;
     }
   | {
@@ -193,7 +212,9 @@ function gateRun(gate: GateName, result: Record<string, unknown>): GateRun | nul
       kind: 'secret_scan',
       scanner: r.scanner,
       passed: r.passed,
-      findings: r.findings,
+      findings: r.findings.map(secretFinding),
+      history_findings: r.history_findings.map(secretFinding),
+      squash: r.squash ?? null,
       duration_ms: r.duration_ms ?? null,
     };
   }
@@ -212,7 +233,7 @@ function gateRun(gate: GateName, result: Record<string, unknown>): GateRun | nul
   };
 }
 
-const Verdict = z.object({ passed: z.boolean(), findings: z.array(z.string()) });
+const Verdict = z.object({ passed: z.boolean(), findings: z.array(z.string()), squash: z.string().optional() });
 
 function gateView(gate: GateName, task: GateTask | undefined, stateVerdict?: { passed: boolean; findings: string[] }) {
   if (!task) {

@@ -42,6 +42,27 @@ export function listStories(db: Kysely<Database>): Promise<WorkflowRow[]> {
   return db.selectFrom('workflows').selectAll().where('kind', '=', 'story').orderBy('id', 'desc').execute();
 }
 
+/**
+ * Where a story waiting for a human stopped: the stopped task, why (an agent's `blocked_reason`, or the error), and
+ * the branch a resume continues.
+ */
+function haltToJson(state: StoryState) {
+  const halt = state.status === 'waiting_for_human' ? state.halt : undefined;
+  if (!halt) return null;
+  if (halt.kind === 'fixes') {
+    return { kind: halt.kind, stage: null, task_id: null, task_type: null, reason: null, branch: state.branch ?? null };
+  }
+  return {
+    kind: halt.kind,
+    stage: halt.stage,
+    task_id: halt.taskId,
+    task_type: halt.taskType,
+    // Halts recorded before the reason was kept have none.
+    reason: halt.reason ?? null,
+    branch: halt.branch ?? null,
+  };
+}
+
 export function storyToJson(row: WorkflowRow) {
   const state = JSON.parse(row.state) as StoryState;
   return {
@@ -53,6 +74,7 @@ export function storyToJson(row: WorkflowRow) {
     fix_rounds: row.fix_rounds,
     branch: state.branch ?? null,
     human_summary: state.humanSummary ?? null,
+    halt: haltToJson(state),
     deployment: state.deployment ?? null,
     created_by: row.created_by,
     created_at: row.created_at,

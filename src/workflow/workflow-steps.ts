@@ -3,6 +3,7 @@
  * caller (`advance-workflow.ts`) stores the state and carries out the commands in the event's own transaction.
  */
 import type { TaskType } from '../domain/roles.js';
+import { sameFindings } from './finding-fingerprint.js';
 
 export type StoryStage =
   | 'story'
@@ -30,6 +31,11 @@ export interface GateVerdict {
   passed: boolean;
   /** One line per problem, what the builder must fix. */
   findings: string[];
+  /**
+   * The merge must squash the branch, and why (an earlier commit of the branch held a secret its head no longer
+   * holds). A passing deterministic verdict with a squash reason does not decide the gate: the agent's verdict does.
+   */
+  squash?: string;
 }
 
 export interface StoryState {
@@ -66,13 +72,20 @@ export interface StoryState {
 export type StoryHalt =
   /** The fix limit or a fix round without progress: a resume starts one more fix round with these findings. */
   | { kind: 'fixes'; findings: string[] }
-  /** A task failed for good (dead letter) or was blocked: a resume runs it again. */
+  /**
+   * A task failed for good (dead letter) or was blocked: a resume runs it again, on the branch it worked on (its
+   * `payload.branch`), never from the default branch.
+   */
   | {
       kind: 'task';
       stage: StoryStage;
       taskId: number;
       taskType: TaskType;
       payload: Record<string, unknown>;
+      /** The agent's `blocked_reason`, or the error that dead-lettered the task. */
+      reason: string;
+      /** The branch the halted task's work is on, when it has one. */
+      branch?: string;
     };
 
 export type StoryEvent =
@@ -99,6 +112,8 @@ export type StoryEvent =
       error: string;
       round?: number;
       payload?: Record<string, unknown>;
+      /** The branch the failed task worked on (its commits and saved WIP), when it has one. */
+      branch?: string;
     }
   /** A human resumes a workflow that waits for one, optionally with a note for the agents. */
   | { type: 'resumed'; note: string | null }
@@ -148,6 +163,7 @@ function waitForHuman(state: StoryState, summary: string, halt: StoryHalt): Step
 export function gateVerdict(gate: GateName, result: unknown, deterministic?: GateVerdict): GateVerdict {
   const agent = agentVerdict(gate, result);
   if (!deterministic) return agent;
+  if (deterministic.passed && deterministic.squash) return { ...agent, squash: deterministic.squash };
   if (deterministic.passed) return deterministic;
   const added = agent.passed ? [] : agent.findings.filter((f) => !deterministic.findings.includes(f));
   return { passed: false, findings: [...deterministic.findings, ...added] };
@@ -219,13 +235,16 @@ function startFix(state: StoryState, findings: string[], parentTaskId?: number):
   };
 }
 
+/** The summary of a stop after fix rounds: why, and each open finding's first line (the tails stay in the halt). */
 function summary(state: StoryState, why: string, findings: string[]): string {
-  const list = findings.length > 0 ? `\nOpen findings:\n${findings.map((f) => `- ${f}`).join('\n')}` : '';
+  const lines = findings.map((f) => `- ${f.split('\n', 1)[0]!.trim()}`);
+  const list = findings.length > 0 ? `\nOpen findings:\n${lines.join('\n')}` : '';
   return `${why} "${state.title}" after ${state.fixRounds} fix round(s) on branch ${state.branch ?? '(none)'}.${list}`;
 }
 
-function sameFindings(a: string[], b: string[]): boolean {
-  return JSON.stringify([...a].sort()) === JSON.stringify([...b].sort());
+/** Why the merge must squash the branch (a gate of the round said so), else undefined. */
+export function squashReason(state: StoryState): string | undefined {
+  return GATE_NAMES.map((gate) => state.gates[gate]?.squash).find((reason) => reason !== undefined);
 }
 
 /** The whole join: all three gates of the round are in; pass to the merge approval, or fix, or stop. */
@@ -287,12 +306,48 @@ function stageOf(taskType: TaskType): StoryStage | undefined {
   }
 }
 
+/**
+ * Where the workflow stops on a task: its payload (to run it again) with `branch` set to the branch its work is on
+ * (`workBranch`: from its result or the dead-letter hook), so a resume continues that branch. A gate keeps the
+ * branch it checks.
+ */
 function haltOn(
   state: StoryState,
   event: { taskId: number; taskType: TaskType; payload?: Record<string, unknown> },
-): StoryHalt {
+  reason: string,
+  workBranch: string | undefined,
+): Extract<StoryHalt, { kind: 'task' }> {
   const { workflow_id: _workflowId, note: _note, ...payload } = event.payload ?? {};
-  return { kind: 'task', stage: state.stage, taskId: event.taskId, taskType: event.taskType, payload };
+  const payloadBranch = typeof payload.branch === 'string' ? payload.branch : undefined;
+  // A gate checks the branch in its payload (the builder's), whatever branch its own session worked on.
+  const branch = gateOf(event.taskType) ? payloadBranch : (workBranch ?? payloadBranch);
+  return {
+    kind: 'task',
+    stage: state.stage,
+    taskId: event.taskId,
+    taskType: event.taskType,
+    payload: branch ? { ...payload, branch } : payload,
+    reason,
+    ...(branch ? { branch } : {}),
+  };
+}
+
+/** Stops the workflow on a task; a halted implementation's branch becomes the story's branch (`stories show`). */
+function haltOnTask(
+  state: StoryState,
+  summary: string,
+  event: { taskId: number; taskType: TaskType; payload?: Record<string, unknown> },
+  reason: string,
+  workBranch: string | undefined,
+): StepOutcome {
+  const halt = haltOn(state, event, reason, workBranch);
+  const branch = state.stage === 'implement' && halt.branch ? halt.branch : state.branch;
+  const where = !halt.branch
+    ? ''
+    : gateOf(event.taskType)
+      ? `\nIt checks branch ${halt.branch}; a resume runs it again there.`
+      : `\nIts work is on branch ${halt.branch}; a resume continues it.`;
+  return waitForHuman({ ...state, ...(branch ? { branch } : {}) }, `${summary}${where}`, halt);
 }
 
 export function stepStory(state: StoryState, event: StoryEvent, options: StepOptions): StepOutcome {
@@ -312,10 +367,12 @@ export function stepStory(state: StoryState, event: StoryEvent, options: StepOpt
       // A failure of a step the workflow has left (an older round's gate, say) changes nothing.
       if (stageOf(event.taskType) !== state.stage) return ignored(state);
       if (gateOf(event.taskType) && event.round !== undefined && event.round !== state.round) return ignored(state);
-      return waitForHuman(
+      return haltOnTask(
         state,
         `The ${event.taskType} task #${event.taskId} failed for "${state.title}" and has no attempts left: ${event.error}`,
-        haltOn(state, event),
+        event,
+        event.error,
+        event.branch,
       );
     }
     case 'task_completed':
@@ -358,16 +415,19 @@ function onTaskCompleted(
   options: StepOptions,
 ): StepOutcome {
   const result = resultOf(event.result);
+  const resultBranch = typeof result.branch === 'string' && result.branch.trim() ? result.branch : undefined;
   if (result.status === 'blocked') {
-    const reason = typeof result.reason === 'string' ? result.reason : String(result.summary ?? 'no reason given');
+    const reason = blockedReason(result);
     if (stageOf(event.taskType) !== state.stage) return ignored(state);
     if (gateOf(event.taskType) && (event.round !== state.round || state.gates[gateOf(event.taskType)!])) {
       return ignored(state);
     }
-    return waitForHuman(
+    return haltOnTask(
       state,
       `The ${event.taskType} task #${event.taskId} is blocked for "${state.title}": ${reason}`,
-      haltOn(state, event),
+      event,
+      reason,
+      resultBranch,
     );
   }
   const gate = gateOf(event.taskType);
@@ -418,10 +478,12 @@ function onTaskCompleted(
       const said = typeof result.summary === 'string' ? result.summary : outcome;
       const deployment = { outcome, summary: said };
       if (outcome !== 'succeeded' && outcome !== 'skipped') {
-        return waitForHuman(
+        return haltOnTask(
           { ...state, deployment },
           `The deployment of "${state.title}" ended ${outcome}: ${said}`,
-          haltOn(state, event),
+          event,
+          said,
+          undefined,
         );
       }
       // "skipped": no deploy command; the workflow completes and its summary says nothing was deployed.
@@ -430,6 +492,15 @@ function onTaskCompleted(
     default:
       return ignored(state);
   }
+}
+
+/** Why an agent is blocked: its `blocked_reason` (the contract's field), else its summary. */
+function blockedReason(result: Record<string, unknown>): string {
+  for (const field of ['blocked_reason', 'summary']) {
+    const value = result[field];
+    if (typeof value === 'string' && value.trim()) return value.trim();
+  }
+  return 'no reason given';
 }
 
 /** Without a computed diff hash, the head commit names the diff. */

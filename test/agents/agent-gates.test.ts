@@ -168,7 +168,9 @@ describe.each(DIALECTS)('%s: gates in the agent runtime', (dialect) => {
       .executeTakeFirstOrThrow();
     const payload = JSON.parse(fix.payload) as { branch: string; findings: string[] };
     expect(payload.branch).toBe('autodev/1-add-sum');
-    expect(payload.findings[0]).toContain('2 failed, 0 passed (exit 1)');
+    // The failing tests by name and message first, then the run's counts with a short tail.
+    expect(payload.findings.slice(0, 2)).toEqual(['tests: adds: -1 == 3', 'tests: adds negatives: 1 == -3']);
+    expect(payload.findings[2]).toContain('2 failed, 0 passed (exit 1)');
 
     // The fixing builder's session: its new branch starts from the feature branch, so the fix continues the work.
     const builder = harness(t, {

@@ -160,14 +160,15 @@ describe.each(DIALECTS)('%s: repos, stories and approvals commands', (dialect) =
       // The PM gives up: the story waits for a human.
       const queue = new TaskQueue(t.handle);
       const deps = { queue, maxFixRounds: 3 };
-      const blocked = { status: 'blocked', summary: 's', reason: 'which service?' };
+      const blocked = { status: 'blocked', summary: 's', blocked_reason: 'which service?' };
       const task = await queue.claim('w1', ['create_user_story']);
       await t.handle.db.transaction().execute(async (tx) => {
         await queue.complete({ taskId: task!.id, workerId: 'w1' }, blocked, tx);
         await onWorkflowTaskCompleted(tx, deps, task!, blocked, 'w1');
       });
       const waiting = await cli('stories', 'show', String(story.id));
-      expect(waiting.stdout).toContain('waiting for a human');
+      expect(waiting.stdout).toContain(`waiting for a human: The create_user_story task #${task!.id} is blocked`);
+      expect(waiting.stdout).toContain(`stopped on task ${task!.id}: which service?`);
       const resumed = await cli('stories', 'resume', String(story.id), '--note', 'the billing service');
       expect(resumed.code, resumed.stderr).toBe(0);
       expect(resumed.stdout).toContain(`story ${story.id} resumed`);

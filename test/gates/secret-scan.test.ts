@@ -53,8 +53,9 @@ describe('scanBranchForSecrets', () => {
     await git(fixture.repo, ['checkout', '--quiet', '-b', 'feature']);
     await writeFile(join(fixture.repo, 'new.js'), `export const key = "${PLANTED_KEY}";\n`);
     await commitAll(fixture.repo, 'plant');
-    const findings = await scanBranchForSecrets(fixture.repo, 'main', 'feature');
-    expect(findings.map((f) => f.file)).toEqual(['new.js']);
+    const scan = await scanBranchForSecrets(fixture.repo, 'main', 'feature');
+    expect(scan.atHead.map((f) => f.file)).toEqual(['new.js']);
+    expect(scan.inHistory).toEqual([]);
   });
 });
 

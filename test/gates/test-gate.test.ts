@@ -1,11 +1,12 @@
 /**
  * @module The test gate with real git and bubblewrap: a passing and a failing `node --test` suite on a branch,
- * counts parsed, no network inside, the throwaway checkout removed.
+ * counts and failing tests parsed, findings that lead with the failing tests' names, no temp path in the output, no
+ * network inside, the throwaway checkout removed.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runTestGate, testGateVerdict } from '../../src/gates/test-gate.js';
+import { VERDICT_TAIL_LINES, runTestGate, testGateVerdict } from '../../src/gates/test-gate.js';
 import { git, gitOutput, listWorktrees } from '../../src/workspace/git.js';
 import { commitAll, makeRepo, type TestRepo } from '../workspace/git-fixtures.js';
 
@@ -43,13 +44,30 @@ describe('runTestGate', () => {
     expect(await listWorktrees(fixture.repo)).toHaveLength(1);
   });
 
-  it('fails a red suite and keeps the output tail for the builder', async () => {
+  it('fails a red suite: the failing test by name and message first, then the counts and a short tail', async () => {
     const result = await run('broken');
-    expect(result).toMatchObject({ passed: false, counts: { passed: 2, failed: 1 } });
+    expect(result).toMatchObject({
+      passed: false,
+      counts: { passed: 2, failed: 1 },
+      failures: [{ name: 'broken', message: '1 == 2' }],
+    });
     const verdict = testGateVerdict(result);
     expect(verdict.passed).toBe(false);
-    expect(verdict.findings[0]).toContain('1 failed, 2 passed');
-    expect(verdict.findings[0]).toContain('net.test.mjs');
+    expect(verdict.findings).toHaveLength(2);
+    expect(verdict.findings[0]).toBe('tests: broken: 1 == 2');
+    expect(verdict.findings[1]).toContain('1 failed, 2 passed');
+    expect(verdict.findings[1]!.split('\n').length).toBeLessThanOrEqual(1 + VERDICT_TAIL_LINES);
+    // The throwaway checkout's temporary directory is never named: it reads <checkout>.
+    const scratch = /autodev-checkout-\d+-/;
+    expect(result.outputTail).toContain('<checkout>/test/net.test.mjs');
+    expect(result.outputTail).not.toMatch(scratch);
+    expect(JSON.stringify(verdict)).not.toMatch(scratch);
+  });
+
+  it('names each failing test of the spec reporter, without durations', async () => {
+    const result = await run('broken', `${process.execPath} --test --test-reporter=spec test/`);
+    expect(result.failures).toEqual([{ name: 'broken', message: 'AssertionError [ERR_ASSERTION]: 1 == 2' }]);
+    expect(testGateVerdict(result).findings[0]).toBe('tests: broken: AssertionError [ERR_ASSERTION]: 1 == 2');
   });
 
   it('fails the gate when the reported coverage is below the threshold, with a finding', async () => {

@@ -23,7 +23,7 @@ describe.each(DIALECTS)('%s: story resume route', (dialect) => {
       createdBy: 't',
     });
     const task = await s.queue.claim('w1', ['create_user_story']);
-    const blocked = { status: 'blocked', summary: 's', reason: 'which numbers?' };
+    const blocked = { status: 'blocked', summary: 's', blocked_reason: 'which numbers?' };
     await s.db.handle.db.transaction().execute(async (tx) => {
       await s.queue.complete({ taskId: task!.id, workerId: 'w1' }, blocked, tx);
       await onWorkflowTaskCompleted(tx, deps, task!, blocked, 'w1');
@@ -34,9 +34,11 @@ describe.each(DIALECTS)('%s: story resume route', (dialect) => {
   it('resumes a waiting story with a note, recording who and why', async () => {
     const id = await waitingStory();
     const shown = await s.request({ method: 'GET', url: `/api/stories/${id}` });
+    // The agent's blocked_reason reaches the summary and the halt.
     expect(shown.json()).toMatchObject({
       status: 'waiting_for_human',
-      human_summary: expect.stringContaining('which'),
+      human_summary: expect.stringContaining('is blocked for "Sum": which numbers?'),
+      halt: { kind: 'task', stage: 'story', task_type: 'create_user_story', reason: 'which numbers?', branch: null },
     });
     const response = await s.request({
       method: 'POST',
@@ -45,7 +47,7 @@ describe.each(DIALECTS)('%s: story resume route', (dialect) => {
       payload: { note: 'integers only' },
     });
     expect(response.statusCode, response.body).toBe(200);
-    expect(response.json()).toMatchObject({ id, status: 'running', stage: 'story', human_summary: null });
+    expect(response.json()).toMatchObject({ id, status: 'running', stage: 'story', human_summary: null, halt: null });
     const task = await s.queue.claim('w1', ['create_user_story']);
     expect(task?.payload).toMatchObject({ note: 'integers only' });
     const event = await s.db.handle.db

@@ -3,8 +3,12 @@
  * the worker loop, or its lease expires for good) moves its workflow to a human in the same transaction, through the
  * hook the agent supervisor supplies; `resumeWorkflow` continues a waiting workflow from where it stopped (one more
  * fix round with the note after the fix limit; the stopped task again after a failure) and refuses one that is not
- * waiting, changing nothing. Retrying the dead task by hand (`tasks retry`) is refused while its story waits.
+ * waiting, changing nothing. Retrying the dead task by hand (`tasks retry`) is refused while its story waits. A
+ * blocked agent's `blocked_reason` reaches the summary and `stories show`; a resume continues the stopped task's
+ * branch (from its result, or the task branch a dead-lettered builder left in the repository).
  */
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { agentDeadLetterHook } from '../../src/agents/agent-supervisor.js';
 import { SettingsSchema } from '../../src/config/settings-schema.js';
@@ -19,6 +23,11 @@ import {
   type WorkflowDeps,
 } from '../../src/workflow/advance-workflow.js';
 import { retryTaskByHand } from '../../src/workflow/retry-task-by-hand.js';
+import { showStory } from '../../src/workflow/stories.js';
+import { addRepository } from '../../src/forge/repositories.js';
+import { taskBranchName } from '../../src/workspace/branch-names.js';
+import { git } from '../../src/workspace/git.js';
+import { commitAll, makeRepo } from '../workspace/git-fixtures.js';
 import type { StoryState } from '../../src/workflow/workflow-steps.js';
 import { DIALECTS, useTestDatabase } from '../support/dialects.js';
 import { expectCode } from '../support/expect-error.js';
@@ -82,11 +91,11 @@ describe.each(DIALECTS)('%s: dead letters and resume', (dialect) => {
       .execute();
   const eventCount = async () => (await t.handle.db.selectFrom('events').select('id').execute()).length;
 
-  async function toImplement() {
+  async function toImplement(repoId: number | null = null) {
     const wf = await startStoryWorkflow(t.handle.db, deps, {
       title: 'Add sum',
       body: 'b',
-      repoId: null,
+      repoId,
       createdBy: 'cli',
     });
     await complete('create_user_story', STORY);
@@ -274,6 +283,76 @@ describe.each(DIALECTS)('%s: dead letters and resume', (dialect) => {
     expect(row).toMatchObject({ status: 'waiting_for_human', fix_rounds: 2 });
     expect(row.parsed.humanSummary).toContain('Fix limit (1) reached');
     expect(await pending()).toEqual([]);
+  });
+
+  it('stops on a blocked builder with its blocked_reason everywhere, and resumes on the branch its work is on', async () => {
+    const wf = await toImplement();
+    const blocked = {
+      status: 'blocked',
+      summary: 'Half done.',
+      blocked_reason: 'the spec does not say how to round; a human must decide',
+      branch: 'autodev/4-add-sum',
+      commits: [{ sha: 'abcdef1', message: 'wip: sum' }],
+    };
+    const taskId = await complete('implement_feature', blocked);
+    const row = await workflow(wf);
+    expect(row).toMatchObject({ status: 'waiting_for_human' });
+    expect(row.parsed.humanSummary).toContain(
+      `implement_feature task #${taskId} is blocked for "Add sum": the spec does not say how to round`,
+    );
+    const shown = await showStory(t.handle.db, wf);
+    expect(shown).toMatchObject({
+      branch: 'autodev/4-add-sum',
+      human_summary: expect.stringContaining('a human must decide'),
+      halt: {
+        kind: 'task',
+        task_id: taskId,
+        task_type: 'implement_feature',
+        reason: blocked.blocked_reason,
+        branch: 'autodev/4-add-sum',
+      },
+    });
+    const asked = await t.handle.db
+      .selectFrom('events')
+      .select('data')
+      .where('kind', '=', 'workflow.waiting_for_human')
+      .executeTakeFirstOrThrow();
+    expect(JSON.parse(asked.data).summary).toContain('a human must decide');
+
+    await resumeWorkflow(t.handle.db, deps, wf, { note: 'round half up', actor: 'cli:alice' });
+    const [again] = await pending('implement_feature');
+    // The agent runtime starts the task's branch from `payload.branch`: the blocked work continues.
+    expect(JSON.parse(again!.payload)).toMatchObject({ branch: 'autodev/4-add-sum', note: 'round half up', round: 0 });
+    expect(again!.parent_id).toBe(taskId);
+    await complete('implement_feature', implementation('autodev/9-add-sum', 'bbbbbbb'));
+    expect(await workflow(wf)).toMatchObject({ stage: 'gates', parsed: { branch: 'autodev/9-add-sum' } });
+  });
+
+  it('resumes a dead-lettered builder on its own task branch (real repository), not the default branch', async () => {
+    const fixture = await makeRepo();
+    try {
+      const repo = await addRepository(t.handle.db, { path: fixture.repo, actor: 'test', now: Date.now() }, '/');
+      const wf = await toImplement(repo.id);
+      const [queued] = await pending('implement_feature');
+      // What the agent runtime leaves of a lost attempt: the task branch with its saved work.
+      const branch = taskBranchName(queued!.id, 'Add sum');
+      await git(fixture.repo, ['checkout', '--quiet', '-b', branch]);
+      await writeFile(join(fixture.repo, 'sum.mjs'), 'export const sum = (a, b) => a + b;\n');
+      await commitAll(fixture.repo, 'autodev: implement_feature: work in progress (failed)');
+      await git(fixture.repo, ['checkout', '--quiet', 'main']);
+
+      await failInWorker('implement_feature', 'claude session failed: overloaded');
+      const row = await workflow(wf);
+      expect(row.parsed.halt).toMatchObject({ kind: 'task', branch, reason: 'claude session failed: overloaded' });
+      expect(row.parsed.humanSummary).toContain(`Its work is on branch ${branch}`);
+      expect((await showStory(t.handle.db, wf)).halt).toMatchObject({ branch });
+
+      await resumeWorkflow(t.handle.db, deps, wf, { actor: 'cli:alice' });
+      const [again] = await pending('implement_feature');
+      expect(JSON.parse(again!.payload)).toMatchObject({ title: 'Add sum', round: 0, branch });
+    } finally {
+      await fixture.cleanup();
+    }
   });
 
   it('refuses to resume a workflow that is not waiting, and changes nothing', async () => {

@@ -82,6 +82,14 @@ describe.each(DIALECTS)('%s: the pipeline with real gates', (dialect) => {
     return wf.id;
   }
 
+  /** One round of gates: the reviewer and security agents pass, the tester's claim is overruled by the real run. */
+  async function gateRound() {
+    await complete('review_mr', REVIEW_OK);
+    const tester = await complete('run_tests', TESTS_CLAIMED_OK);
+    await complete('security_scan', SEC_OK);
+    return (await taskResult(tester.id)).gates.tests!;
+  }
+
   it('fails the test gate on a real failing run whatever the tester claims, and passes it after one fix round', async () => {
     const repo = await register();
     const featureSha = await sumFeature(fixture.repo, 'autodev/1-add-sum', true);
@@ -109,9 +117,12 @@ describe.each(DIALECTS)('%s: the pipeline with real gates', (dialect) => {
 
     const fix = await queue.claim('w1', ['implement_fix']);
     const findings = fix!.payload.findings as string[];
-    expect(findings).toHaveLength(1);
-    expect(findings[0]).toContain(`tests: "${NODE_TEST_COMMAND}" 2 failed, 0 passed (exit 1)`);
-    expect(findings[0]).toContain('expected: -3');
+    // The failing tests by name and message lead; the counts and a short tail of the output follow.
+    expect(findings).toHaveLength(3);
+    expect(findings.slice(0, 2)).toEqual(['tests: adds: -1 == 3', 'tests: adds negatives: 1 == -3']);
+    expect(findings[2]).toContain(`tests: "${NODE_TEST_COMMAND}" 2 failed, 0 passed (exit 1)`);
+    expect(findings[2]).toContain('# fail 2');
+    expect(JSON.stringify(findings)).not.toMatch(/autodev-checkout-/);
     expect(fix!.payload.branch).toBe('autodev/1-add-sum');
     await queue.release({ taskId: fix!.id, workerId: 'w1' }, 'test hands it to the fixing builder');
 
@@ -134,6 +145,39 @@ describe.each(DIALECTS)('%s: the pipeline with real gates', (dialect) => {
     await decideApproval(t.handle.db, deps, { id: merge!.id, decision: 'approved', actor: 'cli:alice' });
     expect(await fileAt(fixture.repo, 'main', 'sum.mjs')).toContain('a + b');
     expect((await workflow(wf)).stage).toBe('deploy');
+  });
+
+  it('stops with "no progress" when a fix round changes nothing, though the two real runs’ output differs', async () => {
+    const repo = await register();
+    const featureSha = await sumFeature(fixture.repo, 'autodev/1-add-sum', true);
+    const wf = await toGates(repo, 'autodev/1-add-sum', featureSha);
+    const first = await gateRound();
+    // The fix round hands back the same branch and commit: nothing changed.
+    await complete('implement_fix', implementation('autodev/1-add-sum', featureSha));
+    const second = await gateRound();
+    // The raw output differs from run to run (durations); what it says does not.
+    expect(first.output_tail).not.toBe(second.output_tail);
+    const row = await workflow(wf);
+    expect(row).toMatchObject({ status: 'waiting_for_human', fix_rounds: 1 });
+    const state = JSON.parse(row.state) as { humanSummary: string };
+    expect(state.humanSummary).toContain('No progress');
+    expect(state.humanSummary).toContain('tests: adds: -1 == 3');
+    expect(await queue.claim('w1', ['implement_fix'])).toBeUndefined();
+  });
+
+  it('goes on when a fix round fixes one of two failing tests', async () => {
+    const repo = await register();
+    const featureSha = await sumFeature(fixture.repo, 'autodev/1-add-sum', true);
+    const wf = await toGates(repo, 'autodev/1-add-sum', featureSha);
+    await gateRound();
+    const halfSha = await branchWithFiles(fixture.repo, 'autodev/9-add-sum', 'autodev/1-add-sum', {
+      'sum.mjs': 'export function sum(a, b) {\n  return Math.abs(a) + Math.abs(b);\n}\n',
+    });
+    await complete('implement_fix', implementation('autodev/9-add-sum', halfSha));
+    await gateRound();
+    expect(await workflow(wf)).toMatchObject({ status: 'running', stage: 'implement', fix_rounds: 2 });
+    const fix = await queue.claim('w1', ['implement_fix']);
+    expect((fix!.payload.findings as string[]).slice(0, 1)).toEqual(['tests: adds negatives: 3 == -3']);
   });
 
   it('sends a reviewer’s requested changes to the builder as findings', async () => {

@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   initialStoryState,
+  squashReason,
   stepStory,
   type StoryCommand,
   type StoryEvent,
@@ -270,10 +271,13 @@ describe('stepStory', () => {
   it('asks a human when a task is blocked or dead-lettered', () => {
     const blocked = run([
       { type: 'started' },
-      done('create_user_story', { status: 'blocked', summary: 's', reason: 'unclear' }),
+      done('create_user_story', { status: 'blocked', summary: 'I stopped.', blocked_reason: 'the story is unclear' }),
     ]);
-    expect(blocked.state).toMatchObject({ status: 'waiting_for_human' });
-    expect(blocked.state.humanSummary).toContain('unclear');
+    expect(blocked.state).toMatchObject({ status: 'waiting_for_human', halt: { reason: 'the story is unclear' } });
+    expect(blocked.state.humanSummary).toContain('is blocked for "Add sum": the story is unclear');
+    // Without a blocked_reason (an older result), the summary says what the agent did say.
+    const vague = run([{ type: 'started' }, done('create_user_story', { status: 'blocked', summary: 'gave up' })]);
+    expect(vague.state.humanSummary).toContain(': gave up');
     const failed = run([
       { type: 'started' },
       { type: 'task_failed', taskId: 9, taskType: 'create_user_story', error: 'x' },
@@ -356,7 +360,7 @@ describe('stepStory', () => {
       { type: 'started' },
       done(
         'create_user_story',
-        { status: 'blocked', summary: 's', reason: 'unclear' },
+        { status: 'blocked', summary: 's', blocked_reason: 'unclear' },
         {
           payload: { title: 'Add sum', body: 'Sum two numbers', workflow_id: 1 },
         },
@@ -374,6 +378,133 @@ describe('stepStory', () => {
     // A workflow stopped before it has a branch, with no recorded halt (older state): nothing to resume into.
     const { halt: _halt, ...noHalt } = blocked;
     expect(stepStory({ ...noHalt }, { type: 'resumed', note: null }, OPTIONS).applied).toBe(false);
+  });
+
+  it('resumes a blocked implementation on the branch its work is on, not from the default branch', () => {
+    const atImplement = run(toGates.slice(0, 4)).state;
+    const blocked = stepStory(
+      atImplement,
+      done(
+        'implement_feature',
+        {
+          status: 'blocked',
+          summary: 's',
+          blocked_reason: 'git commit fails: read-only file system',
+          branch: 'autodev/5-add-sum',
+        },
+        { round: 0, payload: { title: 'Add sum', spec: SPEC, round: 0, workflow_id: 1 } },
+      ),
+      OPTIONS,
+    ).state;
+    expect(blocked).toMatchObject({
+      status: 'waiting_for_human',
+      branch: 'autodev/5-add-sum',
+      halt: { kind: 'task', stage: 'implement', branch: 'autodev/5-add-sum' },
+    });
+    expect(blocked.humanSummary).toContain('git commit fails: read-only file system');
+    expect(blocked.humanSummary).toContain('Its work is on branch autodev/5-add-sum');
+    const out = stepStory(blocked, { type: 'resumed', note: 'commits work now' }, OPTIONS);
+    expect(out.commands).toEqual([
+      expect.objectContaining({
+        taskType: 'implement_feature',
+        payload: { title: 'Add sum', spec: SPEC, round: 0, branch: 'autodev/5-add-sum', note: 'commits work now' },
+      }),
+    ]);
+    // A dead-lettered fix continues its own branch (named by the dead-letter hook) over the one it was fixing.
+    const failedFix = stepStory(
+      { ...atImplement, round: 1, fixRounds: 1, branch: 'autodev/5-add-sum' },
+      {
+        type: 'task_failed',
+        taskId: 9,
+        taskType: 'implement_fix',
+        error: 'lease expired',
+        round: 1,
+        branch: 'autodev/9-add-sum',
+        payload: { title: 'Add sum', branch: 'autodev/5-add-sum', round: 1, findings: ['tests: adds: boom'] },
+      },
+      OPTIONS,
+    ).state;
+    const again = stepStory(failedFix, { type: 'resumed', note: null }, OPTIONS);
+    expect(again.commands).toEqual([
+      expect.objectContaining({
+        taskType: 'implement_fix',
+        payload: { title: 'Add sum', branch: 'autodev/9-add-sum', round: 1, findings: ['tests: adds: boom'] },
+      }),
+    ]);
+  });
+
+  it('resumes a blocked gate on the branch it checks, not the branch its own session worked on', () => {
+    const blocked = run([
+      ...toGates,
+      done(
+        'run_tests',
+        { status: 'blocked', summary: 's', blocked_reason: 'the suite needs a database', branch: 'autodev/8-add-sum' },
+        { round: 0, payload: { title: 'Add sum', branch: 'autodev/1-x', round: 0 } },
+      ),
+    ]).state;
+    expect(blocked).toMatchObject({ branch: 'autodev/1-x', halt: { branch: 'autodev/1-x' } });
+    const out = stepStory(blocked, { type: 'resumed', note: null }, OPTIONS);
+    expect(out.commands.map((c) => (c.kind === 'enqueue' ? [c.taskType, c.payload.branch] : []))).toEqual([
+      ['review_mr', 'autodev/1-x'],
+      ['run_tests', 'autodev/1-x'],
+      ['security_scan', 'autodev/1-x'],
+    ]);
+  });
+
+  it('catches a fix round that changes nothing even when the raw output differs in durations and temp paths', () => {
+    const testFindings = (ms: number, dir: string, failing: string[]) => [
+      ...failing.map((name) => `tests: ${name}: expected 3, got -1 (${ms}ms)`),
+      `\u001b[31mtests: "node --test" ${failing.length} failed, ${2 - failing.length} passed (exit 1) in ${ms / 1000} s\u001b[0m\n` +
+        `at ${dir}/checkout/test/sum.test.mjs:4:27\n# duration_ms ${ms}.5`,
+    ];
+    const round = (n: number, sha: string, findings: string[]): StoryEvent[] => [
+      done(n === 0 ? 'implement_feature' : 'implement_fix', impl(sha), { round: n }),
+      done('review_mr', REVIEW_OK, { round: n }),
+      done('run_tests', TESTS_OK, { round: n, deterministic: { passed: false, findings } }),
+      done('security_scan', SEC_OK, { round: n }),
+    ];
+    const same = run([
+      ...toGates.slice(0, 4),
+      ...round(0, 'abcdef0', testFindings(12, '/tmp/autodev-checkout-1-aaaa', ['adds', 'adds negatives'])),
+      ...round(1, 'abcdef0', testFindings(530, '/tmp/autodev-checkout-2-bbbb', ['adds negatives', 'adds'])),
+    ]).state;
+    expect(same).toMatchObject({ status: 'waiting_for_human', fixRounds: 1 });
+    expect(same.humanSummary).toContain('No progress');
+    // A round that fixes one of the two failing tests is progress (even on the same diff id): another round starts.
+    const better = run([
+      ...toGates.slice(0, 4),
+      ...round(0, 'abcdef0', testFindings(12, '/tmp/autodev-checkout-1-aaaa', ['adds', 'adds negatives'])),
+      ...round(1, 'abcdef0', testFindings(15, '/tmp/autodev-checkout-3-cccc', ['adds'])),
+    ]).state;
+    expect(better).toMatchObject({ status: 'running', stage: 'implement', fixRounds: 2 });
+  });
+
+  it('lets a passing scan with a squash reason leave the verdict to the agent and carry the squash', () => {
+    const squash = { passed: true, findings: [], squash: 'an earlier commit held a secret (a.js, aws)' };
+    const passing = run([
+      ...toGates,
+      done('review_mr', REVIEW_OK, { round: 0 }),
+      done('run_tests', TESTS_OK, { round: 0 }),
+      done('security_scan', SEC_OK, { round: 0, deterministic: squash }),
+    ]).state;
+    expect(passing.stage).toBe('merge_approval');
+    expect(squashReason(passing)).toBe(squash.squash);
+    const failing = run([
+      ...toGates,
+      done('review_mr', REVIEW_OK, { round: 0 }),
+      done('run_tests', TESTS_OK, { round: 0 }),
+      done(
+        'security_scan',
+        {
+          status: 'done',
+          summary: 's',
+          verdict: 'fail',
+          findings: [{ severity: 'high', category: 'A03', message: 'sql' }],
+        },
+        { round: 0, deterministic: squash },
+      ),
+    ]).state;
+    expect(failing).toMatchObject({ stage: 'implement', previous: { findings: ['security: [high] sql'] } });
   });
 
   it('ignores an approval decision for a stage the workflow is not at', () => {

@@ -10,6 +10,16 @@ import DiffView from './DiffView.js';
 import { ErrorNote, Loading, useLoad } from './ui.js';
 import './merge-request.css';
 
+interface SecretFinding {
+  file: string;
+  line: number;
+  rule: string;
+  /** The value masked. */
+  message: string;
+  /** The first commit of the branch that held it. */
+  commit: string | null;
+}
+
 type GateRun =
   | {
       kind: 'tests';
@@ -28,7 +38,9 @@ type GateRun =
       kind: 'secret_scan';
       scanner: string;
       passed: boolean;
-      findings: { file: string; line: number; rule: string; message: string }[];
+      findings: SecretFinding[];
+      history_findings: SecretFinding[];
+      squash: string | null;
       duration_ms: number | null;
     }
   | {
@@ -94,7 +106,7 @@ function gateLabel(gate: Gate): string {
     return parts.join(' · ');
   }
   if (gate.name === 'security') {
-    if (gate.passed) return 'clean';
+    if (gate.passed) return gate.run?.kind === 'secret_scan' && gate.run.squash ? 'clean head · will squash' : 'clean';
     return `${gate.findings.length} finding${gate.findings.length === 1 ? '' : 's'}`;
   }
   return gate.passed ? 'approve' : 'changes requested';
@@ -102,6 +114,29 @@ function gateLabel(gate: Gate): string {
 
 const TITLES: Record<Gate['name'], string> = { tests: 'Tests', security: 'Security', review: 'Review' };
 const ORDER: Gate['name'][] = ['tests', 'security', 'review'];
+
+/** Secret findings: where (file:line, and the commit that held it) and the rule, the value masked. */
+function SecretList({ findings }: { findings: SecretFinding[] }) {
+  if (findings.length === 0) return null;
+  return (
+    <ul className="gate-findings">
+      {findings.map((f, i) => (
+        <li key={i}>
+          <code>
+            {f.file}:{f.line}
+          </code>
+          {f.commit ? (
+            <>
+              {' '}
+              in commit <code>{short(f.commit)}</code>
+            </>
+          ) : null}{' '}
+          {f.rule}: {f.message}
+        </li>
+      ))}
+    </ul>
+  );
+}
 
 function GateDetail({ gate }: { gate: Gate }) {
   const run = gate.run;
@@ -152,21 +187,16 @@ function GateDetail({ gate }: { gate: Gate }) {
       {run?.kind === 'secret_scan' ? (
         <>
           <p>
-            {run.scanner}: {run.findings.length === 0 ? 'no secrets found' : `${run.findings.length} secret(s)`}
+            {run.scanner}: {run.findings.length === 0 ? 'no secrets at the head' : `${run.findings.length} secret(s)`}
             {seconds(run.duration_ms)}
           </p>
-          {run.findings.length > 0 ? (
-            <ul className="gate-findings">
-              {run.findings.map((f, i) => (
-                <li key={i}>
-                  <code>
-                    {f.file}:{f.line}
-                  </code>{' '}
-                  {f.rule}: {f.message}
-                </li>
-              ))}
-            </ul>
+          <SecretList findings={run.findings} />
+          {run.squash ? (
+            <p className="squash-note" data-testid="squash-note">
+              The merge will squash the branch into one commit: {run.squash}.
+            </p>
           ) : null}
+          <SecretList findings={run.history_findings} />
         </>
       ) : null}
       {!run ? <p className="muted">No deterministic run for this gate (not configured for the repository).</p> : null}

@@ -69,6 +69,11 @@ export async function run(args: StoriesArgs, deps: CliDeps): Promise<number> {
     writeLine(deps.stdout, `status ${story.status}, stage ${story.stage}, fix rounds ${story.fix_rounds}`);
     if (story.branch) writeLine(deps.stdout, `branch ${story.branch}`);
     if (story.human_summary) writeLine(deps.stdout, `waiting for a human: ${story.human_summary}`);
+    if (story.halt?.reason)
+      writeLine(deps.stdout, `stopped on task ${story.halt.task_id ?? '?'}: ${story.halt.reason}`);
+    if (story.halt?.branch) {
+      writeLine(deps.stdout, `"autodev stories resume ${story.id} --note ..." continues branch ${story.halt.branch}`);
+    }
     if (story.deployment) writeLine(deps.stdout, `deployment ${story.deployment.outcome}: ${story.deployment.summary}`);
     writeLine(deps.stdout, '');
     writeLine(

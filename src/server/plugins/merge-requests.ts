@@ -29,11 +29,23 @@ const TestRunSchema = z.object({
   duration_ms: z.number().nullable(),
 });
 
+const SecretFindingSchema = z.object({
+  file: z.string(),
+  line: z.number(),
+  rule: z.string(),
+  message: z.string().describe('The value masked'),
+  commit: z.string().nullable().describe('The first commit of the branch whose version of the file held it'),
+});
+
 const SecretScanSchema = z.object({
   kind: z.literal('secret_scan'),
   scanner: z.string(),
   passed: z.boolean(),
-  findings: z.array(z.object({ file: z.string(), line: z.number(), rule: z.string(), message: z.string() })),
+  findings: z.array(SecretFindingSchema).describe('Secrets the branch head still holds: the gate fails'),
+  history_findings: z
+    .array(SecretFindingSchema)
+    .describe('Secrets only earlier commits of the branch held: the merge squashes them out of the history'),
+  squash: z.string().nullable().describe('Why the merge squashes the branch, else null'),
   duration_ms: z.number().nullable(),
 });
 

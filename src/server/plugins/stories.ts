@@ -22,6 +22,17 @@ export const StorySchema = z
     fix_rounds: z.int(),
     branch: z.string().nullable(),
     human_summary: z.string().nullable(),
+    halt: z
+      .object({
+        kind: z.enum(['fixes', 'task']),
+        stage: z.string().nullable(),
+        task_id: z.int().nullable(),
+        task_type: z.string().nullable(),
+        reason: z.string().nullable().describe("The agent's blocked_reason, or the error that dead-lettered the task"),
+        branch: z.string().nullable().describe('The branch its work is on: a resume continues it'),
+      })
+      .nullable()
+      .describe('Where a story waiting for a human stopped (null while it runs)'),
     deployment: z
       .object({ outcome: z.string(), summary: z.string() })
       .nullable()

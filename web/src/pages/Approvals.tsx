@@ -29,23 +29,49 @@ interface Approval {
 const STATUSES = ['pending', 'approved', 'rejected', 'deferred'];
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
-/** The workflow an approval belongs to, kept current by live events: shows where it went after a decision. */
+interface StoryStage {
+  id: number;
+  stage: string;
+  status: string;
+  deployment: { outcome: string; summary: string } | null;
+  /** Why it waits for a human (an agent's blocked reason, the fix limit, ...), while it does. */
+  human_summary: string | null;
+  halt: { task_id: number | null; reason: string | null; branch: string | null } | null;
+}
+
+/**
+ * The workflow an approval belongs to, kept current by live events: shows where it went after a decision, and when
+ * it stopped for a human, why (the summary holds an agent's blocked reason) and the branch a resume continues.
+ */
 function WorkflowStage({ id }: { id: number }) {
   const story = useLoad(
-    () =>
-      api<{ id: number; stage: string; status: string; deployment: { outcome: string; summary: string } | null }>(
-        `/api/stories/${id}`,
-      ),
+    () => api<StoryStage>(`/api/stories/${id}`),
     [id],
     (e) => e.kind.startsWith('workflow.') || e.kind.startsWith('task.') || e.kind.startsWith('approval.'),
   );
   if (!story.data) return null;
-  const { deployment } = story.data;
+  const { deployment, human_summary: summary, halt } = story.data;
   return (
     <>
       <p className="muted" data-testid={`workflow-${id}`}>
         Workflow #{id} is now at stage <strong>{story.data.stage}</strong> ({story.data.status}).
       </p>
+      {story.data.status === 'waiting_for_human' && summary ? (
+        <div className="halt" data-testid={`halt-${id}`}>
+          <p>Waiting for a human:</p>
+          <pre className="halt-summary">{summary}</pre>
+          <p className="muted">
+            Resume with <code>autodev stories resume {id} --note "..."</code>
+            {halt?.branch ? (
+              <>
+                {' '}
+                (continues branch <code>{halt.branch}</code>)
+              </>
+            ) : null}
+            .
+          </p>
+        </div>
+      ) : null}
       {deployment ? (
         <p className="deployment" data-testid={`deployment-${id}`}>
           Deployment: <Status value={deployment.outcome} /> {deployment.summary}
