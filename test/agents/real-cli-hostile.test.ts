@@ -11,6 +11,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { cliSecretMasker } from '../../src/cli/context.js';
+import { queueSettingsFrom } from '../../src/config/load-settings.js';
+import { TaskQueue } from '../../src/queue/task-queue.js';
+import { openDatabase, type DatabaseHandle } from '../../src/store/open-database.js';
 import { gitIn, makeGitRepo, registerRepo } from '../support/agent-fixtures.js';
 import { DIALECTS, useTestDatabase, type TestDatabase } from '../support/dialects.js';
 import {
@@ -139,7 +143,9 @@ async function databaseDump(t: TestDatabase): Promise<string> {
     );
   }
   const text = JSON.stringify(rows);
-  return t.sqlitePath ? text + fs.readFileSync(t.sqlitePath, 'latin1') : text;
+  // SQLite: the file and its write-ahead log as bytes, whatever a query shows.
+  const files = t.sqlitePath ? [t.sqlitePath, `${t.sqlitePath}-wal`].filter((file) => fs.existsSync(file)) : [];
+  return text + files.map((file) => fs.readFileSync(file, 'latin1')).join('');
 }
 
 describe.each(DIALECTS)(
@@ -147,8 +153,10 @@ describe.each(DIALECTS)(
   (dialect) => {
     const t = useTestDatabase(dialect);
     const runtimes: RealCliRuntime[] = [];
+    const handles: DatabaseHandle[] = [];
     afterEach(async () => {
       for (const runtime of runtimes.splice(0)) await runtime.close();
+      for (const handle of handles.splice(0)) await handle.close();
     });
 
     it.each(REAL_CLI_PROVIDERS)(
@@ -183,6 +191,16 @@ describe.each(DIALECTS)(
           .where('id', '=', repoId)
           .execute();
         runtime.deps.env.DEPLOY_TOKEN = DEPLOY_SECRET;
+        // The runtime writes through a handle with Auto-Dev's secret masker, as `autodev up` opens it.
+        const masker = cliSecretMasker(runtime.dataDir, runtime.deps.env, runtime.deps.settings);
+        const masked = await openDatabase({
+          ...(t.databaseUrl ? { databaseUrl: t.databaseUrl } : { sqlitePath: t.sqlitePath! }),
+          transformParameter: (text) => masker.maskText(text),
+        });
+        handles.push(masked);
+        await runtime.queue.close();
+        runtime.queue = new TaskQueue(masked, queueSettingsFrom(runtime.deps.settings));
+        runtime.deps.queue = runtime.queue;
 
         const build = await runtime.queue.enqueue({
           type: 'implement_feature',
@@ -212,12 +230,12 @@ describe.each(DIALECTS)(
         // reads), not the gate or deploy command outside their sandbox.
         expect(fs.readdirSync(MARKER_DIR)).toEqual([]);
         // 2. The save ran (a WIP commit by Auto-Dev on the task branch), the default branch did not move.
-      expect(gitIn(repo.path, 'log', '-1', '--format=%an', branch)).toBe('Auto-Dev');
-      expect(gitIn(repo.path, 'rev-parse', 'main')).toBe(repo.initialCommit);
-      // The planted scripts did run, inside the sandbox (during the agent's own git commands and the save).
-      const clone = path.join(runtime.dataDir, 'worktrees', 'shop', `task-${build.id}`);
-      const stolen = fs.readFileSync(path.join(clone, 'stolen.txt'), 'utf8');
-      // 3. What the scripts could read inside the sandbox holds no credential of the operator or the server.
+        expect(gitIn(repo.path, 'log', '-1', '--format=%an', branch)).toBe('Auto-Dev');
+        expect(gitIn(repo.path, 'rev-parse', 'main')).toBe(repo.initialCommit);
+        // The planted scripts did run, inside the sandbox (during the agent's own git commands and the save).
+        const clone = path.join(runtime.dataDir, 'worktrees', 'shop', `task-${build.id}`);
+        const stolen = fs.readFileSync(path.join(clone, 'stolen.txt'), 'utf8');
+        // 3. What the scripts could read inside the sandbox holds no credential of the operator or the server.
         for (const secret of [OPERATOR_LOGIN, ADMIN_TOKEN, DEPLOY_SECRET]) expect(stolen).not.toContain(secret);
         // 4. Nothing stored holds a secret: not the operator's login, the admin token, the deploy secret (the deploy
         // may use it, its output is masked), nor the provider key the session's `env` printed.
