@@ -8,7 +8,7 @@ import type { Kysely } from 'kysely';
 import { AutodevError } from '../errors.js';
 import { recordEvent } from '../events/record-event.js';
 import type { Database } from '../store/schema.js';
-import { git, gitOutput, isAncestor, listWorktrees, resolveCommit, uncommittedChanges } from '../workspace/git.js';
+import { commitsBetween, git, gitOutput, isAncestor, listWorktrees, resolveCommit, uncommittedChanges } from '../workspace/git.js';
 import type {
   Forge,
   MergeMeta,
@@ -172,8 +172,12 @@ export class LocalForge implements Forge {
     // keeps the branch's commits, and so the secret, out of the target's history.
     const squash = meta.squash !== undefined || repositorySettings(repo).merge_method === 'squash';
     const why = meta.squash ? `\n\nSquashed because ${meta.squash}.` : '';
+    // The agents' commit messages still reach the target's history: listed in the squash commit.
+    const squashed = squash ? await commitsBetween(repo.location, target, source) : [];
+    const subjects = squashed.map((commit) => `- ${commit.message}`).join('\n');
     const message = squash
-      ? `${mr.title} (merge request ${mr.id})\n\nSquashed from branch '${mr.source_branch}' at ${source}${why}`
+      ? `${mr.title} (merge request ${mr.id})\n\nSquashed from branch '${mr.source_branch}' at ${source}${why}` +
+        (subjects ? `\n\nSquashed commits:\n${subjects}` : '')
       : `Merge branch '${mr.source_branch}' into ${mr.target_branch}\n\n${mr.title} (merge request ${mr.id})`;
     const parents = squash ? ['-p', target] : ['-p', target, '-p', source];
     const commit = await gitOutput(repo.location, ['commit-tree', treeSha, ...parents, '-m', message], {

@@ -221,10 +221,17 @@ describe.each(DIALECTS)(
         });
         const tested = await runOneAttempt(runtime, 'tester', test.id);
         expect(tested.task.status, JSON.stringify(tested.task.error)).toBe('completed');
+        // The test gate and the deploy could not read the operator's CLI login or the admin token: hidden, not masked.
+        const gateOutput = (tested.task.result as { gates: { tests: { output_tail: string } } }).gates.tests
+          .output_tail;
+        expect(gateOutput).toContain(`${operatorLogin}: No such file or directory`);
+        expect(gateOutput).toContain(`${targets.adminToken}: No such file or directory`);
         const sha = gitIn(repo.path, 'rev-parse', branch);
         const deploy = await runtime.queue.enqueue({ type: 'deploy', payload: { sha }, repoId, createdBy: 'test' });
         const deployed = await runOneAttempt(runtime, 'devops', deploy.id);
         expect(deployed.task.status, JSON.stringify(deployed.task.error)).toBe('completed');
+        const deployOutput = (deployed.task.result as { deploy: { output_tail: string } }).deploy.output_tail;
+        expect(deployOutput).toContain(`${operatorLogin}: No such file or directory`);
 
         // 1. Nothing ran on the host: not the planted scripts (during the save, the gate's checkout, the merge base
         // reads), not the gate or deploy command outside their sandbox.
