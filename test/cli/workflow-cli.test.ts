@@ -9,7 +9,7 @@ import { runBuiltCli, type CliOutcome } from '../support/built-cli.js';
 import { DIALECTS, createTestDatabase, type TestDatabase } from '../support/dialects.js';
 import { makeRepo, type TestRepo } from '../workspace/git-fixtures.js';
 
-const STORY = { status: 'done', summary: 's', title: 'T', body: 'B', acceptance_criteria: ['works'] };
+const STORY = { status: 'done', summary: 's', stories: [{ title: 'T', body: 'B', acceptance_criteria: ['works'] }] };
 const SPEC = {
   status: 'done',
   summary: 's',

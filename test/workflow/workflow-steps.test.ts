@@ -12,7 +12,7 @@ import {
 
 const OPTIONS = { maxFixRounds: 2 };
 
-const STORY = { status: 'done', summary: 's', title: 'T', body: 'B', acceptance_criteria: ['works'] };
+const STORY = { status: 'done', summary: 's', stories: [{ title: 'T', body: 'B', acceptance_criteria: ['works'] }] };
 const SPEC = {
   status: 'done',
   summary: 's',
