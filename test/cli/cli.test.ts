@@ -2,7 +2,6 @@
  * End to end: the BUILT cli (`npm run build` first) run as a user runs it, on SQLite and on PostgreSQL.
  * Every bad input must exit 2 with exactly one line on stderr and leave the database as it was.
  */
-import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,6 +11,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { TASK_TYPES } from '../../src/domain/roles.js';
 import type { TaskJson } from '../../src/queue/task-record.js';
+import { execFileInGroup, spawnInGroup } from '../support/child-processes.js';
 import { DIALECTS, createTestDatabase, type TestDatabase } from '../support/dialects.js';
 import { freePort, withDatabase } from '../support/postgres-cluster.js';
 
@@ -36,12 +36,7 @@ function cleanEnv(extra: Record<string, string | undefined> = {}): NodeJS.Proces
 }
 
 function runNode(script: string, args: readonly string[], env: NodeJS.ProcessEnv, cwd: string): Promise<Outcome> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [script, ...args], { env, cwd, timeout: 20_000 }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === 'number' ? error.code : null) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
+  return execFileInGroup(process.execPath, [script, ...args], { env, cwd, timeout: 20_000 });
 }
 
 function stderrLines(outcome: Outcome): string[] {
@@ -488,15 +483,15 @@ describe.each(DIALECTS)('%s: autodev CLI', (dialect) => {
       async () => {
         const dataDir = t.dir; // for SQLite, the test database's directory
         const port = await freePort();
-        const child = spawn(process.execPath, [AUTODEV, 'up', '--port', String(port), '--data-dir', dataDir], {
+        const child = spawnInGroup(process.execPath, [AUTODEV, 'up', '--port', String(port), '--data-dir', dataDir], {
           env: env({ AUTODEV_LOG__LEVEL: 'warn' }),
           cwd,
           stdio: ['ignore', 'pipe', 'pipe'],
         });
         let stdout = '';
         let stderr = '';
-        child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-        child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+        child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+        child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
         const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
           child.on('exit', (code, signal) => resolve({ code, signal })),
         );
