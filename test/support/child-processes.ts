@@ -53,7 +53,6 @@ export interface ExecOutcome {
   code: number | null;
   stdout: string;
   stderr: string;
-  timedOut: boolean;
 }
 
 export interface ExecInGroupOptions {
@@ -72,13 +71,9 @@ export function execFileInGroup(
   const child = spawnInGroup(file, args, { env: options.env, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
-  let timedOut = false;
   child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  const timer = setTimeout(() => {
-    timedOut = true;
-    killGroup(child);
-  }, options.timeout);
+  const timer = setTimeout(() => killGroup(child), options.timeout);
   return new Promise((resolve, reject) => {
     child.once('error', (error) => {
       clearTimeout(timer);
@@ -86,7 +81,7 @@ export function execFileInGroup(
     });
     child.once('close', (code) => {
       clearTimeout(timer);
-      resolve({ code, stdout, stderr, timedOut });
+      resolve({ code, stdout, stderr });
     });
   });
 }

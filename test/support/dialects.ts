@@ -33,6 +33,13 @@ function dialectsUnderTest(): DialectName[] {
 
 export const DIALECTS: DialectName[] = dialectsUnderTest();
 
+/**
+ * One engine, for end-to-end tests whose subject does not depend on it (the browser, the sandbox): the SQL they run
+ * is the API's and the runtime's, which the tests of those modules run on both engines. PostgreSQL when it is under
+ * test (the engine of several processes), else the one that is.
+ */
+export const ONE_DIALECT: DialectName[] = DIALECTS.includes('postgres') ? ['postgres'] : DIALECTS.slice(0, 1);
+
 export interface TestDatabase {
   handle: DatabaseHandle;
   /** What to pass as DATABASE_URL / --data-dir to a child process using the same database. */
