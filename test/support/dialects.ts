@@ -1,6 +1,7 @@
 /**
  * @module The engines every database test runs on. Each test file loops `DIALECTS` and gets a fresh database of its
- * own from `createTestDatabase` (SQLite: a temp file; PostgreSQL: a clone of the migrated template).
+ * own from `createTestDatabase` (SQLite: a copy of a file migrated once per process; PostgreSQL: a clone of the
+ * migrated template database).
  *
  * ### Examples
  * ```ts
@@ -54,8 +55,8 @@ export async function createTestDatabase(dialect: DialectName): Promise<TestData
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `autodev-test-${dialect}-`));
   if (dialect === 'sqlite') {
     const sqlitePath = path.join(dir, 'autodev.db');
+    fs.copyFileSync(await sqliteTemplate(), sqlitePath);
     const handle = await openDatabase({ sqlitePath });
-    await migrateToLatest(handle);
     return {
       handle,
       databaseUrl: undefined,
@@ -84,6 +85,22 @@ export async function createTestDatabase(dialect: DialectName): Promise<TestData
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+let sqliteTemplatePath: Promise<string> | undefined;
+
+/** A migrated SQLite file, made once per test process and copied for each database (a copy takes a few ms). */
+function sqliteTemplate(): Promise<string> {
+  sqliteTemplatePath ??= (async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'autodev-test-sqlite-template-'));
+    const file = path.join(dir, 'template.db');
+    const handle = await openDatabase({ sqlitePath: file });
+    await migrateToLatest(handle);
+    await handle.close(); // checkpoints the WAL into the file
+    process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+    return file;
+  })();
+  return sqliteTemplatePath;
 }
 
 async function adminQuery(adminUrl: string, text: string): Promise<void> {
