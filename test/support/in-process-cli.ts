@@ -3,7 +3,9 @@
  * dependencies): the same commands, parsing, errors and exit codes as the built binary, without a node start and a
  * migration check per call. For bad-input tests; a few spawned smoke tests keep the binary itself covered.
  */
+import path from 'node:path';
 import { runCli } from '../../src/cli/run.js';
+import type { TestDatabase } from './dialects.js';
 
 export interface InProcessOutcome {
   code: number;
@@ -26,4 +28,18 @@ export async function runCliInProcess(
     listenForShutdown: () => new AbortController().signal,
   });
   return { code, stdout, stderr };
+}
+
+/** `runBuiltCli`'s twin in process: `autodev --data-dir <the test database's dir> ...args` on the test database. */
+export function runCliInProcessOn(
+  t: TestDatabase,
+  args: readonly string[],
+  extraEnv: Record<string, string> = {},
+): Promise<InProcessOutcome> {
+  const env: Record<string, string | undefined> = { ...process.env, LOG_LEVEL: 'silent', ...extraEnv };
+  delete env.DATABASE_URL;
+  for (const name of Object.keys(env)) if (name.startsWith('AUTODEV_')) delete env[name];
+  if (t.databaseUrl) env.DATABASE_URL = t.databaseUrl;
+  const dataDir = t.sqlitePath ? path.dirname(t.sqlitePath) : t.dir;
+  return runCliInProcess(['--data-dir', dataDir, ...args], { env, cwd: t.dir });
 }
