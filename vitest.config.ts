@@ -1,11 +1,43 @@
+import os from 'node:os';
 import { defineConfig } from 'vitest/config';
+
+/**
+ * The end-to-end files: they start the built CLI, a browser, sandboxed agent sessions or several processes, and take
+ * most of the suite's time. `npm run test:quick` (AUTODEV_TEST_QUICK=1) leaves them out and runs the unit and SQL
+ * tests, on both engines; `npm test` runs everything.
+ */
+const END_TO_END = [
+  'test/demo/crash-each-stage.test.ts',
+  'test/demo/demo.test.ts',
+  'test/demo/demo-interrupt.test.ts',
+  'test/web/**',
+  'test/cli/**',
+  'test/agents/agent-runtime.test.ts',
+  'test/agents/agent-sandbox.test.ts',
+  'test/agents/agent-gates.test.ts',
+  'test/agents/agent-kill-resume.test.ts',
+  'test/agents/real-cli-*.test.ts',
+  'test/e2e/**',
+  'test/queue-processes/**',
+  'test/mcp/run-mcp-stdio.test.ts',
+  'test/llm/real-*.test.ts',
+  'test/workspace/sandbox.test.ts',
+  'test/workflow/pipeline-gates.test.ts',
+  'test/workflow/deploy.test.ts',
+];
 
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    exclude: ['**/node_modules/**', ...(process.env.AUTODEV_TEST_QUICK === '1' ? END_TO_END : [])],
     globalSetup: ['test/support/global-setup.ts'],
+    // No child process outlives its test (process groups, test/support/child-processes.ts).
+    setupFiles: ['test/support/process-groups-setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // One file per CPU, at least two: the files wait on processes and databases as much as they compute. On 2 CPUs
+    // (server + workflow + forge, 491 tests): 1 worker (vitest's default there) 273 s, 2: 147 s, 3: 167 s, 4: 155 s.
+    maxWorkers: Math.max(2, os.availableParallelism()),
   },
 });

@@ -12,7 +12,9 @@ import { startAgents } from '../agents/start-agents.js';
 import type { Settings } from '../config/settings-schema.js';
 import type { Logger } from '../log.js';
 import type { TaskQueue } from '../queue/task-queue.js';
-import type { Database } from '../store/schema.js';
+import { eventLogNow, readEvents, type EventCursor } from '../events/read-events.js';
+import type { DatabaseHandle } from '../store/open-database.js';
+import type { Database, EventRow } from '../store/schema.js';
 import { assertSandboxAvailable, defaultHiddenPaths } from '../workspace/sandbox.js';
 import type { WorkflowDeps } from '../workflow/advance-workflow.js';
 import { decideApproval } from '../workflow/approvals.js';
@@ -62,12 +64,12 @@ export async function runDemo(options: RunDemoOptions): Promise<DemoOutcome> {
   await assertSandboxAvailable(settings.sandbox.mode);
   const deps = workflowDeps(queue, settings.workflow.max_fix_rounds);
   // Only what happens from now on is narrated; an earlier run's steps are summarized once.
-  const firstEvent = await lastEventId(db);
+  const firstEvent = await eventLogNow(queue.handle);
   const start = await startOrResumeDemo(db, deps, { dataDir: options.dataDir, now: queue.clock() });
   describeStart(start, options);
 
   const player = createDemoPlayer({ recordingsDir: recordingsDir(), delayMs: options.delayMs });
-  const follower = new StoryFollower(db, deps, start.workflow.id, firstEvent, options);
+  const follower = new StoryFollower(queue.handle, deps, start.workflow.id, firstEvent, options);
   const supervisor = await startAgents({
     queue,
     settings,
@@ -159,37 +161,23 @@ async function follow(
   }
 }
 
-async function lastEventId(db: Kysely<Database>): Promise<number> {
-  const row = await db
-    .selectFrom('events')
-    .select((eb) => eb.fn.max('id').as('id'))
-    .executeTakeFirst();
-  return Number(row?.id ?? 0);
-}
-
-interface EventRow {
-  id: number;
-  kind: string;
-  subject_type: string;
-  subject_id: string;
-  data: string;
-}
-
 /** Follows one story through the change log: prints what happened, approves the gates, says when it ended. */
 class StoryFollower {
-  private lastEvent: number;
+  private readonly db: Kysely<Database>;
+  private cursor: EventCursor;
   private readonly approved = new Set<number>();
   /** Tasks of the story being worked on now (for the spinner). */
   private readonly running = new Map<number, string>();
 
   constructor(
-    private readonly db: Kysely<Database>,
+    private readonly handle: DatabaseHandle,
     private readonly deps: WorkflowDeps,
     private readonly workflowId: number,
-    firstEvent: number,
+    firstEvent: EventCursor,
     private readonly options: RunDemoOptions,
   ) {
-    this.lastEvent = firstEvent;
+    this.db = handle.db;
+    this.cursor = firstEvent;
   }
 
   /** A resumed story: say what an earlier run finished, and decide approvals it left pending. */
@@ -215,17 +203,11 @@ class StoryFollower {
 
   /** Handles the new events; returns how the story ended, or undefined while it runs. */
   async tick(): Promise<{ kind: 'done' } | { kind: 'failed'; reason: string } | undefined> {
-    const events = (await this.db
-      .selectFrom('events')
-      .select(['id', 'kind', 'subject_type', 'subject_id', 'data'])
-      .where('id', '>', this.lastEvent)
-      .orderBy('id')
-      .limit(500)
-      .execute()) as EventRow[];
+    const { rows: events, cursor } = await readEvents(this.handle, this.cursor, 500);
+    this.cursor = cursor;
     if (events.length > 0) {
       const taskIds = new Set((await this.tasks()).map((t) => String(t.id)));
       for (const event of events) {
-        this.lastEvent = event.id;
         const data = JSON.parse(event.data) as Record<string, unknown>;
         if (event.subject_type === 'task' && taskIds.has(event.subject_id)) {
           const failure = await this.onTaskEvent(event, data);

@@ -86,7 +86,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       // Unknown /api routes also ask for a token first, so they do not reveal which routes exist.
       api.setNotFoundHandler(notFoundHandler);
       await api.register(tasksPlugin, { queue: deps.queue });
-      await api.register(eventsPlugin, { db: deps.handle.db, queue: deps.queue });
+      await api.register(eventsPlugin, { handle: deps.handle, queue: deps.queue });
       await api.register(agentsPlugin, {
         db: deps.handle.db,
         clock: deps.clock ?? Date.now,

@@ -3,7 +3,8 @@
  * and completes exactly once, with every commit kept and no outbox applied twice. Needs the build (`npm run build`):
  * the workers are `dist/test/support/agent-worker-process.js` running sessions of the fake Claude CLI.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { spawnInGroup } from '../support/child-processes.js';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -47,7 +48,7 @@ class AgentWorker {
   exitedAt: number | undefined;
 
   constructor(args: { database: string; dataDir: string; config: string }) {
-    this.child = spawn(
+    this.child = spawnInGroup(
       process.execPath,
       [
         builtScript('test/support/agent-worker-process.js'),

@@ -1,6 +1,6 @@
 /**
- * End to end: `autodev agents`, `instruct`, `serve` and `mcp` through the BUILT cli (`npm run build` first), on
- * SQLite and on PostgreSQL. Bad input exits 2 with one line on stderr and writes nothing.
+ * `autodev agents`, `instruct`, `serve` and `mcp` on SQLite and on PostgreSQL, in process through `runCli`, with smoke
+ * checks through the BUILT cli (`npm run build` first). Bad input exits 2 with one line on stderr and writes nothing.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -9,6 +9,7 @@ import { FOLD_GONE_AGENTS_MS } from '../../src/agents/agent-registry.js';
 import type { AgentStatus } from '../../src/store/schema.js';
 import { runBuiltCli } from '../support/built-cli.js';
 import { DIALECTS, createTestDatabase, type TestDatabase } from '../support/dialects.js';
+import { runCliInProcessOn } from '../support/in-process-cli.js';
 
 describe.each(DIALECTS)('%s: agents, instruct, serve and mcp commands', (dialect) => {
   let t: TestDatabase;
@@ -19,7 +20,9 @@ describe.each(DIALECTS)('%s: agents, instruct, serve and mcp commands', (dialect
     await t.drop();
   });
 
-  const cli = (...args: string[]) => runBuiltCli(t, args);
+  /** The built binary (a few smoke checks) and the same commands in process through runCli (the rest). */
+  const builtCli = (...args: string[]) => runBuiltCli(t, args);
+  const cli = (...args: string[]) => runCliInProcessOn(t, args);
 
   async function rowCounts() {
     const count = async (table: 'instructions' | 'agent_controls' | 'events') =>
@@ -39,7 +42,7 @@ describe.each(DIALECTS)('%s: agents, instruct, serve and mcp commands', (dialect
   }
 
   it('instruct saves an instruction for a role', async () => {
-    const outcome = await cli('instruct', 'builder', 'Prefer small commits', '--json');
+    const outcome = await builtCli('instruct', 'builder', 'Prefer small commits', '--json');
     expect(outcome.code).toBe(0);
     expect(JSON.parse(outcome.stdout)).toMatchObject({ role: 'builder', message: 'Prefer small commits' });
     const rows = await t.handle.db.selectFrom('instructions').selectAll().execute();
@@ -131,7 +134,8 @@ describe.each(DIALECTS)('%s: agents, instruct, serve and mcp commands', (dialect
     [['mcp'], /--session-dir is required/],
   ])('%j: exit 2, one line, nothing written', async (args, message) => {
     const before = await rowCounts();
-    const outcome = await cli(...args);
+    // The first case through the built binary, the others in process.
+    const outcome = args[2] === 'wizard' && args[1] === 'scale' ? await builtCli(...args) : await cli(...args);
     expect(outcome.code).toBe(2);
     expect(outcome.stderr.trim().split('\n')).toHaveLength(1);
     expect(outcome.stderr).toMatch(message);
@@ -140,7 +144,7 @@ describe.each(DIALECTS)('%s: agents, instruct, serve and mcp commands', (dialect
   });
 
   it('mcp with a session dir that was never prepared says so and exits non-zero', async () => {
-    const outcome = await cli('mcp', '--session-dir', path.join(t.dir, 'no-such-session'));
+    const outcome = await builtCli('mcp', '--session-dir', path.join(t.dir, 'no-such-session'));
     expect(outcome.code).not.toBe(0);
     expect(outcome.stderr).toMatch(/context\.json does not exist/);
     expect(fs.existsSync(path.join(t.dir, 'no-such-session', 'result.json'))).toBe(false);

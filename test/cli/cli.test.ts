@@ -2,7 +2,6 @@
  * End to end: the BUILT cli (`npm run build` first) run as a user runs it, on SQLite and on PostgreSQL.
  * Every bad input must exit 2 with exactly one line on stderr and leave the database as it was.
  */
-import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,7 +11,9 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { TASK_TYPES } from '../../src/domain/roles.js';
 import type { TaskJson } from '../../src/queue/task-record.js';
+import { execFileInGroup, spawnInGroup } from '../support/child-processes.js';
 import { DIALECTS, createTestDatabase, type TestDatabase } from '../support/dialects.js';
+import { runCliInProcess } from '../support/in-process-cli.js';
 import { freePort, withDatabase } from '../support/postgres-cluster.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -36,12 +37,7 @@ function cleanEnv(extra: Record<string, string | undefined> = {}): NodeJS.Proces
 }
 
 function runNode(script: string, args: readonly string[], env: NodeJS.ProcessEnv, cwd: string): Promise<Outcome> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [script, ...args], { env, cwd, timeout: 20_000 }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === 'number' ? error.code : null) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
+  return execFileInGroup(process.execPath, [script, ...args], { env, cwd, timeout: 20_000 });
 }
 
 function stderrLines(outcome: Outcome): string[] {
@@ -160,8 +156,11 @@ describe.each(DIALECTS)('%s: autodev CLI', (dialect) => {
   const env = (extra: Record<string, string> = {}) => cleanEnv({ DATABASE_URL: t.databaseUrl, ...extra });
   const autodev = (args: readonly string[], extra?: Record<string, string>) =>
     runNode(AUTODEV, ['--data-dir', t.dir, ...args], env(extra), cwd);
+  const autodevInProcess = (args: readonly string[]) =>
+    runCliInProcess(['--data-dir', t.dir, ...args], { env: env({ LOG_LEVEL: 'silent' }), cwd });
+  /** `--json` output of a command run in process (the binary's own output is checked by the spawned tests). */
   const json = async <T>(args: readonly string[]): Promise<T> => {
-    const outcome = await autodev([...args, '--json']);
+    const outcome = await autodevInProcess([...args, '--json']);
     expect(outcome.stderr).toBe('');
     expect(outcome.code).toBe(0);
     return JSON.parse(outcome.stdout) as T;
@@ -179,6 +178,7 @@ describe.each(DIALECTS)('%s: autodev CLI', (dialect) => {
     return { tasks: await count('tasks'), events: await count('events') };
   };
 
+  // The first test and `claude-tasks` run the built binaries; the others run the same commands in process.
   describe('tasks: happy paths', () => {
     it('create prints the new task; --json gives the task as the API shows it', async () => {
       const created = await autodev([
@@ -210,7 +210,7 @@ describe.each(DIALECTS)('%s: autodev CLI', (dialect) => {
     });
 
     it('list shows a table, filters by status and type, and --json parses with next_cursor', async () => {
-      const table = await autodev(['tasks', 'list']);
+      const table = await autodevInProcess(['tasks', 'list']);
       expect(table.code).toBe(0);
       const [header, ...rows] = table.stdout.trimEnd().split('\n');
       expect(header?.split(/\s+/)).toEqual(['ID', 'TYPE', 'STATUS', 'PRIORITY', 'ATTEMPTS', 'AGE']);
@@ -232,7 +232,7 @@ describe.each(DIALECTS)('%s: autodev CLI', (dialect) => {
       expect(byType.tasks.length).toBeGreaterThanOrEqual(1);
       const completed = await json<{ tasks: TaskJson[] }>(['tasks', 'list', '--status', 'completed']);
       expect(completed.tasks).toEqual([]);
-      const none = await autodev(['tasks', 'list', '--status', 'completed']);
+      const none = await autodevInProcess(['tasks', 'list', '--status', 'completed']);
       expect(none.stdout).toBe('no tasks with status completed\n');
     });
 
@@ -269,21 +269,27 @@ describe.each(DIALECTS)('%s: autodev CLI', (dialect) => {
         '{"story": 12}',
       ]);
 
-      const shown = await autodev(['tasks', 'show', String(task.id)]);
+      const shown = await autodevInProcess(['tasks', 'show', String(task.id)]);
       expect(shown.code).toBe(0);
       expect(shown.stdout).toContain(`task ${task.id}\n`);
       expect(shown.stdout).toMatch(/type:\s+write_spec \(handled by architect\)/);
       expect(shown.stdout).toMatch(/payload:\s+\{"story":12\}/);
       expect(await json<TaskJson>(['tasks', 'show', String(task.id)])).toEqual(task);
 
-      const cancelled = await autodev(['tasks', 'cancel', String(task.id), '--reason', 'spec no longer needed']);
+      const cancelled = await autodevInProcess([
+        'tasks',
+        'cancel',
+        String(task.id),
+        '--reason',
+        'spec no longer needed',
+      ]);
       expect(cancelled).toEqual({ code: 0, stdout: `cancelled task ${task.id} (write_spec)\n`, stderr: '' });
       expect(await json<TaskJson>(['tasks', 'show', String(task.id)])).toMatchObject({
         status: 'cancelled',
         error: 'spec no longer needed',
       });
 
-      const retried = await autodev(['tasks', 'retry', String(task.id)]);
+      const retried = await autodevInProcess(['tasks', 'retry', String(task.id)]);
       expect(retried.code).toBe(0);
       expect(retried.stdout).toBe(`task ${task.id} (write_spec) is pending again with 3 fresh attempts\n`);
       expect(await json<TaskJson>(['tasks', 'show', String(task.id)])).toMatchObject({
@@ -403,14 +409,29 @@ describe.each(DIALECTS)('%s: autodev CLI', (dialect) => {
       ['extra argument', () => ['tasks', 'show', '1', '2'], /too many arguments for 'show'/],
     ];
 
-    it.concurrent.each(cases)('%s', async (_name, args, message) => {
-      const outcome = await autodev(args());
+    // In process through the program builder (runCli): the same parsing, errors and exit codes as the binary. One
+    // at a time: SQLite connections of one thread cannot wait for each other's write locks.
+    it.each(cases)('%s', async (_name, args, message) => {
+      const outcome = await autodevInProcess(args());
       expect(outcome.code).toBe(2);
       expect(stderrLines(outcome)).toHaveLength(1);
       expect(outcome.stderr).toMatch(/^autodev: /);
       expect(outcome.stderr).toMatch(message);
       expect(outcome.stdout).toBe('');
     });
+
+    // Smoke tests of the built binary: a usage error (commander) and a refused value (the command), as above.
+    it.concurrent.each(cases.filter(([name]) => ['create without --type', 'priority abc'].includes(name)))(
+      'the built binary: %s',
+      async (_name, args, message) => {
+        const outcome = await autodev(args());
+        expect(outcome.code).toBe(2);
+        expect(stderrLines(outcome)).toHaveLength(1);
+        expect(outcome.stderr).toMatch(/^autodev: /);
+        expect(outcome.stderr).toMatch(message);
+        expect(outcome.stdout).toBe('');
+      },
+    );
 
     it('left the tasks and events exactly as they were', async () => {
       // Vitest runs a sequential test only after the run of concurrent ones before it has finished.
@@ -488,15 +509,15 @@ describe.each(DIALECTS)('%s: autodev CLI', (dialect) => {
       async () => {
         const dataDir = t.dir; // for SQLite, the test database's directory
         const port = await freePort();
-        const child = spawn(process.execPath, [AUTODEV, 'up', '--port', String(port), '--data-dir', dataDir], {
+        const child = spawnInGroup(process.execPath, [AUTODEV, 'up', '--port', String(port), '--data-dir', dataDir], {
           env: env({ AUTODEV_LOG__LEVEL: 'warn' }),
           cwd,
           stdio: ['ignore', 'pipe', 'pipe'],
         });
         let stdout = '';
         let stderr = '';
-        child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-        child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+        child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+        child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
         const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
           child.on('exit', (code, signal) => resolve({ code, signal })),
         );

@@ -1,15 +1,16 @@
 /**
- * End to end through the BUILT cli (`npm run build` first), on SQLite and PostgreSQL: `repos`, `stories` and
- * `approvals`. Bad input exits 2 with one line on stderr and writes nothing.
+ * `repos`, `stories` and `approvals` on SQLite and PostgreSQL, in process through `runCli`, with a few smoke checks
+ * through the BUILT cli (`npm run build` first). Bad input exits 2 with one line on stderr and writes nothing.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TaskQueue } from '../../src/queue/task-queue.js';
 import { onWorkflowTaskCompleted } from '../../src/workflow/advance-workflow.js';
 import { runBuiltCli, type CliOutcome } from '../support/built-cli.js';
 import { DIALECTS, createTestDatabase, type TestDatabase } from '../support/dialects.js';
+import { runCliInProcessOn, type InProcessOutcome } from '../support/in-process-cli.js';
 import { makeRepo, type TestRepo } from '../workspace/git-fixtures.js';
 
-const STORY = { status: 'done', summary: 's', title: 'T', body: 'B', acceptance_criteria: ['works'] };
+const STORY = { status: 'done', summary: 's', stories: [{ title: 'T', body: 'B', acceptance_criteria: ['works'] }] };
 const SPEC = {
   status: 'done',
   summary: 's',
@@ -31,7 +32,9 @@ describe.each(DIALECTS)('%s: repos, stories and approvals commands', (dialect) =
     await repo.cleanup();
   });
 
-  const cli = (...args: string[]) => runBuiltCli(t, args, { USER: 'alice' });
+  /** In process through runCli; `builtCli` runs the built binary, for a few smoke checks of the same commands. */
+  const cli = (...args: string[]) => runCliInProcessOn(t, args, { USER: 'alice' });
+  const builtCli = (...args: string[]) => runBuiltCli(t, args, { USER: 'alice' });
 
   const eventCount = async () =>
     Number(
@@ -43,23 +46,23 @@ describe.each(DIALECTS)('%s: repos, stories and approvals commands', (dialect) =
       ).n,
     );
 
-  async function expectRefused(outcome: CliOutcome, pattern: RegExp) {
+  async function expectRefused(outcome: CliOutcome | InProcessOutcome, pattern: RegExp) {
     expect(outcome.code, outcome.stderr).toBe(2);
     expect(outcome.stderr.trim().split('\n')).toHaveLength(1);
     expect(outcome.stderr).toMatch(pattern);
   }
 
   it('adds a repo, starts a story, and decides its spec approval', async () => {
-    const added = await cli('repos', 'add', repo.repo, '--name', 'sample', '--test-command', 'npm test', '--json');
+    const added = await builtCli('repos', 'add', repo.repo, '--name', 'sample', '--test-command', 'npm test', '--json');
     expect(added.code, added.stderr).toBe(0);
     expect(JSON.parse(added.stdout)).toMatchObject({ name: 'sample', default_branch: 'main' });
     const before = await eventCount();
-    await expectRefused(await cli('repos', 'add', repo.repo, '--name', 'sample'), /already exists/);
+    await expectRefused(await builtCli('repos', 'add', repo.repo, '--name', 'sample'), /already exists/);
     await expectRefused(await cli('repos', 'add', repo.root), /not a git repository/);
     await expectRefused(await cli('stories', 'create', '--repo', 'nope', '--title', 'x'), /no repository named "nope"/);
     expect(await eventCount()).toBe(before);
 
-    const created = await cli('stories', 'create', '--repo', 'sample', '--title', 'Add sum', '--json');
+    const created = await builtCli('stories', 'create', '--repo', 'sample', '--title', 'Add sum', '--json');
     expect(created.code, created.stderr).toBe(0);
     const story = JSON.parse(created.stdout) as { id: number };
     expect(story).toMatchObject({ stage: 'story', created_by: 'cli:alice' });

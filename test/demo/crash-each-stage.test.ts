@@ -19,7 +19,8 @@
  * Leases are short (settings file: lease 2 s, heartbeat 1 s, reclaim every 1 s) so the resumed run takes the killed
  * run's tasks back within seconds. Needs the build (`npx tsc -p tsconfig.build.json`).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { spawnInGroup } from '../support/child-processes.js';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -394,7 +395,7 @@ class DemoProcess {
   code: number | null | undefined;
 
   constructor(c: Crash, args: readonly string[], extraEnv: Record<string, string>) {
-    this.child = spawn(
+    this.child = spawnInGroup(
       process.execPath,
       [AUTODEV_BIN, '--data-dir', c.dataDir, '--config', path.join(c.scratch, 'settings.yaml'), 'demo', ...args],
       {

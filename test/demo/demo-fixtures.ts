@@ -3,10 +3,11 @@
  * clean environment and a timeout long enough for the whole story, read the demo's output lines, and read back what
  * the demo left in the database and the sample repository.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
 import type { Kysely } from 'kysely';
 import { AUTODEV_BIN } from '../support/built-cli.js';
+import { execFileInGroup, killGroup, spawnInGroup } from '../support/child-processes.js';
 import type { TestDatabase } from '../support/dialects.js';
 import type { Database } from '../../src/store/schema.js';
 
@@ -34,20 +35,11 @@ export function runDemoCli(
   args: readonly string[] = ['--replay-delay', '0'],
   timeoutMs = 120_000,
 ): Promise<DemoRun> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [AUTODEV_BIN, '--data-dir', dataDir, 'demo', ...args],
-      { env: demoEnv(t), cwd: t.dir, timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 },
-      (error, stdout, stderr) =>
-        resolve({
-          code: error ? (typeof error.code === 'number' ? error.code : null) : 0,
-          stdout,
-          stderr,
-          lines: stdout.split('\n'),
-        }),
-    );
-  });
+  return execFileInGroup(process.execPath, [AUTODEV_BIN, '--data-dir', dataDir, 'demo', ...args], {
+    env: demoEnv(t),
+    cwd: t.dir,
+    timeout: timeoutMs,
+  }).then((outcome) => ({ ...outcome, lines: outcome.stdout.split('\n') }));
 }
 
 /** Starts the demo and resolves once a stdout line matches `until`; the caller signals and awaits `exited`. */
@@ -57,7 +49,7 @@ export function startDemoCli(
   until: RegExp,
   args: readonly string[],
 ): Promise<{ child: ChildProcess; output: () => string; exited: Promise<number | null> }> {
-  const child = spawn(process.execPath, [AUTODEV_BIN, '--data-dir', dataDir, 'demo', ...args], {
+  const child = spawnInGroup(process.execPath, [AUTODEV_BIN, '--data-dir', dataDir, 'demo', ...args], {
     env: demoEnv(t),
     cwd: t.dir,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -67,11 +59,11 @@ export function startDemoCli(
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
-      child.kill('SIGKILL');
+      killGroup(child);
       reject(new Error(`no line matching ${String(until)} within 60 s; stdout:\n${stdout}\nstderr:\n${stderr}`));
     }, 60_000);
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.stdout.on('data', (chunk: Buffer) => {
+    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.stdout!.on('data', (chunk: Buffer) => {
       stdout += chunk.toString();
       if (until.test(stdout)) {
         clearTimeout(timer);

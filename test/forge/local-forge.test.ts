@@ -211,7 +211,7 @@ describe.each(DIALECTS)('%s: local forge', (dialect) => {
       await queue.close();
     });
 
-    const STORY = { status: 'done', summary: 's', title: 'T', body: 'B', acceptance_criteria: ['a'] };
+    const STORY = { status: 'done', summary: 's', stories: [{ title: 'T', body: 'B', acceptance_criteria: ['a'] }] };
     const SPEC = {
       status: 'done',
       summary: 's',

@@ -92,9 +92,7 @@ describe.each(DIALECTS)('%s: a planted secret in the workflow', (dialect) => {
     await complete('create_user_story', {
       status: 'done',
       summary: 's',
-      title: 'T',
-      body: 'B',
-      acceptance_criteria: ['a'],
+      stories: [{ title: 'T', body: 'B', acceptance_criteria: ['a'] }],
     });
     await complete('write_spec', {
       status: 'done',

@@ -7,7 +7,7 @@ import { onWorkflowTaskCompleted, startStoryWorkflow } from '../../src/workflow/
 import { DIALECTS } from '../support/dialects.js';
 import { errorOf, useTestServer } from './test-server.js';
 
-const STORY = { status: 'done', summary: 's', title: 'T', body: 'B', acceptance_criteria: ['works'] };
+const STORY = { status: 'done', summary: 's', stories: [{ title: 'T', body: 'B', acceptance_criteria: ['works'] }] };
 const SPEC = {
   status: 'done',
   summary: 's',

@@ -194,6 +194,26 @@ describe.each(DIALECTS)('%s: GET /api/events', (dialect) => {
     byHeader.close();
   });
 
+  it('delivers every event of several concurrent writers, each once', async () => {
+    const client = await connect('?kinds=task.created');
+    const WRITERS = 5;
+    const EACH = 40;
+    // Concurrent transactions on the pool: on PostgreSQL their commits land out of id order.
+    const tasks = (
+      await Promise.all(
+        Array.from({ length: WRITERS }, async () => {
+          const mine = [];
+          for (let i = 0; i < EACH; i++) mine.push(await enqueue());
+          return mine;
+        }),
+      )
+    ).flat();
+    const events = await client.take(WRITERS * EACH);
+    expect(new Set(events.map((e) => e.data.subject_id))).toEqual(new Set(tasks.map((task) => String(task.id))));
+    expect(new Set(events.map((e) => e.id)).size).toBe(WRITERS * EACH);
+    client.close();
+  });
+
   it('sends only the kinds asked for', async () => {
     const client = await connect('?kinds=task.cancelled,approval.');
     const task = await enqueue();

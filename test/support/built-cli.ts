@@ -1,10 +1,11 @@
 /**
  * @module Runs the BUILT `autodev` CLI (`npm run build` first) as a user would, against a test database: a clean
  * environment (no AUTODEV_* or DATABASE_URL of the developer's), DATABASE_URL for PostgreSQL, --data-dir for SQLite.
+ * In a process group of its own, killed with its test (`child-processes.ts`).
  */
-import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { execFileInGroup } from './child-processes.js';
 import type { TestDatabase } from './dialects.js';
 
 export const AUTODEV_BIN = path.join(
@@ -33,13 +34,9 @@ export function runBuiltCli(
   for (const name of Object.keys(env)) if (name.startsWith('AUTODEV_')) delete env[name];
   if (t.databaseUrl) env.DATABASE_URL = t.databaseUrl;
   const dataDir = t.sqlitePath ? path.dirname(t.sqlitePath) : t.dir;
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [AUTODEV_BIN, '--data-dir', dataDir, ...args],
-      { env, cwd: t.dir, timeout: 20_000 },
-      (error, stdout, stderr) =>
-        resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr }),
-    );
+  return execFileInGroup(process.execPath, [AUTODEV_BIN, '--data-dir', dataDir, ...args], {
+    env,
+    cwd: t.dir,
+    timeout: 20_000,
   });
 }

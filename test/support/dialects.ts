@@ -1,6 +1,7 @@
 /**
  * @module The engines every database test runs on. Each test file loops `DIALECTS` and gets a fresh database of its
- * own from `createTestDatabase` (SQLite: a temp file; PostgreSQL: a clone of the migrated template).
+ * own from `createTestDatabase` (SQLite: a copy of a file migrated once per process; PostgreSQL: a clone of the
+ * migrated template database).
  *
  * ### Examples
  * ```ts
@@ -33,6 +34,13 @@ function dialectsUnderTest(): DialectName[] {
 
 export const DIALECTS: DialectName[] = dialectsUnderTest();
 
+/**
+ * One engine, for end-to-end tests whose subject does not depend on it (the browser, the sandbox): the SQL they run
+ * is the API's and the runtime's, which the tests of those modules run on both engines. PostgreSQL when it is under
+ * test (the engine of several processes), else the one that is.
+ */
+export const ONE_DIALECT: DialectName[] = DIALECTS.includes('postgres') ? ['postgres'] : DIALECTS.slice(0, 1);
+
 export interface TestDatabase {
   handle: DatabaseHandle;
   /** What to pass as DATABASE_URL / --data-dir to a child process using the same database. */
@@ -47,8 +55,8 @@ export async function createTestDatabase(dialect: DialectName): Promise<TestData
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `autodev-test-${dialect}-`));
   if (dialect === 'sqlite') {
     const sqlitePath = path.join(dir, 'autodev.db');
+    fs.copyFileSync(await sqliteTemplate(), sqlitePath);
     const handle = await openDatabase({ sqlitePath });
-    await migrateToLatest(handle);
     return {
       handle,
       databaseUrl: undefined,
@@ -77,6 +85,22 @@ export async function createTestDatabase(dialect: DialectName): Promise<TestData
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+let sqliteTemplatePath: Promise<string> | undefined;
+
+/** A migrated SQLite file, made once per test process and copied for each database (a copy takes a few ms). */
+function sqliteTemplate(): Promise<string> {
+  sqliteTemplatePath ??= (async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'autodev-test-sqlite-template-'));
+    const file = path.join(dir, 'template.db');
+    const handle = await openDatabase({ sqlitePath: file });
+    await migrateToLatest(handle);
+    await handle.close(); // checkpoints the WAL into the file
+    process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+    return file;
+  })();
+  return sqliteTemplatePath;
 }
 
 async function adminQuery(adminUrl: string, text: string): Promise<void> {

@@ -2,10 +2,11 @@
  * @module Starts and kills `queue-worker-process` children (from the build, `dist/`) for the multi-process queue
  * tests and benchmarks, and remembers when each one started, became ready and died.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { spawnInGroup } from './child-processes.js';
 import type { WorkerMode } from './queue-worker-process.js';
 
 /** The repository root: the nearest directory above this file with a package.json (works from src and dist). */
@@ -60,7 +61,7 @@ export class WorkerProcess {
       ...['--types', options.types.join(','), '--backoff-ms', String(options.backoffMs ?? 100)],
     ];
     // The IPC channel is the child's lifeline: if this process dies without killing it, the child stops itself.
-    this.child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+    this.child = spawnInGroup(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
     this.child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
       // Keep the tail only: a worker logging errors in a loop must not grow the parent's memory without bound.
       this.stderr = (this.stderr + chunk).slice(-20_000);

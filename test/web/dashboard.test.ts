@@ -22,7 +22,7 @@ import { decideApproval } from '../../src/workflow/approvals.js';
 import { workflowDeps } from '../../src/workflow/workflow-deps.js';
 import { buildServer } from '../../src/server/build-server.js';
 import { gitIn, makeGitRepo, registerRepo } from '../support/agent-fixtures.js';
-import { DIALECTS, useTestDatabase } from '../support/dialects.js';
+import { ONE_DIALECT, useTestDatabase } from '../support/dialects.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const WEB_DIST = path.join(ROOT, 'web', 'dist');
@@ -59,7 +59,9 @@ const XSS_SPEC = [
   'A [real link](https://example.com/docs) stays.',
 ].join('\n');
 
-describe.each(DIALECTS)('%s: dashboard in Chromium', (dialect) => {
+// A browser flow clicks through several pages, each step waiting on what the page shows: on a loaded 2-CPU machine
+// one flow can pass 30 s, so these tests get longer (a hang still fails, later).
+describe.each(ONE_DIALECT)('%s: dashboard in Chromium', { timeout: 90_000 }, (dialect) => {
   const t = useTestDatabase(dialect);
   let app: FastifyInstance;
   let queue: TaskQueue;

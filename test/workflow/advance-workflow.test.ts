@@ -13,6 +13,7 @@ import {
 } from '../../src/workflow/advance-workflow.js';
 import type { StoryState } from '../../src/workflow/workflow-steps.js';
 import { expectCode } from '../support/expect-error.js';
+import { checkedResult } from '../support/result-fixtures.js';
 import { DIALECTS, useTestDatabase } from '../support/dialects.js';
 
 const SETTINGS: QueueSettings = {
@@ -22,7 +23,11 @@ const SETTINGS: QueueSettings = {
   backoff: { baseMs: 1_000, maxMs: 60_000 },
 };
 
-const STORY = { status: 'done', summary: 's', title: 'T', body: 'B', acceptance_criteria: ['works'] };
+const STORY = {
+  status: 'done',
+  summary: 's',
+  stories: [{ title: 'T', body: 'B', acceptance_criteria: ['works'] }],
+};
 const SPEC = {
   status: 'done',
   summary: 's',
@@ -73,6 +78,7 @@ describe.each(DIALECTS)('%s: story workflow', (dialect) => {
 
   /** Claims the one pending task of `type` and completes it with `result`, advancing its workflow in the same tx. */
   async function complete(type: string, result: unknown): Promise<number> {
+    checkedResult(type, result);
     const task = await queue.claim('w1', [type]);
     if (!task) throw new Error(`no pending ${type} task`);
     await t.handle.db.transaction().execute(async (tx) => {

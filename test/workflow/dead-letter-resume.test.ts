@@ -31,6 +31,7 @@ import { commitAll, makeRepo } from '../workspace/git-fixtures.js';
 import type { StoryState } from '../../src/workflow/workflow-steps.js';
 import { DIALECTS, useTestDatabase } from '../support/dialects.js';
 import { expectCode } from '../support/expect-error.js';
+import { checkedResult } from '../support/result-fixtures.js';
 import { REVIEW_OK, SEC_OK, SPEC, STORY, implementation } from './pipeline-fixtures.js';
 
 const SETTINGS: QueueSettings = {
@@ -69,6 +70,7 @@ describe.each(DIALECTS)('%s: dead letters and resume', (dialect) => {
     agentDeadLetterHook({ queue, settings: SettingsSchema.parse({ workflow: { max_fix_rounds: 1 } }) }, 'w1');
 
   async function complete(type: string, result: unknown) {
+    checkedResult(type, result);
     const task = await queue.claim('w1', [type]);
     if (!task) throw new Error(`no pending ${type} task`);
     await t.handle.db.transaction().execute(async (tx) => {

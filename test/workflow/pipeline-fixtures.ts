@@ -1,6 +1,6 @@
 /**
  * @module Fixtures for the pipeline tests: a real git repository with a tiny `node --test` suite, story results, and
- * `completeWithGates`, which finishes a claimed workflow task the way the agent runtime does: the task's
+ * `completeWithGates`, which checks the result against its task type's contract and finishes a claimed workflow task the way the agent runtime does: the task's
  * deterministic gate (`runTaskGates`: real test command, secret scan, lint) runs first, outside any transaction, and
  * the completion carries its verdict and stores what ran under `result.gates`.
  */
@@ -14,9 +14,14 @@ import type { Task } from '../../src/queue/task-record.js';
 import type { TaskQueue } from '../../src/queue/task-queue.js';
 import { onWorkflowTaskCompleted, type WorkflowDeps } from '../../src/workflow/advance-workflow.js';
 import { git } from '../../src/workspace/git.js';
+import { checkedResult } from '../support/result-fixtures.js';
 import { commitAll } from '../workspace/git-fixtures.js';
 
-export const STORY = { status: 'done', summary: 's', title: 'T', body: 'B', acceptance_criteria: ['works'] };
+export const STORY = {
+  status: 'done',
+  summary: 's',
+  stories: [{ title: 'T', body: 'B', acceptance_criteria: ['works'] }],
+};
 export const SPEC = {
   status: 'done',
   summary: 's',
@@ -100,6 +105,7 @@ export async function completeWithGates(
   type: string,
   result: Record<string, unknown>,
 ): Promise<Task> {
+  checkedResult(type, result);
   const task = await queue.claim('w1', [type]);
   if (!task) throw new Error(`no pending ${type} task`);
   const gate = await runTaskGates(gates, task);

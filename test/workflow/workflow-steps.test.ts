@@ -13,7 +13,7 @@ import {
 
 const OPTIONS = { maxFixRounds: 2 };
 
-const STORY = { status: 'done', summary: 's', title: 'T', body: 'B', acceptance_criteria: ['works'] };
+const STORY = { status: 'done', summary: 's', stories: [{ title: 'T', body: 'B', acceptance_criteria: ['works'] }] };
 const SPEC = {
   status: 'done',
   summary: 's',

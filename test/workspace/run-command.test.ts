@@ -16,6 +16,16 @@ async function processesWith(marker: string): Promise<string[]> {
   return found;
 }
 
+/** The processes with `marker` once none is left, or those still there after 10 s (a kill takes a moment). */
+async function processesLeftWith(marker: string): Promise<string[]> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const found = await processesWith(marker);
+    if (found.length === 0 || Date.now() > deadline) return found;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 describe('runCommand', () => {
   it('returns the exit code, stdout and stderr of a command', async () => {
     const result = await runCommand({ command: 'sh', args: ['-c', 'echo out; echo err >&2; exit 3'], cwd: '/' });
@@ -67,8 +77,7 @@ describe('runCommand', () => {
       killGraceMs: 200,
     });
     expect(result).toMatchObject({ timedOut: true, aborted: false, exitCode: null, signal: 'SIGTERM' });
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(await processesWith(marker)).toEqual([]);
+    expect(await processesLeftWith(marker)).toEqual([]);
   });
 
   it('a child that ignores SIGTERM is killed after the grace period', async () => {
@@ -81,8 +90,7 @@ describe('runCommand', () => {
       killGraceMs: 300,
     });
     expect(result.timedOut).toBe(true);
-    await new Promise((resolve) => setTimeout(resolve, 600));
-    expect(await processesWith(marker)).toEqual([]);
+    expect(await processesLeftWith(marker)).toEqual([]);
   });
 
   it('aborting via the signal kills the command', async () => {

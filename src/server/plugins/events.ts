@@ -1,5 +1,6 @@
 /**
- * @module `GET /api/events`: the `events` table as Server-Sent Events, resumable with `Last-Event-ID` (or `?after=`).
+ * @module `GET /api/events`: the change log (`events`, read by `events/read-events.ts`, which never skips a row) as
+ * Server-Sent Events, resumable with `Last-Event-ID` (or `?after=`).
  * Woken by the queue's wake-up channel, with a one-second poll for changes that do not wake it; one stream per client,
  * ended (timers, listeners and all) when the client goes away or the server closes.
  */
@@ -7,9 +8,10 @@ import type { ServerResponse } from 'node:http';
 import type { FastifyBaseLogger } from 'fastify';
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import type { Kysely } from 'kysely';
+import { eventCursorAfter, eventLogNow, readEvents, type EventCursor } from '../../events/read-events.js';
 import type { TaskQueue } from '../../queue/task-queue.js';
-import type { Database, EventRow } from '../../store/schema.js';
+import type { DatabaseHandle } from '../../store/open-database.js';
+import type { EventRow } from '../../store/schema.js';
 import { ErrorResponseSchema } from '../error-handler.js';
 
 export const EVENT_BATCH_SIZE = 500;
@@ -44,7 +46,7 @@ const EventsHeaders = z.looseObject({
 });
 
 export interface EventsOptions {
-  db: Kysely<Database>;
+  handle: DatabaseHandle;
   queue: TaskQueue;
 }
 
@@ -72,14 +74,6 @@ export function formatEvent(row: EventRow): string {
   return `id: ${row.id}\nevent: ${row.kind.replace(/[\r\n]/g, '')}\ndata: ${JSON.stringify(eventToJson(row))}\n\n`;
 }
 
-async function latestEventId(db: Kysely<Database>): Promise<number> {
-  const row = await db
-    .selectFrom('events')
-    .select((eb) => eb.fn.max('id').as('id'))
-    .executeTakeFirst();
-  return Number(row?.id ?? 0);
-}
-
 /** Writes `chunk`; waits for the socket to drain when its buffer is full. False when the client is gone. */
 function write(raw: ServerResponse, chunk: string, signal: AbortSignal): Promise<boolean> {
   if (signal.aborted || raw.destroyed) return Promise.resolve(false);
@@ -97,34 +91,27 @@ function write(raw: ServerResponse, chunk: string, signal: AbortSignal): Promise
 
 interface StreamRequest {
   raw: ServerResponse;
-  db: Kysely<Database>;
+  handle: DatabaseHandle;
   queue: TaskQueue;
-  after: number;
+  after: EventCursor;
   kinds: string[] | undefined;
   signal: AbortSignal;
   log: FastifyBaseLogger;
 }
 
-async function streamEvents({ raw, db, queue, after, kinds, signal, log }: StreamRequest): Promise<void> {
-  let last = after;
+async function streamEvents({ raw, handle, queue, after, kinds, signal, log }: StreamRequest): Promise<void> {
+  let cursor = after;
   let lastWriteAt = Date.now();
   while (!signal.aborted) {
     let rows: EventRow[];
     try {
-      rows = await db
-        .selectFrom('events')
-        .selectAll()
-        .where('id', '>', last)
-        .orderBy('id')
-        .limit(EVENT_BATCH_SIZE)
-        .execute();
+      ({ rows, cursor } = await readEvents(handle, cursor, EVENT_BATCH_SIZE));
     } catch (error) {
       // The client reconnects with Last-Event-ID and misses nothing.
       log.warn({ err: error }, 'event stream: reading events failed; ending the stream');
       return;
     }
     for (const row of rows) {
-      last = row.id;
       if (kinds && !kinds.some((prefix) => row.kind.startsWith(prefix))) continue;
       if (!(await write(raw, formatEvent(row), signal))) return;
       lastWriteAt = Date.now();
@@ -138,7 +125,7 @@ async function streamEvents({ raw, db, queue, after, kinds, signal, log }: Strea
   }
 }
 
-export const eventsPlugin: FastifyPluginAsyncZod<EventsOptions> = async (app, { db, queue }) => {
+export const eventsPlugin: FastifyPluginAsyncZod<EventsOptions> = async (app, { handle, queue }) => {
   const open = new Map<AbortController, Promise<void>>();
   // A wait starts the wake-up channel's listener (PostgreSQL: a LISTEN connection); start it now, so the first stream
   // does not miss the changes made while it connects.
@@ -170,7 +157,8 @@ export const eventsPlugin: FastifyPluginAsyncZod<EventsOptions> = async (app, { 
       },
     },
     async (request, reply) => {
-      const after = request.headers['last-event-id'] ?? request.query.after ?? (await latestEventId(db));
+      const afterId = request.headers['last-event-id'] ?? request.query.after;
+      const after = afterId === undefined ? await eventLogNow(handle) : await eventCursorAfter(handle, afterId);
       const kinds = request.query.kinds?.split(',');
 
       const controller = new AbortController();
@@ -185,11 +173,11 @@ export const eventsPlugin: FastifyPluginAsyncZod<EventsOptions> = async (app, { 
         connection: 'keep-alive',
         'x-accel-buffering': 'no',
       });
-      raw.write(`retry: ${RECONNECT_MS}\n: streaming events after ${after}\n\n`);
-      request.log.debug({ after, kinds }, 'event stream opened');
+      raw.write(`retry: ${RECONNECT_MS}\n: streaming events after ${afterId ?? 'now'}\n\n`);
+      request.log.debug({ after: afterId, kinds }, 'event stream opened');
       const finished = (async () => {
         try {
-          await streamEvents({ raw, db, queue, after, kinds, signal: controller.signal, log: request.log });
+          await streamEvents({ raw, handle, queue, after, kinds, signal: controller.signal, log: request.log });
         } finally {
           raw.off('close', stop);
           open.delete(controller);

@@ -44,6 +44,7 @@ events.subject_id text not null
 events.actor text not null
 events.data text not null
 events.created_at bigint not null
+events.xid bigint not null
 instructions.id bigint not null
 instructions.role text not null
 instructions.message text not null
@@ -161,6 +162,7 @@ CREATE INDEX approvals_workflow_idx ON public.approvals USING btree (workflow_id
 CREATE UNIQUE INDEX discussions_pkey ON public.discussions USING btree (id);
 CREATE INDEX discussions_topic_idx ON public.discussions USING btree (topic, id);
 CREATE UNIQUE INDEX events_pkey ON public.events USING btree (id);
+CREATE INDEX events_xid_idx ON public.events USING brin (xid) WITH (pages_per_range='32');
 CREATE UNIQUE INDEX instructions_pkey ON public.instructions USING btree (id);
 CREATE INDEX instructions_role_idx ON public.instructions USING btree (role, delivered_at);
 CREATE INDEX merge_request_notes_mr_idx ON public.merge_request_notes USING btree (merge_request_id);
