@@ -595,20 +595,36 @@ describe.each(DIALECTS)('%s: a whole story on the real agent CLIs, against a sta
       expect(gitIn(repo, 'rev-parse', 'HEAD')).toBe(mr.merge_sha);
       expect(gitIn(repo, 'status', '--porcelain')).toBe('');
 
-      // The default branch's history holds the agent's commit messages, and no WIP save (the agent's commits all
-      // worked inside the sandbox); the agent's commits carry the identity the commit model gave its clone.
+      // The default branch's history holds the agent's commit messages, and no WIP save (every commit of the agent
+      // worked inside the sandbox). Every author on main is the maintainer, Auto-Dev (the merge) or the identity the
+      // commit model gave a builder's clone: nothing was committed by whoever the sandbox happened to run as.
       const messages = gitIn(repo, 'log', '--format=%B', 'main');
       expect(messages).toContain(FEATURE_MESSAGE);
       expect(messages).toContain(FIX_MESSAGE);
-      const subjects = gitIn(repo, 'log', '--format=%an|%s', 'main').split('\n');
-      expect(subjects.filter((line) => /\|WIP:/.test(line))).toEqual([]);
-      for (const [message, taskId] of [
-        [FEATURE_MESSAGE, byType('implement_feature')[0]!.id],
-        [FIX_MESSAGE, fixTask.id],
-      ] as const) {
-        expect(subjects.filter((line) => line.endsWith(`|${message}`))).toEqual([
-          `Auto-Dev agent (task ${taskId})|${message}`,
-        ]);
+      const featureTaskId = byType('implement_feature')[0]!.id;
+      const agentAuthors = [featureTaskId, fixTask.id].map((id) => `Auto-Dev agent (task ${id})`);
+      const authors = new Set(gitIn(repo, 'log', '--format=%an', 'main').split('\n'));
+      expect([...authors].filter((a) => !['Maintainer', 'Auto-Dev', ...agentAuthors].includes(a))).toEqual([]);
+      expect(
+        gitIn(repo, 'log', '--format=%s', 'main')
+          .split('\n')
+          .filter((s) => s.startsWith('WIP:')),
+      ).toEqual([]);
+      const mergeParents = gitIn(repo, 'rev-list', '--parents', '-n', '1', mr.merge_sha!).split(' ').slice(1);
+      if (mergeParents.length === 2) {
+        // A merge commit: the agent's own commits are on main as it made them, with its identity.
+        expect(mergeParents).toEqual([project.initialCommit, fix.head_commit]);
+        for (const [commit, author] of [
+          [feature.commits[0]!.sha, agentAuthors[0]],
+          [fix.commits[0]!.sha, agentAuthors[1]],
+        ] as const) {
+          expect(gitIn(repo, 'merge-base', '--is-ancestor', commit, 'main')).toBe('');
+          expect(gitIn(repo, 'log', '-1', '--format=%an', commit)).toBe(author);
+        }
+      } else {
+        // A squash (a branch whose history once held a secret): one commit on top of main whose message carries
+        // the agent's messages (checked above).
+        expect(mergeParents).toEqual([project.initialCommit]);
       }
 
       // The deployment ran the deploy command on the merged commit.
@@ -711,7 +727,11 @@ describe.each(DIALECTS)('%s: a whole story on the real agent CLIs, against a sta
 
       // The CLI's state of that attempt is gone (a wiped home, another machine).
       const home = path.join(runtime.dataDir, 'sessions', String(lost!.id), 'home');
-      expect(fs.existsSync(home)).toBe(true);
+      // It held the lost conversation (a retry would have resumed it), until it is wiped.
+      const held = fs
+        .readdirSync(home, { recursive: true, encoding: 'utf8' })
+        .filter((file) => file.includes(lost!.provider_session_id!));
+      expect(held, `the CLI's conversation file in ${home}`).not.toEqual([]);
       fs.rmSync(home, { recursive: true, force: true });
 
       // Attempt 2: a fresh conversation whose prompt carries the end of the lost attempt's transcript.
@@ -757,7 +777,8 @@ describe('secrets never reach the default branch', () => {
   it('no story default-branch history (git log -p main) holds the AWS key the builder committed and then removed', () => {
     expect(defaultBranchHistories.length, 'no story ran to the end in this file').toBeGreaterThan(0);
     for (const { story, log } of defaultBranchHistories) {
-      expect(log, story).not.toContain(PLANTED_KEY);
+      // A boolean, so a failure names the story without printing the whole history.
+      expect(log.includes(PLANTED_KEY), `${story}: \`git log -p main\` holds the planted key`).toBe(false);
     }
   });
 });
