@@ -217,3 +217,57 @@ describe('Codex stand-in (Responses API)', () => {
     expect(agents.failures).toEqual([expect.objectContaining({ message: expect.stringContaining('unknown task') })]);
   });
 });
+
+describe('read and stall steps', () => {
+  const SCRIPT_READ_STALL: AgentStep[] = [{ read: 'src/a.js' }, { stall: true }];
+  const claudeRequest = (messages: unknown[]): MessagesRequest => ({
+    metadata: { user_id: JSON.stringify({ session_id: 'r1' }) },
+    tools: [{ name: 'Read' }],
+    messages: [
+      {
+        role: 'user',
+        content: [
+          { type: 'text', text: '<system-reminder>\nPrimary working directory: /w/task-7\n</system-reminder>' },
+          { type: 'text', text: PROMPT },
+        ],
+      },
+      ...(messages as { role: string; content: unknown }[]),
+    ],
+  });
+
+  it('Claude Code reads with its Read tool, then the stand-in stalls; the session records a fresh start', () => {
+    const agents = new ScriptedAgents(() => SCRIPT_READ_STALL);
+    const claude = scriptedClaude(agents);
+    expect(claude(claudeRequest([]), 0)).toMatchObject({ name: 'Read', input: { file_path: '/w/task-7/src/a.js' } });
+    const afterRead = [
+      { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_s0', name: 'Read', input: {} }] },
+      { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_s0', content: 'x' }] },
+    ];
+    expect(claude(claudeRequest(afterRead), 1)).toEqual({ kind: 'stall' });
+    const session = agents.allSessions()[0]!;
+    expect(session).toMatchObject({ firstResults: 0, prompt: PROMPT });
+    expect(session.turns.map((turn) => turn.answered)).toEqual(['read', 'stall']);
+  });
+
+  it('Codex reads through its shell, then the stand-in stalls', () => {
+    const agents = new ScriptedAgents(() => SCRIPT_READ_STALL);
+    const codex = scriptedCodex(agents);
+    const request = (input: unknown[]): ResponsesRequest => ({
+      prompt_cache_key: 'r2',
+      tools: [{ type: 'function', name: 'exec_command' }],
+      input: [
+        { type: 'message', role: 'user', content: [{ type: 'input_text', text: PROMPT }] },
+        ...(input as ResponsesRequest['input'] & object),
+      ],
+    });
+    expect(codex(request([]), 0)).toMatchObject({
+      name: 'exec_command',
+      arguments: JSON.stringify({ cmd: 'cat "src/a.js"', tty: false, yield_time_ms: 10_000 }),
+    });
+    const afterRead = [
+      { type: 'function_call', call_id: 'call_s0', name: 'exec_command' },
+      { type: 'function_call_output', call_id: 'call_s0', output: 'Process exited with code 0\nOutput:\nx\n' },
+    ];
+    expect(codex(request(afterRead), 1)).toBe('stall');
+  });
+});

@@ -65,13 +65,14 @@ export function fakeSessionEnv(provider: 'claude' | 'codex', session: FakeSessio
   return env;
 }
 
-type Tree = Record<string, unknown>;
+export type Tree = Record<string, unknown>;
 
 function isTree(value: unknown): value is Tree {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function deepMerge(base: Tree, over: Tree): Tree {
+/** `over` laid over `base`: objects merge key by key, anything else replaces. */
+export function deepMerge(base: Tree, over: Tree): Tree {
   const out: Tree = { ...base };
   for (const [key, value] of Object.entries(over)) {
     const current = out[key];

@@ -3,7 +3,8 @@
  * "Driving the real CLIs offline"): HEAD / answers 200, POST /v1/messages answers SSE (message_start ...
  * message_stop) or JSON, /v1/messages/count_tokens a count. Requests that offer tools are the agent's turns; a script
  * picks the reply from the number of tool_result blocks already in `messages`. Other requests (titles, summaries) get
- * a short text.
+ * a short text. A `stall` reply is never answered: the request stays open until the client goes away or the server
+ * closes (a model that hangs, for the watcher's time limit).
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -17,7 +18,11 @@ export interface MessagesRequest {
 }
 
 export type ScriptedReply =
-  { kind: 'text'; text: string } | { kind: 'tool_use'; id: string; name: string; input: Record<string, unknown> };
+  | { kind: 'text'; text: string }
+  | { kind: 'tool_use'; id: string; name: string; input: Record<string, unknown> }
+  | { kind: 'stall' };
+
+type AnsweredReply = Exclude<ScriptedReply, { kind: 'stall' }>;
 
 export type MessagesScript = (request: MessagesRequest, step: number) => ScriptedReply;
 
@@ -40,13 +45,13 @@ function toolResultCount(request: MessagesRequest): number {
   return count;
 }
 
-function contentBlock(reply: ScriptedReply): Record<string, unknown> {
+function contentBlock(reply: AnsweredReply): Record<string, unknown> {
   return reply.kind === 'text'
     ? { type: 'text', text: reply.text }
     : { type: 'tool_use', id: reply.id, name: reply.name, input: reply.input };
 }
 
-function writeStream(res: http.ServerResponse, id: string, model: string, reply: ScriptedReply): void {
+function writeStream(res: http.ServerResponse, id: string, model: string, reply: AnsweredReply): void {
   const send = (event: Record<string, unknown>) =>
     res.write(`event: ${String(event.type)}\ndata: ${JSON.stringify(event)}\n\n`);
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
@@ -128,10 +133,12 @@ export async function startMockMessagesServer(script: MessagesScript): Promise<M
       const id = `msg_mock${counter}`;
       const model = body.model ?? 'claude-sonnet-4-5';
       const isAgentTurn = (body.tools ?? []).length > 0;
-      let reply: ScriptedReply = { kind: 'text', text: 'ok' };
+      let reply: AnsweredReply = { kind: 'text', text: 'ok' };
       if (isAgentTurn) {
         agentRequests.push(body);
-        reply = script(body, toolResultCount(body));
+        const scripted = script(body, toolResultCount(body));
+        if (scripted.kind === 'stall') return;
+        reply = scripted;
       }
       if (body.stream) {
         writeStream(res, id, model, reply);

@@ -1,7 +1,8 @@
 /**
  * @module A tiny OpenAI Responses API on 127.0.0.1 for driving the real Codex CLI offline (PROTOCOLS.md, "Driving the
  * real CLIs offline"): each POST /v1/responses is answered with SSE (response.created, one output item,
- * response.completed). A script picks the item from the number of tool outputs already in the request's `input`.
+ * response.completed). A script picks the item from the number of tool outputs already in the request's `input`, or
+ * answers `stall`: the request is never answered and stays open until the client goes away or the server closes.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -15,7 +16,7 @@ export interface ResponsesRequest {
 }
 
 /** Picks the output item for a request; `step` is how many tool outputs the request already carries. */
-export type ResponsesScript = (request: ResponsesRequest, step: number) => Record<string, unknown>;
+export type ResponsesScript = (request: ResponsesRequest, step: number) => Record<string, unknown> | 'stall';
 
 export interface MockResponsesServer {
   /** Base URL for a Codex model provider, e.g. http://127.0.0.1:PORT/v1 */
@@ -47,12 +48,14 @@ export async function startMockResponsesServer(script: ResponsesScript): Promise
       }
       requests.push(body);
       const step = (body.input ?? []).filter((item) => TOOL_OUTPUT_TYPES.has(String(item.type))).length;
+      const item = script(body, step);
+      if (item === 'stall') return;
       const id = `resp_${requests.length}`;
       const send = (event: Record<string, unknown>) =>
         res.write(`event: ${String(event.type)}\ndata: ${JSON.stringify(event)}\n\n`);
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
       send({ type: 'response.created', response: { id } });
-      send({ type: 'response.output_item.done', output_index: 0, item: script(body, step) });
+      send({ type: 'response.output_item.done', output_index: 0, item });
       send({
         type: 'response.completed',
         response: {

@@ -12,13 +12,13 @@ import { bundledCliPath } from '../../src/agents/agent-cli.js';
 import { settingsProviderFactory } from '../../src/agents/provider-factory.js';
 import { createAgentTaskHandler, type AgentRuntimeDeps } from '../../src/agents/run-agent-task.js';
 import { queueSettingsFrom } from '../../src/config/load-settings.js';
-import { SettingsSchema, type Settings } from '../../src/config/settings-schema.js';
+import { SettingsSchema, type Settings, type SettingsInput } from '../../src/config/settings-schema.js';
 import { TASK_TYPES_BY_ROLE, type Role } from '../../src/domain/roles.js';
 import type { LlmProviderName } from '../../src/config/settings-schema.js';
 import { runWorker } from '../../src/queue/run-worker.js';
 import { TaskQueue } from '../../src/queue/task-queue.js';
 import type { DatabaseHandle } from '../../src/store/open-database.js';
-import { autodevCliEntry, settleEvents, waitFor } from './agent-fixtures.js';
+import { autodevCliEntry, deepMerge, settleEvents, waitFor } from './agent-fixtures.js';
 import { startMockMessagesServer, type MockMessagesServer } from './mock-messages-server.js';
 import { startMockResponsesServer, type MockResponsesServer } from './mock-responses-server.js';
 import { scriptedClaude } from './scripted-claude.js';
@@ -66,42 +66,51 @@ export async function startModelStandIns(agents: ScriptedAgents): Promise<ModelS
  * Settings whose sessions run on the real CLIs against the stand-ins, sandboxed with bubblewrap. Nothing root-specific
  * is set: as root, the sandbox runs the CLI as an unprivileged uid (workspace/sandbox.ts `sandboxUid`).
  */
-export function realCliSettings(standIns: ModelStandIns, provider: LlmProviderName): Settings {
-  return SettingsSchema.parse({
-    llm: {
-      default_provider: provider,
-      fallback_provider: provider,
-      providers: {
-        claude: {
-          executable: null,
-          model: STAND_IN_MODELS.claude,
-          env: {
-            ANTHROPIC_BASE_URL: standIns.messages.baseUrl,
-            ANTHROPIC_API_KEY: 'sk-ant-stand-in',
-            CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
-          },
-        },
-        codex: {
-          executable: null,
-          model: STAND_IN_MODELS.codex,
-          env: { STAND_IN_KEY: 'sk-stand-in' },
-          config: {
-            model_provider: 'standin',
-            model_providers: {
-              standin: {
-                name: 'stand-in',
-                base_url: standIns.responses.baseUrl,
-                wire_api: 'responses',
-                env_key: 'STAND_IN_KEY',
+export function realCliSettings(
+  standIns: ModelStandIns,
+  provider: LlmProviderName,
+  overrides: SettingsInput = {},
+): Settings {
+  return SettingsSchema.parse(
+    deepMerge(
+      {
+        llm: {
+          default_provider: provider,
+          fallback_provider: provider,
+          providers: {
+            claude: {
+              executable: null,
+              model: STAND_IN_MODELS.claude,
+              env: {
+                ANTHROPIC_BASE_URL: standIns.messages.baseUrl,
+                ANTHROPIC_API_KEY: 'sk-ant-stand-in',
+                CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
+              },
+            },
+            codex: {
+              executable: null,
+              model: STAND_IN_MODELS.codex,
+              env: { STAND_IN_KEY: 'sk-stand-in' },
+              config: {
+                model_provider: 'standin',
+                model_providers: {
+                  standin: {
+                    name: 'stand-in',
+                    base_url: standIns.responses.baseUrl,
+                    wire_api: 'responses',
+                    env_key: 'STAND_IN_KEY',
+                  },
+                },
               },
             },
           },
         },
+        sandbox: { mode: 'bubblewrap' },
+        queue: { retry_base_seconds: 600, retry_max_seconds: 900 },
       },
-    },
-    sandbox: { mode: 'bubblewrap' },
-    queue: { retry_base_seconds: 600, retry_max_seconds: 900 },
-  });
+      overrides,
+    ),
+  );
 }
 
 export interface RealCliRuntime {
@@ -118,13 +127,18 @@ export interface RealCliRuntime {
  * A runtime on `handle` whose sessions run on `provider`'s real CLI, with a throwaway operator HOME (each session
  * gets a home of its own in its session dir; this one holds nothing).
  */
-export function realCliRuntime(handle: DatabaseHandle, standIns: ModelStandIns, provider: LlmProviderName) {
+export function realCliRuntime(
+  handle: DatabaseHandle,
+  standIns: ModelStandIns,
+  provider: LlmProviderName,
+  overrides: SettingsInput = {},
+) {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), `autodev-real-${provider}-`));
   const dataDir = path.join(root, 'data');
   const home = path.join(root, 'home');
   fs.mkdirSync(dataDir, { recursive: true });
   fs.mkdirSync(home, { recursive: true });
-  const settings = realCliSettings(standIns, provider);
+  const settings = realCliSettings(standIns, provider, overrides);
   const queue = new TaskQueue(handle, queueSettingsFrom(settings));
   const logs: Record<string, unknown>[] = [];
   const logger = pino({ level: 'debug' }, { write: (line: string) => void logs.push(JSON.parse(line)) });
@@ -154,13 +168,13 @@ export function realCliRuntime(handle: DatabaseHandle, standIns: ModelStandIns, 
 
 /**
  * Runs `loops` real worker loops for `role` (so as many sessions can run at once) until every task in `taskIds` has
- * settled once, then stops them.
+ * settled `settled` times in all (default once: its first attempt ended), then stops them.
  */
 export async function runAttempts(
   runtime: RealCliRuntime,
   role: Role,
   taskIds: readonly number[],
-  options: { loops?: number; timeoutMs?: number } = {},
+  options: { loops?: number; timeoutMs?: number; settled?: number } = {},
 ) {
   const stop = new AbortController();
   const errors: unknown[] = [];
@@ -180,7 +194,8 @@ export async function runAttempts(
     await waitFor(
       `tasks ${taskIds.join(', ')} to settle`,
       async () => {
-        for (const id of taskIds) if ((await settleEvents(db, id)).length === 0) return false;
+        const wanted = options.settled ?? 1;
+        for (const id of taskIds) if ((await settleEvents(db, id)).length < wanted) return false;
         return true;
       },
       options.timeoutMs ?? 120_000,

@@ -1,6 +1,7 @@
 /**
- * @module Scripted agents for the model-API stand-ins: a provider-neutral script (run a shell command, write a file,
- * call an Auto-Dev MCP tool, say something) chosen from the prompt Auto-Dev rendered, played one step per model turn.
+ * @module Scripted agents for the model-API stand-ins: a provider-neutral script (run a shell command, read or write a
+ * file, call an Auto-Dev MCP tool, say something, or stall: never answer, like a model that hangs) chosen from the
+ * prompt Auto-Dev rendered, played one step per model turn.
  * The stand-ins (scripted-claude.ts, scripted-codex.ts) translate steps into each CLI's real tool calls and hand back
  * what the CLI reported for earlier steps; this module picks the next step, checks each reported result against the
  * step's expectation (failures are recorded for the test to assert on), and keeps per-session turn times.
@@ -50,8 +51,12 @@ export interface StepExpectation {
 export type AgentStep =
   | { bash: Dynamic<string>; expect?: StepExpectation }
   | { write: Dynamic<{ path: string; content: string }>; expect?: StepExpectation }
+  /** Read a file with the CLI's file-reading tool (Claude Code's Write refuses to overwrite a file it has not read). */
+  | { read: string; expect?: StepExpectation }
   | { mcp: { tool: McpToolName; input: Dynamic<Record<string, unknown>> }; expect?: StepExpectation }
-  | { say: string };
+  | { say: string }
+  /** The model never answers this turn: the stand-in holds the request open until the CLI goes away. */
+  | { stall: true };
 
 /** Picks the script for a session from the prompt Auto-Dev rendered for it. */
 export type ChooseScript = (prompt: string, facts: PromptFacts) => AgentStep[];
@@ -60,8 +65,10 @@ export type ChooseScript = (prompt: string, facts: PromptFacts) => AgentStep[];
 export type ResolvedStep =
   | { kind: 'bash'; index: number; command: string }
   | { kind: 'write'; index: number; path: string; content: string }
+  | { kind: 'read'; index: number; path: string }
   | { kind: 'mcp'; index: number; tool: McpToolName; input: Record<string, unknown> }
-  | { kind: 'say'; index: number; text: string };
+  | { kind: 'say'; index: number; text: string }
+  | { kind: 'stall'; index: number };
 
 /** What a stand-in answered a model request with. */
 export type TurnKind = ResolvedStep['kind'] | 'tool_search';
@@ -83,6 +90,10 @@ export interface SessionTurns {
   provider: string;
   session: string;
   facts: PromptFacts;
+  /** The task prompt of the session's first request. */
+  prompt: string;
+  /** How many tool results the session's first request already carried (0 for a fresh conversation). */
+  firstResults: number;
   turns: TurnRecord[];
 }
 
@@ -173,7 +184,7 @@ export class ScriptedAgents {
     turn.results.forEach((outcome, index) => {
       const key = `${turn.provider}:${turn.session}:${index}`;
       const step = script[index];
-      if (this.checked.has(key) || !step || 'say' in step || !step.expect) return;
+      if (this.checked.has(key) || !step || 'say' in step || 'stall' in step || !step.expect) return;
       this.checked.add(key);
       const problem = checkOutcome(step.expect, outcome);
       if (problem) this.fail(turn, index, problem);
@@ -185,6 +196,8 @@ export class ScriptedAgents {
       typeof dynamic === 'function' ? (dynamic as (c: StepContext) => T)(context) : dynamic;
     if (!step) return { kind: 'say', index, text: FINAL_WORDS };
     if ('say' in step) return { kind: 'say', index, text: step.say };
+    if ('stall' in step) return { kind: 'stall', index };
+    if ('read' in step) return { kind: 'read', index, path: step.read };
     if ('bash' in step) return { kind: 'bash', index, command: value(step.bash) };
     if ('write' in step) return { kind: 'write', index, ...value(step.write) };
     return { kind: 'mcp', index, tool: step.mcp.tool, input: value(step.mcp.input) };
@@ -219,7 +232,14 @@ export class ScriptedAgents {
     const key = `${turn.provider}:${turn.session}`;
     let record = this.sessions.get(key);
     if (!record) {
-      record = { provider: turn.provider, session: turn.session, facts, turns: [] };
+      record = {
+        provider: turn.provider,
+        session: turn.session,
+        facts,
+        prompt: turn.prompt,
+        firstResults: turn.results.length,
+        turns: [],
+      };
       this.sessions.set(key, record);
     }
     return record;

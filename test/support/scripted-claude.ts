@@ -132,6 +132,12 @@ export function scriptedClaude(agents: ScriptedAgents, now: () => number = Date.
         const cwd = workingDirectory(request) ?? '/';
         return reply('write', toolUse('Write', { file_path: path.resolve(cwd, step.path), content: step.content }));
       }
+      case 'read': {
+        const cwd = workingDirectory(request) ?? '/';
+        return reply('read', toolUse('Read', { file_path: path.resolve(cwd, step.path) }));
+      }
+      case 'stall':
+        return reply('stall', { kind: 'stall' });
       case 'mcp': {
         const name = `${MCP_PREFIX}${step.tool}`;
         const loaded = (request.tools ?? []).some((tool) => tool.name === name);

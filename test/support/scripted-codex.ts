@@ -105,13 +105,13 @@ function readConversation(request: ResponsesRequest): Conversation {
 
 /** The Responses stand-in's script that plays `agents` (the `step` it is given is ignored: see readConversation). */
 export function scriptedCodex(agents: ScriptedAgents, now: () => number = Date.now): ResponsesScript {
-  return (request: ResponsesRequest): Record<string, unknown> => {
+  return (request: ResponsesRequest): Record<string, unknown> | 'stall' => {
     const at = now();
     const session = codexSessionId(request);
     const conversation = readConversation(request);
     const turn = { provider: 'codex' as const, session, prompt: codexPrompt(request), results: conversation.results };
     const step = agents.next(turn);
-    const reply = (answered: TurnKind, item: Record<string, unknown>) => {
+    const reply = <T extends Record<string, unknown> | 'stall'>(answered: TurnKind, item: T): T => {
       agents.answered('codex', session, answered, at);
       return item;
     };
@@ -121,6 +121,11 @@ export function scriptedCodex(agents: ScriptedAgents, now: () => number = Date.n
         return reply('say', assistantMessage(step.text));
       case 'bash':
         return reply('bash', shellCall(request, callId, step.command));
+      case 'read':
+        // Codex has no file-reading tool of its own: it reads through the shell.
+        return reply('read', shellCall(request, callId, `cat ${JSON.stringify(step.path)}`));
+      case 'stall':
+        return reply('stall', 'stall');
       case 'write': {
         const file = path.isAbsolute(step.path)
           ? path.relative(workingDirectory(request) ?? '/', step.path)
