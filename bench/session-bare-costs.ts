@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { bundledCliPath, writeSandboxedCli } from '../src/agents/agent-cli.js';
+import { bundledCliPath, writeSandboxedCli, type CliProvider } from '../src/agents/agent-cli.js';
 import { hiddenPathsFor, saveOptionsFor } from '../src/agents/sandbox-policy.js';
 import { findPackageRoot } from '../src/config/package-root.js';
 import { SettingsSchema } from '../src/config/settings-schema.js';
@@ -23,6 +23,7 @@ import { autodevCliEntry, gitIn, makeGitRepo } from '../test/support/agent-fixtu
 import { startMockMessagesServer } from '../test/support/mock-messages-server.js';
 import { assistantMessage, startMockResponsesServer } from '../test/support/mock-responses-server.js';
 import { preciseNow, progress } from './bench-report.js';
+import { measureCliStartSplit } from './cli-start-split.js';
 
 export interface BareCost {
   name: string;
@@ -67,7 +68,7 @@ async function repeat(runs: number, name: string, command: string, once: () => P
 }
 
 /** A builder-like setup: a repository, a data dir, a task clone made by the runtime's function, a session dir. */
-async function sessionLikeSetup(root: string) {
+export async function sessionLikeSetup(root: string) {
   const repo = makeGitRepo(root, 'repo');
   const dataDir = path.join(root, 'data');
   const home = path.join(root, 'home');
@@ -77,7 +78,7 @@ async function sessionLikeSetup(root: string) {
   const deps = { env, dataDir, settings };
   const sessionDir = path.join(dataDir, 'sessions', '1');
   await writeSessionContext(sessionDir, {
-    task: { id: 1, type: 'implement_feature', priority: 0, payload: { title: 'CSV export' }, attempts: 1 },
+    task: { id: 1, type: 'implement_feature', priority: 5, payload: { title: 'CSV export' }, attempts: 1 },
     role: 'builder',
     parent_results: [],
     instructions: [],
@@ -157,7 +158,7 @@ async function mcpHandshake(sessionDir: string): Promise<{ initialize: number; f
   return { initialize, firstTool };
 }
 
-export async function measureBareCosts(runs: number): Promise<BareCost[]> {
+export async function measureBareCosts(runs: number, providers: readonly CliProvider[]): Promise<BareCost[]> {
   const root = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'autodev-bench-bare-')));
   const costs: BareCost[] = [];
   const claude = bundledCliPath('claude');
@@ -250,6 +251,7 @@ export async function measureBareCosts(runs: number): Promise<BareCost[]> {
       ['claude', claudeRun],
       ['codex', codexRun],
     ] as const) {
+      if (!providers.includes(kind)) continue;
       const first: number[] = [];
       const exit: number[] = [];
       progress(`bare cost: ${kind} -p to first model request (no sandbox, no MCP)`);
@@ -264,6 +266,8 @@ export async function measureBareCosts(runs: number): Promise<BareCost[]> {
       costs.push({ name: `${kind}: start to first model request, no sandbox/MCP`, command: line, samples: first });
       costs.push({ name: `${kind}: start to exit (one answer), no sandbox/MCP`, command: line, samples: exit });
     }
+
+    costs.push(...(await measureCliStartSplit(providers, runs, root, setup.sessionDir, setup.deps)));
 
     const initialize: number[] = [];
     const firstTool: number[] = [];

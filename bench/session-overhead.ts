@@ -300,7 +300,10 @@ async function reviewRepo(runtime: RealCliRuntime): Promise<{ id: number; path: 
   gitIn(repo.path, 'checkout', '--quiet', 'main');
   return {
     path: repo.path,
-    id: await registerRepo(runtime.queue.handle.db, { name: 'reviewed', location: repo.path }),
+    id: await registerRepo(runtime.queue.handle.db, {
+      name: `${runtime.deps.settings.llm.default_provider}-reviewed`,
+      location: repo.path,
+    }),
   };
 }
 
@@ -321,7 +324,10 @@ async function benchEngine(
     try {
       const built = makeGitRepo(runtime.root, 'built');
       const repos = {
-        builder: { path: built.path, id: await registerRepo(timed.db, { name: 'built', location: built.path }) },
+        builder: {
+          path: built.path,
+          id: await registerRepo(timed.db, { name: `${provider}-built`, location: built.path }),
+        },
         reviewer: await reviewRepo(runtime),
       };
       const bench: BenchRuntime = { engine, provider, runtime, deps, db, runs, agents, repos };
@@ -475,7 +481,7 @@ export async function runSessionOverheadBench(config: SessionBenchConfig = readS
         await postgres.release();
       }
     }
-    const bare = config.bareRuns > 0 ? await measureBareCosts(config.bareRuns) : [];
+    const bare = config.bareRuns > 0 ? await measureBareCosts(config.bareRuns, config.providers) : [];
     return sessionReport(timings, bare, config);
   } finally {
     await standIns.close();
