@@ -1,9 +1,8 @@
 /**
  * @module The parts of an agent session's overhead, each alone, for the session-overhead benchmark: bubblewrap
- * around `true` (bare, and with a session's own mounts), the CLIs' `--version` start (plain and sandboxed), each CLI
- * from start to its first model request and to its exit with no MCP server and no sandbox (a stand-in answers
- * "Done." at once), the `autodev mcp` handshake and its first tool answer, the task clone (`git clone --shared` and
- * the runtime's whole `prepareWorktree`) and the in-sandbox save (`commitWip`). Every sandbox is built by the same
+ * around `true` (bare, and with a session's own mounts), the CLIs' `--version` start (plain and sandboxed), the CLI
+ * start split by variant (`cli-start-split.ts`), the `autodev mcp` handshake and its first tool answer, the task
+ * clone (`git clone --shared` and the runtime's whole `prepareWorktree`) and the in-sandbox save (`commitWip`). Every sandbox is built by the same
  * functions the runtime uses (`writeSandboxedCli`, `hiddenPathsFor`, `saveOptionsFor`).
  */
 import { spawn } from 'node:child_process';
@@ -20,16 +19,17 @@ import { mcpServerSpec } from '../src/mcp/run-mcp-stdio.js';
 import { writeSessionContext } from '../src/mcp/session-files.js';
 import { commitWip, prepareWorktree, sandboxPathsFor, type Worktree } from '../src/workspace/worktrees.js';
 import { autodevCliEntry, gitIn, makeGitRepo } from '../test/support/agent-fixtures.js';
-import { startMockMessagesServer } from '../test/support/mock-messages-server.js';
-import { assistantMessage, startMockResponsesServer } from '../test/support/mock-responses-server.js';
 import { preciseNow, progress } from './bench-report.js';
 import { measureCliStartSplit } from './cli-start-split.js';
+import { cpuMsSoFar } from './session-timing.js';
 
 export interface BareCost {
   name: string;
   /** What was run, shortened for the table. */
   command: string;
   samples: number[];
+  /** CPU ms per run, this process and the reaped children (commands run to their exit), when measured. */
+  cpu?: number[];
 }
 
 interface Spawned {
@@ -63,8 +63,13 @@ async function repeat(runs: number, name: string, command: string, once: () => P
   progress(`bare cost: ${name}`);
   await once(); // warm-up: page cache, first-run files
   const samples: number[] = [];
-  for (let i = 0; i < runs; i++) samples.push(await once());
-  return { name, command, samples };
+  const cpu: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const before = cpuMsSoFar();
+    samples.push(await once());
+    cpu.push(cpuMsSoFar() - before);
+  }
+  return { name, command, samples, cpu };
 }
 
 /** A builder-like setup: a repository, a data dir, a task clone made by the runtime's function, a session dir. */
@@ -103,39 +108,6 @@ function sessionWrapper(
     readOnlyPaths: [...paths.readOnlyPaths, findPackageRoot(), path.dirname(cliPath)],
     hiddenPaths: hiddenPathsFor(setup.deps),
   });
-}
-
-/** A CLI started with a one-line prompt against a stand-in answering "Done.": ms to its first request and to exit. */
-async function cliToFirstRequest(
-  start: (baseUrl: string, home: string) => { command: string; args: string[]; env: NodeJS.ProcessEnv },
-  kind: 'claude' | 'codex',
-  home: string,
-): Promise<{ firstRequest: number; exit: number }> {
-  let firstAt = Number.NaN;
-  const seen = () => {
-    if (Number.isNaN(firstAt)) firstAt = preciseNow();
-  };
-  const server =
-    kind === 'claude'
-      ? await startMockMessagesServer(() => {
-          seen();
-          return { kind: 'text', text: 'Done.' };
-        })
-      : await startMockResponsesServer(() => {
-          seen();
-          return assistantMessage('Done.');
-        });
-  try {
-    fs.rmSync(home, { recursive: true, force: true });
-    fs.mkdirSync(home, { recursive: true });
-    const { command, args, env } = start(server.baseUrl, home);
-    const t0 = preciseNow();
-    const run = await timeSpawn(command, args, { cwd: home, env });
-    if (Number.isNaN(firstAt)) throw new Error(`${kind} made no model request: ${run.output.slice(-500)}`);
-    return { firstRequest: firstAt - t0, exit: run.ms };
-  } finally {
-    await server.close();
-  }
 }
 
 /** Times an MCP client's handshake with `autodev mcp` (initialize) and then its first tool answer (read_task). */
@@ -218,54 +190,6 @@ export async function measureBareCosts(runs: number, providers: readonly CliProv
         ms(timeSpawn(wrappers.codex, ['--version'])),
       ),
     );
-
-    const cliHome = path.join(root, 'cli-home');
-    const claudeRun = (baseUrl: string, home: string) => ({
-      command: claude,
-      args: ['-p', 'Say done.', '--model', 'claude-sonnet-4-5'],
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: home,
-        ANTHROPIC_BASE_URL: baseUrl,
-        ANTHROPIC_API_KEY: 'sk-ant-stand-in',
-        CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
-      },
-    });
-    const codexRun = (baseUrl: string, home: string) => ({
-      command: process.execPath,
-      args: [
-        codex,
-        'exec',
-        '--skip-git-repo-check',
-        '-m',
-        'gpt-5.5',
-        '-c',
-        'model_provider="standin"',
-        '-c',
-        `model_providers.standin={name="stand-in",base_url="${baseUrl}",wire_api="responses",env_key="STAND_IN_KEY"}`,
-        'Say done.',
-      ],
-      env: { PATH: process.env.PATH ?? '', HOME: home, CODEX_HOME: home, STAND_IN_KEY: 'sk-stand-in' },
-    });
-    for (const [kind, start] of [
-      ['claude', claudeRun],
-      ['codex', codexRun],
-    ] as const) {
-      if (!providers.includes(kind)) continue;
-      const first: number[] = [];
-      const exit: number[] = [];
-      progress(`bare cost: ${kind} -p to first model request (no sandbox, no MCP)`);
-      await cliToFirstRequest(start, kind, cliHome);
-      for (let i = 0; i < runs; i++) {
-        const run = await cliToFirstRequest(start, kind, cliHome);
-        first.push(run.firstRequest);
-        exit.push(run.exit);
-      }
-      const line =
-        kind === 'claude' ? 'claude -p "Say done." (fresh HOME)' : 'codex exec "Say done." (fresh CODEX_HOME)';
-      costs.push({ name: `${kind}: start to first model request, no sandbox/MCP`, command: line, samples: first });
-      costs.push({ name: `${kind}: start to exit (one answer), no sandbox/MCP`, command: line, samples: exit });
-    }
 
     costs.push(...(await measureCliStartSplit(providers, runs, root, setup.sessionDir, setup.deps)));
 

@@ -33,6 +33,7 @@ import { formatTable, percentile, preciseNow, progress, type Cell } from './benc
 import { measureBareCosts, type BareCost } from './session-bare-costs.js';
 import {
   busyWithin,
+  cpuMsSoFar,
   startTimedStandIns,
   timedDatabase,
   timedProviders,
@@ -155,6 +156,8 @@ export interface SessionTiming {
   wallMs: number;
   modelMs: number;
   phases: Record<Phase, number>;
+  /** CPU used from claim to completion by this process and the session's processes it reaped (a lower bound). */
+  cpuMs: number;
   /** Database time while the CLI ran (transcript batches): not on the session's path. */
   concurrentDbMs: number;
   requests: number;
@@ -203,6 +206,7 @@ async function timeOneSession(bench: BenchRuntime, role: BenchRole): Promise<Ses
   const workerId = `${role}-bench`;
   const handler = createAgentTaskHandler(bench.deps, role);
 
+  const cpuStart = cpuMsSoFar();
   const claimStart = preciseNow();
   const claimed = await queue.claim(workerId, TASK_TYPES_BY_ROLE[role]);
   const handlerStart = preciseNow();
@@ -225,6 +229,7 @@ async function timeOneSession(bench: BenchRuntime, role: BenchRole): Promise<Ses
     await onComplete?.(tx, claimed);
   });
   const completeEnd = preciseNow();
+  const cpuMs = cpuMsSoFar() - cpuStart;
 
   const failures = agents.failures.slice(failuresBefore);
   if (failures.length > 0) throw new Error(`the scripted ${role} went wrong: ${JSON.stringify(failures)}`);
@@ -270,6 +275,7 @@ async function timeOneSession(bench: BenchRuntime, role: BenchRole): Promise<Ses
     wallMs,
     modelMs,
     phases,
+    cpuMs,
     concurrentDbMs: dbIn(run.start, run.end),
     requests: requests.length,
   };
@@ -387,6 +393,7 @@ export function sessionReport(
     ['OVERHEAD = wall - model', ...column(overhead)],
     ...PHASES.map(([phase, label]): Cell[] => [`  ${label}`, ...column((t) => t.phases[phase])]),
     ['(database during the CLI run, off the path)', ...column((t) => t.concurrentDbMs)],
+    ['CPU used, all processes (lower bound)', ...column((t) => t.cpuMs)],
     ['model requests', ...column((t) => t.requests)],
   ];
   const sessionTable = formatTable(['ms, p50 / max', ...names], rows);
@@ -399,12 +406,13 @@ export function sessionReport(
   const bucketTable = formatTable(['all sessions, by kind of overhead', 'p50 ms', 'max ms', 'share'], bucketRows);
 
   const bareTable = formatTable(
-    ['bare cost (each alone)', 'runs', 'p50 ms', 'max ms', 'command'],
+    ['bare cost (each alone)', 'runs', 'p50 ms', 'max ms', 'CPU p50 ms', 'command'],
     bare.map((b): Cell[] => [
       b.name,
       b.samples.length,
       percentile(b.samples, 50),
       percentile(b.samples, 100),
+      b.cpu && percentile(b.cpu, 50),
       b.command,
     ]),
   );

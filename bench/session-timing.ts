@@ -4,6 +4,7 @@
  * scripted answer took (the model time), and a provider wrapper that logs when the CLI session starts and ends.
  * Intervals are in ms on one clock (`preciseNow`), so the phases of a session can be cut out of one timeline.
  */
+import fs from 'node:fs';
 import type {
   KyselyPlugin,
   PluginTransformQueryArgs,
@@ -176,6 +177,26 @@ export async function startTimedStandIns(agents: TimedAgents): Promise<ModelStan
       await responses.close();
     },
   };
+}
+
+/** Linux's USER_HZ: /proc reports CPU times in these ticks. */
+const TICKS_PER_SECOND = 100;
+
+/**
+ * CPU ms used so far by this process and by its children that ended and were waited for (with theirs, when they
+ * waited for their own): `utime + stime + cutime + cstime` of /proc/self/stat, 10 ms resolution. A CLI's processes
+ * that are never reaped do not count, so a difference of two readings is a lower bound. NaN off Linux.
+ */
+export function cpuMsSoFar(): number {
+  try {
+    const stat = fs.readFileSync('/proc/self/stat', 'utf8');
+    // Fields after the command name (which may hold spaces) in parentheses: state is field 3, utime 14 ... cstime 17.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = [11, 12, 13, 14].map((i) => Number(fields[i]));
+    return (ticks.reduce((a, b) => a + b, 0) * 1000) / TICKS_PER_SECOND;
+  } catch {
+    return Number.NaN;
+  }
 }
 
 /** Wraps a provider factory so each session's `run` logs its start and end in `runs`. */
