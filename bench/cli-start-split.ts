@@ -87,9 +87,9 @@ export async function measureCliStartSplit(
       const isScript = /\.(?:c|m)?js$/.test(cli);
       const cwd = path.join(root, `${provider}-cwd`);
       fs.mkdirSync(cwd, { recursive: true });
-      for (const variant of VARIANTS) {
+      const variants = [];
+      for (const [index, variant] of VARIANTS.entries()) {
         const label = `${provider} via SDK, ${variant.sandboxed ? 'sandboxed' : 'plain'}, ${variant.mcp ? 'with' : 'no'} MCP`;
-        progress(`cli start split: ${label}`);
         const target = variant.sandboxed
           ? await writeSandboxedCli({
               wrapperPath: path.join(sessionDir, `${provider}-split-sandboxed.sh`),
@@ -101,24 +101,33 @@ export async function measureCliStartSplit(
             })
           : cli;
         const exec = !variant.sandboxed && isScript ? [process.execPath, target] : [target];
-        const shim = path.join(root, `${provider}-shim.sh`);
+        const shim = path.join(root, `${provider}-shim-${index}.sh`);
         fs.writeFileSync(
           shim,
           `#!/bin/sh\ndate +%s%N >> ${shellQuote(marks)}\nexec ${exec.map(shellQuote).join(' ')} "$@"\n`,
           { mode: 0o700 },
         );
         const llm = settingsProviderFactory({ settings })(provider, { executable: shim });
-        const toSpawn: number[] = [];
-        const toFirst: number[] = [];
-        const whole: number[] = [];
-        for (let i = 0; i <= runs; i++) {
+        variants.push({
+          label,
+          mcp: variant.mcp,
+          llm,
+          toSpawn: [] as number[],
+          toFirst: [] as number[],
+          whole: [] as number[],
+        });
+      }
+      // Interleaved (every variant once per round), so load drifting on a shared machine falls on all of them.
+      progress(`cli start split: ${provider}, ${VARIANTS.length} variants, ${runs} rounds after a warm-up`);
+      for (let round = 0; round <= runs; round++) {
+        for (const variant of variants) {
           // A fresh home per session, in the session dir (writable in the sandbox), like a session's own home.
           const home = path.join(sessionDir, `${provider}-home-${++homes}`);
           fs.mkdirSync(path.join(home, '.codex'), { recursive: true });
           fs.rmSync(marks, { force: true });
           stand.reset();
           const start = preciseNow();
-          const outcome = await llm.run(
+          const outcome = await variant.llm.run(
             {
               prompt: 'Say done.',
               cwd,
@@ -140,14 +149,18 @@ export async function measureCliStartSplit(
             },
             () => {},
           );
-          if (outcome.status !== 'succeeded') throw new Error(`${label}: ${outcome.status}: ${outcome.error ?? ''}`);
+          if (outcome.status !== 'succeeded') {
+            throw new Error(`${variant.label}: ${outcome.status}: ${outcome.error ?? ''}`);
+          }
           const spawnedAt = Number(fs.readFileSync(marks, 'utf8').trim().split('\n')[0]) / 1e6;
           const firstAt = stand.firstRequestAt();
-          if (i === 0) continue; // warm-up
-          toSpawn.push(spawnedAt - start);
-          toFirst.push(firstAt - spawnedAt);
-          whole.push(firstAt - start);
+          if (round === 0) continue; // warm-up
+          variant.toSpawn.push(spawnedAt - start);
+          variant.toFirst.push(firstAt - spawnedAt);
+          variant.whole.push(firstAt - start);
         }
+      }
+      for (const { label, toSpawn, toFirst, whole } of variants) {
         costs.push({ name: `${label}: run() to spawn`, command: 'SDK work before the CLI starts', samples: toSpawn });
         costs.push({ name: `${label}: spawn to first request`, command: 'shim stamp to stand-in', samples: toFirst });
         costs.push({ name: `${label}: run() to first request`, command: 'the whole CLI start', samples: whole });

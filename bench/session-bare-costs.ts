@@ -28,7 +28,10 @@ export interface BareCost {
   /** What was run, shortened for the table. */
   command: string;
   samples: number[];
-  /** CPU ms per run, this process and the reaped children (commands run to their exit), when measured. */
+  /**
+   * CPU ms per run: this process and its reaped children (`cpuMsSoFar`). Not kept for commands in bubblewrap, whose
+   * processes' CPU does not reach this process's counters.
+   */
   cpu?: number[];
 }
 
@@ -59,7 +62,14 @@ function timeSpawn(command: string, args: readonly string[], options: { cwd?: st
   });
 }
 
-async function repeat(runs: number, name: string, command: string, once: () => Promise<number>): Promise<BareCost> {
+/** Runs `once` after a warm-up, `runs` times; CPU is kept only when `countCpu` (no bubblewrap: see BareCost.cpu). */
+async function repeat(
+  runs: number,
+  name: string,
+  command: string,
+  once: () => Promise<number>,
+  countCpu = true,
+): Promise<BareCost> {
   progress(`bare cost: ${name}`);
   await once(); // warm-up: page cache, first-run files
   const samples: number[] = [];
@@ -69,7 +79,7 @@ async function repeat(runs: number, name: string, command: string, once: () => P
     samples.push(await once());
     cpu.push(cpuMsSoFar() - before);
   }
-  return { name, command, samples, cpu };
+  return countCpu ? { name, command, samples, cpu } : { name, command, samples };
 }
 
 /** A builder-like setup: a repository, a data dir, a task clone made by the runtime's function, a session dir. */
@@ -152,32 +162,45 @@ export async function measureBareCosts(runs: number, providers: readonly CliProv
     const ms = async (p: Promise<Spawned>) => (await p).ms;
     costs.push(await repeat(runs, 'node start', 'node -e 0', () => ms(timeSpawn(process.execPath, ['-e', '0']))));
     costs.push(
-      await repeat(runs, 'bwrap, bare', 'bwrap --unshare-all --ro-bind / / --dev /dev --proc /proc -- true', () =>
-        ms(
-          timeSpawn('bwrap', [
-            '--unshare-all',
-            '--ro-bind',
-            '/',
-            '/',
-            '--dev',
-            '/dev',
-            '--proc',
-            '/proc',
-            '--',
-            'true',
-          ]),
-        ),
+      await repeat(
+        runs,
+        'bwrap, bare',
+        'bwrap --unshare-all --ro-bind / / --dev /dev --proc /proc -- true',
+        () =>
+          ms(
+            timeSpawn('bwrap', [
+              '--unshare-all',
+              '--ro-bind',
+              '/',
+              '/',
+              '--dev',
+              '/dev',
+              '--proc',
+              '/proc',
+              '--',
+              'true',
+            ]),
+          ),
+        false,
       ),
     );
     costs.push(
-      await repeat(runs, "bwrap, a session's mounts", 'writeSandboxedCli(true) wrapper', () =>
-        ms(timeSpawn(wrappers.true, [])),
+      await repeat(
+        runs,
+        "bwrap, a session's mounts",
+        'writeSandboxedCli(true) wrapper',
+        () => ms(timeSpawn(wrappers.true, [])),
+        false,
       ),
     );
     costs.push(await repeat(runs, 'claude --version', 'claude --version', () => ms(timeSpawn(claude, ['--version']))));
     costs.push(
-      await repeat(runs, 'claude --version, sandboxed', 'session wrapper --version', () =>
-        ms(timeSpawn(wrappers.claude, ['--version'])),
+      await repeat(
+        runs,
+        'claude --version, sandboxed',
+        'session wrapper --version',
+        () => ms(timeSpawn(wrappers.claude, ['--version'])),
+        false,
       ),
     );
     costs.push(
@@ -186,8 +209,12 @@ export async function measureBareCosts(runs: number, providers: readonly CliProv
       ),
     );
     costs.push(
-      await repeat(runs, 'codex --version, sandboxed', 'session wrapper --version', () =>
-        ms(timeSpawn(wrappers.codex, ['--version'])),
+      await repeat(
+        runs,
+        'codex --version, sandboxed',
+        'session wrapper --version',
+        () => ms(timeSpawn(wrappers.codex, ['--version'])),
+        false,
       ),
     );
 
@@ -271,13 +298,21 @@ export async function measureBareCosts(runs: number, providers: readonly CliProv
       return elapsed;
     };
     costs.push(
-      await repeat(runs, 'commitWip, agent committed (builder)', 'sandboxed save: bundle + fetch + update-ref', () =>
-        saveAfter(true),
+      await repeat(
+        runs,
+        'commitWip, agent committed (builder)',
+        'sandboxed save: bundle + fetch + update-ref',
+        () => saveAfter(true),
+        false,
       ),
     );
     costs.push(
-      await repeat(runs, 'commitWip, work uncommitted', 'sandboxed save: add + commit + bundle + fetch', () =>
-        saveAfter(false),
+      await repeat(
+        runs,
+        'commitWip, work uncommitted',
+        'sandboxed save: add + commit + bundle + fetch',
+        () => saveAfter(false),
+        false,
       ),
     );
     return costs;

@@ -13,14 +13,17 @@
  * clone, the save). Results table on stdout, progress on stderr.
  *
  * Knobs (env): AUTODEV_BENCH_SESSIONS (5 measured sessions per provider and role), AUTODEV_BENCH_ENGINES
- * (`sqlite,postgres`), AUTODEV_BENCH_PROVIDERS (`claude,codex`), AUTODEV_BENCH_BARE_RUNS (5; 0 skips the bare costs).
+ * (`sqlite,postgres`), AUTODEV_BENCH_PROVIDERS (`claude,codex`), AUTODEV_BENCH_BARE_RUNS (5; 0 skips the bare costs),
+ * AUTODEV_BENCH_CLI_ENV (a JSON object of extra CLI environment for both providers' settings `env`, to try a
+ * setting, e.g. `{"ENABLE_TOOL_SEARCH":"false"}`; printed in the report).
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createAgentTaskHandler, type AgentRuntimeDeps } from '../src/agents/run-agent-task.js';
-import type { LlmProviderName } from '../src/config/settings-schema.js';
+import { settingsProviderFactory } from '../src/agents/provider-factory.js';
+import type { LlmProviderName, Settings } from '../src/config/settings-schema.js';
 import { TASK_TYPES_BY_ROLE, type Role } from '../src/domain/roles.js';
 import type { LeaseHolder } from '../src/queue/lease.js';
 import type { HandlerOutcome } from '../src/queue/run-worker.js';
@@ -33,7 +36,6 @@ import { formatTable, percentile, preciseNow, progress, type Cell } from './benc
 import { measureBareCosts, type BareCost } from './session-bare-costs.js';
 import {
   busyWithin,
-  cpuMsSoFar,
   startTimedStandIns,
   timedDatabase,
   timedProviders,
@@ -48,6 +50,8 @@ export interface SessionBenchConfig {
   engines: readonly Engine[];
   providers: readonly LlmProviderName[];
   bareRuns: number;
+  /** Extra environment for the CLIs (settings `llm.providers.*.env`), to measure a setting's effect. */
+  cliEnv: Record<string, string>;
 }
 
 type Engine = 'sqlite' | 'postgres';
@@ -65,6 +69,20 @@ function listFrom<T extends string>(name: string, value: string, allowed: readon
   return items as T[];
 }
 
+function cliEnvFrom(text: string | undefined): Record<string, string> {
+  if (!text) return {};
+  const value = JSON.parse(text) as unknown;
+  if (
+    typeof value !== 'object' ||
+    value === null ||
+    Array.isArray(value) ||
+    !Object.values(value).every((v) => typeof v === 'string')
+  ) {
+    throw new Error(`AUTODEV_BENCH_CLI_ENV must be a JSON object of strings (got ${text})`);
+  }
+  return value as Record<string, string>;
+}
+
 export function readSessionBenchConfig(env: NodeJS.ProcessEnv = process.env): SessionBenchConfig {
   const int = (name: string, fallback: number, min: number) => {
     const value = Number(env[name] ?? fallback);
@@ -76,6 +94,7 @@ export function readSessionBenchConfig(env: NodeJS.ProcessEnv = process.env): Se
     engines: listFrom('AUTODEV_BENCH_ENGINES', env.AUTODEV_BENCH_ENGINES ?? 'sqlite,postgres', ['sqlite', 'postgres']),
     providers: listFrom('AUTODEV_BENCH_PROVIDERS', env.AUTODEV_BENCH_PROVIDERS ?? 'claude,codex', ['claude', 'codex']),
     bareRuns: int('AUTODEV_BENCH_BARE_RUNS', 5, 0),
+    cliEnv: cliEnvFrom(env.AUTODEV_BENCH_CLI_ENV),
   };
 }
 
@@ -156,8 +175,6 @@ export interface SessionTiming {
   wallMs: number;
   modelMs: number;
   phases: Record<Phase, number>;
-  /** CPU used from claim to completion by this process and the session's processes it reaped (a lower bound). */
-  cpuMs: number;
   /** Database time while the CLI ran (transcript batches): not on the session's path. */
   concurrentDbMs: number;
   requests: number;
@@ -206,7 +223,6 @@ async function timeOneSession(bench: BenchRuntime, role: BenchRole): Promise<Ses
   const workerId = `${role}-bench`;
   const handler = createAgentTaskHandler(bench.deps, role);
 
-  const cpuStart = cpuMsSoFar();
   const claimStart = preciseNow();
   const claimed = await queue.claim(workerId, TASK_TYPES_BY_ROLE[role]);
   const handlerStart = preciseNow();
@@ -229,7 +245,6 @@ async function timeOneSession(bench: BenchRuntime, role: BenchRole): Promise<Ses
     await onComplete?.(tx, claimed);
   });
   const completeEnd = preciseNow();
-  const cpuMs = cpuMsSoFar() - cpuStart;
 
   const failures = agents.failures.slice(failuresBefore);
   if (failures.length > 0) throw new Error(`the scripted ${role} went wrong: ${JSON.stringify(failures)}`);
@@ -275,7 +290,6 @@ async function timeOneSession(bench: BenchRuntime, role: BenchRole): Promise<Ses
     wallMs,
     modelMs,
     phases,
-    cpuMs,
     concurrentDbMs: dbIn(run.start, run.end),
     requests: requests.length,
   };
@@ -313,47 +327,113 @@ async function reviewRepo(runtime: RealCliRuntime): Promise<{ id: number; path: 
   };
 }
 
-async function benchEngine(
+/** `settings` with `extra` added to each CLI provider's `env`. */
+function withCliEnv(settings: Settings, extra: Record<string, string>): Settings {
+  const { claude, codex } = settings.llm.providers;
+  return {
+    ...settings,
+    llm: {
+      ...settings.llm,
+      providers: {
+        ...settings.llm.providers,
+        claude: { ...claude, env: { ...claude.env, ...extra } },
+        codex: { ...codex, env: { ...codex.env, ...extra } },
+      },
+    },
+  };
+}
+
+/** A runtime for one engine and provider, on its own timed handle, with a repository per role. */
+async function benchRuntime(
   engine: Engine,
   handle: DatabaseHandle,
+  provider: LlmProviderName,
   standIns: ModelStandIns,
   agents: TimedAgents,
   config: SessionBenchConfig,
-): Promise<SessionTiming[]> {
-  const timings: SessionTiming[] = [];
+): Promise<BenchRuntime> {
   const db: DbInterval[] = [];
   const timed = timedDatabase(handle, db);
-  for (const provider of config.providers) {
-    const runtime = realCliRuntime(timed, standIns, provider);
-    const runs: Interval[] = [];
-    const deps = { ...runtime.deps, createProvider: timedProviders(runtime.deps.createProvider, runs) };
-    try {
-      const built = makeGitRepo(runtime.root, 'built');
-      const repos = {
-        builder: {
-          path: built.path,
-          id: await registerRepo(timed.db, { name: `${provider}-built`, location: built.path }),
-        },
-        reviewer: await reviewRepo(runtime),
-      };
-      const bench: BenchRuntime = { engine, provider, runtime, deps, db, runs, agents, repos };
-      progress(`${engine} ${provider}: one warm-up session per role (not counted)`);
-      for (const role of ROLES) await timeOneSession(bench, role);
-      for (let n = 1; n <= config.sessions; n++) {
-        for (const role of ROLES) {
-          const timing = await timeOneSession(bench, role);
-          progress(
-            `${engine} ${provider} ${role} ${n}/${config.sessions}: wall ${timing.wallMs.toFixed(0)} ms, ` +
-              `overhead ${(timing.wallMs - timing.modelMs).toFixed(0)} ms`,
-          );
-          timings.push(timing);
-        }
+  const runtime = realCliRuntime(timed, standIns, provider);
+  const runs: Interval[] = [];
+  const settings = withCliEnv(runtime.deps.settings, config.cliEnv);
+  const deps = {
+    ...runtime.deps,
+    settings,
+    createProvider: timedProviders(settingsProviderFactory({ settings }), runs),
+  };
+  const built = makeGitRepo(runtime.root, 'built');
+  const repos = {
+    builder: {
+      path: built.path,
+      id: await registerRepo(timed.db, { name: `${provider}-built`, location: built.path }),
+    },
+    reviewer: await reviewRepo(runtime),
+  };
+  return { engine, provider, runtime, deps, db, runs, agents, repos };
+}
+
+/**
+ * Runs the sessions interleaved (round n of every engine, provider and role before round n + 1), so load from
+ * elsewhere on a shared machine falls on every group alike; one warm-up session per group first, not counted.
+ */
+async function runInterleaved(benches: readonly BenchRuntime[], config: SessionBenchConfig): Promise<SessionTiming[]> {
+  const timings: SessionTiming[] = [];
+  progress('one warm-up session per engine, provider and role (not counted)');
+  for (const bench of benches) for (const role of ROLES) await timeOneSession(bench, role);
+  for (let n = 1; n <= config.sessions; n++) {
+    for (const bench of benches) {
+      for (const role of ROLES) {
+        const timing = await timeOneSession(bench, role);
+        progress(
+          `${bench.engine} ${bench.provider} ${role} ${n}/${config.sessions}: wall ${timing.wallMs.toFixed(0)} ms, ` +
+            `overhead ${(timing.wallMs - timing.modelMs).toFixed(0)} ms`,
+        );
+        timings.push(timing);
       }
-    } finally {
-      await runtime.close();
     }
   }
   return timings;
+}
+
+interface OpenEngine {
+  engine: Engine;
+  handle: DatabaseHandle;
+  release(): Promise<void>;
+}
+
+/** A migrated database per engine asked for: a temp SQLite file, a scratch PostgreSQL database (if available). */
+async function openEngines(config: SessionBenchConfig): Promise<OpenEngine[]> {
+  const opened: OpenEngine[] = [];
+  if (config.engines.includes('sqlite')) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'autodev-bench-sessions-'));
+    const handle = await openDatabase({ sqlitePath: path.join(dir, 'autodev.db') });
+    opened.push({
+      engine: 'sqlite',
+      handle,
+      release: async () => {
+        await handle.close();
+        fs.rmSync(dir, { recursive: true, force: true });
+      },
+    });
+  }
+  if (config.engines.includes('postgres')) {
+    const postgres = await scratchPostgres();
+    if (!postgres) progress('postgres skipped: not installed and AUTODEV_BENCH_DATABASE_URL not set');
+    else {
+      const handle = await openDatabase({ databaseUrl: postgres.url });
+      opened.push({
+        engine: 'postgres',
+        handle,
+        release: async () => {
+          await handle.close();
+          await postgres.release();
+        },
+      });
+    }
+  }
+  for (const { handle } of opened) await migrateToLatest(handle);
+  return opened;
 }
 
 // ---------------------------------------------------------------------------------------------------------------------
@@ -393,7 +473,6 @@ export function sessionReport(
     ['OVERHEAD = wall - model', ...column(overhead)],
     ...PHASES.map(([phase, label]): Cell[] => [`  ${label}`, ...column((t) => t.phases[phase])]),
     ['(database during the CLI run, off the path)', ...column((t) => t.concurrentDbMs)],
-    ['CPU used, all processes (lower bound)', ...column((t) => t.cpuMs)],
     ['model requests', ...column((t) => t.requests)],
   ];
   const sessionTable = formatTable(['ms, p50 / max', ...names], rows);
@@ -436,9 +515,10 @@ export function sessionReport(
     .join(' ');
   const header =
     `Session overhead benchmark: ${config.sessions} measured sessions per engine, provider and role (after one ` +
-    `warm-up each), one at a time, real CLIs sandboxed with bubblewrap${process.getuid?.() === 0 ? ' (as root)' : ''}, ` +
+    `warm-up each), one at a time, interleaved (round n of every group before round n + 1), real CLIs sandboxed with bubblewrap${process.getuid?.() === 0 ? ' (as root)' : ''}, ` +
     `model stand-ins answering at once. ${os.cpus().length} CPUs, node ${process.version}, load average ${load} ` +
-    `(1/5/15 min) at the end: wall times include the wait for a CPU on a shared machine.`;
+    `(1/5/15 min) at the end: wall times include the wait for a CPU on a shared machine.` +
+    (Object.keys(config.cliEnv).length ? ` Extra CLI environment: ${JSON.stringify(config.cliEnv)}.` : '');
   return [
     header,
     '',
@@ -457,41 +537,21 @@ export function sessionReport(
 export async function runSessionOverheadBench(config: SessionBenchConfig = readSessionBenchConfig()): Promise<string> {
   const agents = new TimedAgents(chooseScript);
   const standIns = await startTimedStandIns(agents);
-  const timings: SessionTiming[] = [];
+  const engines: OpenEngine[] = [];
+  const benches: BenchRuntime[] = [];
   try {
-    for (const engine of config.engines) {
-      if (engine === 'sqlite') {
-        const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'autodev-bench-sessions-'));
-        const handle = await openDatabase({ sqlitePath: path.join(dir, 'autodev.db') });
-        try {
-          await migrateToLatest(handle);
-          timings.push(...(await benchEngine(engine, handle, standIns, agents, config)));
-        } finally {
-          await handle.close();
-          fs.rmSync(dir, { recursive: true, force: true });
-        }
-        continue;
-      }
-      const postgres = await scratchPostgres();
-      if (!postgres) {
-        progress('postgres skipped: not installed and AUTODEV_BENCH_DATABASE_URL not set');
-        continue;
-      }
-      try {
-        const handle = await openDatabase({ databaseUrl: postgres.url });
-        try {
-          await migrateToLatest(handle);
-          timings.push(...(await benchEngine(engine, handle, standIns, agents, config)));
-        } finally {
-          await handle.close();
-        }
-      } finally {
-        await postgres.release();
+    engines.push(...(await openEngines(config)));
+    for (const { engine, handle } of engines) {
+      for (const provider of config.providers) {
+        benches.push(await benchRuntime(engine, handle, provider, standIns, agents, config));
       }
     }
+    const timings = await runInterleaved(benches, config);
     const bare = config.bareRuns > 0 ? await measureBareCosts(config.bareRuns, config.providers) : [];
     return sessionReport(timings, bare, config);
   } finally {
+    for (const bench of benches) await bench.runtime.close();
+    for (const engine of engines) await engine.release();
     await standIns.close();
   }
 }
