@@ -8,16 +8,13 @@
  * AUTODEV_BENCH_ROUNDS (4; the interleaved PostgreSQL comparison: `tasks` per queue in that many alternating drains).
  * AUTODEV_BENCH_DATABASE_URL must let the bench create and drop a scratch database.
  */
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import pg from 'pg';
 import { TaskQueue } from '../src/queue/task-queue.js';
 import { migrateToLatest } from '../src/store/migrate.js';
-import { openDatabase, redactUrl } from '../src/store/open-database.js';
-import { findPostgresBinDir, startPostgresCluster, withDatabase } from '../test/support/postgres-cluster.js';
+import { openDatabase } from '../src/store/open-database.js';
 import {
   clearQueue,
   drainInProcess,
@@ -30,6 +27,7 @@ import {
 } from './auto-dev-queue-bench.js';
 import { formatTable, percentile, perSecond, progress, type Cell } from './bench-report.js';
 import { benchGraphileWorker, drainGraphileOnce } from './graphile-worker-bench.js';
+import { scratchPostgres } from './scratch-postgres.js';
 
 export interface QueueBenchConfig {
   tasks: number;
@@ -178,51 +176,6 @@ async function interleavedDrains(url: string, config: QueueBenchConfig): Promise
     await handle.close();
   }
   return { ours: perSecond(total.ours.tasks, total.ours.ms), theirs: perSecond(total.theirs.tasks, total.theirs.ms) };
-}
-
-interface ScratchPostgres {
-  url: string;
-  release(): Promise<void>;
-}
-
-/** A scratch database on AUTODEV_BENCH_DATABASE_URL's server, or on a throwaway durable cluster; undefined if neither. */
-async function scratchPostgres(): Promise<ScratchPostgres | undefined> {
-  let adminUrl = process.env.AUTODEV_BENCH_DATABASE_URL;
-  let stopCluster: (() => void) | undefined;
-  if (!adminUrl) {
-    if (!findPostgresBinDir()) return undefined;
-    progress('postgres: starting a throwaway cluster (fsync on)');
-    const cluster = await startPostgresCluster({ durable: true });
-    adminUrl = cluster.adminUrl;
-    stopCluster = () => cluster.stop();
-    // Ctrl-C must not leave a server running.
-    process.once('SIGINT', () => {
-      stopCluster?.();
-      process.exit(130);
-    });
-  }
-  const name = `autodev_bench_${randomBytes(4).toString('hex')}`;
-  const admin = async (text: string) => {
-    const client = new pg.Client({ connectionString: adminUrl });
-    await client.connect();
-    try {
-      await client.query(text);
-    } finally {
-      await client.end();
-    }
-  };
-  await admin(`create database ${name}`);
-  progress(`postgres: scratch database ${name} on ${redactUrl(adminUrl)}`);
-  return {
-    url: withDatabase(adminUrl, name),
-    async release() {
-      try {
-        await admin(`drop database if exists ${name} with (force)`);
-      } finally {
-        stopCluster?.();
-      }
-    },
-  };
 }
 
 /** Runs the whole benchmark and returns the report (also printed by the command). */

@@ -1,10 +1,13 @@
 /**
- * @module `npm run bench`: every benchmark in turn (the task queue's, for now), each report on stdout.
+ * @module `npm run bench`: every benchmark in turn (the task queue's, then agent sessions' overhead), each report on
+ * stdout.
  */
 import { runQueueThroughputBench } from './queue-throughput.js';
+import { runSessionOverheadBench } from './session-overhead.js';
 
 const BENCHMARKS: ReadonlyArray<[name: string, run: () => Promise<string>]> = [
   ['queue', () => runQueueThroughputBench()],
+  ['sessions', () => runSessionOverheadBench()],
 ];
 
 async function main(): Promise<void> {
