@@ -8,7 +8,15 @@ import type { Kysely } from 'kysely';
 import { AutodevError } from '../errors.js';
 import { recordEvent } from '../events/record-event.js';
 import type { Database } from '../store/schema.js';
-import { commitsBetween, git, gitOutput, isAncestor, listWorktrees, resolveCommit, uncommittedChanges } from '../workspace/git.js';
+import {
+  commitsBetween,
+  git,
+  gitOutput,
+  isAncestor,
+  listWorktrees,
+  resolveCommit,
+  uncommittedChanges,
+} from '../workspace/git.js';
 import type {
   Forge,
   MergeMeta,
