@@ -418,7 +418,7 @@ async function runSession(
   if (context.signal.aborted) throw context.signal.reason ?? new Error('aborted');
   const commits =
     wip && workspace.worktree && workspace.repo && 'commits' in checked.result
-      ? await commitsBetween(workspace.worktree.repoPath, workspace.repo.default_branch, wip.commit)
+      ? await commitsBetween(workspace.worktree.repoPath, workspace.worktree.head, wip.commit)
       : undefined;
   const result = {
     ...checked.result,
@@ -426,7 +426,7 @@ async function runSession(
     provider,
     ...(workspace.worktree?.branch ? { branch: workspace.worktree.branch } : {}),
     ...(wip ? { head_commit: wip.commit } : {}),
-    // What is really on the branch (read from the repository), whatever the agent claimed.
+    // The commits this attempt really added to the branch (read from the repository), whatever the agent claimed.
     ...(commits ? { commits } : {}),
     ...(gate ? { gates: { ...gate.record, ...(gate.verdict ? { verdict: gate.verdict } : {}) } } : {}),
   };
