@@ -62,7 +62,6 @@ export async function run(args: UpArgs, deps: CliDeps): Promise<number> {
         logger,
         version,
         clock: deps.now,
-        adminTokenPath: token.path,
         settings,
         dailyBudget: settings.tokens.daily_budget,
         maxFixRounds: settings.workflow.max_fix_rounds,

@@ -2,6 +2,9 @@
  * @module `GET /api/events`: the `events` table as Server-Sent Events, resumable with `Last-Event-ID` (or `?after=`).
  * Woken by the queue's wake-up channel, with a one-second poll for changes that do not wake it; one stream per client,
  * ended (timers, listeners and all) when the client goes away or the server closes.
+ * Limits keep the server responsive: open streams per token and in total (one more: 429 TOO_MANY_STREAMS), and a
+ * client that stops reading is dropped once its unsent bytes pass `maxBufferedBytes` or it does not drain in
+ * `DRAIN_TIMEOUT_MS`.
  */
 import type { ServerResponse } from 'node:http';
 import type { FastifyBaseLogger } from 'fastify';
@@ -10,23 +13,24 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Kysely } from 'kysely';
 import type { TaskQueue } from '../../queue/task-queue.js';
 import type { Database, EventRow } from '../../store/schema.js';
+import { AutodevError } from '../../errors.js';
+import { MAX_ID, wholeNumberText } from '../../domain/input-policy.js';
 import { ErrorResponseSchema } from '../error-handler.js';
 
 export const EVENT_BATCH_SIZE = 500;
 export const FALLBACK_POLL_MS = 1_000;
 export const KEEPALIVE_MS = 15_000;
+/** A client whose socket has not drained this long after a write filled it is dropped. */
+export const DRAIN_TIMEOUT_MS = 30_000;
 /** What a browser's EventSource waits before reconnecting. */
 const RECONNECT_MS = 2_000;
 
-const eventId = z
-  .string()
-  .regex(/^\d{1,16}$/, 'must be an event id (a whole number)')
-  .transform(Number)
-  .pipe(z.int().min(0).max(Number.MAX_SAFE_INTEGER, 'must be an event id (a whole number)'));
+const eventId = wholeNumberText('an event id', 0, MAX_ID);
 
 const EventsQuery = z.strictObject({
   access_token: z
     .string()
+    .max(512)
     .optional()
     .describe('The API token, for browsers whose EventSource cannot send an Authorization header.'),
   after: eventId.optional().describe('Send events after this id; without it (and without Last-Event-ID), from now.'),
@@ -43,9 +47,25 @@ const EventsHeaders = z.looseObject({
   'last-event-id': eventId.optional().describe('Resume after this event id (browsers send it on reconnect).'),
 });
 
+export interface EventStreamLimits {
+  /** Open streams, all tokens together (settings: server.max_event_streams). */
+  maxStreams: number;
+  /** Open streams per token (server.max_event_streams_per_token). */
+  maxStreamsPerToken: number;
+  /** Unsent bytes a stream may hold for a client before it is dropped (server.max_event_stream_buffer_bytes). */
+  maxBufferedBytes: number;
+}
+
+export const DEFAULT_EVENT_STREAM_LIMITS: EventStreamLimits = {
+  maxStreams: 1000,
+  maxStreamsPerToken: 20,
+  maxBufferedBytes: 1024 * 1024,
+};
+
 export interface EventsOptions {
   db: Kysely<Database>;
   queue: TaskQueue;
+  limits?: EventStreamLimits;
 }
 
 /** One event as the stream's `data:` line carries it. */
@@ -80,16 +100,29 @@ async function latestEventId(db: Kysely<Database>): Promise<number> {
   return Number(row?.id ?? 0);
 }
 
-/** Writes `chunk`; waits for the socket to drain when its buffer is full. False when the client is gone. */
-function write(raw: ServerResponse, chunk: string, signal: AbortSignal): Promise<boolean> {
+/**
+ * Writes `chunk`; waits for the socket to drain when its buffer is full. False when the client is gone, or was dropped
+ * for not reading: more than `maxBufferedBytes` unsent, or no drain within `DRAIN_TIMEOUT_MS`.
+ */
+function write(raw: ServerResponse, chunk: string, signal: AbortSignal, maxBufferedBytes: number): Promise<boolean> {
   if (signal.aborted || raw.destroyed) return Promise.resolve(false);
-  if (raw.write(chunk)) return Promise.resolve(true);
+  const flushed = raw.write(chunk);
+  if (raw.writableLength > maxBufferedBytes) {
+    raw.destroy();
+    return Promise.resolve(false);
+  }
+  if (flushed) return Promise.resolve(true);
   return new Promise((resolve) => {
     const done = () => {
+      clearTimeout(timer);
       raw.off('drain', done);
       signal.removeEventListener('abort', done);
       resolve(!signal.aborted && !raw.destroyed);
     };
+    const timer = setTimeout(() => {
+      raw.destroy();
+      done();
+    }, DRAIN_TIMEOUT_MS);
     raw.once('drain', done);
     signal.addEventListener('abort', done, { once: true });
   });
@@ -103,9 +136,10 @@ interface StreamRequest {
   kinds: string[] | undefined;
   signal: AbortSignal;
   log: FastifyBaseLogger;
+  maxBufferedBytes: number;
 }
 
-async function streamEvents({ raw, db, queue, after, kinds, signal, log }: StreamRequest): Promise<void> {
+async function streamEvents({ raw, db, queue, after, kinds, signal, log, maxBufferedBytes }: StreamRequest) {
   let last = after;
   let lastWriteAt = Date.now();
   while (!signal.aborted) {
@@ -126,20 +160,25 @@ async function streamEvents({ raw, db, queue, after, kinds, signal, log }: Strea
     for (const row of rows) {
       last = row.id;
       if (kinds && !kinds.some((prefix) => row.kind.startsWith(prefix))) continue;
-      if (!(await write(raw, formatEvent(row), signal))) return;
+      if (!(await write(raw, formatEvent(row), signal, maxBufferedBytes))) return;
       lastWriteAt = Date.now();
     }
     if (rows.length === EVENT_BATCH_SIZE) continue;
     if (Date.now() - lastWriteAt >= KEEPALIVE_MS) {
-      if (!(await write(raw, ': keepalive\n\n', signal))) return;
+      if (!(await write(raw, ': keepalive\n\n', signal, maxBufferedBytes))) return;
       lastWriteAt = Date.now();
     }
     await queue.wakeup.wait(FALLBACK_POLL_MS, signal);
   }
 }
 
-export const eventsPlugin: FastifyPluginAsyncZod<EventsOptions> = async (app, { db, queue }) => {
+export const eventsPlugin: FastifyPluginAsyncZod<EventsOptions> = async (app, options) => {
+  const { db, queue } = options;
+  const limits = options.limits ?? DEFAULT_EVENT_STREAM_LIMITS;
   const open = new Map<AbortController, Promise<void>>();
+  /** Open streams per token name, and in all (counted from the request's start, before `open` knows of it). */
+  const perToken = new Map<string, number>();
+  let streams = 0;
   // A wait starts the wake-up channel's listener (PostgreSQL: a LISTEN connection); start it now, so the first stream
   // does not miss the changes made while it connects.
   app.addHook('onReady', () => queue.wakeup.wait(0));
@@ -166,11 +205,37 @@ export const eventsPlugin: FastifyPluginAsyncZod<EventsOptions> = async (app, { 
           200: z.null().describe('A text/event-stream that stays open; see the description.'),
           400: ErrorResponseSchema,
           401: ErrorResponseSchema,
+          429: ErrorResponseSchema,
         },
       },
     },
     async (request, reply) => {
-      const after = request.headers['last-event-id'] ?? request.query.after ?? (await latestEventId(db));
+      const tokenName = request.apiToken?.name ?? '';
+      const mine = perToken.get(tokenName) ?? 0;
+      if (mine >= limits.maxStreamsPerToken || streams >= limits.maxStreams) {
+        throw new AutodevError(
+          'TOO_MANY_STREAMS',
+          mine >= limits.maxStreamsPerToken
+            ? `token "${tokenName}" already has ${mine} open event streams (server.max_event_streams_per_token); close one`
+            : `the server already has ${streams} open event streams (server.max_event_streams); try again later`,
+        );
+      }
+      // Counted from here, before any await, so concurrent requests cannot pass the limit together.
+      perToken.set(tokenName, mine + 1);
+      streams += 1;
+      const release = () => {
+        streams -= 1;
+        const left = (perToken.get(tokenName) ?? 1) - 1;
+        if (left > 0) perToken.set(tokenName, left);
+        else perToken.delete(tokenName);
+      };
+      let after: number;
+      try {
+        after = request.headers['last-event-id'] ?? request.query.after ?? (await latestEventId(db));
+      } catch (error) {
+        release();
+        throw error;
+      }
       const kinds = request.query.kinds?.split(',');
 
       const controller = new AbortController();
@@ -189,8 +254,18 @@ export const eventsPlugin: FastifyPluginAsyncZod<EventsOptions> = async (app, { 
       request.log.debug({ after, kinds }, 'event stream opened');
       const finished = (async () => {
         try {
-          await streamEvents({ raw, db, queue, after, kinds, signal: controller.signal, log: request.log });
+          await streamEvents({
+            raw,
+            db,
+            queue,
+            after,
+            kinds,
+            signal: controller.signal,
+            log: request.log,
+            maxBufferedBytes: limits.maxBufferedBytes,
+          });
         } finally {
+          release();
           raw.off('close', stop);
           open.delete(controller);
           controller.abort();
