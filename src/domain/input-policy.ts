@@ -107,7 +107,10 @@ export function idText(what: string) {
 export function parseIdText(what: string, text: string, hint = ''): number {
   const id = idFromText(text);
   if (id === undefined) {
-    throw new AutodevError('VALIDATION_FAILED', `${idMessage(what)} (got ${quoteInput(text)})${hint}`);
+    throw new AutodevError(
+      'VALIDATION_FAILED',
+      `${what} must be a positive whole number (got ${quoteInput(text)}), in plain decimal digits${hint}`,
+    );
   }
   return id;
 }
@@ -135,7 +138,7 @@ export function parseWholeNumberText(
   if (!(Number.isSafeInteger(value) && value >= min && value <= max)) {
     throw new AutodevError(
       code,
-      `${what} must be a whole number from ${min} to ${max} in plain decimal digits (got ${quoteInput(text)})`,
+      `${what} must be a whole number from ${min} to ${max} (got ${quoteInput(text)})`,
     );
   }
   return value;

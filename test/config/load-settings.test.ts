@@ -50,7 +50,7 @@ describe('shipped defaults', () => {
       auto_fallback_on_rate_limit: true,
       manual_override_env: 'SWARM_LLM_PROVIDER',
     });
-    expect(settings.server).toEqual({ host: '127.0.0.1', port: 8080 });
+    expect(settings.server).toMatchObject({ host: '127.0.0.1', port: 8080, max_event_streams: 1000 });
     expect(settings.sandbox.mode).toBe('bubblewrap');
     expect(settings.agents.builder.provider).toBeNull();
   });
@@ -86,7 +86,7 @@ describe('user file', () => {
       ].join('\n'),
     );
     const { settings, sources } = loadSettings({ dataDir: dir, env: {} });
-    expect(settings.server).toEqual({ host: '127.0.0.1', port: 9000 });
+    expect(settings.server).toMatchObject({ host: '127.0.0.1', port: 9000, max_event_streams: 1000 });
     expect(settings.agents.builder.provider).toBe('codex');
     expect(settings.agents.pm.provider).toBeNull();
     expect(settings.llm.providers.claude).toEqual({
@@ -105,7 +105,7 @@ describe('user file', () => {
     write('settings.yaml', 'server:\n  port: 9000\n');
     const other = write('other.yaml', 'server:\n  host: 0.0.0.0\n');
     const { settings, sources } = loadSettings({ dataDir: dir, configFile: other, env: {} });
-    expect(settings.server).toEqual({ host: '0.0.0.0', port: 8080 });
+    expect(settings.server).toMatchObject({ host: '0.0.0.0', port: 8080, max_event_streams: 1000 });
     expect(sources[1]?.location).toBe(other);
   });
 

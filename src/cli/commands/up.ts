@@ -12,6 +12,7 @@ import { startAgents } from '../../agents/start-agents.js';
 import { queueSettingsFrom } from '../../config/load-settings.js';
 import { ROLES, type Role } from '../../domain/roles.js';
 import { AutodevError } from '../../errors.js';
+import { parseWholeNumberText } from '../../domain/input-policy.js';
 import { createLogger } from '../../log.js';
 import { TaskQueue } from '../../queue/task-queue.js';
 import { ensureAdminToken } from '../../server/api-tokens.js';
@@ -107,11 +108,7 @@ export async function run(args: UpArgs, deps: CliDeps): Promise<number> {
 }
 
 function parsePort(text: string): number {
-  const port = /^\d+$/.test(text.trim()) ? Number(text) : NaN;
-  if (!Number.isInteger(port) || port > 65_535) {
-    throw new AutodevError('VALIDATION_FAILED', `--port must be a whole number from 0 to 65535 (got "${text}")`);
-  }
-  return port;
+  return parseWholeNumberText('--port', text, 0, 65_535);
 }
 
 async function listen(app: FastifyInstance, host: string, port: number): Promise<void> {
