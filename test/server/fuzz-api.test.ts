@@ -27,7 +27,7 @@ import {
   NUL_TEXTS,
   percentEncode,
   validValue,
-} from '../support/fuzz-values.js';
+} from '../fuzz/fuzz-values.js';
 import { useTestServer, type TestServer } from './test-server.js';
 
 type Auth = 'admin' | 'viewer' | 'none' | 'invalid' | 'query-only';

@@ -35,7 +35,7 @@ export async function run(args: AgentsArgs, deps: CliDeps): Promise<number> {
   }
   if (args.action === 'scale') {
     const role = parseRole(args.role);
-    const workers = parseWholeNumberText('N (workers; 0 stops the role)', args.workers, 0, MAX_WORKERS_PER_ROLE);
+    const workers = parseWholeNumberText('N', args.workers, 0, MAX_WORKERS_PER_ROLE);
     await withContext(args.globals, deps, (ctx) => scaleRole(ctx.handle.db, role, workers, 'cli', deps.now()));
     writeLine(deps.stdout, `${role} scaled to ${workers} worker${workers === 1 ? '' : 's'} per process`);
     return 0;
