@@ -92,6 +92,8 @@ const ServerSchema = z
     max_event_stream_buffer_bytes: wholeNumber(16_384)
       .max(1 << 30)
       .default(1024 * 1024),
+    /** A client that has not read what was sent to it for this long is dropped. */
+    max_event_stream_stall_seconds: seconds().max(3600).default(30),
   })
   .prefault({});
 

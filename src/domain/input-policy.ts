@@ -136,10 +136,7 @@ export function parseWholeNumberText(
 ): number {
   const value = COUNT_TEXT.test(text) ? Number(text) : NaN;
   if (!(Number.isSafeInteger(value) && value >= min && value <= max)) {
-    throw new AutodevError(
-      code,
-      `${what} must be a whole number from ${min} to ${max} (got ${quoteInput(text)})`,
-    );
+    throw new AutodevError(code, `${what} must be a whole number from ${min} to ${max} (got ${quoteInput(text)})`);
   }
   return value;
 }

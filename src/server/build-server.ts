@@ -113,6 +113,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
           maxStreams: settings.server.max_event_streams,
           maxStreamsPerToken: settings.server.max_event_streams_per_token,
           maxBufferedBytes: settings.server.max_event_stream_buffer_bytes,
+          stallMs: settings.server.max_event_stream_stall_seconds * 1000,
         },
       });
       await api.register(agentsPlugin, {

@@ -194,11 +194,12 @@ export async function assertWithSeed<T>(
   property: fc.IAsyncPropertyWithHooks<[T]> | fc.IAsyncProperty<[T]>,
   examples: T[],
   rerun: string,
+  runs = FUZZ_RUNS,
 ): Promise<void> {
   try {
     await fc.assert(property, {
       seed: FUZZ_SEED,
-      numRuns: FUZZ_RUNS + examples.length,
+      numRuns: runs + examples.length,
       examples: examples.map((example) => [example] as [T]),
       endOnFailure: true,
       verbose: 1,

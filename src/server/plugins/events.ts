@@ -3,8 +3,8 @@
  * Woken by the queue's wake-up channel, with a one-second poll for changes that do not wake it; one stream per client,
  * ended (timers, listeners and all) when the client goes away or the server closes.
  * Limits keep the server responsive: open streams per token and in total (one more: 429 TOO_MANY_STREAMS), and a
- * client that stops reading is dropped once its unsent bytes pass `maxBufferedBytes` or it does not drain in
- * `DRAIN_TIMEOUT_MS`.
+ * client that stops reading is dropped once its unsent bytes pass `maxBufferedBytes` or it has not drained for
+ * `stallMs`.
  */
 import type { ServerResponse } from 'node:http';
 import type { FastifyBaseLogger } from 'fastify';
@@ -20,8 +20,6 @@ import { ErrorResponseSchema } from '../error-handler.js';
 export const EVENT_BATCH_SIZE = 500;
 export const FALLBACK_POLL_MS = 1_000;
 export const KEEPALIVE_MS = 15_000;
-/** A client whose socket has not drained this long after a write filled it is dropped. */
-export const DRAIN_TIMEOUT_MS = 30_000;
 /** What a browser's EventSource waits before reconnecting. */
 const RECONNECT_MS = 2_000;
 
@@ -54,12 +52,15 @@ export interface EventStreamLimits {
   maxStreamsPerToken: number;
   /** Unsent bytes a stream may hold for a client before it is dropped (server.max_event_stream_buffer_bytes). */
   maxBufferedBytes: number;
+  /** How long a full socket may stay undrained before the client is dropped (server.max_event_stream_stall_seconds). */
+  stallMs: number;
 }
 
 export const DEFAULT_EVENT_STREAM_LIMITS: EventStreamLimits = {
   maxStreams: 1000,
   maxStreamsPerToken: 20,
   maxBufferedBytes: 1024 * 1024,
+  stallMs: 30_000,
 };
 
 export interface EventsOptions {
@@ -102,12 +103,12 @@ async function latestEventId(db: Kysely<Database>): Promise<number> {
 
 /**
  * Writes `chunk`; waits for the socket to drain when its buffer is full. False when the client is gone, or was dropped
- * for not reading: more than `maxBufferedBytes` unsent, or no drain within `DRAIN_TIMEOUT_MS`.
+ * for not reading: more than `maxBufferedBytes` unsent, or no drain within `stallMs`.
  */
-function write(raw: ServerResponse, chunk: string, signal: AbortSignal, maxBufferedBytes: number): Promise<boolean> {
+function write(raw: ServerResponse, chunk: string, signal: AbortSignal, limits: EventStreamLimits): Promise<boolean> {
   if (signal.aborted || raw.destroyed) return Promise.resolve(false);
   const flushed = raw.write(chunk);
-  if (raw.writableLength > maxBufferedBytes) {
+  if (raw.writableLength > limits.maxBufferedBytes) {
     raw.destroy();
     return Promise.resolve(false);
   }
@@ -122,7 +123,7 @@ function write(raw: ServerResponse, chunk: string, signal: AbortSignal, maxBuffe
     const timer = setTimeout(() => {
       raw.destroy();
       done();
-    }, DRAIN_TIMEOUT_MS);
+    }, limits.stallMs);
     raw.once('drain', done);
     signal.addEventListener('abort', done, { once: true });
   });
@@ -136,10 +137,10 @@ interface StreamRequest {
   kinds: string[] | undefined;
   signal: AbortSignal;
   log: FastifyBaseLogger;
-  maxBufferedBytes: number;
+  limits: EventStreamLimits;
 }
 
-async function streamEvents({ raw, db, queue, after, kinds, signal, log, maxBufferedBytes }: StreamRequest) {
+async function streamEvents({ raw, db, queue, after, kinds, signal, log, limits }: StreamRequest) {
   let last = after;
   let lastWriteAt = Date.now();
   while (!signal.aborted) {
@@ -160,12 +161,12 @@ async function streamEvents({ raw, db, queue, after, kinds, signal, log, maxBuff
     for (const row of rows) {
       last = row.id;
       if (kinds && !kinds.some((prefix) => row.kind.startsWith(prefix))) continue;
-      if (!(await write(raw, formatEvent(row), signal, maxBufferedBytes))) return;
+      if (!(await write(raw, formatEvent(row), signal, limits))) return;
       lastWriteAt = Date.now();
     }
     if (rows.length === EVENT_BATCH_SIZE) continue;
     if (Date.now() - lastWriteAt >= KEEPALIVE_MS) {
-      if (!(await write(raw, ': keepalive\n\n', signal, maxBufferedBytes))) return;
+      if (!(await write(raw, ': keepalive\n\n', signal, limits))) return;
       lastWriteAt = Date.now();
     }
     await queue.wakeup.wait(FALLBACK_POLL_MS, signal);
@@ -262,7 +263,7 @@ export const eventsPlugin: FastifyPluginAsyncZod<EventsOptions> = async (app, op
             kinds,
             signal: controller.signal,
             log: request.log,
-            maxBufferedBytes: limits.maxBufferedBytes,
+            limits,
           });
         } finally {
           release();
