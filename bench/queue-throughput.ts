@@ -186,7 +186,7 @@ interface ScratchPostgres {
 }
 
 /** A scratch database on AUTODEV_BENCH_DATABASE_URL's server, or on a throwaway durable cluster; undefined if neither. */
-async function scratchPostgres(): Promise<ScratchPostgres | undefined> {
+export async function scratchPostgres(): Promise<ScratchPostgres | undefined> {
   let adminUrl = process.env.AUTODEV_BENCH_DATABASE_URL;
   let stopCluster: (() => void) | undefined;
   if (!adminUrl) {

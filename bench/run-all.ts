@@ -1,10 +1,13 @@
 /**
- * @module `npm run bench`: every benchmark in turn (the task queue's, for now), each report on stdout.
+ * @module `npm run bench`: every benchmark in turn (the task queue's, `/health` under open event streams), each
+ * report on stdout.
  */
 import { runQueueThroughputBench } from './queue-throughput.js';
+import { runSseHealthBench } from './sse-health.js';
 
 const BENCHMARKS: ReadonlyArray<[name: string, run: () => Promise<string>]> = [
   ['queue', () => runQueueThroughputBench()],
+  ['sse-health', () => runSseHealthBench()],
 ];
 
 async function main(): Promise<void> {

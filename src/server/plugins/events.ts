@@ -1,7 +1,9 @@
 /**
  * @module `GET /api/events`: the `events` table as Server-Sent Events, resumable with `Last-Event-ID` (or `?after=`).
- * Woken by the queue's wake-up channel, with a one-second poll for changes that do not wake it; one stream per client,
- * ended (timers, listeners and all) when the client goes away or the server closes.
+ * One reader per server (`event-feed.ts`) reads each change once, woken by the queue's wake-up channel with a
+ * one-second poll for changes that do not wake it, and the streams send from it; a stream far behind reads the
+ * database itself until it has caught up. Each stream is ended (timers, listeners and all) when the client goes away
+ * or the server closes.
  * Limits keep the server responsive: open streams per token and in total (one more: 429 TOO_MANY_STREAMS), and a
  * client that stops reading is dropped once its unsent bytes pass `maxBufferedBytes` or it has not drained for
  * `stallMs`.
@@ -16,8 +18,13 @@ import type { Database, EventRow } from '../../store/schema.js';
 import { AutodevError } from '../../errors.js';
 import { MAX_ID, wholeNumberText } from '../../domain/input-policy.js';
 import { ErrorResponseSchema } from '../error-handler.js';
+import { EventFeed, type FeedEvent } from '../event-feed.js';
 
 export const EVENT_BATCH_SIZE = 500;
+/** The feed reads at most this often, so a burst of changes reaches each stream as one write. */
+export const FEED_COALESCE_MS = 50;
+/** Recent events the feed keeps for streams that are a little behind. */
+export const FEED_KEEP_EVENTS = 5000;
 export const FALLBACK_POLL_MS = 1_000;
 export const KEEPALIVE_MS = 15_000;
 /** What a browser's EventSource waits before reconnecting. */
@@ -129,10 +136,15 @@ function write(raw: ServerResponse, chunk: string, signal: AbortSignal, limits: 
   });
 }
 
+/** The events after `after`, oldest first, one batch: what the feed reads, and a stream catching up. */
+function readEventBatch(db: Kysely<Database>, after: number): Promise<EventRow[]> {
+  return db.selectFrom('events').selectAll().where('id', '>', after).orderBy('id').limit(EVENT_BATCH_SIZE).execute();
+}
+
 interface StreamRequest {
   raw: ServerResponse;
   db: Kysely<Database>;
-  queue: TaskQueue;
+  feed: EventFeed;
   after: number;
   kinds: string[] | undefined;
   signal: AbortSignal;
@@ -140,36 +152,42 @@ interface StreamRequest {
   limits: EventStreamLimits;
 }
 
-async function streamEvents({ raw, db, queue, after, kinds, signal, log, limits }: StreamRequest) {
+async function streamEvents({ raw, db, feed, after, kinds, signal, log, limits }: StreamRequest) {
   let last = after;
   let lastWriteAt = Date.now();
   while (!signal.aborted) {
-    let rows: EventRow[];
-    try {
-      rows = await db
-        .selectFrom('events')
-        .selectAll()
-        .where('id', '>', last)
-        .orderBy('id')
-        .limit(EVENT_BATCH_SIZE)
-        .execute();
-    } catch (error) {
-      // The client reconnects with Last-Event-ID and misses nothing.
-      log.warn({ err: error }, 'event stream: reading events failed; ending the stream');
-      return;
+    let batch: FeedEvent[] | undefined = feed.since(last);
+    let full = false;
+    if (batch === undefined) {
+      // Further behind than the feed keeps: read the database until caught up.
+      let rows: EventRow[];
+      try {
+        rows = await readEventBatch(db, last);
+      } catch (error) {
+        // The client reconnects with Last-Event-ID and misses nothing.
+        log.warn({ err: error }, 'event stream: reading events failed; ending the stream');
+        return;
+      }
+      batch = rows.map((row) => ({ id: row.id, kind: row.kind, text: formatEvent(row) }));
+      full = rows.length === EVENT_BATCH_SIZE;
     }
-    for (const row of rows) {
-      last = row.id;
-      if (kinds && !kinds.some((prefix) => row.kind.startsWith(prefix))) continue;
-      if (!(await write(raw, formatEvent(row), signal, limits))) return;
+    // One write per batch: with hundreds of streams, a write per event per stream is what costs.
+    let chunk = '';
+    for (const event of batch) {
+      last = event.id;
+      if (kinds && !kinds.some((prefix) => event.kind.startsWith(prefix))) continue;
+      chunk += event.text;
+    }
+    if (chunk !== '') {
+      if (!(await write(raw, chunk, signal, limits))) return;
       lastWriteAt = Date.now();
     }
-    if (rows.length === EVENT_BATCH_SIZE) continue;
+    if (full || (batch.length > 0 && feed.since(last)?.length !== 0)) continue;
     if (Date.now() - lastWriteAt >= KEEPALIVE_MS) {
       if (!(await write(raw, ': keepalive\n\n', signal, limits))) return;
       lastWriteAt = Date.now();
     }
-    await queue.wakeup.wait(FALLBACK_POLL_MS, signal);
+    await feed.wait(FALLBACK_POLL_MS, signal);
   }
 }
 
@@ -180,13 +198,28 @@ export const eventsPlugin: FastifyPluginAsyncZod<EventsOptions> = async (app, op
   /** Open streams per token name, and in all (counted from the request's start, before `open` knows of it). */
   const perToken = new Map<string, number>();
   let streams = 0;
+  const feed = new EventFeed({
+    read: (after) => readEventBatch(db, after),
+    latest: () => latestEventId(db),
+    format: formatEvent,
+    waitForChange: (ms, signal) => queue.wakeup.wait(ms, signal),
+    batchSize: EVENT_BATCH_SIZE,
+    pollMs: FALLBACK_POLL_MS,
+    coalesceMs: FEED_COALESCE_MS,
+    keep: FEED_KEEP_EVENTS,
+    log: app.log,
+  });
   // A wait starts the wake-up channel's listener (PostgreSQL: a LISTEN connection); start it now, so the first stream
   // does not miss the changes made while it connects.
-  app.addHook('onReady', () => queue.wakeup.wait(0));
+  app.addHook('onReady', async () => {
+    await queue.wakeup.wait(0);
+    await feed.start();
+  });
   // Open streams would keep `close()` waiting for ever: end them, and wait until they have, before the server closes.
   app.addHook('preClose', async () => {
     for (const controller of open.keys()) controller.abort();
     await Promise.all(open.values());
+    feed.stop();
   });
 
   app.get(
@@ -232,7 +265,8 @@ export const eventsPlugin: FastifyPluginAsyncZod<EventsOptions> = async (app, op
       };
       let after: number;
       try {
-        after = request.headers['last-event-id'] ?? request.query.after ?? (await latestEventId(db));
+        await feed.start();
+        after = request.headers['last-event-id'] ?? request.query.after ?? feed.latestId;
       } catch (error) {
         release();
         throw error;
@@ -258,7 +292,7 @@ export const eventsPlugin: FastifyPluginAsyncZod<EventsOptions> = async (app, op
           await streamEvents({
             raw,
             db,
-            queue,
+            feed,
             after,
             kinds,
             signal: controller.signal,

@@ -1,0 +1,122 @@
+/**
+ * @module One reader of the change log for every open event stream of a server: it reads each new batch of `events`
+ * once (woken by the queue's wake-up channel, with a fallback poll), keeps the most recent rows with their SSE text,
+ * and wakes the streams, which send from memory. A stream further behind than the kept rows (a reconnect with an old
+ * Last-Event-ID) reads the database itself until it has caught up. So a change costs one query however many
+ * streams are open, instead of one per stream, and a burst of changes (read at most every `coalesceMs`) reaches each
+ * stream as one write.
+ */
+import type { FastifyBaseLogger } from 'fastify';
+import type { EventRow } from '../store/schema.js';
+
+/** A row as the streams need it: id, kind (for `?kinds=`) and its SSE frame, formatted once. */
+export interface FeedEvent {
+  id: number;
+  kind: string;
+  text: string;
+}
+
+export interface EventFeedOptions {
+  /** Reads the rows after `after`, oldest first, at most one batch. */
+  read(after: number): Promise<EventRow[]>;
+  /** The newest id when the feed starts (streams that start now begin here). */
+  latest(): Promise<number>;
+  format(row: EventRow): string;
+  /** Waits for a change (or the timeout, or the signal). */
+  waitForChange(timeoutMs: number, signal: AbortSignal): Promise<unknown>;
+  batchSize: number;
+  pollMs: number;
+  /** After a batch, the feed waits this long before reading again: a burst of changes becomes one write per stream. */
+  coalesceMs: number;
+  /** Rows kept in memory for streams that are a little behind. */
+  keep: number;
+  log: FastifyBaseLogger;
+}
+
+export class EventFeed {
+  private events: FeedEvent[] = [];
+  /** Every row with an id above `floor` and up to `head` is in `events` (ids may have gaps). */
+  private floor = 0;
+  private head = 0;
+  private readonly listeners = new Set<() => void>();
+  private readonly controller = new AbortController();
+  private running: Promise<void> | undefined;
+
+  constructor(private readonly options: EventFeedOptions) {}
+
+  /** Starts reading from the newest event; idempotent. */
+  start(): Promise<void> {
+    this.running ??= (async () => {
+      this.head = await this.options.latest();
+      this.floor = this.head;
+      void this.loop();
+    })();
+    return this.running;
+  }
+
+  stop(): void {
+    this.controller.abort();
+    this.notify();
+  }
+
+  /** The newest id the feed has read. */
+  get latestId(): number {
+    return this.head;
+  }
+
+  /** The kept events after `after`, or undefined when some of them are no longer kept (read the database). */
+  since(after: number): FeedEvent[] | undefined {
+    if (after < this.floor) return undefined;
+    if (after >= this.head) return [];
+    let low = 0;
+    let high = this.events.length;
+    while (low < high) {
+      const mid = (low + high) >> 1;
+      if (this.events[mid]!.id <= after) low = mid + 1;
+      else high = mid;
+    }
+    return this.events.slice(low);
+  }
+
+  /** Resolves at the next batch read (or after `timeoutMs`, or when `signal` aborts). */
+  wait(timeoutMs: number, signal: AbortSignal): Promise<void> {
+    if (signal.aborted || this.controller.signal.aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.listeners.delete(done);
+        signal.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      this.listeners.add(done);
+      signal.addEventListener('abort', done, { once: true });
+    });
+  }
+
+  private notify(): void {
+    for (const listener of [...this.listeners]) listener();
+  }
+
+  private async loop(): Promise<void> {
+    const { signal } = this.controller;
+    while (!signal.aborted) {
+      let rows: EventRow[] = [];
+      try {
+        rows = await this.options.read(this.head);
+      } catch (error) {
+        this.options.log.warn({ err: error }, 'event feed: reading events failed; trying again');
+      }
+      if (rows.length > 0) {
+        for (const row of rows) this.events.push({ id: row.id, kind: row.kind, text: this.options.format(row) });
+        this.head = rows[rows.length - 1]!.id;
+        const excess = this.events.length - this.options.keep;
+        if (excess > 0) this.floor = this.events.splice(0, excess).at(-1)!.id;
+        this.notify();
+        await new Promise((resolve) => setTimeout(resolve, this.options.coalesceMs));
+      }
+      if (rows.length === this.options.batchSize) continue;
+      await this.options.waitForChange(this.options.pollMs, signal);
+    }
+  }
+}
