@@ -3,7 +3,7 @@
  * up --no-agents` builds it) on SQLite and PostgreSQL, AUTODEV_BENCH_STREAMS (500) `GET /api/events` streams held
  * open and read by a child process, one writer enqueueing tasks (each one an event every stream is sent), and
  * AUTODEV_BENCH_HEALTH_REQUESTS (500) sequential `GET /health` timed from this process. Prints p50/p99/max; no
- * pass/fail. AUTODEV_BENCH_ENGINES narrows the engines.
+ * pass/fail. AUTODEV_BENCH_ENGINES narrows the engines; AUTODEV_BENCH_TRACE=1 also lists each request over 20 ms.
  */
 import { fork } from 'node:child_process';
 import fs from 'node:fs';
@@ -142,7 +142,13 @@ async function benchEngine(engine: 'sqlite' | 'postgres', handle: DatabaseHandle
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   const samples: number[] = [];
   for (let i = 0; i < config.healthRequests; i++) samples.push(await getHealth(agent, port));
-  if (process.env.AUTODEV_BENCH_TRACE) progress(samples.map((v, i) => (v > 20 ? `${i}:${v.toFixed(0)}` : "")).filter(Boolean).join(" "));
+  if (process.env.AUTODEV_BENCH_TRACE)
+    progress(
+      samples
+        .map((v, i) => (v > 20 ? `${i}:${v.toFixed(0)}` : ''))
+        .filter(Boolean)
+        .join(' '),
+    );
   writing = false;
   await writer;
   agent.destroy();
