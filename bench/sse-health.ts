@@ -28,6 +28,8 @@ interface SseHealthConfig {
   healthRequests: number;
   /** Pause between two task writes of the writer. */
   writeIntervalMs: number;
+  /** Pause between two timed /health requests. */
+  healthIntervalMs: number;
 }
 
 function readConfig(env: NodeJS.ProcessEnv = process.env): SseHealthConfig {
@@ -37,6 +39,7 @@ function readConfig(env: NodeJS.ProcessEnv = process.env): SseHealthConfig {
     streams: Number(env.AUTODEV_BENCH_STREAMS ?? 500),
     healthRequests: Number(env.AUTODEV_BENCH_HEALTH_REQUESTS ?? 500),
     writeIntervalMs: 5,
+    healthIntervalMs: 10,
   };
 }
 
@@ -46,6 +49,8 @@ async function runStreamClients(port: number, token: string, streams: number): P
   let events = 0;
   let ready = 0;
   const requests: http.ClientRequest[] = [];
+  // AUTODEV_BENCH_STREAMS=0: the same run without streams, a baseline for the machine's own noise.
+  if (streams === 0) process.send?.({ ready: 0 });
   for (let i = 0; i < streams; i++) {
     const request = http.get(
       { host: '127.0.0.1', port, path: '/api/events', agent, headers: { authorization: `Bearer ${token}` } },
@@ -122,7 +127,7 @@ async function benchEngine(engine: 'sqlite' | 'postgres', handle: DatabaseHandle
   const child = fork(fileURLToPath(import.meta.url), ['--stream-clients', String(port), token, String(config.streams)]);
   await new Promise<void>((resolve, reject) => {
     child.on('message', (message: { ready?: number; error?: string }) => {
-      if (message.ready) resolve();
+      if (message.ready !== undefined) resolve();
       if (message.error) reject(new Error(message.error));
     });
     child.on('exit', (code) => reject(new Error(`stream clients exited with ${code}`)));
@@ -141,7 +146,11 @@ async function benchEngine(engine: 'sqlite' | 'postgres', handle: DatabaseHandle
   progress(`${engine}: timing ${config.healthRequests} GET /health while tasks are written`);
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   const samples: number[] = [];
-  for (let i = 0; i < config.healthRequests; i++) samples.push(await getHealth(agent, port));
+  for (let i = 0; i < config.healthRequests; i++) {
+    samples.push(await getHealth(agent, port));
+    // Spread over seconds, so the requests meet many writes and stream batches.
+    await new Promise((resolve) => setTimeout(resolve, config.healthIntervalMs));
+  }
   if (process.env.AUTODEV_BENCH_TRACE)
     progress(
       samples
@@ -208,7 +217,8 @@ export async function runSseHealthBench(config: SseHealthConfig = readConfig()):
   ]);
   return [
     `GET /health while ${config.streams} event streams are open and one writer enqueues a task every ~${config.writeIntervalMs} ms`,
-    `(${config.healthRequests} sequential requests; streams read by a child process; ${os.cpus().length} CPUs)`,
+    `(${config.healthRequests} sequential requests ${config.healthIntervalMs} ms apart; streams read by a child process; ` +
+      `${os.cpus().length} CPUs, load average ${os.loadavg()[0]!.toFixed(1)})`,
     formatTable(['engine', 'streams', 'tasks written', 'events delivered', 'p50 ms', 'p99 ms', 'max ms'], rows),
     ...notes,
   ].join('\n');

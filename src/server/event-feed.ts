@@ -78,23 +78,27 @@ export class EventFeed {
     return this.events.slice(low);
   }
 
-  /** Resolves at the next batch read (or after `timeoutMs`, or when `signal` aborts). */
-  wait(timeoutMs: number, signal: AbortSignal): Promise<void> {
+  /**
+   * Resolves at the next batch, or at the feed's next poll (at least every `pollMs`, so streams can send keepalives),
+   * or when `signal` aborts. No timer per stream: hundreds of waiting streams cost one timer.
+   */
+  wait(signal: AbortSignal): Promise<void> {
     if (signal.aborted || this.controller.signal.aborted) return Promise.resolve();
     return new Promise((resolve) => {
       const done = () => {
-        clearTimeout(timer);
         this.listeners.delete(done);
         signal.removeEventListener('abort', done);
         resolve();
       };
-      const timer = setTimeout(done, timeoutMs);
       this.listeners.add(done);
       signal.addEventListener('abort', done, { once: true });
     });
   }
 
+  private notifiedAt = 0;
+
   private notify(): void {
+    this.notifiedAt = Date.now();
     for (const listener of [...this.listeners]) listener();
   }
 
@@ -117,6 +121,8 @@ export class EventFeed {
       }
       if (rows.length === this.options.batchSize) continue;
       await this.options.waitForChange(this.options.pollMs, signal);
+      // Nothing new: still wake the streams now and then, for their keepalives.
+      if (rows.length === 0 && Date.now() - this.notifiedAt >= this.options.pollMs) this.notify();
     }
   }
 }

@@ -187,7 +187,7 @@ async function streamEvents({ raw, db, feed, after, kinds, signal, log, limits }
       if (!(await write(raw, ': keepalive\n\n', signal, limits))) return;
       lastWriteAt = Date.now();
     }
-    await feed.wait(FALLBACK_POLL_MS, signal);
+    await feed.wait(signal);
   }
 }
 
