@@ -33,6 +33,9 @@ export interface EventFeedOptions {
   log: FastifyBaseLogger;
 }
 
+/** Streams woken per event-loop turn. */
+const NOTIFY_SLICE = 50;
+
 export class EventFeed {
   private events: FeedEvent[] = [];
   /** Every row with an id above `floor` and up to `head` is in `events` (ids may have gaps). */
@@ -97,9 +100,18 @@ export class EventFeed {
 
   private notifiedAt = 0;
 
+  /**
+   * Wakes the waiting streams, `NOTIFY_SLICE` per event-loop turn: each writes to its socket when woken, and other
+   * requests (a health check) get a turn between slices instead of waiting for hundreds of writes.
+   */
   private notify(): void {
     this.notifiedAt = Date.now();
-    for (const listener of [...this.listeners]) listener();
+    const listeners = [...this.listeners];
+    const wake = (from: number) => {
+      for (const listener of listeners.slice(from, from + NOTIFY_SLICE)) listener();
+      if (from + NOTIFY_SLICE < listeners.length) setImmediate(() => wake(from + NOTIFY_SLICE));
+    };
+    wake(0);
   }
 
   private async loop(): Promise<void> {
