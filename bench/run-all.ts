@@ -1,13 +1,15 @@
 /**
- * @module `npm run bench`: every benchmark in turn (the task queue's, then agent sessions' overhead), each report on
- * stdout.
+ * @module `npm run bench`: every benchmark in turn (the task queue's, agent sessions' overhead, `/health` under open
+ * event streams), each report on stdout.
  */
 import { runQueueThroughputBench } from './queue-throughput.js';
 import { runSessionOverheadBench } from './session-overhead.js';
+import { runSseHealthBench } from './sse-health.js';
 
 const BENCHMARKS: ReadonlyArray<[name: string, run: () => Promise<string>]> = [
   ['queue', () => runQueueThroughputBench()],
   ['sessions', () => runSessionOverheadBench()],
+  ['sse-health', () => runSseHealthBench()],
 ];
 
 async function main(): Promise<void> {

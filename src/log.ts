@@ -1,6 +1,8 @@
 /**
  * @module Structured logging (pino): one root logger per process, a child per component (`component` field).
  * JSON lines by default; pretty, human-readable lines on a terminal. Level from `--log-level` or LOG_LEVEL.
+ * No secret reaches a line at any level: authorization headers, tokens and passwords are censored by key, and URLs
+ * (`url`, `req.url`, ...) lose their `access_token` / `token` query values and their user:password part.
  */
 import { pino, type Logger, type LevelWithSilent } from 'pino';
 
@@ -20,6 +22,46 @@ export interface LoggerOptions {
   destination?: NodeJS.WritableStream;
 }
 
+/** Query parameters whose values are credentials (the event stream's `?access_token=`). */
+const SECRET_QUERY = /([?&](?:access_token|token|api_key|apikey|password)=)[^&#\s]*/gi;
+/** `scheme://user:password@host`: the credential part of a URL. */
+const URL_CREDENTIALS = /(\b[a-z][a-z0-9+.-]*:\/\/)[^/?#@\s]*@/gi;
+
+/** `url` without the credentials it may carry (query tokens, `user:password@`), for logs and messages. */
+export function redactUrl(url: string): string {
+  return url.replace(SECRET_QUERY, '$1[REDACTED]').replace(URL_CREDENTIALS, '$1[REDACTED]@');
+}
+
+const URL_KEYS = new Set(['url', 'databaseUrl', 'database_url', 'DATABASE_URL', 'href']);
+
+/** pino's `redact`: what every logger (and every child) censors, whatever the level. */
+export const LOG_REDACTION = {
+  paths: [
+    'authorization',
+    'headers.authorization',
+    'headers.cookie',
+    'req.headers.authorization',
+    'req.headers.cookie',
+    '*.authorization',
+    'access_token',
+    'query.access_token',
+    'req.query.access_token',
+    '*.access_token',
+    'token',
+    '*.token',
+    'password',
+    '*.password',
+    'url',
+    'req.url',
+    '*.url',
+    'databaseUrl',
+    '*.databaseUrl',
+    'DATABASE_URL',
+  ],
+  censor: (value: unknown, path: string[]) =>
+    URL_KEYS.has(path[path.length - 1] ?? '') && typeof value === 'string' ? redactUrl(value) : '[REDACTED]',
+};
+
 export function createLogger(options: LoggerOptions = {}): Logger {
   const level =
     options.level ?? (isLogLevel(process.env.LOG_LEVEL ?? '') ? (process.env.LOG_LEVEL as LevelWithSilent) : 'info');
@@ -27,10 +69,14 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   if (pretty) {
     return pino({
       level,
+      redact: LOG_REDACTION,
       transport: { target: 'pino-pretty', options: { destination: 2, colorize: true, ignore: 'pid,hostname' } },
     });
   }
-  return pino({ level, base: { pid: process.pid } }, (options.destination ?? process.stderr) as pino.DestinationStream);
+  return pino(
+    { level, base: { pid: process.pid }, redact: LOG_REDACTION },
+    (options.destination ?? process.stderr) as pino.DestinationStream,
+  );
 }
 
 /** A component's logger, e.g. `componentLogger(root, 'queue')`. */

@@ -19,6 +19,7 @@ import type { ReposArgs } from './commands/repos.js';
 import type { StoriesArgs } from './commands/stories.js';
 import { isRole, ROLES } from '../domain/roles.js';
 import { AutodevError } from '../errors.js';
+import { assertStorableText } from '../domain/input-policy.js';
 import type { CliDeps, GlobalOptions } from './context.js';
 import { packageVersion } from './version.js';
 
@@ -63,7 +64,9 @@ export function buildProgram(deps: CliDeps): CliProgram {
       outputError: () => undefined,
     })
     .configureHelp({ showGlobalOptions: true })
-    .showSuggestionAfterError(true);
+    .showSuggestionAfterError(true)
+    // Every text a command receives passes the input policy before its action runs (a NUL cannot be stored).
+    .hook('preAction', (_program, action) => refuseUnstorableArguments(action));
 
   // Each command's module is loaded when it runs, so `--help`, `--version` and usage errors stay quick.
   const tasksCommand = { run: async (args: TasksArgs) => (await import('./commands/tasks.js')).run(args, deps) };
@@ -414,4 +417,23 @@ export function buildProgram(deps: CliDeps): CliProgram {
     );
 
   return { program, exitCode: () => exitCode };
+}
+
+/** Throws VALIDATION_FAILED naming the option or argument whose text cannot be stored (NUL, lone surrogate). */
+function refuseUnstorableArguments(action: Command): void {
+  for (let command: Command | null = action; command; command = command.parent) {
+    for (const [key, value] of Object.entries(command.opts())) {
+      const option = command.options.find((o) => o.attributeName() === key);
+      const name = option?.long ?? `--${key}`;
+      for (const text of Array.isArray(value) ? value : [value]) {
+        if (typeof text === 'string') assertStorableText(name, text);
+      }
+    }
+  }
+  action.registeredArguments.forEach((argument, index) => {
+    const value: unknown = action.processedArgs[index];
+    for (const text of Array.isArray(value) ? value : [value]) {
+      if (typeof text === 'string') assertStorableText(`<${argument.name()}>`, text);
+    }
+  });
 }

@@ -3,6 +3,7 @@
  * objects, so an unknown key is an error; every key has a default, so `{}` parses to the shipped defaults.
  */
 import { z } from 'zod';
+import { MAX_ATTEMPTS_LIMIT } from '../domain/input-policy.js';
 import { ROLES, type Role } from '../domain/roles.js';
 import { LOG_LEVELS } from '../log.js';
 
@@ -83,6 +84,16 @@ const ServerSchema = z
     host: z.string().min(1).default('127.0.0.1'),
     /** 0 picks a free port. */
     port: wholeNumber(0).max(65_535).default(8080),
+    /** Open `GET /api/events` streams at once, all tokens together; one more gets 429 TOO_MANY_STREAMS. */
+    max_event_streams: wholeNumber(1).max(100_000).default(1000),
+    /** Open `GET /api/events` streams at once per token (a dashboard tab holds one). */
+    max_event_streams_per_token: wholeNumber(1).max(100_000).default(20),
+    /** Bytes an event stream may have queued for a client that stopped reading before it is dropped. */
+    max_event_stream_buffer_bytes: wholeNumber(16_384)
+      .max(1 << 30)
+      .default(1024 * 1024),
+    /** A client that has not read what was sent to it for this long is dropped. */
+    max_event_stream_stall_seconds: seconds().max(3600).default(30),
   })
   .prefault({});
 
@@ -91,7 +102,7 @@ const QueueSchema = z
     lease_seconds: seconds().default(60),
     heartbeat_seconds: seconds().default(15),
     reclaim_seconds: seconds().default(5),
-    max_attempts: wholeNumber(1).default(3),
+    max_attempts: wholeNumber(1).max(MAX_ATTEMPTS_LIMIT).default(3),
     retry_base_seconds: z.number().min(0).default(5),
     retry_max_seconds: z.number().min(0).default(900),
   })

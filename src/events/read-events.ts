@@ -68,12 +68,15 @@ function stillBefore(snapshot: string | undefined, xid: number): string | undefi
   return Number(xid) >= Number(snapshot.split(':')[1]) ? undefined : snapshot;
 }
 
-/** Up to `limit` rows after `cursor`, in log order, and the cursor after them (the same one when none). */
+/**
+ * Up to `limit` rows after `cursor`, in log order, the cursor after them (the same one when none), and each row's
+ * own position (`positions[i]`: the cursor just after `rows[i]`).
+ */
 export async function readEvents(
   handle: LogHandle,
   cursor: EventCursor,
   limit: number,
-): Promise<{ rows: EventRow[]; cursor: EventCursor }> {
+): Promise<{ rows: EventRow[]; cursor: EventCursor; positions: EventCursor[] }> {
   if (handle.dialect.name === 'sqlite') {
     const rows = await handle.db
       .selectFrom('events')
@@ -82,8 +85,8 @@ export async function readEvents(
       .orderBy('id')
       .limit(limit)
       .execute();
-    const last = rows.at(-1);
-    return { rows, cursor: last ? { xid: 0, id: last.id } : cursor };
+    const positions = rows.map((row) => ({ xid: 0, id: row.id }));
+    return { rows, cursor: positions.at(-1) ?? cursor, positions };
   }
   const notBefore = cursor.before
     ? sql`and not pg_visible_in_snapshot((xid::text)::xid8, ${cursor.before}::pg_snapshot)`
@@ -96,15 +99,14 @@ export async function readEvents(
       ${notBefore}
     order by xid, id
     limit ${limit}`.execute(handle.db);
-  const last = rows.at(-1);
-  if (!last) return { rows: [], cursor };
-  const next: EventCursor = {
-    xid: Number(last.xid),
-    id: Number(last.id),
-    before: stillBefore(cursor.before, last.xid),
-  };
+  const positions: EventCursor[] = rows.map((row) => ({
+    xid: Number(row.xid),
+    id: Number(row.id),
+    before: stillBefore(cursor.before, row.xid),
+  }));
   return {
     rows: rows.map(({ xid: _xid, ...row }) => ({ ...row, id: Number(row.id), created_at: Number(row.created_at) })),
-    cursor: next,
+    cursor: positions.at(-1) ?? cursor,
+    positions,
   };
 }

@@ -3,6 +3,7 @@
  * task and its `task.created` event; the caller's transaction, if any, makes both part of a larger change.
  */
 import type { Kysely } from 'kysely';
+import { jsonLimitProblem, MAX_ATTEMPTS_LIMIT, PAYLOAD_LIMITS } from '../domain/input-policy.js';
 import { isTaskType, type TaskType } from '../domain/roles.js';
 import { AutodevError } from '../errors.js';
 import { recordEvent } from '../events/record-event.js';
@@ -25,10 +26,11 @@ export interface NewTask {
 export const DEFAULT_PRIORITY = 5;
 
 /** Checks a new task's user-supplied fields; throws the documented error for the first one that is wrong. */
-export function validateNewTask(input: Pick<NewTask, 'type' | 'priority' | 'payload'>): {
+export function validateNewTask(input: Pick<NewTask, 'type' | 'priority' | 'payload' | 'maxAttempts'>): {
   type: TaskType;
   priority: number;
   payload: JsonObject;
+  maxAttempts?: number;
 } {
   if (!isTaskType(input.type)) {
     throw new AutodevError(
@@ -44,7 +46,31 @@ export function validateNewTask(input: Pick<NewTask, 'type' | 'priority' | 'payl
   if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
     throw new AutodevError('INVALID_PAYLOAD', 'payload must be a JSON object, e.g. {"idea": "Stripe webhook handler"}');
   }
-  return { type: input.type, priority, payload: payload as JsonObject };
+  // Before anything serializes it: a payload nested too deep would overflow JSON.stringify's stack.
+  const problem = jsonLimitProblem(payload, PAYLOAD_LIMITS);
+  if (problem !== undefined) {
+    throw new AutodevError(
+      'INVALID_PAYLOAD',
+      `payload ${problem}; the limits are ${PAYLOAD_LIMITS.maxDepth} levels and ${PAYLOAD_LIMITS.maxBytes} bytes`,
+    );
+  }
+  const { maxAttempts } = input;
+  if (maxAttempts !== undefined) assertMaxAttempts(maxAttempts);
+  return {
+    type: input.type,
+    priority,
+    payload: payload as JsonObject,
+    ...(maxAttempts === undefined ? {} : { maxAttempts }),
+  };
+}
+
+function assertMaxAttempts(maxAttempts: number): void {
+  if (!Number.isInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > MAX_ATTEMPTS_LIMIT) {
+    throw new AutodevError(
+      'VALIDATION_FAILED',
+      `max attempts must be a whole number from 1 to ${MAX_ATTEMPTS_LIMIT} (got ${maxAttempts})`,
+    );
+  }
 }
 
 export async function enqueueTask(
@@ -54,12 +80,7 @@ export async function enqueueTask(
 ): Promise<Task> {
   const { type, priority, payload } = validateNewTask(input);
   const maxAttempts = input.maxAttempts ?? options.defaultMaxAttempts;
-  if (!Number.isInteger(maxAttempts) || maxAttempts < 1) {
-    throw new AutodevError(
-      'VALIDATION_FAILED',
-      `max attempts must be a whole number of 1 or more (got ${maxAttempts})`,
-    );
-  }
+  assertMaxAttempts(maxAttempts);
   const row = await db
     .insertInto('tasks')
     .values({

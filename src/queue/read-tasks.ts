@@ -35,8 +35,10 @@ export function encodeCursor(id: number): string {
 }
 
 export function decodeCursor(cursor: string): number {
-  const match = /^t:(\d+)$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
-  if (!match)
+  // An id the database can compare (canonical digits, at most 2^53 - 1), whatever the cursor's text says.
+  const match =
+    cursor.length <= 200 ? /^t:([1-9]\d{0,15})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8')) : null;
+  if (!match || !Number.isSafeInteger(Number(match[1])))
     throw new AutodevError('INVALID_CURSOR', 'cursor is not one this server produced; start from the first page');
   return Number(match[1]);
 }

@@ -10,10 +10,10 @@
  */
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyBodyParser, type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
-import type { Logger } from '../log.js';
 import type { TaskQueue } from '../queue/task-queue.js';
 import type { DatabaseHandle } from '../store/open-database.js';
-import { installErrorHandlers, notFoundHandler } from './error-handler.js';
+import { redactUrl, type Logger } from '../log.js';
+import { clientErrorHandler, frameworkErrorHandler, installErrorHandlers, notFoundHandler } from './error-handler.js';
 import { requireApiToken } from './plugins/auth.js';
 import { eventsPlugin } from './plugins/events.js';
 import { healthPlugin } from './plugins/health.js';
@@ -43,8 +43,6 @@ export interface ServerDeps {
   version: string;
   /** Defaults to Date.now. The queue keeps its own clock; routes that stamp times themselves use this one. */
   clock?: () => number;
-  /** Where the admin token file is, named in 401 messages; defaults to the text `<data-dir>/admin-token`. */
-  adminTokenPath?: string;
   /** tokens.daily_budget, shown by `GET /api/agents`; 0 or absent: no budget. */
   dailyBudget?: number;
   /** workflow.max_fix_rounds, for workflows moved on by approval decisions; default 3. */
@@ -57,22 +55,44 @@ export interface ServerDeps {
   env?: Readonly<Record<string, string | undefined>>;
 }
 
+/** The router's longest path parameter; a longer one gets 414 URL_TOO_LONG (after the token check under /api). */
+export const MAX_PARAM_LENGTH = 100;
+
 export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
+  const settings = deps.settings ?? SettingsSchema.parse({});
+  const rendering = { bodyLimit: BODY_LIMIT_BYTES, maxParamLength: MAX_PARAM_LENGTH };
+  const logger = deps.logger.child(
+    { component: 'server' },
+    // A request logged as `req` shows its URL without `?access_token=` (the root logger's redaction also applies).
+    {
+      serializers: {
+        req: (req: { method?: string; url?: string }) => ({ method: req.method, url: redactUrl(req.url ?? '') }),
+      },
+    },
+  );
   const app = Fastify({
     // Typed as Fastify's logger interface so the instance keeps Fastify's default generics.
-    loggerInstance: deps.logger.child({ component: 'server' }) as FastifyBaseLogger,
+    loggerInstance: logger as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT_BYTES,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     // One line per request at debug instead of two at info: the dashboard polls.
     logController: new LogController({ disableRequestLogging: true }),
+    frameworkErrors: frameworkErrorHandler(deps.handle, rendering),
+    clientErrorHandler,
   });
 
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   installJsonOnlyBodies(app);
-  installErrorHandlers(app, { bodyLimit: BODY_LIMIT_BYTES });
+  installErrorHandlers(app, rendering);
   app.addHook('onResponse', async (request, reply) => {
     request.log.debug(
-      { method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) },
+      {
+        method: request.method,
+        url: redactUrl(request.url),
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime),
+      },
       'request',
     );
   });
@@ -82,11 +102,20 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   await app.register(metricsPlugin, { queue: deps.queue, version: deps.version });
   await app.register(
     async (api) => {
-      requireApiToken(api, { handle: deps.handle, adminTokenPath: deps.adminTokenPath });
+      requireApiToken(api, { handle: deps.handle });
       // Unknown /api routes also ask for a token first, so they do not reveal which routes exist.
       api.setNotFoundHandler(notFoundHandler);
       await api.register(tasksPlugin, { queue: deps.queue });
-      await api.register(eventsPlugin, { handle: deps.handle, queue: deps.queue });
+      await api.register(eventsPlugin, {
+        handle: deps.handle,
+        queue: deps.queue,
+        limits: {
+          maxStreams: settings.server.max_event_streams,
+          maxStreamsPerToken: settings.server.max_event_streams_per_token,
+          maxBufferedBytes: settings.server.max_event_stream_buffer_bytes,
+          stallMs: settings.server.max_event_stream_stall_seconds * 1000,
+        },
+      });
       await api.register(agentsPlugin, {
         db: deps.handle.db,
         clock: deps.clock ?? Date.now,
@@ -102,7 +131,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       await api.register(providersPlugin, {
         db: deps.handle.db,
         clock: deps.clock ?? Date.now,
-        settings: deps.settings ?? SettingsSchema.parse({}),
+        settings,
         env: deps.env ?? process.env,
       });
     },

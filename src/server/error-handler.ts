@@ -1,11 +1,17 @@
 /**
  * @module The server's one error handler and not-found handler: every failure leaves as `{"error":{"code","message"}}`
  * with the status the registry (`src/errors.ts`) gives its code. Client mistakes are 4xx; only bugs are 500.
+ * That includes what Fastify and Node answer before a route runs: the router's refusals (`frameworkErrors`: bad
+ * percent-encoding, a too long path parameter; under `/api` only after the token is checked) and Node's HTTP parser
+ * errors (`clientErrorHandler`: headers too large, a malformed request, a timeout).
  */
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { AutodevError, ERRORS, type ErrorCode } from '../errors.js';
-import { isDatabaseUnavailableError } from '../store/open-database.js';
+import { redactUrl } from '../log.js';
+import { isDatabaseUnavailableError, type DatabaseHandle } from '../store/open-database.js';
+import { authenticateRequest, needsApiToken } from './plugins/auth.js';
 
 export const ErrorResponseSchema = z
   .object({
@@ -29,6 +35,8 @@ export interface RenderedError {
 
 export interface ErrorRenderingOptions {
   bodyLimit: number;
+  /** The router's longest path parameter (Fastify's maxParamLength). */
+  maxParamLength?: number;
 }
 
 /** Fastify's own errors that the registry has a code for. */
@@ -38,14 +46,20 @@ const FASTIFY_CODES: Partial<Record<string, ErrorCode>> = {
   FST_ERR_CTP_INVALID_JSON_BODY: 'INVALID_JSON',
   FST_ERR_CTP_EMPTY_JSON_BODY: 'INVALID_JSON',
   FST_ERR_NOT_FOUND: 'NOT_FOUND',
+  FST_ERR_BAD_URL: 'INVALID_URL',
+  FST_ERR_MAX_PARAM_LENGTH: 'URL_TOO_LONG',
 };
 
 const CODE_BY_CLIENT_STATUS: Partial<Record<number, ErrorCode>> = {
   401: 'UNAUTHORIZED',
   403: 'FORBIDDEN',
   404: 'NOT_FOUND',
+  408: 'REQUEST_TIMEOUT',
   413: 'PAYLOAD_TOO_LARGE',
+  414: 'URL_TOO_LONG',
   415: 'UNSUPPORTED_MEDIA_TYPE',
+  429: 'TOO_MANY_STREAMS',
+  431: 'HEADERS_TOO_LARGE',
 };
 
 function rendered(code: ErrorCode, message: string, internal = false): RenderedError {
@@ -76,6 +90,10 @@ function fastifyMessage(code: ErrorCode, error: FastifyError, request: FastifyRe
       const sent = (request.headers['content-type'] ?? 'none').slice(0, 100);
       return `send the body as application/json (got content-type "${sent}")`;
     }
+    case 'INVALID_URL':
+      return 'the URL has bad percent-encoding (e.g. "%" not followed by two hex digits, or not UTF-8)';
+    case 'URL_TOO_LONG':
+      return `a path parameter is longer than the ${options.maxParamLength ?? 100} characters this server accepts`;
     case 'INVALID_JSON':
       return error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY'
         ? 'the body is empty but content-type says JSON; send a JSON object'
@@ -108,7 +126,7 @@ export function renderError(error: unknown, request: FastifyRequest, options: Er
 export function installErrorHandlers(app: FastifyInstance, options: ErrorRenderingOptions): void {
   app.setErrorHandler((error: unknown, request: FastifyRequest, reply: FastifyReply) => {
     const { status, body, internal } = renderError(error, request, options);
-    if (internal) request.log.error({ err: error }, `${request.method} ${request.url} failed`);
+    if (internal) request.log.error({ err: error }, `${request.method} ${redactUrl(request.url)} failed`);
     else request.log.debug({ code: body.error.code }, body.error.message);
     return reply.code(status).type('application/json; charset=utf-8').send(body);
   });
@@ -116,9 +134,63 @@ export function installErrorHandlers(app: FastifyInstance, options: ErrorRenderi
 }
 
 export function notFoundHandler(request: FastifyRequest, reply: FastifyReply) {
-  const path = request.url.split('?')[0];
+  const path = JSON.stringify((request.url.split('?')[0] ?? '').slice(0, 200)).slice(1, -1);
   const body: ErrorBody = {
     error: { code: 'NOT_FOUND', message: `no route for ${request.method} ${path}; GET /api/openapi.json lists them` },
   };
   return reply.code(404).type('application/json; charset=utf-8').send(body);
 }
+
+function sendRendered(request: FastifyRequest, reply: FastifyReply, error: unknown, options: ErrorRenderingOptions) {
+  const { status, body, internal } = renderError(error, request, options);
+  if (internal) request.log.error({ err: error }, `${request.method} ${redactUrl(request.url)} failed`);
+  return reply.code(status).type('application/json; charset=utf-8').send(body);
+}
+
+/**
+ * Fastify's `frameworkErrors`: the router refused the URL before any route or hook ran. Under `/api` the caller's
+ * token is checked first, so an anonymous client learns nothing about which routes exist.
+ */
+export function frameworkErrorHandler(handle: DatabaseHandle, options: ErrorRenderingOptions) {
+  return (error: FastifyError, request: FastifyRequest, reply: FastifyReply): void => {
+    void (async () => {
+      if (needsApiToken(request.raw.url ?? '')) {
+        try {
+          await authenticateRequest(handle, request, reply);
+        } catch (refusal) {
+          return sendRendered(request, reply, refusal, options);
+        }
+      }
+      return sendRendered(request, reply, error, options);
+    })().catch((failure: unknown) => {
+      request.log.error({ err: failure }, 'rendering a router error failed');
+      if (!reply.sent) reply.raw.destroy();
+    });
+  };
+}
+
+/** Node's HTTP parser errors, answered on the raw socket in the registry's format (Fastify's `clientErrorHandler`). */
+export function clientErrorHandler(error: Error & { code?: string }, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy(error);
+    return;
+  }
+  const [code, message]: [ErrorCode, string] =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? ['HEADERS_TOO_LARGE', 'the request headers (or the URL) are larger than this server accepts']
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? ['REQUEST_TIMEOUT', 'the request was not received in time']
+        : ['INVALID_URL', 'the request is not valid HTTP'];
+  const body = JSON.stringify({ error: { code, message } });
+  const status = ERRORS[code].status;
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\nconnection: close\r\n` +
+      `content-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
+}
+
+const STATUS_TEXT: Record<number, string> = {
+  400: 'Bad Request',
+  408: 'Request Timeout',
+  431: 'Request Header Fields Too Large',
+};

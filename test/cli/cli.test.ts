@@ -495,7 +495,14 @@ describe.each(DIALECTS)('%s: autodev CLI', (dialect) => {
           settings: { server: { port: number; host: string } };
         }>(['config', 'show']);
         expect(parsed.sources.map((s) => s.kind)).toEqual(['defaults', 'file']);
-        expect(parsed.settings.server).toEqual({ host: '127.0.0.1', port: 9001 });
+        expect(parsed.settings.server).toEqual({
+          host: '127.0.0.1',
+          port: 9001,
+          max_event_streams: 1000,
+          max_event_streams_per_token: 20,
+          max_event_stream_buffer_bytes: 1048576,
+          max_event_stream_stall_seconds: 30,
+        });
       } finally {
         fs.rmSync(path.join(t.dir, 'settings.yaml'));
       }

@@ -50,7 +50,7 @@ describe('shipped defaults', () => {
       auto_fallback_on_rate_limit: true,
       manual_override_env: 'SWARM_LLM_PROVIDER',
     });
-    expect(settings.server).toEqual({ host: '127.0.0.1', port: 8080 });
+    expect(settings.server).toMatchObject({ host: '127.0.0.1', port: 8080, max_event_streams: 1000 });
     expect(settings.sandbox.mode).toBe('bubblewrap');
     expect(settings.agents.builder.provider).toBeNull();
   });
@@ -86,7 +86,7 @@ describe('user file', () => {
       ].join('\n'),
     );
     const { settings, sources } = loadSettings({ dataDir: dir, env: {} });
-    expect(settings.server).toEqual({ host: '127.0.0.1', port: 9000 });
+    expect(settings.server).toMatchObject({ host: '127.0.0.1', port: 9000, max_event_streams: 1000 });
     expect(settings.agents.builder.provider).toBe('codex');
     expect(settings.agents.pm.provider).toBeNull();
     expect(settings.llm.providers.claude).toEqual({
@@ -105,7 +105,7 @@ describe('user file', () => {
     write('settings.yaml', 'server:\n  port: 9000\n');
     const other = write('other.yaml', 'server:\n  host: 0.0.0.0\n');
     const { settings, sources } = loadSettings({ dataDir: dir, configFile: other, env: {} });
-    expect(settings.server).toEqual({ host: '0.0.0.0', port: 8080 });
+    expect(settings.server).toMatchObject({ host: '0.0.0.0', port: 8080, max_event_streams: 1000 });
     expect(sources[1]?.location).toBe(other);
   });
 
@@ -124,7 +124,7 @@ describe('user file', () => {
   it('an unknown key is an error naming the file and the key path', () => {
     const file = write('settings.yaml', 'server:\n  prot: 9000\n');
     expect(configError(() => loadSettings({ dataDir: dir, env: {} }))).toBe(
-      `${file}: server.prot: unknown key; known keys here: host, port`,
+      `${file}: server.prot: unknown key; known keys here: host, port, max_event_streams, max_event_streams_per_token, max_event_stream_buffer_bytes, max_event_stream_stall_seconds`,
     );
     write('settings.yaml', 'tokens:\n  daily_budget: 1\nbogus: true\n');
     expect(configError(() => loadSettings({ dataDir: dir, env: {} }))).toMatch(
@@ -212,7 +212,7 @@ describe('environment overrides', () => {
       'environment variable AUTODEV_SERVER__PORT: server.port: expected a number, got "abc"',
     );
     expect(configError(() => loadSettings({ dataDir: dir, env: { AUTODEV_SERVER__PROT: '1' } }))).toBe(
-      'environment variable AUTODEV_SERVER__PROT: server.prot: unknown key; known keys here: host, port',
+      'environment variable AUTODEV_SERVER__PROT: server.prot: unknown key; known keys here: host, port, max_event_streams, max_event_streams_per_token, max_event_stream_buffer_bytes, max_event_stream_stall_seconds',
     );
     expect(configError(() => loadSettings({ dataDir: dir, env: { AUTODEV_SANDBOX__MODE: 'docker' } }))).toMatch(
       /^environment variable AUTODEV_SANDBOX__MODE: sandbox.mode: must be one of/,

@@ -3,7 +3,6 @@
  * and viewer tokens created fresh before each test, and `request()` wrapping `app.inject()`.
  */
 import fs from 'node:fs';
-import path from 'node:path';
 import { Writable } from 'node:stream';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, beforeEach } from 'vitest';
@@ -38,7 +37,6 @@ export function useTestServer(dialect: DialectName): TestServer {
       queue: server.queue,
       logger: createLogger({ level: 'silent', pretty: false }),
       version: TEST_VERSION,
-      adminTokenPath: path.join(db.dir, 'admin-token'),
     });
     await server.app.ready();
   });

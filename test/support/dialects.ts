@@ -120,7 +120,7 @@ async function adminQuery(adminUrl: string, text: string): Promise<void> {
   }
 }
 
-const TABLES_IN_DELETE_ORDER = [
+export const TABLES_IN_DELETE_ORDER = [
   'session_events',
   'sessions',
   'merge_request_notes',

@@ -9,6 +9,7 @@ import { activeProviderLimits } from '../../agents/provider-limits.js';
 import { startOfUtcDay, usageSince } from '../../agents/session-store.js';
 import { isRole, ROLES, type Role } from '../../domain/roles.js';
 import { AutodevError } from '../../errors.js';
+import { parseWholeNumberText } from '../../domain/input-policy.js';
 import { withContext, type CliDeps, type GlobalOptions } from '../context.js';
 import { writeJson, writeLine } from '../format.js';
 
@@ -32,13 +33,7 @@ export async function run(args: AgentsArgs, deps: CliDeps): Promise<number> {
   }
   if (args.action === 'scale') {
     const role = parseRole(args.role);
-    const workers = /^\d+$/.test(args.workers.trim()) ? Number(args.workers) : NaN;
-    if (!Number.isInteger(workers) || workers > MAX_WORKERS_PER_ROLE) {
-      throw new AutodevError(
-        'VALIDATION_FAILED',
-        `N must be a whole number from 0 to ${MAX_WORKERS_PER_ROLE} (got "${args.workers}"); 0 stops the role`,
-      );
-    }
+    const workers = parseWholeNumberText('N', args.workers, 0, MAX_WORKERS_PER_ROLE);
     await withContext(args.globals, deps, (ctx) => scaleRole(ctx.handle.db, role, workers, 'cli', deps.now()));
     writeLine(deps.stdout, `${role} scaled to ${workers} worker${workers === 1 ? '' : 's'} per process`);
     return 0;

@@ -4,6 +4,7 @@
  */
 import os from 'node:os';
 import { AutodevError } from '../../errors.js';
+import { assertStorableText, parseIdText, TEXT_LIMITS } from '../../domain/input-policy.js';
 import { approvalToJson, decideApproval, listApprovals } from '../../workflow/approvals.js';
 import { workflowDeps } from '../../workflow/workflow-deps.js';
 import { withContext, type CliDeps, type GlobalOptions } from '../context.js';
@@ -15,11 +16,7 @@ export type ApprovalsArgs =
   | { action: 'reject'; globals: GlobalOptions; id: string; reason?: string | undefined; json?: boolean | undefined };
 
 export function parseApprovalId(text: string): number {
-  const id = /^\d+$/.test(text.trim()) ? Number(text.trim()) : NaN;
-  if (!Number.isSafeInteger(id) || id < 1) {
-    throw new AutodevError('VALIDATION_FAILED', `approval id must be a positive whole number (got "${text}")`);
-  }
-  return id;
+  return parseIdText('approval id', text, '; "autodev approvals list" shows the ids');
 }
 
 export function cliActor(deps: CliDeps): string {
@@ -59,6 +56,7 @@ export async function run(args: ApprovalsArgs, deps: CliDeps): Promise<number> {
     return 0;
   }
   const id = parseApprovalId(args.id);
+  if (args.reason !== undefined) assertStorableText('--reason', args.reason, TEXT_LIMITS.reason);
   const decision = args.action === 'approve' ? 'approved' : 'rejected';
   if (decision === 'rejected' && (args.reason ?? '').trim() === '') {
     throw new AutodevError('REASON_REQUIRED', `rejecting approval ${id} needs a reason: --reason "..."`);

@@ -11,6 +11,7 @@ import ora, { type Ora } from 'ora';
 import { queueSettingsFrom } from '../../config/load-settings.js';
 import { runDemo } from '../../demo/run-demo.js';
 import { AutodevError } from '../../errors.js';
+import { parseWholeNumberText } from '../../domain/input-policy.js';
 import { createLogger, isLogLevel } from '../../log.js';
 import { TaskQueue } from '../../queue/task-queue.js';
 import { migrateToLatest } from '../../store/migrate.js';
@@ -116,14 +117,7 @@ export async function run(args: DemoArgs, deps: CliDeps): Promise<number> {
 
 function parseDelay(text: string | undefined): number {
   if (text === undefined) return DEFAULT_REPLAY_DELAY_MS;
-  const value = /^\d+$/.test(text.trim()) ? Number(text.trim()) : NaN;
-  if (!Number.isSafeInteger(value) || value > MAX_REPLAY_DELAY_MS) {
-    throw new AutodevError(
-      'VALIDATION_FAILED',
-      `--replay-delay must be a whole number of milliseconds from 0 to ${MAX_REPLAY_DELAY_MS} (got "${text}")`,
-    );
-  }
-  return value;
+  return parseWholeNumberText('--replay-delay (milliseconds)', text, 0, MAX_REPLAY_DELAY_MS);
 }
 
 /** The data dir must be a directory, or not exist yet (it is created). */

@@ -5,6 +5,7 @@
 import { addInstruction, MAX_INSTRUCTION_CHARS } from '../../agents/instructions.js';
 import { isRole, ROLES } from '../../domain/roles.js';
 import { AutodevError } from '../../errors.js';
+import { assertStorableText } from '../../domain/input-policy.js';
 import { withContext, type CliDeps, type GlobalOptions } from '../context.js';
 import { writeJson, writeLine } from '../format.js';
 
@@ -19,7 +20,7 @@ export async function run(args: InstructArgs, deps: CliDeps): Promise<number> {
   if (!isRole(args.role)) {
     throw new AutodevError('VALIDATION_FAILED', `unknown role "${args.role}"; roles are ${ROLES.join(', ')}`);
   }
-  const message = args.message.trim();
+  const message = assertStorableText('<message>', args.message).trim();
   if (message === '' || message.length > MAX_INSTRUCTION_CHARS) {
     throw new AutodevError('VALIDATION_FAILED', `the message must be 1 to ${MAX_INSTRUCTION_CHARS} characters`);
   }

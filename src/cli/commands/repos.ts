@@ -4,6 +4,7 @@
  * stories run on.
  */
 import { AutodevError } from '../../errors.js';
+import { assertStorableText, TEXT_LIMITS } from '../../domain/input-policy.js';
 import {
   addRepository,
   listRepositories,
@@ -56,6 +57,14 @@ function parseMergeMethod(text: string | undefined): MergeMethod | undefined {
 
 export async function run(args: ReposArgs, deps: CliDeps): Promise<number> {
   if (args.action === 'add') {
+    assertStorableText('<path>', args.path, TEXT_LIMITS.path);
+    if (args.name !== undefined) assertStorableText('--name', args.name, TEXT_LIMITS.name);
+    if (args.testCommand !== undefined) assertStorableText('--test-command', args.testCommand, TEXT_LIMITS.command);
+    if (args.deployCommand !== undefined) {
+      assertStorableText('--deploy-command', args.deployCommand, TEXT_LIMITS.command);
+    }
+    if (args.lintCommand !== undefined) assertStorableText('--lint-command', args.lintCommand, TEXT_LIMITS.command);
+    for (const name of args.deploySecret ?? []) assertStorableText('--deploy-secret', name, TEXT_LIMITS.name);
     const coverageThreshold = parseThreshold(args.coverageThreshold);
     const mergeMethod = parseMergeMethod(args.mergeMethod);
     const row = await withContext(args.globals, deps, (ctx) =>
@@ -81,6 +90,7 @@ export async function run(args: ReposArgs, deps: CliDeps): Promise<number> {
     return 0;
   }
   if (args.action === 'remove') {
+    assertStorableText('<name>', args.name, TEXT_LIMITS.name);
     const row = await withContext(args.globals, deps, (ctx) =>
       removeRepository(ctx.handle.db, args.name, { actor: cliActor(deps), now: deps.now() }),
     );

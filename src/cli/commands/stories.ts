@@ -3,7 +3,7 @@
  * ID [--note TEXT]`: start a story workflow at the PM, follow its stage, tasks, approvals and merge request, and
  * continue one that waits for a human.
  */
-import { AutodevError } from '../../errors.js';
+import { assertStorableText, parseIdText, TEXT_LIMITS } from '../../domain/input-policy.js';
 import { resumeWorkflow } from '../../workflow/advance-workflow.js';
 import { createStory, listStories, showStory, storyToJson } from '../../workflow/stories.js';
 import { workflowDeps } from '../../workflow/workflow-deps.js';
@@ -25,15 +25,14 @@ export type StoriesArgs =
   | { action: 'resume'; globals: GlobalOptions; id: string; note?: string | undefined; json?: boolean | undefined };
 
 function parseStoryId(text: string): number {
-  const id = /^\d{1,15}$/.test(text.trim()) ? Number(text.trim()) : NaN;
-  if (!Number.isSafeInteger(id) || id < 1) {
-    throw new AutodevError('VALIDATION_FAILED', `story id must be a positive whole number (got "${text}")`);
-  }
-  return id;
+  return parseIdText('story id', text, '; "autodev stories list" shows the ids');
 }
 
 export async function run(args: StoriesArgs, deps: CliDeps): Promise<number> {
   if (args.action === 'create') {
+    assertStorableText('--repo', args.repo, TEXT_LIMITS.name);
+    assertStorableText('--title', args.title, TEXT_LIMITS.title);
+    if (args.body !== undefined) assertStorableText('--body', args.body, TEXT_LIMITS.body);
     const row = await withContext(args.globals, deps, (ctx) =>
       createStory(ctx.handle.db, workflowDeps(ctx.queue, ctx.settings.workflow.max_fix_rounds), {
         repo: args.repo,
@@ -48,6 +47,7 @@ export async function run(args: StoriesArgs, deps: CliDeps): Promise<number> {
   }
   if (args.action === 'resume') {
     const id = parseStoryId(args.id);
+    if (args.note !== undefined) assertStorableText('--note', args.note, TEXT_LIMITS.reason);
     const row = await withContext(args.globals, deps, (ctx) =>
       resumeWorkflow(ctx.handle.db, workflowDeps(ctx.queue, ctx.settings.workflow.max_fix_rounds), id, {
         note: args.note,

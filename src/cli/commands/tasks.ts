@@ -11,6 +11,7 @@ import {
   roleForTaskType,
 } from '../../domain/roles.js';
 import { AutodevError } from '../../errors.js';
+import { assertStorableText, parseIdText, parseWholeNumberText, TEXT_LIMITS } from '../../domain/input-policy.js';
 import { validateNewTask } from '../../queue/enqueue-task.js';
 import { MAX_PAGE_SIZE } from '../../queue/read-tasks.js';
 import { taskToJson, type Task } from '../../queue/task-record.js';
@@ -51,6 +52,7 @@ export async function run(args: TasksArgs, deps: CliDeps): Promise<number> {
     }
     case 'cancel': {
       const id = parseTaskId(args.id);
+      if (args.reason !== undefined) assertStorableText('--reason', args.reason, TEXT_LIMITS.reason);
       const task = await withContext(args.globals, deps, (ctx) => ctx.queue.cancel(id, CLI_ACTOR, args.reason));
       if (args.json) writeJson(deps.stdout, taskToJson(task));
       else writeLine(deps.stdout, `cancelled task ${task.id} (${task.type})`);
@@ -85,13 +87,8 @@ async function list(args: Extract<TasksArgs, { action: 'list' }>, deps: CliDeps)
       `unknown task type "${args.type}"; run "autodev tasks types" to list the known ones`,
     );
   }
-  const limit = args.limit === undefined ? undefined : parseWholeNumber(args.limit);
-  if (limit !== undefined && (limit === null || limit < 1 || limit > MAX_PAGE_SIZE)) {
-    throw new AutodevError(
-      'VALIDATION_FAILED',
-      `--limit must be a whole number from 1 to ${MAX_PAGE_SIZE} (got "${args.limit}")`,
-    );
-  }
+  const limit = args.limit === undefined ? undefined : parseWholeNumberText('--limit', args.limit, 1, MAX_PAGE_SIZE);
+  if (args.cursor !== undefined) assertStorableText('--cursor', args.cursor, TEXT_LIMITS.cursor);
   const filter = { status: args.status, type: args.type, limit, cursor: args.cursor };
   const page = await withContext(args.globals, deps, (ctx) => ctx.queue.list(filter));
   if (args.json) {
@@ -118,10 +115,10 @@ async function list(args: Extract<TasksArgs, { action: 'list' }>, deps: CliDeps)
 }
 
 async function create(args: Extract<TasksArgs, { action: 'create' }>, deps: CliDeps): Promise<number> {
-  const priority = args.priority === undefined ? undefined : parseWholeNumber(args.priority);
-  if (priority === null) {
-    throw new AutodevError('INVALID_PRIORITY', `priority must be a whole number from 1 to 10 (got "${args.priority}")`);
-  }
+  const priority =
+    args.priority === undefined
+      ? undefined
+      : parseWholeNumberText('priority', args.priority, 1, 10, 'INVALID_PRIORITY');
   const payload = args.payload === undefined ? undefined : parsePayload(args.payload);
   // Checks type, priority range and payload shape before anything is opened.
   const valid = validateNewTask({ type: args.type, priority, payload });
@@ -142,20 +139,8 @@ function types(args: TasksArgs, deps: CliDeps): number {
   return 0;
 }
 
-/** A whole number written in decimal digits (optionally negative), else null. */
-function parseWholeNumber(text: string): number | null {
-  return /^\s*-?\d+\s*$/.test(text) && Number.isSafeInteger(Number(text)) ? Number(text) : null;
-}
-
 export function parseTaskId(text: string): number {
-  const id = parseWholeNumber(text);
-  if (id === null || id < 1) {
-    throw new AutodevError(
-      'VALIDATION_FAILED',
-      `task id must be a positive whole number (got "${text}"); "autodev tasks list" shows the ids`,
-    );
-  }
-  return id;
+  return parseIdText('task id', text, '; "autodev tasks list" shows the ids');
 }
 
 function parsePayload(text: string): unknown {

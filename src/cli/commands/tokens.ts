@@ -4,6 +4,7 @@
  */
 import { createApiToken, TOKEN_ROLES } from '../../server/api-tokens.js';
 import { AutodevError } from '../../errors.js';
+import { assertStorableText, TEXT_LIMITS } from '../../domain/input-policy.js';
 import type { TokenRole } from '../../store/schema.js';
 import { withContext, type CliDeps, type GlobalOptions } from '../context.js';
 import { writeJson, writeLine } from '../format.js';
@@ -25,9 +26,9 @@ export async function run(args: TokensArgs, deps: CliDeps): Promise<number> {
     throw new AutodevError('VALIDATION_FAILED', `unknown role "${args.role}"; roles are ${TOKEN_ROLES.join(', ')}`);
   }
   const role = args.role;
-  const name = (args.name ?? `${role}-token`).trim();
-  if (name === '' || name.length > 100) {
-    throw new AutodevError('VALIDATION_FAILED', 'the name must be 1 to 100 characters');
+  const name = assertStorableText('--name', args.name ?? `${role}-token`).trim();
+  if (name === '' || name.length > TEXT_LIMITS.name) {
+    throw new AutodevError('VALIDATION_FAILED', `the name must be 1 to ${TEXT_LIMITS.name} characters`);
   }
   const token = await withContext(args.globals, deps, (ctx) =>
     createApiToken(ctx.handle.db, { name, role, now: deps.now() }),

@@ -13,6 +13,7 @@ import { startAgents } from '../../agents/start-agents.js';
 import { queueSettingsFrom } from '../../config/load-settings.js';
 import { ROLES, type Role } from '../../domain/roles.js';
 import { AutodevError } from '../../errors.js';
+import { parseWholeNumberText } from '../../domain/input-policy.js';
 import { createLogger } from '../../log.js';
 import { TaskQueue } from '../../queue/task-queue.js';
 import { ensureAdminToken } from '../../server/api-tokens.js';
@@ -73,7 +74,6 @@ export async function run(args: UpArgs, deps: CliDeps): Promise<number> {
         logger,
         version,
         clock: deps.now,
-        adminTokenPath: token.path,
         settings,
         dailyBudget: settings.tokens.daily_budget,
         maxFixRounds: settings.workflow.max_fix_rounds,
@@ -119,11 +119,7 @@ export async function run(args: UpArgs, deps: CliDeps): Promise<number> {
 }
 
 function parsePort(text: string): number {
-  const port = /^\d+$/.test(text.trim()) ? Number(text) : NaN;
-  if (!Number.isInteger(port) || port > 65_535) {
-    throw new AutodevError('VALIDATION_FAILED', `--port must be a whole number from 0 to 65535 (got "${text}")`);
-  }
-  return port;
+  return parseWholeNumberText('--port', text, 0, 65_535);
 }
 
 async function listen(app: FastifyInstance, host: string, port: number): Promise<void> {

@@ -10,6 +10,7 @@ import { addInstruction, MAX_INSTRUCTION_CHARS } from '../../agents/instructions
 import { startOfUtcDay, usageSince } from '../../agents/session-store.js';
 import { isRole, ROLES, type Role } from '../../domain/roles.js';
 import { AutodevError } from '../../errors.js';
+import { refuseUnstorable } from '../../domain/input-policy.js';
 import type { Database } from '../../store/schema.js';
 import type { Kysely } from 'kysely';
 import { ErrorResponseSchema } from '../error-handler.js';
@@ -77,7 +78,8 @@ const InstructionBody = z.strictObject({
     .string()
     .trim()
     .min(1, 'the message must not be empty')
-    .max(MAX_INSTRUCTION_CHARS, `the message must be at most ${MAX_INSTRUCTION_CHARS} characters`),
+    .max(MAX_INSTRUCTION_CHARS, `the message must be at most ${MAX_INSTRUCTION_CHARS} characters`)
+    .superRefine(refuseUnstorable),
 });
 const InstructionsQuery = z.strictObject({ role: roleText.optional() });
 const AgentsQuery = z.strictObject({

@@ -8,6 +8,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { TaskQueue } from '../../queue/task-queue.js';
 import { APPROVAL_STATUSES, approvalsToJson, decideApproval, listApprovals } from '../../workflow/approvals.js';
 import { workflowDeps } from '../../workflow/workflow-deps.js';
+import { idText, storableText, TEXT_LIMITS } from '../../domain/input-policy.js';
 import { ErrorResponseSchema } from '../error-handler.js';
 import { requireRole } from './auth.js';
 
@@ -32,22 +33,18 @@ export const ApprovalSchema = z
   })
   .meta({ id: 'Approval' });
 
-const IdParams = z.object({
-  id: z
-    .string()
-    .regex(/^\d{1,15}$/, 'approval id must be a positive whole number')
-    .transform(Number)
-    .pipe(z.int().min(1, 'approval id must be a positive whole number')),
-});
+const IdParams = z.object({ id: idText('approval id') });
 
 const ListQuery = z.strictObject({
   status: z.enum(APPROVAL_STATUSES as ['pending', 'approved', 'rejected', 'deferred']).optional(),
 });
 
 // Nullish: Fastify hands a missing body to the validator as null.
-const ApproveBody = z.strictObject({ reason: z.string().max(4000).optional() }).nullish();
+const ApproveBody = z.strictObject({ reason: storableText({ max: TEXT_LIMITS.reason }).optional() }).nullish();
 const RejectBody = z
-  .strictObject({ reason: z.string().max(4000).optional().describe('Why; required, the agent receives it.') })
+  .strictObject({
+    reason: storableText({ max: TEXT_LIMITS.reason }).optional().describe('Why; required, the agent receives it.'),
+  })
   .nullish();
 
 const errors = (...statuses: number[]) => Object.fromEntries(statuses.map((status) => [status, ErrorResponseSchema]));

@@ -2,7 +2,7 @@
  * @module Bearer-token authentication for the `/api` scope and the role check a route asks for with `requireRole`.
  * Roles rank viewer < approver < admin: viewers read; approvers and admins also change things.
  */
-import type { FastifyInstance, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import { AutodevError } from '../../errors.js';
 import type { DatabaseHandle } from '../../store/open-database.js';
 import type { TokenRole } from '../../store/schema.js';
@@ -19,8 +19,6 @@ const ROLE_RANK: Record<TokenRole, number> = { viewer: 1, approver: 2, admin: 3 
 
 export interface AuthOptions {
   handle: DatabaseHandle;
-  /** Where `autodev up` wrote the admin token, for the 401 message; defaults to `<data-dir>/admin-token`. */
-  adminTokenPath?: string | undefined;
 }
 
 function bearerFrom(header: string | undefined): string | undefined {
@@ -34,10 +32,59 @@ function bearerFrom(header: string | undefined): string | undefined {
  */
 export const QUERY_TOKEN_ROUTES: ReadonlySet<string> = new Set(['/api/events']);
 
-function queryTokenFor(request: FastifyRequest): string | undefined {
-  if (request.method !== 'GET' || !QUERY_TOKEN_ROUTES.has(request.routeOptions.url ?? '')) return undefined;
-  const value = (request.query as Record<string, unknown> | undefined)?.access_token;
-  return typeof value === 'string' && /^\S+$/.test(value) ? value : undefined;
+/** `/api` routes that answer without a token. */
+export const PUBLIC_API_PATHS: ReadonlySet<string> = new Set(['/api/openapi.json']);
+
+/**
+ * The token a request carries: `Authorization: Bearer`, or `?access_token=` on a GET of a query-token route. Read from
+ * the raw URL, so it also works for requests the router refused (bad encoding, a too long parameter).
+ */
+function bearerOf(request: FastifyRequest): string | undefined {
+  const header = bearerFrom(request.headers.authorization);
+  if (header !== undefined || request.method !== 'GET') return header;
+  const url = request.raw.url ?? '';
+  const mark = url.indexOf('?');
+  if (mark < 0 || !QUERY_TOKEN_ROUTES.has(url.slice(0, mark))) return undefined;
+  const search = url.slice(mark + 1);
+  let values: string[];
+  try {
+    values = new URLSearchParams(search).getAll('access_token');
+  } catch {
+    return undefined;
+  }
+  return values.length === 1 && /^\S+$/.test(values[0]!) ? values[0] : undefined;
+}
+
+/** Does `url` (raw, with its query) ask for an `/api` route that needs a token? */
+export function needsApiToken(url: string): boolean {
+  const pathname = url.split('?', 1)[0] ?? '';
+  return (pathname === '/api' || pathname.startsWith('/api/')) && !PUBLIC_API_PATHS.has(pathname);
+}
+
+/** The 401 a caller without a valid token gets. It names no file system path (the caller may be anyone). */
+export function unauthorized(hadToken: boolean): AutodevError {
+  return new AutodevError(
+    'UNAUTHORIZED',
+    hadToken
+      ? 'the bearer token is not valid or was revoked; "autodev tokens create" makes a new one'
+      : `send "Authorization: Bearer <token>"; "autodev up" writes the admin token to ${ADMIN_TOKEN_FILE} in its data directory`,
+  );
+}
+
+/** Sets `request.apiToken` from a valid token, or throws 401 UNAUTHORIZED (with the `www-authenticate` header). */
+export async function authenticateRequest(
+  handle: DatabaseHandle,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): Promise<TokenIdentity> {
+  const bearer = bearerOf(request);
+  const identity = bearer === undefined ? undefined : await authenticate(handle.db, bearer);
+  if (identity) {
+    request.apiToken = identity;
+    return identity;
+  }
+  reply.header('www-authenticate', 'Bearer realm="autodev"');
+  throw unauthorized(bearer !== undefined);
 }
 
 /**
@@ -45,22 +92,9 @@ function queryTokenFor(request: FastifyRequest): string | undefined {
  * Call it on an encapsulated scope, e.g. the one registered with prefix `/api`.
  */
 export function requireApiToken(scope: FastifyInstance, options: AuthOptions): void {
-  const where = options.adminTokenPath ?? `<data-dir>/${ADMIN_TOKEN_FILE}`;
   scope.decorateRequest('apiToken', null);
   scope.addHook('onRequest', async (request, reply) => {
-    const bearer = bearerFrom(request.headers.authorization) ?? queryTokenFor(request);
-    const identity = bearer === undefined ? undefined : await authenticate(options.handle.db, bearer);
-    if (identity) {
-      request.apiToken = identity;
-      return;
-    }
-    reply.header('www-authenticate', 'Bearer realm="autodev"');
-    throw new AutodevError(
-      'UNAUTHORIZED',
-      bearer === undefined
-        ? `send "Authorization: Bearer <token>"; the admin token is in ${where}`
-        : `the bearer token is not valid or was revoked; the admin token is in ${where}`,
-    );
+    await authenticateRequest(options.handle, request, reply);
   });
 }
 

@@ -1,8 +1,13 @@
 /**
  * @module `GET /api/events`: the change log (`events`, read by `events/read-events.ts`, which never skips a row) as
  * Server-Sent Events, resumable with `Last-Event-ID` (or `?after=`).
- * Woken by the queue's wake-up channel, with a one-second poll for changes that do not wake it; one stream per client,
- * ended (timers, listeners and all) when the client goes away or the server closes.
+ * One reader per server (`event-feed.ts`) reads each change once, woken by the queue's wake-up channel with a
+ * one-second poll for changes that do not wake it, and the streams send from it; a stream far behind reads the
+ * database itself until it has caught up. Each stream is ended (timers, listeners and all) when the client goes away
+ * or the server closes.
+ * Limits keep the server responsive: open streams per token and in total (one more: 429 TOO_MANY_STREAMS), and a
+ * client that stops reading is dropped once its unsent bytes pass `maxBufferedBytes` or it has not drained for
+ * `stallMs`.
  */
 import type { ServerResponse } from 'node:http';
 import type { FastifyBaseLogger } from 'fastify';
@@ -12,23 +17,27 @@ import { eventCursorAfter, eventLogNow, readEvents, type EventCursor } from '../
 import type { TaskQueue } from '../../queue/task-queue.js';
 import type { DatabaseHandle } from '../../store/open-database.js';
 import type { EventRow } from '../../store/schema.js';
+import { AutodevError } from '../../errors.js';
+import { MAX_ID, wholeNumberText } from '../../domain/input-policy.js';
 import { ErrorResponseSchema } from '../error-handler.js';
+import { EventFeed, type FeedEvent } from '../event-feed.js';
 
 export const EVENT_BATCH_SIZE = 500;
+/** The feed reads at most this often, so a burst of changes reaches each stream as one write. */
+export const FEED_COALESCE_MS = 50;
+/** Recent events the feed keeps for streams that are a little behind. */
+export const FEED_KEEP_EVENTS = 5000;
 export const FALLBACK_POLL_MS = 1_000;
 export const KEEPALIVE_MS = 15_000;
 /** What a browser's EventSource waits before reconnecting. */
 const RECONNECT_MS = 2_000;
 
-const eventId = z
-  .string()
-  .regex(/^\d{1,16}$/, 'must be an event id (a whole number)')
-  .transform(Number)
-  .pipe(z.int().min(0).max(Number.MAX_SAFE_INTEGER, 'must be an event id (a whole number)'));
+const eventId = wholeNumberText('an event id', 0, MAX_ID);
 
 const EventsQuery = z.strictObject({
   access_token: z
     .string()
+    .max(512)
     .optional()
     .describe('The API token, for browsers whose EventSource cannot send an Authorization header.'),
   after: eventId.optional().describe('Send events after this id; without it (and without Last-Event-ID), from now.'),
@@ -45,9 +54,28 @@ const EventsHeaders = z.looseObject({
   'last-event-id': eventId.optional().describe('Resume after this event id (browsers send it on reconnect).'),
 });
 
+export interface EventStreamLimits {
+  /** Open streams, all tokens together (settings: server.max_event_streams). */
+  maxStreams: number;
+  /** Open streams per token (server.max_event_streams_per_token). */
+  maxStreamsPerToken: number;
+  /** Unsent bytes a stream may hold for a client before it is dropped (server.max_event_stream_buffer_bytes). */
+  maxBufferedBytes: number;
+  /** How long a full socket may stay undrained before the client is dropped (server.max_event_stream_stall_seconds). */
+  stallMs: number;
+}
+
+export const DEFAULT_EVENT_STREAM_LIMITS: EventStreamLimits = {
+  maxStreams: 1000,
+  maxStreamsPerToken: 20,
+  maxBufferedBytes: 1024 * 1024,
+  stallMs: 30_000,
+};
+
 export interface EventsOptions {
   handle: DatabaseHandle;
   queue: TaskQueue;
+  limits?: EventStreamLimits;
 }
 
 /** One event as the stream's `data:` line carries it. */
@@ -74,66 +102,123 @@ export function formatEvent(row: EventRow): string {
   return `id: ${row.id}\nevent: ${row.kind.replace(/[\r\n]/g, '')}\ndata: ${JSON.stringify(eventToJson(row))}\n\n`;
 }
 
-/** Writes `chunk`; waits for the socket to drain when its buffer is full. False when the client is gone. */
-function write(raw: ServerResponse, chunk: string, signal: AbortSignal): Promise<boolean> {
+/**
+ * Writes `chunk`; waits for the socket to drain when its buffer is full. False when the client is gone, or was dropped
+ * for not reading: more than `maxBufferedBytes` unsent, or no drain within `stallMs`.
+ */
+function write(raw: ServerResponse, chunk: string, signal: AbortSignal, limits: EventStreamLimits): Promise<boolean> {
   if (signal.aborted || raw.destroyed) return Promise.resolve(false);
-  if (raw.write(chunk)) return Promise.resolve(true);
+  const flushed = raw.write(chunk);
+  if (raw.writableLength > limits.maxBufferedBytes) {
+    raw.destroy();
+    return Promise.resolve(false);
+  }
+  if (flushed) return Promise.resolve(true);
   return new Promise((resolve) => {
     const done = () => {
+      clearTimeout(timer);
       raw.off('drain', done);
       signal.removeEventListener('abort', done);
       resolve(!signal.aborted && !raw.destroyed);
     };
+    const timer = setTimeout(() => {
+      raw.destroy();
+      done();
+    }, limits.stallMs);
     raw.once('drain', done);
     signal.addEventListener('abort', done, { once: true });
   });
 }
 
+/** The events after `after`, in log order, one batch: what the feed reads, and a stream catching up. */
+function readEventBatch(handle: DatabaseHandle, after: EventCursor) {
+  return readEvents(handle, after, EVENT_BATCH_SIZE);
+}
+
 interface StreamRequest {
   raw: ServerResponse;
   handle: DatabaseHandle;
-  queue: TaskQueue;
+  feed: EventFeed;
   after: EventCursor;
   kinds: string[] | undefined;
   signal: AbortSignal;
   log: FastifyBaseLogger;
+  limits: EventStreamLimits;
 }
 
-async function streamEvents({ raw, handle, queue, after, kinds, signal, log }: StreamRequest): Promise<void> {
-  let cursor = after;
+async function streamEvents({ raw, handle, feed, after, kinds, signal, log, limits }: StreamRequest) {
+  let last = after;
   let lastWriteAt = Date.now();
   while (!signal.aborted) {
-    let rows: EventRow[];
-    try {
-      ({ rows, cursor } = await readEvents(handle, cursor, EVENT_BATCH_SIZE));
-    } catch (error) {
-      // The client reconnects with Last-Event-ID and misses nothing.
-      log.warn({ err: error }, 'event stream: reading events failed; ending the stream');
-      return;
+    let batch: FeedEvent[] | undefined = feed.since(last);
+    let full = false;
+    if (batch === undefined) {
+      // Further behind than the feed keeps: read the database until caught up.
+      let read: Awaited<ReturnType<typeof readEventBatch>>;
+      try {
+        read = await readEventBatch(handle, last);
+      } catch (error) {
+        // The client reconnects with Last-Event-ID and misses nothing.
+        log.warn({ err: error }, 'event stream: reading events failed; ending the stream');
+        return;
+      }
+      batch = read.rows.map((row, index) => ({
+        id: row.id,
+        cursor: read.positions[index]!,
+        kind: row.kind,
+        text: formatEvent(row),
+      }));
+      full = read.rows.length === EVENT_BATCH_SIZE;
     }
-    for (const row of rows) {
-      if (kinds && !kinds.some((prefix) => row.kind.startsWith(prefix))) continue;
-      if (!(await write(raw, formatEvent(row), signal))) return;
+    // One write per batch: with hundreds of streams, a write per event per stream is what costs.
+    let chunk = '';
+    for (const event of batch) {
+      last = event.cursor;
+      if (kinds && !kinds.some((prefix) => event.kind.startsWith(prefix))) continue;
+      chunk += event.text;
+    }
+    if (chunk !== '') {
+      if (!(await write(raw, chunk, signal, limits))) return;
       lastWriteAt = Date.now();
     }
-    if (rows.length === EVENT_BATCH_SIZE) continue;
+    if (full || (batch.length > 0 && feed.since(last)?.length !== 0)) continue;
     if (Date.now() - lastWriteAt >= KEEPALIVE_MS) {
-      if (!(await write(raw, ': keepalive\n\n', signal))) return;
+      if (!(await write(raw, ': keepalive\n\n', signal, limits))) return;
       lastWriteAt = Date.now();
     }
-    await queue.wakeup.wait(FALLBACK_POLL_MS, signal);
+    await feed.wait(signal);
   }
 }
 
-export const eventsPlugin: FastifyPluginAsyncZod<EventsOptions> = async (app, { handle, queue }) => {
+export const eventsPlugin: FastifyPluginAsyncZod<EventsOptions> = async (app, options) => {
+  const { handle, queue } = options;
+  const limits = options.limits ?? DEFAULT_EVENT_STREAM_LIMITS;
   const open = new Map<AbortController, Promise<void>>();
+  /** Open streams per token name, and in all (counted from the request's start, before `open` knows of it). */
+  const perToken = new Map<string, number>();
+  let streams = 0;
+  const feed = new EventFeed({
+    read: (after) => readEventBatch(handle, after),
+    latest: () => eventLogNow(handle),
+    format: formatEvent,
+    waitForChange: (ms, signal) => queue.wakeup.wait(ms, signal),
+    batchSize: EVENT_BATCH_SIZE,
+    pollMs: FALLBACK_POLL_MS,
+    coalesceMs: FEED_COALESCE_MS,
+    keep: FEED_KEEP_EVENTS,
+    log: app.log,
+  });
   // A wait starts the wake-up channel's listener (PostgreSQL: a LISTEN connection); start it now, so the first stream
   // does not miss the changes made while it connects.
-  app.addHook('onReady', () => queue.wakeup.wait(0));
+  app.addHook('onReady', async () => {
+    await queue.wakeup.wait(0);
+    await feed.start();
+  });
   // Open streams would keep `close()` waiting for ever: end them, and wait until they have, before the server closes.
   app.addHook('preClose', async () => {
     for (const controller of open.keys()) controller.abort();
     await Promise.all(open.values());
+    feed.stop();
   });
 
   app.get(
@@ -153,12 +238,39 @@ export const eventsPlugin: FastifyPluginAsyncZod<EventsOptions> = async (app, { 
           200: z.null().describe('A text/event-stream that stays open; see the description.'),
           400: ErrorResponseSchema,
           401: ErrorResponseSchema,
+          429: ErrorResponseSchema,
         },
       },
     },
     async (request, reply) => {
+      const tokenName = request.apiToken?.name ?? '';
+      const mine = perToken.get(tokenName) ?? 0;
+      if (mine >= limits.maxStreamsPerToken || streams >= limits.maxStreams) {
+        throw new AutodevError(
+          'TOO_MANY_STREAMS',
+          mine >= limits.maxStreamsPerToken
+            ? `token "${tokenName}" already has ${mine} open event streams (server.max_event_streams_per_token); close one`
+            : `the server already has ${streams} open event streams (server.max_event_streams); try again later`,
+        );
+      }
+      // Counted from here, before any await, so concurrent requests cannot pass the limit together.
+      perToken.set(tokenName, mine + 1);
+      streams += 1;
+      const release = () => {
+        streams -= 1;
+        const left = (perToken.get(tokenName) ?? 1) - 1;
+        if (left > 0) perToken.set(tokenName, left);
+        else perToken.delete(tokenName);
+      };
       const afterId = request.headers['last-event-id'] ?? request.query.after;
-      const after = afterId === undefined ? await eventLogNow(handle) : await eventCursorAfter(handle, afterId);
+      let after: EventCursor;
+      try {
+        await feed.start();
+        after = afterId === undefined ? feed.latest : await eventCursorAfter(handle, afterId);
+      } catch (error) {
+        release();
+        throw error;
+      }
       const kinds = request.query.kinds?.split(',');
 
       const controller = new AbortController();
@@ -177,8 +289,18 @@ export const eventsPlugin: FastifyPluginAsyncZod<EventsOptions> = async (app, { 
       request.log.debug({ after: afterId, kinds }, 'event stream opened');
       const finished = (async () => {
         try {
-          await streamEvents({ raw, handle, queue, after, kinds, signal: controller.signal, log: request.log });
+          await streamEvents({
+            raw,
+            handle,
+            feed,
+            after,
+            kinds,
+            signal: controller.signal,
+            log: request.log,
+            limits,
+          });
         } finally {
+          release();
           raw.off('close', stop);
           open.delete(controller);
           controller.abort();

@@ -8,6 +8,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../store/schema.js';
 import { mergeRequestView } from '../../workflow/merge-request-view.js';
+import { idText } from '../../domain/input-policy.js';
 import { ErrorResponseSchema } from '../error-handler.js';
 
 const ms = () => z.int().describe('ms since the epoch');
@@ -117,13 +118,7 @@ export const MergeRequestViewSchema = z
   })
   .meta({ id: 'MergeRequest' });
 
-const IdParams = z.object({
-  id: z
-    .string()
-    .regex(/^\d{1,15}$/, 'merge request id must be a positive whole number')
-    .transform(Number)
-    .pipe(z.int().min(1, 'merge request id must be a positive whole number')),
-});
+const IdParams = z.object({ id: idText('merge request id') });
 
 const errors = (...statuses: number[]) => Object.fromEntries(statuses.map((status) => [status, ErrorResponseSchema]));
 

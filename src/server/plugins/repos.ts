@@ -6,6 +6,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { AutodevError } from '../../errors.js';
+import { idText, storableText, TEXT_LIMITS } from '../../domain/input-policy.js';
 import {
   addRepository,
   findRepositoryById,
@@ -38,26 +39,42 @@ export const RepositorySchema = z
   .meta({ id: 'Repository' });
 
 const NewRepoBody = z.strictObject({
-  path: z.string().min(1).max(4096).describe('Absolute path of a local git repository on the server.'),
-  name: z.string().optional().describe('Name used by stories (default: the directory name).'),
-  test_command: z.string().optional(),
-  deploy_command: z.string().optional(),
-  lint_command: z.string().optional(),
+  path: storableText({ min: 1, max: TEXT_LIMITS.path }).describe(
+    'Absolute path of a local git repository on the server.',
+  ),
+  name: storableText({ max: TEXT_LIMITS.name })
+    .optional()
+    .describe('Name used by stories (default: the directory name).'),
+  test_command: storableText({ max: TEXT_LIMITS.command }).optional(),
+  deploy_command: storableText({ max: TEXT_LIMITS.command }).optional(),
+  lint_command: storableText({ max: TEXT_LIMITS.command }).optional(),
   coverage_threshold: z.number().min(0).max(100).optional(),
-  deploy_secrets: z.array(z.string()).max(50).optional().describe('Names only; values come from the environment.'),
+  deploy_secrets: z
+    .array(storableText({ max: TEXT_LIMITS.name }))
+    .max(50)
+    .optional()
+    .describe('Names only; values come from the environment.'),
   merge_method: z.enum(MERGE_METHODS).optional().describe('merge (default) or squash'),
 });
 
-const Command = z.string().max(2000).nullable().optional().describe('null or "" clears the command.');
+const Command = storableText({ max: TEXT_LIMITS.command })
+  .nullable()
+  .optional()
+  .describe('null or "" clears the command.');
 const PatchRepoBody = z.strictObject({
   test_command: Command,
   deploy_command: Command,
   lint_command: Command,
   coverage_threshold: z.number().min(0).max(100).nullable().optional().describe('null clears it'),
-  deploy_secrets: z.array(z.string()).max(50).nullable().optional().describe('null clears them'),
+  deploy_secrets: z
+    .array(storableText({ max: TEXT_LIMITS.name }))
+    .max(50)
+    .nullable()
+    .optional()
+    .describe('null clears them'),
   merge_method: z.enum(MERGE_METHODS).nullable().optional().describe('null goes back to merge'),
 });
-const RepoParams = z.object({ id: z.coerce.number().int().positive() });
+const RepoParams = z.object({ id: idText('repository id') });
 
 const errors = (...statuses: number[]) => Object.fromEntries(statuses.map((status) => [status, ErrorResponseSchema]));
 

@@ -7,6 +7,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Kysely } from 'kysely';
 import { readTranscript } from '../../agents/session-store.js';
 import { AutodevError } from '../../errors.js';
+import { idText, MAX_ID, wholeNumberText } from '../../domain/input-policy.js';
 import type { Database, SessionsTable } from '../../store/schema.js';
 import type { Selectable } from 'kysely';
 import { ErrorResponseSchema } from '../error-handler.js';
@@ -14,15 +15,6 @@ import { ErrorResponseSchema } from '../error-handler.js';
 export const MAX_TRANSCRIPT_PAGE = 1000;
 
 const isoTime = z.iso.datetime({ offset: true });
-
-function wholeNumberText(what: string, min: number, max: number) {
-  const message = `${what} must be a whole number from ${min} to ${max}`;
-  return z
-    .string()
-    .regex(/^\d{1,16}$/, message)
-    .transform(Number)
-    .pipe(z.int().min(min, message).max(max, message));
-}
 
 export const SessionSchema = z
   .object({
@@ -45,10 +37,10 @@ export const SessionSchema = z
 
 const TranscriptEntrySchema = z.object({ seq: z.int(), kind: z.string(), data: z.unknown(), at: isoTime });
 
-const SessionIdParams = z.object({ id: wholeNumberText('session id', 1, Number.MAX_SAFE_INTEGER) });
-const TaskIdParams = z.object({ id: wholeNumberText('task id', 1, Number.MAX_SAFE_INTEGER) });
+const SessionIdParams = z.object({ id: idText('session id') });
+const TaskIdParams = z.object({ id: idText('task id') });
 const TranscriptQuery = z.strictObject({
-  after: wholeNumberText('after', 0, Number.MAX_SAFE_INTEGER)
+  after: wholeNumberText('after', 0, MAX_ID)
     .optional()
     .describe('Only transcript entries with a larger seq; the `next_after` of the previous answer.'),
   limit: wholeNumberText('limit', 1, MAX_TRANSCRIPT_PAGE)

@@ -9,6 +9,7 @@ import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { startOfUtcDay } from '../../agents/session-store.js';
 import type { Database } from '../../store/schema.js';
+import { wholeNumberText } from '../../domain/input-policy.js';
 import { ErrorResponseSchema } from '../error-handler.js';
 
 export const DAY_MS = 86_400_000;
@@ -16,11 +17,7 @@ export const DEFAULT_ACTIVITY_DAYS = 14;
 export const MAX_ACTIVITY_DAYS = 90;
 
 const ActivityQuery = z.strictObject({
-  days: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .max(MAX_ACTIVITY_DAYS)
+  days: wholeNumberText('days', 1, MAX_ACTIVITY_DAYS)
     .default(DEFAULT_ACTIVITY_DAYS)
     .describe(`How many UTC days, ending today: 1 to ${MAX_ACTIVITY_DAYS}, default ${DEFAULT_ACTIVITY_DAYS}.`),
 });

@@ -9,6 +9,7 @@ import type { TaskQueue } from '../../queue/task-queue.js';
 import { resumeWorkflow } from '../../workflow/advance-workflow.js';
 import { createStory, listStories, showStory, storyToJson } from '../../workflow/stories.js';
 import { workflowDeps } from '../../workflow/workflow-deps.js';
+import { idText, storableText, TEXT_LIMITS } from '../../domain/input-policy.js';
 import { ErrorResponseSchema } from '../error-handler.js';
 import { requireRole } from './auth.js';
 
@@ -44,24 +45,20 @@ export const StorySchema = z
   .meta({ id: 'Story' });
 
 const NewStoryBody = z.strictObject({
-  repo: z.string().min(1).describe('A repository name from GET /api/repos.'),
-  title: z.string(),
-  body: z.string().optional(),
+  repo: storableText({ min: 1, max: TEXT_LIMITS.name }).describe('A repository name from GET /api/repos.'),
+  title: storableText({ max: TEXT_LIMITS.title }).describe(`1 to ${TEXT_LIMITS.title} characters.`),
+  body: storableText({ max: TEXT_LIMITS.body }).optional().describe(`At most ${TEXT_LIMITS.body} characters.`),
 });
 
 const ResumeBody = z
   .strictObject({
-    note: z.string().max(4000).optional().describe('Guidance for the agents: added to the findings or the task.'),
+    note: storableText({ max: TEXT_LIMITS.reason })
+      .optional()
+      .describe('Guidance for the agents: added to the findings or the task.'),
   })
   .nullish();
 
-const IdParams = z.object({
-  id: z
-    .string()
-    .regex(/^\d{1,15}$/, 'story id must be a positive whole number')
-    .transform(Number)
-    .pipe(z.int().min(1, 'story id must be a positive whole number')),
-});
+const IdParams = z.object({ id: idText('story id') });
 
 const errors = (...statuses: number[]) => Object.fromEntries(statuses.map((status) => [status, ErrorResponseSchema]));
 

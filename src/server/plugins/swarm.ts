@@ -7,6 +7,7 @@ import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../store/schema.js';
+import { storableText, TEXT_LIMITS, wholeNumberText } from '../../domain/input-policy.js';
 import { ErrorResponseSchema } from '../error-handler.js';
 
 /** `recent` when not given, and its ceiling: the page size is bounded. */
@@ -46,12 +47,10 @@ export const ProposalSchema = z
   .meta({ id: 'Proposal' });
 
 const DiscussionsQuery = z.strictObject({
-  topic: z.string().trim().min(1).max(200).optional().describe('Only messages of this topic (exact match).'),
-  recent: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .max(MAX_RECENT_DISCUSSIONS)
+  topic: storableText({ trim: true, min: 1, max: TEXT_LIMITS.filter })
+    .optional()
+    .describe('Only messages of this topic (exact match).'),
+  recent: wholeNumberText('recent', 1, MAX_RECENT_DISCUSSIONS)
     .default(DEFAULT_RECENT_DISCUSSIONS)
     .describe(
       `How many of the newest messages to return (newest first): a count from 1 to ${MAX_RECENT_DISCUSSIONS}, ` +

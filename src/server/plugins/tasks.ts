@@ -7,6 +7,14 @@ import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { isTaskType, TASK_STATUSES, TASK_TYPES } from '../../domain/roles.js';
 import { AutodevError } from '../../errors.js';
+import {
+  boundedInt,
+  idText,
+  MAX_ATTEMPTS_LIMIT,
+  storableText,
+  TEXT_LIMITS,
+  wholeNumberText,
+} from '../../domain/input-policy.js';
 import { MAX_PAGE_SIZE } from '../../queue/read-tasks.js';
 import type { TaskQueue } from '../../queue/task-queue.js';
 import { taskToJson } from '../../queue/task-record.js';
@@ -41,36 +49,35 @@ export const TaskSchema = z
   })
   .meta({ id: 'Task' });
 
-/** A whole number sent as text (path and query values), checked to fit the range before it reaches SQL. */
-function wholeNumberText(what: string, min: number, max: number) {
-  const message = `${what} must be a whole number from ${min} to ${max}`;
-  return z
-    .string()
-    .regex(/^\d{1,16}$/, message)
-    .transform(Number)
-    .pipe(z.int().min(min, message).max(max, message));
-}
-
-const TaskIdParams = z.object({ id: wholeNumberText('task id', 1, Number.MAX_SAFE_INTEGER) });
+const TaskIdParams = z.object({ id: idText('task id') });
 
 const ListQuery = z.strictObject({
   status: z.enum(TASK_STATUSES).optional(),
-  type: z.string().optional().describe('A task type, e.g. write_spec.'),
+  type: storableText({ max: TEXT_LIMITS.name }).optional().describe('A task type, e.g. write_spec.'),
   limit: wholeNumberText('limit', 1, MAX_PAGE_SIZE).optional().describe(`Page size, 1..${MAX_PAGE_SIZE}; default 50.`),
-  cursor: z.string().optional().describe('The next_cursor of the previous page.'),
+  cursor: storableText({ max: TEXT_LIMITS.cursor }).optional().describe('The next_cursor of the previous page.'),
 });
 
 const NewTaskBody = z.strictObject({
-  type: z.string().describe(`The task type: ${TASK_TYPES.join(', ')}.`),
+  type: storableText({ max: TEXT_LIMITS.name }).describe(`The task type: ${TASK_TYPES.join(', ')}.`),
   priority: z.number().optional().describe('A whole number from 1 to 10; 10 runs first. Default 5.'),
-  payload: z.unknown().optional().describe('A JSON object handed to the agent. Default {}.'),
+  payload: z
+    .unknown()
+    .optional()
+    .describe('A JSON object handed to the agent, at most 64 levels deep and 1 MiB serialized. Default {}.'),
   run_after: isoTime.optional().describe('Not before this time (ISO 8601 with a zone). Default now.'),
-  max_attempts: z.int().min(1).optional().describe('Attempts before the task ends failed. Default from settings.'),
+  max_attempts: boundedInt('max_attempts', 1, MAX_ATTEMPTS_LIMIT)
+    .optional()
+    .describe(`Attempts before the task ends failed, 1..${MAX_ATTEMPTS_LIMIT}. Default from settings.`),
 });
 
 // Nullish: Fastify hands a missing body to the validator as null.
 const CancelBody = z
-  .strictObject({ reason: z.string().trim().min(1).max(2000).optional().describe('Recorded as the task error.') })
+  .strictObject({
+    reason: storableText({ trim: true, min: 1, max: TEXT_LIMITS.reason })
+      .optional()
+      .describe('Recorded as the task error.'),
+  })
   .nullish();
 
 const TaskPageSchema = z.object({ tasks: z.array(TaskSchema), next_cursor: z.string().nullable() });
