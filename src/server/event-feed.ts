@@ -27,7 +27,7 @@ export function compareCursors(a: EventCursor, b: EventCursor): number {
 export interface EventFeedOptions {
   /** Reads the rows after `cursor`, in log order, at most one batch, and the cursor after them. */
   read(cursor: EventCursor): Promise<{ rows: EventRow[]; cursor: EventCursor; positions: EventCursor[] }>;
-  /** The log position "now" when the feed starts (streams that start now begin here). */
+  /** The log position "now" when the feed starts: it reads what commits after. */
   latest(): Promise<EventCursor>;
   format(row: EventRow): string;
   /** Waits for a change (or the timeout, or the signal). */
@@ -73,14 +73,10 @@ export class EventFeed {
     this.notify();
   }
 
-  /** The position of the newest row the feed has read: where a stream that starts now begins. */
-  get latest(): EventCursor {
-    return this.head;
-  }
-
   /** The kept events after `after`, or undefined when the feed cannot tell them all (read the database). */
   since(after: EventCursor): FeedEvent[] | undefined {
-    if (this.floor === null || compareCursors(after, this.floor) < 0) return undefined;
+    // A position still carrying its start snapshot must check rows against it: the database does that.
+    if (after.before !== undefined || this.floor === null || compareCursors(after, this.floor) < 0) return undefined;
     if (compareCursors(after, this.head) >= 0) return [];
     let low = 0;
     let high = this.events.length;

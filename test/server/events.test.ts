@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log.js';
 import { DEFAULT_QUEUE_SETTINGS, TaskQueue } from '../../src/queue/task-queue.js';
 import { createApiToken } from '../../src/server/api-tokens.js';
@@ -116,7 +116,8 @@ describe.each(DIALECTS)('%s: GET /api/events', (dialect) => {
   let token: string;
   const clients: EventStreamClient[] = [];
 
-  beforeAll(async () => {
+  // A server per test: the database is emptied before each test, and a server's event feed must not outlive it.
+  beforeEach(async () => {
     queue = new TaskQueue(t.handle, DEFAULT_QUEUE_SETTINGS);
     app = await buildServer({
       handle: t.handle,
@@ -128,12 +129,10 @@ describe.each(DIALECTS)('%s: GET /api/events', (dialect) => {
     const address = app.server.address();
     if (!address || typeof address === 'string') throw new Error('no port');
     baseUrl = `http://127.0.0.1:${address.port}`;
-  });
-  beforeEach(async () => {
     token = await createApiToken(t.handle.db, { name: 'dashboard', role: 'viewer', now: Date.now() });
   });
-  afterAll(async () => {
-    for (const client of clients) client.close();
+  afterEach(async () => {
+    for (const client of clients.splice(0)) client.close();
     await app?.close();
     await queue?.close();
   });

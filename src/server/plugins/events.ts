@@ -266,7 +266,8 @@ export const eventsPlugin: FastifyPluginAsyncZod<EventsOptions> = async (app, op
       let after: EventCursor;
       try {
         await feed.start();
-        after = afterId === undefined ? feed.latest : await eventCursorAfter(handle, afterId);
+        // "From now" is now, not the feed's last read: rows committed before this request are not sent.
+        after = afterId === undefined ? await eventLogNow(handle) : await eventCursorAfter(handle, afterId);
       } catch (error) {
         release();
         throw error;
