@@ -5,10 +5,10 @@
  * tool result that misses its expectation is recorded as a failure.
  */
 import { describe, expect, it } from 'vitest';
-import type { MessagesRequest } from '../support/mock-messages-server.js';
+import type { MessagesRequest } from '../../src/demo/scripted-model-server.js';
 import type { ResponsesRequest } from '../support/mock-responses-server.js';
-import { promptFacts, ScriptedAgents, turnTimings, type AgentStep } from '../support/scripted-agent.js';
-import { scriptedClaude } from '../support/scripted-claude.js';
+import { promptFacts, ScriptedAgents, turnTimings, type AgentStep } from '../../src/demo/scripted-agent.js';
+import { scriptedClaude } from '../../src/demo/scripted-claude.js';
 import { scriptedCodex } from '../support/scripted-codex.js';
 
 const PROMPT = [

@@ -24,7 +24,7 @@ import {
   type ResponsesRequest,
   type ResponsesScript,
 } from './mock-responses-server.js';
-import { contentLines, type ScriptedAgents, type ToolOutcome, type TurnKind } from './scripted-agent.js';
+import { contentLines, type ScriptedAgents, type ToolOutcome, type TurnKind } from '../../src/demo/scripted-agent.js';
 
 /** The namespace Codex gives the tools of Auto-Dev's MCP server `autodev`. */
 const MCP_NAMESPACE = 'mcp__autodev';
@@ -121,6 +121,8 @@ export function scriptedCodex(agents: ScriptedAgents, now: () => number = Date.n
         return reply('say', assistantMessage(step.text));
       case 'bash':
         return reply('bash', shellCall(request, callId, step.command));
+      case 'read':
+        return reply('read', shellCall(request, callId, `cat -n ${JSON.stringify(step.path)}`));
       case 'write': {
         const file = path.isAbsolute(step.path)
           ? path.relative(workingDirectory(request) ?? '/', step.path)
