@@ -303,8 +303,15 @@ const DEFAULT_SAVE: SaveOptions = { mode: 'bubblewrap' };
 /**
  * Runs inside the sandbox, in the clone, as the agent could: stage and commit everything (hooks skipped), then
  * bundle what the branch has beyond the clone's start. Its inputs come from the environment, never from the clone.
+ * A save runs when no session works in the clone any more, so an index lock is one a killed session's git (the
+ * agent's, or the CLI's own `git status`) left behind: it gets two seconds to go away, then it is removed (in the
+ * sandbox, so only the clone is touched).
  */
 const SAVE_SCRIPT = `set -eu
+lock="$(git rev-parse --git-path index.lock)"
+i=0
+while [ -e "$lock" ] && [ "$i" -lt 20 ]; do sleep 0.1; i=$((i + 1)); done
+rm -f "$lock"
 git add --all
 git diff --cached --name-only -z | tr -cd '\\000' | wc -c > "$AUTODEV_OUT/files"
 if ! git diff --cached --quiet; then

@@ -240,7 +240,7 @@ async function featureBranchHas(c: Crash, subjects: RegExp[]): Promise<void> {
   const repo = sampleRepo(c);
   const branch = gitIn(repo, 'for-each-ref', '--format=%(refname:short)', 'refs/heads/autodev/3-*');
   const log = gitIn(repo, 'log', '--format=%s', `main^1..${branch}`).split('\n');
-  expect(log).toHaveLength(subjects.length);
+  expect(log, log.join('\n')).toHaveLength(subjects.length);
   log.forEach((subject, i) => expect(subject).toMatch(subjects[i]!));
   // Both files the builder wrote are in it.
   expect(gitIn(repo, 'ls-tree', '--name-only', '-r', branch)).toMatch(

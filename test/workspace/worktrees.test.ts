@@ -281,6 +281,18 @@ describe('never lose work', () => {
     expect(await fileAt(t.repo, 'main', 'README.md')).toBe('# sample\n');
   });
 
+  it("a stale index lock left by a killed session (its git, or the CLI's own git status) does not stop the WIP commit", async () => {
+    const wt = await prepare(24);
+    await writeFile(join(wt.path, 'work.txt'), 'work\n');
+    await writeFile(join(wt.path, '.git', 'index.lock'), '');
+
+    const result = await commitWip(wt, 'WIP after a kill');
+
+    expect(result.committed).toBe(true);
+    expect(await fileAt(t.repo, wt.branch as string, 'work.txt')).toBe('work\n');
+    expect(existsSync(join(wt.path, '.git', 'index.lock'))).toBe(false);
+  });
+
   it('commitWip is a no-op on a clean worktree', async () => {
     const wt = await prepare(22);
     const result = await commitWip(wt, 'WIP');
