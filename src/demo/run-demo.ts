@@ -98,7 +98,15 @@ export async function runDemo(options: RunDemoOptions): Promise<DemoOutcome> {
     await model.close();
   }
   if (ended.kind === 'stopped') return { kind: 'stopped', start };
-  if (ended.kind === 'failed') return { kind: 'failed', start, reason: ended.reason };
+  if (ended.kind === 'failed') {
+    // What the stand-in saw go differently from the recordings is usually why.
+    for (const m of model.mismatches()) {
+      line(
+        `  ! stand-in model, step ${m.step + 1} of a recorded session: ${m.message.replace(/\s+/g, ' ').slice(0, 300)}`,
+      );
+    }
+    return { kind: 'failed', start, reason: ended.reason };
+  }
 
   const summary = await readDemoSummary(db, start.workflow.id, start.repo);
   options.status(`running \`${start.repo.test_command ?? 'node --test'}\` on ${start.repo.default_branch}...`);

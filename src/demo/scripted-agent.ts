@@ -186,8 +186,9 @@ export class ScriptedAgents {
     try {
       script = this.choose(turn.prompt, facts);
     } catch (error) {
-      this.fail(turn, 0, `no script for this prompt: ${error instanceof Error ? error.message : String(error)}`);
-      return { kind: 'say', index: 0, text: 'I have no script for this task.' };
+      const reason = error instanceof Error ? error.message : String(error);
+      this.fail(turn, 0, `no script for this prompt: ${reason}`);
+      return { kind: 'say', index: 0, text: `I have no script for this task (${reason}).` };
     }
     turn.results.forEach((outcome, index) => {
       const key = `${turn.provider}:${turn.session}:${index}`;

@@ -42,13 +42,29 @@ function resultText(content: unknown): string {
     .join('\n');
 }
 
-/** The task prompt: the first user message without Claude Code's `<system-reminder>` blocks. */
-export function claudePrompt(request: MessagesRequest): string {
-  const first = (request.messages ?? []).find((message) => message.role === 'user');
-  return blocksOf(first?.content)
+/** The text of a user message without Claude Code's `<system-reminder>` blocks ('' for tool results only). */
+function promptText(message: { role: string; content: unknown }): string {
+  if (message.role !== 'user') return '';
+  return blocksOf(message.content)
     .filter((block) => block.type === 'text' && !block.text?.startsWith('<system-reminder>'))
     .map((block) => block.text ?? '')
     .join('\n');
+}
+
+/**
+ * Where the current task prompt is: the last user message with text of its own. A retry that resumes an earlier CLI
+ * conversation appends Auto-Dev's new prompt to it, and the script starts again from there.
+ */
+function promptIndex(request: MessagesRequest): number {
+  const messages = request.messages ?? [];
+  for (let i = messages.length - 1; i >= 0; i--) if (promptText(messages[i]!).trim()) return i;
+  return 0;
+}
+
+/** The task prompt: the current user prompt without Claude Code's `<system-reminder>` blocks. */
+export function claudePrompt(request: MessagesRequest): string {
+  const message = (request.messages ?? [])[promptIndex(request)];
+  return message ? promptText(message) : '';
 }
 
 /** Claude Code's session id: in `metadata.user_id` (a JSON string) of every request. */
@@ -73,13 +89,30 @@ interface Conversation {
   /** Whether the last tool call was a ToolSearch. */
   lastWasSearch: boolean;
   searches: number;
+  /** Tool-use ids stay unique in a resumed conversation: '' for its first prompt, `p<n>_` for a later one. */
+  idPrefix: string;
 }
 
 function readConversation(request: MessagesRequest): Conversation {
   const calls = new Map<string, string>();
-  const conversation: Conversation = { results: [], lastWasSearch: false, searches: 0 };
-  for (const message of request.messages ?? []) {
+  const messages = request.messages ?? [];
+  const start = promptIndex(request);
+  const conversation: Conversation = {
+    results: [],
+    lastWasSearch: false,
+    searches: 0,
+    idPrefix: start === 0 ? '' : `p${start}_`,
+  };
+  messages.slice(0, start).forEach((message) => {
+    // Tool uses before the current prompt are known by name, their results belong to an earlier attempt.
     for (const block of blocksOf(message.content)) {
+      if (message.role === 'assistant' && block.type === 'tool_use' && block.id) calls.set(block.id, block.name ?? '');
+    }
+  });
+  for (const [offset, message] of messages.slice(start).entries()) {
+    for (const block of blocksOf(message.content)) {
+      // Results in the prompt's own message answer an earlier attempt's last call (e.g. an interrupted one).
+      if (offset === 0 && block.type === 'tool_result') continue;
       if (message.role === 'assistant' && block.type === 'tool_use' && block.id) {
         calls.set(block.id, block.name ?? '');
       }
@@ -148,7 +181,7 @@ export function scriptedClaude(agents: ScriptedAgents, now: () => number = Date.
     const extras = extrasOf(step);
     const toolUse = (name: string, input: Record<string, unknown>): ScriptedReply => ({
       kind: 'tool_use',
-      id: `toolu_s${step.index}`,
+      id: `toolu_${conversation.idPrefix}s${step.index}`,
       name,
       input,
       ...extras,
@@ -176,7 +209,7 @@ export function scriptedClaude(agents: ScriptedAgents, now: () => number = Date.
         // The search is a turn of its own; a step with recorded usage reports it on its own turn, so this one has none.
         return reply('tool_search', {
           kind: 'tool_use',
-          id: `toolu_search${conversation.searches}`,
+          id: `toolu_${conversation.idPrefix}search${conversation.searches}`,
           name: 'ToolSearch',
           input: { query: `select:${name}`, max_results: 5 },
           ...(step.usage ? { usage: NO_USAGE } : {}),

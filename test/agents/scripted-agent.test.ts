@@ -113,6 +113,30 @@ describe('Claude Code stand-in (Messages API)', () => {
     expect(agents.failures).toHaveLength(1);
   });
 
+  it('a resumed conversation with a new task prompt (a retry) plays the script again from its start, with new ids', () => {
+    const { claude } = agentsFor();
+    const loaded = ['mcp__autodev__read_task', 'mcp__autodev__submit_result'];
+    const earlier = [
+      use('toolu_s0', 'mcp__autodev__read_task'),
+      result('toolu_s0', 'task'),
+      use('toolu_s1', 'Bash'),
+      // The kill came mid-call: the resumed conversation answers it in the message with the new prompt.
+      {
+        role: 'user',
+        content: [
+          { type: 'tool_result', tool_use_id: 'toolu_s1', content: 'interrupted', is_error: true },
+          { type: 'text', text: PROMPT.replace('# You are', '# (attempt 2) You are') },
+        ],
+      },
+    ];
+    expect(claude(request('s4', earlier, loaded), 2)).toMatchObject({
+      name: 'mcp__autodev__read_task',
+      id: 'toolu_p4_s0',
+    });
+    const again = [...earlier, use('toolu_p4_s0', 'mcp__autodev__read_task'), result('toolu_p4_s0', 'task')];
+    expect(claude(request('s4', again, loaded), 3)).toMatchObject({ name: 'Bash', id: 'toolu_p4_s1' });
+  });
+
   it('records a failure when ToolSearch did not load the tool, instead of searching forever', () => {
     const { agents, claude } = agentsFor();
     const searched = [use('toolu_search0', 'ToolSearch'), result('toolu_search0', 'No matching deferred tools found')];
