@@ -51,14 +51,19 @@ function promptText(message: { role: string; content: unknown }): string {
     .join('\n');
 }
 
+/** How every task prompt Auto-Dev renders opens (agents/render-prompt.ts). */
+const TASK_PROMPT = /^# You are the Auto-Dev .+ agent$/m;
+
 /**
- * Where the current task prompt is: the last user message with text of its own. A retry that resumes an earlier CLI
- * conversation appends Auto-Dev's new prompt to it, and the script starts again from there.
+ * Where the current task prompt is: the last user message holding an Auto-Dev task prompt (a retry that resumes an
+ * earlier CLI conversation appends its new prompt, and the script starts again from there; other texts the CLI adds
+ * do not count), else the first user message.
  */
 function promptIndex(request: MessagesRequest): number {
   const messages = request.messages ?? [];
-  for (let i = messages.length - 1; i >= 0; i--) if (promptText(messages[i]!).trim()) return i;
-  return 0;
+  for (let i = messages.length - 1; i >= 0; i--) if (TASK_PROMPT.test(promptText(messages[i]!))) return i;
+  const first = messages.findIndex((message) => message.role === 'user');
+  return first >= 0 ? first : 0;
 }
 
 /** The task prompt: the current user prompt without Claude Code's `<system-reminder>` blocks. */

@@ -114,7 +114,7 @@ describe('Claude Code stand-in (Messages API)', () => {
   });
 
   it('a resumed conversation with a new task prompt (a retry) plays the script again from its start, with new ids', () => {
-    const { claude } = agentsFor();
+    const { agents, claude } = agentsFor();
     const loaded = ['mcp__autodev__read_task', 'mcp__autodev__submit_result'];
     const earlier = [
       use('toolu_s0', 'mcp__autodev__read_task'),
@@ -125,8 +125,13 @@ describe('Claude Code stand-in (Messages API)', () => {
         role: 'user',
         content: [
           { type: 'tool_result', tool_use_id: 'toolu_s1', content: 'interrupted', is_error: true },
-          { type: 'text', text: PROMPT.replace('# You are', '# (attempt 2) You are') },
+          { type: 'text', text: `${PROMPT}\n- Attempt: 2 of 3` },
         ],
+      },
+      // Texts the CLI adds after the prompt are not a new prompt.
+      {
+        role: 'user',
+        content: [{ type: 'text', text: 'Continue from where you left off.' }],
       },
     ];
     expect(claude(request('s4', earlier, loaded), 2)).toMatchObject({
@@ -135,6 +140,7 @@ describe('Claude Code stand-in (Messages API)', () => {
     });
     const again = [...earlier, use('toolu_p4_s0', 'mcp__autodev__read_task'), result('toolu_p4_s0', 'task')];
     expect(claude(request('s4', again, loaded), 3)).toMatchObject({ name: 'Bash', id: 'toolu_p4_s1' });
+    expect(agents.failures).toEqual([]);
   });
 
   it('records a failure when ToolSearch did not load the tool, instead of searching forever', () => {

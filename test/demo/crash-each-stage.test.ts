@@ -21,7 +21,7 @@
  * clone's work as Auto-Dev's WIP commit, so the replayed `git commit` then finds nothing to commit (the demo reports
  * that the real result differed from the recording) and the WIP commit, not the agent's, carries the change to main.
  *
- * Leases are short (settings file: lease 2 s, heartbeat 1 s, reclaim every 1 s) so the resumed run takes the killed
+ * Leases are short (settings file: lease 6 s, heartbeat 1 s, reclaim every 1 s) so the resumed run takes the killed
  * run's tasks back within seconds. Needs the build (`npx tsc -p tsconfig.build.json`).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -39,9 +39,12 @@ import { createTestDatabase, DIALECTS, type TestDatabase } from '../support/dial
 import { SAMPLE_TEST_COMMAND } from '../../src/demo/sample-repo.js';
 import { demoEnv, gitIn, runSampleTests } from './demo-fixtures.js';
 
-/** Short leases: a killed run's task is back in the queue about 2-3 s after the kill. */
+/**
+ * Short leases: a killed run's task is back in the queue about 6-7 s after the kill (not shorter: on a loaded 2-core
+ * machine running real CLIs a live worker's heartbeat can lag a few seconds).
+ */
 const CRASH_SETTINGS = {
-  queue: { lease_seconds: 2, heartbeat_seconds: 1, reclaim_seconds: 1, retry_base_seconds: 0.2, retry_max_seconds: 1 },
+  queue: { lease_seconds: 6, heartbeat_seconds: 1, reclaim_seconds: 1, retry_base_seconds: 0.2, retry_max_seconds: 1 },
 };
 /** The first run's pace: each answer of the stand-in model waits this long. */
 const FIRST_RUN_DELAY_MS = '40';
