@@ -343,6 +343,23 @@ export async function commitWip(
   message: string,
   save: SaveOptions = DEFAULT_SAVE,
 ): Promise<WipCommit> {
+  // One save of a clone at a time in this process: the reclaim pass saving a lost attempt and the next attempt taking
+  // the clone over may both save it, and two `git add` in one clone collide on its index lock.
+  const before = savesInProgress.get(worktree.path) ?? Promise.resolve();
+  const mine = before.catch(() => undefined).then(() => saveClone(worktree, message, save));
+  const settled = mine.catch(() => undefined);
+  savesInProgress.set(worktree.path, settled);
+  try {
+    return await mine;
+  } finally {
+    if (savesInProgress.get(worktree.path) === settled) savesInProgress.delete(worktree.path);
+  }
+}
+
+/** The save running (or last queued) per clone path. */
+const savesInProgress = new Map<string, Promise<unknown>>();
+
+async function saveClone(worktree: Worktree, message: string, save: SaveOptions): Promise<WipCommit> {
   if (worktree.readOnly) {
     if ((await uncommittedChanges(worktree.path)).length > 0) {
       throw new AutodevError('WORKTREE_DIRTY', `read-only checkout ${worktree.path} has changes; it was left as it is`);
