@@ -14,7 +14,7 @@ import { hiddenPathsFor } from '../src/agents/sandbox-policy.js';
 import { findPackageRoot } from '../src/config/package-root.js';
 import { mcpServerSpec } from '../src/mcp/run-mcp-stdio.js';
 import { autodevCliEntry } from '../test/support/agent-fixtures.js';
-import { startMockMessagesServer } from '../test/support/mock-messages-server.js';
+import { startScriptedModelServer } from '../src/demo/scripted-model-server.js';
 import { assistantMessage, startMockResponsesServer } from '../test/support/mock-responses-server.js';
 import { realCliSettings, type ModelStandIns } from '../test/support/real-cli-sessions.js';
 import type { BareCost } from './session-bare-costs.js';
@@ -42,7 +42,7 @@ async function doneStandIns() {
   const seen = () => {
     if (Number.isNaN(firstAt)) firstAt = preciseNow();
   };
-  const messages = await startMockMessagesServer(() => {
+  const messages = await startScriptedModelServer(() => {
     seen();
     return { kind: 'text', text: 'Done.' };
   });

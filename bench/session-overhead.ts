@@ -31,7 +31,7 @@ import { migrateToLatest } from '../src/store/migrate.js';
 import { openDatabase, type DatabaseHandle } from '../src/store/open-database.js';
 import { gitIn, makeGitRepo, registerRepo } from '../test/support/agent-fixtures.js';
 import { realCliRuntime, type ModelStandIns, type RealCliRuntime } from '../test/support/real-cli-sessions.js';
-import type { AgentStep, PromptFacts, StepContext } from '../test/support/scripted-agent.js';
+import type { AgentStep, PromptFacts, StepContext } from '../src/demo/scripted-agent.js';
 import { formatTable, percentile, preciseNow, progress, type Cell } from './bench-report.js';
 import { measureBareCosts, type BareCost } from './session-bare-costs.js';
 import {

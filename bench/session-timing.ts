@@ -18,10 +18,10 @@ import type { ProviderFactory } from '../src/agents/run-agent-task.js';
 import type { LlmProvider } from '../src/llm/provider.js';
 import type { DatabaseHandle } from '../src/store/open-database.js';
 import type { Database } from '../src/store/schema.js';
-import { startMockMessagesServer } from '../test/support/mock-messages-server.js';
+import { startScriptedModelServer } from '../src/demo/scripted-model-server.js';
 import { startMockResponsesServer } from '../test/support/mock-responses-server.js';
-import { ScriptedAgents, type ChooseScript, type TurnKind } from '../test/support/scripted-agent.js';
-import { scriptedClaude } from '../test/support/scripted-claude.js';
+import { ScriptedAgents, type ChooseScript, type TurnKind } from '../src/demo/scripted-agent.js';
+import { scriptedClaude } from '../src/demo/scripted-claude.js';
 import { scriptedCodex } from '../test/support/scripted-codex.js';
 import type { ModelStandIns } from '../test/support/real-cli-sessions.js';
 import { preciseNow } from './bench-report.js';
@@ -159,7 +159,7 @@ export class TimedAgents extends ScriptedAgents {
 export async function startTimedStandIns(agents: TimedAgents): Promise<ModelStandIns> {
   const claude = scriptedClaude(agents, preciseNow);
   const codex = scriptedCodex(agents, preciseNow);
-  const messages = await startMockMessagesServer((request, step) => {
+  const messages = await startScriptedModelServer((request, step) => {
     const reply = claude(request, step);
     agents.answerReady();
     return reply;

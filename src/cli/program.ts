@@ -206,10 +206,13 @@ export function buildProgram(deps: CliDeps): CliProgram {
   const demoCommand = { run: async (args: DemoArgs) => (await import('./commands/demo.js')).run(args, deps) };
   program
     .command('demo')
-    .description('run one story through every stage on a generated sample repository, with RECORDED agent sessions')
+    .description(
+      'run one story through every stage on a generated sample repository: the real Claude Code CLI, sandboxed, ' +
+        'with a local stand-in model playing RECORDED sessions (no model is called)',
+    )
     .option(
       '--replay-delay <ms>',
-      'pause before each recorded event, in milliseconds (default 15; 0 = as fast as possible)',
+      "pause before each of the stand-in model's answers, in milliseconds (default 0: as fast as the CLI goes)",
     )
     .action(act((options: { replayDelay?: string }) => demoCommand.run({ globals: globals(), ...options })));
 

@@ -1,10 +1,11 @@
 /**
  * @module The demo's progress lines (pure): a stage the story entered, and what a finished agent task did. Every line
- * about an agent's work says the session was replayed, so a reader never mistakes the demo for live models.
+ * about an agent's work says the session was a recording played by the stand-in model, so a reader never mistakes the
+ * demo for a live model.
  */
 import type { StoryState } from '../workflow/workflow-steps.js';
 
-export const REPLAYED = '(replayed session)';
+export const RECORDED = '(recorded session, stand-in model)';
 export const NO_SESSION = '(deterministic step, no agent session)';
 
 /** Role of each task type the demo runs. */
@@ -42,10 +43,10 @@ export function stageLine(stage: string, round: number): string {
 const short = (sha: unknown) => (typeof sha === 'string' ? sha.slice(0, 7) : '?');
 const list = (value: unknown) => (Array.isArray(value) ? value.map(String).join(', ') : '');
 
-/** What a completed task's agent did, in one line (labelled as replayed). */
+/** What a completed task's agent did, in one line (labelled as a recorded session). */
 export function taskLine(task: { id: number; type: string }, result: Record<string, unknown>, tokens: number): string {
-  // Deterministic steps (the deploy) run no agent session: they are not labelled as replayed, because nothing was.
-  const who = `${ROLE_OF[task.type] ?? task.type} ${result.session_id === undefined ? NO_SESSION : REPLAYED}`;
+  // Deterministic steps (the deploy) run no agent session: they are not labelled as recorded, because nothing was.
+  const who = `${ROLE_OF[task.type] ?? task.type} ${result.session_id === undefined ? NO_SESSION : RECORDED}`;
   const tail = ` [task #${task.id}, ${tokens.toLocaleString('en-US')} tokens]`;
   if (result.status === 'blocked')
     return `  ✗ ${who} is blocked: ${String(result.blocked_reason ?? result.summary)}${tail}`;

@@ -9,13 +9,14 @@ import { runTestGate, type TestGateResult } from '../gates/test-gate.js';
 import type { Database } from '../store/schema.js';
 import { gitOutput } from '../workspace/git.js';
 import type { SandboxMode } from '../workspace/sandbox.js';
+import type { StepFailure } from './scripted-agent.js';
 
 export interface DemoSummary {
   workflowId: number;
   /** `type -> status -> count`, types in the order they first ran. */
   tasks: { type: string; status: string; count: number }[];
   taskTotal: number;
-  sessions: { total: number; byStatus: Record<string, number>; providers: string[] };
+  sessions: { total: number; byStatus: Record<string, number>; providers: string[]; models: string[] };
   tokensIn: number;
   tokensOut: number;
   tokensCache: number;
@@ -49,7 +50,7 @@ export async function readDemoSummary(
       ? []
       : await db
           .selectFrom('sessions')
-          .select(['status', 'provider', 'tokens_in', 'tokens_out', 'tokens_cache', 'cost_usd'])
+          .select(['status', 'provider', 'model', 'tokens_in', 'tokens_out', 'tokens_cache', 'cost_usd'])
           .where('task_id', 'in', ids)
           .execute();
   const byStatus: Record<string, number> = {};
@@ -70,6 +71,7 @@ export async function readDemoSummary(
       total: sessions.length,
       byStatus,
       providers: [...new Set(sessions.map((s) => s.provider))],
+      models: [...new Set(sessions.map((s) => s.model).filter((m): m is string => typeof m === 'string'))],
     },
     tokensIn: sum(sessions.map((s) => s.tokens_in)),
     tokensOut: sum(sessions.map((s) => s.tokens_out)),
@@ -105,7 +107,14 @@ const number = (n: number) => n.toLocaleString('en-US');
 
 export function formatSummary(
   summary: DemoSummary,
-  extra: { wallMs: number; repo: RepositoryRow; tests: TestGateResult; testsBefore: number },
+  extra: {
+    wallMs: number;
+    repo: RepositoryRow;
+    tests: TestGateResult;
+    testsBefore: number;
+    /** Where a real tool result disagreed with the recorded one. */
+    mismatches: readonly StepFailure[];
+  },
 ): string[] {
   const lines: string[] = [];
   const byStatus = Object.entries(summary.sessions.byStatus)
@@ -115,13 +124,25 @@ export function formatSummary(
   lines.push(
     `  tasks:     ${summary.taskTotal}: ${summary.tasks.map((t) => `${t.type} ${t.count} ${t.status}`).join(', ')}`,
   );
+  const models = summary.sessions.models.join(', ') || '-';
   lines.push(
-    `  sessions:  ${summary.sessions.total} replayed (provider ${summary.sessions.providers.join(', ') || '-'}): ${byStatus || 'none'}`,
+    `  sessions:  ${summary.sessions.total} recorded sessions on the real Claude Code CLI in the sandbox ` +
+      `(provider ${summary.sessions.providers.join(', ') || '-'}; model ${models} played by Auto-Dev's local stand-in, ` +
+      `no model was called): ${byStatus || 'none'}`,
   );
   lines.push(
     `  tokens:    ${number(summary.tokensIn)} in / ${number(summary.tokensOut)} out (${number(summary.tokensCache)} cached), as recorded`,
   );
-  lines.push(`  cost:      $${summary.costUsd.toFixed(4)} as recorded (the replay itself called no model)`);
+  lines.push(
+    `  cost:      $${summary.costUsd.toFixed(4)}: what Claude Code prices the recorded tokens at (nothing was spent)`,
+  );
+  lines.push(
+    extra.mismatches.length === 0
+      ? '  recorded:  every tool call ran for real in the sandbox and agreed with the recording'
+      : `  recorded:  ${extra.mismatches.length} tool result(s) differed from the recording (shown as they really were):`,
+  );
+  for (const m of extra.mismatches)
+    lines.push(`    step ${m.step + 1}: ${m.message.replace(/\s+/g, ' ').slice(0, 200)}`);
   lines.push(`  wall time: ${(extra.wallMs / 1000).toFixed(1)} s`);
   lines.push(
     summary.mergeSha

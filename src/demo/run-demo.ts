@@ -1,11 +1,13 @@
 /**
- * @module `autodev demo` end to end: start (or resume) the demo story on the sample repository, run the real agent
- * supervisor in this process with every session on the demo player (recorded sessions, `replay` provider), follow the
- * story through the change log, printing a line per stage and per finished task, approve both human gates itself
- * (printing the command a human would type), and stop when the story is done, waits for a human, or the user presses
- * Ctrl-C (the supervisor releases running tasks; the next run resumes). No second runtime: agents, workflow, gates,
- * forge and merge are the ones `autodev up` runs.
+ * @module `autodev demo` end to end: start (or resume) the demo story on the sample repository, start the stand-in
+ * model playing the recorded sessions (demo-model.ts), run the real agent supervisor in this process with every
+ * session on the REAL Claude Code CLI pointed at it (sandboxed, `autodev mcp`, the agent committing in its own clone:
+ * the path of a real session), follow the story through the change log, printing a line per stage and per finished
+ * task, approve both human gates itself (printing the command a human would type), and stop when the story is done,
+ * waits for a human, or the user presses Ctrl-C (the supervisor releases running tasks; the next run resumes). No
+ * second runtime: agents, workflow, gates, forge and merge are the ones `autodev up` runs.
  */
+import path from 'node:path';
 import os from 'node:os';
 import type { Kysely } from 'kysely';
 import { startAgents } from '../agents/start-agents.js';
@@ -20,7 +22,7 @@ import type { WorkflowDeps } from '../workflow/advance-workflow.js';
 import { decideApproval } from '../workflow/approvals.js';
 import { workflowDeps } from '../workflow/workflow-deps.js';
 import type { StoryState } from '../workflow/workflow-steps.js';
-import { createDemoPlayer } from './demo-player.js';
+import { demoEnvironment, demoSettings, startDemoModel } from './demo-model.js';
 import { gatesLine, stageLine, taskLine } from './demo-progress.js';
 import { DEMO_ACTOR, startOrResumeDemo, type DemoStart } from './demo-setup.js';
 import { formatSummary, readDemoSummary, testDefaultBranch, type DemoSummary } from './demo-summary.js';
@@ -41,7 +43,7 @@ export interface RunDemoOptions {
   status: (text: string | undefined) => void;
   /** Aborts on Ctrl-C. */
   signal: AbortSignal;
-  /** Pause before each recorded event. */
+  /** Pause before each of the stand-in model's answers. */
   delayMs: number;
   /** Give up after this long. */
   timeoutMs: number;
@@ -57,52 +59,62 @@ export type DemoOutcome =
 const POLL_MS = 100;
 
 export async function runDemo(options: RunDemoOptions): Promise<DemoOutcome> {
-  const { queue, settings, line } = options;
+  const { queue, line } = options;
   const db = queue.handle.db;
   const startedAt = Date.now();
-  // The test gate runs the sample repository's tests in the sandbox: say so now, before the story starts, if it cannot.
-  await assertSandboxAvailable(settings.sandbox.mode);
-  const deps = workflowDeps(queue, settings.workflow.max_fix_rounds);
+  // Sessions and the test gate run in the sandbox: say so now, before the story starts, if it cannot.
+  await assertSandboxAvailable(options.settings.sandbox.mode);
+  const deps = workflowDeps(queue, options.settings.workflow.max_fix_rounds);
   // Only what happens from now on is narrated; an earlier run's steps are summarized once.
   const firstEvent = await eventLogNow(queue.handle);
   const start = await startOrResumeDemo(db, deps, { dataDir: options.dataDir, now: queue.clock() });
   describeStart(start, options);
 
-  const player = createDemoPlayer({ recordingsDir: recordingsDir(), delayMs: options.delayMs });
+  const model = await startDemoModel({ recordingsDir: recordingsDir(), delayMs: options.delayMs });
+  const settings = demoSettings(options.settings, model);
+  const env = demoEnvironment(options.env, path.join(options.dataDir, 'demo', 'no-claude-login'));
   const follower = new StoryFollower(queue.handle, deps, start.workflow.id, firstEvent, options);
-  const supervisor = await startAgents({
-    queue,
-    settings,
-    dataDir: options.dataDir,
-    ...(options.configDir ? { configDir: options.configDir } : {}),
-    logger: options.logger,
-    env: options.env,
-    roles: DEMO_ROLES,
-    createProvider: (name) => {
-      if (name !== 'replay') throw new Error(`the demo runs only recorded sessions, not ${name}`);
-      return player;
-    },
-    forceProvider: 'replay',
-    workers: { workersPerRole: 1, idleWaitMs: 250 },
-  });
   let ended: { kind: 'done' } | { kind: 'stopped' } | { kind: 'failed'; reason: string };
   try {
-    await follower.catchUp(start.kind === 'resumed');
-    ended = await follow(follower, options, startedAt);
+    const supervisor = await startAgents({
+      queue,
+      settings,
+      dataDir: options.dataDir,
+      ...(options.configDir ? { configDir: options.configDir } : {}),
+      logger: options.logger,
+      env,
+      roles: DEMO_ROLES,
+      forceProvider: 'claude',
+      workers: { workersPerRole: 1, idleWaitMs: 250 },
+    });
+    try {
+      await follower.catchUp(start.kind === 'resumed');
+      ended = await follow(follower, options, startedAt);
+    } finally {
+      // Running tasks go back to the queue (not counted as attempts): the next run resumes them.
+      options.status(options.signal.aborted ? 'stopping the agents...' : undefined);
+      await supervisor.stop();
+      options.status(undefined);
+    }
   } finally {
-    // Running tasks go back to the queue (not counted as attempts): the next run resumes them.
-    options.status(options.signal.aborted ? 'stopping the agents...' : undefined);
-    await supervisor.stop();
-    options.status(undefined);
+    await model.close();
   }
   if (ended.kind === 'stopped') return { kind: 'stopped', start };
-  if (ended.kind === 'failed') return { kind: 'failed', start, reason: ended.reason };
+  if (ended.kind === 'failed') {
+    // What the stand-in saw go differently from the recordings is usually why.
+    for (const m of model.mismatches()) {
+      line(
+        `  ! stand-in model, step ${m.step + 1} of a recorded session: ${m.message.replace(/\s+/g, ' ').slice(0, 300)}`,
+      );
+    }
+    return { kind: 'failed', start, reason: ended.reason };
+  }
 
   const summary = await readDemoSummary(db, start.workflow.id, start.repo);
   options.status(`running \`${start.repo.test_command ?? 'node --test'}\` on ${start.repo.default_branch}...`);
   const tests = await testDefaultBranch(start.repo, {
     mode: settings.sandbox.mode,
-    env: options.env,
+    env,
     hiddenPaths: defaultHiddenPaths({
       home: options.env.HOME ?? os.homedir(),
       dataDir: options.dataDir,
@@ -116,6 +128,7 @@ export async function runDemo(options: RunDemoOptions): Promise<DemoOutcome> {
     repo: start.repo,
     tests,
     testsBefore: SAMPLE_INITIAL_TESTS,
+    mismatches: model.mismatches(),
   })) {
     line(text);
   }
@@ -290,7 +303,9 @@ class StoryFollower {
 
   private showRunning() {
     const names = [...this.running.values()];
-    this.options.status(names.length > 0 ? `playing recorded sessions: ${names.join(', ')}` : undefined);
+    this.options.status(
+      names.length > 0 ? `Claude Code playing recorded sessions (stand-in model): ${names.join(', ')}` : undefined,
+    );
   }
 
   private async approve(id: number, kind: string) {

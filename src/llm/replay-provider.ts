@@ -1,19 +1,21 @@
 /**
- * @module The `replay` provider: plays a recorded session file instead of running a model, for tests and
- * `autodev demo`. Every outcome says `provider: 'replay'` and every transcript opens with "[replayed session: <file>]".
+ * @module The `replay` provider: plays a recorded session file instead of running a model, for the runtime's tests.
+ * It runs nothing and writes nothing: it only emits the recorded events (`autodev demo` instead plays its recordings
+ * to the real Claude Code CLI through a stand-in model, src/demo/). Every outcome says `provider: 'replay'` and every
+ * transcript opens with "[replayed session: <file>]". `parseRecordedSession` is also the demo's reader.
  *
  * Recorded session format: JSONL, one JSON object per line; blank lines and lines starting with `#` are ignored.
  * - Any `SessionEvent` (session-events.ts), played in order.
- * - A `file_change` may carry `content`: `{"type":"file_change","path":"src/x.ts","kind":"add","content":"..."}`.
- *   `add`/`update` write `content` to that path under the session's cwd, `delete` removes it, so a replayed builder
- *   makes a real change. Paths must be relative and stay inside cwd. Read-only sessions apply nothing.
+ * - A `file_change` may carry `content`: `{"type":"file_change","path":"src/x.ts","kind":"add","content":"..."}`
+ *   (the demo's stand-in writes it through the CLI's Write tool). Replayed, it is only the event, without the content.
+ *   Paths must be relative and stay inside the working directory.
  * - `{"type":"delay","ms":250}` pauses the replay (on top of the provider's per-event delay).
  * - One `{"type":"outcome", "status": "succeeded"|"failed"|"rate_limited"|"aborted", ...}` line ends the file; optional
  *   fields: resultText, error, model, providerSessionId, usage {input_tokens, output_tokens, cache_read_tokens,
  *   cache_creation_tokens}, costUsd, numTurns, rateLimitResetsAt (ms epoch) or rateLimitResetsInMs (from now).
  *   Usage and cost default to the last `usage` event. The token budget and the abort signal apply as for live runs.
  */
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import type { LlmProvider, SessionRequest, SessionSink } from './provider.js';
@@ -175,22 +177,8 @@ export function createReplayProvider(options: ReplayProviderOptions): LlmProvide
             guard.emit([line.event]);
             break;
           case 'file': {
-            const target = pathInside(request.cwd, line.path);
-            if (!target) return failed(`${label}: file change outside the working directory: ${line.path}`);
-            if (request.readOnly) {
-              guard.emit([
-                {
-                  type: 'error',
-                  fatal: false,
-                  message: `read-only session: not applying ${line.change} of ${line.path}`,
-                },
-              ]);
-              break;
-            }
-            if (line.change === 'delete') await rm(target, { force: true });
-            else {
-              await mkdir(path.dirname(target), { recursive: true });
-              await writeFile(target, line.content ?? '');
+            if (!pathInside(request.cwd, line.path)) {
+              return failed(`${label}: file change outside the working directory: ${line.path}`);
             }
             guard.emit([{ type: 'file_change', path: line.path, kind: line.change }]);
             break;

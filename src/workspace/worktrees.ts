@@ -325,8 +325,15 @@ const DEFAULT_SAVE: SaveOptions = { mode: 'bubblewrap' };
 /**
  * Runs inside the sandbox, in the clone, as the agent could: stage and commit everything (hooks skipped), then
  * bundle what the branch has beyond the clone's start. Its inputs come from the environment, never from the clone.
+ * A save runs when no session works in the clone any more, so an index lock is one a killed session's git (the
+ * agent's, or the CLI's own `git status`) left behind: it gets two seconds to go away, then it is removed (in the
+ * sandbox, so only the clone is touched).
  */
 const SAVE_SCRIPT = `set -eu
+lock="$(git rev-parse --git-path index.lock)"
+i=0
+while [ -e "$lock" ] && [ "$i" -lt 20 ]; do sleep 0.1; i=$((i + 1)); done
+rm -f "$lock"
 git add --all
 git diff --cached --name-only -z | tr -cd '\\000' | wc -c > "$AUTODEV_OUT/files"
 if ! git diff --cached --quiet; then
@@ -358,6 +365,23 @@ export async function commitWip(
   message: string,
   save: SaveOptions = DEFAULT_SAVE,
 ): Promise<WipCommit> {
+  // One save of a clone at a time in this process: the reclaim pass saving a lost attempt and the next attempt taking
+  // the clone over may both save it, and two `git add` in one clone collide on its index lock.
+  const before = savesInProgress.get(worktree.path) ?? Promise.resolve();
+  const mine = before.catch(() => undefined).then(() => saveClone(worktree, message, save));
+  const settled = mine.catch(() => undefined);
+  savesInProgress.set(worktree.path, settled);
+  try {
+    return await mine;
+  } finally {
+    if (savesInProgress.get(worktree.path) === settled) savesInProgress.delete(worktree.path);
+  }
+}
+
+/** The save running (or last queued) per clone path. */
+const savesInProgress = new Map<string, Promise<unknown>>();
+
+async function saveClone(worktree: Worktree, message: string, save: SaveOptions): Promise<WipCommit> {
   if (worktree.readOnly) {
     if ((await uncommittedChanges(worktree.path)).length > 0) {
       throw new AutodevError('WORKTREE_DIRTY', `read-only checkout ${worktree.path} has changes; it was left as it is`);

@@ -18,7 +18,7 @@ import {
   type ModelStandIns,
   type RealCliRuntime,
 } from '../support/real-cli-sessions.js';
-import { ScriptedAgents, type AgentStep, type PromptFacts, type StepContext } from '../support/scripted-agent.js';
+import { ScriptedAgents, type AgentStep, type PromptFacts, type StepContext } from '../../src/demo/scripted-agent.js';
 
 vi.setConfig({ testTimeout: 150_000 });
 

@@ -25,7 +25,7 @@ import {
   type ModelStandIns,
   type RealCliRuntime,
 } from '../support/real-cli-sessions.js';
-import { ScriptedAgents, type AgentStep, type PromptFacts } from '../support/scripted-agent.js';
+import { ScriptedAgents, type AgentStep, type PromptFacts } from '../../src/demo/scripted-agent.js';
 
 vi.setConfig({ testTimeout: 150_000 });
 

@@ -14,7 +14,7 @@ import { TaskQueue } from '../../src/queue/task-queue.js';
 import { makeGitRepo, registerRepo, waitFor } from '../support/agent-fixtures.js';
 import { DIALECTS, useTestDatabase } from '../support/dialects.js';
 import { STAND_IN_MODELS, startModelStandIns, type ModelStandIns } from '../support/real-cli-sessions.js';
-import { ScriptedAgents, type AgentStep, type PromptFacts } from '../support/scripted-agent.js';
+import { ScriptedAgents, type AgentStep, type PromptFacts } from '../../src/demo/scripted-agent.js';
 import { builtScript } from '../support/worker-processes.js';
 
 vi.setConfig({ testTimeout: 120_000 });

@@ -5,10 +5,10 @@
  * tool result that misses its expectation is recorded as a failure.
  */
 import { describe, expect, it } from 'vitest';
-import type { MessagesRequest } from '../support/mock-messages-server.js';
+import type { MessagesRequest } from '../../src/demo/scripted-model-server.js';
 import type { ResponsesRequest } from '../support/mock-responses-server.js';
-import { promptFacts, ScriptedAgents, turnTimings, type AgentStep } from '../support/scripted-agent.js';
-import { scriptedClaude } from '../support/scripted-claude.js';
+import { promptFacts, ScriptedAgents, turnTimings, type AgentStep } from '../../src/demo/scripted-agent.js';
+import { scriptedClaude } from '../../src/demo/scripted-claude.js';
 import { scriptedCodex } from '../support/scripted-codex.js';
 
 const PROMPT = [
@@ -111,6 +111,36 @@ describe('Claude Code stand-in (Messages API)', () => {
     const done = [...afterWrite, use('toolu_s3', 'mcp__autodev__submit_result'), result('toolu_s3', 'recorded')];
     expect(claude(request('s1', done, all), 5)).toEqual({ kind: 'text', text: 'Done.' });
     expect(agents.failures).toHaveLength(1);
+  });
+
+  it('a resumed conversation with a new task prompt (a retry) plays the script again from its start, with new ids', () => {
+    const { agents, claude } = agentsFor();
+    const loaded = ['mcp__autodev__read_task', 'mcp__autodev__submit_result'];
+    const earlier = [
+      use('toolu_s0', 'mcp__autodev__read_task'),
+      result('toolu_s0', 'task'),
+      use('toolu_s1', 'Bash'),
+      // The kill came mid-call: the resumed conversation answers it in the message with the new prompt.
+      {
+        role: 'user',
+        content: [
+          { type: 'tool_result', tool_use_id: 'toolu_s1', content: 'interrupted', is_error: true },
+          { type: 'text', text: `${PROMPT}\n- Attempt: 2 of 3` },
+        ],
+      },
+      // Texts the CLI adds after the prompt are not a new prompt.
+      {
+        role: 'user',
+        content: [{ type: 'text', text: 'Continue from where you left off.' }],
+      },
+    ];
+    expect(claude(request('s4', earlier, loaded), 2)).toMatchObject({
+      name: 'mcp__autodev__read_task',
+      id: 'toolu_p4_s0',
+    });
+    const again = [...earlier, use('toolu_p4_s0', 'mcp__autodev__read_task'), result('toolu_p4_s0', 'task')];
+    expect(claude(request('s4', again, loaded), 3)).toMatchObject({ name: 'Bash', id: 'toolu_p4_s1' });
+    expect(agents.failures).toEqual([]);
   });
 
   it('records a failure when ToolSearch did not load the tool, instead of searching forever', () => {

@@ -50,7 +50,7 @@ import {
   type PromptFacts,
   type StepContext,
   type ToolOutcome,
-} from '../support/scripted-agent.js';
+} from '../../src/demo/scripted-agent.js';
 
 vi.setConfig({ testTimeout: 420_000, hookTimeout: 120_000 });
 

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClaudeProvider } from '../../src/llm/claude-provider.js';
 import type { SessionEvent } from '../../src/llm/session-events.js';
-import { startMockMessagesServer, type MockMessagesServer } from '../support/mock-messages-server.js';
+import { startScriptedModelServer, type ScriptedModelServer } from '../../src/demo/scripted-model-server.js';
 
 function bundledClaude(): string | null {
   try {
@@ -31,7 +31,7 @@ describe('claude provider: real Claude Code CLI against a mock Messages API', ()
     expect(CLAUDE, 'npm ci installs @anthropic-ai/claude-agent-sdk with its platform binary').not.toBeNull();
   });
 
-  let server: MockMessagesServer;
+  let server: ScriptedModelServer;
   let scratch: string;
   let repo: string;
 
@@ -39,7 +39,7 @@ describe('claude provider: real Claude Code CLI against a mock Messages API', ()
     scratch = mkdtempSync(path.join(os.tmpdir(), 'autodev-real-claude-'));
     repo = path.join(scratch, 'repo');
     mkdirSync(repo);
-    server = await startMockMessagesServer((request, step) => {
+    server = await startScriptedModelServer((request, step) => {
       if (JSON.stringify(request.messages).includes('READ ONLY')) {
         // A read-only reviewer whose model tries to write anyway: with a file tool, then through the shell.
         if (step === 0)

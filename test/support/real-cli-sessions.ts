@@ -19,11 +19,11 @@ import { runWorker } from '../../src/queue/run-worker.js';
 import { TaskQueue } from '../../src/queue/task-queue.js';
 import type { DatabaseHandle } from '../../src/store/open-database.js';
 import { autodevCliEntry, deepMerge, settleEvents, waitFor } from './agent-fixtures.js';
-import { startMockMessagesServer, type MockMessagesServer } from './mock-messages-server.js';
+import { startScriptedModelServer, type ScriptedModelServer } from '../../src/demo/scripted-model-server.js';
 import { startMockResponsesServer, type MockResponsesServer } from './mock-responses-server.js';
-import { scriptedClaude } from './scripted-claude.js';
+import { scriptedClaude } from '../../src/demo/scripted-claude.js';
 import { scriptedCodex } from './scripted-codex.js';
-import { turnTimings, type ScriptedAgents } from './scripted-agent.js';
+import { turnTimings, type ScriptedAgents } from '../../src/demo/scripted-agent.js';
 
 export const REAL_CLI_PROVIDERS = ['claude', 'codex'] as const satisfies readonly LlmProviderName[];
 
@@ -44,13 +44,13 @@ export function realClisInstalled(): Record<LlmProviderName, string | null> {
 }
 
 export interface ModelStandIns {
-  messages: MockMessagesServer;
+  messages: ScriptedModelServer;
   responses: MockResponsesServer;
   close(): Promise<void>;
 }
 
 export async function startModelStandIns(agents: ScriptedAgents): Promise<ModelStandIns> {
-  const messages = await startMockMessagesServer(scriptedClaude(agents));
+  const messages = await startScriptedModelServer(scriptedClaude(agents));
   const responses = await startMockResponsesServer(scriptedCodex(agents));
   return {
     messages,

@@ -24,7 +24,7 @@ import {
   type ResponsesRequest,
   type ResponsesScript,
 } from './mock-responses-server.js';
-import { contentLines, type ScriptedAgents, type ToolOutcome, type TurnKind } from './scripted-agent.js';
+import { contentLines, type ScriptedAgents, type ToolOutcome, type TurnKind } from '../../src/demo/scripted-agent.js';
 
 /** The namespace Codex gives the tools of Auto-Dev's MCP server `autodev`. */
 const MCP_NAMESPACE = 'mcp__autodev';
@@ -123,7 +123,7 @@ export function scriptedCodex(agents: ScriptedAgents, now: () => number = Date.n
         return reply('bash', shellCall(request, callId, step.command));
       case 'read':
         // Codex has no file-reading tool of its own: it reads through the shell.
-        return reply('read', shellCall(request, callId, `cat ${JSON.stringify(step.path)}`));
+        return reply('read', shellCall(request, callId, `cat -n ${JSON.stringify(step.path)}`));
       case 'stall':
         return reply('stall', 'stall');
       case 'write': {

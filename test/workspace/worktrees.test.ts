@@ -281,6 +281,29 @@ describe('never lose work', () => {
     expect(await fileAt(t.repo, 'main', 'README.md')).toBe('# sample\n');
   });
 
+  it("a stale index lock left by a killed session (its git, or the CLI's own git status) does not stop the WIP commit", async () => {
+    const wt = await prepare(24);
+    await writeFile(join(wt.path, 'work.txt'), 'work\n');
+    await writeFile(join(wt.path, '.git', 'index.lock'), '');
+
+    const result = await commitWip(wt, 'WIP after a kill');
+
+    expect(result.committed).toBe(true);
+    expect(await fileAt(t.repo, wt.branch as string, 'work.txt')).toBe('work\n');
+    expect(existsSync(join(wt.path, '.git', 'index.lock'))).toBe(false);
+  });
+
+  it('two saves of one clone at once (the reclaim pass and the next attempt) both succeed, one after the other', async () => {
+    const wt = await prepare(25);
+    await writeFile(join(wt.path, 'work.txt'), 'work\n');
+
+    const [a, b] = await Promise.all([commitWip(wt, 'WIP: reclaim'), commitWip(wt, 'WIP: next attempt')]);
+
+    expect([a.committed, b.committed]).toEqual([true, false]);
+    expect(b.commit).toBe(a.commit);
+    expect(await fileAt(t.repo, wt.branch as string, 'work.txt')).toBe('work\n');
+  });
+
   it('commitWip is a no-op on a clean worktree', async () => {
     const wt = await prepare(22);
     const result = await commitWip(wt, 'WIP');

@@ -1,6 +1,6 @@
 /**
  * @module `autodev demo [--data-dir DIR] [--replay-delay MS]`: the whole pipeline on a generated sample repository
- * with recorded agent sessions (see `src/demo/`). Checks its input before writing anything, opens and migrates the
+ * with recorded agent sessions played by a local stand-in model to the real Claude Code CLI (see `src/demo/`). Checks its input before writing anything, opens and migrates the
  * database like every command (SQLite in the data dir, or DATABASE_URL), shows a spinner for the current step on a
  * terminal and plain lines otherwise, and exits 0 when the story is merged and the tests pass on the default branch,
  * 130 after Ctrl-C (running tasks released; run it again to resume), 1 when the story stopped.
@@ -32,8 +32,8 @@ export interface DemoArgs {
   replayDelay?: string | undefined;
 }
 
-/** Pause before each recorded event by default: enough to watch, short enough to finish in well under a minute. */
-export const DEFAULT_REPLAY_DELAY_MS = 15;
+/** Pause before each of the stand-in model's answers by default (the CLI's own work already paces the story). */
+export const DEFAULT_REPLAY_DELAY_MS = 0;
 const MAX_REPLAY_DELAY_MS = 5_000;
 const DEMO_TIMEOUT_MS = 10 * 60_000;
 const STOPPED_EXIT_CODE = 130;
@@ -70,8 +70,8 @@ export async function run(args: DemoArgs, deps: CliDeps): Promise<number> {
     queue = new TaskQueue(handle, queueSettingsFrom(settings), deps.now);
     line('Auto-Dev demo: one story through every stage on a generated sample repository.');
     line(
-      'Every agent session is a RECORDED session played by the replay provider (examples/recordings/): ' +
-        'no model is called and nothing leaves this machine.',
+      'Every agent session runs the real Claude Code CLI in the sandbox, but its model is a LOCAL STAND-IN playing ' +
+        'RECORDED sessions (examples/recordings/): no model is called and nothing leaves this machine.',
     );
     line(`data dir: ${dataDir}`);
     line(`database: ${handle.location}`);

@@ -1,13 +1,15 @@
 /**
  * @module Scripted agents for the model-API stand-ins: a provider-neutral script (run a shell command, read or write a
  * file, call an Auto-Dev MCP tool, say something, or stall: never answer, like a model that hangs) chosen from the
- * prompt Auto-Dev rendered, played one step per model turn.
- * The stand-ins (scripted-claude.ts, scripted-codex.ts) translate steps into each CLI's real tool calls and hand back
- * what the CLI reported for earlier steps; this module picks the next step, checks each reported result against the
- * step's expectation (failures are recorded for the test to assert on), and keeps per-session turn times.
+ * prompt Auto-Dev rendered, played one step per model turn. `autodev demo` plays its recorded sessions this way
+ * (recorded-scripts.ts), and the tests their scripted agents: never a live model. The stand-ins (scripted-claude.ts
+ * for Claude Code; the tests' scripted-codex.ts) translate steps into each CLI's real tool calls and hand back what
+ * the CLI reported for earlier steps; this module picks the next step, checks each reported result against the
+ * step's expectation (failures are recorded for the caller to report or assert on), and keeps per-session turn times.
  * It holds no conversation state: the step is derived from the conversation the CLI sends, so one stand-in serves many
  * concurrent sessions and a retried request gets the same answer.
  */
+import type { TokenUsage } from '../llm/session-events.js';
 
 /** The tools of Auto-Dev's session MCP server (`autodev mcp`). */
 export type McpToolName = 'read_task' | 'submit_result' | 'create_task' | 'post_discussion';
@@ -38,7 +40,7 @@ export interface StepContext {
   results: readonly ToolOutcome[];
 }
 
-type Dynamic<T> = T | ((context: StepContext) => T);
+export type Dynamic<T> = T | ((context: StepContext) => T);
 
 /** The check of a step's result: failures are recorded (`ScriptedAgents.failures`), the script goes on. */
 export interface StepExpectation {
@@ -48,27 +50,40 @@ export interface StepExpectation {
   outputIncludes?: string;
 }
 
-export type AgentStep =
-  | { bash: Dynamic<string>; expect?: StepExpectation }
-  | { write: Dynamic<{ path: string; content: string }>; expect?: StepExpectation }
-  /** Read a file with the CLI's file-reading tool (Claude Code's Write refuses to overwrite a file it has not read). */
-  | { read: string; expect?: StepExpectation }
-  | { mcp: { tool: McpToolName; input: Dynamic<Record<string, unknown>> }; expect?: StepExpectation }
-  | { say: string }
-  /** The model never answers this turn: the stand-in holds the request open until the CLI goes away. */
-  | { stall: true };
+/**
+ * What a turn says besides its tool call (all optional): its thinking, a text before the call (`preface`), and the
+ * token counts the answer reports (the demo's recorded usage; otherwise the stand-in's default).
+ */
+export interface StepExtras {
+  thinking?: string;
+  preface?: string;
+  usage?: TokenUsage;
+}
+
+export type AgentStep = StepExtras &
+  (
+    | { bash: Dynamic<string>; expect?: StepExpectation }
+    | { read: Dynamic<string>; expect?: StepExpectation }
+    | { write: Dynamic<{ path: string; content: string }>; expect?: StepExpectation }
+    | { mcp: { tool: McpToolName; input: Dynamic<Record<string, unknown>> }; expect?: StepExpectation }
+    | { say: string }
+    /** The model never answers this turn: the stand-in holds the request open until the CLI goes away. */
+    | { stall: true }
+  );
 
 /** Picks the script for a session from the prompt Auto-Dev rendered for it. */
 export type ChooseScript = (prompt: string, facts: PromptFacts) => AgentStep[];
 
 /** A step with its dynamic parts evaluated: what the stand-in must make the CLI do next. */
-export type ResolvedStep =
-  | { kind: 'bash'; index: number; command: string }
-  | { kind: 'write'; index: number; path: string; content: string }
-  | { kind: 'read'; index: number; path: string }
-  | { kind: 'mcp'; index: number; tool: McpToolName; input: Record<string, unknown> }
-  | { kind: 'say'; index: number; text: string }
-  | { kind: 'stall'; index: number };
+export type ResolvedStep = StepExtras &
+  (
+    | { kind: 'bash'; index: number; command: string }
+    | { kind: 'read'; index: number; path: string }
+    | { kind: 'write'; index: number; path: string; content: string }
+    | { kind: 'mcp'; index: number; tool: McpToolName; input: Record<string, unknown> }
+    | { kind: 'say'; index: number; text: string }
+    | { kind: 'stall'; index: number }
+  );
 
 /** What a stand-in answered a model request with. */
 export type TurnKind = ResolvedStep['kind'] | 'tool_search';
@@ -178,8 +193,9 @@ export class ScriptedAgents {
     try {
       script = this.choose(turn.prompt, facts);
     } catch (error) {
-      this.fail(turn, 0, `no script for this prompt: ${error instanceof Error ? error.message : String(error)}`);
-      return { kind: 'say', index: 0, text: 'I have no script for this task.' };
+      const reason = error instanceof Error ? error.message : String(error);
+      this.fail(turn, 0, `no script for this prompt: ${reason}`);
+      return { kind: 'say', index: 0, text: `I have no script for this task (${reason}).` };
     }
     turn.results.forEach((outcome, index) => {
       const key = `${turn.provider}:${turn.session}:${index}`;
@@ -195,12 +211,17 @@ export class ScriptedAgents {
     const value = <T>(dynamic: Dynamic<T>): T =>
       typeof dynamic === 'function' ? (dynamic as (c: StepContext) => T)(context) : dynamic;
     if (!step) return { kind: 'say', index, text: FINAL_WORDS };
-    if ('say' in step) return { kind: 'say', index, text: step.say };
+    const extras: StepExtras = {
+      ...(step.thinking !== undefined ? { thinking: step.thinking } : {}),
+      ...(step.preface !== undefined ? { preface: step.preface } : {}),
+      ...(step.usage !== undefined ? { usage: step.usage } : {}),
+    };
+    if ('say' in step) return { kind: 'say', index, text: step.say, ...extras };
     if ('stall' in step) return { kind: 'stall', index };
-    if ('read' in step) return { kind: 'read', index, path: step.read };
-    if ('bash' in step) return { kind: 'bash', index, command: value(step.bash) };
-    if ('write' in step) return { kind: 'write', index, ...value(step.write) };
-    return { kind: 'mcp', index, tool: step.mcp.tool, input: value(step.mcp.input) };
+    if ('bash' in step) return { kind: 'bash', index, command: value(step.bash), ...extras };
+    if ('read' in step) return { kind: 'read', index, path: value(step.read), ...extras };
+    if ('write' in step) return { kind: 'write', index, ...value(step.write), ...extras };
+    return { kind: 'mcp', index, tool: step.mcp.tool, input: value(step.mcp.input), ...extras };
   }
 
   /** Records what a request of `session` was answered with (for the timings). */
