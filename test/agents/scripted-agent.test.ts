@@ -292,7 +292,7 @@ describe('read and stall steps', () => {
     });
     expect(codex(request([]), 0)).toMatchObject({
       name: 'exec_command',
-      arguments: JSON.stringify({ cmd: 'cat "src/a.js"', tty: false, yield_time_ms: 10_000 }),
+      arguments: JSON.stringify({ cmd: 'cat -n "src/a.js"', tty: false, yield_time_ms: 10_000 }),
     });
     const afterRead = [
       { type: 'function_call', call_id: 'call_s0', name: 'exec_command' },

@@ -96,7 +96,7 @@ describe.each(DIALECTS)('%s: autodev demo interrupted and resumed', (dialect) =>
       const run = await runDemoCli(t, dataDir, ['--replay-delay', value], 20_000);
       expect(run.code).toBe(2);
       expect(run.stderr.trim().split('\n')).toHaveLength(1);
-      expect(run.stderr).toMatch(/^autodev: --replay-delay must be a whole number of milliseconds from 0 to 5000/);
+      expect(run.stderr).toMatch(/^autodev: --replay-delay \(milliseconds\) must be a whole number from 0 to 5000/);
     }
     expect(fs.existsSync(dataDir)).toBe(false);
   });
