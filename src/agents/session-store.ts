@@ -118,6 +118,19 @@ export async function finishSession(db: Kysely<Database>, sessionId: number, tot
   });
 }
 
+/** The data of a session's last transcript event of `kind`, or `{}` when it has none. */
+async function lastEventData<T extends object>(db: Kysely<Database>, sessionId: number, kind: string): Promise<T> {
+  const row = await db
+    .selectFrom('session_events')
+    .select('data')
+    .where('session_id', '=', sessionId)
+    .where('kind', '=', kind)
+    .orderBy('seq', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  return row ? (JSON.parse(row.data) as T) : ({} as T);
+}
+
 /**
  * Closes the sessions of a task still marked `running`: called by the worker that now holds the task's lease, and by
  * the reclaim pass that returns an expired lease or dead-letters the task, so they belong to an attempt whose worker
@@ -133,25 +146,9 @@ export async function abortOrphanedSessions(db: Kysely<Database>, taskId: number
     .execute();
   const aborted: number[] = [];
   for (const { id } of running) {
-    const usage = await db
-      .selectFrom('session_events')
-      .select('data')
-      .where('session_id', '=', id)
-      .where('kind', '=', 'usage')
-      .orderBy('seq', 'desc')
-      .limit(1)
-      .executeTakeFirst();
-    const spent = usage ? (JSON.parse(usage.data) as Partial<Record<string, number>>) : {};
+    const spent = await lastEventData<Partial<Record<string, number>>>(db, id, 'usage');
     // The CLI's id of the conversation, so a retry on this machine can resume it.
-    const started = await db
-      .selectFrom('session_events')
-      .select('data')
-      .where('session_id', '=', id)
-      .where('kind', '=', 'session_started')
-      .orderBy('seq', 'desc')
-      .limit(1)
-      .executeTakeFirst();
-    const conversation = started ? (JSON.parse(started.data) as { provider_session_id?: unknown }) : {};
+    const conversation = await lastEventData<{ provider_session_id?: unknown }>(db, id, 'session_started');
     const tokensIn = spent.input_tokens ?? 0;
     const tokensOut = spent.output_tokens ?? 0;
     const costUsd = spent.cost_usd ?? 0;
