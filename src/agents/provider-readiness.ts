@@ -10,10 +10,10 @@ import type { Settings } from '../config/settings-schema.js';
 import type { Role } from '../domain/roles.js';
 import { missingCredentials, providerLogin, type CliProviderName, type ProviderLogin } from '../llm/provider-status.js';
 import type { ProviderName } from '../llm/session-events.js';
-import { scrubEnvironment } from '../workspace/sandbox.js';
 import { agentCliPath, homeDir } from './agent-cli.js';
 import { chooseProvider, type ProviderLimits } from './choose-provider.js';
-import { PROVIDER_ENV_ALLOWLIST, providerPolicy } from './run-agent-task.js';
+import { providerPolicy } from './run-agent-task.js';
+import { providerSessionEnv } from './sandbox-policy.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -23,11 +23,6 @@ export interface ProviderCheck {
   login: ProviderLogin;
   /** What was looked for and not found, when not logged in. */
   missing: string | null;
-}
-
-/** The environment a session of `provider` starts with: allowlisted variables, then the provider's configured env. */
-export function providerSessionEnv(settings: Settings, env: Env, provider: CliProviderName): Record<string, string> {
-  return { ...scrubEnvironment(env, PROVIDER_ENV_ALLOWLIST[provider]), ...settings.llm.providers[provider].env };
 }
 
 /** Whether `provider`'s CLI exists and has credentials, as a session would start it now. */

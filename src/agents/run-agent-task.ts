@@ -25,9 +25,9 @@ import { commitsBetween, resolveCommit } from '../workspace/git.js';
 import { scrubEnvironment, type SandboxMode } from '../workspace/sandbox.js';
 import { commitWip, prepareWorktree, sandboxPathsFor, type Worktree } from '../workspace/worktrees.js';
 import { AutodevError } from '../errors.js';
-import { agentCliPath, homeDir, writeSandboxedCli, type CliProvider } from './agent-cli.js';
+import { agentCliPath, homeDir, writeSandboxedCli } from './agent-cli.js';
 import { prepareSessionHome } from './session-home.js';
-import { hiddenPathsFor, saveOptionsFor } from './sandbox-policy.js';
+import { hiddenPathsFor, providerSessionEnv, saveOptionsFor } from './sandbox-policy.js';
 import { applyOutbox } from './apply-outbox.js';
 import { chooseProvider, type ProviderPolicy } from './choose-provider.js';
 import { markInstructionsDelivered, pendingInstructions, returnUndeliveredInstructions } from './instructions.js';
@@ -51,21 +51,6 @@ import {
 
 /** Roles that review or analyse: a read-only checkout, no write tools. */
 export const READ_ONLY_ROLES: ReadonlySet<Role> = new Set<Role>(['reviewer', 'security', 'bug_finder']);
-
-/** Variables each provider's CLI needs from the environment (everything else is scrubbed). */
-export const PROVIDER_ENV_ALLOWLIST: Record<CliProvider, string[]> = {
-  claude: [
-    'ANTHROPIC_API_KEY',
-    'ANTHROPIC_AUTH_TOKEN',
-    'ANTHROPIC_BASE_URL',
-    'ANTHROPIC_MODEL',
-    'CLAUDE_CODE_USE_BEDROCK',
-    'CLAUDE_CODE_USE_VERTEX',
-    'AWS_REGION',
-    'CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC',
-  ],
-  codex: ['OPENAI_API_KEY', 'OPENAI_BASE_URL'],
-};
 
 export type ProviderFactory = (name: ProviderName, session: { executable: string | undefined }) => LlmProvider;
 
@@ -488,10 +473,7 @@ async function saveWork(deps: AgentRuntimeDeps, worktree: Worktree, task: Task, 
 }
 
 function sessionEnvironment(deps: AgentRuntimeDeps, provider: ProviderName): Record<string, string> {
-  const allow = provider === 'replay' ? [] : PROVIDER_ENV_ALLOWLIST[provider];
-  const env = scrubEnvironment(deps.env, allow);
-  if (provider !== 'replay') Object.assign(env, deps.settings.llm.providers[provider].env);
-  return env;
+  return provider === 'replay' ? scrubEnvironment(deps.env) : providerSessionEnv(deps.settings, deps.env, provider);
 }
 
 async function sessionExecutable(

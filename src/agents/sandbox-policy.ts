@@ -1,10 +1,11 @@
 /**
- * @module What every sandboxed step of the agent runtime hides and how a task clone is saved: the same policy for
- * sessions, gates, deploys and the saves of agents' work (worktrees.ts `commitWip`).
+ * @module What every sandboxed step of the agent runtime sees: the environment a session's CLI starts with, the paths
+ * hidden from sessions, gates, deploys and the saves of agents' work, and how a task clone is saved (`commitWip`).
  */
-import { defaultHiddenPaths } from '../workspace/sandbox.js';
+import type { Settings } from '../config/settings-schema.js';
+import { defaultHiddenPaths, scrubEnvironment } from '../workspace/sandbox.js';
 import type { SaveOptions } from '../workspace/worktrees.js';
-import { homeDir } from './agent-cli.js';
+import { homeDir, type CliProvider } from './agent-cli.js';
 import type { AgentRuntimeDeps } from './run-agent-task.js';
 
 /** Paths no session, gate, deploy or save may see: the data dir, credential stores, the operator's CLI state. */
@@ -21,4 +22,28 @@ export function saveOptionsFor(
     hiddenPaths: hiddenPathsFor(deps),
     ...(deps.bwrapPath ? { bwrapPath: deps.bwrapPath } : {}),
   };
+}
+
+/** Variables each provider's CLI needs from the environment (everything else is scrubbed). */
+export const PROVIDER_ENV_ALLOWLIST: Record<CliProvider, string[]> = {
+  claude: [
+    'ANTHROPIC_API_KEY',
+    'ANTHROPIC_AUTH_TOKEN',
+    'ANTHROPIC_BASE_URL',
+    'ANTHROPIC_MODEL',
+    'CLAUDE_CODE_USE_BEDROCK',
+    'CLAUDE_CODE_USE_VERTEX',
+    'AWS_REGION',
+    'CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC',
+  ],
+  codex: ['OPENAI_API_KEY', 'OPENAI_BASE_URL'],
+};
+
+/** The environment a session of `provider` starts with: allowlisted variables, then the provider's configured env. */
+export function providerSessionEnv(
+  settings: Settings,
+  env: Readonly<Record<string, string | undefined>>,
+  provider: CliProvider,
+): Record<string, string> {
+  return { ...scrubEnvironment(env, PROVIDER_ENV_ALLOWLIST[provider]), ...settings.llm.providers[provider].env };
 }

@@ -7,7 +7,7 @@
  * so and fails).
  */
 import type { Settings } from '../config/settings-schema.js';
-import { PROVIDER_ENV_ALLOWLIST } from '../agents/run-agent-task.js';
+import { PROVIDER_ENV_ALLOWLIST } from '../agents/sandbox-policy.js';
 import { demoScriptChooser, loadDemoScripts } from './recorded-scripts.js';
 import { ScriptedAgents, type StepFailure } from './scripted-agent.js';
 import { scriptedClaude } from './scripted-claude.js';

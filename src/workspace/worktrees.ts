@@ -119,11 +119,17 @@ async function withRepositoryLock<T>(repoPath: string, work: () => Promise<T>): 
   return run;
 }
 
-async function prepareCheckout(options: PrepareWorktreeOptions, save?: SaveOptions): Promise<Worktree> {
-  const repoPath = await mainCheckout(options.repoPath);
+/** The repository's main checkout and its `.git` directory (absolute, symlinks resolved). */
+async function repositoryDirs(path: string): Promise<{ repoPath: string; gitCommonDir: string }> {
+  const repoPath = await mainCheckout(path);
   const gitCommonDir = await realpath(
     await gitOutput(repoPath, ['rev-parse', '--path-format=absolute', '--git-common-dir']),
   );
+  return { repoPath, gitCommonDir };
+}
+
+async function prepareCheckout(options: PrepareWorktreeOptions, save?: SaveOptions): Promise<Worktree> {
+  const { repoPath, gitCommonDir } = await repositoryDirs(options.repoPath);
   await mkdir(options.baseDir, { recursive: true });
   const path = join(await realpath(options.baseDir), taskDirName(options.taskId));
   const where = { repoPath, gitCommonDir, path };
@@ -543,10 +549,7 @@ async function lookUpTaskCheckout(location: TaskCheckoutLocation): Promise<Workt
     return null;
   }
   const path = join(baseDir, taskDirName(location.taskId));
-  const repoPath = await mainCheckout(location.repoPath);
-  const gitCommonDir = await realpath(
-    await gitOutput(repoPath, ['rev-parse', '--path-format=absolute', '--git-common-dir']),
-  );
+  const { repoPath, gitCommonDir } = await repositoryDirs(location.repoPath);
   const common = { taskId: location.taskId, repoPath, gitCommonDir, path, baseBranch: location.baseBranch };
   const record = await readCloneRecord(path);
   if (record !== null) {
