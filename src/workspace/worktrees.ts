@@ -8,7 +8,8 @@
  * worktree of the repository, read-only. Cleanup never loses work: WIP is saved first, unmerged branches are kept.
  * Nothing here force-pushes, hard-resets, or deletes the default branch (test/workspace/worktrees.test.ts tries).
  */
-import { mkdir, mkdtemp, readFile, readdir, realpath, rm, stat, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { lstat, mkdir, mkdtemp, open, readFile, readdir, realpath, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { AutodevError, isAutodevError } from '../errors.js';
 import { TASK_BRANCH_PREFIX, taskBranchName, taskDirName } from './branch-names.js';
@@ -454,11 +455,33 @@ async function saveClone(worktree: Worktree, message: string, save: SaveOptions)
   }
 }
 
+/**
+ * What the sandboxed save wrote, read as untrusted: only a regular file (a symlink planted by the agent's hooks could
+ * point at a host file or at /dev/zero), opened without following links, at most 200 bytes.
+ */
 async function readSmallFile(path: string): Promise<string> {
+  let file;
   try {
-    return (await readFile(path, 'utf8')).slice(0, 200).trim();
+    file = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
   } catch {
     return '';
+  }
+  try {
+    if (!(await file.stat()).isFile()) return '';
+    const buffer = Buffer.alloc(200);
+    const { bytesRead } = await file.read(buffer, 0, buffer.length, 0);
+    return buffer.subarray(0, bytesRead).toString('utf8').trim();
+  } finally {
+    await file.close();
+  }
+}
+
+/** Whether the save left a bundle: a regular file, never a link to something on the host. */
+async function isRegularFile(path: string): Promise<boolean> {
+  try {
+    return (await lstat(path)).isFile();
+  } catch {
+    return false;
   }
 }
 
@@ -471,7 +494,7 @@ async function importHead(worktree: Worktree, branch: string, head: string, bund
   const current = await resolveCommit(repo, `refs/heads/${branch}`);
   if (head === current) return head;
   const incoming = `refs/autodev/incoming/task-${String(worktree.taskId)}`;
-  if ((await pathState(bundle)) === 'occupied') {
+  if (await isRegularFile(bundle)) {
     await git(repo, [
       '-c',
       'fetch.fsckObjects=true',

@@ -146,6 +146,26 @@ describe('a hostile clone cannot make Auto-Dev run its code on the host', () => 
     });
   }
 
+  it('a hook that turns the save’s outputs into links (to the admin token, to /dev/zero) makes Auto-Dev read neither', async () => {
+    const wt = await prepare(122);
+    const before = await repositoryState();
+    const hooks = join(wt.path, '.hooks');
+    await mkdir(hooks);
+    await writeFile(
+      join(hooks, 'post-commit'),
+      `#!/bin/sh\nln -sf /dev/zero "$AUTODEV_OUT/task.bundle"\nln -sf '${join(dataDir, 'admin-token')}' "$AUTODEV_OUT/files"\n`,
+      { mode: 0o755 },
+    );
+    await gitOutput(wt.path, ['config', 'core.hooksPath', hooks]);
+    await writeFile(join(wt.path, 'work.txt'), 'work\n');
+
+    const outcome = await commitWip(wt, 'WIP: links', save()).catch((error: unknown) => error);
+
+    // It ends (no read of /dev/zero), names no secret, and moved nothing.
+    expect(JSON.stringify(outcome)).not.toContain(TOKEN);
+    expect(await repositoryState()).toEqual(before);
+  });
+
   it('a .git symlinked to the repository’s own .git cannot move its branches or write its objects', async () => {
     const wt = await prepare(120);
     const before = await repositoryState();
