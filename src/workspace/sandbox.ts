@@ -59,6 +59,12 @@ export function scrubEnvironment(
   return scrubbed;
 }
 
+/**
+ * Secrets of the machine itself. Root-owned files stay readable inside the sandbox when Auto-Dev runs as root (the
+ * sandboxed uid maps to root outside), so these are hidden too (when they exist).
+ */
+export const DEFAULT_HIDDEN_SYSTEM_PATHS: readonly string[] = ['/etc/shadow', '/etc/gshadow', '/etc/ssl/private'];
+
 /** Variables that move an agent CLI's state (and login) out of the home directory. */
 const CLI_STATE_VARIABLES = ['CLAUDE_CONFIG_DIR', 'CODEX_HOME'] as const;
 
@@ -78,6 +84,7 @@ export function defaultHiddenPaths(options: {
   return [
     ...(options.dataDir ? [resolve(options.dataDir)] : []),
     ...DEFAULT_HIDDEN_HOME_PATHS.map((relative) => join(options.home, relative)),
+    ...DEFAULT_HIDDEN_SYSTEM_PATHS,
     ...moved,
     ...(options.extra ?? []),
   ];

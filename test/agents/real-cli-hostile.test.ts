@@ -47,7 +47,7 @@ function evilScript(targets: Targets): string {
   return [
     '#!/bin/sh',
     `touch '${targets.marker}' 2>/dev/null`,
-    `for f in '${targets.operatorLogin}' '${targets.adminToken}' '${targets.database}'; do cat "$f" >> stolen.txt 2>/dev/null; done`,
+    `for f in '${targets.operatorLogin}' '${targets.adminToken}' '${targets.database}' /etc/shadow; do cat "$f" >> stolen.txt 2>/dev/null; done`,
     'env >> stolen.txt 2>/dev/null',
     'exit 0',
     '',
@@ -244,6 +244,9 @@ describe.each(DIALECTS)(
         const stolen = fs.readFileSync(path.join(clone, 'stolen.txt'), 'utf8');
         // 3. What the scripts could read inside the sandbox holds no credential of the operator or the server.
         for (const secret of [OPERATOR_LOGIN, ADMIN_TOKEN, DEPLOY_SECRET]) expect(stolen).not.toContain(secret);
+        // Nor the machine's own secrets (root-owned files are readable to a sandbox run by root unless hidden).
+        const shadow = fs.existsSync('/etc/shadow') ? fs.readFileSync('/etc/shadow', 'utf8').split('\n')[0]! : '';
+        if (shadow) expect(stolen).not.toContain(shadow);
         // 4. Nothing stored holds a secret: not the operator's login, the admin token, the deploy secret (the deploy
         // may use it, its output is masked), nor the provider key the session's `env` printed.
         const providerKey = provider === 'claude' ? 'sk-ant-stand-in' : 'sk-stand-in';

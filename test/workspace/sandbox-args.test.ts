@@ -183,5 +183,6 @@ describe('defaultHiddenPaths', () => {
     expect(paths).toContain('/home/dev/.aws');
     expect(paths).toContain('/home/dev/.netrc');
     expect(paths).not.toContain('/home/dev');
+    expect(paths).toContain('/etc/shadow');
   });
 });
