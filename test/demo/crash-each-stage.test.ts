@@ -1,6 +1,6 @@
 /**
- * @module A crash (SIGKILL of the whole `autodev demo` process group) at each stage of the story, on SQLite and
- * PostgreSQL: the next `autodev demo` on the same data dir and database resumes the story to the end without duplicate
+ * @module A crash (SIGKILL of the whole `autodev demo` process group) at each stage of the story, the stages spread
+ * over SQLite and PostgreSQL: the next `autodev demo` on the same data dir and database resumes the story to the end without duplicate
  * tasks, duplicate merge requests or approvals, lost commits, sessions left `running` or processes left behind.
  *
  * Each stage is its own test on its own database and data dir (they run a few at a time). Every session runs the real
@@ -36,7 +36,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/store/schema.js';
 import { processesMentioning } from '../support/agent-fixtures.js';
 import { AUTODEV_BIN } from '../support/built-cli.js';
-import { createTestDatabase, DIALECTS, type TestDatabase } from '../support/dialects.js';
+import { acrossDialects, createTestDatabase, type TestDatabase } from '../support/dialects.js';
 import { SAMPLE_TEST_COMMAND } from '../../src/demo/sample-repo.js';
 import { demoEnv, gitIn, runSampleTests } from './demo-fixtures.js';
 
@@ -527,15 +527,17 @@ async function taskKeys(db: Kysely<Database>, workflowId: number) {
   });
 }
 
-describe.each(DIALECTS)('%s: autodev demo killed (SIGKILL) at each stage resumes cleanly', (dialect) => {
+describe('autodev demo killed (SIGKILL) at each stage resumes cleanly', () => {
   const cleanups: (() => Promise<void>)[] = [];
   afterAll(async () => {
     for (const cleanup of cleanups) await cleanup();
   });
 
-  it.concurrent.each(STAGES.map((stage) => [stage.name, stage] as const))(
-    'killed at: %s',
-    async (_name, stage) => {
+  // Each stage once, the stages spread over SQLite and PostgreSQL (the recovery's SQL, reclaim and retry, runs on both
+  // in the queue's and the workflow's own tests); one stage is a whole demo run and a half.
+  it.concurrent.each(acrossDialects(STAGES).map(([dialect, stage]) => [dialect, stage.name, stage] as const))(
+    '%s: killed at: %s',
+    async (dialect, _name, stage) => {
       const t = await createTestDatabase(dialect);
       const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'autodev-crash-'));
       fs.mkdirSync(path.join(scratch, 'tmp'));

@@ -161,24 +161,32 @@ describe.each(DIALECTS)('%s: autodev demo', (dialect) => {
     expect(first.stdout).toMatch(/tests on main: `node --test` PASSED: 7 passed, 0 failed, 0 skipped/);
   }, 180_000);
 
-  it('a second run on the same data dir starts clean on a new sample repository and leaves the first as it was', async () => {
-    expect(first?.code).toBe(0);
-    const second = await runDemoCli(t, t.dir);
-    expect(second.code, `${second.stdout}\n${second.stderr}`).toBe(0);
-    expect(second.stdout).toMatch(/the earlier demo story #\d+ is completed, so this run starts clean/);
-    expect(stageLines(second.lines).map((l) => l.split(':')[0])).toEqual(STAGES_OF_A_CLEAN_RUN);
-    const secondRepo = path.join(fs.realpathSync(t.dir), 'demo', 'sample-repo-2');
-    expect(second.stdout).toContain(`"demo-sample-2" at ${secondRepo}`);
-    expect(runSampleTests(secondRepo)).toEqual({ code: 0, pass: 7, fail: 0 });
+  // One engine is enough for the second run (its lookup of the earlier story is the same SQL as the resume's, which
+  // the interrupted demo runs on the other engine); the whole first story runs on both.
+  if (dialect === DIALECTS[0]) {
+    it('a second run on the same data dir starts clean on a new sample repository and leaves the first as it was', async () => {
+      expect(first?.code).toBe(0);
+      const second = await runDemoCli(t, t.dir);
+      expect(second.code, `${second.stdout}\n${second.stderr}`).toBe(0);
+      expect(second.stdout).toMatch(/the earlier demo story #\d+ is completed, so this run starts clean/);
+      expect(stageLines(second.lines).map((l) => l.split(':')[0])).toEqual(STAGES_OF_A_CLEAN_RUN);
+      const secondRepo = path.join(fs.realpathSync(t.dir), 'demo', 'sample-repo-2');
+      expect(second.stdout).toContain(`"demo-sample-2" at ${secondRepo}`);
+      expect(runSampleTests(secondRepo)).toEqual({ code: 0, pass: 7, fail: 0 });
 
-    // The first story's repository and rows are untouched; nothing is left running.
-    expect(gitIn(firstRepo, 'rev-parse', 'main')).toBe(firstMain);
-    const db = t.handle.db;
-    const workflows = await db.selectFrom('workflows').select(['status']).execute();
-    expect(workflows.map((w) => w.status)).toEqual(['completed', 'completed']);
-    const open = await db.selectFrom('tasks').select('id').where('status', 'in', ['pending', 'in_progress']).execute();
-    expect(open).toEqual([]);
-    const mrs = await db.selectFrom('merge_requests').select(['status']).execute();
-    expect(mrs.map((m) => m.status)).toEqual(['merged', 'merged']);
-  }, 180_000);
+      // The first story's repository and rows are untouched; nothing is left running.
+      expect(gitIn(firstRepo, 'rev-parse', 'main')).toBe(firstMain);
+      const db = t.handle.db;
+      const workflows = await db.selectFrom('workflows').select(['status']).execute();
+      expect(workflows.map((w) => w.status)).toEqual(['completed', 'completed']);
+      const open = await db
+        .selectFrom('tasks')
+        .select('id')
+        .where('status', 'in', ['pending', 'in_progress'])
+        .execute();
+      expect(open).toEqual([]);
+      const mrs = await db.selectFrom('merge_requests').select(['status']).execute();
+      expect(mrs.map((m) => m.status)).toEqual(['merged', 'merged']);
+    }, 180_000);
+  }
 });

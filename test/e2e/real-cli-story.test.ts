@@ -1,6 +1,6 @@
 /**
- * @module A whole story, PM to deploy, walked by the REAL Claude Code binary (and, in a second run, the REAL Codex
- * binary) as every agent, through Auto-Dev's own parts: the agent supervisor with every role (`startAgents`), the
+ * @module A whole story, PM to deploy, walked by the REAL Claude Code binary on one engine and the REAL Codex binary
+ * on the other (`providersFor`) as every agent, through Auto-Dev's own parts: the agent supervisor with every role (`startAgents`), the
  * bubblewrap sandbox (as root when the suite runs as root), the `autodev mcp` session tools, the workflow with its
  * spec and merge approvals decided through the approvals API as a human would (`decideApproval`), the real gates (the
  * repository's `node --test` really runs, the secret scan, the reviewer's lint slot), the local forge's merge and the
@@ -35,6 +35,7 @@ import { workflowDeps } from '../../src/workflow/workflow-deps.js';
 import type { StoryState } from '../../src/workflow/workflow-steps.js';
 import { gitIn, processesMentioning, registerRepo, settleEvents, waitFor } from '../support/agent-fixtures.js';
 import { DIALECTS, useTestDatabase, type TestDatabase } from '../support/dialects.js';
+import type { DialectName } from '../../src/store/dialect.js';
 import {
   REAL_CLI_PROVIDERS,
   realCliRuntime,
@@ -466,6 +467,16 @@ async function stopAll(supervisors: AgentSupervisor[], runtimes: RealCliRuntime[
   }
 }
 
+/**
+ * Which CLI runs which test on which engine: each CLI runs a whole story on one engine and the stalled retry on the
+ * other, so every CLI and every engine runs both tests once (with one engine under test, it runs all four).
+ */
+function providersFor(dialect: DialectName, test: 'story' | 'stall'): LlmProviderName[] {
+  if (DIALECTS.length < 2) return [...REAL_CLI_PROVIDERS];
+  const story = REAL_CLI_PROVIDERS[DIALECTS.indexOf(dialect) % REAL_CLI_PROVIDERS.length]!;
+  return test === 'story' ? [story] : REAL_CLI_PROVIDERS.filter((provider) => provider !== story);
+}
+
 describe.each(DIALECTS)('%s: a whole story on the real agent CLIs, against a stand-in model', (dialect) => {
   const t = useTestDatabase(dialect);
   const runtimes: RealCliRuntime[] = [];
@@ -474,7 +485,7 @@ describe.each(DIALECTS)('%s: a whole story on the real agent CLIs, against a sta
     await stopAll(supervisors, runtimes);
   });
 
-  it.each(REAL_CLI_PROVIDERS)(
+  it.each(providersFor(dialect, 'story'))(
     `real %s CLI as every agent (supervisor, bubblewrap ${AS_USER}, MCP tools), stand-in model: PM to deploy, a real failing test fixed in a fix round, approvals decided through the API, merged by the local forge and deployed`,
     async (provider: LlmProviderName) => {
       const started = Date.now();
@@ -685,7 +696,7 @@ describe.each(DIALECTS)('%s: a whole story on the real agent CLIs, against a sta
     },
   );
 
-  it.each(REAL_CLI_PROVIDERS)(
+  it.each(providersFor(dialect, 'stall'))(
     `real %s CLI builder, stand-in model that stalls: the watcher's time limit kills the session, its file is saved as a WIP commit, the CLI home is wiped, and the retry starts fresh with the previous transcript and completes`,
     async (provider: LlmProviderName) => {
       const started = Date.now();

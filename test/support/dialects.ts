@@ -161,3 +161,13 @@ export function useTestDatabase(dialect: DialectName): TestDatabase {
   });
   return holder;
 }
+
+/**
+ * Spreads the cases of a costly end-to-end matrix over the engines under test, round-robin: each case runs once, on
+ * one engine, and every engine runs about as many cases (all of them when only one engine is under test). For
+ * scenarios whose SQL is the same on both engines and is covered on both by the modules' own tests (a crash at each
+ * stage of a story, a story per agent CLI); the pairing is fixed, so a failure names its engine and reproduces.
+ */
+export function acrossDialects<T>(cases: readonly T[]): [DialectName, T][] {
+  return cases.map((c, i) => [DIALECTS[i % DIALECTS.length]!, c]);
+}
