@@ -187,6 +187,7 @@ export class AgentSupervisor {
               const dayStart = startOfUtcDay(this.now());
               const used = await usageSince(this.db, dayStart);
               if (used.tokens >= budget) {
+                log.debug({ used: used.tokens, budget }, 'not claiming tasks: daily token budget spent');
                 if (!budgetPaused) {
                   budgetPaused = true;
                   providerWait = undefined;

@@ -801,9 +801,14 @@ describe.each(DIALECTS)('%s: agent supervisor', (dialect) => {
       return pm?.status === 'stopped' ? pm : undefined;
     });
     expect(row.status_detail).toBe('daily token budget spent (1100 of 1000 tokens); resumes at 00:00 UTC');
-    // Another change to the queue wakes the worker: it checks the budget again and still claims nothing.
+    // Another change to the queue wakes the worker: it checks the budget again (a positive signal, its debug line)
+    // and still claims nothing.
+    const budgetChecks = () => spent.logs.filter((l) => l.msg === 'not claiming tasks: daily token budget spent');
+    const checksBefore = budgetChecks().length;
     await storyTask(spent);
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await waitFor('the pm agent to check the budget again after the wake-up', async () =>
+      budgetChecks().length > checksBefore ? true : undefined,
+    );
     expect(await taskStatus(spent, task.id)).toBe('pending');
     expect(await sessionsOf(t, task.id)).toEqual([]);
     await paused.stop();

