@@ -19,7 +19,10 @@ export interface ProductFixture {
   scriptMarker: string;
 }
 
-export function writeProductDir(options: { dataDir?: string; version?: string } = {}): ProductFixture {
+/** `githubTag`: the release tag (default: the publisher's `v<version>`); tests sharing one repository give their own. */
+export function writeProductDir(
+  options: { dataDir?: string; version?: string; githubTag?: string } = {},
+): ProductFixture {
   counter += 1;
   const dataDir = options.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'autodev-product-'));
   const name = `text-kit-${process.pid}-${counter}`;
@@ -41,7 +44,12 @@ export function writeProductDir(options: { dataDir?: string; version?: string } 
         summary: 'Small text helpers: slugify and word counts.',
         targets: {
           npm: { package_dir: 'package' },
-          github_release: { owner: 'acme', repo: 'text-kit', assets: [`dist/${name}-${version}.zip`] },
+          github_release: {
+            owner: 'acme',
+            repo: 'text-kit',
+            ...(options.githubTag ? { tag: options.githubTag } : {}),
+            assets: [`dist/${name}-${version}.zip`],
+          },
           gumroad: { price_cents: 900, files: [`dist/${name}-${version}.zip`, 'dist/guide.pdf'] },
           vercel: { project: name, dir: 'site' },
           apify: { actor: name, dir: 'actor' },
