@@ -95,7 +95,8 @@ async function stagePackage(product: Product, pkg: PackageInfo, stagingDir: stri
   const target = path.join(stagingDir, 'package');
   const root = await safeProductPath(product.dir, pkg.packageDir, 'dir');
   for (const file of await listDirFiles(product.dir, pkg.packageDir)) {
-    if (/^readme(\.[a-z]+)?$/i.test(file)) continue;
+    // The listing is the README; an npmrc of the agent's is never beside npm (it could name a registry or a token).
+    if (/^readme(\.[a-z]+)?$/i.test(file) || path.basename(file) === '.npmrc') continue;
     await fs.mkdir(path.dirname(path.join(target, file)), { recursive: true });
     await fs.copyFile(path.join(root, file), path.join(target, file));
   }
@@ -139,7 +140,8 @@ async function runNpm(args: string[], scratch: string, npmrc: string, signal?: A
     timeoutMs: NPM_TIMEOUT_MS,
     ...(signal ? { signal } : {}),
   });
-  return { exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr };
+  const stderr = result.timedOut ? `timed out after ${NPM_TIMEOUT_MS / 1000} s\n${result.stderr}` : result.stderr;
+  return { exitCode: result.exitCode, stdout: result.stdout, stderr };
 }
 
 async function withScratch<T>(fn: (scratch: string) => Promise<T>): Promise<T> {

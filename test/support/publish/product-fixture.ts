@@ -1,8 +1,9 @@
 /**
  * @module A product directory in the guide's layout (`<data-dir>/projects/<name>/`) for the publisher tests: a
  * product.json naming all five targets, README.md and every listing, an npm package (whose `prepublishOnly` script
- * would leave a marker file if npm ever ran it), a binary release asset, a static site and an Apify actor. Each call
- * makes a new name (npm package, title, actor, project) so tests sharing one registry never collide.
+ * would leave a marker file if npm ever ran it, and whose `.npmrc` names a dead registry), a binary release asset, a
+ * static site and an Apify actor. Each call makes a new name (npm package, title, actor, project) so tests sharing
+ * one registry never collide.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -78,6 +79,8 @@ export function writeProductDir(
       2,
     ),
   );
+  // An agent's npmrc naming a registry nobody listens on: a publish that honoured it would fail.
+  write('package/.npmrc', 'registry=http://127.0.0.1:9/\n');
   write('package/index.js', 'export const slugify = (s) => s.toLowerCase().replace(/\\W+/g, "-");\n');
   write('package/README.md', 'the agent README, replaced by NPM_README.md\n');
   write(
