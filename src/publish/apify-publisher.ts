@@ -126,6 +126,18 @@ export const apifyPublisher: Publisher = {
           note: 'unchanged source: not written again',
         },
         {
+          method: 'GET',
+          url: api(endpoints, 'acts/<actor id>/builds?desc=1&limit=100'),
+          body: { auth },
+          note: 'only when the version is unchanged: its newest build',
+        },
+        {
+          method: 'GET',
+          url: api(endpoints, 'actor-builds/<build id>'),
+          body: { auth },
+          note: 'built from exactly this source and not failed: nothing is written or built',
+        },
+        {
           method: 'POST or PUT',
           url: api(endpoints, `acts/<actor id>/versions[/${version}]`),
           body: {

@@ -112,7 +112,7 @@ export const githubReleasePublisher: Publisher = {
         },
         ...config.assets.map((asset) => ({
           method: 'POST',
-          url: `<release upload_url>?name=${encodeURIComponent(path.basename(asset))}`,
+          url: `<upload_url origin>/repos/${config.owner}/${config.repo}/releases/<id>/assets?name=${encodeURIComponent(path.basename(asset))}`,
           body: { file: asset, auth },
           note: 'only if the release has no asset of that name',
         })),

@@ -13,6 +13,7 @@ import { PUBLISHERS } from '../../src/publish/publisher-registry.js';
 import {
   DEFAULT_ENDPOINTS,
   PUBLISH_TARGETS,
+  type PlannedRequest,
   type PublishEndpoints,
   type Publisher,
   type PublishTarget,
@@ -198,6 +199,30 @@ afterAll(async () => {
   await verdaccio?.stop();
 });
 
+/**
+ * Whether a plan request covers a request the remote received. The plan URL's query is dropped, `<placeholder>`
+ * matches one path segment, `[...]` is optional, a leading `<origin>` matches any origin and path prefix, and a
+ * URL that is a placeholder as a whole (a presigned URL the API hands out) covers only requests without our token.
+ */
+function covers(planned: PlannedRequest, sent: LoggedRequest): boolean {
+  if (!planned.method.split(' or ').includes(sent.method)) return false;
+  const sentPath = sent.url.split('?')[0] ?? '';
+  const url = planned.url.split('?')[0] ?? '';
+  if (/^<[^>]+>$/.test(url)) return sent.authorization === undefined;
+  const anyPrefix = url.startsWith('<');
+  const pathOnly = anyPrefix ? url.replace(/^<[^>]+>/, '') : url.replace(/^https?:\/\/[^/]+/, '');
+  const pattern = pathOnly
+    .split(/(<[^>]+>|\[|\])/)
+    .map((part) => {
+      if (part.startsWith('<')) return '[^/]+';
+      if (part === '[') return '(?:';
+      if (part === ']') return ')?';
+      return part.replace(/[.*+?^${}()|\\]/g, '\\$&');
+    })
+    .join('');
+  return new RegExp(`^${anyPrefix ? '.*' : ''}${pattern}$`).test(sentPath);
+}
+
 describe.each(PUBLISH_TARGETS)('publisher contract: %s', (target) => {
   const publisher: Publisher = PUBLISHERS[target];
   let remote: Remote | undefined;
@@ -297,6 +322,19 @@ describe.each(PUBLISH_TARGETS)('publisher contract: %s', (target) => {
     expect(error.code).toBe('PUBLISH_FAILED');
     expect(error.message).not.toContain('wrong-credential-123456');
     expect(await remote.published(product)).toBe(0);
+  });
+
+  it('sends only requests its plan lists, publishing and retrying (the dry run shows everything)', async () => {
+    const { remote, product, endpoints, journal } = await setUp();
+    const plan = await publisher.plan(product, endpoints);
+    await publisher.publish(product, remote.secrets, { endpoints, journal: journal() });
+    // And the retry that finds it (a fresh journal: every remote check runs).
+    await publisher.publish(product, remote.secrets, { endpoints, journal: journal() });
+    if (!remote.log) return expect(target).toBe('npm'); // npm's requests are the npm CLI's own
+    for (const sent of remote.log) {
+      const listed = plan.requests.some((planned) => covers(planned, sent));
+      expect(listed, `${sent.method} ${sent.url} is not in the plan`).toBe(true);
+    }
   });
 
   it('sends the credential only in the Authorization header, never in a URL', async () => {
