@@ -16,7 +16,8 @@
  * result.outcomes // [{ target: 'npm', status: 'published', url: 'https://www.npmjs.com/package/text-kit/v/1.0.0', ... }]
  * ```
  */
-import { isAutodevError } from '../errors.js';
+import path from 'node:path';
+import { AutodevError, isAutodevError } from '../errors.js';
 import type { SecretMasker } from '../secrets/secret-masker.js';
 import { chooseTargets } from './plan-product.js';
 import { readProductDir } from './product-dir.js';
@@ -26,7 +27,7 @@ import { DEFAULT_ENDPOINTS, type PublishEndpoints, type PublishTarget } from './
 
 export interface PublishProductInput {
   productDir: string;
-  /** Where the journals live (outside the product directory). */
+  /** Where the journals live: outside the product directory, somewhere no agent writes (they are trusted). */
   stateDir: string;
   /** Only these targets; default: every target the product names. */
   targets?: readonly string[] | undefined;
@@ -62,6 +63,12 @@ export interface PublishProductResult {
 export async function publishProduct(input: PublishProductInput): Promise<PublishProductResult> {
   const { masker } = input;
   const product = await readProductDir(input.productDir);
+  // The journal is trusted (a recorded step's result is reused: a release id, an upload URL the token goes to), so it
+  // never lives where the agent that wrote the product could forge it.
+  const relative = path.relative(product.dir, path.resolve(input.stateDir));
+  if (relative === '' || (!relative.startsWith('..') && !path.isAbsolute(relative))) {
+    throw new AutodevError('VALIDATION_FAILED', 'the publish state directory must be outside the product directory');
+  }
   const targets = chooseTargets(product, input.targets);
   const endpoints = { ...DEFAULT_ENDPOINTS, ...input.endpoints };
   const outcomes: PublishOutcome[] = [];

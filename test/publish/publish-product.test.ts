@@ -169,6 +169,19 @@ describe('publishProduct (npm on Verdaccio; GitHub, Gumroad, Vercel, Apify on st
     expect(Object.keys(versions.versions)).toEqual(['1.0.0']);
   });
 
+  it('refuses a state directory inside the product directory (an agent could forge the journal there)', async () => {
+    const product = writeProductDir({ dataDir: path.join(root, 'd') });
+    await expect(
+      publishProduct({
+        productDir: product.dir,
+        stateDir: path.join(product.dir, '.publish'),
+        readSecret: (name) => secrets[name],
+        masker: new SecretMasker(),
+      }),
+    ).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+    expect(fs.existsSync(path.join(product.dir, '.publish'))).toBe(false);
+  });
+
   it('refuses a target the product does not name, before reading any secret', async () => {
     const product = writeProductDir({ dataDir: path.join(root, 'c') });
     const read: string[] = [];
