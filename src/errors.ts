@@ -89,6 +89,27 @@ export const ERRORS = {
     doc: 'bubblewrap is missing or fails its self-check: apt-get install bubblewrap, or set sandbox.mode: none.',
   },
   INTERNAL: { status: 500, exitCode: 1, doc: 'A bug in Auto-Dev; the log has the details.' },
+  // Publishers (src/publish/)
+  PRODUCT_INVALID: {
+    status: 400,
+    exitCode: 2,
+    doc: 'The product directory is missing a file or its product.json does not have the documented shape.',
+  },
+  PUBLISH_TARGET_UNKNOWN: {
+    status: 400,
+    exitCode: 2,
+    doc: 'The publish target is not one Auto-Dev knows (npm, github_release, gumroad, vercel, apify).',
+  },
+  PUBLISH_SECRET_MISSING: {
+    status: 409,
+    exitCode: 1,
+    doc: 'A secret the publisher needs is not in the secret store; set it and retry.',
+  },
+  PUBLISH_FAILED: {
+    status: 502,
+    exitCode: 1,
+    doc: 'A publisher step failed; the steps already done are recorded and a retry continues from there.',
+  },
 } as const satisfies Record<string, { status: number; exitCode: number; doc: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;

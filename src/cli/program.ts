@@ -17,6 +17,7 @@ import type { TokensArgs } from './commands/tokens.js';
 import type { ApprovalsArgs } from './commands/approvals.js';
 import type { ReposArgs } from './commands/repos.js';
 import type { StoriesArgs } from './commands/stories.js';
+import { registerPublishCommand } from './commands/publish-command.js';
 import { isRole, ROLES } from '../domain/roles.js';
 import { AutodevError } from '../errors.js';
 import { assertStorableText } from '../domain/input-policy.js';
@@ -310,6 +311,7 @@ export function buildProgram(deps: CliDeps): CliProgram {
       ),
     );
 
+  registerPublishCommand(program, { deps, act, globals });
   const reposCommand = { run: async (args: ReposArgs) => (await import('./commands/repos.js')).run(args, deps) };
   const repos = program.command('repos').description('the local git repositories stories run on');
   repos
