@@ -149,27 +149,25 @@ export function encryptedFileProvider(options: EncryptedFileOptions): SecretProv
     }
     return { secrets: decrypt(options.file, text, masterKey), masterKey };
   };
+  // async: a refusal (wrong key, loose key file) is a rejected promise, never a synchronous throw.
   return {
     kind: 'file',
     writable: true,
-    get: (name) => Promise.resolve(load().secrets[name]),
-    set: (name, value) => {
+    get: async (name) => load().secrets[name],
+    set: async (name, value) => {
       const { secrets, masterKey } = load();
       writeAtomically(options.file, encrypt({ ...secrets, [name]: value }, masterKey));
-      return Promise.resolve();
     },
-    delete: (name) => {
+    delete: async (name) => {
       const { secrets, masterKey } = load();
-      if (!(name in secrets)) return Promise.resolve(false);
+      if (!(name in secrets)) return false;
       const rest = Object.fromEntries(Object.entries(secrets).filter(([key]) => key !== name));
       writeAtomically(options.file, encrypt(rest, masterKey));
-      return Promise.resolve(true);
+      return true;
     },
-    list: () =>
-      Promise.resolve(
-        Object.keys(load().secrets)
-          .filter((name) => name.startsWith(`${options.prefix}/`))
-          .sort(),
-      ),
+    list: async () =>
+      Object.keys(load().secrets)
+        .filter((name) => name.startsWith(`${options.prefix}/`))
+        .sort(),
   };
 }

@@ -29,15 +29,13 @@ export function environmentProvider(options: {
   return {
     kind: 'environment',
     writable: false,
-    get: (name) => {
+    get: async (name) => {
       const value = options.env[variable(name)];
-      return Promise.resolve(value === undefined || value === '' ? undefined : value);
+      return value === undefined || value === '' ? undefined : value;
     },
-    set: (name) => Promise.resolve(readOnly(name)),
-    delete: (name) => Promise.resolve(readOnly(name)),
-    list: () =>
-      Promise.resolve(
-        [...new Set(options.knownNames)].filter((name) => (options.env[variable(name)] ?? '') !== '').sort(),
-      ),
+    set: async (name) => readOnly(name),
+    delete: async (name) => readOnly(name),
+    list: async () =>
+      [...new Set(options.knownNames)].filter((name) => (options.env[variable(name)] ?? '') !== '').sort(),
   };
 }
