@@ -17,6 +17,7 @@ import type { TokensArgs } from './commands/tokens.js';
 import type { ApprovalsArgs } from './commands/approvals.js';
 import type { ReposArgs } from './commands/repos.js';
 import type { StoriesArgs } from './commands/stories.js';
+import { registerSecretsCommands } from './commands/secrets-commands.js';
 import { isRole, ROLES } from '../domain/roles.js';
 import { AutodevError } from '../errors.js';
 import { assertStorableText } from '../domain/input-policy.js';
@@ -402,6 +403,8 @@ export function buildProgram(deps: CliDeps): CliProgram {
         storiesCommand.run({ action: 'resume', id, globals: globals(), ...options }),
       ),
     );
+
+  registerSecretsCommands(program, { deps, globals, act });
 
   program
     .command('swarm')
