@@ -323,7 +323,7 @@ export function buildProgram(deps: CliDeps): CliProgram {
     .option('--lint-command <cmd>', 'what the lint gate runs')
     .option(
       '--deploy-secret <name>',
-      'an environment variable the deploy command gets from this process (repeatable)',
+      'an environment variable the deploy command gets, its value from the secret store (repeatable)',
       (name: string, names: string[] = []) => [...names, name],
     )
     .option('--coverage-threshold <percent>', 'the test gate fails when reported coverage is below this (0-100)')
