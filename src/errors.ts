@@ -110,6 +110,38 @@ export const ERRORS = {
     exitCode: 1,
     doc: 'A publisher step failed; the steps already done are recorded and a retry continues from there.',
   },
+  // The secret store (src/secrets/).
+  SECRET_NAME_INVALID: {
+    status: 400,
+    exitCode: 2,
+    doc: 'A secret name is a path of letters, digits and _ . - segments, e.g. /auto-dev/npm/token or npm/token.',
+  },
+  SECRET_NOT_FOUND: { status: 404, exitCode: 2, doc: 'The secret store has no secret of that name.' },
+  SECRET_STORE_READ_ONLY: {
+    status: 409,
+    exitCode: 2,
+    doc: "The environment provider only reads: set the variable in Auto-Dev's environment, or use the file or ssm provider.",
+  },
+  SECRET_KEY_MISSING: {
+    status: 500,
+    exitCode: 2,
+    doc: 'The encrypted secrets file needs a master key: AUTODEV_MASTER_KEY, or a key file (secrets.key_file) of mode 0600.',
+  },
+  SECRET_KEY_FILE_INSECURE: {
+    status: 500,
+    exitCode: 2,
+    doc: 'The master key file may be read by other users; chmod 600 it (Auto-Dev refuses a looser mode).',
+  },
+  SECRET_KEY_WRONG: {
+    status: 500,
+    exitCode: 2,
+    doc: 'The encrypted secrets file cannot be decrypted with this master key (a wrong key, or the file was altered).',
+  },
+  SECRET_STORE_UNAVAILABLE: {
+    status: 503,
+    exitCode: 1,
+    doc: 'The secret store could not be read or written (the message names the provider and its error).',
+  },
 } as const satisfies Record<string, { status: number; exitCode: number; doc: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;

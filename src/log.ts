@@ -2,7 +2,8 @@
  * @module Structured logging (pino): one root logger per process, a child per component (`component` field).
  * JSON lines by default; pretty, human-readable lines on a terminal. Level from `--log-level` or LOG_LEVEL.
  * No secret reaches a line at any level: authorization headers, tokens and passwords are censored by key, and URLs
- * (`url`, `req.url`, ...) lose their `access_token` / `token` query values and their user:password part.
+ * (`url`, `req.url`, ...) lose their `access_token` / `token` query values and their user:password part; with a
+ * masker, every known secret value (and those read from the secret store later) is masked in each line.
  */
 import { pino, type Logger, type LevelWithSilent } from 'pino';
 
@@ -20,6 +21,8 @@ export interface LoggerOptions {
   pretty?: boolean;
   /** Where log lines go; defaults to stderr so stdout stays clean for command output. */
   destination?: NodeJS.WritableStream;
+  /** Masks every line before it is written (the process's secret masker: secrets read from the secret store). */
+  masker?: { maskText(text: string): string };
 }
 
 /** Query parameters whose values are credentials (the event stream's `?access_token=`). */
@@ -66,15 +69,18 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const level =
     options.level ?? (isLogLevel(process.env.LOG_LEVEL ?? '') ? (process.env.LOG_LEVEL as LevelWithSilent) : 'info');
   const pretty = options.pretty ?? (!options.destination && process.stderr.isTTY === true);
+  const masker = options.masker;
+  const hooks = masker ? { hooks: { streamWrite: (line: string) => masker.maskText(line) } } : {};
   if (pretty) {
     return pino({
       level,
       redact: LOG_REDACTION,
+      ...hooks,
       transport: { target: 'pino-pretty', options: { destination: 2, colorize: true, ignore: 'pid,hostname' } },
     });
   }
   return pino(
-    { level, base: { pid: process.pid }, redact: LOG_REDACTION },
+    { level, base: { pid: process.pid }, redact: LOG_REDACTION, ...hooks },
     (options.destination ?? process.stderr) as pino.DestinationStream,
   );
 }

@@ -6,6 +6,7 @@
  * completion whose outbox writes and workflow step commit with it. Rate limits release the task; everything else that
  * goes wrong is a failed attempt whose error says why. `deploy` runs no session at all (`run-deploy-task.ts`).
  */
+import type { SecretStore } from '../secrets/secret-store.js';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Kysely } from 'kysely';
@@ -72,6 +73,11 @@ export interface AgentRuntimeDeps {
   onProvider?: (provider: ProviderName) => void;
   /** The uid Auto-Dev runs as (default: this process's); as root, unsandboxed sessions are refused. */
   uid?: number;
+  /**
+   * Where deterministic steps (a deploy) read their secrets; never handed to a session. Default: the environment
+   * provider over `env`, masked by a masker of its own (the caller's masker is the one that masks what is stored).
+   */
+  secrets?: SecretStore;
 }
 
 /** How often the transcript buffer is written to the database while a session runs. */

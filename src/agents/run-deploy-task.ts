@@ -1,7 +1,7 @@
 /**
  * @module The DevOps `deploy` task, deterministic: no LLM session (cheaper, and a deployment should do exactly what
  * the repository's `deploy_command` says). The command runs on the merged commit in a sandboxed throwaway checkout
- * with network and only the secrets the repository's settings name; the result records command, exit code, duration,
+ * with network and only the secrets the repository's settings name, read from the secret store; the result records command, exit code, duration,
  * masked output tail and outcome. No deploy command is a completed no-op whose summary says so plainly. A failed
  * deployment completes the task with `outcome: failed` (not retried: a half-done deployment wants a human), and the
  * workflow waits for one.
@@ -15,6 +15,31 @@ import { workflowDeps } from '../workflow/workflow-deps.js';
 import { cleanStoryWorkspaces } from './clean-story-workspaces.js';
 import type { AgentRuntimeDeps } from './run-agent-task.js';
 import { hiddenPathsFor } from './sandbox-policy.js';
+import { environmentProvider } from '../secrets/environment-provider.js';
+import { SecretMasker } from '../secrets/secret-masker.js';
+import { SecretStore } from '../secrets/secret-store.js';
+
+/**
+ * The deploy command's environment: Auto-Dev's own, but each deploy secret `NAME` taken from the secret store (the
+ * secret `<prefix>/NAME`; with the environment provider, the variable `NAME` itself), read through `readSecret` so
+ * its value is masked from then on. A secret the store lacks is missing, whatever the environment holds.
+ */
+async function deployEnvironment(
+  deps: AgentRuntimeDeps,
+  secretNames: readonly string[],
+): Promise<Record<string, string | undefined>> {
+  const store = deps.secrets ?? defaultSecretStore(deps);
+  const env: Record<string, string | undefined> = { ...deps.env };
+  for (const name of secretNames) delete env[name];
+  return { ...env, ...(await store.readSecrets(secretNames)) };
+}
+
+/** No store given (tests, the demo): the environment provider over `deps.env`. */
+function defaultSecretStore(deps: AgentRuntimeDeps): SecretStore {
+  const settings = deps.settings.secrets;
+  const provider = environmentProvider({ prefix: settings.prefix, env: deps.env, knownNames: [] });
+  return new SecretStore(provider, settings.prefix, new SecretMasker());
+}
 
 export async function runDeployTask(deps: AgentRuntimeDeps, task: Task, context: TaskContext): Promise<HandlerOutcome> {
   const db = deps.queue.handle.db;
@@ -38,15 +63,16 @@ export async function runDeployTask(deps: AgentRuntimeDeps, task: Task, context:
       secrets_missing: [],
     };
   } else {
+    const secretNames = repositorySettings(repo).deploy_secrets ?? [];
     record = await runDeploy({
       repoName: repo.name,
       repoPath: repo.location,
       ref: typeof payload.sha === 'string' && payload.sha ? payload.sha : repo.default_branch,
       command: repo.deploy_command,
-      secretNames: repositorySettings(repo).deploy_secrets ?? [],
+      secretNames,
       mode: deps.settings.sandbox.mode,
       timeoutMs: deps.settings.watcher.max_session_duration * 1000,
-      env: deps.env,
+      env: await deployEnvironment(deps, secretNames),
       hiddenPaths: hiddenPathsFor(deps),
       ...(deps.bwrapPath ? { bwrapPath: deps.bwrapPath } : {}),
       signal: context.signal,

@@ -3,14 +3,19 @@
  * hidden from sessions, gates, deploys and the saves of agents' work, and how a task clone is saved (`commitWip`).
  */
 import type { Settings } from '../config/settings-schema.js';
+import { masterKeyFile } from '../secrets/secret-providers.js';
 import { defaultHiddenPaths, scrubEnvironment } from '../workspace/sandbox.js';
 import type { SaveOptions } from '../workspace/worktrees.js';
 import { homeDir, type CliProvider } from './agent-cli.js';
 import type { AgentRuntimeDeps } from './run-agent-task.js';
 
-/** Paths no session, gate, deploy or save may see: the data dir, credential stores, the operator's CLI state. */
-export function hiddenPathsFor(deps: Pick<AgentRuntimeDeps, 'env' | 'dataDir'>): string[] {
-  return defaultHiddenPaths({ home: homeDir(deps.env), dataDir: deps.dataDir, env: deps.env });
+/**
+ * Paths no session, gate, deploy or save may see: the data dir (with `secrets.enc`), the secret store's master key
+ * file wherever it is, credential stores, the operator's CLI state.
+ */
+export function hiddenPathsFor(deps: Pick<AgentRuntimeDeps, 'env' | 'dataDir'> & { settings?: Settings }): string[] {
+  const keyFile = deps.settings?.secrets ? [masterKeyFile(deps.settings.secrets, deps.dataDir)] : [];
+  return defaultHiddenPaths({ home: homeDir(deps.env), dataDir: deps.dataDir, env: deps.env, extra: keyFile });
 }
 
 /** How a task clone's work is saved: in the sandbox the session ran in (worktrees.ts `commitWip`). */

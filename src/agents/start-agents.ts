@@ -3,6 +3,7 @@
  * off), builds the runtime (providers from settings, the MCP server entry) and starts the supervisor for the roles.
  * `autodev up` runs every role; `autodev serve agent:ROLE` one.
  */
+import type { SecretStore } from '../secrets/secret-store.js';
 import path from 'node:path';
 import type { Settings } from '../config/settings-schema.js';
 import { findPackageRoot } from '../config/package-root.js';
@@ -30,6 +31,8 @@ export interface StartAgentsOptions {
   forceProvider?: ProviderName;
   /** Worker count and idle wait, instead of what `agent_controls` and the defaults say. */
   workers?: Omit<SupervisorOptions, 'roles'>;
+  /** Where a deploy reads its secrets (registered with the process's masker when read). */
+  secrets?: SecretStore;
 }
 
 /** The built CLI entry every session's MCP server runs as (`node <entry> mcp --session-dir DIR`). */
@@ -59,6 +62,7 @@ export async function startAgents(options: StartAgentsOptions): Promise<AgentSup
       createProvider: options.createProvider ?? settingsProviderFactory({ settings: options.settings }),
       cliEntry: builtCliEntry(),
       ...(options.forceProvider ? { forceProvider: options.forceProvider } : {}),
+      ...(options.secrets ? { secrets: options.secrets } : {}),
     },
     { roles: options.roles, ...options.workers },
   );

@@ -24,6 +24,9 @@ export interface Output {
   write(text: string): unknown;
 }
 
+/** Standard input (`autodev secrets set` reads a value from it). */
+export type InputStream = NodeJS.ReadableStream & { isTTY?: boolean };
+
 /** Everything a command may take from the process; `bin/` passes the real ones, tests may pass others. */
 export interface CliDeps {
   env: Readonly<Record<string, string | undefined>>;
@@ -31,6 +34,8 @@ export interface CliDeps {
   stdout: Output;
   stderr: Output;
   now: () => number;
+  /** Standard input; commands that read none leave it alone (absent: nothing can be read). */
+  stdin?: InputStream;
   /**
    * For long-running commands (`up`): a signal that aborts when the user asks to stop (SIGINT, SIGTERM). Until a
    * command calls this, those signals end the process at once, which is right for short commands.

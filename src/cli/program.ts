@@ -18,6 +18,7 @@ import type { ApprovalsArgs } from './commands/approvals.js';
 import type { ReposArgs } from './commands/repos.js';
 import type { StoriesArgs } from './commands/stories.js';
 import { registerPublishCommand } from './commands/publish-command.js';
+import { registerSecretsCommands } from './commands/secrets-commands.js';
 import { isRole, ROLES } from '../domain/roles.js';
 import { AutodevError } from '../errors.js';
 import { assertStorableText } from '../domain/input-policy.js';
@@ -324,7 +325,7 @@ export function buildProgram(deps: CliDeps): CliProgram {
     .option('--lint-command <cmd>', 'what the lint gate runs')
     .option(
       '--deploy-secret <name>',
-      'an environment variable the deploy command gets from this process (repeatable)',
+      'an environment variable the deploy command gets, its value from the secret store (repeatable)',
       (name: string, names: string[] = []) => [...names, name],
     )
     .option('--coverage-threshold <percent>', 'the test gate fails when reported coverage is below this (0-100)')
@@ -404,6 +405,8 @@ export function buildProgram(deps: CliDeps): CliProgram {
         storiesCommand.run({ action: 'resume', id, globals: globals(), ...options }),
       ),
     );
+
+  registerSecretsCommands(program, { deps, globals, act });
 
   program
     .command('swarm')

@@ -128,6 +128,27 @@ const WorkflowSchema = z.strictObject({ max_fix_rounds: wholeNumber(0).default(3
 
 const SandboxSchema = z.strictObject({ mode: z.enum(SANDBOX_MODES).default('bubblewrap') }).prefault({});
 
+/** Where secrets (publishing tokens, deploy secrets, the webhook secret) are kept: `src/secrets/`. */
+export const SECRET_PROVIDERS = ['environment', 'file', 'ssm'] as const;
+
+const SecretsSchema = z
+  .strictObject({
+    /** environment: Auto-Dev's own variables (read only); file: `<data-dir>/secrets.enc`; ssm: AWS SSM Parameter Store. */
+    provider: z.enum(SECRET_PROVIDERS).default('environment'),
+    /** Every secret's name starts with it (`/auto-dev/npm/token`); the SSM parameter path. */
+    prefix: z
+      .string()
+      .regex(/^(\/[A-Za-z0-9_.-]+)+$/, 'must be a path such as /auto-dev')
+      .default('/auto-dev'),
+    /** The file provider's master key file (mode 0600) when AUTODEV_MASTER_KEY is not set; default <data-dir>/secrets.key. */
+    key_file: z.string().min(1).nullable().default(null),
+    /** The ssm provider's AWS region (default: the SDK's, from AWS_REGION). */
+    region: z.string().min(1).nullable().default(null),
+    /** The ssm provider's endpoint (an emulator, a VPC endpoint); default: AWS's. */
+    endpoint: z.url().nullable().default(null),
+  })
+  .prefault({});
+
 const LogSchema = z.strictObject({ level: z.enum(LOG_LEVELS).default('info') }).prefault({});
 
 export const SettingsSchema = z.strictObject({
@@ -140,6 +161,7 @@ export const SettingsSchema = z.strictObject({
   workflow: WorkflowSchema,
   sandbox: SandboxSchema,
   log: LogSchema,
+  secrets: SecretsSchema,
 });
 
 /** Effective settings, every key present. */

@@ -38,7 +38,7 @@ export const RepositorySettingsSchema = z.strictObject({
   coverage_threshold: z.number().min(0).max(100).optional(),
   /** How an approved merge request lands on the default branch: a merge commit (default) or one squashed commit. */
   merge_method: z.enum(MERGE_METHODS).optional(),
-  /** Environment variables (names) the deploy command gets, values from Auto-Dev's own environment. */
+  /** Environment variables (names) the deploy command gets, values from the secret store (`<prefix>/NAME`). */
   deploy_secrets: z
     .array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'a secret name must be an environment variable name'))
     .max(50)

@@ -1,7 +1,7 @@
 /**
  * @module The deployment: the repository's deploy command on the merged commit, in a sandboxed throwaway checkout
  * WITH network (a deployment talks to its target), with only the secrets the repository's settings name
- * (`deploy_secrets`), their values taken from Auto-Dev's own environment. Secret values never leave this module:
+ * (`deploy_secrets`), their values taken from `env` (the caller puts the secret store's values there). Secret values never leave this module:
  * the output tail is masked before it is returned. No deploy command is a recorded no-op, said plainly.
  */
 import type { SandboxMode } from '../workspace/sandbox.js';

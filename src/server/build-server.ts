@@ -8,6 +8,7 @@
  * await app.listen({ port: 8080, host: '127.0.0.1' });
  * ```
  */
+import type { SecretStore } from '../secrets/secret-store.js';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyBodyParser, type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { TaskQueue } from '../queue/task-queue.js';
@@ -53,6 +54,8 @@ export interface ServerDeps {
   settings?: Settings;
   /** The environment agent sessions start from, for `GET /api/providers`; defaults to process.env. */
   env?: Readonly<Record<string, string | undefined>>;
+  /** The secret store, for routes that check a secret (the forge webhooks' `readSecret('gitlab-webhook-secret')`). */
+  secrets?: SecretStore;
 }
 
 /** The router's longest path parameter; a longer one gets 414 URL_TOO_LONG (after the token check under /api). */

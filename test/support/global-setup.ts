@@ -2,25 +2,60 @@
  * @module Vitest global setup: makes PostgreSQL available to every database test.
  * Uses AUTODEV_TEST_DATABASE_URL when given; otherwise starts a throwaway cluster. With no PostgreSQL installed it
  * warns loudly and runs only the SQLite half — except under CI=true, where that is a failure.
- * It migrates a template database once; each test file clones it.
+ * It migrates a template database once; each test file clones it. It also starts moto's server mode (an AWS
+ * emulator, `moto-server.ts`) for the SSM secret provider's tests; under CI=true a moto that cannot start fails.
  */
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
 import { findPostgresBinDir, startPostgresCluster, withDatabase, type PostgresCluster } from './postgres-cluster.js';
 import { openDatabase } from '../../src/store/open-database.js';
 import { migrateToLatest } from '../../src/store/migrate.js';
+import { startMotoServer, type MotoServer } from './moto-server.js';
 
 export const TEMPLATE_DATABASE = 'autodev_template';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     pgAdminUrl: string | null;
+    /** moto's server mode (an AWS emulator) for the SSM secret provider; null with the reason in `motoError`. */
+    motoEndpoint: string | null;
+    motoError: string | null;
   }
 }
 
 let cluster: PostgresCluster | undefined;
+let moto: MotoServer | undefined;
 
 export default async function setup(project: TestProject) {
+  // moto starts beside PostgreSQL; the SSM tests fail (never skip) when it could not start, saying why.
+  const motoStarted = startMotoServer().then(
+    (server) => {
+      moto = server;
+      project.provide('motoEndpoint', server.endpoint);
+      project.provide('motoError', null);
+    },
+    (error: unknown) => {
+      project.provide('motoEndpoint', null);
+      project.provide('motoError', error instanceof Error ? error.message : String(error));
+      if (process.env.CI === 'true') throw error;
+    },
+  );
+  const stopAll = () => {
+    moto?.stop();
+    cluster?.stop();
+  };
+  try {
+    await setupPostgres(project);
+    await motoStarted;
+  } catch (error) {
+    await motoStarted.catch(() => undefined);
+    stopAll();
+    throw error;
+  }
+  return stopAll;
+}
+
+async function setupPostgres(project: TestProject): Promise<void> {
   const wanted = (process.env.AUTODEV_TEST_DIALECTS ?? 'sqlite,postgres').split(',');
   if (!wanted.includes('postgres')) {
     project.provide('pgAdminUrl', null);
@@ -54,5 +89,4 @@ export default async function setup(project: TestProject) {
   await template.close();
 
   project.provide('pgAdminUrl', adminUrl);
-  return () => cluster?.stop();
 }

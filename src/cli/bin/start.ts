@@ -15,6 +15,7 @@ export async function startCli(commandPrefix: readonly string[]): Promise<never>
     cwd: process.cwd(),
     stdout: process.stdout,
     stderr: process.stderr,
+    stdin: process.stdin,
     now: Date.now,
     listenForShutdown,
   });

@@ -16,6 +16,8 @@ import { AutodevError } from '../../errors.js';
 import { parseWholeNumberText } from '../../domain/input-policy.js';
 import { createLogger } from '../../log.js';
 import { TaskQueue } from '../../queue/task-queue.js';
+import { openSecretProvider } from '../../secrets/secret-providers.js';
+import { SecretStore } from '../../secrets/secret-store.js';
 import { ensureAdminToken } from '../../server/api-tokens.js';
 import { buildServer } from '../../server/build-server.js';
 import { migrateToLatest } from '../../store/migrate.js';
@@ -52,11 +54,16 @@ export async function run(args: UpArgs, deps: CliDeps): Promise<number> {
   const roles = args.agents === false ? [] : (args.roles ?? ROLES);
   const port = portOption ?? settings.server.port;
   const host = args.host ?? settings.server.host;
-  const logger = createLogger({ level: effectiveLogLevel(args.globals, settings, deps) });
+  const masker = cliSecretMasker(dataDir, deps.env, settings);
+  const logger = createLogger({ level: effectiveLogLevel(args.globals, settings, deps), masker });
   const version = packageVersion();
   const shutdown = deps.listenForShutdown();
-
-  const masker = cliSecretMasker(dataDir, deps.env, settings);
+  // Deploys (and publishers, the webhook check) read secrets here; each value read is masked from then on.
+  const secrets = new SecretStore(
+    openSecretProvider({ settings: settings.secrets, dataDir, env: deps.env }),
+    settings.secrets.prefix,
+    masker,
+  );
   const handle = await openCliDatabase(dataDir, deps, masker);
   let queue: TaskQueue | undefined;
   let app: FastifyInstance | undefined;
@@ -77,6 +84,7 @@ export async function run(args: UpArgs, deps: CliDeps): Promise<number> {
         settings,
         dailyBudget: settings.tokens.daily_budget,
         maxFixRounds: settings.workflow.max_fix_rounds,
+        secrets,
       });
       await listen(app, host, port);
       const address = app.server.address() as AddressInfo;
@@ -99,6 +107,7 @@ export async function run(args: UpArgs, deps: CliDeps): Promise<number> {
         logger,
         env: deps.env,
         roles,
+        secrets,
       });
       writeLine(deps.stdout, `  agents:      ${roles.join(', ')} (sandbox: ${settings.sandbox.mode})`);
     } else {
