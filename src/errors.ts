@@ -89,6 +89,15 @@ export const ERRORS = {
     doc: 'bubblewrap is missing or fails its self-check: apt-get install bubblewrap, or set sandbox.mode: none.',
   },
   INTERNAL: { status: 500, exitCode: 1, doc: 'A bug in Auto-Dev; the log has the details.' },
+  // The swarm: discussions and proposals (h6).
+  DISCUSSION_NOT_FOUND: { status: 404, exitCode: 2, doc: 'No discussion message has that id (a reply needs one).' },
+  PROPOSAL_NOT_FOUND: { status: 404, exitCode: 2, doc: 'No proposal has that id.' },
+  PROPOSAL_ALREADY_DECIDED: {
+    status: 409,
+    exitCode: 2,
+    doc: 'The proposal was already approved or rejected; it takes no more votes or decisions.',
+  },
+  ALREADY_VOTED: { status: 409, exitCode: 2, doc: 'This voter already voted on the proposal; one vote per voter.' },
 } as const satisfies Record<string, { status: number; exitCode: number; doc: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;
