@@ -435,6 +435,8 @@ async function runSession(
         const outbox = {
           created_task_ids: applied.createdTaskIds,
           discussion_ids: applied.discussionIds,
+          proposal_ids: applied.proposalIds,
+          voted_proposal_ids: applied.votedProposalIds,
           rejected,
         };
         await tx
