@@ -252,7 +252,8 @@ export function createSessionMcpServer(options: SessionMcpServerOptions): McpSer
       description:
         'Post a message to the swarm discussion board that the other agents and the human operators read: a ' +
         'question, a finding, a risk or a proposal that matters beyond this task. The message is queued and posted ' +
-        'when your current task completes. Reuse an existing topic name to add to that thread. Never include ' +
+        'when your current task completes. Reuse an existing topic name to add to that thread; the topics of your ' +
+        'task are `story:<story id>` and `repo:<repository name>` (named in your prompt). Never include ' +
         'secrets, tokens or credentials.',
       inputSchema: z.object({
         topic: z
@@ -267,14 +268,11 @@ export function createSessionMcpServer(options: SessionMcpServerOptions): McpSer
           .min(1)
           .max(OUTBOX_LIMITS.bodyMaxChars)
           .describe(`The message in markdown, at most ${OUTBOX_LIMITS.bodyMaxChars} characters`),
-        reply_to: z
-          .number()
-          .optional()
-          .meta({
-            type: 'integer',
-            minimum: 1,
-            description: 'Id of the message you answer (same topic); omit to start a thread.',
-          }),
+        reply_to: z.number().optional().meta({
+          type: 'integer',
+          minimum: 1,
+          description: 'Id of the message you answer (same topic); omit to start a thread.',
+        }),
       }),
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
     },
