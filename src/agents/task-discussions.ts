@@ -1,7 +1,7 @@
 /**
  * @module The discussion a session is shown: the topics its task concerns (`taskTopics`: its story's, its
- * repository's, the proposal it came from) and their newest messages, as untrusted blocks for `renderTaskPrompt`
- * (agents and people wrote them: data, never instructions).
+ * repository's, the proposal it came from) and their newest messages, plus the newest open proposals (so it can
+ * vote), as untrusted blocks for `renderTaskPrompt` (agents and people wrote them: data, never instructions).
  */
 import type { Kysely } from 'kysely';
 import type { Task } from '../queue/task-record.js';
@@ -11,6 +11,9 @@ import type { UntrustedText } from './render-prompt.js';
 
 /** Newest messages per topic quoted into a prompt. */
 export const PROMPT_MESSAGES_PER_TOPIC = 10;
+/** Newest open proposals quoted into a prompt (the agent may vote on them), each body cut to a paragraph. */
+export const PROMPT_OPEN_PROPOSALS = 10;
+const PROPOSAL_BODY_CHARS = 600;
 
 export interface TaskDiscussion {
   topics: string[];
@@ -24,13 +27,30 @@ export async function taskDiscussion(
 ): Promise<TaskDiscussion> {
   const topics = taskTopics({ workflowId: task.workflowId, repoName, proposalId: await proposalOf(db, task) });
   const threads = await recentMessagesOfTopics(db, topics, PROMPT_MESSAGES_PER_TOPIC);
-  return {
-    topics,
-    blocks: threads.map(({ topic, messages }) => ({
-      label: `discussion "${topic}": its ${messages.length} newest message(s), oldest first`,
-      text: messages.map(formatMessage).join('\n\n'),
-    })),
-  };
+  const blocks: UntrustedText[] = threads.map(({ topic, messages }) => ({
+    label: `discussion "${topic}": its ${messages.length} newest message(s), oldest first`,
+    text: messages.map(formatMessage).join('\n\n'),
+  }));
+  const proposals = await db
+    .selectFrom('proposals')
+    .select(['id', 'kind', 'title', 'body', 'author', 'votes_for', 'votes_against'])
+    .where('status', '=', 'open')
+    .orderBy('id', 'desc')
+    .limit(PROMPT_OPEN_PROPOSALS)
+    .execute();
+  if (proposals.length > 0) {
+    blocks.push({
+      label: `open swarm proposals (the ${proposals.length} newest; the vote tool takes their ids)`,
+      text: proposals
+        .map(
+          (p) =>
+            `#${p.id} [${p.kind}] ${p.title} (+${p.votes_for}/-${p.votes_against}) by ${p.author}:\n` +
+            (p.body.length > PROPOSAL_BODY_CHARS ? `${p.body.slice(0, PROPOSAL_BODY_CHARS)}...` : p.body),
+        )
+        .join('\n\n'),
+    });
+  }
+  return { topics, blocks };
 }
 
 /** The proposal a task came from: a build_product task names it; a story knows it on its workflow row. */
