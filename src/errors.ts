@@ -142,6 +142,15 @@ export const ERRORS = {
     exitCode: 1,
     doc: 'The secret store could not be read or written (the message names the provider and its error).',
   },
+  // The swarm: discussions and proposals (h6).
+  DISCUSSION_NOT_FOUND: { status: 404, exitCode: 2, doc: 'No discussion message has that id (a reply needs one).' },
+  PROPOSAL_NOT_FOUND: { status: 404, exitCode: 2, doc: 'No proposal has that id.' },
+  PROPOSAL_ALREADY_DECIDED: {
+    status: 409,
+    exitCode: 2,
+    doc: 'The proposal was already approved or rejected; it takes no more votes or decisions.',
+  },
+  ALREADY_VOTED: { status: 409, exitCode: 2, doc: 'This voter already voted on the proposal; one vote per voter.' },
 } as const satisfies Record<string, { status: number; exitCode: number; doc: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;

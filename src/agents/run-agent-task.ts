@@ -35,6 +35,7 @@ import { markInstructionsDelivered, pendingInstructions, returnUndeliveredInstru
 import { loadRolePrompt } from './load-role-prompt.js';
 import { activeProviderLimits, markProviderLimited } from './provider-limits.js';
 import { renderTaskPrompt } from './render-prompt.js';
+import { taskDiscussion } from './task-discussions.js';
 import { resultJsonSchema, validateResult } from './result-contracts.js';
 import { onWorkflowTaskCompleted } from '../workflow/advance-workflow.js';
 import { runDeployTask } from './run-deploy-task.js';
@@ -220,6 +221,7 @@ async function runSession(
   const sessionDir = path.join(deps.dataDir, 'sessions', String(sessionId));
   const instructions = await pendingInstructions(db, role);
   const parents = await parentResults(db, task);
+  const discussion = await taskDiscussion(db, task, workspace.repo?.name);
   await writeSessionContext(sessionDir, {
     task: { id: task.id, type: task.type, priority: task.priority, payload: task.payload, attempts: task.attempts },
     role,
@@ -293,7 +295,9 @@ async function runSession(
       instructions: instructions.map((i) => ({ id: i.id, message: i.message, created_at: i.created_at })),
       ...(task.error ? { previousError: task.error } : {}),
       ...(previousTranscript ? { previousTranscript } : {}),
+      discussionTopics: discussion.topics,
     },
+    untrusted: discussion.blocks,
   });
 
   const env = { ...sessionEnvironment(deps, provider), ...home?.env };
@@ -441,6 +445,8 @@ async function runSession(
         const outbox = {
           created_task_ids: applied.createdTaskIds,
           discussion_ids: applied.discussionIds,
+          proposal_ids: applied.proposalIds,
+          voted_proposal_ids: applied.votedProposalIds,
           rejected,
         };
         await tx

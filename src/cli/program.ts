@@ -19,6 +19,7 @@ import type { ReposArgs } from './commands/repos.js';
 import type { StoriesArgs } from './commands/stories.js';
 import { registerPublishCommand } from './commands/publish-command.js';
 import { registerSecretsCommands } from './commands/secrets-commands.js';
+import { registerSwarmCommands } from './swarm-program.js';
 import { isRole, ROLES } from '../domain/roles.js';
 import { AutodevError } from '../errors.js';
 import { assertStorableText } from '../domain/input-policy.js';
@@ -408,21 +409,7 @@ export function buildProgram(deps: CliDeps): CliProgram {
 
   registerSecretsCommands(program, { deps, globals, act });
 
-  program
-    .command('swarm')
-    .description('swarm discussions, proposals and status (also installed as claude-swarm; not yet available)')
-    .argument('[args...]')
-    .allowUnknownOption()
-    .helpOption(false)
-    .action(
-      act((rest: string[]) =>
-        notAvailable.run({
-          command: ['swarm', ...rest].join(' '),
-          instead:
-            'swarm discussions and proposals arrive in a later version ("autodev tasks list" shows the work meanwhile)',
-        }),
-      ),
-    );
+  registerSwarmCommands(program, deps, act, globals);
 
   return { program, exitCode: () => exitCode };
 }

@@ -33,7 +33,7 @@ import type {
   StepExtras,
 } from './scripted-agent.js';
 
-const MCP_TOOL = /^mcp__autodev__(read_task|submit_result|create_task|post_discussion)$/;
+const MCP_TOOL = /^mcp__autodev__(read_task|submit_result|create_task|post_discussion|propose|vote)$/;
 const PLACEHOLDER = /\{\{(\w+)\}\}/g;
 const KNOWN_PLACEHOLDERS = new Set(['branch', 'task_id', 'head', 'head_short']);
 /** The command whose output `{{head}}` is. */

@@ -10,9 +10,11 @@
  * - `result.json` — written by the `submit_result` tool, atomically (temp file + rename), after the result passed the
  *   task type's contract: `{ task_id, task_type, submitted_at, result }`. Each valid submission replaces the previous
  *   one: the last valid result wins. Absent = the agent never submitted a valid result.
- * - `outbox.jsonl` — one JSON object per line, appended by `create_task` and `post_discussion`, in call order:
- *   `{"seq":1,"at":"<ISO time>","kind":"create_task","type","priority","payload","reason"}` or
- *   `{"seq":2,"at":"<ISO time>","kind":"post_discussion","topic","body"}`. Nothing in it has happened yet: the runner
+ * - `outbox.jsonl` — one JSON object per line, appended by `create_task`, `post_discussion`, `propose` and `vote`, in
+ *   call order: `{"seq":1,"at":"<ISO time>","kind":"create_task","type","priority","payload","reason"}`,
+ *   `{"seq":2,"at":"<ISO time>","kind":"post_discussion","topic","body","reply_to"?}`,
+ *   `{"seq":3,...,"kind":"propose","title","body","proposal_kind"}` or
+ *   `{"seq":4,...,"kind":"vote","proposal_id","vote","reason"?}`. Nothing in it has happened yet: the runner
  *   validates and applies it in the transaction that completes the task, and drops it if the task does not complete.
  *
  * The agent can write to this directory (it shares the sandbox with the MCP server), so the runner must treat
@@ -32,6 +34,7 @@ export const OUTBOX_FILE = 'outbox.jsonl';
 /** Limits on what an agent may put in the outbox; the tools and the outbox reader enforce the same ones. */
 export const OUTBOX_LIMITS = {
   topicMaxChars: 100,
+  titleMaxChars: 200,
   bodyMaxChars: 20_000,
   reasonMaxChars: 2_000,
   /** Serialized JSON size of a `create_task` payload. */
@@ -168,20 +171,46 @@ export const PostDiscussionRequestSchema = z.object({
   kind: z.literal('post_discussion'),
   topic: nonEmptyText(OUTBOX_LIMITS.topicMaxChars),
   body: nonEmptyText(OUTBOX_LIMITS.bodyMaxChars),
+  /** The message this one answers (its topic must match; checked when applied). */
+  reply_to: z.number().int().positive().optional(),
+});
+
+export const ProposeRequestSchema = z.object({
+  kind: z.literal('propose'),
+  title: nonEmptyText(OUTBOX_LIMITS.titleMaxChars),
+  body: nonEmptyText(OUTBOX_LIMITS.bodyMaxChars),
+  /** story: a story on the task's repository; product: a build_product task. */
+  proposal_kind: z.enum(['story', 'product']),
+});
+
+export const VoteRequestSchema = z.object({
+  kind: z.literal('vote'),
+  proposal_id: z.number().int().positive(),
+  vote: z.enum(['up', 'down']),
+  reason: nonEmptyText(OUTBOX_LIMITS.reasonMaxChars).optional(),
 });
 
 /** What a tool asks for; `appendOutbox` adds `seq` and `at`. */
-export const OutboxRequestSchema = z.discriminatedUnion('kind', [CreateTaskRequestSchema, PostDiscussionRequestSchema]);
+export const OutboxRequestSchema = z.discriminatedUnion('kind', [
+  CreateTaskRequestSchema,
+  PostDiscussionRequestSchema,
+  ProposeRequestSchema,
+  VoteRequestSchema,
+]);
 export type OutboxRequest = z.infer<typeof OutboxRequestSchema>;
 
 const entryFields = { seq: z.number().int().positive(), at: z.iso.datetime() };
 export const OutboxEntrySchema = z.discriminatedUnion('kind', [
   CreateTaskRequestSchema.extend(entryFields),
   PostDiscussionRequestSchema.extend(entryFields),
+  ProposeRequestSchema.extend(entryFields),
+  VoteRequestSchema.extend(entryFields),
 ]);
 export type OutboxEntry = z.infer<typeof OutboxEntrySchema>;
 export type CreateTaskEntry = Extract<OutboxEntry, { kind: 'create_task' }>;
 export type PostDiscussionEntry = Extract<OutboxEntry, { kind: 'post_discussion' }>;
+export type ProposeEntry = Extract<OutboxEntry, { kind: 'propose' }>;
+export type VoteEntry = Extract<OutboxEntry, { kind: 'vote' }>;
 
 /** A line of `outbox.jsonl` that `readOutbox` skipped, with why (1-based line number). */
 export interface OutboxProblem {

@@ -1,6 +1,6 @@
 /**
  * @module The MCP server an agent session talks to: the swarm's tools (`read_task`, `submit_result`, `create_task`,
- * `post_discussion`) over one session directory (`session-files.ts`). It never touches the database; the runner
+ * `post_discussion`, `propose`, `vote`) over one session directory (`session-files.ts`). It never touches the database; the runner
  * applies what it records when the task completes. The validators are injected; `run-mcp-stdio.ts` wires the real ones.
  */
 import fs from 'node:fs';
@@ -24,7 +24,14 @@ import {
 } from './session-files.js';
 
 /** The tool names, as the agent sees them (Claude Code prefixes them: `mcp__autodev__submit_result`). */
-export const SESSION_TOOL_NAMES = ['read_task', 'submit_result', 'create_task', 'post_discussion'] as const;
+export const SESSION_TOOL_NAMES = [
+  'read_task',
+  'submit_result',
+  'create_task',
+  'post_discussion',
+  'propose',
+  'vote',
+] as const;
 
 /** The MCP server's name; providers use it as the key in a session's MCP config. */
 export const SESSION_MCP_SERVER_NAME = 'autodev';
@@ -79,8 +86,8 @@ export function createSessionMcpServer(options: SessionMcpServerOptions): McpSer
     {
       instructions:
         `You are working on Auto-Dev task #${task.id} (${task.type}) as the ${context.role} agent. Call read_task ` +
-        'first, do the work, then call submit_result. Use create_task and post_discussion only for follow-up work ' +
-        'and messages for others; they take effect when this task completes.',
+        'first, do the work, then call submit_result. Use create_task, post_discussion, propose and vote only for ' +
+        'follow-up work, messages and decisions for others; they take effect when this task completes.',
     },
   );
 
@@ -97,7 +104,8 @@ export function createSessionMcpServer(options: SessionMcpServerOptions): McpSer
   };
   const outboxFullError = () =>
     toolError(
-      `this session already queued ${maxOutboxEntries} requests (create_task + post_discussion), the most allowed; ` +
+      `this session already queued ${maxOutboxEntries} requests (create_task, post_discussion, propose, vote), ` +
+        'the most allowed; ' +
         'nothing was added. Put anything else that matters into your result.',
     );
 
@@ -244,7 +252,8 @@ export function createSessionMcpServer(options: SessionMcpServerOptions): McpSer
       description:
         'Post a message to the swarm discussion board that the other agents and the human operators read: a ' +
         'question, a finding, a risk or a proposal that matters beyond this task. The message is queued and posted ' +
-        'when your current task completes. Reuse an existing topic name to add to that thread. Never include ' +
+        'when your current task completes. Reuse an existing topic name to add to that thread; the topics of your ' +
+        'task are `story:<story id>` and `repo:<repository name>` (named in your prompt). Never include ' +
         'secrets, tokens or credentials.',
       inputSchema: z.object({
         topic: z
@@ -259,13 +268,85 @@ export function createSessionMcpServer(options: SessionMcpServerOptions): McpSer
           .min(1)
           .max(OUTBOX_LIMITS.bodyMaxChars)
           .describe(`The message in markdown, at most ${OUTBOX_LIMITS.bodyMaxChars} characters`),
+        reply_to: z.number().optional().meta({
+          type: 'integer',
+          minimum: 1,
+          description: 'Id of the message you answer (same topic); omit to start a thread.',
+        }),
       }),
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
     },
-    async ({ topic, body }) => {
-      const entry = await queueRequest({ kind: 'post_discussion', topic, body });
+    async ({ topic, body, reply_to }) => {
+      if (reply_to !== undefined && !(Number.isInteger(reply_to) && reply_to > 0)) {
+        return toolError('reply_to must be the id of a message (a positive whole number). Nothing was queued.');
+      }
+      const entry = await queueRequest({
+        kind: 'post_discussion',
+        topic,
+        body,
+        ...(reply_to !== undefined ? { reply_to } : {}),
+      });
       if (entry === 'full') return outboxFullError();
       return toolText(`queued: will be posted when this task completes (request #${entry.seq}).`);
+    },
+  );
+
+  server.registerTool(
+    'propose',
+    {
+      title: 'Propose work to the humans',
+      description:
+        'Propose work that needs a human decision: a story for the repository you work on (proposal_kind "story") ' +
+        'or a new product idea (proposal_kind "product"). Humans and agents vote on it; a human approves or ' +
+        'rejects it, and an approved one becomes a story (or a build_product task). Queued and created when your ' +
+        'current task completes. Propose only what your work showed is worth doing, with the why in the body.',
+      inputSchema: z.object({
+        title: z.string().trim().min(1).max(OUTBOX_LIMITS.titleMaxChars).describe('What, in one line'),
+        body: z
+          .string()
+          .trim()
+          .min(1)
+          .max(OUTBOX_LIMITS.bodyMaxChars)
+          .describe('Why and what, in markdown: the problem, the proposed change, the risk'),
+        proposal_kind: z.enum(['story', 'product']).describe('story: for this repository; product: a new product'),
+      }),
+      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
+    },
+    async ({ title, body, proposal_kind }) => {
+      const entry = await queueRequest({ kind: 'propose', title, body, proposal_kind });
+      if (entry === 'full') return outboxFullError();
+      return toolText(`queued: the proposal is opened when this task completes (request #${entry.seq}).`);
+    },
+  );
+
+  server.registerTool(
+    'vote',
+    {
+      title: 'Vote on a proposal',
+      description:
+        'Vote up or down on an open swarm proposal (its id comes from the discussion or the proposals quoted in ' +
+        'your prompt). One vote per voter: a second vote on the same proposal is refused. Recorded when your ' +
+        'current task completes; a proposal decided by then takes no vote.',
+      inputSchema: z.object({
+        proposal_id: z.number().meta({ type: 'integer', minimum: 1, description: 'The proposal id' }),
+        vote: z.enum(['up', 'down']),
+        reason: z
+          .string()
+          .trim()
+          .min(1)
+          .max(OUTBOX_LIMITS.reasonMaxChars)
+          .optional()
+          .describe('One or two sentences: why. Humans read it.'),
+      }),
+      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
+    },
+    async ({ proposal_id, vote, reason }) => {
+      if (!(Number.isInteger(proposal_id) && proposal_id > 0)) {
+        return toolError('proposal_id must be a positive whole number. Nothing was queued.');
+      }
+      const entry = await queueRequest({ kind: 'vote', proposal_id, vote, ...(reason ? { reason } : {}) });
+      if (entry === 'full') return outboxFullError();
+      return toolText(`queued: your ${vote} vote is recorded when this task completes (request #${entry.seq}).`);
     },
   );
 

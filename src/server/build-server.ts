@@ -129,7 +129,12 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       await api.register(mergeRequestsPlugin, { db: deps.handle.db });
       await api.register(storiesPlugin, { queue: deps.queue, maxFixRounds: deps.maxFixRounds ?? 3 });
       await api.register(reposPlugin, { db: deps.handle.db, clock: deps.clock ?? Date.now });
-      await api.register(swarmPlugin, { db: deps.handle.db });
+      await api.register(swarmPlugin, {
+        queue: deps.queue,
+        maxFixRounds: deps.maxFixRounds ?? 3,
+        clock: deps.clock ?? Date.now,
+        dailyBudget: deps.dailyBudget ?? 0,
+      });
       await api.register(statsPlugin, { db: deps.handle.db, clock: deps.clock ?? Date.now });
       await api.register(providersPlugin, {
         db: deps.handle.db,

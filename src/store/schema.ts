@@ -78,6 +78,8 @@ export interface WorkflowsTable {
   created_by: string;
   created_at: CreatedAt;
   updated_at: number;
+  /** The proposal whose approval started this story. */
+  proposal_id: Generated<number | null>;
 }
 
 /** `waiting`: claims paused because no provider the role may use can run (not logged in, or limited with no fallback). */
@@ -168,15 +170,26 @@ export interface MergeRequestNotesTable {
   created_at: CreatedAt;
 }
 
+export type DiscussionAuthorKind = 'agent' | 'human';
+
 export interface DiscussionsTable {
   id: Generated<number>;
   topic: string;
+  /** An agent's instance id (`role@host:pid#n`) or a human's `api:<token name>` / `cli:<user>`. */
   author: string;
   body: string;
   created_at: CreatedAt;
+  /** The message this one replies to (same topic), or null for a thread's first message. */
+  reply_to: number | null;
+  /** The task an agent posted from. */
+  task_id: number | null;
+  author_kind: Generated<DiscussionAuthorKind>;
 }
 
 export type ProposalStatus = 'open' | 'approved' | 'rejected';
+/** What an approved proposal becomes: a story on a repository, or a `build_product` task. */
+export type ProposalKind = 'story' | 'product';
+export type VoteDirection = 'up' | 'down';
 
 export interface ProposalsTable {
   id: Generated<number>;
@@ -188,6 +201,29 @@ export interface ProposalsTable {
   status: ProposalStatus;
   created_at: CreatedAt;
   updated_at: number;
+  kind: Generated<ProposalKind>;
+  /** The repository a story proposal is for (required by the time it is approved). */
+  repo_id: number | null;
+  /** The task an agent proposed from. */
+  source_task_id: number | null;
+  decided_by: string | null;
+  decided_at: number | null;
+  /** A rejection's reason (required), or an approval's note. */
+  reason: string | null;
+  /** The story an approval started. */
+  workflow_id: number | null;
+  /** The `build_product` task an approval started. */
+  task_id: number | null;
+}
+
+export interface ProposalVotesTable {
+  id: Generated<number>;
+  proposal_id: number;
+  /** One vote per voter and proposal (unique): an agent's instance id or a human's actor name. */
+  voter: string;
+  vote: VoteDirection;
+  reason: string | null;
+  created_at: CreatedAt;
 }
 
 export interface InstructionsTable {
@@ -243,6 +279,7 @@ export interface Database {
   merge_request_notes: MergeRequestNotesTable;
   discussions: DiscussionsTable;
   proposals: ProposalsTable;
+  proposal_votes: ProposalVotesTable;
   instructions: InstructionsTable;
   api_tokens: ApiTokensTable;
   provider_limits: ProviderLimitsTable;

@@ -77,6 +77,7 @@ export function storyToJson(row: WorkflowRow) {
     halt: haltToJson(state),
     deployment: state.deployment ?? null,
     created_by: row.created_by,
+    proposal_id: row.proposal_id === null ? null : Number(row.proposal_id),
     created_at: row.created_at,
     updated_at: row.updated_at,
   };

@@ -246,6 +246,8 @@ describe.each(DIALECTS)('%s: agent runtime', (dialect) => {
     expect((stored.result as { outbox: unknown }).outbox).toEqual({
       created_task_ids: [children[0]!.id],
       discussion_ids: [posts[0]!.id],
+      proposal_ids: [],
+      voted_proposal_ids: [],
       rejected: [{ seq: 2, reason: refusal }],
     });
     expect(JSON.stringify(h.logs.find((l) => l.msg === 'outbox requests refused'))).toContain(refusal);

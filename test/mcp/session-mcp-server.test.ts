@@ -240,6 +240,46 @@ describe('session MCP server', () => {
     });
   });
 
+  describe('reply_to, propose and vote', () => {
+    it('queues a reply, a proposal and a vote in call order', async () => {
+      const { dir, client } = await setUp();
+      for (const [name, args] of [
+        ['post_discussion', { topic: 'story:3', body: 'agreed', reply_to: 12 }],
+        ['propose', { title: 'Add CSV export', body: 'Users ask for it', proposal_kind: 'story' }],
+        ['vote', { proposal_id: 4, vote: 'down', reason: 'duplicate of #2' }],
+      ] as const) {
+        const result = await client.callTool({ name, arguments: args });
+        expect(result.isError, textOf(result)).toBeFalsy();
+        expect(textOf(result)).toMatch(/^queued: /);
+      }
+      expect((await readOutbox(dir)).entries).toEqual([
+        expect.objectContaining({ seq: 1, kind: 'post_discussion', topic: 'story:3', body: 'agreed', reply_to: 12 }),
+        expect.objectContaining({
+          seq: 2,
+          kind: 'propose',
+          title: 'Add CSV export',
+          body: 'Users ask for it',
+          proposal_kind: 'story',
+        }),
+        expect.objectContaining({ seq: 3, kind: 'vote', proposal_id: 4, vote: 'down', reason: 'duplicate of #2' }),
+      ]);
+    });
+
+    it.each([
+      ['a reply to a fractional id', 'post_discussion', { topic: 't', body: 'b', reply_to: 1.5 }, /reply_to/],
+      ['a proposal without a title', 'propose', { title: ' ', body: 'b', proposal_kind: 'story' }, /title/],
+      ['a proposal of an unknown kind', 'propose', { title: 't', body: 'b', proposal_kind: 'epic' }, /proposal_kind/],
+      ['a vote sideways', 'vote', { proposal_id: 1, vote: 'sideways' }, /vote/],
+      ['a vote on proposal 0', 'vote', { proposal_id: 0, vote: 'up' }, /proposal_id/],
+    ] as const)('rejects %s and leaves the outbox unchanged', async (_what, name, args, message) => {
+      const { dir, client } = await setUp();
+      const result = await client.callTool({ name, arguments: args });
+      expect(result.isError).toBe(true);
+      expect(textOf(result)).toMatch(message);
+      expect(await outboxExists(dir)).toBe(false);
+    });
+  });
+
   it('caps the requests one session can queue, even when calls overlap', async () => {
     const { dir, client } = await setUp({ maxOutboxEntries: 3 });
     const results = await Promise.all(

@@ -1,6 +1,7 @@
 /**
  * @module `GET /api/discussions` and `GET /api/proposals` on both databases: newest first, the topic and status
  * filters, the bounded `recent` count, the topic list, a viewer token, no token, and bad query values (400).
+ * The write routes are in `swarm-write.test.ts`.
  */
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_RECENT_DISCUSSIONS, MAX_RECENT_DISCUSSIONS } from '../../src/server/plugins/swarm.js';
@@ -67,6 +68,9 @@ describe.each(DIALECTS)('%s: swarm routes', (dialect) => {
         author: 'builder:builder-1',
         // Stored and returned as written: the dashboard sanitizes it.
         body: 'Split the API <script>alert(1)</script>',
+        author_kind: 'agent',
+        reply_to: null,
+        task_id: null,
         created_at: new Date(BASE + 60_000).toISOString(),
       });
       expect(body.topics).toEqual([
@@ -146,7 +150,16 @@ describe.each(DIALECTS)('%s: swarm routes', (dialect) => {
         author: 'architect:architect-1',
         votes_for: 3,
         votes_against: 1,
+        votes: [],
+        kind: 'story',
+        repo_id: null,
+        source_task_id: null,
         status: 'open',
+        decided_by: null,
+        decided_at: null,
+        reason: null,
+        workflow_id: null,
+        task_id: null,
         created_at: new Date(BASE).toISOString(),
         updated_at: new Date(BASE + 1000).toISOString(),
       });

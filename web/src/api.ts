@@ -120,7 +120,10 @@ export interface Discussion {
   id: number;
   topic: string;
   author: string;
+  author_kind: 'agent' | 'human';
   body: string;
+  reply_to: number | null;
+  task_id: number | null;
   created_at: string;
 }
 export interface DiscussionsResponse {
@@ -131,10 +134,19 @@ export interface Proposal {
   id: number;
   title: string;
   body: string;
+  kind: 'story' | 'product';
   author: string;
+  repo_id: number | null;
+  source_task_id: number | null;
   votes_for: number;
   votes_against: number;
+  votes: Array<{ voter: string; vote: 'up' | 'down'; reason: string | null; created_at: string }>;
   status: 'open' | 'approved' | 'rejected';
+  decided_by: string | null;
+  decided_at: string | null;
+  reason: string | null;
+  workflow_id: number | null;
+  task_id: number | null;
   created_at: string;
   updated_at: string;
 }
@@ -216,6 +228,10 @@ export const EVENT_KINDS = [
   'instruction.created',
   'instruction.delivered',
   'instruction.returned',
+  'proposal.approved',
+  'proposal.created',
+  'proposal.rejected',
+  'proposal.voted',
   'provider.rate_limited',
   'session.finished',
   'session.started',

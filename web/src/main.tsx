@@ -91,7 +91,7 @@ function Page({ path, me }: { path: string; me: Me }) {
   if (parts[0] === 'instructions') return <Instructions me={me} />;
   if (parts[0] === 'approvals') return <Approvals me={me} query={url.searchParams} />;
   if (parts[0] === 'repos') return <Repos me={me} />;
-  if (parts[0] === 'swarm') return <Swarm query={url.searchParams} />;
+  if (parts[0] === 'swarm') return <Swarm me={me} query={url.searchParams} />;
   return (
     <div className="page">
       <h1>Not found</h1>

@@ -39,6 +39,7 @@ export const StorySchema = z
       .nullable()
       .describe('How the deployment ended; "skipped" says why nothing was deployed'),
     created_by: z.string(),
+    proposal_id: z.int().nullable().describe('The swarm proposal whose approval started this story.'),
     created_at: z.int(),
     updated_at: z.int(),
   })

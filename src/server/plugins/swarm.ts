@@ -1,33 +1,61 @@
 /**
- * @module The swarm's read-only routes: `GET /api/discussions?topic=&recent=` (the newest discussion messages, with
- * the topics and how many messages each has) and `GET /api/proposals?status=` (proposals with votes and status).
- * Viewer role and up. Agents write the text (untrusted): it is returned as stored; the dashboard sanitizes it.
+ * @module The swarm's routes. Discussions: `GET /api/discussions?topic=&recent=` (the newest messages, the topics
+ * and how many messages each has), `POST /api/discussions` (a new thread `{topic, body}` or a reply
+ * `{reply_to, body}`). Proposals: `GET /api/proposals?status=` (with votes), `POST /api/proposals`,
+ * `POST /api/proposals/:id/vote|approve|reject` (approving starts the story or the `build_product` task, rejecting
+ * keeps the reason). `GET /api/swarm/status`. Reading needs a viewer token; writing an approver (the author or voter
+ * is `api:<token name>`). Agents write text too (untrusted): it is returned as stored; the dashboard sanitizes it.
  */
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import type { Kysely } from 'kysely';
-import type { Database } from '../../store/schema.js';
-import { storableText, TEXT_LIMITS, wholeNumberText } from '../../domain/input-policy.js';
+import { readSwarmStatus } from '../../agents/swarm-status.js';
+import { idText, storableText, TEXT_LIMITS, wholeNumberText } from '../../domain/input-policy.js';
+import type { TaskQueue } from '../../queue/task-queue.js';
+import {
+  DISCUSSION_LIMITS,
+  discussionToJson,
+  listDiscussions,
+  listTopics,
+  postDiscussion,
+} from '../../workflow/discussions.js';
+import {
+  createProposal,
+  decideProposal,
+  getProposal,
+  MAX_LISTED_PROPOSALS,
+  PROPOSAL_KINDS,
+  PROPOSAL_STATUSES,
+  proposalsToJson,
+  listProposals,
+  VOTE_DIRECTIONS,
+  voteOnProposal,
+} from '../../workflow/proposals.js';
+import { MAX_BODY_CHARS } from '../../workflow/stories.js';
+import { workflowDeps } from '../../workflow/workflow-deps.js';
 import { ErrorResponseSchema } from '../error-handler.js';
+import { requireRole } from './auth.js';
 
 /** `recent` when not given, and its ceiling: the page size is bounded. */
 export const DEFAULT_RECENT_DISCUSSIONS = 50;
 export const MAX_RECENT_DISCUSSIONS = 500;
 /** Topics listed beside the messages (the most recently active first). */
 export const MAX_LISTED_TOPICS = 100;
-/** Proposals per answer (newest first). */
-export const MAX_LISTED_PROPOSALS = 200;
-export const PROPOSAL_STATUSES = ['open', 'approved', 'rejected'] as const;
+export { MAX_LISTED_PROPOSALS, PROPOSAL_STATUSES };
 
 const isoTime = z.iso.datetime({ offset: true });
-const iso = (ms: number) => new Date(Number(ms)).toISOString();
+const nullableId = z.int().nullable();
 
 export const DiscussionSchema = z
   .object({
     id: z.int(),
     topic: z.string(),
-    author: z.string().describe('Who posted: the agent (role and instance) or a human.'),
-    body: z.string().describe('Markdown written by an agent: untrusted, sanitize before rendering as HTML.'),
+    author: z
+      .string()
+      .describe("Who posted: the agent's instance id (role@host:pid#n) or api:/cli: and a human's name."),
+    author_kind: z.enum(['agent', 'human']),
+    body: z.string().describe('Markdown written by an agent or a person: untrusted, sanitize before rendering.'),
+    reply_to: nullableId.describe('The message this one answers (same topic); null starts a thread.'),
+    task_id: nullableId.describe('The task an agent posted from.'),
     created_at: isoTime,
   })
   .meta({ id: 'Discussion' });
@@ -37,10 +65,26 @@ export const ProposalSchema = z
     id: z.int(),
     title: z.string(),
     body: z.string().describe('Markdown written by an agent: untrusted, sanitize before rendering as HTML.'),
+    kind: z.enum(PROPOSAL_KINDS).describe('story: a story on a repository; product: a build_product task.'),
     author: z.string(),
+    repo_id: nullableId,
+    source_task_id: nullableId,
     votes_for: z.int(),
     votes_against: z.int(),
+    votes: z.array(
+      z.object({
+        voter: z.string(),
+        vote: z.enum(VOTE_DIRECTIONS),
+        reason: z.string().nullable(),
+        created_at: isoTime,
+      }),
+    ),
     status: z.enum(PROPOSAL_STATUSES),
+    decided_by: z.string().nullable(),
+    decided_at: isoTime.nullable(),
+    reason: z.string().nullable().describe("A rejection's reason, or an approval's note."),
+    workflow_id: nullableId.describe('The story an approval started.'),
+    task_id: nullableId.describe('The build_product task an approval started.'),
     created_at: isoTime,
     updated_at: isoTime,
   })
@@ -58,9 +102,46 @@ const DiscussionsQuery = z.strictObject({
     ),
 });
 
+const DiscussionBody = z.strictObject({
+  topic: storableText({ trim: true, min: 1, max: DISCUSSION_LIMITS.topicMaxChars })
+    .optional()
+    .describe('The topic of a new thread; a reply may leave it out (it takes its thread’s).'),
+  body: storableText({ trim: true, min: 1, max: DISCUSSION_LIMITS.bodyMaxChars }).describe('The message (markdown).'),
+  reply_to: z.int().min(1).optional().describe('The id of the message this one answers.'),
+});
+
 const ProposalsQuery = z.strictObject({
   status: z.enum(PROPOSAL_STATUSES).optional().describe('Only proposals in this status; absent: all.'),
 });
+
+const ProposalBody = z.strictObject({
+  title: storableText({ trim: true, min: 1, max: TEXT_LIMITS.title }),
+  body: storableText({ trim: true, min: 1, max: MAX_BODY_CHARS }),
+  kind: z.enum(PROPOSAL_KINDS).default('story'),
+  repo: storableText({ trim: true, min: 1, max: TEXT_LIMITS.name })
+    .optional()
+    .describe('The repository a story proposal is for (may be chosen at approval instead).'),
+});
+
+const VoteBody = z.strictObject({
+  vote: z.enum(VOTE_DIRECTIONS),
+  reason: storableText({ max: TEXT_LIMITS.reason }).optional(),
+});
+
+// Nullish: Fastify hands a missing body to the validator as null.
+const ApproveBody = z
+  .strictObject({
+    reason: storableText({ max: TEXT_LIMITS.reason }).optional(),
+    repo: storableText({ trim: true, min: 1, max: TEXT_LIMITS.name })
+      .optional()
+      .describe("For a story proposal that names no repository: where the story runs (overrides the proposal's)."),
+  })
+  .nullish();
+const RejectBody = z
+  .strictObject({ reason: storableText({ max: TEXT_LIMITS.reason }).optional().describe('Why; required, kept.') })
+  .nullish();
+
+const IdParams = z.object({ id: idText('proposal id') });
 
 const DiscussionsResponse = z.object({
   discussions: z.array(DiscussionSchema),
@@ -69,13 +150,61 @@ const DiscussionsResponse = z.object({
     .describe(`Every topic (at most ${MAX_LISTED_TOPICS}, most recently active first), whatever the filter.`),
 });
 
+const SwarmStatusSchema = z
+  .object({
+    agents: z.array(
+      z.object({
+        role: z.string(),
+        instance_id: z.string(),
+        state: z.string(),
+        current_task_id: nullableId,
+        provider: z.string().nullable(),
+        detail: z.string().nullable(),
+        heartbeat_at: isoTime,
+      }),
+    ),
+    agents_folded: z.object({ stopped: z.int(), crashed: z.int() }),
+    agents_folded_text: z.string().nullable(),
+    queue: z.record(z.string(), z.int()),
+    today: z.object({
+      tokens: z.number(),
+      cost_usd: z.number(),
+      daily_budget: z.number(),
+      budget_used: z.number().nullable().describe('Tokens today / daily budget; null without a budget.'),
+    }),
+    rate_limited: z.array(z.object({ provider: z.string(), until: isoTime })),
+    open_approvals: z.array(
+      z.object({ id: z.int(), kind: z.string(), title: z.string(), workflow_id: nullableId, created_at: isoTime }),
+    ),
+    open_proposals: z.array(
+      z.object({
+        id: z.int(),
+        title: z.string(),
+        kind: z.string(),
+        votes_for: z.int(),
+        votes_against: z.int(),
+        created_at: isoTime,
+      }),
+    ),
+    latest_discussion: DiscussionSchema.nullable(),
+  })
+  .meta({ id: 'SwarmStatus' });
+
 const errors = (...statuses: number[]) => Object.fromEntries(statuses.map((status) => [status, ErrorResponseSchema]));
 
 export interface SwarmOptions {
-  db: Kysely<Database>;
+  queue: TaskQueue;
+  maxFixRounds: number;
+  clock: () => number;
+  dailyBudget: number;
 }
 
-export const swarmPlugin: FastifyPluginAsyncZod<SwarmOptions> = async (app, { db }) => {
+export const swarmPlugin: FastifyPluginAsyncZod<SwarmOptions> = async (app, options) => {
+  const { queue, clock } = options;
+  const db = queue.handle.db;
+  const actor = (name: string | undefined) => `api:${name ?? 'unknown'}`;
+  const workflow = workflowDeps(queue, options.maxFixRounds);
+
   app.get(
     '/discussions',
     {
@@ -92,31 +221,36 @@ export const swarmPlugin: FastifyPluginAsyncZod<SwarmOptions> = async (app, { db
     },
     async (request) => {
       const { topic, recent } = request.query;
-      let query = db.selectFrom('discussions').select(['id', 'topic', 'author', 'body', 'created_at']);
-      if (topic !== undefined) query = query.where('topic', '=', topic);
-      const rows = await query.orderBy('id', 'desc').limit(recent).execute();
-      const topics = await db
-        .selectFrom('discussions')
-        .select((eb) => ['topic', eb.fn.countAll<number>().as('messages'), eb.fn.max('created_at').as('last_at')])
-        .groupBy('topic')
-        .orderBy('last_at', 'desc')
-        .orderBy('topic')
-        .limit(MAX_LISTED_TOPICS)
-        .execute();
+      const rows = await listDiscussions(db, { topic, recent });
+      const topics = await listTopics(db, MAX_LISTED_TOPICS);
       return {
-        discussions: rows.map((row) => ({
-          id: Number(row.id),
-          topic: row.topic,
-          author: row.author,
-          body: row.body,
-          created_at: iso(row.created_at),
-        })),
-        topics: topics.map((row) => ({
-          topic: row.topic,
-          messages: Number(row.messages),
-          last_at: iso(Number(row.last_at)),
-        })),
+        discussions: rows.map(discussionToJson),
+        topics: topics.map((t) => ({ ...t, last_at: new Date(t.last_at).toISOString() })),
       };
+    },
+  );
+
+  app.post(
+    '/discussions',
+    {
+      onRequest: requireRole('approver'),
+      schema: {
+        summary: 'Post a message: a new thread ({topic, body}) or a reply ({reply_to, body})',
+        tags: ['swarm'],
+        body: DiscussionBody,
+        response: { 201: DiscussionSchema, ...errors(400, 401, 403, 404, 415) },
+      },
+    },
+    async (request, reply) => {
+      const row = await postDiscussion(db, {
+        topic: request.body.topic,
+        body: request.body.body,
+        replyTo: request.body.reply_to,
+        author: actor(request.apiToken?.name),
+        authorKind: 'human',
+        now: clock(),
+      });
+      return reply.code(201).send(discussionToJson(row));
     },
   );
 
@@ -131,22 +265,113 @@ export const swarmPlugin: FastifyPluginAsyncZod<SwarmOptions> = async (app, { db
       },
     },
     async (request) => {
-      let query = db.selectFrom('proposals').selectAll();
-      if (request.query.status !== undefined) query = query.where('status', '=', request.query.status);
-      const rows = await query.orderBy('id', 'desc').limit(MAX_LISTED_PROPOSALS).execute();
-      return {
-        proposals: rows.map((row) => ({
-          id: Number(row.id),
-          title: row.title,
-          body: row.body,
-          author: row.author,
-          votes_for: Number(row.votes_for),
-          votes_against: Number(row.votes_against),
-          status: row.status,
-          created_at: iso(row.created_at),
-          updated_at: iso(row.updated_at),
-        })),
-      };
+      const rows = await listProposals(db, { status: request.query.status });
+      return { proposals: await proposalsToJson(db, rows) };
     },
+  );
+
+  app.post(
+    '/proposals',
+    {
+      onRequest: requireRole('approver'),
+      schema: {
+        summary: 'Propose work: a story on a repository, or a product for the product pipeline',
+        tags: ['swarm'],
+        body: ProposalBody,
+        response: { 201: ProposalSchema, ...errors(400, 401, 403, 404, 415) },
+      },
+    },
+    async (request, reply) => {
+      const row = await createProposal(db, {
+        ...request.body,
+        author: actor(request.apiToken?.name),
+        now: clock(),
+      });
+      return reply.code(201).send((await proposalsToJson(db, [row]))[0]!);
+    },
+  );
+
+  app.post(
+    '/proposals/:id/vote',
+    {
+      onRequest: requireRole('approver'),
+      schema: {
+        summary: 'Vote up or down on an open proposal; one vote per voter (409 ALREADY_VOTED)',
+        tags: ['swarm'],
+        params: IdParams,
+        body: VoteBody,
+        response: { 200: ProposalSchema, ...errors(400, 401, 403, 404, 409, 415) },
+      },
+    },
+    async (request) => {
+      const row = await voteOnProposal(db, {
+        proposalId: request.params.id,
+        voter: actor(request.apiToken?.name),
+        vote: request.body.vote,
+        reason: request.body.reason,
+        now: clock(),
+      });
+      return (await proposalsToJson(db, [row]))[0]!;
+    },
+  );
+
+  app.post(
+    '/proposals/:id/approve',
+    {
+      onRequest: requireRole('approver'),
+      schema: {
+        summary: 'Approve an open proposal: its story starts (or its build_product task is queued), linked both ways',
+        tags: ['swarm'],
+        params: IdParams,
+        body: ApproveBody,
+        response: { 200: ProposalSchema, ...errors(400, 401, 403, 404, 409, 415) },
+      },
+    },
+    async (request) => {
+      const row = await decideProposal(db, workflow, {
+        id: request.params.id,
+        decision: 'approved',
+        reason: request.body?.reason,
+        repo: request.body?.repo,
+        actor: actor(request.apiToken?.name),
+      });
+      return (await proposalsToJson(db, [row]))[0]!;
+    },
+  );
+
+  app.post(
+    '/proposals/:id/reject',
+    {
+      onRequest: requireRole('approver'),
+      schema: {
+        summary: 'Reject an open proposal with a reason (kept with the proposal)',
+        tags: ['swarm'],
+        params: IdParams,
+        body: RejectBody,
+        response: { 200: ProposalSchema, ...errors(400, 401, 403, 404, 409, 415) },
+      },
+    },
+    async (request) => {
+      await getProposal(db, request.params.id);
+      const row = await decideProposal(db, workflow, {
+        id: request.params.id,
+        decision: 'rejected',
+        reason: request.body?.reason,
+        actor: actor(request.apiToken?.name),
+      });
+      return (await proposalsToJson(db, [row]))[0]!;
+    },
+  );
+
+  app.get(
+    '/swarm/status',
+    {
+      schema: {
+        summary: 'The swarm at a glance: agents, queue, spend today, rate limits, open approvals, latest message',
+        tags: ['swarm'],
+        response: { 200: SwarmStatusSchema, ...errors(401) },
+      },
+    },
+    async () => readSwarmStatus(db, { now: clock(), dailyBudget: options.dailyBudget }),
   );
 };

@@ -37,6 +37,9 @@ discussions.topic text not null
 discussions.author text not null
 discussions.body text not null
 discussions.created_at bigint not null
+discussions.reply_to bigint
+discussions.task_id bigint
+discussions.author_kind text not null
 events.id bigint not null
 events.kind text not null
 events.subject_type text not null
@@ -73,6 +76,12 @@ merge_requests.merge_sha text
 merge_requests.external_id text
 merge_requests.created_at bigint not null
 merge_requests.updated_at bigint not null
+proposal_votes.id bigint not null
+proposal_votes.proposal_id bigint not null
+proposal_votes.voter text not null
+proposal_votes.vote text not null
+proposal_votes.reason text
+proposal_votes.created_at bigint not null
 proposals.id bigint not null
 proposals.title text not null
 proposals.body text not null
@@ -82,6 +91,14 @@ proposals.votes_against integer not null
 proposals.status text not null
 proposals.created_at bigint not null
 proposals.updated_at bigint not null
+proposals.repo_id bigint
+proposals.source_task_id bigint
+proposals.decided_by text
+proposals.decided_at bigint
+proposals.reason text
+proposals.workflow_id bigint
+proposals.task_id bigint
+proposals.kind text not null
 provider_limits.provider text not null
 provider_limits.limited_until bigint not null
 provider_limits.reason text not null
@@ -150,6 +167,7 @@ workflows.state text not null
 workflows.created_by text not null
 workflows.created_at bigint not null
 workflows.updated_at bigint not null
+workflows.proposal_id bigint
 
 CREATE UNIQUE INDEX agent_controls_pkey ON public.agent_controls USING btree (role);
 CREATE UNIQUE INDEX agents_pkey ON public.agents USING btree (instance_id);
@@ -160,6 +178,7 @@ CREATE UNIQUE INDEX approvals_pkey ON public.approvals USING btree (id);
 CREATE INDEX approvals_status_idx ON public.approvals USING btree (status, id);
 CREATE INDEX approvals_workflow_idx ON public.approvals USING btree (workflow_id);
 CREATE UNIQUE INDEX discussions_pkey ON public.discussions USING btree (id);
+CREATE INDEX discussions_reply_to_idx ON public.discussions USING btree (reply_to);
 CREATE INDEX discussions_topic_idx ON public.discussions USING btree (topic, id);
 CREATE UNIQUE INDEX events_pkey ON public.events USING btree (id);
 CREATE INDEX events_xid_idx ON public.events USING brin (xid) WITH (pages_per_range='32');
@@ -170,6 +189,8 @@ CREATE UNIQUE INDEX merge_request_notes_pkey ON public.merge_request_notes USING
 CREATE UNIQUE INDEX merge_requests_pkey ON public.merge_requests USING btree (id);
 CREATE INDEX merge_requests_repo_idx ON public.merge_requests USING btree (repo_id, status);
 CREATE INDEX merge_requests_workflow_idx ON public.merge_requests USING btree (workflow_id);
+CREATE UNIQUE INDEX proposal_votes_pkey ON public.proposal_votes USING btree (id);
+CREATE UNIQUE INDEX proposal_votes_voter_key ON public.proposal_votes USING btree (proposal_id, voter);
 CREATE UNIQUE INDEX proposals_pkey ON public.proposals USING btree (id);
 CREATE INDEX proposals_status_idx ON public.proposals USING btree (status, id);
 CREATE UNIQUE INDEX provider_limits_pkey ON public.provider_limits USING btree (provider);

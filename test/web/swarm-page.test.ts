@@ -1,0 +1,151 @@
+/**
+ * @module The swarm page in a real browser (Debian Chromium through playwright-core) against a real server on a test
+ * database: an approver posts a thread and replies under it, proposes, votes (a second vote is refused with the
+ * server's message), approves a proposal (its story starts on a real git repository and is linked) and rejects one
+ * with a reason that stays on the card; a viewer sees no controls. Needs `npm run build:web` first; saves
+ * screenshots under test-results/.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FastifyInstance } from 'fastify';
+import { createLogger } from '../../src/log.js';
+import { DEFAULT_QUEUE_SETTINGS, TaskQueue } from '../../src/queue/task-queue.js';
+import { createApiToken } from '../../src/server/api-tokens.js';
+import { buildServer } from '../../src/server/build-server.js';
+import { makeGitRepo, registerRepo } from '../support/agent-fixtures.js';
+import { ONE_DIALECT, useTestDatabase } from '../support/dialects.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const WEB_DIST = path.join(ROOT, 'web', 'dist');
+const SHOTS = path.join(ROOT, 'test-results', 'web');
+const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-sync'];
+const LIVE_MS = 8_000;
+
+describe.each(ONE_DIALECT)('%s: swarm page in Chromium', { timeout: 90_000 }, (dialect) => {
+  const t = useTestDatabase(dialect);
+  let app: FastifyInstance;
+  let queue: TaskQueue;
+  let browser: Browser;
+  let base: string;
+  const contexts: BrowserContext[] = [];
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'autodev-swarm-web-'));
+
+  beforeAll(async () => {
+    if (!fs.existsSync(path.join(WEB_DIST, 'index.html'))) {
+      throw new Error('web/dist is missing: run "npm run build:web" (or "npm run build") before the browser tests');
+    }
+    fs.mkdirSync(SHOTS, { recursive: true });
+    queue = new TaskQueue(t.handle, DEFAULT_QUEUE_SETTINGS);
+    app = await buildServer({
+      handle: t.handle,
+      queue,
+      logger: createLogger({ level: 'silent', pretty: false }),
+      version: 'test',
+      webRoot: WEB_DIST,
+    });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const address = app.server.address();
+    if (!address || typeof address === 'string') throw new Error('no port');
+    base = `http://127.0.0.1:${address.port}`;
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  });
+  afterAll(async () => {
+    for (const context of contexts) await context.close().catch(() => undefined);
+    await browser?.close();
+    await app?.close();
+    await queue?.close();
+    fs.rmSync(scratch, { recursive: true, force: true });
+  });
+
+  const signedIn = async (token: string): Promise<Page> => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    contexts.push(context);
+    await context.addInitScript(`sessionStorage.setItem('autodev.token', ${JSON.stringify(token)})`);
+    const page = await context.newPage();
+    page.on('pageerror', (error) => console.error('page error:', error.message));
+    return page;
+  };
+
+  it('posts, replies, proposes, votes once, approves into a linked story and rejects with a kept reason', async () => {
+    const now = Date.now();
+    const approver = await createApiToken(t.handle.db, { name: 'ann', role: 'approver', now });
+    const viewer = await createApiToken(t.handle.db, { name: 'wallboard', role: 'viewer', now });
+    const repo = makeGitRepo(scratch, 'shop');
+    await registerRepo(t.handle.db, { name: 'shop', location: repo.path });
+
+    const page = await signedIn(approver);
+    await page.goto(`${base}/swarm`);
+    await page.getByText('No discussions yet').waitFor();
+
+    // A new thread, then a reply under it.
+    const post = page.getByRole('form', { name: 'New message' });
+    await post.getByLabel('Topic').fill('repo:shop');
+    await post.getByLabel('Message').fill('Should we add **CSV export**?');
+    await post.getByRole('button', { name: 'Post' }).click();
+    await page.getByText('Should we add').waitFor({ timeout: LIVE_MS });
+    const [thread] = await t.handle.db.selectFrom('discussions').selectAll().execute();
+    expect(thread).toMatchObject({ topic: 'repo:shop', author: 'api:ann', author_kind: 'human', reply_to: null });
+    await page.getByRole('button', { name: `Reply to message ${thread!.id}` }).click();
+    const replyForm = page.getByRole('form', { name: `Reply to message ${thread!.id}` });
+    await replyForm.getByLabel('Reply').fill('Yes, users asked twice.');
+    await replyForm.getByRole('button', { name: 'Send reply' }).click();
+    const replies = page.getByRole('list', { name: `Replies to message ${thread!.id}` });
+    await replies.getByText('Yes, users asked twice.').waitFor({ timeout: LIVE_MS });
+
+    // Two proposals through the form.
+    for (const title of ['Add CSV export', 'Rewrite in Rust']) {
+      await page.getByText('Propose something').click();
+      const form = page.getByRole('form', { name: 'New proposal' });
+      await form.getByLabel('Title').fill(title);
+      await form.getByLabel('Why and what').fill(`Why: ${title}`);
+      await form.getByLabel('Repository').fill('shop');
+      await form.getByRole('button', { name: 'Propose' }).click();
+      await page.locator('article.proposal', { hasText: title }).waitFor({ timeout: LIVE_MS });
+      await page.getByText('Propose something').click();
+    }
+    const csv = page.locator('article.proposal', { hasText: 'Add CSV export' });
+    const rust = page.locator('article.proposal', { hasText: 'Rewrite in Rust' });
+
+    // One vote per voter: the second is refused with the server's message.
+    await csv.getByRole('button', { name: '▲ Vote up' }).click();
+    await csv.getByText('▲ 1 for').waitFor({ timeout: LIVE_MS });
+    await csv.getByRole('button', { name: '▼ Vote down' }).click();
+    await expect.poll(() => csv.getByRole('alert').textContent(), { timeout: LIVE_MS }).toContain('already voted');
+    await csv.getByText('▼ 0 against').waitFor();
+
+    // Approve: the story starts, linked from the card and back from the story.
+    await csv.getByRole('button', { name: 'Approve' }).click();
+    await csv.getByText(/approved by api:ann/).waitFor({ timeout: LIVE_MS });
+    const story = await t.handle.db.selectFrom('workflows').selectAll().executeTakeFirstOrThrow();
+    expect(story).toMatchObject({ title: 'Add CSV export', kind: 'story' });
+    await csv.getByRole('link', { name: `story #${story.id}` }).waitFor();
+    const proposal = await t.handle.db
+      .selectFrom('proposals')
+      .selectAll()
+      .where('title', '=', 'Add CSV export')
+      .executeTakeFirstOrThrow();
+    expect(story.proposal_id).toBe(proposal.id);
+    expect(proposal.workflow_id).toBe(story.id);
+
+    // Reject needs a reason, which stays on the card.
+    expect(await rust.getByRole('button', { name: 'Reject' }).isDisabled()).toBe(true);
+    await rust.getByLabel(/^Reason for proposal/).fill('Not worth a rewrite now');
+    await rust.getByRole('button', { name: 'Reject' }).click();
+    await rust.getByText(/rejected by api:ann .* reason: Not worth a rewrite now/).waitFor({ timeout: LIVE_MS });
+    await page.screenshot({ path: path.join(SHOTS, `${dialect}-swarm-decided.png`), fullPage: true });
+
+    // A viewer reads all of it and gets no controls.
+    const wallboard = await signedIn(viewer);
+    await wallboard.goto(`${base}/swarm`);
+    await wallboard.getByText('Yes, users asked twice.').waitFor();
+    await wallboard.getByText(/reason: Not worth a rewrite now/).waitFor();
+    expect(await wallboard.getByRole('form', { name: 'New message' }).count()).toBe(0);
+    expect(await wallboard.getByRole('button', { name: /^Reply to/ }).count()).toBe(0);
+    expect(await wallboard.getByText('Propose something').count()).toBe(0);
+  });
+});
