@@ -121,6 +121,8 @@ async function adminQuery(adminUrl: string, text: string): Promise<void> {
 }
 
 export const TABLES_IN_DELETE_ORDER = [
+  'webhook_deliveries',
+  'schedule_runs',
   'session_events',
   'sessions',
   'merge_request_notes',
