@@ -139,6 +139,8 @@ const WebhooksSchema = z
     spec_approval_label: z.string().min(1).max(100).default('autodev-spec-approved'),
     /** Forge usernames whose approval in the forge decides a merge or spec approval; empty: nobody's. */
     approvers: z.array(z.string().min(1).max(255)).default([]),
+    /** Forge usernames whose `@autodev` comments start fixes and reviews; empty: anyone who can comment. */
+    commenters: z.array(z.string().min(1).max(255)).default([]),
     /** A delivery larger than this is refused with 413. */
     max_body_bytes: wholeNumber(1024)
       .max(25 * 1024 * 1024)
