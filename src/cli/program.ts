@@ -17,6 +17,7 @@ import type { TokensArgs } from './commands/tokens.js';
 import type { ApprovalsArgs } from './commands/approvals.js';
 import type { ReposArgs } from './commands/repos.js';
 import type { StoriesArgs } from './commands/stories.js';
+import type { SchedulesArgs } from './commands/schedules.js';
 import { isRole, ROLES } from '../domain/roles.js';
 import { AutodevError } from '../errors.js';
 import { assertStorableText } from '../domain/input-policy.js';
@@ -167,22 +168,26 @@ export function buildProgram(deps: CliDeps): CliProgram {
 
   program
     .command('up')
-    .description('run Auto-Dev in one process: API server and all eight agents')
+    .description(
+      'run Auto-Dev in one process: API server (with the forge webhooks), the scheduler and all eight agents',
+    )
     .option('--port <port>', 'port to listen on (default: server.port, 8080)')
     .option('--host <host>', 'address to listen on (default: server.host, 127.0.0.1)')
     .option('--no-agents', 'serve the API only; run no agents in this process')
     .action(
       act((options: { port?: string; host?: string; agents: boolean }) =>
-        upCommand.run({ globals: globals(), ...options }),
+        upCommand.run({ globals: globals(), ...options, scheduler: true }),
       ),
     );
 
   program
     .command('serve')
-    .description('run one component, for split deployments on PostgreSQL: dashboard (the API) or agent:ROLE')
-    .argument('<component>', 'dashboard, or agent:ROLE (e.g. agent:builder); webhook and scheduler come later')
-    .option('--port <port>', 'dashboard: port to listen on (default: server.port)')
-    .option('--host <host>', 'dashboard: address to listen on (default: server.host)')
+    .description(
+      'run one component, for split deployments on PostgreSQL: dashboard (the API), webhook, scheduler or agent:ROLE',
+    )
+    .argument('<component>', 'dashboard, webhook, scheduler, or agent:ROLE (e.g. agent:builder)')
+    .option('--port <port>', 'dashboard/webhook: port to listen on (default: server.port / webhooks.port)')
+    .option('--host <host>', 'dashboard/webhook: address to listen on (default: server.host / webhooks.host)')
     .action(
       act(async (component: string, options: { port?: string; host?: string }) => {
         if (component === 'dashboard') return upCommand.run({ globals: globals(), ...options, agents: false });
@@ -193,12 +198,15 @@ export function buildProgram(deps: CliDeps): CliProgram {
           }
           return upCommand.run({ globals: globals(), server: false, roles: [role] });
         }
-        if (component === 'webhook' || component === 'scheduler') {
-          return notAvailable.run({ command: `serve ${component}`, instead: 'run "autodev up" meanwhile' });
+        if (component === 'webhook') {
+          return upCommand.run({ globals: globals(), ...options, agents: false, webhooksOnly: true });
+        }
+        if (component === 'scheduler') {
+          return upCommand.run({ globals: globals(), server: false, agents: false, scheduler: true });
         }
         throw new AutodevError(
           'VALIDATION_FAILED',
-          `unknown component "${component}"; use dashboard or agent:ROLE (roles: ${ROLES.join(', ')})`,
+          `unknown component "${component}"; use dashboard, webhook, scheduler or agent:ROLE (roles: ${ROLES.join(', ')})`,
         );
       }),
     );
@@ -402,6 +410,17 @@ export function buildProgram(deps: CliDeps): CliProgram {
         storiesCommand.run({ action: 'resume', id, globals: globals(), ...options }),
       ),
     );
+
+  const schedulesCommand = {
+    run: async (args: SchedulesArgs) => (await import('./commands/schedules.js')).run(args, deps),
+  };
+  program
+    .command('schedules')
+    .description('recurring work from settings.yaml (schedules:), run by the scheduler')
+    .command('list')
+    .description('each schedule with its next and last run')
+    .option('--json', 'print {"schedules": [...]}')
+    .action(act((options: JsonFlag) => schedulesCommand.run({ action: 'list', globals: globals(), ...options })));
 
   program
     .command('swarm')

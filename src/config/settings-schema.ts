@@ -160,8 +160,12 @@ const ScheduleSchema = z
     /** Five fields (minute) or six (second first), in UTC unless `timezone` says otherwise. */
     cron: z.string().min(1).max(200),
     task_type: z.enum(SCHEDULED_TASK_TYPES),
-    /** true: one task per registered repository each slot; false: one task. */
+    /** true: one task per registered repository each slot (or only `repository`); false: one task. */
     per_repository: z.boolean().default(true),
+    /** Only this registered repository (by name); null: every one. */
+    repository: z.string().min(1).max(200).nullable().default(null),
+    /** Added to each task's payload. */
+    payload: z.record(z.string(), z.unknown()).default({}),
     enabled: z.boolean().default(true),
     priority: wholeNumber(1).max(10).default(3),
     timezone: z.string().min(1).default('UTC'),
@@ -195,7 +199,10 @@ const SchedulesSchema = z
   )
   .prefault(
     Object.fromEntries(
-      Object.entries(SHIPPED_SCHEDULES).map(([name, s]) => [name, { ...s, per_repository: true, enabled: false }]),
+      Object.entries(SHIPPED_SCHEDULES).map(([name, s]) => [
+        name,
+        { ...s, per_repository: true, repository: null, payload: {}, enabled: false },
+      ]),
     ),
   );
 

@@ -15,6 +15,9 @@ export interface ScheduleDefinition {
   cron: string;
   taskType: ScheduledTaskType;
   perRepository: boolean;
+  /** Only this repository (by name); undefined: every registered one. */
+  repository?: string | undefined;
+  payload?: Record<string, unknown> | undefined;
   priority: number;
   timezone: string;
 }
@@ -46,7 +49,7 @@ export async function fireScheduleSlot(
         {
           type: schedule.taskType,
           priority: schedule.priority,
-          payload: { schedule: schedule.name, slot_at: new Date(slotAt).toISOString() },
+          payload: { ...schedule.payload, schedule: schedule.name, slot_at: new Date(slotAt).toISOString() },
           repoId,
           createdBy: scheduleActor(schedule.name),
           dedupeKey: `schedule:${schedule.name}:${slotAt}:${repoId ?? 'all'}`,
@@ -72,9 +75,13 @@ export async function fireScheduleSlot(
   });
 }
 
-/** Per repository: every registered one (none registered: no task); else one task without a repository. */
+/**
+ * Per repository: every registered one, or only `repository` (none registered or not found: no task, the slot still
+ * counts as fired); else one task without a repository.
+ */
 async function targetRepositories(tx: Kysely<Database>, schedule: ScheduleDefinition): Promise<(number | null)[]> {
   if (!schedule.perRepository) return [null];
-  const rows = await tx.selectFrom('repositories').select('id').orderBy('id').execute();
-  return rows.map((row) => row.id);
+  let query = tx.selectFrom('repositories').select('id').orderBy('id');
+  if (schedule.repository !== undefined) query = query.where('name', '=', schedule.repository);
+  return (await query.execute()).map((row) => row.id);
 }

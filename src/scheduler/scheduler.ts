@@ -22,6 +22,8 @@ export function schedulesFrom(settings: Pick<Settings, 'schedules'>): ScheduleDe
       cron: s.cron,
       taskType: s.task_type,
       perRepository: s.per_repository,
+      ...(s.repository === null ? {} : { repository: s.repository }),
+      payload: s.payload,
       priority: s.priority,
       timezone: s.timezone,
     }));

@@ -84,16 +84,15 @@ describe('without a database', () => {
     }
   });
 
-  it('swarm and serve say plainly that they are not available yet (also through claude-swarm)', async () => {
+  it('swarm says plainly that it is not available yet (also through claude-swarm)', async () => {
     for (const [script, args] of [
       [AUTODEV, ['swarm', 'status']],
       [path.join(BIN, 'claude-swarm.js'), ['discuss', '--recent']],
-      [AUTODEV, ['serve', 'scheduler']],
     ] as const) {
       const outcome = await runNode(script, args, cleanEnv(), cwd);
       expect(outcome.code).toBe(2);
       expect(stderrLines(outcome)).toHaveLength(1);
-      expect(outcome.stderr).toMatch(/^autodev: "autodev (swarm|serve) .*" is not yet available in this version; /);
+      expect(outcome.stderr).toMatch(/^autodev: "autodev swarm .*" is not yet available in this version; /);
       expect(outcome.stdout).toBe('');
     }
   });
