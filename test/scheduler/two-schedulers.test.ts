@@ -24,11 +24,15 @@ describe.each(DIALECTS.filter((d) => d === 'postgres'))('%s: two scheduler proce
   function startScheduler(config: string): Promise<ChildProcess> {
     const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'silent', DATABASE_URL: t.databaseUrl };
     for (const name of Object.keys(env)) if (name.startsWith('AUTODEV_')) delete env[name];
-    const child = spawnInGroup(process.execPath, [AUTODEV_BIN, '--data-dir', t.dir, '--config', config, 'serve', 'scheduler'], {
-      env,
-      cwd: t.dir,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawnInGroup(
+      process.execPath,
+      [AUTODEV_BIN, '--data-dir', t.dir, '--config', config, 'serve', 'scheduler'],
+      {
+        env,
+        cwd: t.dir,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     children.push(child);
     return new Promise((resolve, reject) => {
       let out = '';
@@ -64,7 +68,12 @@ describe.each(DIALECTS.filter((d) => d === 'postgres'))('%s: two scheduler proce
     const config = path.join(t.dir, 'settings.yaml');
     const lines = ['scheduler:', '  tick_seconds: 0.5', 'schedules:'];
     for (let i = 1; i <= SCHEDULES; i++) {
-      lines.push(`  every-second-${i}:`, `    cron: "* * * * * *"`, '    task_type: static_analysis', '    enabled: true');
+      lines.push(
+        `  every-second-${i}:`,
+        `    cron: "* * * * * *"`,
+        '    task_type: static_analysis',
+        '    enabled: true',
+      );
     }
     fs.writeFileSync(config, `${lines.join('\n')}\n`);
 
