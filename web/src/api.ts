@@ -217,6 +217,7 @@ export const EVENT_KINDS = [
   'instruction.delivered',
   'instruction.returned',
   'provider.rate_limited',
+  'schedule.fired',
   'session.finished',
   'session.started',
   'task.cancelled',
