@@ -9,6 +9,7 @@
  * Reads and the log fetch happen first; the delivery row and the action commit in one transaction.
  */
 import type { Kysely } from 'kysely';
+import { recordEvent } from '../events/record-event.js';
 import type { Settings } from '../config/settings-schema.js';
 import type { RepositoryRow } from '../forge/repositories.js';
 import type { TaskQueue } from '../queue/task-queue.js';
@@ -54,6 +55,9 @@ export interface DeliveryResult {
 
 /** The tail of a failed job's log a fix task carries. */
 export const MAX_JOB_LOG_CHARS = 20_000;
+
+/** The forge waits about 10 s for an answer; a log not fetched by then is left out (the task says so). */
+export const JOB_LOG_TIMEOUT_MS = 5_000;
 
 interface Effect {
   detail: string;
@@ -113,9 +117,20 @@ export async function handleDelivery(deps: WebhookDeps, delivery: Delivery): Pro
           received_at: now,
         })
         .execute();
-      return { outcome: 'duplicate', detail, workflow_id: first.workflow_id, task_id: first.task_id };
+      const duplicate: DeliveryResult = {
+        outcome: 'duplicate',
+        detail,
+        workflow_id: first.workflow_id,
+        task_id: first.task_id,
+      };
+      await recordDelivery(tx, delivery, duplicate, now);
+      return duplicate;
     }
-    if ('ignored' in plan) return { outcome: 'ignored', detail: plan.ignored, workflow_id: null, task_id: null };
+    if ('ignored' in plan) {
+      const ignored: DeliveryResult = { outcome: 'ignored', detail: plan.ignored, workflow_id: null, task_id: null };
+      await recordDelivery(tx, delivery, ignored, now);
+      return ignored;
+    }
     const effect = await plan.run(tx);
     const outcome: WebhookOutcome = 'ignored' in effect ? 'ignored' : 'acted';
     const result: DeliveryResult =
@@ -139,8 +154,34 @@ export async function handleDelivery(deps: WebhookDeps, delivery: Delivery): Pro
       })
       .where('id', '=', inserted.id)
       .execute();
+    await recordDelivery(tx, delivery, result, now);
     return result;
   });
+}
+
+/** The `webhook.received` event of a recorded delivery (a replay records nothing). */
+function recordDelivery(tx: Kysely<Database>, delivery: Delivery, result: DeliveryResult, now: number) {
+  return recordEvent(tx, {
+    kind: 'webhook.received',
+    subjectType: 'webhook_delivery',
+    subjectId: `${delivery.forge}:${delivery.deliveryId}`,
+    actor: `webhook:${delivery.forge}`,
+    data: { event: delivery.event, ...result },
+    now,
+  });
+}
+
+/** The fetcher's answer, or undefined when it fails or takes longer than JOB_LOG_TIMEOUT_MS. */
+async function fetchLogWithin(fetch: () => Promise<string | undefined>): Promise<string | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), JOB_LOG_TIMEOUT_MS);
+  });
+  try {
+    return await Promise.race([fetch().catch(() => undefined), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function findDelivery(db: Kysely<Database>, delivery: Delivery) {
@@ -252,13 +293,15 @@ async function planDelivery(deps: WebhookDeps, delivery: Delivery): Promise<Plan
       const job = event.failedJobs[0];
       const log =
         job && deps.fetchFailedJobLog
-          ? await deps.fetchFailedJobLog({
-              forge: delivery.forge,
-              repository,
-              project: event.project,
-              pipelineId: event.pipelineId,
-              jobId: job.id,
-            })
+          ? await fetchLogWithin(() =>
+              deps.fetchFailedJobLog!({
+                forge: delivery.forge,
+                repository,
+                project: event.project,
+                pipelineId: event.pipelineId,
+                jobId: job.id,
+              }),
+            )
           : undefined;
       return taskPlan(deps, `${base}:pipeline:${event.pipelineId}:fix`, {
         type: 'implement_fix',

@@ -61,6 +61,7 @@ describe.each(DIALECTS)('%s: webhooks', (dialect) => {
         // Stand-in for the forge client's "fetch a failed job's log" (no GitLab/GitHub API here).
         fetchFailedJobLog: async ({ jobId, pipelineId }) => {
           fetchedLogs.push({ jobId, pipelineId });
+          if (pipelineId === 33) throw new Error('stand-in: the forge API refused (HTTP 403)');
           return `stand-in log of job ${jobId}\nnot ok 1 - sum adds\n`;
         },
       },
@@ -320,6 +321,31 @@ describe.each(DIALECTS)('%s: webhooks', (dialect) => {
       expect(human.statusCode).toBe(202);
       expect(human.json().detail).toMatch(/not a swarm branch/);
       expect(await count('tasks')).toBe(1);
+      // The log cannot be fetched: the fix still starts, and says the log is missing.
+      const noLog = await gitlab('Pipeline Hook', pipelineHook({ status: 'failed', ref: 'autodev/12-sum', id: 33 }));
+      expect(noLog.statusCode).toBe(200);
+      const fix = await t.handle.db
+        .selectFrom('tasks')
+        .selectAll()
+        .where('id', '=', noLog.json().task_id)
+        .executeTakeFirstOrThrow();
+      expect(JSON.parse(fix.payload)).toMatchObject({
+        findings: [{ pipeline_id: 33, log: null, log_unavailable: 'the failing job log could not be fetched' }],
+      });
+      const events = await t.handle.db
+        .selectFrom('events')
+        .select(['kind', 'data'])
+        .where('kind', '=', 'webhook.received')
+        .orderBy('id')
+        .execute();
+      expect(events.map((e) => (JSON.parse(e.data) as { outcome: string }).outcome)).toEqual([
+        'ignored',
+        'acted',
+        'ignored',
+        'duplicate',
+        'ignored',
+        'acted',
+      ]);
     });
 
     it('a spec approval by label or comment from an allowed user decides it under their name; others are ignored', async () => {

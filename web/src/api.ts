@@ -229,6 +229,7 @@ export const EVENT_KINDS = [
   'task.released',
   'task.retried',
   'task.retry_scheduled',
+  'webhook.received',
   'workflow.advanced',
   'workflow.created',
   'workflow.event_ignored',
