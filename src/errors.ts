@@ -151,6 +151,22 @@ export const ERRORS = {
     doc: 'The proposal was already approved or rejected; it takes no more votes or decisions.',
   },
   ALREADY_VOTED: { status: 409, exitCode: 2, doc: 'This voter already voted on the proposal; one vote per voter.' },
+  // Webhook and scheduler services (issue 12 parts 5 and 6).
+  WEBHOOK_SIGNATURE_INVALID: {
+    status: 401,
+    exitCode: 2,
+    doc: "The webhook delivery's token or signature is missing or does not match the configured secret.",
+  },
+  WEBHOOK_NOT_CONFIGURED: {
+    status: 503,
+    exitCode: 1,
+    doc: 'No webhook secret is set for this forge (AUTODEV_GITLAB_WEBHOOK_SECRET / AUTODEV_GITHUB_WEBHOOK_SECRET).',
+  },
+  WEBHOOK_MALFORMED: {
+    status: 400,
+    exitCode: 2,
+    doc: 'The webhook delivery lacks its delivery id or event header, or its body is not the documented JSON.',
+  },
 } as const satisfies Record<string, { status: number; exitCode: number; doc: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -7,7 +7,6 @@ import { LOG_LEVELS } from '../log.js';
 import type { ConfigArgs } from './commands/config.js';
 import type { DbArgs } from './commands/db.js';
 import type { DemoArgs } from './commands/demo.js';
-import type { NotAvailableArgs } from './commands/not-available.js';
 import type { TasksArgs } from './commands/tasks.js';
 import type { UpArgs } from './commands/up.js';
 import type { AgentsArgs } from './commands/agents.js';
@@ -20,6 +19,7 @@ import type { StoriesArgs } from './commands/stories.js';
 import { registerPublishCommand } from './commands/publish-command.js';
 import { registerSecretsCommands } from './commands/secrets-commands.js';
 import { registerSwarmCommands } from './swarm-program.js';
+import type { SchedulesArgs } from './commands/schedules.js';
 import { isRole, ROLES } from '../domain/roles.js';
 import { AutodevError } from '../errors.js';
 import { assertStorableText } from '../domain/input-policy.js';
@@ -82,9 +82,6 @@ export function buildProgram(deps: CliDeps): CliProgram {
   };
   const mcpCommand = { run: async (args: McpArgs) => (await import('./commands/mcp.js')).run(args, deps) };
   const tokensCommand = { run: async (args: TokensArgs) => (await import('./commands/tokens.js')).run(args, deps) };
-  const notAvailable = {
-    run: async (args: NotAvailableArgs) => (await import('./commands/not-available.js')).run(args, deps),
-  };
 
   const globals = (): GlobalOptions => {
     const options = program.opts<GlobalOptions>();
@@ -170,22 +167,26 @@ export function buildProgram(deps: CliDeps): CliProgram {
 
   program
     .command('up')
-    .description('run Auto-Dev in one process: API server and all eight agents')
+    .description(
+      'run Auto-Dev in one process: API server (with the forge webhooks), the scheduler and all eight agents',
+    )
     .option('--port <port>', 'port to listen on (default: server.port, 8080)')
     .option('--host <host>', 'address to listen on (default: server.host, 127.0.0.1)')
     .option('--no-agents', 'serve the API only; run no agents in this process')
     .action(
       act((options: { port?: string; host?: string; agents: boolean }) =>
-        upCommand.run({ globals: globals(), ...options }),
+        upCommand.run({ globals: globals(), ...options, scheduler: true }),
       ),
     );
 
   program
     .command('serve')
-    .description('run one component, for split deployments on PostgreSQL: dashboard (the API) or agent:ROLE')
-    .argument('<component>', 'dashboard, or agent:ROLE (e.g. agent:builder); webhook and scheduler come later')
-    .option('--port <port>', 'dashboard: port to listen on (default: server.port)')
-    .option('--host <host>', 'dashboard: address to listen on (default: server.host)')
+    .description(
+      'run one component, for split deployments on PostgreSQL: dashboard (the API), webhook, scheduler or agent:ROLE',
+    )
+    .argument('<component>', 'dashboard, webhook, scheduler, or agent:ROLE (e.g. agent:builder)')
+    .option('--port <port>', 'dashboard/webhook: port to listen on (default: server.port / webhooks.port)')
+    .option('--host <host>', 'dashboard/webhook: address to listen on (default: server.host / webhooks.host)')
     .action(
       act(async (component: string, options: { port?: string; host?: string }) => {
         if (component === 'dashboard') return upCommand.run({ globals: globals(), ...options, agents: false });
@@ -196,12 +197,15 @@ export function buildProgram(deps: CliDeps): CliProgram {
           }
           return upCommand.run({ globals: globals(), server: false, roles: [role] });
         }
-        if (component === 'webhook' || component === 'scheduler') {
-          return notAvailable.run({ command: `serve ${component}`, instead: 'run "autodev up" meanwhile' });
+        if (component === 'webhook') {
+          return upCommand.run({ globals: globals(), ...options, agents: false, webhooksOnly: true });
+        }
+        if (component === 'scheduler') {
+          return upCommand.run({ globals: globals(), server: false, agents: false, scheduler: true });
         }
         throw new AutodevError(
           'VALIDATION_FAILED',
-          `unknown component "${component}"; use dashboard or agent:ROLE (roles: ${ROLES.join(', ')})`,
+          `unknown component "${component}"; use dashboard, webhook, scheduler or agent:ROLE (roles: ${ROLES.join(', ')})`,
         );
       }),
     );
@@ -410,6 +414,17 @@ export function buildProgram(deps: CliDeps): CliProgram {
   registerSecretsCommands(program, { deps, globals, act });
 
   registerSwarmCommands(program, deps, act, globals);
+
+  const schedulesCommand = {
+    run: async (args: SchedulesArgs) => (await import('./commands/schedules.js')).run(args, deps),
+  };
+  program
+    .command('schedules')
+    .description('recurring work from settings.yaml (schedules:), run by the scheduler')
+    .command('list')
+    .description('each schedule with its next and last run')
+    .option('--json', 'print {"schedules": [...]}')
+    .action(act((options: JsonFlag) => schedulesCommand.run({ action: 'list', globals: globals(), ...options })));
 
   return { program, exitCode: () => exitCode };
 }

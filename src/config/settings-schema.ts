@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { MAX_ATTEMPTS_LIMIT } from '../domain/input-policy.js';
 import { ROLES, type Role } from '../domain/roles.js';
 import { LOG_LEVELS } from '../log.js';
+import { parseCron } from '../scheduler/schedule-slots.js';
 
 /** The real LLM providers a setting may name (`replay` is for tests and the demo, never configured). */
 export const LLM_PROVIDERS = ['claude', 'codex'] as const;
@@ -149,6 +150,90 @@ const SecretsSchema = z
   })
   .prefault({});
 
+const WebhooksSchema = z
+  .strictObject({
+    /** An issue with this label on a registered repository starts a story. */
+    swarm_label: z.string().min(1).max(100).default('autodev'),
+    /** A merge request comment starting with this addresses the swarm (`@autodev fix ...`, `@autodev review`). */
+    mention: z.string().min(2).max(100).default('@autodev'),
+    /** This label on a story's issue approves its spec (as does a comment `@autodev approve spec`). */
+    spec_approval_label: z.string().min(1).max(100).default('autodev-spec-approved'),
+    /** Forge usernames whose approval in the forge decides a merge or spec approval; empty: nobody's. */
+    approvers: z.array(z.string().min(1).max(255)).default([]),
+    /** Forge usernames whose `@autodev` comments start fixes and reviews; empty: anyone who can comment. */
+    commenters: z.array(z.string().min(1).max(255)).default([]),
+    /** A delivery larger than this is refused with 413. */
+    max_body_bytes: wholeNumber(1024)
+      .max(25 * 1024 * 1024)
+      .default(1024 * 1024),
+    /** `autodev serve webhook`: where it listens (`autodev up` serves the routes on server.port). */
+    host: z.string().min(1).default('127.0.0.1'),
+    port: wholeNumber(0).max(65_535).default(8081),
+  })
+  .prefault({});
+
+/** The task types a schedule may start: recurring work of the bug finder and the PM. */
+export const SCHEDULED_TASK_TYPES = ['static_analysis', 'prioritize_backlog', 'analyze_repo'] as const;
+export type ScheduledTaskType = (typeof SCHEDULED_TASK_TYPES)[number];
+
+const ScheduleSchema = z
+  .strictObject({
+    /** Five fields (minute) or six (second first), in UTC unless `timezone` says otherwise. */
+    cron: z.string().min(1).max(200),
+    task_type: z.enum(SCHEDULED_TASK_TYPES),
+    /** true: one task per registered repository each slot (or only `repository`); false: one task. */
+    per_repository: z.boolean().default(true),
+    /** Only this registered repository (by name); null: every one. */
+    repository: z.string().min(1).max(200).nullable().default(null),
+    /** Added to each task's payload. */
+    payload: z.record(z.string(), z.unknown()).default({}),
+    enabled: z.boolean().default(true),
+    priority: wholeNumber(1).max(10).default(3),
+    timezone: z.string().min(1).default('UTC'),
+  })
+  .superRefine((schedule, ctx) => {
+    try {
+      parseCron(schedule.cron, schedule.timezone);
+    } catch (error) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['cron'],
+        message: `not a valid cron pattern: ${(error as Error).message}`,
+      });
+    }
+  });
+
+/** The shipped schedules (settings.yaml): the guide's recurring work, off until a user enables it. */
+const SHIPPED_SCHEDULES = {
+  'static-analysis': { cron: '0 2 * * *', task_type: 'static_analysis' },
+  'prioritize-backlog': { cron: '0 6 * * 1', task_type: 'prioritize_backlog' },
+  'analyze-repo': { cron: '0 4 * * 0', task_type: 'analyze_repo' },
+} as const;
+
+/** Recurring work by name (the name is the schedule's identity in `schedule_runs`). */
+const SchedulesSchema = z
+  .record(
+    z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'a schedule name is lower-case letters, digits, "-" and "_" (up to 63)'),
+    ScheduleSchema,
+  )
+  .prefault(
+    Object.fromEntries(
+      Object.entries(SHIPPED_SCHEDULES).map(([name, s]) => [
+        name,
+        { ...s, per_repository: true, repository: null, payload: {}, enabled: false },
+      ]),
+    ),
+  );
+
+const SchedulerSchema = z
+  .strictObject({
+    /** How often the scheduler looks for due slots. */
+    tick_seconds: z.number().min(0.05).max(60).default(1),
+  })
+  .prefault({});
+
 const LogSchema = z.strictObject({ level: z.enum(LOG_LEVELS).default('info') }).prefault({});
 
 export const SettingsSchema = z.strictObject({
@@ -162,6 +247,9 @@ export const SettingsSchema = z.strictObject({
   sandbox: SandboxSchema,
   log: LogSchema,
   secrets: SecretsSchema,
+  webhooks: WebhooksSchema,
+  scheduler: SchedulerSchema,
+  schedules: SchedulesSchema,
 });
 
 /** Effective settings, every key present. */

@@ -21,6 +21,20 @@ export interface NewTask {
   workflowId?: number | null;
   repoId?: number | null;
   createdBy: string;
+  /**
+   * At most one task ever has this key: enqueuing again returns the existing task, whatever its status (a webhook
+   * redelivered, a schedule slot fired by two schedulers). Up to 200 characters.
+   */
+  dedupeKey?: string | undefined;
+}
+
+/** The longest dedupe key accepted. */
+export const MAX_DEDUPE_KEY_CHARS = 200;
+
+/** A task enqueued with a dedupe key, and whether this call created it (false: it existed). */
+export interface EnqueuedTask {
+  task: Task;
+  created: boolean;
 }
 
 export const DEFAULT_PRIORITY = 5;
@@ -78,9 +92,26 @@ export async function enqueueTask(
   input: NewTask,
   options: { now: number; defaultMaxAttempts: number },
 ): Promise<Task> {
+  return (await enqueueTaskOnce(db, input, options)).task;
+}
+
+/**
+ * Enqueues like `enqueueTask`, and says whether the task is new. With a `dedupeKey` that a task already has, nothing
+ * is written and that task is returned (`created: false`); the unique index decides, so two processes enqueuing one
+ * key at once create one task (the second waits for the first's commit on PostgreSQL, SQLite serializes writers).
+ */
+export async function enqueueTaskOnce(
+  db: Kysely<Database>,
+  input: NewTask,
+  options: { now: number; defaultMaxAttempts: number },
+): Promise<EnqueuedTask> {
   const { type, priority, payload } = validateNewTask(input);
   const maxAttempts = input.maxAttempts ?? options.defaultMaxAttempts;
   assertMaxAttempts(maxAttempts);
+  const dedupeKey = input.dedupeKey ?? null;
+  if (dedupeKey !== null && (dedupeKey === '' || dedupeKey.length > MAX_DEDUPE_KEY_CHARS)) {
+    throw new AutodevError('VALIDATION_FAILED', `a dedupe key must be 1 to ${MAX_DEDUPE_KEY_CHARS} characters`);
+  }
   const row = await db
     .insertInto('tasks')
     .values({
@@ -96,16 +127,26 @@ export async function enqueueTask(
       created_by: input.createdBy,
       created_at: options.now,
       updated_at: options.now,
+      dedupe_key: dedupeKey,
     })
+    .onConflict((conflict) => conflict.column('dedupe_key').doNothing())
     .returningAll()
-    .executeTakeFirstOrThrow();
+    .executeTakeFirst();
+  if (!row) {
+    const existing = await db
+      .selectFrom('tasks')
+      .selectAll()
+      .where('dedupe_key', '=', dedupeKey!)
+      .executeTakeFirstOrThrow();
+    return { task: toTask(existing), created: false };
+  }
   await recordEvent(db, {
     kind: 'task.created',
     subjectType: 'task',
     subjectId: row.id,
     actor: input.createdBy,
-    data: { type, priority, status: 'pending' },
+    data: { type, priority, status: 'pending', ...(dedupeKey === null ? {} : { dedupe_key: dedupeKey }) },
     now: options.now,
   });
-  return toTask(row);
+  return { task: toTask(row), created: true };
 }

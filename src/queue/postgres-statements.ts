@@ -41,6 +41,7 @@ const TASK_COLUMNS = [
   'updated_at',
   'started_at',
   'finished_at',
+  'dedupe_key',
 ] as const satisfies readonly (keyof TaskRow)[];
 
 // Compile-time: every column of the row type is returned (a new column must be added above).

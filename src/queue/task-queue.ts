@@ -17,7 +17,7 @@ import type { Database } from '../store/schema.js';
 import type { BackoffSettings } from './backoff.js';
 import { claimNextTask } from './claim-task.js';
 import { completeAndClaimNext } from './complete-and-claim.js';
-import { enqueueTask, type NewTask } from './enqueue-task.js';
+import { enqueueTaskOnce, type EnqueuedTask, type NewTask } from './enqueue-task.js';
 import { leaseLost, type LeaseHolder } from './lease.js';
 import { runWorkerStepsOnPostgres } from './postgres-statements.js';
 import { countTasksByStatus, getTask, listTasks, type TaskFilter, type TaskPage } from './read-tasks.js';
@@ -71,11 +71,19 @@ export class TaskQueue {
   }
 
   /** Enqueues in `db` (pass a transaction to make the task part of a larger change) and wakes workers. */
-  enqueue(input: NewTask, db: Kysely<Database> = this.db): Promise<Task> {
+  async enqueue(input: NewTask, db: Kysely<Database> = this.db): Promise<Task> {
+    return (await this.enqueueOnce(input, db)).task;
+  }
+
+  /** Enqueues like `enqueue` and says whether the task is new (with a `dedupeKey` it may have existed). */
+  enqueueOnce(input: NewTask, db: Kysely<Database> = this.db): Promise<EnqueuedTask> {
     return inTransaction(db, async (tx) => {
-      const task = await enqueueTask(tx, input, { now: this.clock(), defaultMaxAttempts: this.settings.maxAttempts });
-      await this.wakeup.notify(tx, { type: task.type, taskId: task.id });
-      return task;
+      const enqueued = await enqueueTaskOnce(tx, input, {
+        now: this.clock(),
+        defaultMaxAttempts: this.settings.maxAttempts,
+      });
+      if (enqueued.created) await this.wakeup.notify(tx, { type: enqueued.task.type, taskId: enqueued.task.id });
+      return enqueued;
     });
   }
 

@@ -32,6 +32,8 @@ import { swarmPlugin } from './plugins/swarm.js';
 import { statsPlugin } from './plugins/stats.js';
 import { providersPlugin } from './plugins/providers.js';
 import { SettingsSchema, type Settings } from '../config/settings-schema.js';
+import { webhooksPlugin, type WebhooksOptions } from './plugins/webhooks.js';
+import { schedulesPlugin } from './plugins/schedules.js';
 
 /** Request bodies above this are refused with 413 PAYLOAD_TOO_LARGE. */
 export const BODY_LIMIT_BYTES = 1024 * 1024;
@@ -56,6 +58,10 @@ export interface ServerDeps {
   env?: Readonly<Record<string, string | undefined>>;
   /** The secret store, for routes that check a secret (the forge webhooks' `readSecret('gitlab-webhook-secret')`). */
   secrets?: SecretStore;
+  /** The forge webhook routes' injected parts (failed-job logs, repository matching); secrets come from `env`. */
+  webhooks?: Pick<WebhooksOptions, 'fetchFailedJobLog' | 'resolveRepository'>;
+  /** false: only `/health` and the webhook routes (`autodev serve webhook`); default true. */
+  api?: boolean;
 }
 
 /** The router's longest path parameter; a longer one gets 414 URL_TOO_LONG (after the token check under /api). */
@@ -102,6 +108,13 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
 
   await registerOpenApi(app, { version: deps.version });
   await app.register(healthPlugin, { handle: deps.handle, version: deps.version, clock: deps.clock ?? Date.now });
+  await app.register(webhooksPlugin, {
+    queue: deps.queue,
+    settings,
+    env: deps.env ?? process.env,
+    ...deps.webhooks,
+  });
+  if (deps.api === false) return app;
   await app.register(metricsPlugin, { queue: deps.queue, version: deps.version });
   await app.register(
     async (api) => {
@@ -136,6 +149,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
         dailyBudget: deps.dailyBudget ?? 0,
       });
       await api.register(statsPlugin, { db: deps.handle.db, clock: deps.clock ?? Date.now });
+      await api.register(schedulesPlugin, { db: deps.handle.db, settings, clock: deps.clock ?? Date.now });
       await api.register(providersPlugin, {
         db: deps.handle.db,
         clock: deps.clock ?? Date.now,

@@ -13,6 +13,7 @@ import { leanTaskIndexesMigration } from './migrations/0005-lean-task-indexes.js
 import { statusListIndexesMigration } from './migrations/0006-status-list-indexes.js';
 import { eventLogHorizonMigration } from './migrations/0007-event-log-horizon.js';
 import { swarmConversationMigration } from './migrations/0013-swarm-conversation.js';
+import { webhooksAndSchedulesMigration } from './migrations/0010-webhooks-and-schedules.js';
 
 /** Every migration, by name. Names sort in the order they run; never rename or edit a released one. */
 export function allMigrations(dialect: DialectCapabilities): Record<string, Migration> {
@@ -25,6 +26,7 @@ export function allMigrations(dialect: DialectCapabilities): Record<string, Migr
     '0006-status-list-indexes': statusListIndexesMigration(dialect),
     '0007-event-log-horizon': eventLogHorizonMigration(dialect),
     '0013-swarm-conversation': swarmConversationMigration(dialect),
+    '0010-webhooks-and-schedules': webhooksAndSchedulesMigration(dialect),
   };
 }
 

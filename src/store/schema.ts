@@ -30,6 +30,8 @@ export interface TasksTable {
   updated_at: number;
   started_at: number | null;
   finished_at: number | null;
+  /** Set by callers that must enqueue at most once (webhooks, the scheduler); unique when not null. */
+  dedupe_key: ColumnType<string | null, string | null | undefined, never>;
 }
 
 /** The append-only audit and change log: every state change writes one row in the same transaction. */
@@ -266,6 +268,35 @@ export interface AgentControlsTable {
   updated_at: number;
 }
 
+/** What a webhook delivery did: `acted` (started or decided something), `ignored`, `duplicate` (its effect existed). */
+export type WebhookOutcome = 'acted' | 'ignored' | 'duplicate';
+
+/** One row per forge delivery (unique forge + delivery id); `action_key` is unique: one effect per fact. */
+export interface WebhookDeliveriesTable {
+  id: Generated<number>;
+  forge: 'gitlab' | 'github';
+  delivery_id: string;
+  event: string;
+  action_key: string | null;
+  outcome: WebhookOutcome;
+  detail: string;
+  workflow_id: number | null;
+  task_id: number | null;
+  received_at: CreatedAt;
+}
+
+/** A fired schedule slot (unique schedule name + slot time): the row's insert decides which scheduler fires it. */
+export interface ScheduleRunsTable {
+  id: Generated<number>;
+  schedule_name: string;
+  slot_at: number;
+  /** The scheduler instance that fired it. */
+  fired_by: string;
+  /** JSON array of the enqueued task ids. */
+  task_ids: string;
+  created_at: CreatedAt;
+}
+
 export interface Database {
   tasks: TasksTable;
   events: EventsTable;
@@ -284,6 +315,8 @@ export interface Database {
   api_tokens: ApiTokensTable;
   provider_limits: ProviderLimitsTable;
   agent_controls: AgentControlsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  schedule_runs: ScheduleRunsTable;
 }
 
 export type TaskRow = Selectable<TasksTable>;

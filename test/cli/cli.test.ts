@@ -84,12 +84,14 @@ describe('without a database', () => {
     }
   });
 
-  it('serve scheduler says plainly that it is not available yet', async () => {
-    for (const [script, args] of [[AUTODEV, ['serve', 'scheduler']]] as const) {
+  it('serve with an unknown component: exit 2, one line naming the components', async () => {
+    for (const [script, args] of [[AUTODEV, ['serve', 'everything']]] as const) {
       const outcome = await runNode(script, args, cleanEnv(), cwd);
       expect(outcome.code).toBe(2);
       expect(stderrLines(outcome)).toHaveLength(1);
-      expect(outcome.stderr).toMatch(/^autodev: "autodev serve .*" is not yet available in this version; /);
+      expect(outcome.stderr).toMatch(
+        /^autodev: unknown component "everything"; use dashboard, webhook, scheduler or agent:ROLE/,
+      );
       expect(outcome.stdout).toBe('');
     }
   });

@@ -21,6 +21,7 @@ import { onWorkflowTaskCompleted, startStoryWorkflow } from '../../src/workflow/
 import { decideApproval } from '../../src/workflow/approvals.js';
 import { workflowDeps } from '../../src/workflow/workflow-deps.js';
 import { buildServer } from '../../src/server/build-server.js';
+import { fireScheduleSlot } from '../../src/scheduler/fire-schedule-slot.js';
 import { gitIn, makeGitRepo, registerRepo } from '../support/agent-fixtures.js';
 import { ONE_DIALECT, useTestDatabase } from '../support/dialects.js';
 
@@ -1038,5 +1039,30 @@ describe.each(ONE_DIALECT)('%s: dashboard in Chromium', { timeout: 90_000 }, (di
     } finally {
       fs.rmSync(parent, { recursive: true, force: true });
     }
+  });
+
+  it('lists the schedules with their next and last runs, and shows a fired slot live', async () => {
+    const page = await signedIn(tokens.viewer);
+    await page.goto(`${base}/schedules`);
+    await page.getByRole('heading', { name: 'Schedules' }).waitFor();
+    const row = page.getByRole('row', { name: /static-analysis/ });
+    await row.getByText('0 2 * * *').waitFor();
+    expect(await row.getByText('never').count()).toBe(1);
+    await fireScheduleSlot(
+      queue,
+      {
+        name: 'static-analysis',
+        cron: '0 2 * * *',
+        taskType: 'static_analysis',
+        perRepository: false,
+        priority: 3,
+        timezone: 'UTC',
+      },
+      Date.parse('2026-01-01T02:00:00Z'),
+      'test',
+    );
+    await row.getByRole('link', { name: /^#\d+$/ }).waitFor({ timeout: LIVE_MS });
+    expect(await row.getByText('never').count()).toBe(0);
+    await shot(page, 'schedules');
   });
 });

@@ -1,8 +1,10 @@
 /**
  * @module `autodev up [--port N] [--host H] [--no-agents]`: everything in one process, and `autodev serve
  * <component>` for one part of it. Opens and migrates the database, makes sure the admin token exists, serves the API
- * and runs the agents until SIGINT/SIGTERM, then stops the agents (their running tasks go back to the queue), the
- * server, the queue and the database, in that order.
+ * (with the forge webhook routes), runs the scheduler and the agents until SIGINT/SIGTERM, then stops the agents
+ * (their running tasks go back to the queue), the scheduler, the server, the queue and the database, in that order.
+ * `serve webhook` serves only `/health` and the webhook routes (on `webhooks.host`/`port`); `serve scheduler` runs
+ * only the scheduler.
  */
 import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -21,6 +23,7 @@ import { SecretStore } from '../../secrets/secret-store.js';
 import { ensureAdminToken } from '../../server/api-tokens.js';
 import { buildServer } from '../../server/build-server.js';
 import { migrateToLatest } from '../../store/migrate.js';
+import { Scheduler, schedulesFrom } from '../../scheduler/scheduler.js';
 import { CliError } from '../cli-error.js';
 import {
   cliSecretMasker,
@@ -41,8 +44,12 @@ export interface UpArgs {
   agents?: boolean | undefined;
   /** The roles whose agents run here (default: all eight). */
   roles?: readonly Role[] | undefined;
-  /** false: no HTTP server (`serve agent:ROLE`). */
+  /** false: no HTTP server (`serve agent:ROLE`, `serve scheduler`). */
   server?: boolean | undefined;
+  /** true: the server has only `/health` and the webhook routes, on `webhooks.host`/`port` (`serve webhook`). */
+  webhooksOnly?: boolean | undefined;
+  /** Run the scheduler in this process (`up`, `serve scheduler`); default false. */
+  scheduler?: boolean | undefined;
 }
 
 export async function run(args: UpArgs, deps: CliDeps): Promise<number> {
@@ -52,8 +59,8 @@ export async function run(args: UpArgs, deps: CliDeps): Promise<number> {
   }
   const { settings, dataDir } = loadCliSettings(args.globals, deps);
   const roles = args.agents === false ? [] : (args.roles ?? ROLES);
-  const port = portOption ?? settings.server.port;
-  const host = args.host ?? settings.server.host;
+  const port = portOption ?? (args.webhooksOnly ? settings.webhooks.port : settings.server.port);
+  const host = args.host ?? (args.webhooksOnly ? settings.webhooks.host : settings.server.host);
   const masker = cliSecretMasker(dataDir, deps.env, settings);
   const logger = createLogger({ level: effectiveLogLevel(args.globals, settings, deps), masker });
   const version = packageVersion();
@@ -68,10 +75,20 @@ export async function run(args: UpArgs, deps: CliDeps): Promise<number> {
   let queue: TaskQueue | undefined;
   let app: FastifyInstance | undefined;
   let agents: AgentSupervisor | undefined;
+  let scheduler: Scheduler | undefined;
   try {
     await migrateToLatest(handle);
     queue = new TaskQueue(handle, queueSettingsFrom(settings), deps.now);
-    if (args.server !== false) {
+    if (args.webhooksOnly) {
+      app = await buildServer({ handle, queue, logger, version, clock: deps.now, settings, env: deps.env, api: false });
+      await listen(app, host, port);
+      const address = app.server.address() as AddressInfo;
+      const shownHost = address.address.includes(':') ? `[${address.address}]` : address.address;
+      writeLine(
+        deps.stdout,
+        `Auto-Dev ${version} webhooks are up: http://${shownHost}:${address.port}/webhooks/{gitlab,github}`,
+      );
+    } else if (args.server !== false) {
       const token = await ensureAdminToken(handle.db, dataDir, deps.now());
       // Created just now (or by another process meanwhile): from here on it is masked like every other secret.
       masker.register(fs.readFileSync(token.path, 'utf8'));
@@ -82,6 +99,7 @@ export async function run(args: UpArgs, deps: CliDeps): Promise<number> {
         version,
         clock: deps.now,
         settings,
+        env: deps.env,
         dailyBudget: settings.tokens.daily_budget,
         maxFixRounds: settings.workflow.max_fix_rounds,
         secrets,
@@ -95,9 +113,18 @@ export async function run(args: UpArgs, deps: CliDeps): Promise<number> {
         `  admin token: ${token.path} (${token.created ? 'created now' : 'existing'}; send it as "Authorization: Bearer <token>")`,
       );
     } else {
-      writeLine(deps.stdout, `Auto-Dev ${version} is up (agents only)`);
+      writeLine(deps.stdout, `Auto-Dev ${version} is up (${roles.length > 0 ? 'agents' : 'scheduler'} only)`);
     }
     writeLine(deps.stdout, `  database:    ${handle.location}`);
+    if (args.scheduler) {
+      const schedules = schedulesFrom(settings);
+      scheduler = new Scheduler({ queue, schedules, tickMs: settings.scheduler.tick_seconds * 1000, logger });
+      await scheduler.start();
+      writeLine(
+        deps.stdout,
+        `  scheduler:   ${schedules.length === 0 ? 'no schedule enabled' : schedules.map((s) => s.name).join(', ')} (${scheduler.instanceId})`,
+      );
+    }
     if (roles.length > 0) {
       agents = await startAgents({
         queue,
@@ -119,6 +146,7 @@ export async function run(args: UpArgs, deps: CliDeps): Promise<number> {
     writeLine(deps.stdout, 'stopping...');
   } finally {
     await agents?.stop();
+    await scheduler?.stop();
     await app?.close();
     await queue?.close();
     await handle.close();

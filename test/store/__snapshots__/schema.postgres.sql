@@ -114,6 +114,12 @@ repositories.lint_command text
 repositories.settings text not null
 repositories.created_at bigint not null
 repositories.updated_at bigint not null
+schedule_runs.id bigint not null
+schedule_runs.schedule_name text not null
+schedule_runs.slot_at bigint not null
+schedule_runs.fired_by text not null
+schedule_runs.task_ids text not null
+schedule_runs.created_at bigint not null
 session_events.id bigint not null
 session_events.session_id bigint not null
 session_events.seq integer not null
@@ -155,6 +161,17 @@ tasks.created_at bigint not null
 tasks.updated_at bigint not null
 tasks.started_at bigint
 tasks.finished_at bigint
+tasks.dedupe_key text
+webhook_deliveries.id bigint not null
+webhook_deliveries.forge text not null
+webhook_deliveries.delivery_id text not null
+webhook_deliveries.event text not null
+webhook_deliveries.action_key text
+webhook_deliveries.outcome text not null
+webhook_deliveries.detail text not null
+webhook_deliveries.workflow_id bigint
+webhook_deliveries.task_id bigint
+webhook_deliveries.received_at bigint not null
 workflows.id bigint not null
 workflows.kind text not null
 workflows.status text not null
@@ -196,11 +213,14 @@ CREATE INDEX proposals_status_idx ON public.proposals USING btree (status, id);
 CREATE UNIQUE INDEX provider_limits_pkey ON public.provider_limits USING btree (provider);
 CREATE UNIQUE INDEX repositories_name_key ON public.repositories USING btree (name);
 CREATE UNIQUE INDEX repositories_pkey ON public.repositories USING btree (id);
+CREATE UNIQUE INDEX schedule_runs_pkey ON public.schedule_runs USING btree (id);
+CREATE UNIQUE INDEX schedule_runs_slot_key ON public.schedule_runs USING btree (schedule_name, slot_at);
 CREATE UNIQUE INDEX session_events_pkey ON public.session_events USING btree (id);
 CREATE UNIQUE INDEX session_events_seq_idx ON public.session_events USING btree (session_id, seq);
 CREATE UNIQUE INDEX sessions_pkey ON public.sessions USING btree (id);
 CREATE INDEX sessions_started_idx ON public.sessions USING btree (started_at);
 CREATE INDEX sessions_task_idx ON public.sessions USING btree (task_id);
+CREATE UNIQUE INDEX tasks_dedupe_key_idx ON public.tasks USING btree (dedupe_key);
 CREATE INDEX tasks_lease_idx ON public.tasks USING btree (lease_expires_at) WHERE (status = 'in_progress'::text);
 CREATE INDEX tasks_parent_idx ON public.tasks USING btree (parent_id) WHERE (parent_id IS NOT NULL);
 CREATE UNIQUE INDEX tasks_pkey ON public.tasks USING btree (id);
@@ -208,5 +228,8 @@ CREATE INDEX tasks_rare_status_idx ON public.tasks USING btree (id) WHERE (statu
 CREATE INDEX tasks_ready_idx ON public.tasks USING btree (priority DESC, run_after, id) WHERE (status = 'pending'::text);
 CREATE INDEX tasks_type_id_idx ON public.tasks USING btree (type, id);
 CREATE INDEX tasks_workflow_idx ON public.tasks USING btree (workflow_id) WHERE (workflow_id IS NOT NULL);
+CREATE UNIQUE INDEX webhook_deliveries_action_key_idx ON public.webhook_deliveries USING btree (action_key);
+CREATE UNIQUE INDEX webhook_deliveries_delivery_key ON public.webhook_deliveries USING btree (forge, delivery_id);
+CREATE UNIQUE INDEX webhook_deliveries_pkey ON public.webhook_deliveries USING btree (id);
 CREATE UNIQUE INDEX workflows_pkey ON public.workflows USING btree (id);
 CREATE INDEX workflows_status_idx ON public.workflows USING btree (status, id);
