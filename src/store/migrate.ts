@@ -14,6 +14,7 @@ import { statusListIndexesMigration } from './migrations/0006-status-list-indexe
 import { eventLogHorizonMigration } from './migrations/0007-event-log-horizon.js';
 import { swarmConversationMigration } from './migrations/0013-swarm-conversation.js';
 import { webhooksAndSchedulesMigration } from './migrations/0010-webhooks-and-schedules.js';
+import { repositoryRemotesMigration } from './migrations/0008-repository-remotes.js';
 
 /** Every migration, by name. Names sort in the order they run; never rename or edit a released one. */
 export function allMigrations(dialect: DialectCapabilities): Record<string, Migration> {
@@ -27,6 +28,7 @@ export function allMigrations(dialect: DialectCapabilities): Record<string, Migr
     '0007-event-log-horizon': eventLogHorizonMigration(dialect),
     '0013-swarm-conversation': swarmConversationMigration(dialect),
     '0010-webhooks-and-schedules': webhooksAndSchedulesMigration(dialect),
+    '0008-repository-remotes': repositoryRemotesMigration(),
   };
 }
 
