@@ -114,6 +114,7 @@ repositories.lint_command text
 repositories.settings text not null
 repositories.created_at bigint not null
 repositories.updated_at bigint not null
+repositories.remote_url text
 schedule_runs.id bigint not null
 schedule_runs.schedule_name text not null
 schedule_runs.slot_at bigint not null
