@@ -230,6 +230,26 @@ export interface AgentControlsTable {
   updated_at: number;
 }
 
+/** The notification outbox (migration 0015, `src/notify/`). */
+export interface NotificationsTable {
+  id: Generated<number>;
+  /** sha256 (hex, 16 characters) of the webhook URL: the URL itself may hold a secret and is never stored. */
+  webhook: string;
+  /** The webhook URL with its secrets masked, for people. */
+  target: string;
+  dedupe_key: string;
+  event: string;
+  /** JSON: the message (`NotifyMessage`). */
+  message: string;
+  status: 'pending' | 'delivered' | 'failed';
+  attempts: Generated<number>;
+  next_attempt_at: number;
+  last_error: string | null;
+  created_at: CreatedAt;
+  updated_at: number;
+  delivered_at: number | null;
+}
+
 export interface Database {
   tasks: TasksTable;
   events: EventsTable;
@@ -247,6 +267,7 @@ export interface Database {
   api_tokens: ApiTokensTable;
   provider_limits: ProviderLimitsTable;
   agent_controls: AgentControlsTable;
+  notifications: NotificationsTable;
 }
 
 export type TaskRow = Selectable<TasksTable>;
