@@ -1,0 +1,121 @@
+/**
+ * @module The story board and timeline routes on both engines: a real repository and story, a session's cost folded
+ * into the card and the timeline, filters, and bad input refused.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { finishSession, startSession } from '../../src/agents/session-store.js';
+import { StoryBoardSchema, StoryTimelineSchema } from '../../src/domain/story-board-schema.js';
+import { makeRepo, type TestRepo } from '../workspace/git-fixtures.js';
+import { DIALECTS } from '../support/dialects.js';
+import { errorOf, useTestServer } from './test-server.js';
+
+describe.each(DIALECTS)('%s: story board routes', (dialect) => {
+  const s = useTestServer(dialect);
+  let repo: TestRepo;
+  beforeAll(async () => {
+    repo = await makeRepo();
+  });
+  afterAll(async () => {
+    await repo.cleanup();
+  });
+
+  it('shows each story as a card with its column, cost and who it waits for, and its timeline', async () => {
+    expect(
+      (await s.request({ method: 'POST', url: '/api/repos', payload: { path: repo.repo, name: 'sample' } })).statusCode,
+    ).toBe(201);
+    const created = await s.request({
+      method: 'POST',
+      url: '/api/stories',
+      payload: { repo: 'sample', title: 'Add sum', body: 'Sum two numbers' },
+    });
+    const story = created.json() as { id: number };
+    const task = await s.db.handle.db
+      .selectFrom('tasks')
+      .select('id')
+      .where('workflow_id', '=', story.id)
+      .executeTakeFirstOrThrow();
+    const now = Date.now();
+    const session = await startSession(s.db.handle.db, {
+      taskId: task.id,
+      role: 'pm',
+      agentInstanceId: null,
+      provider: 'claude',
+      model: null,
+      now,
+    });
+    await finishSession(s.db.handle.db, session, {
+      status: 'succeeded',
+      outcome: 'succeeded',
+      providerSessionId: null,
+      model: null,
+      tokensIn: 1000,
+      tokensOut: 250,
+      tokensCache: 0,
+      costUsd: 0.125,
+      now,
+    });
+
+    const board = await s.request({ method: 'GET', url: '/api/story-board', token: s.tokens.viewer });
+    expect(board.statusCode, board.body).toBe(200);
+    const parsed = StoryBoardSchema.parse(board.json());
+    expect(parsed.repos).toEqual(['sample']);
+    expect(parsed.columns[0]).toBe('story');
+    expect(parsed.stories).toEqual([
+      expect.objectContaining({
+        id: story.id,
+        title: 'Add sum',
+        repo: 'sample',
+        column: 'story',
+        round: 0,
+        gates: { review: null, tests: null, security: null },
+        cost_usd: 0.125,
+        tokens: 1250,
+        waits_for: 'pm',
+      }),
+    ]);
+    expect(parsed.stories[0]!.created_at).toMatch(/Z$/);
+
+    const other = await s.request({ method: 'GET', url: '/api/story-board?repo=other' });
+    expect((other.json() as { stories: unknown[] }).stories).toEqual([]);
+    const done = await s.request({ method: 'GET', url: '/api/story-board?status=completed' });
+    expect((done.json() as { stories: unknown[] }).stories).toEqual([]);
+    const running = await s.request({ method: 'GET', url: '/api/story-board?status=running&repo=sample' });
+    expect((running.json() as { stories: unknown[] }).stories).toHaveLength(1);
+
+    const timeline = await s.request({ method: 'GET', url: `/api/stories/${story.id}/timeline` });
+    expect(timeline.statusCode, timeline.body).toBe(200);
+    const life = StoryTimelineSchema.parse(timeline.json());
+    expect(life).toMatchObject({ id: story.id, repo: 'sample', column: 'story', body: 'Sum two numbers' });
+    expect(life.stages.map((stage) => stage.stage)).toEqual([
+      'story',
+      'spec',
+      'spec_approval',
+      'implement',
+      'gates',
+      'merge_approval',
+      'merge',
+      'deploy',
+      'done',
+    ]);
+    expect(life.stages[0]!.tasks[0]).toMatchObject({ type: 'create_user_story', role: 'pm' });
+    expect(life.stages[0]!.tasks[0]!.sessions[0]).toMatchObject({ id: session, cost_usd: 0.125, tokens: 1250 });
+    expect(life.cost).toEqual({
+      total_usd: 0.125,
+      total_tokens: 1250,
+      by_role: [{ role: 'pm', cost_usd: 0.125, tokens: 1250 }],
+    });
+  });
+
+  it('refuses bad input with a clear 4xx', async () => {
+    const badStatus = await s.request({ method: 'GET', url: '/api/story-board?status=nope' });
+    expect(badStatus.statusCode).toBe(400);
+    expect(errorOf(badStatus).code).toBe('VALIDATION_FAILED');
+    const missing = await s.request({ method: 'GET', url: '/api/stories/999999/timeline' });
+    expect(missing.statusCode).toBe(404);
+    expect(errorOf(missing).code).toBe('WORKFLOW_NOT_FOUND');
+    const badId = await s.request({ method: 'GET', url: '/api/stories/01/timeline' });
+    expect(badId.statusCode).toBe(400);
+    const anonymous = await s.request({ method: 'GET', url: '/api/story-board', token: null });
+    expect(anonymous.statusCode).toBe(401);
+  });
+});
