@@ -16,6 +16,8 @@ const Instructions = lazy(() => import('./pages/Instructions.js'));
 const Approvals = lazy(() => import('./pages/Approvals.js'));
 const Repos = lazy(() => import('./pages/Repos.js'));
 const Swarm = lazy(() => import('./pages/Swarm.js'));
+const StoryBoard = lazy(() => import('./pages/StoryBoard.js'));
+const StoryPage = lazy(() => import('./pages/StoryPage.js'));
 
 function Login({ onLogin }: { onLogin: (me: Me) => void }) {
   const [token, setTokenInput] = useState('');
@@ -27,6 +29,7 @@ function Login({ onLogin }: { onLogin: (me: Me) => void }) {
     try {
       const me = await api<Me>('/api/me', { token: token.trim() });
       setToken(token.trim());
+      if (location.pathname === '/') navigate('/stories');
       onLogin(me);
     } catch (failure) {
       setError(
@@ -85,6 +88,8 @@ function Page({ path, me }: { path: string; me: Me }) {
   const parts = url.pathname.split('/').filter(Boolean);
   const id = Number(parts[1]);
   if (parts.length === 0) return <Overview />;
+  if (parts[0] === 'stories' && parts.length === 1) return <StoryBoard me={me} query={url.searchParams} />;
+  if (parts[0] === 'stories' && Number.isInteger(id) && id > 0) return <StoryPage id={id} me={me} />;
   if (parts[0] === 'tasks' && parts.length === 1) return <Tasks query={url.searchParams} />;
   if (parts[0] === 'tasks' && Number.isInteger(id) && id > 0) return <TaskPage id={id} me={me} />;
   if (parts[0] === 'sessions' && Number.isInteger(id) && id > 0) return <SessionPage id={id} />;
@@ -103,6 +108,7 @@ function Page({ path, me }: { path: string; me: Me }) {
 }
 
 const NAV: Array<[string, string]> = [
+  ['/stories', 'Stories'],
   ['/', 'Overview'],
   ['/tasks', 'Tasks'],
   ['/instructions', 'Instructions'],
