@@ -1,11 +1,13 @@
 /**
  * @module The dashboard's entry: login by token, the navigation bar, the live-event connection, and the routes
- * (pages beyond the overview load on demand).
+ * (pages beyond the story board and the overview load on demand).
  */
 import { lazy, StrictMode, Suspense, useEffect, useState } from 'react';
 import { createRoot } from 'react-dom/client';
 import { api, ApiError, getToken, onConnection, setToken, startLiveEvents, stopLiveEvents, type Me } from './api.js';
 import Overview from './pages/Overview.js';
+// The landing page loads with the app, not after it.
+import StoryBoard from './pages/StoryBoard.js';
 import { Link, Loading, navigate, usePath } from './ui.js';
 import './style.css';
 
@@ -16,7 +18,6 @@ const Instructions = lazy(() => import('./pages/Instructions.js'));
 const Approvals = lazy(() => import('./pages/Approvals.js'));
 const Repos = lazy(() => import('./pages/Repos.js'));
 const Swarm = lazy(() => import('./pages/Swarm.js'));
-const StoryBoard = lazy(() => import('./pages/StoryBoard.js'));
 const StoryPage = lazy(() => import('./pages/StoryPage.js'));
 
 function Login({ onLogin }: { onLogin: (me: Me) => void }) {
