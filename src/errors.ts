@@ -89,6 +89,12 @@ export const ERRORS = {
     doc: 'bubblewrap is missing or fails its self-check: apt-get install bubblewrap, or set sandbox.mode: none.',
   },
   INTERNAL: { status: 500, exitCode: 1, doc: 'A bug in Auto-Dev; the log has the details.' },
+  // The dashboard as the team's home (story board, story page, notifications).
+  STORY_NOT_CANCELLABLE: {
+    status: 409,
+    exitCode: 2,
+    doc: 'Only a running story or one waiting for a human can be cancelled; this one is done or cancelled already.',
+  },
 } as const satisfies Record<string, { status: number; exitCode: number; doc: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -35,7 +35,7 @@ function parse(text: string | null): Record<string, unknown> {
 
 function columnOf(row: Pick<Selectable<WorkflowsTable>, 'status' | 'stage'>): BoardColumn {
   if (row.status === 'waiting_for_human') return 'waiting_for_human';
-  if (row.status === 'completed') return 'done';
+  if (row.status === 'completed' || row.status === 'cancelled') return 'done';
   const known: BoardColumn[] = [
     'story',
     'spec',

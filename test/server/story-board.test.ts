@@ -4,6 +4,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { finishSession, startSession } from '../../src/agents/session-store.js';
+import { advanceWorkflow } from '../../src/workflow/advance-workflow.js';
+import { workflowDeps } from '../../src/workflow/workflow-deps.js';
 import { StoryBoardSchema, StoryTimelineSchema } from '../../src/domain/story-board-schema.js';
 import { makeRepo, type TestRepo } from '../workspace/git-fixtures.js';
 import { DIALECTS } from '../support/dialects.js';
@@ -104,6 +106,72 @@ describe.each(DIALECTS)('%s: story board routes', (dialect) => {
       total_tokens: 1250,
       by_role: [{ role: 'pm', cost_usd: 0.125, tokens: 1250 }],
     });
+  });
+
+  it('cancels a story: its open tasks are cancelled, nothing moves it on, a second cancel is refused', async () => {
+    await s.db.handle.db
+      .insertInto('repositories')
+      .values({
+        name: 'cancel-repo',
+        forge: 'local',
+        location: repo.repo,
+        default_branch: 'main',
+        test_command: null,
+        deploy_command: null,
+        lint_command: null,
+        settings: '{}',
+        created_at: Date.now(),
+        updated_at: Date.now(),
+      })
+      .execute();
+    const created = await s.request({
+      method: 'POST',
+      url: '/api/stories',
+      payload: { repo: 'cancel-repo', title: 'Not needed' },
+    });
+    const story = created.json() as { id: number };
+    const viewer = await s.request({ method: 'POST', url: `/api/stories/${story.id}/cancel`, token: s.tokens.viewer });
+    expect(viewer.statusCode).toBe(403);
+    const cancelled = await s.request({
+      method: 'POST',
+      url: `/api/stories/${story.id}/cancel`,
+      token: s.tokens.approver,
+      payload: { reason: 'duplicate of #1' },
+    });
+    expect(cancelled.statusCode, cancelled.body).toBe(200);
+    expect(cancelled.json()).toMatchObject({ id: story.id, status: 'cancelled' });
+    const tasks = await s.db.handle.db
+      .selectFrom('tasks')
+      .select(['status', 'error'])
+      .where('workflow_id', '=', story.id)
+      .execute();
+    expect(tasks).toEqual([{ status: 'cancelled', error: 'duplicate of #1' }]);
+    const board = await s.request({ method: 'GET', url: '/api/story-board?status=cancelled' });
+    expect((board.json() as { stories: Array<{ id: number }> }).stories.map((c) => c.id)).toEqual([story.id]);
+    const card = (
+      (await s.request({ method: 'GET', url: '/api/story-board' })).json() as {
+        stories: Array<{ id: number; column: string; status: string }>;
+      }
+    ).stories.find((c) => c.id === story.id);
+    expect(card).toMatchObject({ column: 'done', status: 'cancelled' });
+    // A late step (a task result, a decision) is ignored.
+    const after = await advanceWorkflow(s.db.handle.db, workflowDeps(s.queue, 3), story.id, { type: 'started' }, 'w1');
+    expect(after).toMatchObject({ status: 'cancelled', stage: 'story' });
+    const ignored = await s.db.handle.db
+      .selectFrom('events')
+      .select('kind')
+      .where('subject_type', '=', 'workflow')
+      .where('subject_id', '=', String(story.id))
+      .orderBy('id', 'desc')
+      .executeTakeFirstOrThrow();
+    expect(ignored.kind).toBe('workflow.event_ignored');
+    const before = await s.rowCounts();
+    const again = await s.request({ method: 'POST', url: `/api/stories/${story.id}/cancel` });
+    expect(again.statusCode).toBe(409);
+    expect(errorOf(again).code).toBe('STORY_NOT_CANCELLABLE');
+    const missing = await s.request({ method: 'POST', url: '/api/stories/999999/cancel' });
+    expect(errorOf(missing).code).toBe('WORKFLOW_NOT_FOUND');
+    expect(await s.rowCounts()).toEqual(before);
   });
 
   it('refuses bad input with a clear 4xx', async () => {

@@ -229,8 +229,10 @@ export const EVENT_KINDS = [
   'task.retried',
   'task.retry_scheduled',
   'workflow.advanced',
+  'workflow.cancelled',
   'workflow.created',
   'workflow.event_ignored',
+  'workflow.resumed',
   'workflow.waiting_for_human',
 ];
 

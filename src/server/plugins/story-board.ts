@@ -1,6 +1,7 @@
 /**
  * @module The story board's routes: `GET /api/story-board?repo=&status=` (every story as a card, for the dashboard's
- * landing page) and `GET /api/stories/:id/timeline` (one story's whole life). Read-only, any token; shapes from
+ * landing page), `GET /api/stories/:id/timeline` (one story's whole life; both any token) and
+ * `POST /api/stories/:id/cancel` `{"reason"?}` (approvers). Shapes from
  * `domain/story-board-schema.ts`, which the dashboard's types come from too.
  */
 import { z } from 'zod';
@@ -9,12 +10,20 @@ import type { TaskQueue } from '../../queue/task-queue.js';
 import { idText, storableText, TEXT_LIMITS } from '../../domain/input-policy.js';
 import { StoryBoardSchema, StoryTimelineSchema } from '../../domain/story-board-schema.js';
 import { storyBoard, storyTimeline } from '../../workflow/story-board.js';
+import { cancelStory } from '../../workflow/cancel-story.js';
+import { storyToJson } from '../../workflow/stories.js';
+import { StorySchema } from './stories.js';
+import { requireRole } from './auth.js';
 import { ErrorResponseSchema } from '../error-handler.js';
 
 const BoardQuery = z.strictObject({
   repo: storableText({ max: TEXT_LIMITS.name }).optional().describe('Only stories of this repository'),
-  status: z.enum(['running', 'waiting_for_human', 'completed']).optional(),
+  status: z.enum(['running', 'waiting_for_human', 'completed', 'cancelled']).optional(),
 });
+
+const CancelBody = z
+  .strictObject({ reason: storableText({ max: TEXT_LIMITS.reason }).optional().describe('Why; kept on its tasks') })
+  .nullish();
 
 const errors = (...statuses: number[]) => Object.fromEntries(statuses.map((status) => [status, ErrorResponseSchema]));
 
@@ -43,5 +52,30 @@ export const storyBoardPlugin: FastifyPluginAsyncZod<{ queue: TaskQueue }> = asy
       },
     },
     async (request) => storyTimeline(queue.handle.db, request.params.id),
+  );
+
+  app.post(
+    '/stories/:id/cancel',
+    {
+      onRequest: requireRole('approver'),
+      schema: {
+        summary: 'Cancel a running or waiting story',
+        description:
+          'Its pending and in-progress tasks are cancelled and its open approvals rejected, in one transaction; ' +
+          'nothing moves it on afterwards. A story done or cancelled already: 409 STORY_NOT_CANCELLABLE.',
+        tags: ['stories'],
+        params: z.object({ id: idText('story id') }),
+        body: CancelBody,
+        response: { 200: StorySchema, ...errors(400, 401, 403, 404, 409, 415) },
+      },
+    },
+    async (request) =>
+      storyToJson(
+        await cancelStory(queue.handle.db, request.params.id, {
+          actor: `api:${request.apiToken?.name ?? 'unknown'}`,
+          reason: request.body?.reason,
+          now: queue.clock(),
+        }),
+      ),
   );
 };

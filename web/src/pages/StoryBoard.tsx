@@ -21,7 +21,7 @@ const COLUMN_LABELS: Record<BoardColumn, string> = {
   waiting_for_human: 'Waiting for a human',
 };
 
-const STATUSES = ['', 'running', 'waiting_for_human', 'completed'];
+const STATUSES = ['', 'running', 'waiting_for_human', 'completed', 'cancelled'];
 
 export const usd = (value: number) => `$${value.toFixed(value < 1 ? 3 : 2)}`;
 

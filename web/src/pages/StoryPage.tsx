@@ -3,7 +3,7 @@
  * transcript), the gate rounds with verdicts and findings, the approvals with who decided and why (approve / reject
  * when pending, for approvers), the merge request with its diff (`MergeRequestView`), the commits and the merge
  * commit, the deployment's outcome, tokens and cost per role and in total, and, when it stopped, the summary with
- * "resume with a note". Live over the event stream.
+ * "resume with a note", and "cancel story". Live over the event stream.
  */
 import { useState } from 'react';
 import type { StoryTimeline } from '../../../src/domain/story-board-schema.js';
@@ -61,6 +61,37 @@ function Resume({ id, onDone }: { id: number; onDone: () => void }) {
   );
 }
 
+function CancelStory({ id, onDone }: { id: number; onDone: () => void }) {
+  const [confirming, setConfirming] = useState(false);
+  const [reason, setReason] = useState('');
+  const [error, setError] = useState<Error>();
+  if (!confirming) {
+    return (
+      <button className="danger" onClick={() => setConfirming(true)}>
+        Cancel story
+      </button>
+    );
+  }
+  return (
+    <div className="decide">
+      <input value={reason} placeholder="Why (optional)" onChange={(e) => setReason(e.target.value)} />
+      <button
+        className="danger"
+        onClick={() =>
+          api(`/api/stories/${id}/cancel`, {
+            method: 'POST',
+            body: reason.trim() ? { reason: reason.trim() } : {},
+          }).then(onDone, (failure: Error) => setError(failure))
+        }
+      >
+        Cancel this story
+      </button>
+      <button onClick={() => setConfirming(false)}>Keep it</button>
+      <ErrorNote error={error} />
+    </div>
+  );
+}
+
 export default function StoryPage({ id, me }: { id: number; me: Me }) {
   const story = useLoad(
     () => api<StoryTimeline>(`/api/stories/${id}/timeline`),
@@ -109,6 +140,9 @@ export default function StoryPage({ id, me }: { id: number; me: Me }) {
           {s.halt_reason ? <p>Reason: {s.halt_reason}</p> : null}
           {canChange(me) ? <Resume id={s.id} onDone={story.reload} /> : null}
         </section>
+      ) : null}
+      {canChange(me) && (s.status === 'running' || s.status === 'waiting_for_human') ? (
+        <CancelStory id={s.id} onDone={story.reload} />
       ) : null}
 
       {pendingApproval ? (
