@@ -101,6 +101,26 @@ describe.each(DIALECTS)('%s: story board routes', (dialect) => {
     ]);
     expect(life.stages[0]!.tasks[0]).toMatchObject({ type: 'create_user_story', role: 'pm' });
     expect(life.stages[0]!.tasks[0]!.sessions[0]).toMatchObject({ id: session, cost_usd: 0.125, tokens: 1250 });
+    const tasks = await s.request({
+      method: 'GET',
+      url: `/api/tasks?story=${story.id}&role=pm`,
+      token: s.tokens.viewer,
+    });
+    expect(tasks.statusCode, tasks.body).toBe(200);
+    expect((tasks.json() as { tasks: unknown[] }).tasks).toEqual([
+      expect.objectContaining({
+        type: 'create_user_story',
+        story: { id: story.id, title: 'Add sum' },
+        role: 'pm',
+        provider: 'claude',
+        cost_usd: 0.125,
+        tokens: 1250,
+        duration_ms: null,
+      }),
+    ]);
+    const noBuilderTasks = await s.request({ method: 'GET', url: `/api/tasks?story=${story.id}&role=builder` });
+    expect((noBuilderTasks.json() as { tasks: unknown[] }).tasks).toEqual([]);
+    expect((await s.request({ method: 'GET', url: '/api/tasks?role=chef' })).statusCode).toBe(400);
     expect(life.cost).toEqual({
       total_usd: 0.125,
       total_tokens: 1250,

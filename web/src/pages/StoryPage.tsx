@@ -159,6 +159,9 @@ export default function StoryPage({ id, me }: { id: number; me: Me }) {
       ) : null}
 
       <h2>Timeline</h2>
+      <p>
+        <Link to={`/tasks?story=${s.id}`}>All tasks of this story</Link>
+      </p>
       <ol className="timeline" data-testid="timeline">
         {s.stages.map((stage) => (
           <li
