@@ -77,8 +77,8 @@ export function storyToJson(row: WorkflowRow) {
     halt: haltToJson(state),
     deployment: state.deployment ?? null,
     created_by: row.created_by,
-    created_at: row.created_at,
-    updated_at: row.updated_at,
+    created_at: new Date(row.created_at).toISOString(),
+    updated_at: new Date(row.updated_at).toISOString(),
   };
 }
 
