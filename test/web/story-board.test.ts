@@ -4,7 +4,7 @@
  * test/server/story-board.test.ts). Agents are not run: the test completes each task with a recorded result (a
  * stand-in for the agents), as the workflow receives it. A story is started from the board and moves through its
  * columns live; its page shows every stage, gate round, approval, cost and the diff; its merge is approved from a
- * 390 px wide phone. Screenshots are kept under test-results/web/. Needs `npm run build:web` first.
+ * 390 px wide phone; another is cancelled from its page. Screenshots are kept under test-results/web/. Needs `npm run build:web` first.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -17,7 +17,7 @@ import { finishSession, startSession } from '../../src/agents/session-store.js';
 import { createLogger } from '../../src/log.js';
 import { DEFAULT_QUEUE_SETTINGS, TaskQueue } from '../../src/queue/task-queue.js';
 import { createApiToken } from '../../src/server/api-tokens.js';
-import { onWorkflowTaskCompleted } from '../../src/workflow/advance-workflow.js';
+import { onWorkflowTaskCompleted, startStoryWorkflow } from '../../src/workflow/advance-workflow.js';
 import { decideApproval } from '../../src/workflow/approvals.js';
 import { workflowDeps } from '../../src/workflow/workflow-deps.js';
 import { buildServer } from '../../src/server/build-server.js';
@@ -239,5 +239,33 @@ describe.each(ONE_DIALECT)('%s: story board in Chromium', { timeout: 120_000 }, 
       .poll(async () => (await card.getAttribute('data-column')) !== 'merge_approval', { timeout: LIVE_MS })
       .toBe(true);
     await shot(page, 'board-after-merge-approval');
+  });
+
+  it('cancels a story from its page: its task is cancelled and the board shows it done', async () => {
+    token = await createApiToken(t.handle.db, { name: 'lead', role: 'approver', now: Date.now() });
+    const wf = await startStoryWorkflow(t.handle.db, workflowDeps(queue, 3), {
+      title: 'Not needed after all',
+      body: 'b',
+      repoId: null,
+      createdBy: 'test',
+    });
+    const page = await signedIn();
+    await page.goto(`${base}/stories/${wf.id}`);
+    await page.getByRole('button', { name: 'Cancel story' }).click();
+    await page.getByPlaceholder('Why (optional)').fill('duplicate');
+    await page.getByRole('button', { name: 'Cancel this story' }).click();
+    await page
+      .getByRole('heading', { name: /Not needed after all/ })
+      .getByText('cancelled')
+      .waitFor({ timeout: LIVE_MS });
+    const tasks = await t.handle.db
+      .selectFrom('tasks')
+      .select(['status', 'error'])
+      .where('workflow_id', '=', wf.id)
+      .execute();
+    expect(tasks).toEqual([{ status: 'cancelled', error: 'duplicate' }]);
+    await shot(page, 'story-page-cancelled');
+    await page.getByRole('link', { name: 'Stories' }).first().click();
+    await page.getByTestId('column-done').getByTestId(`story-card-${wf.id}`).waitFor({ timeout: LIVE_MS });
   });
 });
