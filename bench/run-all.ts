@@ -1,15 +1,17 @@
 /**
  * @module `npm run bench`: every benchmark in turn (the task queue's, agent sessions' overhead, `/health` under open
- * event streams), each report on stdout.
+ * event streams, the story board's first render and bundle), each report on stdout.
  */
 import { runQueueThroughputBench } from './queue-throughput.js';
 import { runSessionOverheadBench } from './session-overhead.js';
 import { runSseHealthBench } from './sse-health.js';
+import { runBoardRenderBench } from './board-render.js';
 
 const BENCHMARKS: ReadonlyArray<[name: string, run: () => Promise<string>]> = [
   ['queue', () => runQueueThroughputBench()],
   ['sessions', () => runSessionOverheadBench()],
   ['sse-health', () => runSseHealthBench()],
+  ['board-render', async () => (await runBoardRenderBench()).report],
 ];
 
 async function main(): Promise<void> {

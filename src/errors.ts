@@ -194,6 +194,12 @@ export const ERRORS = {
     exitCode: 1,
     doc: 'A forge request failed (network or 5xx); the message names the repository and the request.',
   },
+  // The dashboard as the team's home (story board, story page, notifications).
+  STORY_NOT_CANCELLABLE: {
+    status: 409,
+    exitCode: 2,
+    doc: 'Only a running story or one waiting for a human can be cancelled; this one is done or cancelled already.',
+  },
 } as const satisfies Record<string, { status: number; exitCode: number; doc: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -95,6 +95,8 @@ export function cliSecretMasker(
         credentialsFile(name, { ...env, ...settings.llm.providers[name].env }, home),
       ),
       secretFiles: [path.join(dataDir, ADMIN_TOKEN_FILE)],
+      // A webhook URL is a credential (notify.webhooks): never stored or logged whole.
+      extra: settings.notify.webhooks.map((hook) => hook.url),
     });
   const masker = new SecretMasker();
   // Read again now and then: a `claude login` while Auto-Dev runs writes credentials that must be masked too.

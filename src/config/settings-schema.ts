@@ -236,6 +236,25 @@ const SchedulerSchema = z
 
 const LogSchema = z.strictObject({ level: z.enum(LOG_LEVELS).default('info') }).prefault({});
 
+/** What a webhook is told about (`src/notify/`). */
+export const NOTIFY_EVENTS = ['approval_opened', 'waiting_for_human', 'rate_limited', 'budget_spent'] as const;
+export type NotifyEventName = (typeof NOTIFY_EVENTS)[number];
+
+const WebhookSchema = z.strictObject({
+  url: z.url({ protocol: /^https?$/ }).describe('http(s) URL; a secret in it (token, password) is masked in output'),
+  format: z.enum(['slack', 'json']).default('json'),
+  events: z.array(z.enum(NOTIFY_EVENTS)).min(1).default([...NOTIFY_EVENTS]),
+});
+
+const NotifySchema = z
+  .strictObject({
+    webhooks: z.array(WebhookSchema).default([]),
+    max_attempts: wholeNumber(1).max(100).default(8),
+    retry_base_seconds: z.number().min(0).default(5),
+    retry_max_seconds: z.number().min(0).default(900),
+  })
+  .prefault({});
+
 export const SettingsSchema = z.strictObject({
   tokens: TokensSchema,
   watcher: WatcherSchema,
@@ -250,6 +269,7 @@ export const SettingsSchema = z.strictObject({
   webhooks: WebhooksSchema,
   scheduler: SchedulerSchema,
   schedules: SchedulesSchema,
+  notify: NotifySchema,
 });
 
 /** Effective settings, every key present. */

@@ -277,6 +277,6 @@ export function repositoryToJson(row: RepositoryRow) {
     coverage_threshold: repositorySettings(row).coverage_threshold ?? null,
     deploy_secrets: repositorySettings(row).deploy_secrets ?? [],
     merge_method: repositorySettings(row).merge_method ?? 'merge',
-    created_at: row.created_at,
+    created_at: new Date(row.created_at).toISOString(),
   };
 }

@@ -16,6 +16,8 @@ export async function getTask(db: Kysely<Database>, id: number): Promise<Task> {
 export interface TaskFilter {
   status?: TaskStatus | undefined;
   type?: string | undefined;
+  /** Any of these types (a role's). */
+  types?: readonly string[] | undefined;
   workflowId?: number | undefined;
   /** Page size, 1..500. */
   limit?: number | undefined;
@@ -72,6 +74,7 @@ export function listTasksQuery(db: Kysely<Database>, filter: TaskFilter, limit: 
     .limit(limit + 1);
   if (filter.status) query = query.where('status', '=', filter.status);
   if (filter.type) query = query.where('type', '=', filter.type);
+  if (filter.types) query = query.where('type', 'in', [...filter.types]);
   if (filter.workflowId !== undefined) query = query.where('workflow_id', '=', filter.workflowId);
   if (filter.cursor) query = query.where('id', '<', decodeCursor(filter.cursor));
   return query;

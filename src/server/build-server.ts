@@ -27,6 +27,7 @@ import { approvalsPlugin } from './plugins/approvals.js';
 import { mergeRequestsPlugin } from './plugins/merge-requests.js';
 import { reposPlugin } from './plugins/repos.js';
 import { storiesPlugin } from './plugins/stories.js';
+import { storyBoardPlugin } from './plugins/story-board.js';
 import { defaultWebRoot, webPlugin } from './plugins/web.js';
 import { swarmPlugin } from './plugins/swarm.js';
 import { statsPlugin } from './plugins/stats.js';
@@ -141,6 +142,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       await api.register(approvalsPlugin, { queue: deps.queue, maxFixRounds: deps.maxFixRounds ?? 3 });
       await api.register(mergeRequestsPlugin, { db: deps.handle.db });
       await api.register(storiesPlugin, { queue: deps.queue, maxFixRounds: deps.maxFixRounds ?? 3 });
+      await api.register(storyBoardPlugin, { queue: deps.queue });
       await api.register(reposPlugin, { db: deps.handle.db, clock: deps.clock ?? Date.now });
       await api.register(swarmPlugin, {
         queue: deps.queue,

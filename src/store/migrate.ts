@@ -15,6 +15,7 @@ import { eventLogHorizonMigration } from './migrations/0007-event-log-horizon.js
 import { swarmConversationMigration } from './migrations/0013-swarm-conversation.js';
 import { webhooksAndSchedulesMigration } from './migrations/0010-webhooks-and-schedules.js';
 import { repositoryRemotesMigration } from './migrations/0008-repository-remotes.js';
+import { notificationsMigration } from './migrations/0015-notifications.js';
 
 /** Every migration, by name. Names sort in the order they run; never rename or edit a released one. */
 export function allMigrations(dialect: DialectCapabilities): Record<string, Migration> {
@@ -29,6 +30,7 @@ export function allMigrations(dialect: DialectCapabilities): Record<string, Migr
     '0013-swarm-conversation': swarmConversationMigration(dialect),
     '0010-webhooks-and-schedules': webhooksAndSchedulesMigration(dialect),
     '0008-repository-remotes': repositoryRemotesMigration(),
+    '0015-notifications': notificationsMigration(dialect),
   };
 }
 

@@ -300,6 +300,26 @@ export interface ScheduleRunsTable {
   created_at: CreatedAt;
 }
 
+/** The notification outbox (migration 0015, `src/notify/`). */
+export interface NotificationsTable {
+  id: Generated<number>;
+  /** sha256 (hex, 16 characters) of the webhook URL: the URL itself may hold a secret and is never stored. */
+  webhook: string;
+  /** The webhook URL with its secrets masked, for people. */
+  target: string;
+  dedupe_key: string;
+  event: string;
+  /** JSON: the message (`NotifyMessage`). */
+  message: string;
+  status: 'pending' | 'delivered' | 'failed';
+  attempts: Generated<number>;
+  next_attempt_at: number;
+  last_error: string | null;
+  created_at: CreatedAt;
+  updated_at: number;
+  delivered_at: number | null;
+}
+
 export interface Database {
   tasks: TasksTable;
   events: EventsTable;
@@ -320,6 +340,7 @@ export interface Database {
   agent_controls: AgentControlsTable;
   webhook_deliveries: WebhookDeliveriesTable;
   schedule_runs: ScheduleRunsTable;
+  notifications: NotificationsTable;
 }
 
 export type TaskRow = Selectable<TasksTable>;

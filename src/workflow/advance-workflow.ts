@@ -104,6 +104,18 @@ export function advanceWorkflow(
 ): Promise<WorkflowRow> {
   return inTransaction(db, async (tx) => {
     let row = await loadForUpdate(tx, deps, id);
+    // A cancelled story (cancel-story.ts) takes no more steps: its late task results and decisions are ignored.
+    if (row.status === 'cancelled') {
+      await recordEvent(tx, {
+        kind: 'workflow.event_ignored',
+        subjectType: 'workflow',
+        subjectId: id,
+        actor,
+        data: { event: event.type, stage: row.stage, status: row.status },
+        now: deps.queue.clock(),
+      });
+      return row;
+    }
     let pending: StoryEvent | undefined = event;
     while (pending) {
       const current = pending;

@@ -124,8 +124,8 @@ export function approvalToJson(row: ApprovalRow) {
     workflow_id: row.workflow_id,
     decided_by: row.decided_by,
     reason: row.reason,
-    decided_at: row.decided_at,
-    created_at: row.created_at,
+    decided_at: row.decided_at === null ? null : new Date(row.decided_at).toISOString(),
+    created_at: new Date(row.created_at).toISOString(),
   };
 }
 

@@ -128,8 +128,8 @@ export interface MergeRequestView {
   head_sha: string | null;
   target_sha: string | null;
   merge_sha: string | null;
-  created_at: number;
-  updated_at: number;
+  created_at: string;
+  updated_at: string;
   diff: {
     /** What was compared: the recorded target and head commits the gates passed on, else the branches. */
     base: string;
@@ -141,7 +141,7 @@ export interface MergeRequestView {
     /** Why there is no diff (repository or commits gone), else null. */
     error: string | null;
   };
-  notes: { id: number; author: string; kind: string; verdict: string | null; body: string; created_at: number }[];
+  notes: { id: number; author: string; kind: string; verdict: string | null; body: string; created_at: string }[];
   /** The round of the workflow the merge request was opened (or last refreshed) for; null without gate tasks. */
   round: number | null;
   gates: GateView[];
@@ -425,8 +425,8 @@ export async function mergeRequestView(db: Kysely<Database>, id: number): Promis
     head_sha: mr.head_sha,
     target_sha: mr.target_sha,
     merge_sha: mr.merge_sha,
-    created_at: mr.created_at,
-    updated_at: mr.updated_at,
+    created_at: new Date(mr.created_at).toISOString(),
+    updated_at: new Date(mr.updated_at).toISOString(),
     diff: await diffOf(repo, mr),
     notes: notes.map((n) => ({
       id: n.id,
@@ -434,7 +434,7 @@ export async function mergeRequestView(db: Kysely<Database>, id: number): Promis
       kind: n.kind,
       verdict: n.verdict,
       body: n.body,
-      created_at: n.created_at,
+      created_at: new Date(n.created_at).toISOString(),
     })),
     round,
     gates: round === null ? GATE_NAMES.map((gate) => gateView(gate, undefined)) : gatesOfRound(tasks, round, state),

@@ -78,8 +78,8 @@ export function storyToJson(row: WorkflowRow) {
     deployment: state.deployment ?? null,
     created_by: row.created_by,
     proposal_id: row.proposal_id === null ? null : Number(row.proposal_id),
-    created_at: row.created_at,
-    updated_at: row.updated_at,
+    created_at: new Date(row.created_at).toISOString(),
+    updated_at: new Date(row.updated_at).toISOString(),
   };
 }
 

@@ -476,9 +476,15 @@ describe.each(DIALECTS)('%s: autodev CLI', (dialect) => {
     });
 
     it('config show prints the effective settings with their sources; --json parses', async () => {
-      fs.writeFileSync(path.join(t.dir, 'settings.yaml'), 'server:\n  port: 9001\n');
+      fs.writeFileSync(
+        path.join(t.dir, 'settings.yaml'),
+        'server:\n  port: 9001\nnotify:\n  webhooks:\n    - url: https://hooks.example.com/services/T0/B0/s3cretWebhookPart\n',
+      );
       try {
         const shown = await autodev(['config', 'show'], { AUTODEV_TOKENS__DAILY_BUDGET: '5000' });
+        // A webhook URL's secret part is never printed.
+        expect(shown.stdout).toContain('url: https://hooks.example.com/services/***');
+        expect(shown.stdout).not.toContain('s3cretWebhookPart');
         expect(shown.code).toBe(0);
         const lines = shown.stdout.split('\n');
         expect(lines[0]).toMatch(/^# Effective settings/);

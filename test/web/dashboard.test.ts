@@ -138,6 +138,9 @@ describe.each(ONE_DIALECT)('%s: dashboard in Chromium', { timeout: 90_000 }, (di
 
     await page.getByLabel('API token').fill(tokens.admin);
     await page.getByRole('button', { name: 'Sign in' }).click();
+    // The story board is the landing page; the overview is one click away.
+    await page.getByRole('heading', { name: 'Stories' }).waitFor({ timeout: LIVE_MS });
+    await page.getByRole('link', { name: 'Overview' }).click();
     await page.getByRole('heading', { name: 'Overview' }).waitFor();
     await page.getByText('No agents have run yet').waitFor();
     expect(await page.getByText('autodev up').count()).toBeGreaterThan(0);

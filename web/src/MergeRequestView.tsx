@@ -86,7 +86,7 @@ export interface MergeRequest {
     limit_bytes: number;
     error: string | null;
   };
-  notes: { id: number; author: string; kind: string; verdict: string | null; body: string; created_at: number }[];
+  notes: { id: number; author: string; kind: string; verdict: string | null; body: string; created_at: string }[];
   round: number | null;
   gates: Gate[];
   earlier_rounds: { round: number; gates: Gate[] }[];

@@ -247,8 +247,10 @@ export const EVENT_KINDS = [
   'task.retry_scheduled',
   'webhook.received',
   'workflow.advanced',
+  'workflow.cancelled',
   'workflow.created',
   'workflow.event_ignored',
+  'workflow.resumed',
   'workflow.waiting_for_human',
 ];
 

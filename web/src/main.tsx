@@ -1,11 +1,13 @@
 /**
  * @module The dashboard's entry: login by token, the navigation bar, the live-event connection, and the routes
- * (pages beyond the overview load on demand).
+ * (pages beyond the story board and the overview load on demand).
  */
 import { lazy, StrictMode, Suspense, useEffect, useState } from 'react';
 import { createRoot } from 'react-dom/client';
 import { api, ApiError, getToken, onConnection, setToken, startLiveEvents, stopLiveEvents, type Me } from './api.js';
 import Overview from './pages/Overview.js';
+// The landing page loads with the app, not after it.
+import StoryBoard from './pages/StoryBoard.js';
 import { Link, Loading, navigate, usePath } from './ui.js';
 import './style.css';
 
@@ -17,6 +19,7 @@ const Approvals = lazy(() => import('./pages/Approvals.js'));
 const Repos = lazy(() => import('./pages/Repos.js'));
 const Swarm = lazy(() => import('./pages/Swarm.js'));
 const Schedules = lazy(() => import('./pages/Schedules.js'));
+const StoryPage = lazy(() => import('./pages/StoryPage.js'));
 
 function Login({ onLogin }: { onLogin: (me: Me) => void }) {
   const [token, setTokenInput] = useState('');
@@ -28,6 +31,7 @@ function Login({ onLogin }: { onLogin: (me: Me) => void }) {
     try {
       const me = await api<Me>('/api/me', { token: token.trim() });
       setToken(token.trim());
+      if (location.pathname === '/') navigate('/stories');
       onLogin(me);
     } catch (failure) {
       setError(
@@ -86,6 +90,8 @@ function Page({ path, me }: { path: string; me: Me }) {
   const parts = url.pathname.split('/').filter(Boolean);
   const id = Number(parts[1]);
   if (parts.length === 0) return <Overview />;
+  if (parts[0] === 'stories' && parts.length === 1) return <StoryBoard me={me} query={url.searchParams} />;
+  if (parts[0] === 'stories' && Number.isInteger(id) && id > 0) return <StoryPage id={id} me={me} />;
   if (parts[0] === 'tasks' && parts.length === 1) return <Tasks query={url.searchParams} />;
   if (parts[0] === 'tasks' && Number.isInteger(id) && id > 0) return <TaskPage id={id} me={me} />;
   if (parts[0] === 'sessions' && Number.isInteger(id) && id > 0) return <SessionPage id={id} />;
@@ -105,6 +111,7 @@ function Page({ path, me }: { path: string; me: Me }) {
 }
 
 const NAV: Array<[string, string]> = [
+  ['/stories', 'Stories'],
   ['/', 'Overview'],
   ['/tasks', 'Tasks'],
   ['/instructions', 'Instructions'],

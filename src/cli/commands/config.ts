@@ -8,6 +8,7 @@ import { loadSettings, type SettingsSource } from '../../config/load-settings.js
 import type { Settings } from '../../config/settings-schema.js';
 import { loadCliSettings, type CliDeps, type GlobalOptions } from '../context.js';
 import { writeJson, writeLine } from '../format.js';
+import { maskWebhookUrl } from '../../notify/webhook-url.js';
 
 export type ConfigArgs = { globals: GlobalOptions } & (
   { action: 'show'; json?: boolean | undefined } | { action: 'validate'; file?: string | undefined }
@@ -57,6 +58,11 @@ function redactSecrets(settings: Settings): Settings {
     llm: {
       ...settings.llm,
       providers: { claude: { ...claude, env: redact(claude.env) }, codex: { ...codex, env: redact(codex.env) } },
+    },
+    // A webhook URL carries its secret (Slack puts it in the path): shown masked.
+    notify: {
+      ...settings.notify,
+      webhooks: settings.notify.webhooks.map((hook) => ({ ...hook, url: maskWebhookUrl(hook.url) })),
     },
   };
 }

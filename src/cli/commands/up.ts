@@ -12,6 +12,7 @@ import type { FastifyInstance } from 'fastify';
 import path from 'node:path';
 import type { AgentSupervisor } from '../../agents/agent-supervisor.js';
 import { startAgents } from '../../agents/start-agents.js';
+import { Notifier } from '../../notify/notifier.js';
 import { queueSettingsFrom } from '../../config/load-settings.js';
 import { ROLES, type Role } from '../../domain/roles.js';
 import { AutodevError } from '../../errors.js';
@@ -76,6 +77,7 @@ export async function run(args: UpArgs, deps: CliDeps): Promise<number> {
   let app: FastifyInstance | undefined;
   let agents: AgentSupervisor | undefined;
   let scheduler: Scheduler | undefined;
+  let notifier: Notifier | undefined;
   try {
     await migrateToLatest(handle);
     queue = new TaskQueue(handle, queueSettingsFrom(settings), deps.now);
@@ -140,11 +142,17 @@ export async function run(args: UpArgs, deps: CliDeps): Promise<number> {
     } else {
       writeLine(deps.stdout, '  agents:      none in this process');
     }
+    if (settings.notify.webhooks.length > 0) {
+      notifier = new Notifier({ handle, settings, logger, clock: deps.now });
+      await notifier.start();
+      writeLine(deps.stdout, `  notify:      ${settings.notify.webhooks.length} webhook(s)`);
+    }
     writeLine(deps.stdout, '  press Ctrl+C to stop');
 
     await untilAborted(shutdown);
     writeLine(deps.stdout, 'stopping...');
   } finally {
+    await notifier?.stop();
     await agents?.stop();
     await scheduler?.stop();
     await app?.close();

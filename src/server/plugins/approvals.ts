@@ -4,6 +4,7 @@
  * names its merge request (`merge_request_id`, shown by `GET /api/merge-requests/:id`).
  */
 import { z } from 'zod';
+import { IsoTime } from '../../domain/story-board-schema.js';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { TaskQueue } from '../../queue/task-queue.js';
 import { APPROVAL_STATUSES, approvalsToJson, decideApproval, listApprovals } from '../../workflow/approvals.js';
@@ -24,8 +25,8 @@ export const ApprovalSchema = z
     workflow_id: z.int().nullable(),
     decided_by: z.string().nullable(),
     reason: z.string().nullable(),
-    decided_at: z.int().nullable().describe('ms since the epoch'),
-    created_at: z.int().describe('ms since the epoch'),
+    decided_at: IsoTime.nullable(),
+    created_at: IsoTime,
     merge_request_id: z
       .int()
       .nullable()

@@ -4,14 +4,13 @@
  * test counts, coverage, output tail; secret-scan findings; lint run), plus the earlier rounds' gates. Read only.
  */
 import { z } from 'zod';
+import { IsoTime } from '../../domain/story-board-schema.js';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../store/schema.js';
 import { mergeRequestView } from '../../workflow/merge-request-view.js';
 import { idText } from '../../domain/input-policy.js';
 import { ErrorResponseSchema } from '../error-handler.js';
-
-const ms = () => z.int().describe('ms since the epoch');
 
 const TestRunSchema = z.object({
   kind: z.literal('tests'),
@@ -91,8 +90,8 @@ export const MergeRequestViewSchema = z
     head_sha: z.string().nullable(),
     target_sha: z.string().nullable(),
     merge_sha: z.string().nullable(),
-    created_at: ms(),
-    updated_at: ms(),
+    created_at: IsoTime,
+    updated_at: IsoTime,
     diff: z.object({
       base: z.string(),
       head: z.string(),
@@ -109,7 +108,7 @@ export const MergeRequestViewSchema = z
         kind: z.string(),
         verdict: z.string().nullable(),
         body: z.string(),
-        created_at: ms(),
+        created_at: IsoTime,
       }),
     ),
     round: z.int().nullable().describe('The workflow round the merge request was opened (or refreshed) for'),

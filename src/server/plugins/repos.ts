@@ -4,6 +4,7 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
+import { IsoTime } from '../../domain/story-board-schema.js';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { AutodevError } from '../../errors.js';
 import { idText, storableText, TEXT_LIMITS } from '../../domain/input-policy.js';
@@ -34,7 +35,7 @@ export const RepositorySchema = z
     coverage_threshold: z.number().nullable().describe('The test gate fails below this coverage percentage'),
     deploy_secrets: z.array(z.string()).describe('Environment variables (names) the deploy command gets'),
     merge_method: z.enum(MERGE_METHODS).describe('How approved changes land: a merge commit or one squashed commit'),
-    created_at: z.int().describe('ms since the epoch'),
+    created_at: IsoTime,
   })
   .meta({ id: 'Repository' });
 

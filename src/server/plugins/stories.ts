@@ -4,6 +4,7 @@
  * `POST /api/stories/:id/resume` `{"note"?}` continues one that waits for a human (approvers).
  */
 import { z } from 'zod';
+import { IsoTime } from '../../domain/story-board-schema.js';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { TaskQueue } from '../../queue/task-queue.js';
 import { resumeWorkflow } from '../../workflow/advance-workflow.js';
@@ -40,8 +41,8 @@ export const StorySchema = z
       .describe('How the deployment ended; "skipped" says why nothing was deployed'),
     created_by: z.string(),
     proposal_id: z.int().nullable().describe('The swarm proposal whose approval started this story.'),
-    created_at: z.int(),
-    updated_at: z.int(),
+    created_at: IsoTime,
+    updated_at: IsoTime,
   })
   .meta({ id: 'Story' });
 

@@ -5,7 +5,9 @@
  */
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { isTaskType, TASK_STATUSES, TASK_TYPES } from '../../domain/roles.js';
+import { isTaskType, ROLES, TASK_STATUSES, TASK_TYPES, TASK_TYPES_BY_ROLE } from '../../domain/roles.js';
+import { TaskListExtrasSchema } from '../../domain/task-list-schema.js';
+import { taskListDetails } from '../../workflow/task-list-details.js';
 import { AutodevError } from '../../errors.js';
 import {
   boundedInt,
@@ -54,6 +56,8 @@ const TaskIdParams = z.object({ id: idText('task id') });
 const ListQuery = z.strictObject({
   status: z.enum(TASK_STATUSES).optional(),
   type: storableText({ max: TEXT_LIMITS.name }).optional().describe('A task type, e.g. write_spec.'),
+  role: z.enum(ROLES).optional().describe('Only the task types of this role.'),
+  story: idText('story id').optional().describe('Only the tasks of this story.'),
   limit: wholeNumberText('limit', 1, MAX_PAGE_SIZE).optional().describe(`Page size, 1..${MAX_PAGE_SIZE}; default 50.`),
   cursor: storableText({ max: TEXT_LIMITS.cursor }).optional().describe('The next_cursor of the previous page.'),
 });
@@ -80,7 +84,10 @@ const CancelBody = z
   })
   .nullish();
 
-const TaskPageSchema = z.object({ tasks: z.array(TaskSchema), next_cursor: z.string().nullable() });
+const TaskPageSchema = z.object({
+  tasks: z.array(TaskSchema.extend(TaskListExtrasSchema.shape)),
+  next_cursor: z.string().nullable(),
+});
 
 const CountsSchema = z.object({
   counts: z.record(z.enum(TASK_STATUSES), z.int()),
@@ -107,15 +114,26 @@ export const tasksPlugin: FastifyPluginAsyncZod<TasksOptions> = async (app, { qu
       },
     },
     async (request) => {
-      const { status, type, limit, cursor } = request.query;
+      const { status, type, role, story, limit, cursor } = request.query;
       if (type !== undefined && !isTaskType(type)) {
         throw new AutodevError(
           'UNKNOWN_TASK_TYPE',
           `unknown task type "${type}"; known types: ${TASK_TYPES.join(', ')}`,
         );
       }
-      const page = await queue.list({ status, type, limit, cursor });
-      return { tasks: page.tasks.map(taskToJson), next_cursor: page.nextCursor };
+      const page = await queue.list({
+        status,
+        type,
+        types: role ? TASK_TYPES_BY_ROLE[role] : undefined,
+        workflowId: story,
+        limit,
+        cursor,
+      });
+      const details = await taskListDetails(queue.handle.db, page.tasks, queue.clock());
+      return {
+        tasks: page.tasks.map((task) => ({ ...taskToJson(task), ...details.get(task.id)! })),
+        next_cursor: page.nextCursor,
+      };
     },
   );
 

@@ -34,6 +34,8 @@ export const APP_PATHS = [
   '/repos',
   '/swarm',
   '/schedules',
+  '/stories',
+  '/stories/*',
 ] as const;
 
 /** web/dist of this package, from the source tree (src/server/plugins) or the build (dist/src/server/plugins). */

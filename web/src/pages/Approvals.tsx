@@ -20,14 +20,13 @@ interface Approval {
   workflow_id: number | null;
   decided_by: string | null;
   reason: string | null;
-  decided_at: number | null;
-  created_at: number;
+  decided_at: string | null;
+  created_at: string;
   /** A merge approval: the merge request it is about. */
   merge_request_id: number | null;
 }
 
 const STATUSES = ['pending', 'approved', 'rejected', 'deferred'];
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 interface StoryStage {
   id: number;
@@ -130,8 +129,8 @@ function ApprovalCard({
         ) : (
           `${approval.subject_type} ${approval.subject_id}`
         )}{' '}
-        · asked {time(iso(approval.created_at))}
-        {approval.decided_by ? ` · ${approval.status} by ${approval.decided_by} ${time(iso(approval.decided_at))}` : ''}
+        · asked {time(approval.created_at)}
+        {approval.decided_by ? ` · ${approval.status} by ${approval.decided_by} ${time(approval.decided_at)}` : ''}
       </p>
       {approval.body ? <Markdown text={approval.body} /> : null}
       {approval.reason ? <p>Reason: {approval.reason}</p> : null}

@@ -18,7 +18,7 @@ interface Repo {
   coverage_threshold: number | null;
   deploy_secrets: string[];
   merge_method: MergeMethod;
-  created_at: number;
+  created_at: string;
 }
 
 type MergeMethod = 'merge' | 'squash';
@@ -212,7 +212,7 @@ function RepoRow({ repo, admin, onDone }: { repo: Repo; admin: boolean; onDone: 
         )}
         <ErrorNote error={error} />
       </td>
-      <td>{time(new Date(repo.created_at).toISOString())}</td>
+      <td>{time(repo.created_at)}</td>
       {admin ? (
         <td>
           {editing ? null : (

@@ -1,0 +1,246 @@
+/**
+ * The notifier against a real local HTTP receiver (standing in for Slack or any webhook endpoint): one delivery per
+ * event per webhook, a 500 retried with back-off, secrets in the URL masked, and nothing the workflow writes waits on
+ * a delivery. Every SQL path runs on both engines.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { SettingsSchema } from '../../src/config/settings-schema.js';
+import { recordEvent } from '../../src/events/record-event.js';
+import { finishSession, startSession } from '../../src/agents/session-store.js';
+import { Notifier } from '../../src/notify/notifier.js';
+import { maskWebhookUrl } from '../../src/notify/webhook-url.js';
+import { createTestDatabase, DIALECTS, type TestDatabase } from '../support/dialects.js';
+
+interface Received {
+  path: string;
+  authorization: string | undefined;
+  body: Record<string, unknown>;
+}
+
+/** A webhook receiver: answers each request with the next planned status (200 once the plan is used up). */
+class Receiver {
+  readonly received: Received[] = [];
+  plan: number[] = [];
+  /** When set, requests wait for it before being answered. */
+  hold: Promise<void> | undefined;
+  private readonly server = http.createServer((request, response) => {
+    let text = '';
+    request.on('data', (chunk: Buffer) => (text += chunk.toString()));
+    request.on('end', () => {
+      void (async () => {
+        await this.hold;
+        this.received.push({
+          path: request.url ?? '',
+          authorization: request.headers.authorization,
+          body: JSON.parse(text) as Record<string, unknown>,
+        });
+        response.statusCode = this.plan.shift() ?? 200;
+        response.end('ok');
+      })();
+    });
+  });
+  port = 0;
+  async start() {
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    this.port = (this.server.address() as AddressInfo).port;
+  }
+  async close() {
+    this.server.closeAllConnections();
+    await new Promise((resolve) => this.server.close(resolve));
+  }
+}
+
+describe.each(DIALECTS)('%s: notify webhooks (local HTTP receiver as the stand-in endpoint)', (dialect) => {
+  const receiver = new Receiver();
+  let t: TestDatabase;
+  let now = Date.UTC(2026, 11, 6, 12);
+
+  beforeAll(async () => {
+    await receiver.start();
+  });
+  afterAll(async () => {
+    await receiver.close();
+  });
+  afterEach(async () => {
+    await t?.drop();
+    receiver.received.length = 0;
+    receiver.plan = [];
+    receiver.hold = undefined;
+  });
+
+  const settings = (overrides: Record<string, unknown> = {}) =>
+    SettingsSchema.parse({
+      llm: { auto_fallback_on_rate_limit: false },
+      tokens: { daily_budget: 100 },
+      notify: {
+        webhooks: [
+          { url: `http://127.0.0.1:${receiver.port}/services/T0/B0/s3cretPart?token=abc`, format: 'slack' },
+          { url: `http://hook:p4ss@127.0.0.1:${receiver.port}/plain`, format: 'json', events: ['approval_opened'] },
+        ],
+        retry_base_seconds: 5,
+        ...overrides,
+      },
+    });
+
+  it('sends one message per event per subscribed webhook, in both formats, and retries after a 500', async () => {
+    t = await createTestDatabase(dialect);
+    const db = t.handle.db;
+    const notifier = new Notifier({ handle: t.handle, settings: settings(), clock: () => now });
+    await notifier.start();
+    await notifier.stop(); // drive it pass by pass
+    await recordEvent(db, {
+      kind: 'approval.created',
+      subjectType: 'approval',
+      subjectId: 7,
+      actor: 'workflow',
+      data: { kind: 'merge', workflow_id: 3, title: 'Merge: add greeting' },
+      now,
+    });
+    await recordEvent(db, {
+      kind: 'workflow.waiting_for_human',
+      subjectType: 'workflow',
+      subjectId: 3,
+      actor: 'workflow',
+      data: { summary: 'Fix limit reached' },
+      now,
+    });
+    await recordEvent(db, {
+      kind: 'provider.rate_limited',
+      subjectType: 'provider',
+      subjectId: 'claude',
+      actor: 'system',
+      data: { until: now + 60_000, reason: '5-hour limit' },
+      now,
+    });
+    await recordEvent(db, { kind: 'task.created', subjectType: 'task', subjectId: 1, actor: 'cli', now });
+    const session = await startSession(db, {
+      taskId: null,
+      role: 'builder',
+      agentInstanceId: null,
+      provider: 'claude',
+      model: null,
+      now,
+    });
+    await finishSession(db, session, {
+      status: 'succeeded',
+      outcome: 'succeeded',
+      providerSessionId: null,
+      model: null,
+      tokensIn: 80,
+      tokensOut: 40,
+      tokensCache: 0,
+      costUsd: 0.5,
+      now,
+    });
+
+    receiver.plan = [500]; // the first delivery fails
+    await notifier.tick();
+    // 4 slack (approval, waiting, rate limit, budget) + 1 json (approval): five requests, one refused.
+    expect(receiver.received).toHaveLength(5);
+    const rows = await db.selectFrom('notifications').selectAll().orderBy('id').execute();
+    expect(rows).toHaveLength(5);
+    const failed = rows.filter((row) => row.status === 'pending');
+    expect(failed).toHaveLength(1);
+    expect(failed[0]!.attempts).toBe(1);
+    expect(failed[0]!.last_error).toContain('HTTP 500');
+    expect(failed[0]!.next_attempt_at).toBeGreaterThanOrEqual(now + 5000);
+    for (const row of rows) {
+      expect(row.target).not.toContain('s3cret');
+      expect(row.target).not.toContain('p4ss');
+      expect(row.target).not.toContain('abc');
+    }
+
+    // Nothing new is sent on another pass before the back-off, nor twice for the same events.
+    await notifier.tick();
+    expect(receiver.received).toHaveLength(5);
+    now += 6000;
+    await notifier.tick();
+    expect(receiver.received).toHaveLength(6);
+    expect(receiver.received[5]!.body).toEqual(receiver.received[0]!.body);
+    const after = await db.selectFrom('notifications').selectAll().execute();
+    expect(after.every((row) => row.status === 'delivered')).toBe(true);
+
+    const slack = receiver.received.filter((r) => r.path.startsWith('/services/'));
+    const plain = receiver.received.filter((r) => r.path === '/plain');
+    expect(plain).toHaveLength(1);
+    expect(plain[0]!.authorization).toBe(`Basic ${Buffer.from('hook:p4ss').toString('base64')}`);
+    expect(plain[0]!.body).toMatchObject({
+      event: 'approval_opened',
+      title: 'Approval needed: Merge: add greeting',
+      path: '/stories/3',
+      subject: { type: 'approval', id: '7' },
+    });
+    expect(String(plain[0]!.body.at)).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    const texts = [...new Set(slack.map((r) => String(r.body.text).split('\n')[0]))].sort();
+    expect(texts).toEqual([
+      '*Approval needed: Merge: add greeting*',
+      '*Provider claude is rate-limited with no fallback*',
+      '*Story 3 waits for a human*',
+      '*The daily token budget is spent*',
+    ]);
+  });
+
+  it('says nothing of a rate limit when a fallback provider can run', async () => {
+    t = await createTestDatabase(dialect);
+    const withFallback = SettingsSchema.parse({
+      ...settings(),
+      llm: { auto_fallback_on_rate_limit: true, fallback_provider: 'codex' },
+    });
+    const notifier = new Notifier({ handle: t.handle, settings: withFallback, clock: () => now });
+    await notifier.start();
+    await notifier.stop();
+    await recordEvent(t.handle.db, {
+      kind: 'provider.rate_limited',
+      subjectType: 'provider',
+      subjectId: 'claude',
+      actor: 'system',
+      data: { until: now + 60_000, reason: 'limit' },
+      now,
+    });
+    await notifier.tick();
+    expect(receiver.received).toHaveLength(0);
+    expect(await t.handle.db.selectFrom('notifications').selectAll().execute()).toHaveLength(0);
+  });
+
+  it('never blocks the workflow: events commit while a delivery hangs', async () => {
+    t = await createTestDatabase(dialect);
+    const notifier = new Notifier({ handle: t.handle, settings: settings(), clock: () => now });
+    await notifier.start();
+    await notifier.stop();
+    let release!: () => void;
+    receiver.hold = new Promise<void>((resolve) => (release = resolve));
+    await recordEvent(t.handle.db, {
+      kind: 'workflow.waiting_for_human',
+      subjectType: 'workflow',
+      subjectId: 9,
+      actor: 'workflow',
+      data: { summary: 'stuck' },
+      now,
+    });
+    const pass = notifier.tick();
+    // While the receiver holds the request, the workflow keeps writing (a positive signal: the write resolves).
+    await expect
+      .poll(async () => (await t.handle.db.selectFrom('notifications').select('next_attempt_at').execute()).length)
+      .toBe(1);
+    await recordEvent(t.handle.db, {
+      kind: 'approval.created',
+      subjectType: 'approval',
+      subjectId: 10,
+      actor: 'workflow',
+      data: { kind: 'spec', workflow_id: 9, title: 'Spec' },
+      now,
+    });
+    expect(receiver.received).toHaveLength(0);
+    release();
+    await pass;
+    expect(receiver.received).toHaveLength(1);
+  });
+
+  it('masks the secret parts of a webhook URL', () => {
+    expect(maskWebhookUrl('https://hooks.slack.com/services/T0/B0/abc')).toBe('https://hooks.slack.com/services/***');
+    expect(maskWebhookUrl('https://u:pw@example.com/hook?token=x')).toBe('https://***@example.com/hook?***');
+    expect(maskWebhookUrl('not a url')).toBe('***');
+  });
+});

@@ -1,0 +1,271 @@
+/**
+ * @module The story board and the story page in a real browser (Debian Chromium through playwright-core) against a
+ * real server, a real git repository and a test database (one engine: the SQL is the API's, tested on both in
+ * test/server/story-board.test.ts). Agents are not run: the test completes each task with a recorded result (a
+ * stand-in for the agents), as the workflow receives it. A story is started from the board and moves through its
+ * columns live; its page shows every stage, gate round, approval, cost and the diff; its merge is approved from a
+ * 390 px wide phone; another is cancelled from its page. Screenshots are kept under test-results/web/. Needs `npm run build:web` first.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FastifyInstance } from 'fastify';
+import { finishSession, startSession } from '../../src/agents/session-store.js';
+import { createLogger } from '../../src/log.js';
+import { DEFAULT_QUEUE_SETTINGS, TaskQueue } from '../../src/queue/task-queue.js';
+import { createApiToken } from '../../src/server/api-tokens.js';
+import { onWorkflowTaskCompleted, startStoryWorkflow } from '../../src/workflow/advance-workflow.js';
+import { decideApproval } from '../../src/workflow/approvals.js';
+import { workflowDeps } from '../../src/workflow/workflow-deps.js';
+import { buildServer } from '../../src/server/build-server.js';
+import { gitIn, makeGitRepo, registerRepo } from '../support/agent-fixtures.js';
+import { ONE_DIALECT, useTestDatabase } from '../support/dialects.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const WEB_DIST = path.join(ROOT, 'web', 'dist');
+const SHOTS = path.join(ROOT, 'test-results', 'web');
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--no-first-run',
+  '--disable-background-networking',
+];
+const PHONE = { width: 390, height: 844 };
+const LIVE_MS = 8_000;
+
+describe.each(ONE_DIALECT)('%s: story board in Chromium', { timeout: 120_000 }, (dialect) => {
+  const t = useTestDatabase(dialect);
+  let app: FastifyInstance;
+  let queue: TaskQueue;
+  let browser: Browser;
+  let base: string;
+  let token: string;
+  const contexts: BrowserContext[] = [];
+  const parent = fs.mkdtempSync(path.join(os.tmpdir(), 'autodev-web-board-'));
+
+  beforeAll(async () => {
+    if (!fs.existsSync(path.join(WEB_DIST, 'index.html'))) throw new Error('web/dist is missing: run "npm run build"');
+    fs.mkdirSync(SHOTS, { recursive: true });
+    queue = new TaskQueue(t.handle, DEFAULT_QUEUE_SETTINGS);
+    app = await buildServer({
+      handle: t.handle,
+      queue,
+      logger: createLogger({ level: 'silent', pretty: false }),
+      version: 'test',
+      webRoot: WEB_DIST,
+    });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const address = app.server.address();
+    if (!address || typeof address === 'string') throw new Error('no port');
+    base = `http://127.0.0.1:${address.port}`;
+    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  });
+  afterAll(async () => {
+    for (const context of contexts) await context.close().catch(() => undefined);
+    await browser?.close();
+    await app?.close();
+    await queue?.close();
+    fs.rmSync(parent, { recursive: true, force: true });
+  });
+
+  const shot = (page: Page, name: string) =>
+    page.screenshot({ path: path.join(SHOTS, `${dialect}-${name}.png`), fullPage: true });
+  const signedIn = async (viewport = { width: 1400, height: 900 }): Promise<Page> => {
+    const context = await browser.newContext({ viewport });
+    contexts.push(context);
+    await context.addInitScript(`sessionStorage.setItem('autodev.token', ${JSON.stringify(token)})`);
+    const page = await context.newPage();
+    page.on('pageerror', (error) => console.error('page error:', error.message));
+    return page;
+  };
+  /** Elements sticking out to the right of the page (none: no sideways scrolling of the page). */
+  const overflowing = (page: Page) =>
+    page.evaluate(`[...document.querySelectorAll('body *')]
+      .filter((el) => !el.closest('.sr-only, .diff, .table-box, pre') && el.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
+      .map((el) => el.tagName.toLowerCase() + (typeof el.className === 'string' ? '.' + el.className : ''))
+      .slice(0, 5)`);
+
+  it('starts a story from the board, moves it through the columns live, shows its life, and approves from a phone', async () => {
+    token = await createApiToken(t.handle.db, { name: 'lead', role: 'approver', now: Date.now() });
+    const repo = makeGitRepo(parent, 'board-repo');
+    gitIn(repo.path, 'checkout', '--quiet', '-b', 'autodev/1-sum', 'main');
+    fs.writeFileSync(path.join(repo.path, 'sum.js'), 'export const sum = (a, b) => a + b;\n');
+    gitIn(repo.path, 'add', '--all');
+    gitIn(repo.path, '-c', 'user.name=T', '-c', 'user.email=t@localhost', 'commit', '--quiet', '-m', 'add sum');
+    const sha = gitIn(repo.path, 'rev-parse', 'HEAD');
+    gitIn(repo.path, 'checkout', '--quiet', 'main');
+    await registerRepo(t.handle.db, { name: 'board-repo', location: repo.path });
+    const deps = workflowDeps(queue, 3);
+    /** The stand-in for an agent: claims the task and completes it with a recorded result, with a session's cost. */
+    const complete = async (type: string, result: unknown, role: string, cost: number) => {
+      const task = await queue.claim('w1', [type]);
+      if (!task) throw new Error(`no pending ${type} task`);
+      const now = Date.now();
+      const session = await startSession(t.handle.db, {
+        taskId: task.id,
+        role,
+        agentInstanceId: null,
+        provider: 'claude',
+        model: null,
+        now,
+      });
+      await finishSession(t.handle.db, session, {
+        status: 'succeeded',
+        outcome: 'succeeded',
+        providerSessionId: null,
+        model: null,
+        tokensIn: 1000,
+        tokensOut: 100,
+        tokensCache: 0,
+        costUsd: cost,
+        now,
+      });
+      await t.handle.db.transaction().execute(async (tx) => {
+        await queue.complete({ taskId: task.id, workerId: 'w1' }, result, tx);
+        await onWorkflowTaskCompleted(tx, deps, task, result, 'w1');
+      });
+    };
+
+    // Sign in: the board is the landing page.
+    const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+    contexts.push(context);
+    const page = await context.newPage();
+    await page.goto(base + '/');
+    await page.getByLabel('API token').fill(token);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Stories' }).waitFor({ timeout: LIVE_MS });
+    expect(new URL(page.url()).pathname).toBe('/stories');
+    await page.getByText('No stories yet').waitFor();
+
+    // New story from the board.
+    await page.getByRole('button', { name: 'New story' }).click();
+    await page.getByLabel('Title').fill('Add sum');
+    await page.getByLabel('What it should do').fill('Sum two numbers');
+    await page.getByRole('button', { name: 'Start story' }).click();
+    const card = page.locator('[data-testid^="story-card-"]', { hasText: 'Add sum' });
+    await card.waitFor({ timeout: LIVE_MS });
+    const storyId = Number((await card.getAttribute('data-testid'))!.replace('story-card-', ''));
+    expect(await card.getAttribute('data-column')).toBe('story');
+    await card.getByText('waits for pm').waitFor();
+    const pmTask = await t.handle.db
+      .selectFrom('tasks')
+      .select(['type', 'status'])
+      .where('workflow_id', '=', storyId)
+      .execute();
+    expect(pmTask).toEqual([{ type: 'create_user_story', status: 'pending' }]);
+    await shot(page, 'board-new-story');
+
+    // It runs: each completion moves its card to the next column without a reload.
+    const inColumn = (column: string) =>
+      page.getByTestId(`column-${column}`).getByTestId(`story-card-${storyId}`).waitFor({ timeout: LIVE_MS });
+    const story = { status: 'done', summary: 's', title: 'Add sum', body: 'B', acceptance_criteria: ['works'] };
+    await complete('create_user_story', story, 'pm', 0.01);
+    await inColumn('spec');
+    const spec = {
+      status: 'done',
+      summary: 's',
+      spec_markdown: '# Sum',
+      files_to_touch: ['sum.js'],
+      test_plan: 't',
+      risks: [],
+    };
+    await complete('write_spec', spec, 'architect', 0.02);
+    await inColumn('spec_approval');
+    await card.getByText('waits for approver').waitFor();
+    const [specApproval] = await t.handle.db.selectFrom('approvals').select('id').where('kind', '=', 'spec').execute();
+    await decideApproval(t.handle.db, deps, { id: specApproval!.id, decision: 'approved', actor: 'test' });
+    await inColumn('implement');
+    const implemented = {
+      status: 'done',
+      summary: 's',
+      branch: 'autodev/1-sum',
+      commits: [{ sha, message: 'add sum' }],
+      files_changed: ['sum.js'],
+    };
+    await complete('implement_feature', implemented, 'builder', 0.5);
+    await inColumn('gates');
+    await complete('review_mr', { status: 'done', summary: 's', verdict: 'approve', findings: [] }, 'reviewer', 0.1);
+    const tests = { status: 'done', summary: 's', command: 'npm test', passed: 3, failed: 0, skipped: 0, failures: [] };
+    await complete('run_tests', tests, 'tester', 0.1);
+    await complete('security_scan', { status: 'done', summary: 's', verdict: 'pass', findings: [] }, 'security', 0.1);
+    await inColumn('merge_approval');
+    await card.getByText('review ✓').waitFor({ timeout: LIVE_MS });
+    await card.getByText('$0.83').waitFor({ timeout: LIVE_MS });
+    await shot(page, 'board-merge-approval');
+
+    // The board on a phone: one list per stage, no sideways scroll.
+    const phone = await signedIn(PHONE);
+    await phone.goto(`${base}/stories`);
+    await phone.getByTestId(`story-card-${storyId}`).waitFor({ timeout: LIVE_MS });
+    expect(await overflowing(phone)).toEqual([]);
+    await shot(phone, 'board-phone');
+
+    // The story page at 390 px: every stage, the gate round, approvals, cost and the diff; approve the merge there.
+    await phone.getByTestId(`story-card-${storyId}`).getByRole('link').click();
+    await phone.getByTestId('story-page').waitFor({ timeout: LIVE_MS });
+    for (const stage of ['story', 'spec', 'spec_approval', 'implement', 'gates', 'merge_approval', 'merge', 'deploy']) {
+      await phone.getByTestId(`stage-${stage}`).waitFor();
+    }
+    await phone.getByTestId('stage-implement').getByText('implement_feature').waitFor();
+    const rounds = phone.getByTestId('gate-rounds');
+    expect(await rounds.locator('tbody tr').count()).toBe(3);
+    expect(await rounds.getByText('passed').count()).toBe(3);
+    await phone.getByTestId('approvals').getByText('approved').waitFor();
+    await phone.getByTestId('cost').getByText('builder').waitFor();
+    await phone.getByTestId('cost').getByText('$0.830').waitFor();
+    await phone.getByTestId('commits').getByText(sha.slice(0, 12)).waitFor();
+    await phone.getByText('sum.js').first().waitFor({ timeout: LIVE_MS });
+    expect(await overflowing(phone)).toEqual([]);
+    await shot(phone, 'story-page-phone');
+    const approval = phone.locator('[data-testid^="story-approval-"]');
+    await approval.getByRole('button', { name: 'Approve' }).click();
+    await expect
+      .poll(() => phone.getByTestId('story-column').textContent(), { timeout: LIVE_MS })
+      .not.toBe('merge approval');
+    const merge = await t.handle.db
+      .selectFrom('approvals')
+      .select(['status', 'decided_by'])
+      .where('kind', '=', 'merge')
+      .executeTakeFirstOrThrow();
+    expect(merge).toEqual({ status: 'approved', decided_by: 'api:lead' });
+    await shot(phone, 'story-page-phone-approved');
+
+    // The desktop board follows the decision live.
+    await expect
+      .poll(async () => (await card.getAttribute('data-column')) !== 'merge_approval', { timeout: LIVE_MS })
+      .toBe(true);
+    await shot(page, 'board-after-merge-approval');
+  });
+
+  it('cancels a story from its page: its task is cancelled and the board shows it done', async () => {
+    token = await createApiToken(t.handle.db, { name: 'lead', role: 'approver', now: Date.now() });
+    const wf = await startStoryWorkflow(t.handle.db, workflowDeps(queue, 3), {
+      title: 'Not needed after all',
+      body: 'b',
+      repoId: null,
+      createdBy: 'test',
+    });
+    const page = await signedIn();
+    await page.goto(`${base}/stories/${wf.id}`);
+    await page.getByRole('button', { name: 'Cancel story' }).click();
+    await page.getByPlaceholder('Why (optional)').fill('duplicate');
+    await page.getByRole('button', { name: 'Cancel this story' }).click();
+    await page
+      .getByRole('heading', { name: /Not needed after all/ })
+      .getByText('cancelled')
+      .waitFor({ timeout: LIVE_MS });
+    const tasks = await t.handle.db
+      .selectFrom('tasks')
+      .select(['status', 'error'])
+      .where('workflow_id', '=', wf.id)
+      .execute();
+    expect(tasks).toEqual([{ status: 'cancelled', error: 'duplicate' }]);
+    await shot(page, 'story-page-cancelled');
+    await page.getByRole('link', { name: 'Stories' }).first().click();
+    await page.getByTestId('column-done').getByTestId(`story-card-${wf.id}`).waitFor({ timeout: LIVE_MS });
+  });
+});
