@@ -76,6 +76,19 @@ merge_requests.merge_sha text
 merge_requests.external_id text
 merge_requests.created_at bigint not null
 merge_requests.updated_at bigint not null
+notifications.id bigint not null
+notifications.webhook text not null
+notifications.target text not null
+notifications.dedupe_key text not null
+notifications.event text not null
+notifications.message text not null
+notifications.status text not null
+notifications.attempts integer not null
+notifications.next_attempt_at bigint not null
+notifications.last_error text
+notifications.created_at bigint not null
+notifications.updated_at bigint not null
+notifications.delivered_at bigint
 proposal_votes.id bigint not null
 proposal_votes.proposal_id bigint not null
 proposal_votes.voter text not null
@@ -207,6 +220,9 @@ CREATE UNIQUE INDEX merge_request_notes_pkey ON public.merge_request_notes USING
 CREATE UNIQUE INDEX merge_requests_pkey ON public.merge_requests USING btree (id);
 CREATE INDEX merge_requests_repo_idx ON public.merge_requests USING btree (repo_id, status);
 CREATE INDEX merge_requests_workflow_idx ON public.merge_requests USING btree (workflow_id);
+CREATE UNIQUE INDEX notifications_dedupe_unique ON public.notifications USING btree (webhook, dedupe_key);
+CREATE INDEX notifications_due_idx ON public.notifications USING btree (status, next_attempt_at);
+CREATE UNIQUE INDEX notifications_pkey ON public.notifications USING btree (id);
 CREATE UNIQUE INDEX proposal_votes_pkey ON public.proposal_votes USING btree (id);
 CREATE UNIQUE INDEX proposal_votes_voter_key ON public.proposal_votes USING btree (proposal_id, voter);
 CREATE UNIQUE INDEX proposals_pkey ON public.proposals USING btree (id);

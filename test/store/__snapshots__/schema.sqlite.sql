@@ -7,6 +7,7 @@ CREATE TABLE "events" ("id" integer primary key autoincrement, "kind" text not n
 CREATE TABLE "instructions" ("id" integer primary key autoincrement, "role" text not null, "message" text not null, "created_by" text not null, "delivered_at" bigint, "delivered_to_session_id" integer, "created_at" bigint not null);
 CREATE TABLE "merge_request_notes" ("id" integer primary key autoincrement, "merge_request_id" integer not null, "author" text not null, "kind" text not null, "verdict" text, "body" text not null, "created_at" bigint not null);
 CREATE TABLE "merge_requests" ("id" integer primary key autoincrement, "repo_id" integer not null, "workflow_id" integer, "source_branch" text not null, "target_branch" text not null, "title" text not null, "description" text not null, "status" text not null, "head_sha" text, "target_sha" text, "merge_sha" text, "external_id" text, "created_at" bigint not null, "updated_at" bigint not null);
+CREATE TABLE "notifications" ("id" integer primary key autoincrement, "webhook" text not null, "target" text not null, "dedupe_key" text not null, "event" text not null, "message" text not null, "status" text not null, "attempts" integer default 0 not null, "next_attempt_at" bigint not null, "last_error" text, "created_at" bigint not null, "updated_at" bigint not null, "delivered_at" bigint, constraint "notifications_status_check" check (status in ('pending', 'delivered', 'failed')), constraint "notifications_dedupe_unique" unique ("webhook", "dedupe_key"));
 CREATE TABLE "proposal_votes" ("id" integer primary key autoincrement, "proposal_id" integer not null, "voter" text not null, "vote" text not null, "reason" text, "created_at" bigint not null, constraint "proposal_votes_voter_key" unique ("proposal_id", "voter"));
 CREATE TABLE "proposals" ("id" integer primary key autoincrement, "title" text not null, "body" text not null, "author" text not null, "votes_for" integer default 0 not null, "votes_against" integer default 0 not null, "status" text not null, "created_at" bigint not null, "updated_at" bigint not null, "repo_id" integer, "source_task_id" integer, "decided_by" text, "decided_at" bigint, "reason" text, "workflow_id" integer, "task_id" integer, "kind" text default 'story' not null);
 CREATE TABLE "provider_limits" ("provider" text primary key, "limited_until" bigint not null, "reason" text not null, "updated_at" bigint not null);
@@ -26,6 +27,7 @@ CREATE INDEX "instructions_role_idx" on "instructions" ("role", "delivered_at");
 CREATE INDEX "merge_request_notes_mr_idx" on "merge_request_notes" ("merge_request_id");
 CREATE INDEX "merge_requests_repo_idx" on "merge_requests" ("repo_id", "status");
 CREATE INDEX "merge_requests_workflow_idx" on "merge_requests" ("workflow_id");
+CREATE INDEX "notifications_due_idx" on "notifications" ("status", "next_attempt_at");
 CREATE INDEX "proposals_status_idx" on "proposals" ("status", "id");
 CREATE UNIQUE INDEX "session_events_seq_idx" on "session_events" ("session_id", "seq");
 CREATE INDEX "sessions_started_idx" on "sessions" ("started_at");
