@@ -89,6 +89,33 @@ export const ERRORS = {
     doc: 'bubblewrap is missing or fails its self-check: apt-get install bubblewrap, or set sandbox.mode: none.',
   },
   INTERNAL: { status: 500, exitCode: 1, doc: 'A bug in Auto-Dev; the log has the details.' },
+  // Forge clients (h1: the forge's shape; GitLab/GitHub clients raise these too).
+  FORGE_UNSUPPORTED: {
+    status: 409,
+    exitCode: 1,
+    doc: "The repository's forge does not have this feature (e.g. issues on the local forge).",
+  },
+  FORGE_AUTH_FAILED: {
+    status: 502,
+    exitCode: 1,
+    doc: 'The forge refused the token (401/403); the message names the repository and the scope it lacks.',
+  },
+  FORGE_NOT_FOUND: {
+    status: 502,
+    exitCode: 1,
+    doc: 'The forge has no such project, merge request, issue or job (404); the message names it.',
+  },
+  FORGE_CONFLICT: { status: 409, exitCode: 1, doc: 'The forge refused the change as a conflict (409); retry later.' },
+  FORGE_RATE_LIMITED: {
+    status: 503,
+    exitCode: 1,
+    doc: 'The forge kept answering 429 after waiting as it asked; the task retries later.',
+  },
+  FORGE_REQUEST_FAILED: {
+    status: 502,
+    exitCode: 1,
+    doc: 'A forge request failed (network or 5xx); the message names the repository and the request.',
+  },
 } as const satisfies Record<string, { status: number; exitCode: number; doc: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;
