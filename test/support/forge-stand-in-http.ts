@@ -66,6 +66,8 @@ export interface StandInServerOptions {
   /** The route table's prefix (`/api/v4` for GitLab, `` for GitHub at its own origin). */
   apiPrefix: string;
   routes: Route[];
+  /** Paths answered without a token (GitHub's signed log blob URLs). */
+  publicPaths?: RegExp;
   /** The body of a 401 (each forge's documented shape). */
   unauthorized: () => StandInReply;
 }
@@ -138,8 +140,9 @@ export class StandInServer {
       return { status: fault.status, headers: fault.headers ?? {}, body: fault.body ?? { message: `${fault.status}` } };
     }
     const token = req.headers['private-token']?.toString() ?? requestToken(req) ?? tokenHeader(req);
-    const user = token ? this.options.users.get(token) : undefined;
-    if (!token || !user) return this.options.unauthorized();
+    const open = this.options.publicPaths?.test(url.pathname) ?? false;
+    const user = open ? ANONYMOUS : token ? this.options.users.get(token) : undefined;
+    if (!user) return this.options.unauthorized();
     if (!url.pathname.startsWith(this.options.apiPrefix)) return { status: 404, body: { message: '404 Not Found' } };
     const local = url.pathname.slice(this.options.apiPrefix.length);
     for (const [routeMethod, pattern, handler] of this.options.routes) {
@@ -157,7 +160,7 @@ export class StandInServer {
         url,
         params: match.slice(1).map((p) => decodeURIComponent(p)),
         body,
-        token,
+        token: token ?? '',
         user,
         headers: req.headers,
       });
@@ -165,6 +168,8 @@ export class StandInServer {
     return { status: 404, body: { message: '404 Not Found' } };
   }
 }
+
+const ANONYMOUS: StandInUser = { id: 0, username: 'anonymous', scopes: [] };
 
 function tokenHeader(req: http.IncomingMessage): string | undefined {
   const header = req.headers.authorization ?? '';
