@@ -19,6 +19,14 @@ export interface ForgeRemoteSettings {
   tokenEnv: string;
 }
 
+/** A GitLab project or GitHub repository as its forge reports it. */
+export interface RemoteProject {
+  defaultBranch: string;
+  /** The token-free HTTPS clone URL. */
+  remoteUrl: string;
+  webUrl: string;
+}
+
 const PROJECT = /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)+$/;
 const TOKEN_ENV = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 

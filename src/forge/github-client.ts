@@ -34,7 +34,12 @@ import {
   retryDelayMs,
   type BackoffPolicy,
 } from './forge-http-policy.js';
-import { forgeRemoteSettings, forgeToken, type ForgeRemoteSettings } from './forge-remote-settings.js';
+import {
+  forgeRemoteSettings,
+  forgeToken,
+  type ForgeRemoteSettings,
+  type RemoteProject,
+} from './forge-remote-settings.js';
 import { pushToRemote } from './push-to-remote.js';
 
 /** The classic token scope that covers everything this client does (fine-grained: pull requests, issues, contents). */
@@ -141,6 +146,12 @@ export class GitHubClient implements ForgeClient {
 
   private get where(): { owner: string; repo: string } {
     return { owner: this.owner, repo: this.repo };
+  }
+
+  /** The repository as GitHub reports it: what `repos add --github` records (default branch, clone URL, page). */
+  async remoteProject(): Promise<RemoteProject> {
+    const repo = (await this.octokit.rest.repos.get(this.where)).data;
+    return { defaultBranch: repo.default_branch, remoteUrl: repo.clone_url, webUrl: repo.html_url };
   }
 
   private async branchSha(branch: string): Promise<string | null> {

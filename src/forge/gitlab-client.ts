@@ -35,7 +35,12 @@ import {
   retryDelayMs,
   type BackoffPolicy,
 } from './forge-http-policy.js';
-import { forgeRemoteSettings, forgeToken, type ForgeRemoteSettings } from './forge-remote-settings.js';
+import {
+  forgeRemoteSettings,
+  forgeToken,
+  type ForgeRemoteSettings,
+  type RemoteProject,
+} from './forge-remote-settings.js';
 import { pushToRemote } from './push-to-remote.js';
 
 /** The scope a GitLab token needs for everything this client does. */
@@ -173,6 +178,19 @@ export class GitLabClient implements ForgeClient {
     this.project ??= this.api.Projects.show(this.projectPath).then((p) => p as unknown as GitLabProjectJson);
     this.project.catch(() => (this.project = undefined));
     return this.project;
+  }
+
+  /** The project as GitLab reports it: what `repos add --gitlab` records (default branch, clone URL, page). */
+  async remoteProject(): Promise<RemoteProject> {
+    const project = (await this.api.Projects.show(this.projectPath)) as unknown as {
+      default_branch: string | null;
+      http_url_to_repo: string;
+      web_url: string;
+    };
+    if (!project.default_branch) {
+      throw new AutodevError('VALIDATION_FAILED', `GitLab project ${this.projectPath} has no commits yet`);
+    }
+    return { defaultBranch: project.default_branch, remoteUrl: project.http_url_to_repo, webUrl: project.web_url };
   }
 
   private me(): Promise<string> {

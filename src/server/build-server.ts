@@ -53,6 +53,8 @@ export interface ServerDeps {
   settings?: Settings;
   /** The environment agent sessions start from, for `GET /api/providers`; defaults to process.env. */
   env?: Readonly<Record<string, string | undefined>>;
+  /** The data directory (clone caches of GitLab/GitHub repositories); without it `POST /api/repos` takes local paths only. */
+  dataDir?: string;
 }
 
 /** The router's longest path parameter; a longer one gets 414 URL_TOO_LONG (after the token check under /api). */
@@ -125,7 +127,12 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       await api.register(approvalsPlugin, { queue: deps.queue, maxFixRounds: deps.maxFixRounds ?? 3 });
       await api.register(mergeRequestsPlugin, { db: deps.handle.db });
       await api.register(storiesPlugin, { queue: deps.queue, maxFixRounds: deps.maxFixRounds ?? 3 });
-      await api.register(reposPlugin, { db: deps.handle.db, clock: deps.clock ?? Date.now });
+      await api.register(reposPlugin, {
+        db: deps.handle.db,
+        clock: deps.clock ?? Date.now,
+        dataDir: deps.dataDir,
+        env: deps.env ?? process.env,
+      });
       await api.register(swarmPlugin, { db: deps.handle.db });
       await api.register(statsPlugin, { db: deps.handle.db, clock: deps.clock ?? Date.now });
       await api.register(providersPlugin, {

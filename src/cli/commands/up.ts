@@ -77,6 +77,7 @@ export async function run(args: UpArgs, deps: CliDeps): Promise<number> {
         settings,
         dailyBudget: settings.tokens.daily_budget,
         maxFixRounds: settings.workflow.max_fix_rounds,
+        dataDir,
       });
       await listen(app, host, port);
       const address = app.server.address() as AddressInfo;
