@@ -42,6 +42,29 @@ describe('git smart HTTP through git http-backend (the real protocol, a local se
     expect(config).toContain(remote);
   });
 
+  it("runs no hook of the clone while the token is in git's environment", async () => {
+    const remote = `${server.url}/group/app.git`;
+    const clone = path.join(dir, 'clone');
+    const marker = path.join(dir, 'hook-ran');
+    const hook = path.join(clone, '.git', 'hooks', 'pre-push');
+    fs.writeFileSync(hook, `#!/bin/sh\nenv > ${marker}\n`, { mode: 0o755 });
+    await git(clone, ['checkout', '-q', '-b', 'hooked']);
+    await git(clone, ['push', '-q', remote, 'HEAD:refs/heads/hooked'], {
+      env: { ...process.env, ...gitCredentialEnv(remote, TOKEN, 'oauth2') },
+    });
+    expect(
+      (
+        await git(clone, ['ls-remote', remote, 'refs/heads/hooked'], {
+          env: { ...process.env, ...gitCredentialEnv(remote, TOKEN, 'oauth2') },
+        })
+      ).stdout,
+    ).toContain('refs/heads/hooked');
+    expect(fs.existsSync(marker)).toBe(false);
+    // The same hook does run without the credential environment: the test would see it.
+    await git(clone, ['push', '-q', path.join(server.root, 'group', 'app.git'), 'HEAD:refs/heads/hooked-local']);
+    expect(fs.existsSync(marker)).toBe(true);
+  });
+
   it('refuses a clone without a token or with a wrong one, and a push with a read-only token', async () => {
     const remote = `${server.url}/group/app.git`;
     const none = await git(dir, ['ls-remote', remote], { okExitCodes: [128] });
