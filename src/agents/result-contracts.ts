@@ -238,6 +238,14 @@ const DEFINITIONS = {
       }
     },
   },
+  merge: {
+    description: 'The approved merge, carried out through the forge (deterministic: no session).',
+    fields: {
+      outcome: z.enum(['merged', 'refused', 'skipped']),
+      sha: z.string().trim().min(1).optional().describe('The merge (or squash) commit'),
+      reason: z.string().trim().min(1).optional().describe('Why the forge refused, or why nothing was merged'),
+    },
+  },
   deploy: {
     description: 'The deployment and its outcome.',
     fields: {

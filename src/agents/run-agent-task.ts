@@ -4,7 +4,8 @@
  * record the transcript, commit the work (never lost), then validate the submitted result, run the task's
  * deterministic gate (tests, secret scan, lint: `run-gates.ts`) outside any transaction, and hand the worker loop a
  * completion whose outbox writes and workflow step commit with it. Rate limits release the task; everything else that
- * goes wrong is a failed attempt whose error says why. `deploy` runs no session at all (`run-deploy-task.ts`).
+ * goes wrong is a failed attempt whose error says why. Deterministic task types (`merge`, `deploy`) run no session at
+ * all: their handlers are `deterministic-handlers.ts`'s.
  */
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
@@ -36,7 +37,7 @@ import { activeProviderLimits, markProviderLimited } from './provider-limits.js'
 import { renderTaskPrompt } from './render-prompt.js';
 import { resultJsonSchema, validateResult } from './result-contracts.js';
 import { onWorkflowTaskCompleted } from '../workflow/advance-workflow.js';
-import { runDeployTask } from './run-deploy-task.js';
+import { deterministicHandlerFor } from './deterministic-handlers.js';
 import { runTaskGates } from './run-gates.js';
 import { workflowDeps } from '../workflow/workflow-deps.js';
 import {
@@ -101,8 +102,8 @@ type SessionEnd =
 
 export function createAgentTaskHandler(deps: AgentRuntimeDeps, role: Role): TaskHandler {
   return async (task, context) => {
-    // A deployment is deterministic: the repository's deploy command, no LLM session.
-    if (task.type === 'deploy') return runDeployTask(deps, task, context);
+    const deterministic = deterministicHandlerFor(task.type);
+    if (deterministic) return deterministic(deps, task, context);
     const db = deps.queue.handle.db;
     for (let switches = 0; ; switches++) {
       const now = deps.queue.clock();

@@ -129,7 +129,10 @@ export interface RepositoriesTable {
   id: Generated<number>;
   name: string;
   forge: ForgeKind;
+  /** The local repository (a local forge) or the remote's clone cache under the data directory. */
   location: string;
+  /** Where task branches are pushed and merge requests live; null: `location` is its own remote (migration 0008). */
+  remote_url: string | null;
   default_branch: string;
   test_command: string | null;
   deploy_command: string | null;

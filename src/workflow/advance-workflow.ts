@@ -1,19 +1,22 @@
 /**
  * @module Applies the pure story workflow to the database: loads a workflow row, steps it with an event, and carries
- * out the commands (tasks, approvals, merge, ask a human) in the caller's transaction, with an event row for each.
+ * out the commands (tasks, approvals, ask a human) in the caller's transaction, with an event row for each. Nothing
+ * here calls a forge: the merge request is recorded from the local clone's branches (read only), and an approved merge
+ * is a recorded intent, the deterministic `merge` task (`merge-step.ts`), carried out outside any transaction.
  */
 import type { Kysely, Selectable } from 'kysely';
 import { isTaskType } from '../domain/roles.js';
 import { AutodevError } from '../errors.js';
 import { recordEvent } from '../events/record-event.js';
-import type { Forge } from '../forge/forge.js';
+import { LocalForgeClient } from '../forge/local-forge-client.js';
+import { forgeRepository } from '../forge/forge-clients.js';
+import { recordMergeRequestOpened } from '../forge/merge-request-records.js';
 import type { Task } from '../queue/task-record.js';
 import type { TaskQueue } from '../queue/task-queue.js';
 import { inTransaction } from '../store/in-transaction.js';
 import type { Database, WorkflowsTable } from '../store/schema.js';
 import {
   initialStoryState,
-  squashReason,
   stepStory,
   type GateVerdict,
   type StoryCommand,
@@ -33,9 +36,10 @@ export type MergeExecutor = (
 export interface WorkflowDeps {
   queue: TaskQueue;
   maxFixRounds: number;
-  /** Opens the merge request when the gates pass and merges it when approved (repositories with a forge). */
-  forge?: Forge;
-  /** Carries out an approved merge instead of the forge (workflows without a repository, tests). */
+  /**
+   * Carries out an approved merge at once, in the deciding transaction, instead of the `merge` task through the
+   * repository's forge (workflows without a repository, tests).
+   */
   merge?: MergeExecutor;
 }
 
@@ -211,7 +215,7 @@ async function applyCommand(
     }
     case 'merge':
       if (deps.merge) return deps.merge(tx, row, state);
-      return mergeWithForge(tx, deps, row, state);
+      return enqueueMerge(tx, deps, row, state);
     case 'ask_human':
       await recordEvent(tx, {
         kind: 'workflow.waiting_for_human',
@@ -225,34 +229,47 @@ async function applyCommand(
   }
 }
 
-/** Opens (or refreshes) the workflow's merge request, recording the head and target the gates passed on. */
+/**
+ * Records (or refreshes) the workflow's merge request with the head and target the gates passed on, read from the
+ * repository's local clone (no forge call: pushing and opening it in a remote forge is the merge step's).
+ */
 async function openMergeRequest(tx: Kysely<Database>, deps: WorkflowDeps, row: WorkflowRow, state: StoryState) {
-  if (!deps.forge || row.repo_id === null || !state.branch) return;
+  // A merge executor stands in for the forge entirely: no merge request either.
+  if (deps.merge || row.repo_id === null || !state.branch) return;
   const repo = await tx.selectFrom('repositories').selectAll().where('id', '=', row.repo_id).executeTakeFirstOrThrow();
-  await deps.forge.openMergeRequest(tx, {
-    repo,
-    workflowId: row.id,
+  const clone = new LocalForgeClient({ ...forgeRepository(repo), remoteUrl: null });
+  const opened = await clone.openMergeRequest({
     sourceBranch: state.branch,
     title: state.title,
     description: state.body,
+  });
+  await recordMergeRequestOpened(tx, {
+    repoId: repo.id,
+    workflowId: row.id,
+    opened,
+    description: state.body,
+    externalId: null,
     actor: WORKFLOW_ACTOR,
     now: deps.queue.clock(),
   });
 }
 
-async function mergeWithForge(
+/**
+ * The approved merge as a recorded intent: the deterministic `merge` task, enqueued in the deciding transaction. A
+ * workflow without a repository or an open merge request cannot merge: FORGE_UNAVAILABLE rolls the decision back.
+ */
+async function enqueueMerge(
   tx: Kysely<Database>,
   deps: WorkflowDeps,
   row: WorkflowRow,
   state: StoryState,
-): Promise<StoryEvent> {
-  if (!deps.forge || row.repo_id === null) {
+): Promise<undefined> {
+  if (row.repo_id === null) {
     throw new AutodevError('FORGE_UNAVAILABLE', `workflow ${row.id}: no forge is configured to merge its branch`);
   }
-  const repo = await tx.selectFrom('repositories').selectAll().where('id', '=', row.repo_id).executeTakeFirstOrThrow();
   const mr = await tx
     .selectFrom('merge_requests')
-    .selectAll()
+    .select('id')
     .where('workflow_id', '=', row.id)
     .where('status', '=', 'open')
     .orderBy('id', 'desc')
@@ -263,22 +280,17 @@ async function mergeWithForge(
       `workflow ${row.id} has no open merge request for ${state.branch ?? '?'}`,
     );
   }
-  const squash = squashReason(state);
-  const outcome = await deps.forge.merge(tx, repo, mr, {
-    actor: WORKFLOW_ACTOR,
-    now: deps.queue.clock(),
-    ...(squash ? { squash } : {}),
-  });
-  if (outcome.status === 'merged') return { type: 'merged', sha: outcome.sha };
-  await recordEvent(tx, {
-    kind: 'merge_request.merge_refused',
-    subjectType: 'merge_request',
-    subjectId: mr.id,
-    actor: WORKFLOW_ACTOR,
-    data: { reason: outcome.reason, rerun_gates: outcome.rerunGates },
-    now: deps.queue.clock(),
-  });
-  return { type: 'merge_refused', reason: outcome.reason, rerunGates: outcome.rerunGates };
+  await deps.queue.enqueue(
+    {
+      type: 'merge',
+      payload: { workflow_id: row.id, merge_request_id: mr.id, round: state.round },
+      workflowId: row.id,
+      repoId: row.repo_id,
+      createdBy: WORKFLOW_ACTOR,
+    },
+    tx,
+  );
+  return undefined;
 }
 
 /** The event a completed workflow task is for its workflow. */

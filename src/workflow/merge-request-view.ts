@@ -8,8 +8,9 @@ import { spawn } from 'node:child_process';
 import type { Kysely } from 'kysely';
 import { z } from 'zod';
 import { AutodevError } from '../errors.js';
-import { LocalForge } from '../forge/local-forge.js';
-import type { MergeRequestRow } from '../forge/forge.js';
+import { forgeRepository } from '../forge/forge-clients.js';
+import { LocalForgeClient } from '../forge/local-forge-client.js';
+import type { MergeRequestRow } from '../forge/merge-request-records.js';
 import type { RepositoryRow } from '../forge/repositories.js';
 import type { Database, TaskRow } from '../store/schema.js';
 import { gitArgs, gitEnvironment } from '../workspace/git.js';
@@ -359,14 +360,17 @@ async function diffOf(repo: RepositoryRow | undefined, mr: MergeRequestRow): Pro
   try {
     const diff = recorded
       ? await readDiff(repo.location, base, head)
-      : await new LocalForge().diff(repo, mr).then((text) => {
-          const bytes = Buffer.byteLength(text);
-          if (bytes <= MAX_DIFF_BYTES) return { text, bytes, truncated: false };
-          const cut = Buffer.from(text).subarray(0, MAX_DIFF_BYTES);
-          const end = cut.lastIndexOf(0x0a);
-          const kept = end >= 0 ? cut.subarray(0, end + 1) : cut;
-          return { text: kept.toString('utf8'), bytes: kept.length, truncated: true };
-        });
+      : // The repository's local clone has both branches, whatever its forge.
+        await new LocalForgeClient({ ...forgeRepository(repo), remoteUrl: null })
+          .diff(mr.source_branch)
+          .then((text) => {
+            const bytes = Buffer.byteLength(text);
+            if (bytes <= MAX_DIFF_BYTES) return { text, bytes, truncated: false };
+            const cut = Buffer.from(text).subarray(0, MAX_DIFF_BYTES);
+            const end = cut.lastIndexOf(0x0a);
+            const kept = end >= 0 ? cut.subarray(0, end + 1) : cut;
+            return { text: kept.toString('utf8'), bytes: kept.length, truncated: true };
+          });
     return { ...empty, ...diff, error: null };
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);

@@ -299,6 +299,8 @@ function stageOf(taskType: TaskType): StoryStage | undefined {
     case 'implement_feature':
     case 'implement_fix':
       return 'implement';
+    case 'merge':
+      return 'merge';
     case 'deploy':
       return 'deploy';
     default:

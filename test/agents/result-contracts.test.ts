@@ -83,6 +83,7 @@ const VALID_DONE: Record<TaskType, Record<string, unknown>> = {
     verdict: 'pass',
     findings: [{ severity: 'low', category: 'A05 Security Misconfiguration', message: 'Verbose error in dev mode.' }],
   },
+  merge: { outcome: 'merged', sha: 'f00dfeedf00dfeedf00dfeedf00dfeedf00dfeed' },
   deploy: {
     environment: 'staging',
     outcome: 'succeeded',

@@ -1,12 +1,21 @@
 /**
- * @module The local forge with real git in temp repositories, on both engines: merge requests with diff and notes,
- * a real merge commit, and the refusals (conflict, default branch moved, source changed) that change nothing; a crash
- * between the git merge and the database commit recognized on retry; then the story workflow merging through it.
+ * @module The local forge client with the merge request records, real git in temp repositories, on both engines:
+ * merge requests with diff and notes, a real merge commit, and the refusals (conflict, default branch moved, source
+ * changed) that change nothing; a crash between the git merge and the database commit recognized on retry; then the
+ * story workflow merging through it with the deterministic `merge` task.
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { LocalForge } from '../../src/forge/local-forge.js';
+import type { MergeResult } from '../../src/forge/forge-client.js';
+import { forgeClientFor } from '../../src/forge/forge-clients.js';
+import {
+  addMergeRequestNote,
+  mergeCommitTitle,
+  recordMergeOutcome,
+  recordMergeRequestOpened,
+  type MergeRequestRow,
+} from '../../src/forge/merge-request-records.js';
 import {
   addRepository,
   repositoryToJson,
@@ -19,6 +28,7 @@ import { onWorkflowTaskCompleted, startStoryWorkflow } from '../../src/workflow/
 import { decideApproval, listApprovals } from '../../src/workflow/approvals.js';
 import { workflowDeps } from '../../src/workflow/workflow-deps.js';
 import { DIALECTS, useTestDatabase } from '../support/dialects.js';
+import { runMergeTasks } from '../support/merge-tasks.js';
 import { branchCommit, commitAll, fileAt, makeRepo, type TestRepo } from '../workspace/git-fixtures.js';
 
 const NOW = 1_700_000_000_000;
@@ -36,7 +46,7 @@ describe.each(DIALECTS)('%s: local forge', (dialect) => {
   const t = useTestDatabase(dialect);
   let fixture: TestRepo;
   let repo: RepositoryRow;
-  const forge = new LocalForge();
+  const client = (row: RepositoryRow) => forgeClientFor(row, { dataDir: '/nonexistent', env: {} });
 
   beforeEach(async () => {
     fixture = await makeRepo();
@@ -46,23 +56,34 @@ describe.each(DIALECTS)('%s: local forge', (dialect) => {
     await fixture.cleanup();
   });
 
-  const open = (branch: string) =>
-    forge.openMergeRequest(t.handle.db, {
-      repo,
+  const open = async (branch: string) =>
+    recordMergeRequestOpened(t.handle.db, {
+      repoId: repo.id,
       workflowId: null,
-      sourceBranch: branch,
-      title: `Merge ${branch}`,
+      opened: await client(repo).openMergeRequest({ sourceBranch: branch, title: `Merge ${branch}`, description: 'd' }),
       description: 'd',
+      externalId: null,
       actor: 'test',
       now: NOW,
     });
+  /** The client's merge, as the merge step asks for it. */
+  const forgeMerge = (row: RepositoryRow, mr: MergeRequestRow): Promise<MergeResult> =>
+    client(row).merge(mr.source_branch, {
+      expectedHeadSha: mr.head_sha!,
+      expectedTargetSha: mr.target_sha,
+      method: client(row).repository.mergeMethod,
+      title: mergeCommitTitle(mr),
+    });
+  /** The client's merge recorded, as the merge step's completing transaction does. */
+  const mergeAndRecord = async (row: RepositoryRow, mr: MergeRequestRow) =>
+    recordMergeOutcome(t.handle.db, mr, await forgeMerge(row, mr), { actor: 'test', now: NOW });
 
   it('opens a merge request with its diff and notes, and merges it with a merge commit', async () => {
     const head = await branchWith(fixture.repo, 'feature', 'sum.js', 'export const sum = (a, b) => a + b;\n');
     const mr = await open('feature');
     expect(mr).toMatchObject({ status: 'open', source_branch: 'feature', target_branch: 'main', head_sha: head });
-    expect(await forge.diff(repo, mr)).toContain('+export const sum');
-    const note = await forge.addNote(t.handle.db, {
+    expect(await client(repo).diff('feature')).toContain('+export const sum');
+    const note = await addMergeRequestNote(t.handle.db, {
       mergeRequestId: mr.id,
       author: 'reviewer',
       kind: 'review',
@@ -72,10 +93,10 @@ describe.each(DIALECTS)('%s: local forge', (dialect) => {
     });
     expect(note).toMatchObject({ verdict: 'approve', body: 'fine' });
     const before = await branchCommit(fixture.repo, 'main');
-    const outcome = await forge.merge(t.handle.db, repo, mr, { actor: 'test', now: NOW });
+    const outcome = await mergeAndRecord(repo, mr);
     expect(outcome.status).toBe('merged');
     const mainSha = await branchCommit(fixture.repo, 'main');
-    expect(outcome).toEqual({ status: 'merged', sha: mainSha });
+    expect(outcome).toEqual({ status: 'merged', sha: mainSha, recovered: false });
     const parents = (await gitOutput(fixture.repo, ['rev-list', '--parents', '-n', '1', 'main'])).split(' ');
     expect(parents.slice(1)).toEqual([before, head]);
     expect(await fileAt(fixture.repo, 'main', 'sum.js')).toContain('sum');
@@ -100,13 +121,8 @@ describe.each(DIALECTS)('%s: local forge', (dialect) => {
     await git(fixture.repo, ['checkout', '--quiet', 'main']);
     const mr = await open('feature');
     const before = await branchCommit(fixture.repo, 'main');
-    const crash = new Error('crash before commit');
-    await expect(
-      t.handle.db.transaction().execute(async (tx) => {
-        expect((await forge.merge(tx, squashing, mr, { actor: 'test', now: NOW })).status).toBe('merged');
-        throw crash;
-      }),
-    ).rejects.toBe(crash);
+    // The forge merges; the process "dies" before the outcome is recorded.
+    expect((await forgeMerge(squashing, mr)).status).toBe('merged');
     const squashed = await branchCommit(fixture.repo, 'main');
     // One commit, parent the old main, with both of the branch's files and a message naming the request and head.
     const parents = (await gitOutput(fixture.repo, ['rev-list', '--parents', '-n', '1', 'main'])).split(' ');
@@ -118,10 +134,7 @@ describe.each(DIALECTS)('%s: local forge', (dialect) => {
     expect(message).toContain(head);
     const stillOpen = await t.handle.db.selectFrom('merge_requests').selectAll().executeTakeFirstOrThrow();
     expect(stillOpen.status).toBe('open');
-    expect(await forge.merge(t.handle.db, squashing, stillOpen, { actor: 'test', now: NOW })).toEqual({
-      status: 'merged',
-      sha: squashed,
-    });
+    expect(await mergeAndRecord(squashing, stillOpen)).toEqual({ status: 'merged', sha: squashed, recovered: true });
     expect(await branchCommit(fixture.repo, 'main')).toBe(squashed);
   });
 
@@ -142,23 +155,16 @@ describe.each(DIALECTS)('%s: local forge', (dialect) => {
     const head = await branchWith(fixture.repo, 'feature', 'sum.js', 'export const sum = (a, b) => a + b;\n');
     const mr = await open('feature');
     const before = await branchCommit(fixture.repo, 'main');
-    // The git part runs and moves main; the process "dies" before the transaction commits.
-    const crash = new Error('crash before commit');
-    await expect(
-      t.handle.db.transaction().execute(async (tx) => {
-        const outcome = await forge.merge(tx, repo, mr, { actor: 'test', now: NOW });
-        expect(outcome.status).toBe('merged');
-        throw crash;
-      }),
-    ).rejects.toBe(crash);
+    // The git part runs and moves main; the process "dies" before the outcome is recorded.
+    expect((await forgeMerge(repo, mr)).status).toBe('merged');
     const merged = await branchCommit(fixture.repo, 'main');
     expect(merged).not.toBe(before);
     const stillOpen = await t.handle.db.selectFrom('merge_requests').selectAll().executeTakeFirstOrThrow();
     expect(stillOpen).toMatchObject({ status: 'open', target_sha: before, merge_sha: null });
 
     // The retry sees main "moved" by our own merge commit, and records it as merged (no second merge commit).
-    const retry = await forge.merge(t.handle.db, repo, stillOpen, { actor: 'test', now: NOW });
-    expect(retry).toEqual({ status: 'merged', sha: merged });
+    const retry = await mergeAndRecord(repo, stillOpen);
+    expect(retry).toEqual({ status: 'merged', sha: merged, recovered: true });
     expect(await branchCommit(fixture.repo, 'main')).toBe(merged);
     const parents = (await gitOutput(fixture.repo, ['rev-list', '--parents', '-n', '1', 'main'])).split(' ');
     expect(parents.slice(1)).toEqual([before, head]);
@@ -177,7 +183,7 @@ describe.each(DIALECTS)('%s: local forge', (dialect) => {
     const mr = await open('feature');
     // A person merges the branch by hand: a merge commit with the same parents, but not ours.
     await git(fixture.repo, ['merge', '--no-ff', '--quiet', '-m', 'manual merge', head], { asAutodev: true });
-    const outcome = await forge.merge(t.handle.db, repo, mr, { actor: 'test', now: NOW });
+    const outcome = await mergeAndRecord(repo, mr);
     expect(outcome).toMatchObject({ status: 'refused', rerunGates: true });
     const stored = await t.handle.db.selectFrom('merge_requests').selectAll().executeTakeFirstOrThrow();
     expect(stored.status).toBe('open');
@@ -188,12 +194,12 @@ describe.each(DIALECTS)('%s: local forge', (dialect) => {
     const mr = await open('feature');
     await writeFile(join(fixture.repo, 'README.md'), '# main version\n');
     await commitAll(fixture.repo, 'main moves');
-    const moved = await forge.merge(t.handle.db, repo, mr, { actor: 'test', now: NOW });
+    const moved = await mergeAndRecord(repo, mr);
     expect(moved).toMatchObject({ status: 'refused', rerunGates: true });
     const refreshed = await open('feature');
     expect(refreshed.id).toBe(mr.id);
     const mainBefore = await branchCommit(fixture.repo, 'main');
-    const conflict = await forge.merge(t.handle.db, repo, refreshed, { actor: 'test', now: NOW });
+    const conflict = await mergeAndRecord(repo, refreshed);
     expect(conflict).toMatchObject({ status: 'refused', rerunGates: false });
     expect(conflict.status === 'refused' && conflict.reason).toContain('README.md');
     expect(await branchCommit(fixture.repo, 'main')).toBe(mainBefore);
@@ -266,6 +272,9 @@ describe.each(DIALECTS)('%s: local forge', (dialect) => {
       await branchWith(fixture.repo, 'autodev/7-sum', 'a.js', 'ok\n');
       const { wf, merge, deps } = await toMergeApproval('autodev/7-sum');
       await decideApproval(t.handle.db, deps, { id: merge.id, decision: 'approved', actor: 'cli:alice' });
+      // The decision is recorded with the merge as its intent: nothing merged yet.
+      expect(await fileAt(fixture.repo, 'main', 'a.js')).toBeNull();
+      expect((await runMergeTasks(queue, deps)).map((r) => r.outcome)).toEqual(['merged']);
       expect(await fileAt(fixture.repo, 'main', 'a.js')).toBe('ok\n');
       const row = await t.handle.db
         .selectFrom('workflows')
@@ -285,11 +294,13 @@ describe.each(DIALECTS)('%s: local forge', (dialect) => {
       await commitAll(fixture.repo, 'main moves');
       const mainBefore = await branchCommit(fixture.repo, 'main');
       await decideApproval(t.handle.db, deps, { id: merge.id, decision: 'approved', actor: 'cli:alice' });
+      expect((await runMergeTasks(queue, deps)).map((r) => r.outcome)).toEqual(['refused']);
       let row = await t.handle.db.selectFrom('workflows').selectAll().where('id', '=', wf.id).executeTakeFirstOrThrow();
       expect(row.stage).toBe('gates');
       for (const [type, result] of GATES) await complete(type, result);
       const again = (await listApprovals(t.handle.db, { status: 'pending' })).find((a) => a.kind === 'merge');
       await decideApproval(t.handle.db, deps, { id: again!.id, decision: 'approved', actor: 'cli:alice' });
+      expect((await runMergeTasks(queue, deps)).map((r) => r.outcome)).toEqual(['refused']);
       expect(await branchCommit(fixture.repo, 'main')).toBe(mainBefore);
       row = await t.handle.db.selectFrom('workflows').selectAll().where('id', '=', wf.id).executeTakeFirstOrThrow();
       expect(row.stage).toBe('implement');

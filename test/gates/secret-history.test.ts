@@ -17,6 +17,7 @@ import { startStoryWorkflow } from '../../src/workflow/advance-workflow.js';
 import { decideApproval, listApprovals } from '../../src/workflow/approvals.js';
 import { workflowDeps } from '../../src/workflow/workflow-deps.js';
 import { mergeRequestView } from '../../src/workflow/merge-request-view.js';
+import { runMergeTasks } from '../support/merge-tasks.js';
 import { DIALECTS, useTestDatabase } from '../support/dialects.js';
 import { commitAll, makeRepo, type TestRepo } from '../workspace/git-fixtures.js';
 import {
@@ -202,6 +203,7 @@ describe.each(DIALECTS)('%s: a secret only in the branch history', (dialect) => 
       },
     });
     await decideApproval(t.handle.db, deps, { id: merge!.id, decision: 'approved', actor: 'cli:alice' });
+    expect((await runMergeTasks(queue, deps)).map((r) => r.outcome)).toEqual(['merged']);
 
     const row = await t.handle.db.selectFrom('workflows').selectAll().where('id', '=', wf.id).executeTakeFirstOrThrow();
     expect(row.stage).toBe('deploy');

@@ -7,11 +7,13 @@
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { LocalForge } from '../../src/forge/local-forge.js';
+import { forgeClientFor } from '../../src/forge/forge-clients.js';
+import { addMergeRequestNote, recordMergeRequestOpened } from '../../src/forge/merge-request-records.js';
 import { addRepository, type RepositoryRow } from '../../src/forge/repositories.js';
 import { git } from '../../src/workspace/git.js';
 import { onWorkflowTaskCompleted, startStoryWorkflow } from '../../src/workflow/advance-workflow.js';
 import { decideApproval } from '../../src/workflow/approvals.js';
+import { runMergeTasks } from '../support/merge-tasks.js';
 import { MAX_DIFF_BYTES } from '../../src/workflow/merge-request-view.js';
 import type { GateVerdict } from '../../src/workflow/workflow-steps.js';
 import { workflowDeps } from '../../src/workflow/workflow-deps.js';
@@ -203,7 +205,7 @@ describe.each(DIALECTS)('%s: merge request route', (dialect) => {
       .where('source_branch', '=', 'autodev/2-sum-fix')
       .executeTakeFirstOrThrow();
     expect(merge!.merge_request_id).toBe(mrRow.id);
-    await new LocalForge().addNote(s.db.handle.db, {
+    await addMergeRequestNote(s.db.handle.db, {
       mergeRequestId: mrRow.id,
       author: 'reviewer',
       kind: 'review',
@@ -276,6 +278,7 @@ describe.each(DIALECTS)('%s: merge request route', (dialect) => {
 
     // Approved and merged: the diff is still the change the gates passed (the recorded commits), not empty.
     await decideApproval(s.db.handle.db, deps, { id: merge!.id, decision: 'approved', actor: 'test' });
+    expect((await runMergeTasks(s.queue, deps)).map((r) => r.outcome)).toEqual(['merged']);
     const merged = (await s.request({ method: 'GET', url: `/api/merge-requests/${mrRow.id}` })).json();
     expect(merged.status).toBe('merged');
     expect(merged.merge_sha).toMatch(/^[0-9a-f]{40}$/);
@@ -289,13 +292,13 @@ describe.each(DIALECTS)('%s: merge request route', (dialect) => {
   it('cuts a diff over the cap at a line end and says so; a missing repository is an error in the view', async () => {
     const line = `${'x'.repeat(99)}\n`;
     await branchWith(fixture.repo, 'big', 'main', 'big.txt', line.repeat(Math.ceil((MAX_DIFF_BYTES * 1.3) / 100)));
-    const forge = new LocalForge();
-    const mr = await forge.openMergeRequest(s.db.handle.db, {
-      repo,
+    const client = forgeClientFor(repo, { dataDir: '/nonexistent', env: {} });
+    const mr = await recordMergeRequestOpened(s.db.handle.db, {
+      repoId: repo.id,
       workflowId: null,
-      sourceBranch: 'big',
-      title: 'Big',
+      opened: await client.openMergeRequest({ sourceBranch: 'big', title: 'Big', description: 'd' }),
       description: 'd',
+      externalId: null,
       actor: 'test',
       now: Date.now(),
     });

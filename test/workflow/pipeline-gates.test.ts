@@ -11,6 +11,7 @@ import { TaskQueue } from '../../src/queue/task-queue.js';
 import { decideApproval, listApprovals } from '../../src/workflow/approvals.js';
 import { startStoryWorkflow, type WorkflowDeps } from '../../src/workflow/advance-workflow.js';
 import { workflowDeps } from '../../src/workflow/workflow-deps.js';
+import { runMergeTasks } from '../support/merge-tasks.js';
 import { DIALECTS, useTestDatabase } from '../support/dialects.js';
 import { fileAt, makeRepo, type TestRepo } from '../workspace/git-fixtures.js';
 import {
@@ -143,6 +144,7 @@ describe.each(DIALECTS)('%s: the pipeline with real gates', (dialect) => {
     expect(await workflow(wf)).toMatchObject({ stage: 'merge_approval', fix_rounds: 1 });
     const [merge] = await pendingMerge();
     await decideApproval(t.handle.db, deps, { id: merge!.id, decision: 'approved', actor: 'cli:alice' });
+    expect((await runMergeTasks(queue, deps)).map((r) => r.outcome)).toEqual(['merged']);
     expect(await fileAt(fixture.repo, 'main', 'sum.mjs')).toContain('a + b');
     expect((await workflow(wf)).stage).toBe('deploy');
   });

@@ -97,6 +97,7 @@ repositories.lint_command text
 repositories.settings text not null
 repositories.created_at bigint not null
 repositories.updated_at bigint not null
+repositories.remote_url text
 session_events.id bigint not null
 session_events.session_id bigint not null
 session_events.seq integer not null

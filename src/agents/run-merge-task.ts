@@ -1,0 +1,17 @@
+/**
+ * @module The `merge` task, deterministic (no LLM session): the approved merge carried out through the repository's
+ * forge client (`workflow/merge-step.ts`), its outcome recorded in the transaction that completes the task.
+ */
+import type { HandlerOutcome, TaskContext } from '../queue/run-worker.js';
+import type { Task } from '../queue/task-record.js';
+import { carryOutMerge } from '../workflow/merge-step.js';
+import { workflowDeps } from '../workflow/workflow-deps.js';
+import type { AgentRuntimeDeps } from './run-agent-task.js';
+
+export async function runMergeTask(deps: AgentRuntimeDeps, task: Task, context: TaskContext): Promise<HandlerOutcome> {
+  const workflow = workflowDeps(deps.queue, deps.settings.workflow.max_fix_rounds);
+  const step = await carryOutMerge(workflow, { dataDir: deps.dataDir, env: deps.env }, task, context.holder.workerId);
+  if (context.signal.aborted) throw context.signal.reason ?? new Error('aborted');
+  const { onComplete } = step;
+  return { result: step.result, ...(onComplete ? { onComplete: (tx) => onComplete(tx) } : {}) };
+}
