@@ -14,6 +14,7 @@ import { recordEvent } from '../events/record-event.js';
 import { inTransaction } from '../store/in-transaction.js';
 import type { Database } from '../store/schema.js';
 import { git } from '../workspace/git.js';
+import { cloneCachePath } from './clone-cache.js';
 import type { ForgeClientContext, ForgeRepository } from './forge-client.js';
 import { gitCredentialEnv, hasUrlCredentials } from './git-credential-env.js';
 import {
@@ -53,11 +54,6 @@ export interface NewForgeRepository {
   mergeMethod?: MergeMethod | undefined;
   actor: string;
   now: number;
-}
-
-/** The clone cache of a remote repository. */
-export function cloneCachePath(dataDir: string, id: number): string {
-  return path.join(dataDir, 'clones', String(id));
 }
 
 export async function addForgeRepository(
@@ -103,7 +99,6 @@ export async function addForgeRepository(
   const token = forgeToken(context, { baseUrl, project, tokenEnv }, name, 'read_repository');
   const settings = checkedSettings({
     ...forgeSettings,
-    forge_remote_url: remote.remoteUrl,
     forge_web_url: remote.webUrl,
     ...(input.coverageThreshold !== undefined ? { coverage_threshold: input.coverageThreshold } : {}),
     ...(input.deploySecrets !== undefined ? { deploy_secrets: [...input.deploySecrets] } : {}),
@@ -138,6 +133,7 @@ export async function addForgeRepository(
           name,
           forge: input.forge,
           location: pending,
+          remote_url: remote.remoteUrl,
           default_branch: remote.defaultBranch,
           test_command: testCommand,
           deploy_command: deployCommand,

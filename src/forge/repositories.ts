@@ -52,8 +52,6 @@ export const RepositorySettingsSchema = z.strictObject({
     .string()
     .regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'a token variable must be an environment variable name')
     .optional(),
-  /** The git remote task branches are pushed to (token-free). */
-  forge_remote_url: z.string().max(2000).optional(),
   /** The project's page on the forge, for the dashboard. */
   forge_web_url: z.string().max(2000).optional(),
 });
@@ -290,7 +288,7 @@ export function repositoryToJson(row: RepositoryRow) {
     coverage_threshold: repositorySettings(row).coverage_threshold ?? null,
     deploy_secrets: repositorySettings(row).deploy_secrets ?? [],
     merge_method: repositorySettings(row).merge_method ?? 'merge',
-    remote_url: repositorySettings(row).forge_remote_url ?? null,
+    remote_url: row.remote_url,
     forge_project: repositorySettings(row).forge_project ?? null,
     forge_url: repositorySettings(row).forge_web_url ?? null,
     created_at: row.created_at,
