@@ -8,8 +8,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { forgeClientFor } from '../../src/forge/forge-clients.js';
 import { git } from '../../src/workspace/git.js';
 import { DIALECTS } from '../support/dialects.js';
+import { commitOnBranch } from '../support/forge-clone.js';
 import { GitHubStandIn } from '../support/github-stand-in.js';
 import { GitLabStandIn } from '../support/gitlab-stand-in.js';
 import { runCliInProcessOn } from '../support/in-process-cli.js';
@@ -84,6 +86,14 @@ describe.each(DIALECTS)('%s: autodev repos add --gitlab/--github (stand-ins)', (
       .executeTakeFirstOrThrow();
     expect(row.settings).not.toContain(GITLAB_TOKEN);
     expect(JSON.parse(row.settings)).toMatchObject({ forge_base_url: gitlab.url, forge_token_env: 'GITLAB_TOKEN' });
+
+    // The registry gives the row its GitLab client: a task branch from the clone is pushed and opened for real.
+    const forge = forgeClientFor(row, { dataDir: dataDir(), env: { GITLAB_TOKEN } });
+    expect(forge.kind).toBe('gitlab');
+    const head = await commitOnBranch(clone, `autodev/${dialect}-1`, { 'x.txt': 'x\n' }, 'Add x');
+    expect(await forge.pushBranch(`autodev/${dialect}-1`)).toEqual({ sha: head });
+    const mr = await forge.openMergeRequest({ sourceBranch: `autodev/${dialect}-1`, title: 'Add x', description: '' });
+    expect(mr).toMatchObject({ headSha: head, targetBranch: 'main', state: 'open' });
 
     const listed = await runCliInProcessOn(s.db, ['repos', 'list']);
     expect(listed.stdout).toMatch(
