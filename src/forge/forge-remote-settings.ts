@@ -106,3 +106,13 @@ export function forgeToken(
   }
   return token;
 }
+
+/** A merge request from the target branch into itself is refused, as the local forge refuses it. */
+export function refuseDefaultBranch(source: string, target: string, repository: string): void {
+  if (source === target) {
+    throw new AutodevError(
+      'BRANCH_PROTECTED',
+      `${source} is the target branch of repository "${repository}"; a merge request needs a task branch`,
+    );
+  }
+}

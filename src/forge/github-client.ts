@@ -37,6 +37,7 @@ import {
 import {
   forgeRemoteSettings,
   forgeToken,
+  refuseDefaultBranch,
   type ForgeRemoteSettings,
   type RemoteProject,
 } from './forge-remote-settings.js';
@@ -184,6 +185,7 @@ export class GitHubClient implements ForgeClient {
 
   async openMergeRequest(input: OpenMergeRequestInput): Promise<ForgeMergeRequest> {
     const base = input.targetBranch ?? this.repository.defaultBranch;
+    refuseDefaultBranch(input.sourceBranch, base, this.repository.name);
     const findOpen = async (): Promise<PullJson | undefined> => {
       const open = await this.octokit.paginate(this.octokit.rest.pulls.list, {
         ...this.where,
@@ -221,6 +223,7 @@ export class GitHubClient implements ForgeClient {
   }
 
   async getMergeRequest(externalId: string): Promise<ForgeMergeRequest | null> {
+    if (!/^\d+$/.test(externalId)) return null;
     try {
       return await this.toForgeMergeRequest(await this.pull(numberOf(externalId)));
     } catch (error) {

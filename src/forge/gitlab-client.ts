@@ -38,6 +38,7 @@ import {
 import {
   forgeRemoteSettings,
   forgeToken,
+  refuseDefaultBranch,
   type ForgeRemoteSettings,
   type RemoteProject,
 } from './forge-remote-settings.js';
@@ -230,6 +231,7 @@ export class GitLabClient implements ForgeClient {
 
   async openMergeRequest(input: OpenMergeRequestInput): Promise<ForgeMergeRequest> {
     const target = input.targetBranch ?? this.repository.defaultBranch;
+    refuseDefaultBranch(input.sourceBranch, target, this.repository.name);
     const findOpen = async (): Promise<GitLabMergeRequestJson | undefined> => {
       const open = (await this.api.MergeRequests.all({
         projectId: this.projectPath,
@@ -261,6 +263,7 @@ export class GitLabClient implements ForgeClient {
   }
 
   async getMergeRequest(externalId: string): Promise<ForgeMergeRequest | null> {
+    if (!/^\d+$/.test(externalId)) return null;
     try {
       return await this.toForgeMergeRequest(await this.showMergeRequest(iidOf(externalId)));
     } catch (error) {
