@@ -17,6 +17,7 @@ const ROLE_OF: Record<string, string> = {
   review_mr: 'Reviewer',
   run_tests: 'Tester',
   security_scan: 'Security',
+  merge: 'DevOps',
   deploy: 'DevOps',
 };
 
@@ -45,7 +46,7 @@ const list = (value: unknown) => (Array.isArray(value) ? value.map(String).join(
 
 /** What a completed task's agent did, in one line (labelled as a recorded session). */
 export function taskLine(task: { id: number; type: string }, result: Record<string, unknown>, tokens: number): string {
-  // Deterministic steps (the deploy) run no agent session: they are not labelled as recorded, because nothing was.
+  // Deterministic steps (merge, deploy) run no agent session: they are not labelled as recorded, because nothing was.
   const who = `${ROLE_OF[task.type] ?? task.type} ${result.session_id === undefined ? NO_SESSION : RECORDED}`;
   const tail = ` [task #${task.id}, ${tokens.toLocaleString('en-US')} tokens]`;
   if (result.status === 'blocked')
@@ -85,6 +86,8 @@ export function taskLine(task: { id: number; type: string }, result: Record<stri
       const findings = Array.isArray(result.findings) ? result.findings.length : 0;
       return `  ✓ ${who} security verdict: ${String(result.verdict)} (${findings} finding${findings === 1 ? '' : 's'})${tail}`;
     }
+    case 'merge':
+      return `  ✓ ${who} merge ${String(result.outcome)}: ${String(result.summary)}${tail}`;
     case 'deploy':
       return `  ✓ ${who} deploy ${String(result.outcome)}: ${String(result.summary)}${tail}`;
     default:

@@ -283,7 +283,7 @@ async function enqueueMerge(
   await deps.queue.enqueue(
     {
       type: 'merge',
-      payload: { workflow_id: row.id, merge_request_id: mr.id, round: state.round },
+      payload: { workflow_id: row.id, merge_request_id: mr.id },
       workflowId: row.id,
       repoId: row.repo_id,
       createdBy: WORKFLOW_ACTOR,

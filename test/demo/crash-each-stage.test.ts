@@ -70,6 +70,7 @@ const STORY_TASKS = [
   'review_mr@1',
   'run_tests@1',
   'security_scan@1',
+  'merge',
   'deploy',
 ];
 const REAL_GIT = '/usr/bin/git';

@@ -70,6 +70,7 @@ describe.each(DIALECTS)('%s: autodev demo interrupted and resumed', (dialect) =>
       'review_mr',
       'run_tests',
       'security_scan',
+      'merge',
       'deploy',
     ]);
     expect(tasks.every((task) => task.status === 'completed')).toBe(true);

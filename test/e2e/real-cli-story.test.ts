@@ -546,6 +546,7 @@ describe.each(DIALECTS)('%s: a whole story on the real agent CLIs, against a sta
           ...['review_mr', 'run_tests', 'security_scan'],
           'implement_fix',
           ...['review_mr', 'run_tests', 'security_scan'],
+          'merge',
           'deploy',
         ].sort(),
       );

@@ -19,6 +19,7 @@ import { DEFAULT_QUEUE_SETTINGS, TaskQueue } from '../../src/queue/task-queue.js
 import { createApiToken } from '../../src/server/api-tokens.js';
 import { onWorkflowTaskCompleted, startStoryWorkflow } from '../../src/workflow/advance-workflow.js';
 import { decideApproval } from '../../src/workflow/approvals.js';
+import { runMergeTasks } from '../support/merge-tasks.js';
 import { workflowDeps } from '../../src/workflow/workflow-deps.js';
 import { buildServer } from '../../src/server/build-server.js';
 import { gitIn, makeGitRepo, registerRepo } from '../support/agent-fixtures.js';
@@ -1067,6 +1068,8 @@ describe.each(ONE_DIALECT)('%s: dashboard in Chromium', { timeout: 90_000 }, (di
       // Exact: the review badge's name ("Review approve") also contains the word.
       await merge.getByRole('button', { name: 'Approve', exact: true }).click();
       await merge.getByText('approved by api:admin').waitFor({ timeout: LIVE_MS });
+      // The approval enqueued the merge step; the devops worker's part, run here.
+      expect((await runMergeTasks(queue, deps)).map((r) => r.outcome)).toEqual(['merged']);
       await complete('deploy', {
         status: 'done',
         summary: `no deploy command is configured for repository mr-repo-${dialect}; nothing was deployed`,

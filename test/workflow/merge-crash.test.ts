@@ -1,0 +1,180 @@
+/**
+ * @module A SIGKILL between "merge decided" and "merge recorded", on SQLite and PostgreSQL: the approved merge is a
+ * `merge` task; a child process carries it out and a git `reference-transaction` hook in the repository kills it
+ * (SIGKILL) the moment `main` is moved to the merge commit, before the outcome is recorded. The task's lease expires,
+ * the retry finds its own merge commit on `main` and records it: one merge commit, the merge request merged, the
+ * story on to its deployment, nothing merged twice. Needs the build (`dist/test/support/merge-step-process.js`).
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { addRepository, type RepositoryRow } from '../../src/forge/repositories.js';
+import { TaskQueue } from '../../src/queue/task-queue.js';
+import { git, gitOutput } from '../../src/workspace/git.js';
+import { onWorkflowTaskCompleted, startStoryWorkflow } from '../../src/workflow/advance-workflow.js';
+import { decideApproval, listApprovals } from '../../src/workflow/approvals.js';
+import { workflowDeps } from '../../src/workflow/workflow-deps.js';
+import { DIALECTS, useTestDatabase } from '../support/dialects.js';
+import { runMergeTasks } from '../support/merge-tasks.js';
+import { builtScript } from '../support/worker-processes.js';
+import { branchCommit, commitAll, makeRepo, type TestRepo } from '../workspace/git-fixtures.js';
+
+const STORY = { status: 'done', summary: 's', stories: [{ title: 'T', body: 'B', acceptance_criteria: ['a'] }] };
+const SPEC = { status: 'done', summary: 's', spec_markdown: '#', files_to_touch: ['a.js'], test_plan: 't', risks: [] };
+const GATES = [
+  ['review_mr', { status: 'done', summary: 's', verdict: 'approve', findings: [] }],
+  ['run_tests', { status: 'done', summary: 's', command: 'x', passed: 1, failed: 0, skipped: 0, failures: [] }],
+  ['security_scan', { status: 'done', summary: 's', verdict: 'pass', findings: [] }],
+] as const;
+const BRANCH = 'autodev/1-sum';
+const LEASE_MS = 1500;
+
+describe.each(DIALECTS)('%s: a crash between the merge and its record', (dialect) => {
+  const t = useTestDatabase(dialect);
+  let fixture: TestRepo;
+  let repo: RepositoryRow;
+  let queue: TaskQueue;
+
+  beforeEach(async () => {
+    fixture = await makeRepo();
+    repo = await addRepository(
+      t.handle.db,
+      { path: fixture.repo, name: 'sample', actor: 'test', now: Date.now() },
+      '/',
+    );
+    queue = new TaskQueue(t.handle);
+  });
+  afterEach(async () => {
+    await queue.close();
+    await fixture.cleanup();
+  });
+
+  async function complete(type: string, result: unknown) {
+    const task = await queue.claim('w1', [type]);
+    if (!task) throw new Error(`no pending ${type}`);
+    await t.handle.db.transaction().execute(async (tx) => {
+      await queue.complete({ taskId: task.id, workerId: 'w1' }, result, tx);
+      await onWorkflowTaskCompleted(tx, workflowDeps(queue, 3), task, result, 'w1');
+    });
+  }
+
+  it('SIGKILLed after main moved: the retry records the merge once and the story goes on to deploy', async () => {
+    const deps = workflowDeps(queue, 3);
+    const wf = await startStoryWorkflow(t.handle.db, deps, {
+      title: 'Sum',
+      body: 'b',
+      repoId: repo.id,
+      createdBy: 't',
+    });
+    await complete('create_user_story', STORY);
+    await complete('write_spec', SPEC);
+    const [spec] = await listApprovals(t.handle.db, { status: 'pending' });
+    await decideApproval(t.handle.db, deps, { id: spec!.id, decision: 'approved', actor: 'cli:alice' });
+    await git(fixture.repo, ['checkout', '--quiet', '-b', BRANCH, 'main']);
+    await writeFile(path.join(fixture.repo, 'a.js'), 'ok\n');
+    const head = await commitAll(fixture.repo, 'add a.js');
+    await git(fixture.repo, ['checkout', '--quiet', 'main']);
+    const before = (await branchCommit(fixture.repo, 'main'))!;
+    const work = { status: 'done', summary: 's', branch: BRANCH, commits: [{ sha: head, message: 'm' }] };
+    await complete('implement_feature', { ...work, files_changed: ['a.js'] });
+    for (const [type, result] of GATES) await complete(type, result);
+    const merge = (await listApprovals(t.handle.db, { status: 'pending' })).find((a) => a.kind === 'merge')!;
+    await decideApproval(t.handle.db, deps, { id: merge.id, decision: 'approved', actor: 'cli:alice' });
+
+    // The fault: the repository's own hook kills the merging process once main's move is committed.
+    const pidFile = path.join(fixture.root, 'merge-step.pid');
+    const marker = path.join(fixture.root, 'main-moved');
+    const hook = path.join(fixture.repo, '.git', 'hooks', 'reference-transaction');
+    fs.writeFileSync(
+      hook,
+      [
+        '#!/bin/sh',
+        '[ "$1" = committed ] || exit 0',
+        'grep -q " refs/heads/main$" || exit 0',
+        `touch '${marker}'`,
+        `kill -KILL "$(cat '${pidFile}')"`,
+        '',
+      ].join('\n'),
+      { mode: 0o755 },
+    );
+    const child = spawn(
+      process.execPath,
+      [
+        builtScript('test/support/merge-step-process.js'),
+        '--database',
+        t.databaseUrl ?? t.sqlitePath!,
+        '--pid-file',
+        pidFile,
+        '--lease-ms',
+        String(LEASE_MS),
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+      child.on('exit', (c, s) => resolve([c, s])),
+    );
+    expect({ code, signal, stderr }).toMatchObject({ signal: 'SIGKILL' });
+    expect(fs.existsSync(marker)).toBe(true);
+    fs.rmSync(hook);
+
+    // Merged in git, not recorded: the request is open, the story still at its merge, the task still leased.
+    const merged = (await branchCommit(fixture.repo, 'main'))!;
+    expect(merged).not.toBe(before);
+    const parents = (await gitOutput(fixture.repo, ['rev-list', '--parents', '-n', '1', 'main'])).split(' ');
+    expect(parents.slice(1)).toEqual([before, head]);
+    const mr = await t.handle.db.selectFrom('merge_requests').selectAll().executeTakeFirstOrThrow();
+    expect(mr).toMatchObject({ status: 'open', merge_sha: null });
+    const wfRow = () =>
+      t.handle.db.selectFrom('workflows').selectAll().where('id', '=', wf.id).executeTakeFirstOrThrow();
+    expect(await wfRow()).toMatchObject({ stage: 'merge', status: 'running' });
+    const task = await t.handle.db
+      .selectFrom('tasks')
+      .selectAll()
+      .where('type', '=', 'merge')
+      .executeTakeFirstOrThrow();
+    expect(task).toMatchObject({ status: 'in_progress', lease_owner: 'killed' });
+
+    // The lease runs out (the positive signal: the reclaim returns the task), and the retry records the merge.
+    let reclaimed: number[] = [];
+    for (let waited = 0; !reclaimed.includes(task.id) && waited < 20_000; waited += 200) {
+      reclaimed = await queue.reclaimExpired();
+      if (!reclaimed.includes(task.id)) await sleep(200);
+    }
+    expect(reclaimed).toContain(task.id);
+    // Claimable again after the retry back-off: wait for the claim (positive signal), not for a time.
+    let results = await runMergeTasks(queue, deps);
+    for (let waited = 0; results.length === 0 && waited < 20_000; waited += 200) {
+      await sleep(200);
+      results = await runMergeTasks(queue, deps);
+    }
+    expect(results).toEqual([expect.objectContaining({ outcome: 'merged', sha: merged })]);
+    expect(results[0]!.summary).toContain('an earlier attempt made it');
+
+    // Merged once: main did not move again, one merge commit, the request merged, the story deploying.
+    expect(await branchCommit(fixture.repo, 'main')).toBe(merged);
+    expect((await gitOutput(fixture.repo, ['rev-list', '--merges', 'main'])).split('\n').filter(Boolean)).toEqual([
+      merged,
+    ]);
+    expect(await t.handle.db.selectFrom('merge_requests').selectAll().executeTakeFirstOrThrow()).toMatchObject({
+      status: 'merged',
+      merge_sha: merged,
+    });
+    const events = await t.handle.db
+      .selectFrom('events')
+      .select(['kind', 'data'])
+      .where('kind', 'in', ['merge_request.merged', 'merge_request.merge_refused'])
+      .execute();
+    expect(events.map((e) => [e.kind, JSON.parse(e.data) as Record<string, unknown>])).toEqual([
+      ['merge_request.merged', expect.objectContaining({ merge_sha: merged, recovered: expect.any(String) })],
+    ]);
+    expect(await wfRow()).toMatchObject({ stage: 'deploy', status: 'running' });
+    const deploys = await t.handle.db.selectFrom('tasks').select('payload').where('type', '=', 'deploy').execute();
+    expect(deploys.map((d) => (JSON.parse(d.payload) as { sha?: string }).sha)).toEqual([merged]);
+    expect(await runMergeTasks(queue, deps)).toEqual([]);
+  });
+});
