@@ -322,9 +322,17 @@ export function buildProgram(deps: CliDeps): CliProgram {
   const repos = program.command('repos').description('the local git repositories stories run on');
   repos
     .command('add')
-    .description('register a local git repository (its checked-out branch is the default branch)')
-    .argument('<path>', 'path to the repository')
-    .option('--name <name>', 'name used by --repo (default: the directory name)')
+    .description(
+      'register a local git repository (its checked-out branch is the default branch), or a GitLab project ' +
+        '(--gitlab URL --project GROUP/NAME) or GitHub repository (--github OWNER/NAME), cloned into the data dir',
+    )
+    .argument('[path]', 'path to a local repository (not with --gitlab/--github)')
+    .option('--gitlab <url>', 'a GitLab instance, e.g. https://gitlab.example.com (self-hosted) or https://gitlab.com')
+    .option('--project <group/name>', 'the GitLab project (with --gitlab)')
+    .option('--github <owner/name>', 'a GitHub repository')
+    .option('--github-api-url <url>', 'GitHub Enterprise REST API, e.g. https://ghe.example.com/api/v3')
+    .option('--token-env <name>', 'environment variable holding the forge token (default GITLAB_TOKEN / GITHUB_TOKEN)')
+    .option('--name <name>', 'name used by --repo (default: the directory or project name)')
     .option('--test-command <cmd>', 'what the test gate runs, e.g. "npm test"')
     .option('--deploy-command <cmd>', 'what the deploy step runs')
     .option('--lint-command <cmd>', 'what the lint gate runs')
@@ -339,8 +347,13 @@ export function buildProgram(deps: CliDeps): CliProgram {
     .action(
       act(
         (
-          repoPath: string,
+          repoPath: string | undefined,
           options: {
+            gitlab?: string;
+            project?: string;
+            github?: string;
+            githubApiUrl?: string;
+            tokenEnv?: string;
             name?: string;
             testCommand?: string;
             deployCommand?: string;

@@ -1,14 +1,20 @@
 /**
  * @module The one place a repository's forge client is chosen: a registry of client factories keyed by forge kind
- * (`local` built in; GitLab and GitHub register theirs with `registerForgeClient`), and `forgeClientFor(row, context)`.
+ * (`local`, `gitlab`, `github` built in; `registerForgeClient` adds or replaces one), and `forgeClientFor(row, context)`.
  */
 import { AutodevError } from '../errors.js';
 import type { ForgeKind } from '../store/schema.js';
 import type { ForgeClient, ForgeClientContext, ForgeClientFactory, ForgeRepository } from './forge-client.js';
+import { githubClientFactory } from './github-client.js';
+import { gitlabClientFactory } from './gitlab-client.js';
 import { localForgeClientFactory } from './local-forge-client.js';
 import { repositorySettings, type RepositoryRow } from './repositories.js';
 
-const FACTORIES = new Map<ForgeKind, ForgeClientFactory>([['local', localForgeClientFactory]]);
+const FACTORIES = new Map<ForgeKind, ForgeClientFactory>([
+  ['local', localForgeClientFactory],
+  ['gitlab', gitlabClientFactory],
+  ['github', githubClientFactory],
+]);
 
 /** Registers (or replaces) the client factory of a forge kind; the GitLab and GitHub modules call this. */
 export function registerForgeClient(kind: ForgeKind, factory: ForgeClientFactory): void {

@@ -43,6 +43,17 @@ export const RepositorySettingsSchema = z.strictObject({
     .array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'a secret name must be an environment variable name'))
     .max(50)
     .optional(),
+  /** GitLab and GitHub repositories: the instance (GitLab) or REST API (GitHub) base URL. */
+  forge_base_url: z.string().max(2000).optional(),
+  /** GitLab `group/name`, GitHub `owner/name`. */
+  forge_project: z.string().max(500).optional(),
+  /** The environment variable holding the forge token (the token itself is never stored). */
+  forge_token_env: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'a token variable must be an environment variable name')
+    .optional(),
+  /** The project's page on the forge, for the dashboard. */
+  forge_web_url: z.string().max(2000).optional(),
 });
 export type RepositorySettings = z.output<typeof RepositorySettingsSchema>;
 
@@ -58,7 +69,7 @@ export function repositorySettings(row: Pick<RepositoryRow, 'settings'>): Reposi
   return parsed.success ? parsed.data : {};
 }
 
-function checkedSettings(settings: RepositorySettings): RepositorySettings {
+export function checkedSettings(settings: RepositorySettings): RepositorySettings {
   const parsed = RepositorySettingsSchema.safeParse(settings);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -74,9 +85,9 @@ function checkedSettings(settings: RepositorySettings): RepositorySettings {
   };
 }
 
-const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+export const REPOSITORY_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 
-function optionalCommand(what: string, value: string | undefined): string | null {
+export function optionalCommand(what: string, value: string | undefined): string | null {
   if (value === undefined) return null;
   const trimmed = value.trim();
   if (trimmed === '' || trimmed.length > 2000) {
@@ -105,7 +116,7 @@ async function inspectRepository(location: string): Promise<{ top: string; branc
 export async function addRepository(db: Kysely<Database>, input: NewRepository, cwd: string): Promise<RepositoryRow> {
   const { top, branch } = await inspectRepository(path.resolve(cwd, input.path));
   const name = input.name ?? path.basename(top);
-  if (!NAME.test(name)) {
+  if (!REPOSITORY_NAME.test(name)) {
     throw new AutodevError(
       'VALIDATION_FAILED',
       `repository name "${name}" must be 1 to 100 letters, digits, ".", "_" or "-", starting with a letter or digit`,
@@ -277,6 +288,9 @@ export function repositoryToJson(row: RepositoryRow) {
     coverage_threshold: repositorySettings(row).coverage_threshold ?? null,
     deploy_secrets: repositorySettings(row).deploy_secrets ?? [],
     merge_method: repositorySettings(row).merge_method ?? 'merge',
+    remote_url: row.remote_url,
+    forge_project: repositorySettings(row).forge_project ?? null,
+    forge_url: repositorySettings(row).forge_web_url ?? null,
     created_at: new Date(row.created_at).toISOString(),
   };
 }

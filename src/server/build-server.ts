@@ -63,6 +63,8 @@ export interface ServerDeps {
   webhooks?: Pick<WebhooksOptions, 'fetchFailedJobLog' | 'resolveRepository'>;
   /** false: only `/health` and the webhook routes (`autodev serve webhook`); default true. */
   api?: boolean;
+  /** The data directory (clone caches of GitLab/GitHub repositories); without it `POST /api/repos` takes local paths only. */
+  dataDir?: string;
 }
 
 /** The router's longest path parameter; a longer one gets 414 URL_TOO_LONG (after the token check under /api). */
@@ -143,7 +145,12 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       await api.register(mergeRequestsPlugin, { db: deps.handle.db });
       await api.register(storiesPlugin, { queue: deps.queue, maxFixRounds: deps.maxFixRounds ?? 3 });
       await api.register(storyBoardPlugin, { queue: deps.queue });
-      await api.register(reposPlugin, { db: deps.handle.db, clock: deps.clock ?? Date.now });
+      await api.register(reposPlugin, {
+        db: deps.handle.db,
+        clock: deps.clock ?? Date.now,
+        dataDir: deps.dataDir,
+        env: deps.env ?? process.env,
+      });
       await api.register(swarmPlugin, {
         queue: deps.queue,
         maxFixRounds: deps.maxFixRounds ?? 3,

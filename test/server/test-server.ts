@@ -9,7 +9,7 @@ import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { createLogger } from '../../src/log.js';
 import { DEFAULT_QUEUE_SETTINGS, TaskQueue } from '../../src/queue/task-queue.js';
 import type { DialectName } from '../../src/store/dialect.js';
-import { buildServer } from '../../src/server/build-server.js';
+import { buildServer, type ServerDeps } from '../../src/server/build-server.js';
 import { createApiToken, ensureAdminToken } from '../../src/server/api-tokens.js';
 import { useTestDatabase, type TestDatabase } from '../support/dialects.js';
 
@@ -26,7 +26,10 @@ export interface TestServer {
   rowCounts(): Promise<{ tasks: number; events: number }>;
 }
 
-export function useTestServer(dialect: DialectName): TestServer {
+/** Extra server dependencies, e.g. the data directory and environment of forge repositories. */
+export type TestServerExtras = Pick<ServerDeps, 'dataDir' | 'env'>;
+
+export function useTestServer(dialect: DialectName, extras: TestServerExtras = {}): TestServer {
   const db = useTestDatabase(dialect);
   const server = { db, tokens: {} } as TestServer;
 
@@ -37,6 +40,7 @@ export function useTestServer(dialect: DialectName): TestServer {
       queue: server.queue,
       logger: createLogger({ level: 'silent', pretty: false }),
       version: TEST_VERSION,
+      ...extras,
     });
     await server.app.ready();
   });

@@ -386,6 +386,52 @@ describe.each(ONE_DIALECT)('%s: dashboard in Chromium', { timeout: 90_000 }, (di
     await shot(admin, 'approvals');
   });
 
+  it('shows a GitLab repository with its linked project and remote, and sends a forge registration from the form', async () => {
+    const now = Date.now();
+    await t.handle.db
+      .insertInto('repositories')
+      .values({
+        name: `gl-${dialect}`,
+        forge: 'gitlab',
+        location: `/data/clones/gl-${dialect}`,
+        remote_url: 'https://gitlab.example.com/acme/app.git',
+        default_branch: 'main',
+        test_command: null,
+        deploy_command: null,
+        lint_command: null,
+        settings: JSON.stringify({
+          forge_base_url: 'https://gitlab.example.com',
+          forge_project: 'acme/app',
+          forge_token_env: 'GITLAB_TOKEN',
+          forge_web_url: 'https://gitlab.example.com/acme/app',
+        }),
+        created_at: now,
+        updated_at: now,
+      })
+      .execute();
+    try {
+      const page = await signedIn(tokens.admin);
+      await page.goto(`${base}/repos`);
+      const row = page.getByTestId(`repo-gl-${dialect}`);
+      const link = row.getByTestId('repo-forge').getByRole('link', { name: 'GitLab acme/app' });
+      expect(await link.getAttribute('href')).toBe('https://gitlab.example.com/acme/app');
+      expect(await row.getByTestId('repo-remote').textContent()).toBe(
+        `https://gitlab.example.com/acme/app.gitclone: /data/clones/gl-${dialect}`,
+      );
+      // This server has no data directory for clones: the form's request is refused and nothing is added.
+      const form = page.getByTestId('add-repo');
+      await form.locator('select[name="forge"]').selectOption('gitlab');
+      await form.locator('input[name="project"]').fill('acme/other');
+      await form.locator('input[name="base_url"]').fill('https://gitlab.example.com');
+      await form.getByRole('button', { name: 'Add' }).click();
+      await form.getByText('no data directory for clones').waitFor();
+      const names = await t.handle.db.selectFrom('repositories').select('name').execute();
+      expect(names).toEqual([{ name: `gl-${dialect}` }]);
+    } finally {
+      await t.handle.db.deleteFrom('repositories').where('name', '=', `gl-${dialect}`).execute();
+    }
+  });
+
   it('adds a repository, edits its test command and its merge/gate settings, and removes it', async () => {
     const parent = fs.mkdtempSync(path.join(os.tmpdir(), 'autodev-web-repo-'));
     try {

@@ -1,7 +1,8 @@
 /**
  * @module `autodev repos add PATH [--name N] [--test-command CMD] [--deploy-command CMD] [--lint-command CMD]
- * [--deploy-secret NAME]... [--coverage-threshold PERCENT]`, `repos list`, `repos remove NAME`: the local repositories
- * stories run on.
+ * [--deploy-secret NAME]... [--coverage-threshold PERCENT]`, `repos add --gitlab URL --project GROUP/NAME` and
+ * `repos add --github OWNER/NAME` (tokens from the environment variable `--token-env` names), `repos list`,
+ * `repos remove NAME`: the repositories stories run on.
  */
 import { AutodevError } from '../../errors.js';
 import { assertStorableText, TEXT_LIMITS } from '../../domain/input-policy.js';
@@ -13,6 +14,7 @@ import {
   repositoryToJson,
   type MergeMethod,
 } from '../../forge/repositories.js';
+import { addForgeRepository } from '../../forge/add-forge-repository.js';
 import { withContext, type CliDeps, type GlobalOptions } from '../context.js';
 import { formatTable, writeJson, writeLine } from '../format.js';
 import { cliActor } from './approvals.js';
@@ -21,7 +23,12 @@ export type ReposArgs =
   | {
       action: 'add';
       globals: GlobalOptions;
-      path: string;
+      path: string | undefined;
+      gitlab?: string | undefined;
+      project?: string | undefined;
+      github?: string | undefined;
+      githubApiUrl?: string | undefined;
+      tokenEnv?: string | undefined;
       name?: string | undefined;
       testCommand?: string | undefined;
       deployCommand?: string | undefined;
@@ -56,7 +63,24 @@ function parseMergeMethod(text: string | undefined): MergeMethod | undefined {
 }
 
 export async function run(args: ReposArgs, deps: CliDeps): Promise<number> {
+  if (args.action === 'add' && (args.gitlab !== undefined || args.github !== undefined)) {
+    return addRemote(args, deps);
+  }
   if (args.action === 'add') {
+    if (args.path === undefined) {
+      throw new AutodevError(
+        'VALIDATION_FAILED',
+        'repos add needs a PATH, or --gitlab URL --project GROUP/NAME, or --github OWNER/NAME',
+      );
+    }
+    for (const flag of ['project', 'githubApiUrl', 'tokenEnv'] as const) {
+      if (args[flag] !== undefined) {
+        throw new AutodevError(
+          'VALIDATION_FAILED',
+          `--${kebab(flag)} goes with --gitlab or --github, not a local PATH`,
+        );
+      }
+    }
     assertStorableText('<path>', args.path, TEXT_LIMITS.path);
     if (args.name !== undefined) assertStorableText('--name', args.name, TEXT_LIMITS.name);
     if (args.testCommand !== undefined) assertStorableText('--test-command', args.testCommand, TEXT_LIMITS.command);
@@ -67,11 +91,12 @@ export async function run(args: ReposArgs, deps: CliDeps): Promise<number> {
     for (const name of args.deploySecret ?? []) assertStorableText('--deploy-secret', name, TEXT_LIMITS.name);
     const coverageThreshold = parseThreshold(args.coverageThreshold);
     const mergeMethod = parseMergeMethod(args.mergeMethod);
+    const localPath = args.path;
     const row = await withContext(args.globals, deps, (ctx) =>
       addRepository(
         ctx.handle.db,
         {
-          path: args.path,
+          path: localPath,
           name: args.name,
           testCommand: args.testCommand,
           deployCommand: args.deployCommand,
@@ -110,9 +135,80 @@ export async function run(args: ReposArgs, deps: CliDeps): Promise<number> {
   writeLine(
     deps.stdout,
     formatTable(
-      ['ID', 'NAME', 'BRANCH', 'TEST COMMAND', 'LOCATION'],
-      rows.map((r) => [String(r.id), r.name, r.default_branch, r.test_command ?? '-', r.location]),
+      ['ID', 'NAME', 'FORGE', 'BRANCH', 'TEST COMMAND', 'LOCATION'],
+      rows.map((r) => [
+        String(r.id),
+        r.name,
+        r.forge,
+        r.default_branch,
+        r.test_command ?? '-',
+        repositoryToJson(r).remote_url ?? r.location,
+      ]),
     ),
   );
+  return 0;
+}
+
+function kebab(flag: string): string {
+  return flag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
+
+/** `repos add --gitlab URL --project GROUP/NAME` or `--github OWNER/NAME`: asks the forge, clones, registers. */
+async function addRemote(args: Extract<ReposArgs, { action: 'add' }>, deps: CliDeps): Promise<number> {
+  if (args.gitlab !== undefined && args.github !== undefined) {
+    throw new AutodevError('VALIDATION_FAILED', '--gitlab and --github exclude each other');
+  }
+  if (args.path !== undefined) {
+    throw new AutodevError('VALIDATION_FAILED', 'a GitLab or GitHub repository is cloned by Auto-Dev; give no PATH');
+  }
+  const forge = args.gitlab !== undefined ? 'gitlab' : 'github';
+  if (forge === 'gitlab' && args.project === undefined) {
+    throw new AutodevError('VALIDATION_FAILED', '--gitlab needs --project GROUP/NAME');
+  }
+  if (forge === 'gitlab' && args.githubApiUrl !== undefined) {
+    throw new AutodevError('VALIDATION_FAILED', '--github-api-url goes with --github');
+  }
+  if (forge === 'github' && args.project !== undefined) {
+    throw new AutodevError('VALIDATION_FAILED', '--project goes with --gitlab; --github takes OWNER/NAME itself');
+  }
+  const project = forge === 'gitlab' ? (args.project ?? '') : (args.github ?? '');
+  assertStorableText(forge === 'gitlab' ? '--project' : '--github', project, TEXT_LIMITS.name);
+  if (args.name !== undefined) assertStorableText('--name', args.name, TEXT_LIMITS.name);
+  if (args.testCommand !== undefined) assertStorableText('--test-command', args.testCommand, TEXT_LIMITS.command);
+  if (args.deployCommand !== undefined) assertStorableText('--deploy-command', args.deployCommand, TEXT_LIMITS.command);
+  if (args.lintCommand !== undefined) assertStorableText('--lint-command', args.lintCommand, TEXT_LIMITS.command);
+  for (const name of args.deploySecret ?? []) assertStorableText('--deploy-secret', name, TEXT_LIMITS.name);
+  const coverageThreshold = parseThreshold(args.coverageThreshold);
+  const mergeMethod = parseMergeMethod(args.mergeMethod);
+  const row = await withContext(args.globals, deps, (ctx) =>
+    addForgeRepository(
+      ctx.handle.db,
+      {
+        forge,
+        baseUrl: forge === 'gitlab' ? args.gitlab : args.githubApiUrl,
+        project,
+        tokenEnv: args.tokenEnv,
+        name: args.name,
+        testCommand: args.testCommand,
+        deployCommand: args.deployCommand,
+        lintCommand: args.lintCommand,
+        coverageThreshold,
+        deploySecrets: args.deploySecret,
+        mergeMethod,
+        actor: cliActor(deps),
+        now: deps.now(),
+      },
+      { dataDir: ctx.dataDir, env: deps.env },
+    ),
+  );
+  if (args.json) writeJson(deps.stdout, repositoryToJson(row));
+  else {
+    const json = repositoryToJson(row);
+    writeLine(
+      deps.stdout,
+      `repository ${row.name} added (${row.forge} ${json.forge_project ?? ''}, remote ${json.remote_url ?? '-'}, ` +
+        `clone ${row.location}, default branch ${row.default_branch})`,
+    );
+  }
   return 0;
 }

@@ -105,6 +105,7 @@ export async function run(args: UpArgs, deps: CliDeps): Promise<number> {
         dailyBudget: settings.tokens.daily_budget,
         maxFixRounds: settings.workflow.max_fix_rounds,
         secrets,
+        dataDir,
       });
       await listen(app, host, port);
       const address = app.server.address() as AddressInfo;

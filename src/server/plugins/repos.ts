@@ -1,6 +1,7 @@
 /**
  * @module The repository routes: `GET /api/repos` lists, `POST /api/repos` registers a local git repository by
- * absolute path, `PATCH /api/repos/:id` changes its commands, `DELETE /api/repos/:id` forgets it (all admins only).
+ * absolute path or a GitLab project / GitHub repository (`forge`, `project`, `base_url`, `token_env`: cloned into the
+ * data directory), `PATCH /api/repos/:id` changes its commands, `DELETE /api/repos/:id` forgets it (all admins only).
  */
 import path from 'node:path';
 import { z } from 'zod';
@@ -8,6 +9,7 @@ import { IsoTime } from '../../domain/story-board-schema.js';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { AutodevError } from '../../errors.js';
 import { idText, storableText, TEXT_LIMITS } from '../../domain/input-policy.js';
+import { addForgeRepository } from '../../forge/add-forge-repository.js';
 import {
   addRepository,
   findRepositoryById,
@@ -35,14 +37,28 @@ export const RepositorySchema = z
     coverage_threshold: z.number().nullable().describe('The test gate fails below this coverage percentage'),
     deploy_secrets: z.array(z.string()).describe('Environment variables (names) the deploy command gets'),
     merge_method: z.enum(MERGE_METHODS).describe('How approved changes land: a merge commit or one squashed commit'),
+    remote_url: z.string().nullable().describe('GitLab/GitHub: the git remote task branches are pushed to'),
+    forge_project: z.string().nullable().describe('GitLab GROUP/NAME or GitHub OWNER/NAME'),
+    forge_url: z.string().nullable().describe("The project's page on the forge"),
     created_at: IsoTime,
   })
   .meta({ id: 'Repository' });
 
 const NewRepoBody = z.strictObject({
-  path: storableText({ min: 1, max: TEXT_LIMITS.path }).describe(
-    'Absolute path of a local git repository on the server.',
-  ),
+  path: storableText({ min: 1, max: TEXT_LIMITS.path })
+    .optional()
+    .describe('Absolute path of a local git repository on the server (a local repository).'),
+  forge: z
+    .enum(['local', 'gitlab', 'github'])
+    .optional()
+    .describe('gitlab or github: register a remote project (with project); local (default): a path'),
+  project: storableText({ min: 1, max: TEXT_LIMITS.name }).optional().describe('GitLab GROUP/NAME, GitHub OWNER/NAME'),
+  base_url: storableText({ min: 1, max: TEXT_LIMITS.path })
+    .optional()
+    .describe('GitLab instance URL (default https://gitlab.com) or GitHub REST API URL (default api.github.com)'),
+  token_env: storableText({ min: 1, max: TEXT_LIMITS.name })
+    .optional()
+    .describe('Environment variable of the server holding the token (default GITLAB_TOKEN / GITHUB_TOKEN)'),
   name: storableText({ max: TEXT_LIMITS.name })
     .optional()
     .describe('Name used by stories (default: the directory name).'),
@@ -82,9 +98,13 @@ const errors = (...statuses: number[]) => Object.fromEntries(statuses.map((statu
 export interface ReposOptions {
   db: Kysely<Database>;
   clock: () => number;
+  /** Where GitLab/GitHub clones go; without it only local repositories can be added. */
+  dataDir?: string | undefined;
+  /** Where forge tokens are read from. */
+  env: Readonly<Record<string, string | undefined>>;
 }
 
-export const reposPlugin: FastifyPluginAsyncZod<ReposOptions> = async (app, { db, clock }) => {
+export const reposPlugin: FastifyPluginAsyncZod<ReposOptions> = async (app, { db, clock, dataDir, env }) => {
   app.get(
     '/repos',
     {
@@ -102,14 +122,57 @@ export const reposPlugin: FastifyPluginAsyncZod<ReposOptions> = async (app, { db
     {
       onRequest: requireRole('admin'),
       schema: {
-        summary: 'Register a local git repository',
+        summary: 'Register a local git repository, a GitLab project or a GitHub repository',
         tags: ['repos'],
         body: NewRepoBody,
-        response: { 201: RepositorySchema, ...errors(400, 401, 403, 409, 415) },
+        response: { 201: RepositorySchema, ...errors(400, 401, 403, 409, 415, 502, 503) },
       },
     },
     async (request, reply) => {
       const body = request.body;
+      const actor = `api:${request.apiToken?.name ?? 'unknown'}`;
+      if (body.forge === 'gitlab' || body.forge === 'github') {
+        if (body.path !== undefined) {
+          throw new AutodevError('VALIDATION_FAILED', `a ${body.forge} repository is cloned by Auto-Dev; send no path`);
+        }
+        if (body.project === undefined) {
+          throw new AutodevError('VALIDATION_FAILED', `a ${body.forge} repository needs project`);
+        }
+        if (!dataDir) {
+          throw new AutodevError('VALIDATION_FAILED', 'this server has no data directory for clones');
+        }
+        const row = await addForgeRepository(
+          db,
+          {
+            forge: body.forge,
+            project: body.project,
+            baseUrl: body.base_url,
+            tokenEnv: body.token_env,
+            name: body.name,
+            testCommand: body.test_command,
+            deployCommand: body.deploy_command,
+            lintCommand: body.lint_command,
+            coverageThreshold: body.coverage_threshold,
+            deploySecrets: body.deploy_secrets,
+            mergeMethod: body.merge_method,
+            actor,
+            now: clock(),
+          },
+          { dataDir, env },
+        );
+        return reply.code(201).send(repositoryToJson(row));
+      }
+      for (const [field, value] of Object.entries({
+        project: body.project,
+        base_url: body.base_url,
+        token_env: body.token_env,
+      })) {
+        if (value !== undefined)
+          throw new AutodevError('VALIDATION_FAILED', `${field} goes with forge gitlab or github`);
+      }
+      if (body.path === undefined) {
+        throw new AutodevError('VALIDATION_FAILED', 'path is required (or forge gitlab/github with project)');
+      }
       if (!path.isAbsolute(body.path)) {
         throw new AutodevError('VALIDATION_FAILED', `path must be absolute (got "${body.path}")`);
       }

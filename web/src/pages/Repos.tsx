@@ -1,6 +1,7 @@
 /**
- * @module Repositories registered with Auto-Dev; admins add one by absolute path, edit its commands and gate/merge
- * settings (merge method, coverage threshold, deploy secret names) and remove it.
+ * @module Repositories registered with Auto-Dev, with their forge (local, GitLab, GitHub) and remote; admins add one
+ * by absolute path or as a GitLab project / GitHub repository (cloned by the server, token from its environment),
+ * edit its commands and gate/merge settings (merge method, coverage threshold, deploy secret names) and remove it.
  */
 import { useState, type FormEvent } from 'react';
 import { api, type Me } from '../api.js';
@@ -18,8 +19,14 @@ interface Repo {
   coverage_threshold: number | null;
   deploy_secrets: string[];
   merge_method: MergeMethod;
+  remote_url: string | null;
+  forge_project: string | null;
+  forge_url: string | null;
   created_at: string;
 }
+
+type Forge = 'local' | 'gitlab' | 'github';
+const FORGE_LABELS: Record<Forge, string> = { local: 'Local path', gitlab: 'GitLab', github: 'GitHub' };
 
 type MergeMethod = 'merge' | 'squash';
 const MERGE_LABELS: Record<MergeMethod, string> = { merge: 'merge commit', squash: 'squash' };
@@ -125,8 +132,39 @@ function settingsSummary(repo: Repo): string {
   return parts.join(' · ');
 }
 
+/** Where the repository's stories push and merge: the forge's project (linked) and the git remote, or the path. */
+function ForgeCell({ repo }: { repo: Repo }) {
+  if (repo.forge === 'local' || !repo.forge_project) return <td>{repo.forge}</td>;
+  const label = `${FORGE_LABELS[repo.forge as Forge] ?? repo.forge} ${repo.forge_project}`;
+  return (
+    <td data-testid="repo-forge">
+      {repo.forge_url ? (
+        <a href={repo.forge_url} target="_blank" rel="noreferrer">
+          {label}
+        </a>
+      ) : (
+        label
+      )}
+    </td>
+  );
+}
+
+function LocationCell({ repo }: { repo: Repo }) {
+  if (!repo.remote_url) return <td className="mono">{repo.location}</td>;
+  return (
+    <td className="mono" data-testid="repo-remote">
+      {repo.remote_url}
+      <div className="muted">clone: {repo.location}</div>
+    </td>
+  );
+}
+
 function AddRepo({ onDone }: { onDone: () => void }) {
+  const [forge, setForge] = useState<Forge>('local');
   const [repoPath, setRepoPath] = useState('');
+  const [project, setProject] = useState('');
+  const [baseUrl, setBaseUrl] = useState('');
+  const [tokenEnv, setTokenEnv] = useState('');
   const [name, setName] = useState('');
   const [fields, setFields] = useState<RepoFields>(EMPTY);
   const [error, setError] = useState<Error>();
@@ -134,9 +172,21 @@ function AddRepo({ onDone }: { onDone: () => void }) {
     event.preventDefault();
     setError(undefined);
     try {
-      const body = { path: repoPath.trim(), ...toBody(fields, 'add'), ...(name.trim() ? { name: name.trim() } : {}) };
+      const where =
+        forge === 'local'
+          ? { path: repoPath.trim() }
+          : {
+              forge,
+              project: project.trim(),
+              ...(baseUrl.trim() ? { base_url: baseUrl.trim() } : {}),
+              ...(tokenEnv.trim() ? { token_env: tokenEnv.trim() } : {}),
+            };
+      const body = { ...where, ...toBody(fields, 'add'), ...(name.trim() ? { name: name.trim() } : {}) };
       await api('/api/repos', { method: 'POST', body });
       setRepoPath('');
+      setProject('');
+      setBaseUrl('');
+      setTokenEnv('');
       setName('');
       setFields(EMPTY);
       onDone();
@@ -148,13 +198,50 @@ function AddRepo({ onDone }: { onDone: () => void }) {
     <form className="card repo-form" data-testid="add-repo" onSubmit={(event) => void submit(event)}>
       <h2>Add a repository</h2>
       <label>
-        Absolute path <input name="path" required value={repoPath} onChange={(e) => setRepoPath(e.target.value)} />
+        Forge{' '}
+        <select name="forge" value={forge} onChange={(e) => setForge(e.target.value as Forge)}>
+          {(Object.keys(FORGE_LABELS) as Forge[]).map((kind) => (
+            <option key={kind} value={kind}>
+              {FORGE_LABELS[kind]}
+            </option>
+          ))}
+        </select>
       </label>
+      {forge === 'local' ? (
+        <label>
+          Absolute path <input name="path" required value={repoPath} onChange={(e) => setRepoPath(e.target.value)} />
+        </label>
+      ) : (
+        <>
+          <label>
+            {forge === 'gitlab' ? 'Project (GROUP/NAME)' : 'Repository (OWNER/NAME)'}{' '}
+            <input name="project" required value={project} onChange={(e) => setProject(e.target.value)} />
+          </label>
+          <label>
+            {forge === 'gitlab' ? 'GitLab URL' : 'API URL'}{' '}
+            <input
+              name="base_url"
+              placeholder={forge === 'gitlab' ? 'https://gitlab.com' : 'https://api.github.com'}
+              value={baseUrl}
+              onChange={(e) => setBaseUrl(e.target.value)}
+            />
+          </label>
+          <label>
+            Token variable{' '}
+            <input
+              name="token_env"
+              placeholder={forge === 'gitlab' ? 'GITLAB_TOKEN' : 'GITHUB_TOKEN'}
+              value={tokenEnv}
+              onChange={(e) => setTokenEnv(e.target.value)}
+            />
+          </label>
+        </>
+      )}
       <label>
         Name <input name="name" placeholder="directory name" value={name} onChange={(e) => setName(e.target.value)} />
       </label>
       <SettingsFields value={fields} onChange={setFields} prefix="" />
-      <button type="submit" disabled={!repoPath.trim()}>
+      <button type="submit" disabled={forge === 'local' ? !repoPath.trim() : !project.trim()}>
         Add
       </button>
       <ErrorNote error={error} />
@@ -185,8 +272,8 @@ function RepoRow({ repo, admin, onDone }: { repo: Repo; admin: boolean; onDone: 
   return (
     <tr data-testid={`repo-${repo.name}`}>
       <td>{repo.name}</td>
-      <td>{repo.forge}</td>
-      <td className="mono">{repo.location}</td>
+      <ForgeCell repo={repo} />
+      <LocationCell repo={repo} />
       <td>{repo.default_branch}</td>
       <td className="mono">
         {editing ? (
@@ -240,7 +327,8 @@ export default function Repos({ me }: { me: Me | null }) {
       {list.data && list.data.repos.length === 0 ? (
         <Empty>
           No repositories yet. {admin ? 'Add one below, or' : 'An admin adds one here, or'} register one with{' '}
-          <code>autodev repos add PATH</code>.
+          <code>autodev repos add PATH</code> (or <code>--gitlab URL --project GROUP/NAME</code>,{' '}
+          <code>--github OWNER/NAME</code>).
         </Empty>
       ) : null}
       {list.data && list.data.repos.length > 0 ? (

@@ -1,0 +1,171 @@
+/**
+ * @module Registering a GitLab project or GitHub repository (`autodev repos add --gitlab URL --project GROUP/NAME`,
+ * `--github OWNER/NAME`, `POST /api/repos` with `forge`): the forge is asked for the project (default branch, clone
+ * URL) with the token from the environment variable named in the settings, the repository is cloned over HTTPS into
+ * the data directory's clone cache (`<data-dir>/clones/<id>`, token only in git's environment), and the row and its
+ * event are written in one transaction. Any failure leaves no row and no clone.
+ */
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Kysely } from 'kysely';
+import { AutodevError } from '../errors.js';
+import { recordEvent } from '../events/record-event.js';
+import { inTransaction } from '../store/in-transaction.js';
+import type { Database } from '../store/schema.js';
+import { git } from '../workspace/git.js';
+import { cloneCachePath } from './clone-cache.js';
+import type { ForgeClientContext, ForgeRepository } from './forge-client.js';
+import { gitCredentialEnv, hasUrlCredentials } from './git-credential-env.js';
+import {
+  checkedBaseUrl,
+  checkedProject,
+  checkedTokenEnv,
+  DEFAULT_TOKEN_ENV,
+  forgeToken,
+  GITHUB_DEFAULT_API_URL,
+  GITLAB_DEFAULT_BASE_URL,
+  type RemoteProject,
+} from './forge-remote-settings.js';
+import { GitHubClient } from './github-client.js';
+import { GitLabClient } from './gitlab-client.js';
+import {
+  checkedSettings,
+  optionalCommand,
+  REPOSITORY_NAME,
+  type MergeMethod,
+  type RepositoryRow,
+} from './repositories.js';
+
+export interface NewForgeRepository {
+  forge: 'gitlab' | 'github';
+  /** GitLab: the instance URL (default https://gitlab.com); GitHub: the REST API URL (default api.github.com). */
+  baseUrl?: string | undefined;
+  /** GitLab `group/name` (subgroups allowed), GitHub `owner/name`. */
+  project: string;
+  /** The environment variable holding the token (default GITLAB_TOKEN / GITHUB_TOKEN). */
+  tokenEnv?: string | undefined;
+  name?: string | undefined;
+  testCommand?: string | undefined;
+  deployCommand?: string | undefined;
+  lintCommand?: string | undefined;
+  coverageThreshold?: number | undefined;
+  deploySecrets?: readonly string[] | undefined;
+  mergeMethod?: MergeMethod | undefined;
+  actor: string;
+  now: number;
+}
+
+export async function addForgeRepository(
+  db: Kysely<Database>,
+  input: NewForgeRepository,
+  context: ForgeClientContext,
+): Promise<RepositoryRow> {
+  const project = checkedProject(input.project.trim(), input.forge);
+  const baseUrl = checkedBaseUrl(
+    input.baseUrl ?? (input.forge === 'gitlab' ? GITLAB_DEFAULT_BASE_URL : GITHUB_DEFAULT_API_URL),
+    input.forge === 'gitlab' ? '--gitlab' : '--github-api-url',
+  );
+  const tokenEnv = checkedTokenEnv(input.tokenEnv ?? DEFAULT_TOKEN_ENV[input.forge]);
+  const name = input.name ?? project.split('/').at(-1) ?? project;
+  if (!REPOSITORY_NAME.test(name)) {
+    throw new AutodevError(
+      'VALIDATION_FAILED',
+      `repository name "${name}" must be 1 to 100 letters, digits, ".", "_" or "-", starting with a letter or digit`,
+    );
+  }
+  const testCommand = optionalCommand('test', input.testCommand);
+  const deployCommand = optionalCommand('deploy', input.deployCommand);
+  const lintCommand = optionalCommand('lint', input.lintCommand);
+  const taken = await db.selectFrom('repositories').select('id').where('name', '=', name).executeTakeFirst();
+  if (taken) throw new AutodevError('REPO_EXISTS', `a repository named "${name}" already exists (id ${taken.id})`);
+
+  const forgeSettings = { forge_base_url: baseUrl, forge_project: project, forge_token_env: tokenEnv };
+  const probe: ForgeRepository = {
+    id: 0,
+    name,
+    kind: input.forge,
+    localPath: context.dataDir,
+    remoteUrl: null,
+    defaultBranch: 'main',
+    mergeMethod: 'merge',
+    settings: forgeSettings,
+  };
+  const client = input.forge === 'gitlab' ? new GitLabClient(probe, context) : new GitHubClient(probe, context);
+  const remote: RemoteProject = await client.remoteProject();
+  if (hasUrlCredentials(remote.remoteUrl)) {
+    throw new AutodevError('VALIDATION_FAILED', `the forge reported a clone URL with credentials for ${project}`);
+  }
+  const token = forgeToken(context, { baseUrl, project, tokenEnv }, name, 'read_repository');
+  const settings = checkedSettings({
+    ...forgeSettings,
+    forge_web_url: remote.webUrl,
+    ...(input.coverageThreshold !== undefined ? { coverage_threshold: input.coverageThreshold } : {}),
+    ...(input.deploySecrets !== undefined ? { deploy_secrets: [...input.deploySecrets] } : {}),
+    ...(input.mergeMethod !== undefined ? { merge_method: input.mergeMethod } : {}),
+  });
+
+  const clones = path.join(context.dataDir, 'clones');
+  fs.mkdirSync(clones, { recursive: true, mode: 0o700 });
+  const pending = path.join(clones, `.pending-${randomBytes(6).toString('hex')}`);
+  const cloned = await git(clones, ['clone', '--quiet', '--origin', 'origin', remote.remoteUrl, pending], {
+    okExitCodes: [128],
+    env: {
+      ...process.env,
+      ...gitCredentialEnv(remote.remoteUrl, token, input.forge === 'gitlab' ? 'oauth2' : 'x-access-token'),
+    },
+  });
+  if (cloned.exitCode !== 0) {
+    fs.rmSync(pending, { recursive: true, force: true });
+    throw new AutodevError(
+      'FORGE_REQUEST_FAILED',
+      `cloning ${remote.remoteUrl} for repository "${name}" failed: ${cloned.stderr.split(token).join('[token]').trim()}`,
+    );
+  }
+  let finalPath: string | undefined;
+  try {
+    return await inTransaction(db, async (tx) => {
+      const again = await tx.selectFrom('repositories').select('id').where('name', '=', name).executeTakeFirst();
+      if (again) throw new AutodevError('REPO_EXISTS', `a repository named "${name}" already exists (id ${again.id})`);
+      const inserted = await tx
+        .insertInto('repositories')
+        .values({
+          name,
+          forge: input.forge,
+          location: pending,
+          remote_url: remote.remoteUrl,
+          default_branch: remote.defaultBranch,
+          test_command: testCommand,
+          deploy_command: deployCommand,
+          lint_command: lintCommand,
+          settings: JSON.stringify(settings),
+          created_at: input.now,
+          updated_at: input.now,
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      finalPath = cloneCachePath(context.dataDir, inserted.id);
+      fs.rmSync(finalPath, { recursive: true, force: true });
+      fs.renameSync(pending, finalPath);
+      const row = await tx
+        .updateTable('repositories')
+        .set({ location: finalPath })
+        .where('id', '=', inserted.id)
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      await recordEvent(tx, {
+        kind: 'repository.added',
+        subjectType: 'repository',
+        subjectId: row.id,
+        actor: input.actor,
+        data: { name, forge: input.forge, project, remote_url: remote.remoteUrl, default_branch: remote.defaultBranch },
+        now: input.now,
+      });
+      return row;
+    });
+  } catch (error) {
+    fs.rmSync(pending, { recursive: true, force: true });
+    if (finalPath) fs.rmSync(finalPath, { recursive: true, force: true });
+    throw error;
+  }
+}
