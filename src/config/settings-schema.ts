@@ -243,7 +243,10 @@ export type NotifyEventName = (typeof NOTIFY_EVENTS)[number];
 const WebhookSchema = z.strictObject({
   url: z.url({ protocol: /^https?$/ }).describe('http(s) URL; a secret in it (token, password) is masked in output'),
   format: z.enum(['slack', 'json']).default('json'),
-  events: z.array(z.enum(NOTIFY_EVENTS)).min(1).default([...NOTIFY_EVENTS]),
+  events: z
+    .array(z.enum(NOTIFY_EVENTS))
+    .min(1)
+    .default([...NOTIFY_EVENTS]),
 });
 
 const NotifySchema = z
