@@ -89,6 +89,13 @@ export const ERRORS = {
     doc: 'bubblewrap is missing or fails its self-check: apt-get install bubblewrap, or set sandbox.mode: none.',
   },
   INTERNAL: { status: 500, exitCode: 1, doc: 'A bug in Auto-Dev; the log has the details.' },
+  // Memory (src/memory/): notes, search, the session's memory channel.
+  MEMORY_NOTE_NOT_FOUND: { status: 404, exitCode: 2, doc: 'No memory note has that id (in the scope asked).' },
+  MEMORY_EMBEDDINGS_FAILED: {
+    status: 502,
+    exitCode: 1,
+    doc: 'The embeddings endpoint (memory.embeddings) or the vector store (memory.qdrant) did not answer as expected.',
+  },
 } as const satisfies Record<string, { status: number; exitCode: number; doc: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;

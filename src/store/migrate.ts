@@ -12,6 +12,7 @@ import { readyTasksIndexMigration } from './migrations/0004-ready-tasks-index.js
 import { leanTaskIndexesMigration } from './migrations/0005-lean-task-indexes.js';
 import { statusListIndexesMigration } from './migrations/0006-status-list-indexes.js';
 import { eventLogHorizonMigration } from './migrations/0007-event-log-horizon.js';
+import { memoryNotesMigration } from './migrations/0014-memory-notes.js';
 
 /** Every migration, by name. Names sort in the order they run; never rename or edit a released one. */
 export function allMigrations(dialect: DialectCapabilities): Record<string, Migration> {
@@ -23,6 +24,7 @@ export function allMigrations(dialect: DialectCapabilities): Record<string, Migr
     '0005-lean-task-indexes': leanTaskIndexesMigration(dialect),
     '0006-status-list-indexes': statusListIndexesMigration(dialect),
     '0007-event-log-horizon': eventLogHorizonMigration(dialect),
+    '0014-memory-notes': memoryNotesMigration(dialect),
   };
 }
 

@@ -230,6 +230,34 @@ export interface AgentControlsTable {
   updated_at: number;
 }
 
+/** Where a memory note was learned. */
+export type MemorySource =
+  | 'analyze_repo'
+  | 'spec_decision'
+  | 'review_lesson'
+  | 'failed_round'
+  | 'human_rejection'
+  | 'agent_note'
+  | 'human_note';
+
+/**
+ * What the swarm remembers (migration 0014): per repository, or global when `repo_id` is null. Full-text indexed
+ * (SQLite: FTS5 table `memory_notes_fts`; PostgreSQL: generated column `text_search`, not typed here: only
+ * `memory/` reads it through `sql`). `embedding` is a JSON array of floats when an embeddings endpoint is configured.
+ */
+export interface MemoryNotesTable {
+  id: Generated<number>;
+  repo_id: number | null;
+  source: MemorySource;
+  text: string;
+  /** What it is about, e.g. `task:12`, `approval:3` (for humans; not searched). */
+  subject: string | null;
+  created_by: string;
+  embedding: string | null;
+  embedding_model: string | null;
+  created_at: CreatedAt;
+}
+
 export interface Database {
   tasks: TasksTable;
   events: EventsTable;
@@ -247,6 +275,7 @@ export interface Database {
   api_tokens: ApiTokensTable;
   provider_limits: ProviderLimitsTable;
   agent_controls: AgentControlsTable;
+  memory_notes: MemoryNotesTable;
 }
 
 export type TaskRow = Selectable<TasksTable>;

@@ -121,6 +121,7 @@ async function adminQuery(adminUrl: string, text: string): Promise<void> {
 }
 
 export const TABLES_IN_DELETE_ORDER = [
+  'memory_notes',
   'session_events',
   'sessions',
   'merge_request_notes',
