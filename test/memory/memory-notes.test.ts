@@ -3,35 +3,14 @@
  * full-text index (SQLite FTS5 kept in sync by triggers; PostgreSQL tsvector) found by word, stem and scope, with
  * query syntax of either engine treated as plain words.
  */
-import type { Kysely } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { addMemoryNote, forgetMemoryNote, listMemoryNotes } from '../../src/memory/memory-notes.js';
 import { searchMemoryText } from '../../src/memory/search-memory.js';
-import type { Database } from '../../src/store/schema.js';
 import { DIALECTS, useTestDatabase } from '../support/dialects.js';
 import { expectCode } from '../support/expect-error.js';
+import { insertRepo } from './memory-fixtures.js';
 
 const NOW = Date.UTC(2026, 11, 1);
-
-export async function insertRepo(db: Kysely<Database>, name: string): Promise<number> {
-  const row = await db
-    .insertInto('repositories')
-    .values({
-      name,
-      forge: 'local',
-      location: `/nowhere/${name}`,
-      default_branch: 'main',
-      test_command: null,
-      deploy_command: null,
-      lint_command: null,
-      settings: '{}',
-      created_at: NOW,
-      updated_at: NOW,
-    })
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  return Number(row.id);
-}
 
 describe.each(DIALECTS)('%s: memory notes', (dialect) => {
   const t = useTestDatabase(dialect);
