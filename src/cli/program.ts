@@ -22,6 +22,7 @@ import { AutodevError } from '../errors.js';
 import { assertStorableText } from '../domain/input-policy.js';
 import type { CliDeps, GlobalOptions } from './context.js';
 import { packageVersion } from './version.js';
+import { memoryCommand } from './commands/memory.js';
 
 export interface CliProgram {
   program: Command;
@@ -402,6 +403,8 @@ export function buildProgram(deps: CliDeps): CliProgram {
         storiesCommand.run({ action: 'resume', id, globals: globals(), ...options }),
       ),
     );
+
+  program.addCommand(memoryCommand(deps, act, globals));
 
   program
     .command('swarm')
