@@ -5,11 +5,13 @@
 import { runQueueThroughputBench } from './queue-throughput.js';
 import { runSessionOverheadBench } from './session-overhead.js';
 import { runSseHealthBench } from './sse-health.js';
+import { runMemorySearchBench } from './memory-search.js';
 
 const BENCHMARKS: ReadonlyArray<[name: string, run: () => Promise<string>]> = [
   ['queue', () => runQueueThroughputBench()],
   ['sessions', () => runSessionOverheadBench()],
   ['sse-health', () => runSseHealthBench()],
+  ['memory', () => runMemorySearchBench()],
 ];
 
 async function main(): Promise<void> {

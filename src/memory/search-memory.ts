@@ -71,12 +71,13 @@ export async function searchMemoryText(
       limit ${limit}`.execute(handle.db);
     return rows.rows.map((row) => ({ ...noteToJson(row), score: Number(row.score) }));
   }
-  // FTS5: each word as a quoted string (a "" inside is an escaped quote), joined by OR.
+  // FTS5: each word as a quoted string (a "" inside is an escaped quote), joined by OR. `cross join` keeps the FTS
+  // table first: otherwise SQLite may walk the scope's notes and run the full-text query once per note.
   const match = words.map((word) => `"${word.replaceAll('"', '""')}"`).join(' OR ');
   const rows = await sql<MemoryNoteRow & { score: number }>`
     select n.id, n.repo_id, n.source, n.text, n.subject, n.created_by, n.embedding, n.embedding_model, n.created_at,
       -bm25(memory_notes_fts) as score
-    from memory_notes_fts f join memory_notes n on n.id = f.rowid
+    from memory_notes_fts f cross join memory_notes n on n.id = f.rowid
     where memory_notes_fts match ${match} and ${scope}
     order by bm25(memory_notes_fts), n.id desc
     limit ${limit}`.execute(handle.db);
