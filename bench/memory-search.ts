@@ -179,11 +179,9 @@ async function benchEngine(engine: string, handle: DatabaseHandle, total: number
     });
   }
   progress(`${engine}: full-text + vector (stand-in) searches`);
-  await measure(
-    `full-text + vector (${memory.describe().replace('full-text + vectors ', '')}, stand-in embedder)`,
-    (q) => memory.search({ query: q.query, scope: scopeOf(q.repoId), limit: 5 }),
-    200,
-  );
+  await measure('vector', (q) => memory.search({ query: q.query, scope: scopeOf(q.repoId), limit: 5 }), 200);
+  // Named after the searches ran: the service says what answered (pgvector is detected at the first search).
+  rows[rows.length - 1]!.method = `${memory.describe()}, stand-in embedder`;
   return rows;
 }
 
