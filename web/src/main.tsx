@@ -16,6 +16,7 @@ const Instructions = lazy(() => import('./pages/Instructions.js'));
 const Approvals = lazy(() => import('./pages/Approvals.js'));
 const Repos = lazy(() => import('./pages/Repos.js'));
 const Swarm = lazy(() => import('./pages/Swarm.js'));
+const Memory = lazy(() => import('./pages/Memory.js'));
 
 function Login({ onLogin }: { onLogin: (me: Me) => void }) {
   const [token, setTokenInput] = useState('');
@@ -92,6 +93,7 @@ function Page({ path, me }: { path: string; me: Me }) {
   if (parts[0] === 'approvals') return <Approvals me={me} query={url.searchParams} />;
   if (parts[0] === 'repos') return <Repos me={me} />;
   if (parts[0] === 'swarm') return <Swarm query={url.searchParams} />;
+  if (parts[0] === 'memory') return <Memory me={me} />;
   return (
     <div className="page">
       <h1>Not found</h1>
@@ -109,6 +111,7 @@ const NAV: Array<[string, string]> = [
   ['/approvals', 'Approvals'],
   ['/repos', 'Repositories'],
   ['/swarm', 'Swarm'],
+  ['/memory', 'Memory'],
 ];
 
 function App() {

@@ -33,6 +33,7 @@ export const APP_PATHS = [
   '/approvals',
   '/repos',
   '/swarm',
+  '/memory',
 ] as const;
 
 /** web/dist of this package, from the source tree (src/server/plugins) or the build (dist/src/server/plugins). */
