@@ -6,12 +6,14 @@ import { runQueueThroughputBench } from './queue-throughput.js';
 import { runSessionOverheadBench } from './session-overhead.js';
 import { runSseHealthBench } from './sse-health.js';
 import { runBoardRenderBench } from './board-render.js';
+import { runMemorySearchBench } from './memory-search.js';
 
 const BENCHMARKS: ReadonlyArray<[name: string, run: () => Promise<string>]> = [
   ['queue', () => runQueueThroughputBench()],
   ['sessions', () => runSessionOverheadBench()],
   ['sse-health', () => runSseHealthBench()],
   ['board-render', async () => (await runBoardRenderBench()).report],
+  ['memory', () => runMemorySearchBench()],
 ];
 
 async function main(): Promise<void> {

@@ -200,6 +200,13 @@ export const ERRORS = {
     exitCode: 2,
     doc: 'Only a running story or one waiting for a human can be cancelled; this one is done or cancelled already.',
   },
+  // Memory (src/memory/): notes, search, the session's memory channel.
+  MEMORY_NOTE_NOT_FOUND: { status: 404, exitCode: 2, doc: 'No memory note has that id (in the scope asked).' },
+  MEMORY_EMBEDDINGS_FAILED: {
+    status: 502,
+    exitCode: 1,
+    doc: 'The embeddings endpoint (memory.embeddings) or the vector store (memory.qdrant) did not answer as expected.',
+  },
 } as const satisfies Record<string, { status: number; exitCode: number; doc: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;

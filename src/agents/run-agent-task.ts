@@ -41,6 +41,10 @@ import { resultJsonSchema, validateResult } from './result-contracts.js';
 import { onWorkflowTaskCompleted } from '../workflow/advance-workflow.js';
 import { deterministicHandlerFor } from './deterministic-handlers.js';
 import { runTaskGates } from './run-gates.js';
+import { createMemoryService } from '../memory/memory-service.js';
+import { openMemoryChannel, sessionNoteView, type MemoryChannel } from '../memory/memory-channel.js';
+import { notesForTask } from '../memory/task-memory.js';
+import { learningsFromTask, rememberLearnings } from '../memory/learn.js';
 import { workflowDeps } from '../workflow/workflow-deps.js';
 import {
   abortOrphanedSessions,
@@ -263,6 +267,17 @@ async function runSession(
   const previousTranscript =
     task.attempts > 1 && !resume ? await summarizeLastTranscript(db, task.id, 40, sessionId) : '';
 
+  const memory = createMemoryService({
+    handle: deps.queue.handle,
+    settings: settings.memory,
+    env: deps.env,
+    onVectorError: (error) => deps.logger.warn({ err: error, task: task.id }, 'memory vectors unavailable'),
+  });
+  const memoryNotes = await notesForTask(memory, task, settings.memory.prompt_notes).catch((error: unknown) => {
+    deps.logger.warn({ err: error, task: task.id }, 'memory search for the prompt failed; the session runs without');
+    return [];
+  });
+
   const rolePrompt = await loadRolePrompt(role, {
     dataDir: deps.dataDir,
     ...(deps.configDir ? { configDir: deps.configDir } : {}),
@@ -297,6 +312,7 @@ async function runSession(
       ...(task.error ? { previousError: task.error } : {}),
       ...(previousTranscript ? { previousTranscript } : {}),
       discussionTopics: discussion.topics,
+      ...(memoryNotes.length > 0 ? { memoryNotes: memoryNotes.map(sessionNoteView) } : {}),
     },
     untrusted: discussion.blocks,
   });
@@ -319,6 +335,18 @@ async function runSession(
   const submissions = new SubmissionWatcher();
   let usage: TokenUsage | undefined;
   let outcome: SessionOutcome;
+  // The session's only way to the memory: a socket and a token for this session, task and repository.
+  const memoryChannel: MemoryChannel | undefined = await openMemoryChannel({
+    sessionDir,
+    scope: { sessionId, taskId: task.id, repoId: task.repoId },
+    memory,
+    expiresAt: clock() + maxSeconds * 1000 + 60_000,
+    clock,
+    author: context.holder.workerId,
+  }).catch((error: unknown) => {
+    deps.logger.warn({ err: error, task: task.id }, 'memory channel not opened; the session runs without memory tools');
+    return undefined;
+  });
   try {
     const request: SessionRequest = {
       prompt,
@@ -340,6 +368,7 @@ async function runSession(
   } finally {
     clearTimeout(timeLimit);
     context.signal.removeEventListener('abort', onTaskAbort);
+    await memoryChannel?.close();
     await transcript.close();
   }
   const finalUsage: TokenUsage | undefined = outcome.usage ?? usage;
@@ -434,6 +463,13 @@ async function runSession(
         // A workflow's task moves its workflow on in the transaction that completes it.
         const workflow = workflowDeps(deps.queue, deps.settings.workflow.max_fix_rounds);
         await onWorkflowTaskCompleted(tx, workflow, task, result, context.holder.workerId, gate?.verdict);
+        // What the task taught (an analysis, a review's lessons, why a round failed) goes to the swarm's memory.
+        await rememberLearnings(tx, learningsFromTask(task, result, gate?.verdict), {
+          repoId: task.repoId,
+          subject: `task:${task.id}`,
+          actor: context.holder.workerId,
+          now: clock(),
+        });
         if (entries.length === 0 && problems.length === 0) return;
         const applied = await applyOutbox(tx, deps.queue, entries, {
           task,

@@ -25,6 +25,7 @@ import { AutodevError } from '../errors.js';
 import { assertStorableText } from '../domain/input-policy.js';
 import type { CliDeps, GlobalOptions } from './context.js';
 import { packageVersion } from './version.js';
+import { memoryCommand } from './commands/memory.js';
 
 export interface CliProgram {
   program: Command;
@@ -431,6 +432,8 @@ export function buildProgram(deps: CliDeps): CliProgram {
   const schedulesCommand = {
     run: async (args: SchedulesArgs) => (await import('./commands/schedules.js')).run(args, deps),
   };
+  program.addCommand(memoryCommand(deps, act, globals));
+
   program
     .command('schedules')
     .description('recurring work from settings.yaml (schedules:), run by the scheduler')

@@ -258,6 +258,39 @@ const NotifySchema = z
   })
   .prefault({});
 
+/**
+ * The swarm's memory (`src/memory/`). Full-text search always works; `embeddings` (any OpenAI-compatible
+ * `POST .../embeddings` endpoint, e.g. a local model server) adds vector search; `qdrant` keeps the vectors in a Qdrant
+ * collection (the guide's `auto-dev-qdrant`) instead of the database.
+ */
+const MemorySchema = z
+  .strictObject({
+    /** Notes quoted in a session's prompt (the most relevant to its task); 0 = none. */
+    prompt_notes: z.number().int().min(0).max(20).default(5),
+    embeddings: z
+      .strictObject({
+        /** The full endpoint URL, e.g. http://localhost:8080/v1/embeddings. */
+        url: z.url(),
+        model: z.string().min(1),
+        /** Name of an environment variable holding the endpoint's API key, if it needs one. */
+        api_key_env: z
+          .string()
+          .regex(/^[A-Za-z_][A-Za-z0-9_]*$/)
+          .nullable()
+          .default(null),
+      })
+      .nullable()
+      .default(null),
+    qdrant: z
+      .strictObject({
+        url: z.url(),
+        collection: z.string().min(1).default('auto-dev-memory'),
+      })
+      .nullable()
+      .default(null),
+  })
+  .prefault({});
+
 export const SettingsSchema = z.strictObject({
   tokens: TokensSchema,
   watcher: WatcherSchema,
@@ -273,6 +306,7 @@ export const SettingsSchema = z.strictObject({
   scheduler: SchedulerSchema,
   schedules: SchedulesSchema,
   notify: NotifySchema,
+  memory: MemorySchema,
 });
 
 /** Effective settings, every key present. */

@@ -12,7 +12,15 @@
 import type { TokenUsage } from '../llm/session-events.js';
 
 /** The tools of Auto-Dev's session MCP server (`autodev mcp`). */
-export type McpToolName = 'read_task' | 'submit_result' | 'create_task' | 'post_discussion' | 'propose' | 'vote';
+export type McpToolName =
+  | 'read_task'
+  | 'submit_result'
+  | 'create_task'
+  | 'post_discussion'
+  | 'propose'
+  | 'vote'
+  | 'search_memory'
+  | 'add_memory';
 
 /** What the CLI reported for one step's tool call. */
 export interface ToolOutcome {

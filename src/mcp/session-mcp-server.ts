@@ -1,6 +1,7 @@
 /**
  * @module The MCP server an agent session talks to: the swarm's tools (`read_task`, `submit_result`, `create_task`,
- * `post_discussion`, `propose`, `vote`) over one session directory (`session-files.ts`). It never touches the database; the runner
+ * `post_discussion`, `propose`, `vote`, and `search_memory` / `add_memory` through the runner's channel:
+ * `memory-tools.ts`) over one session directory (`session-files.ts`). It never touches the database; the runner
  * applies what it records when the task completes. The validators are injected; `run-mcp-stdio.ts` wires the real ones.
  */
 import fs from 'node:fs';
@@ -22,6 +23,7 @@ import {
   type OutboxRequest,
   type SessionContext,
 } from './session-files.js';
+import { MEMORY_TOOL_NAMES, registerMemoryTools } from './memory-tools.js';
 
 /** The tool names, as the agent sees them (Claude Code prefixes them: `mcp__autodev__submit_result`). */
 export const SESSION_TOOL_NAMES = [
@@ -31,6 +33,7 @@ export const SESSION_TOOL_NAMES = [
   'post_discussion',
   'propose',
   'vote',
+  ...MEMORY_TOOL_NAMES,
 ] as const;
 
 /** The MCP server's name; providers use it as the key in a session's MCP config. */
@@ -349,6 +352,7 @@ export function createSessionMcpServer(options: SessionMcpServerOptions): McpSer
       return toolText(`queued: your ${vote} vote is recorded when this task completes (request #${entry.seq}).`);
     },
   );
+  registerMemoryTools(server, sessionDir);
 
   return server;
 }

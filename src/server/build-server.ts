@@ -20,6 +20,7 @@ import { eventsPlugin } from './plugins/events.js';
 import { healthPlugin } from './plugins/health.js';
 import { metricsPlugin } from './plugins/metrics.js';
 import { registerOpenApi } from './plugins/openapi.js';
+import { memoryPlugin } from './plugins/memory.js';
 import { tasksPlugin } from './plugins/tasks.js';
 import { agentsPlugin } from './plugins/agents.js';
 import { sessionsPlugin } from './plugins/sessions.js';
@@ -159,6 +160,12 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       });
       await api.register(statsPlugin, { db: deps.handle.db, clock: deps.clock ?? Date.now });
       await api.register(schedulesPlugin, { db: deps.handle.db, settings, clock: deps.clock ?? Date.now });
+      await api.register(memoryPlugin, {
+        handle: deps.handle,
+        settings: settings.memory,
+        env: deps.env ?? process.env,
+        clock: deps.clock ?? Date.now,
+      });
       await api.register(providersPlugin, {
         db: deps.handle.db,
         clock: deps.clock ?? Date.now,

@@ -16,6 +16,7 @@ import { swarmConversationMigration } from './migrations/0013-swarm-conversation
 import { webhooksAndSchedulesMigration } from './migrations/0010-webhooks-and-schedules.js';
 import { repositoryRemotesMigration } from './migrations/0008-repository-remotes.js';
 import { notificationsMigration } from './migrations/0015-notifications.js';
+import { memoryNotesMigration } from './migrations/0014-memory-notes.js';
 
 /** Every migration, by name. Names sort in the order they run; never rename or edit a released one. */
 export function allMigrations(dialect: DialectCapabilities): Record<string, Migration> {
@@ -31,6 +32,7 @@ export function allMigrations(dialect: DialectCapabilities): Record<string, Migr
     '0010-webhooks-and-schedules': webhooksAndSchedulesMigration(dialect),
     '0008-repository-remotes': repositoryRemotesMigration(),
     '0015-notifications': notificationsMigration(dialect),
+    '0014-memory-notes': memoryNotesMigration(dialect),
   };
 }
 

@@ -320,6 +320,28 @@ export interface NotificationsTable {
   delivered_at: number | null;
 }
 
+/** Where a memory note was learned. */
+export type MemorySource =
+  'analyze_repo' | 'spec_decision' | 'review_lesson' | 'failed_round' | 'human_rejection' | 'agent_note' | 'human_note';
+
+/**
+ * What the swarm remembers (migration 0014): per repository, or global when `repo_id` is null. Full-text indexed
+ * (SQLite: FTS5 table `memory_notes_fts`; PostgreSQL: generated column `text_search`, not typed here: only
+ * `memory/` reads it through `sql`). `embedding` is a JSON array of floats when an embeddings endpoint is configured.
+ */
+export interface MemoryNotesTable {
+  id: Generated<number>;
+  repo_id: number | null;
+  source: MemorySource;
+  text: string;
+  /** What it is about, e.g. `task:12`, `approval:3` (for humans; not searched). */
+  subject: string | null;
+  created_by: string;
+  embedding: string | null;
+  embedding_model: string | null;
+  created_at: CreatedAt;
+}
+
 export interface Database {
   tasks: TasksTable;
   events: EventsTable;
@@ -341,6 +363,7 @@ export interface Database {
   webhook_deliveries: WebhookDeliveriesTable;
   schedule_runs: ScheduleRunsTable;
   notifications: NotificationsTable;
+  memory_notes: MemoryNotesTable;
 }
 
 export type TaskRow = Selectable<TasksTable>;

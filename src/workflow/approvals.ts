@@ -2,6 +2,7 @@
  * @module Human approvals (spec, merge, ...): list them, approve or reject one. A decision is final, records who,
  * when and why in the audit log, and moves the approval's workflow on, all in one transaction.
  */
+import { learningsFromDecision, rememberLearnings, workflowRepoId } from '../memory/learn.js';
 import type { Kysely, Selectable } from 'kysely';
 import { AutodevError } from '../errors.js';
 import { recordEvent } from '../events/record-event.js';
@@ -96,6 +97,13 @@ export async function decideApproval(
         reason: updated.reason,
         decided_at: now,
       },
+      now,
+    });
+    // What the decision teaches the swarm (a spec's decisions, a rejection's reason), kept with the decision.
+    await rememberLearnings(tx, learningsFromDecision(updated), {
+      repoId: await workflowRepoId(tx, updated.workflow_id),
+      subject: `approval:${updated.id}`,
+      actor: decision.actor,
       now,
     });
     if (updated.workflow_id !== null && (updated.kind === 'spec' || updated.kind === 'merge')) {

@@ -629,6 +629,78 @@ describe.each(ONE_DIALECT)('%s: dashboard in Chromium', { timeout: 90_000 }, (di
       .map((el) => el.tagName.toLowerCase() + (el.className && typeof el.className === 'string' ? '.' + el.className : ''))
       .slice(0, 5)`);
 
+  it('shows the memory: searches notes, shows agent text as plain text, adds and forgets a note as an admin', async () => {
+    const now = Date.now();
+    const repo = await t.handle.db
+      .insertInto('repositories')
+      .values({
+        name: 'memshop',
+        forge: 'local',
+        location: '/nowhere/memshop',
+        default_branch: 'main',
+        test_command: null,
+        deploy_command: null,
+        lint_command: null,
+        settings: '{}',
+        created_at: now,
+        updated_at: now,
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    const note = (text: string, repoId: number | null) =>
+      t.handle.db
+        .insertInto('memory_notes')
+        .values({
+          repo_id: repoId,
+          source: 'review_lesson',
+          text,
+          subject: null,
+          created_by: 'reviewer:r-1',
+          created_at: now,
+        })
+        .execute();
+    await note(
+      'Checkout tests need the Stripe mock <img src="x" onerror="window.__pwned=\'memory\'">',
+      Number(repo.id),
+    );
+    await note('Every service logs in UTC', null);
+
+    const page = await signedIn(tokens.admin);
+    await page.goto(`${base}/memory`);
+    await page.getByText('Every service logs in UTC').waitFor();
+    await page.getByLabel('Search words').fill('stripe checkout');
+    await page.getByLabel('Repository').fill('memshop');
+    await page.getByRole('button', { name: 'Search' }).click();
+    await expect.poll(() => page.locator('td.message').count(), { timeout: LIVE_MS }).toBe(1);
+    // Agent text is shown as text: the markup is visible, not run.
+    await page.getByText('onerror="window.__pwned').waitFor();
+    expect(await page.evaluate('window.__pwned ?? null')).toBeNull();
+    await shot(page, 'memory');
+
+    await page.getByLabel('New note').fill('Run the checkout tests with --runInBand');
+    await page.getByRole('button', { name: 'Add note' }).click();
+    await expect
+      .poll(async () => (await t.handle.db.selectFrom('memory_notes').select('text').execute()).map((r) => r.text), {
+        timeout: LIVE_MS,
+      })
+      .toContain('Run the checkout tests with --runInBand');
+    const added = await t.handle.db
+      .selectFrom('memory_notes')
+      .selectAll()
+      .where('source', '=', 'human_note')
+      .executeTakeFirstOrThrow();
+    expect(added.repo_id).toBe(Number(repo.id));
+    await page.getByRole('button', { name: 'Search' }).click();
+    await page.getByLabel('Search words').fill('');
+    await page.getByRole('button', { name: 'Search' }).click();
+    await page.locator('tr', { hasText: 'Every service logs in UTC' }).getByRole('button', { name: 'Forget' }).click();
+    await expect
+      .poll(async () => (await t.handle.db.selectFrom('memory_notes').select('text').execute()).length, {
+        timeout: LIVE_MS,
+      })
+      .toBe(2);
+  });
+
   it('shows the swarm: discussions by topic, proposals with votes and status, agent text inert, posts live', async () => {
     const now = Date.now();
     const discuss = (topic: string, body: string, author: string, at: number) =>

@@ -22,6 +22,7 @@ import { workflowDeps } from '../../src/workflow/workflow-deps.js';
 import { gitOutput } from '../../src/workspace/git.js';
 import { DIALECTS, useTestDatabase } from '../support/dialects.js';
 import { makeRepo, type TestRepo } from '../workspace/git-fixtures.js';
+import { runMergeTasks } from '../support/merge-tasks.js';
 import {
   completeWithGates,
   gateDeps,
@@ -121,6 +122,8 @@ describe.each(DIALECTS)('%s: a proposal becomes a story', (dialect) => {
     const [merge] = await listApprovals(t.handle.db, { status: 'pending' });
     expect(merge).toMatchObject({ kind: 'merge' });
     await decideApproval(t.handle.db, deps, { id: merge!.id, decision: 'approved', actor: 'cli:alice' });
+    // The approval records the decision; the devops' deterministic merge step carries it out.
+    expect(await runMergeTasks(queue, deps)).toEqual([expect.objectContaining({ outcome: 'merged' })]);
     expect(await gitOutput(fixture.repo, ['show', 'main:sum.mjs'])).toContain('a + b');
 
     expect(await runDeploy()).toBe('completed');

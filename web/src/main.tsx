@@ -20,6 +20,7 @@ const Repos = lazy(() => import('./pages/Repos.js'));
 const Swarm = lazy(() => import('./pages/Swarm.js'));
 const Schedules = lazy(() => import('./pages/Schedules.js'));
 const StoryPage = lazy(() => import('./pages/StoryPage.js'));
+const Memory = lazy(() => import('./pages/Memory.js'));
 
 function Login({ onLogin }: { onLogin: (me: Me) => void }) {
   const [token, setTokenInput] = useState('');
@@ -100,6 +101,7 @@ function Page({ path, me }: { path: string; me: Me }) {
   if (parts[0] === 'repos') return <Repos me={me} />;
   if (parts[0] === 'swarm') return <Swarm me={me} query={url.searchParams} />;
   if (parts[0] === 'schedules') return <Schedules />;
+  if (parts[0] === 'memory') return <Memory me={me} />;
   return (
     <div className="page">
       <h1>Not found</h1>
@@ -119,6 +121,7 @@ const NAV: Array<[string, string]> = [
   ['/repos', 'Repositories'],
   ['/swarm', 'Swarm'],
   ['/schedules', 'Schedules'],
+  ['/memory', 'Memory'],
 ];
 
 function App() {

@@ -36,6 +36,7 @@ export const APP_PATHS = [
   '/schedules',
   '/stories',
   '/stories/*',
+  '/memory',
 ] as const;
 
 /** web/dist of this package, from the source tree (src/server/plugins) or the build (dist/src/server/plugins). */

@@ -55,6 +55,16 @@ instructions.created_by text not null
 instructions.delivered_at bigint
 instructions.delivered_to_session_id bigint
 instructions.created_at bigint not null
+memory_notes.id bigint not null
+memory_notes.repo_id bigint
+memory_notes.source text not null
+memory_notes.text text not null
+memory_notes.subject text
+memory_notes.created_by text not null
+memory_notes.embedding text
+memory_notes.embedding_model text
+memory_notes.created_at bigint not null
+memory_notes.text_search tsvector
 merge_request_notes.id bigint not null
 merge_request_notes.merge_request_id bigint not null
 merge_request_notes.author text not null
@@ -215,6 +225,9 @@ CREATE UNIQUE INDEX events_pkey ON public.events USING btree (id);
 CREATE INDEX events_xid_idx ON public.events USING brin (xid) WITH (pages_per_range='32');
 CREATE UNIQUE INDEX instructions_pkey ON public.instructions USING btree (id);
 CREATE INDEX instructions_role_idx ON public.instructions USING btree (role, delivered_at);
+CREATE UNIQUE INDEX memory_notes_pkey ON public.memory_notes USING btree (id);
+CREATE INDEX memory_notes_repo_idx ON public.memory_notes USING btree (repo_id, id);
+CREATE INDEX memory_notes_text_search_idx ON public.memory_notes USING gin (text_search);
 CREATE INDEX merge_request_notes_mr_idx ON public.merge_request_notes USING btree (merge_request_id);
 CREATE UNIQUE INDEX merge_request_notes_pkey ON public.merge_request_notes USING btree (id);
 CREATE UNIQUE INDEX merge_requests_pkey ON public.merge_requests USING btree (id);

@@ -1,3 +1,13 @@
+CREATE TRIGGER memory_notes_fts_delete after delete on memory_notes begin
+        insert into memory_notes_fts (memory_notes_fts, rowid, text) values ('delete', old.id, old.text);
+      end;
+CREATE TRIGGER memory_notes_fts_insert after insert on memory_notes begin
+        insert into memory_notes_fts (rowid, text) values (new.id, new.text);
+      end;
+CREATE TRIGGER memory_notes_fts_update after update of text on memory_notes begin
+        insert into memory_notes_fts (memory_notes_fts, rowid, text) values ('delete', old.id, old.text);
+        insert into memory_notes_fts (rowid, text) values (new.id, new.text);
+      end;
 CREATE TABLE "agent_controls" ("role" text primary key, "desired_workers" integer not null, "restart_requested_at" bigint, "updated_by" text not null, "updated_at" bigint not null);
 CREATE TABLE "agents" ("instance_id" text primary key, "role" text not null, "status" text not null, "current_task_id" integer, "provider" text, "host" text not null, "pid" integer not null, "status_detail" text, "heartbeat_at" bigint not null, "started_at" bigint not null);
 CREATE TABLE "api_tokens" ("id" integer primary key autoincrement, "name" text not null, "role" text not null, "token_hash" text not null unique, "created_at" bigint not null, "revoked_at" bigint);
@@ -5,6 +15,13 @@ CREATE TABLE "approvals" ("id" integer primary key autoincrement, "kind" text no
 CREATE TABLE "discussions" ("id" integer primary key autoincrement, "topic" text not null, "author" text not null, "body" text not null, "created_at" bigint not null, "reply_to" integer, "task_id" integer, "author_kind" text default 'agent' not null);
 CREATE TABLE "events" ("id" integer primary key autoincrement, "kind" text not null, "subject_type" text not null, "subject_id" text not null, "actor" text not null, "data" text not null, "created_at" bigint not null);
 CREATE TABLE "instructions" ("id" integer primary key autoincrement, "role" text not null, "message" text not null, "created_by" text not null, "delivered_at" bigint, "delivered_to_session_id" integer, "created_at" bigint not null);
+CREATE TABLE "memory_notes" ("id" integer primary key autoincrement, "repo_id" integer references "repositories" ("id") on delete cascade, "source" text not null, "text" text not null, "subject" text, "created_by" text not null, "embedding" text, "embedding_model" text, "created_at" bigint not null);
+CREATE VIRTUAL TABLE memory_notes_fts using fts5(
+        text, content = 'memory_notes', content_rowid = 'id', tokenize = 'porter unicode61');
+CREATE TABLE 'memory_notes_fts_config'(k PRIMARY KEY, v) WITHOUT ROWID;
+CREATE TABLE 'memory_notes_fts_data'(id INTEGER PRIMARY KEY, block BLOB);
+CREATE TABLE 'memory_notes_fts_docsize'(id INTEGER PRIMARY KEY, sz BLOB);
+CREATE TABLE 'memory_notes_fts_idx'(segid, term, pgno, PRIMARY KEY(segid, term)) WITHOUT ROWID;
 CREATE TABLE "merge_request_notes" ("id" integer primary key autoincrement, "merge_request_id" integer not null, "author" text not null, "kind" text not null, "verdict" text, "body" text not null, "created_at" bigint not null);
 CREATE TABLE "merge_requests" ("id" integer primary key autoincrement, "repo_id" integer not null, "workflow_id" integer, "source_branch" text not null, "target_branch" text not null, "title" text not null, "description" text not null, "status" text not null, "head_sha" text, "target_sha" text, "merge_sha" text, "external_id" text, "created_at" bigint not null, "updated_at" bigint not null);
 CREATE TABLE "notifications" ("id" integer primary key autoincrement, "webhook" text not null, "target" text not null, "dedupe_key" text not null, "event" text not null, "message" text not null, "status" text not null, "attempts" integer default 0 not null, "next_attempt_at" bigint not null, "last_error" text, "created_at" bigint not null, "updated_at" bigint not null, "delivered_at" bigint, constraint "notifications_status_check" check (status in ('pending', 'delivered', 'failed')), constraint "notifications_dedupe_unique" unique ("webhook", "dedupe_key"));
@@ -24,6 +41,7 @@ CREATE INDEX "approvals_workflow_idx" on "approvals" ("workflow_id");
 CREATE INDEX "discussions_reply_to_idx" on "discussions" ("reply_to");
 CREATE INDEX "discussions_topic_idx" on "discussions" ("topic", "id");
 CREATE INDEX "instructions_role_idx" on "instructions" ("role", "delivered_at");
+CREATE INDEX "memory_notes_repo_idx" on "memory_notes" ("repo_id", "id");
 CREATE INDEX "merge_request_notes_mr_idx" on "merge_request_notes" ("merge_request_id");
 CREATE INDEX "merge_requests_repo_idx" on "merge_requests" ("repo_id", "status");
 CREATE INDEX "merge_requests_workflow_idx" on "merge_requests" ("workflow_id");
