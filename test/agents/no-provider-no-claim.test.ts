@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
-import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeAll, describe, expect, vi } from 'vitest';
 import { AgentSupervisor } from '../../src/agents/agent-supervisor.js';
 import { settingsProviderFactory } from '../../src/agents/provider-factory.js';
 import { markProviderLimited } from '../../src/agents/provider-limits.js';
@@ -18,7 +18,7 @@ import { queueSettingsFrom } from '../../src/config/load-settings.js';
 import { TaskQueue } from '../../src/queue/task-queue.js';
 import { agentSettings, autodevCliEntry, waitFor, type AgentSettingsOptions } from '../support/agent-fixtures.js';
 import { runBuiltCli } from '../support/built-cli.js';
-import { DIALECTS, useTestDatabase, type TestDatabase } from '../support/dialects.js';
+import { DIALECTS, useTestDatabase, type TestDatabase, itOnSpread } from '../support/dialects.js';
 
 vi.setConfig({ testTimeout: 90_000 });
 
@@ -94,43 +94,46 @@ describe.each(DIALECTS)('%s: no provider, no claim', (dialect) => {
     return h.queue.enqueue({ type: 'create_user_story', payload: { idea: 'CSV export of orders' }, createdBy: 'test' });
   }
 
-  it('not logged in: the task stays pending and agents status says why; the credentials file appearing starts it', async () => {
-    const h = makeHarness(t, { claude: FAKE_CLAUDE, loggedIn: [] });
-    const task = await storyTask(h);
-    const credentials = path.join(h.home, '.claude', '.credentials.json');
-    const row = await waitingReason(/claude is not logged in/);
-    expect(row.status).toBe('waiting');
-    expect(row.status_detail).toBe(
-      'no provider can run: claude is not logged in (no ANTHROPIC_API_KEY, ANTHROPIC_AUTH_TOKEN or ' +
-        `CLAUDE_CODE_OAUTH_TOKEN; no ${credentials}); codex (the fallback) is not logged in (no OPENAI_API_KEY or ` +
-        `CODEX_API_KEY; no ${path.join(h.home, '.codex', 'auth.json')}): run "claude login" as the user that runs ` +
-        'Auto-Dev, or set ANTHROPIC_API_KEY (in the environment or llm.providers.claude.env)',
-    );
-    // The supervisor has looked and decided not to claim: the task is untouched.
-    expect(await h.queue.get(task.id)).toMatchObject({ status: 'pending', attempts: 0 });
+  itOnSpread(dialect, 0)(
+    'not logged in: the task stays pending and agents status says why; the credentials file appearing starts it',
+    async () => {
+      const h = makeHarness(t, { claude: FAKE_CLAUDE, loggedIn: [] });
+      const task = await storyTask(h);
+      const credentials = path.join(h.home, '.claude', '.credentials.json');
+      const row = await waitingReason(/claude is not logged in/);
+      expect(row.status).toBe('waiting');
+      expect(row.status_detail).toBe(
+        'no provider can run: claude is not logged in (no ANTHROPIC_API_KEY, ANTHROPIC_AUTH_TOKEN or ' +
+          `CLAUDE_CODE_OAUTH_TOKEN; no ${credentials}); codex (the fallback) is not logged in (no OPENAI_API_KEY or ` +
+          `CODEX_API_KEY; no ${path.join(h.home, '.codex', 'auth.json')}): run "claude login" as the user that runs ` +
+          'Auto-Dev, or set ANTHROPIC_API_KEY (in the environment or llm.providers.claude.env)',
+      );
+      // The supervisor has looked and decided not to claim: the task is untouched.
+      expect(await h.queue.get(task.id)).toMatchObject({ status: 'pending', attempts: 0 });
 
-    const shown = await runBuiltCli(t, ['agents', 'status']);
-    expect(shown.code, shown.stderr).toBe(0);
-    expect(shown.stdout).toMatch(
-      /^pm\s+waiting\s+pm@\S+ \(no provider can run: claude is not logged in .*run "claude login"/m,
-    );
-    const json = JSON.parse((await runBuiltCli(t, ['agents', 'status', '--json'])).stdout) as {
-      agents: { role: string; status: string; detail: string }[];
-    };
-    expect(json.agents.find((a) => a.role === 'pm')).toMatchObject({ status: 'waiting', detail: row.status_detail });
+      const shown = await runBuiltCli(t, ['agents', 'status']);
+      expect(shown.code, shown.stderr).toBe(0);
+      expect(shown.stdout).toMatch(
+        /^pm\s+waiting\s+pm@\S+ \(no provider can run: claude is not logged in .*run "claude login"/m,
+      );
+      const json = JSON.parse((await runBuiltCli(t, ['agents', 'status', '--json'])).stdout) as {
+        agents: { role: string; status: string; detail: string }[];
+      };
+      expect(json.agents.find((a) => a.role === 'pm')).toMatchObject({ status: 'waiting', detail: row.status_detail });
 
-    // `claude login` writes its credentials file: the work starts, no restart.
-    fs.mkdirSync(path.dirname(credentials), { recursive: true });
-    fs.writeFileSync(credentials, JSON.stringify({ claudeAiOauth: { accessToken: 'stand-in-oauth-token' } }));
-    await waitFor('the task to complete', async () => (await h.queue.get(task.id)).status === 'completed');
-    expect(await h.queue.get(task.id)).toMatchObject({ status: 'completed', attempts: 1 });
-    await waitFor('the pm agent to be idle, its reason gone', async () => {
-      const now = await pmRow();
-      return now?.status === 'idle' && now.status_detail === null;
-    });
-  });
+      // `claude login` writes its credentials file: the work starts, no restart.
+      fs.mkdirSync(path.dirname(credentials), { recursive: true });
+      fs.writeFileSync(credentials, JSON.stringify({ claudeAiOauth: { accessToken: 'stand-in-oauth-token' } }));
+      await waitFor('the task to complete', async () => (await h.queue.get(task.id)).status === 'completed');
+      expect(await h.queue.get(task.id)).toMatchObject({ status: 'completed', attempts: 1 });
+      await waitFor('the pm agent to be idle, its reason gone', async () => {
+        const now = await pmRow();
+        return now?.status === 'idle' && now.status_detail === null;
+      });
+    },
+  );
 
-  it('a key added to the environment the process sees starts the work', async () => {
+  itOnSpread(dialect, 1)('a key added to the environment the process sees starts the work', async () => {
     const h = makeHarness(t, { claude: FAKE_CLAUDE, loggedIn: [] });
     const task = await storyTask(h);
     await waitingReason(/claude is not logged in/);
@@ -140,30 +143,33 @@ describe.each(DIALECTS)('%s: no provider, no claim', (dialect) => {
     expect(await h.queue.get(task.id)).toMatchObject({ attempts: 1 });
   });
 
-  it('rate limited with the fallback not logged in: pending until the reset passes, then it runs', async () => {
-    const h = makeHarness(t, { claude: FAKE_CLAUDE, loggedIn: ['claude'] });
-    const until = Date.now() + 2_500;
-    await markProviderLimited(t.handle.db, {
-      provider: 'claude',
-      until,
-      reason: '429 from the stand-in',
-      now: Date.now(),
-    });
-    const task = await storyTask(h);
-    const row = await waitingReason(/claude is rate limited until/);
-    expect(row.status_detail).toBe(
-      `no provider can run: claude is rate limited until ${new Date(until).toISOString()}; codex (the fallback) is ` +
-        `not logged in (no OPENAI_API_KEY or CODEX_API_KEY; no ${path.join(h.home, '.codex', 'auth.json')}): run ` +
-        '"codex login" as the user that runs Auto-Dev, or set OPENAI_API_KEY (in the environment or llm.providers.codex.env)',
-    );
-    const waiting = await h.queue.get(task.id);
-    expect(waiting).toMatchObject({ status: 'pending', attempts: 0 });
-    await waitFor(
-      'the task to complete after the reset',
-      async () => (await h.queue.get(task.id)).status === 'completed',
-    );
-    const done = await h.queue.get(task.id);
-    expect(done.attempts).toBe(1);
-    expect(Date.now()).toBeGreaterThanOrEqual(until);
-  });
+  itOnSpread(dialect, 2)(
+    'rate limited with the fallback not logged in: pending until the reset passes, then it runs',
+    async () => {
+      const h = makeHarness(t, { claude: FAKE_CLAUDE, loggedIn: ['claude'] });
+      const until = Date.now() + 2_500;
+      await markProviderLimited(t.handle.db, {
+        provider: 'claude',
+        until,
+        reason: '429 from the stand-in',
+        now: Date.now(),
+      });
+      const task = await storyTask(h);
+      const row = await waitingReason(/claude is rate limited until/);
+      expect(row.status_detail).toBe(
+        `no provider can run: claude is rate limited until ${new Date(until).toISOString()}; codex (the fallback) is ` +
+          `not logged in (no OPENAI_API_KEY or CODEX_API_KEY; no ${path.join(h.home, '.codex', 'auth.json')}): run ` +
+          '"codex login" as the user that runs Auto-Dev, or set OPENAI_API_KEY (in the environment or llm.providers.codex.env)',
+      );
+      const waiting = await h.queue.get(task.id);
+      expect(waiting).toMatchObject({ status: 'pending', attempts: 0 });
+      await waitFor(
+        'the task to complete after the reset',
+        async () => (await h.queue.get(task.id)).status === 'completed',
+      );
+      const done = await h.queue.get(task.id);
+      expect(done.attempts).toBe(1);
+      expect(Date.now()).toBeGreaterThanOrEqual(until);
+    },
+  );
 });

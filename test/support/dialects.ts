@@ -16,7 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { afterAll, beforeAll, beforeEach, inject } from 'vitest';
+import { afterAll, beforeAll, beforeEach, inject, it } from 'vitest';
 import type { DialectName } from '../../src/store/dialect.js';
 import { openDatabase, type DatabaseHandle } from '../../src/store/open-database.js';
 import { migrateToLatest } from '../../src/store/migrate.js';
@@ -190,4 +190,13 @@ export function useTestDatabase(dialect: DialectName): TestDatabase {
  */
 export function acrossDialects<T>(cases: readonly T[]): [DialectName, T][] {
   return cases.map((c, i) => [DIALECTS[i % DIALECTS.length]!, c]);
+}
+
+/**
+ * `it` for the `index`-th case of a costly end-to-end file when that case falls on `dialect` (round-robin, as
+ * `acrossDialects`), else a function that registers nothing (the case runs under the other engine's describe, not
+ * skipped). For `describe.each(DIALECTS)` files whose cases each need a whole agent process or session.
+ */
+export function itOnSpread(dialect: DialectName, index: number): typeof it {
+  return DIALECTS[index % DIALECTS.length] === dialect ? it : ((() => undefined) as unknown as typeof it);
 }
