@@ -9,7 +9,13 @@ import { roleForTaskType, isTaskType } from '../domain/roles.js';
 import { AutodevError } from '../errors.js';
 import type { Database, WorkflowsTable } from '../store/schema.js';
 import type { Selectable } from 'kysely';
-import type { BoardColumn, StoryBoard, StoryCard, StoryTimeline } from '../domain/story-board-schema.js';
+import {
+  BOARD_COLUMNS,
+  type BoardColumn,
+  type StoryBoard,
+  type StoryCard,
+  type StoryTimeline,
+} from '../domain/story-board-schema.js';
 import { GATE_NAMES, GATE_TASK_TYPES, gateVerdict, type GateName, type StoryState } from './workflow-steps.js';
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -36,18 +42,8 @@ function parse(text: string | null): Record<string, unknown> {
 function columnOf(row: Pick<Selectable<WorkflowsTable>, 'status' | 'stage'>): BoardColumn {
   if (row.status === 'waiting_for_human') return 'waiting_for_human';
   if (row.status === 'completed' || row.status === 'cancelled') return 'done';
-  const known: BoardColumn[] = [
-    'story',
-    'spec',
-    'spec_approval',
-    'implement',
-    'gates',
-    'merge_approval',
-    'merge',
-    'deploy',
-    'done',
-  ];
-  return known.includes(row.stage as BoardColumn) ? (row.stage as BoardColumn) : 'story';
+  const known: readonly string[] = BOARD_COLUMNS;
+  return known.includes(row.stage) && row.stage !== 'waiting_for_human' ? (row.stage as BoardColumn) : 'story';
 }
 
 function gateBadges(state: Partial<StoryState>, column: BoardColumn): StoryCard['gates'] {
@@ -131,18 +127,7 @@ export async function storyBoard(db: Kysely<Database>, filter: BoardFilter = {})
     };
   });
   return {
-    columns: [
-      'story',
-      'spec',
-      'spec_approval',
-      'implement',
-      'gates',
-      'merge_approval',
-      'merge',
-      'deploy',
-      'done',
-      'waiting_for_human',
-    ],
+    columns: [...BOARD_COLUMNS],
     stories,
     repos: repos.map((r) => r.name),
   };
