@@ -33,11 +33,11 @@ import {
   checkedSettings,
   optionalCommand,
   REPOSITORY_NAME,
-  type MergeMethod,
+  type RepositoryOptions,
   type RepositoryRow,
 } from './repositories.js';
 
-export interface NewForgeRepository {
+export interface NewForgeRepository extends RepositoryOptions {
   forge: 'gitlab' | 'github';
   /** GitLab: the instance URL (default https://gitlab.com); GitHub: the REST API URL (default api.github.com). */
   baseUrl?: string | undefined;
@@ -45,15 +45,6 @@ export interface NewForgeRepository {
   project: string;
   /** The environment variable holding the token (default GITLAB_TOKEN / GITHUB_TOKEN). */
   tokenEnv?: string | undefined;
-  name?: string | undefined;
-  testCommand?: string | undefined;
-  deployCommand?: string | undefined;
-  lintCommand?: string | undefined;
-  coverageThreshold?: number | undefined;
-  deploySecrets?: readonly string[] | undefined;
-  mergeMethod?: MergeMethod | undefined;
-  actor: string;
-  now: number;
 }
 
 export async function addForgeRepository(

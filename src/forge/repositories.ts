@@ -15,9 +15,8 @@ import { currentBranch, git } from '../workspace/git.js';
 
 export type RepositoryRow = Selectable<RepositoriesTable>;
 
-export interface NewRepository {
-  /** Path to a local git repository (absolute, or relative to `cwd`). */
-  path: string;
+/** What registering any repository takes besides where it is: its name, commands, gate settings and who asked. */
+export interface RepositoryOptions {
   name?: string | undefined;
   testCommand?: string | undefined;
   deployCommand?: string | undefined;
@@ -27,6 +26,11 @@ export interface NewRepository {
   mergeMethod?: MergeMethod | undefined;
   actor: string;
   now: number;
+}
+
+export interface NewRepository extends RepositoryOptions {
+  /** Path to a local git repository (absolute, or relative to `cwd`). */
+  path: string;
 }
 
 /** `repositories.settings`: what a repository's gates and deployment need besides its commands. */
