@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SettingsSchema } from '../../src/config/settings-schema.js';
 import { recordEvent } from '../../src/events/record-event.js';
+import { readEvents, START_OF_LOG } from '../../src/events/read-events.js';
 import { finishSession, startSession } from '../../src/agents/session-store.js';
 import { Notifier } from '../../src/notify/notifier.js';
 import { maskWebhookUrl } from '../../src/notify/webhook-url.js';
@@ -50,6 +51,21 @@ class Receiver {
     this.server.closeAllConnections();
     await new Promise((resolve) => this.server.close(resolve));
   }
+}
+
+/**
+ * Waits until the change log shows every event in the table: a reader sees an event once no older transaction is
+ * still open anywhere in the cluster (the commit-safe horizon), which on a busy PostgreSQL can take a moment. After
+ * this, a notifier pass reads them all, so a pass that sends nothing means nothing was to be sent.
+ */
+async function untilLogShowsAll(t: TestDatabase): Promise<void> {
+  const { n } = await t.handle.db
+    .selectFrom('events')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
+  await expect
+    .poll(async () => (await readEvents(t.handle, START_OF_LOG, 10_000)).rows.length, { timeout: 30_000, interval: 50 })
+    .toBeGreaterThanOrEqual(Number(n));
 }
 
 describe.each(DIALECTS)('%s: notify webhooks (local HTTP receiver as the stand-in endpoint)', (dialect) => {
@@ -136,6 +152,7 @@ describe.each(DIALECTS)('%s: notify webhooks (local HTTP receiver as the stand-i
     });
 
     receiver.plan = [500]; // the first delivery fails
+    await untilLogShowsAll(t);
     await notifier.tick();
     // 4 slack (approval, waiting, rate limit, budget) + 1 json (approval): five requests, one refused.
     expect(receiver.received).toHaveLength(5);
@@ -199,6 +216,7 @@ describe.each(DIALECTS)('%s: notify webhooks (local HTTP receiver as the stand-i
       data: { until: now + 60_000, reason: 'limit' },
       now,
     });
+    await untilLogShowsAll(t);
     await notifier.tick();
     expect(receiver.received).toHaveLength(0);
     expect(await t.handle.db.selectFrom('notifications').selectAll().execute()).toHaveLength(0);
@@ -219,6 +237,7 @@ describe.each(DIALECTS)('%s: notify webhooks (local HTTP receiver as the stand-i
       data: { summary: 'stuck' },
       now,
     });
+    await untilLogShowsAll(t);
     const pass = notifier.tick();
     // While the receiver holds the request, the workflow keeps writing (a positive signal: the write resolves).
     await expect
