@@ -30,9 +30,8 @@ import {
 import { GitHubClient } from './github-client.js';
 import { GitLabClient } from './gitlab-client.js';
 import {
+  checkedRepositoryOptions,
   checkedSettings,
-  optionalCommand,
-  REPOSITORY_NAME,
   type RepositoryOptions,
   type RepositoryRow,
 } from './repositories.js';
@@ -58,20 +57,12 @@ export async function addForgeRepository(
     input.forge === 'gitlab' ? '--gitlab' : '--github-api-url',
   );
   const tokenEnv = checkedTokenEnv(input.tokenEnv ?? DEFAULT_TOKEN_ENV[input.forge]);
-  const name = input.name ?? project.split('/').at(-1) ?? project;
-  if (!REPOSITORY_NAME.test(name)) {
-    throw new AutodevError(
-      'VALIDATION_FAILED',
-      `repository name "${name}" must be 1 to 100 letters, digits, ".", "_" or "-", starting with a letter or digit`,
-    );
-  }
-  const testCommand = optionalCommand('test', input.testCommand);
-  const deployCommand = optionalCommand('deploy', input.deployCommand);
-  const lintCommand = optionalCommand('lint', input.lintCommand);
+  const forgeSettings = { forge_base_url: baseUrl, forge_project: project, forge_token_env: tokenEnv };
+  const options = checkedRepositoryOptions(input.name ?? project.split('/').at(-1) ?? project, input, forgeSettings);
+  const { name, testCommand, deployCommand, lintCommand } = options;
   const taken = await db.selectFrom('repositories').select('id').where('name', '=', name).executeTakeFirst();
   if (taken) throw new AutodevError('REPO_EXISTS', `a repository named "${name}" already exists (id ${taken.id})`);
 
-  const forgeSettings = { forge_base_url: baseUrl, forge_project: project, forge_token_env: tokenEnv };
   const probe: ForgeRepository = {
     id: 0,
     name,
@@ -88,13 +79,7 @@ export async function addForgeRepository(
     throw new AutodevError('VALIDATION_FAILED', `the forge reported a clone URL with credentials for ${project}`);
   }
   const token = forgeToken(context, { baseUrl, project, tokenEnv }, name, 'read_repository');
-  const settings = checkedSettings({
-    ...forgeSettings,
-    forge_web_url: remote.webUrl,
-    ...(input.coverageThreshold !== undefined ? { coverage_threshold: input.coverageThreshold } : {}),
-    ...(input.deploySecrets !== undefined ? { deploy_secrets: [...input.deploySecrets] } : {}),
-    ...(input.mergeMethod !== undefined ? { merge_method: input.mergeMethod } : {}),
-  });
+  const settings = checkedSettings({ ...options.settings, forge_web_url: remote.webUrl });
 
   const clones = path.join(context.dataDir, 'clones');
   fs.mkdirSync(clones, { recursive: true, mode: 0o700 });

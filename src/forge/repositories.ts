@@ -89,9 +89,9 @@ export function checkedSettings(settings: RepositorySettings): RepositorySetting
   };
 }
 
-export const REPOSITORY_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+const REPOSITORY_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 
-export function optionalCommand(what: string, value: string | undefined): string | null {
+function optionalCommand(what: string, value: string | undefined): string | null {
   if (value === undefined) return null;
   const trimmed = value.trim();
   if (trimmed === '' || trimmed.length > 2000) {
@@ -117,23 +117,47 @@ async function inspectRepository(location: string): Promise<{ top: string; branc
   return { top: root, branch };
 }
 
-export async function addRepository(db: Kysely<Database>, input: NewRepository, cwd: string): Promise<RepositoryRow> {
-  const { top, branch } = await inspectRepository(path.resolve(cwd, input.path));
-  const name = input.name ?? path.basename(top);
+/**
+ * A repository's name, commands and settings as registration checks them, for a local and a forge repository alike;
+ * `extraSettings` (a forge's keys) are checked with the rest.
+ */
+export function checkedRepositoryOptions(
+  name: string,
+  input: RepositoryOptions,
+  extraSettings: RepositorySettings = {},
+): {
+  name: string;
+  testCommand: string | null;
+  deployCommand: string | null;
+  lintCommand: string | null;
+  settings: RepositorySettings;
+} {
   if (!REPOSITORY_NAME.test(name)) {
     throw new AutodevError(
       'VALIDATION_FAILED',
       `repository name "${name}" must be 1 to 100 letters, digits, ".", "_" or "-", starting with a letter or digit`,
     );
   }
-  const testCommand = optionalCommand('test', input.testCommand);
-  const deployCommand = optionalCommand('deploy', input.deployCommand);
-  const lintCommand = optionalCommand('lint', input.lintCommand);
-  const settings = checkedSettings({
-    ...(input.coverageThreshold !== undefined ? { coverage_threshold: input.coverageThreshold } : {}),
-    ...(input.deploySecrets !== undefined ? { deploy_secrets: [...input.deploySecrets] } : {}),
-    ...(input.mergeMethod !== undefined ? { merge_method: input.mergeMethod } : {}),
-  });
+  return {
+    name,
+    testCommand: optionalCommand('test', input.testCommand),
+    deployCommand: optionalCommand('deploy', input.deployCommand),
+    lintCommand: optionalCommand('lint', input.lintCommand),
+    settings: checkedSettings({
+      ...extraSettings,
+      ...(input.coverageThreshold !== undefined ? { coverage_threshold: input.coverageThreshold } : {}),
+      ...(input.deploySecrets !== undefined ? { deploy_secrets: [...input.deploySecrets] } : {}),
+      ...(input.mergeMethod !== undefined ? { merge_method: input.mergeMethod } : {}),
+    }),
+  };
+}
+
+export async function addRepository(db: Kysely<Database>, input: NewRepository, cwd: string): Promise<RepositoryRow> {
+  const { top, branch } = await inspectRepository(path.resolve(cwd, input.path));
+  const { name, testCommand, deployCommand, lintCommand, settings } = checkedRepositoryOptions(
+    input.name ?? path.basename(top),
+    input,
+  );
   return inTransaction(db, async (tx) => {
     const taken = await tx.selectFrom('repositories').select('id').where('name', '=', name).executeTakeFirst();
     if (taken) throw new AutodevError('REPO_EXISTS', `a repository named "${name}" already exists (id ${taken.id})`);
