@@ -1,0 +1,130 @@
+/**
+ * @module The product pipeline's API shapes as zod schemas: a project proposal (`/api/projects`), its detail page and
+ * the publishing approval's preview (what each publisher will send). The server validates and documents its answers
+ * with them (OpenAPI) and the dashboard takes its types from them (`import type`), so no shape is copied by hand
+ * between `src/` and `web/`. Imports only zod. Times are ISO 8601 with a zone.
+ */
+import { z } from 'zod';
+import { IsoTime } from './story-board-schema.js';
+
+/**
+ * Where a project is in its life. `proposed`: waits for the project approval; `deferred`: parked until its date (or a
+ * human brings it back); `rejected`: never built; `building`: its story pipeline runs on the project's repository;
+ * `awaiting_publish`: the product files are written and the publishing approval is open; `publishing`: the approved
+ * `publish_product` task runs; `published`: every target published; `publish_rejected`: a human said no to
+ * publishing; `failed`: the build or a publish ended failed (a human can retry it).
+ */
+export const PROJECT_STATUSES = [
+  'proposed',
+  'deferred',
+  'rejected',
+  'building',
+  'awaiting_publish',
+  'publishing',
+  'published',
+  'publish_rejected',
+  'failed',
+] as const;
+export type ProjectStatus = (typeof PROJECT_STATUSES)[number];
+
+/** The four ratings of a proposal, each 1..10 with its reason. */
+export const RATING_NAMES = ['market', 'feasibility', 'effort', 'risk'] as const;
+export type RatingName = (typeof RATING_NAMES)[number];
+
+export const ProjectRatingSchema = z.object({
+  score: z.int().min(1).max(10).describe('1..10; 10 is best (biggest market, most feasible, least effort, least risk)'),
+  reason: z.string().describe('Why this score'),
+});
+export type ProjectRating = z.infer<typeof ProjectRatingSchema>;
+
+export const ProjectRatingsSchema = z
+  .object({
+    market: ProjectRatingSchema,
+    feasibility: ProjectRatingSchema,
+    effort: ProjectRatingSchema,
+    risk: ProjectRatingSchema,
+  })
+  .meta({ id: 'ProjectRatings' });
+export type ProjectRatings = z.infer<typeof ProjectRatingsSchema>;
+
+export const ProjectSummarySchema = z
+  .object({
+    id: z.int(),
+    name: z.string().describe('The product name: its directory under <data-dir>/projects/ and its package name'),
+    title: z.string(),
+    status: z.enum(PROJECT_STATUSES),
+    targets: z.array(z.string()).describe('Publishing targets: npm, github_release, gumroad, vercel, apify'),
+    ratings: ProjectRatingsSchema,
+    estimated_tokens: z.int().describe("What building it would cost, in tokens (the proposal's estimate)"),
+    approval_id: z.int().nullable().describe('The open (or last) project approval'),
+    deferred_until: IsoTime.nullable().describe('A deferred proposal comes back on this date'),
+    created_at: IsoTime,
+    updated_at: IsoTime,
+  })
+  .meta({ id: 'ProjectSummary' });
+export type ProjectSummary = z.infer<typeof ProjectSummarySchema>;
+
+export const ProjectDecisionSchema = z.object({
+  decision: z.enum(['approved', 'rejected', 'deferred', 'brought_back']),
+  by: z.string(),
+  reason: z.string().nullable().describe("A rejection's reason or a deferral's notes"),
+  at: IsoTime,
+});
+
+export const PublicationSchema = z.object({
+  target: z.string(),
+  status: z.enum(['pending', 'published', 'already_published', 'failed']),
+  url: z.string().nullable(),
+  error: z.string().nullable(),
+  at: IsoTime.nullable(),
+});
+export type Publication = z.infer<typeof PublicationSchema>;
+
+export const ProjectDetailSchema = ProjectSummarySchema.extend({
+  problem: z.string(),
+  audience: z.string(),
+  spec_markdown: z.string(),
+  idea: z.string().describe('The build_product idea it came from'),
+  proposed_by: z.string(),
+  decisions: z.array(ProjectDecisionSchema).describe('Every decision on the proposal, oldest first'),
+  repo: z.string().nullable().describe("The project's own repository, once approved"),
+  story_id: z.int().nullable().describe('The story building it'),
+  product_dir: z.string().nullable().describe('<data-dir>/projects/<name>/, once the product files are written'),
+  publish_approval_id: z.int().nullable(),
+  publications: z.array(PublicationSchema),
+}).meta({ id: 'ProjectDetail' });
+export type ProjectDetail = z.infer<typeof ProjectDetailSchema>;
+
+export const ProjectListSchema = z.object({ projects: z.array(ProjectSummarySchema) }).meta({ id: 'ProjectList' });
+export type ProjectList = z.infer<typeof ProjectListSchema>;
+
+/** One file of the product directory. */
+export const ProductFileSchema = z.object({ path: z.string(), size: z.int(), sha256: z.string() });
+
+/** What one publisher will send, exactly as the dry run prints it (secrets by name only). */
+export const PublishTargetPlanSchema = z.object({
+  target: z.string(),
+  secrets: z.array(z.string()).describe('Secret-store names it reads; never their values'),
+  requests: z.array(
+    z.object({ method: z.string(), url: z.string(), body: z.unknown().optional(), note: z.string().optional() }),
+  ),
+  files: z.array(ProductFileSchema),
+  missing_secrets: z.array(z.string()).describe('Secrets the store lacks: publishing this target would fail'),
+});
+
+/** The publishing approval's preview: the product's files, its rendered listings and each publisher's plan. */
+export const PublishPreviewSchema = z
+  .object({
+    approval_id: z.int(),
+    project_id: z.int(),
+    name: z.string(),
+    version: z.string(),
+    product_dir: z.string(),
+    files: z.array(ProductFileSchema).describe('The whole product directory'),
+    listings: z
+      .array(z.object({ target: z.string(), file: z.string(), markdown: z.string() }))
+      .describe("README.md and each target's listing file, as Markdown for the dashboard to render"),
+    plans: z.array(PublishTargetPlanSchema),
+  })
+  .meta({ id: 'PublishPreview' });
+export type PublishPreview = z.infer<typeof PublishPreviewSchema>;
