@@ -1,6 +1,6 @@
 /**
  * @module The engines every database test runs on. Each test file loops `DIALECTS` and gets a fresh database of its
- * own from `createTestDatabase` (SQLite: a copy of a file migrated once per process; PostgreSQL: a clone of the
+ * own from `createTestDatabase` (SQLite: a copy of a file migrated once per run by the global setup; PostgreSQL: a clone of the
  * migrated template database).
  *
  * ### Examples
@@ -19,7 +19,6 @@ import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, inject, it } from 'vitest';
 import type { DialectName } from '../../src/store/dialect.js';
 import { openDatabase, type DatabaseHandle } from '../../src/store/open-database.js';
-import { migrateToLatest } from '../../src/store/migrate.js';
 import { withDatabase } from './postgres-cluster.js';
 import { sql } from 'kysely';
 
@@ -55,7 +54,7 @@ export async function createTestDatabase(dialect: DialectName): Promise<TestData
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `autodev-test-${dialect}-`));
   if (dialect === 'sqlite') {
     const sqlitePath = path.join(dir, 'autodev.db');
-    fs.copyFileSync(await sqliteTemplate(), sqlitePath);
+    fs.copyFileSync(inject('sqliteTemplatePath'), sqlitePath);
     const handle = await openDatabase({ sqlitePath });
     return {
       handle,
@@ -85,22 +84,6 @@ export async function createTestDatabase(dialect: DialectName): Promise<TestData
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
-}
-
-let sqliteTemplatePath: Promise<string> | undefined;
-
-/** A migrated SQLite file, made once per test process and copied for each database (a copy takes a few ms). */
-function sqliteTemplate(): Promise<string> {
-  sqliteTemplatePath ??= (async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'autodev-test-sqlite-template-'));
-    const file = path.join(dir, 'template.db');
-    const handle = await openDatabase({ sqlitePath: file });
-    await migrateToLatest(handle);
-    await handle.close(); // checkpoints the WAL into the file
-    process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
-    return file;
-  })();
-  return sqliteTemplatePath;
 }
 
 async function adminQuery(adminUrl: string, text: string): Promise<void> {

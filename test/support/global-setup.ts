@@ -2,9 +2,12 @@
  * @module Vitest global setup: makes PostgreSQL available to every database test.
  * Uses AUTODEV_TEST_DATABASE_URL when given; otherwise starts a throwaway cluster. With no PostgreSQL installed it
  * warns loudly and runs only the SQLite half — except under CI=true, where that is a failure.
- * It migrates a template database once; each test file clones it. It also starts moto's server mode (an AWS
+ * It migrates a template database once per engine (a SQLite file, a PostgreSQL database); each test database is a copy. It also starts moto's server mode (an AWS
  * emulator, `moto-server.ts`) for the SSM secret provider's tests; under CI=true a moto that cannot start fails.
  */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
 import { findPostgresBinDir, startPostgresCluster, withDatabase, type PostgresCluster } from './postgres-cluster.js';
@@ -20,6 +23,8 @@ declare module 'vitest' {
     /** moto's server mode (an AWS emulator) for the SSM secret provider; null with the reason in `motoError`. */
     motoEndpoint: string | null;
     motoError: string | null;
+    /** The migrated SQLite file each SQLite test database is copied from, made once per run and removed after it. */
+    sqliteTemplatePath: string;
   }
 }
 
@@ -40,11 +45,14 @@ export default async function setup(project: TestProject) {
       if (process.env.CI === 'true') throw error;
     },
   );
+  const templateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'autodev-test-sqlite-template-'));
   const stopAll = () => {
     moto?.stop();
     cluster?.stop();
+    fs.rmSync(templateDir, { recursive: true, force: true });
   };
   try {
+    project.provide('sqliteTemplatePath', await migratedSqliteFile(templateDir));
     await setupPostgres(project);
     await motoStarted;
   } catch (error) {
@@ -53,6 +61,15 @@ export default async function setup(project: TestProject) {
     throw error;
   }
   return stopAll;
+}
+
+/** A migrated SQLite file in `dir` (the WAL checkpointed into it on close), for the tests to copy. */
+async function migratedSqliteFile(dir: string): Promise<string> {
+  const file = path.join(dir, 'template.db');
+  const handle = await openDatabase({ sqlitePath: file });
+  await migrateToLatest(handle);
+  await handle.close();
+  return file;
 }
 
 async function setupPostgres(project: TestProject): Promise<void> {
