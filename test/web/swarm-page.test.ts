@@ -87,7 +87,9 @@ describe.each(ONE_DIALECT)('%s: swarm page in Chromium', { timeout: 90_000 }, (d
     await post.getByLabel('Topic').fill('repo:shop');
     await post.getByLabel('Message').fill('Should we add **CSV export**?');
     await post.getByRole('button', { name: 'Post' }).click();
-    await page.getByText('Should we add').waitFor({ timeout: LIVE_MS });
+    // Wait for the posted message's own control, not its text: React keeps a controlled textarea's text content equal
+    // to what was typed, so the text alone is on the page before the post is (the flake this once was under load).
+    await page.getByRole('button', { name: /^Reply to message \d+$/ }).waitFor({ timeout: LIVE_MS });
     const [thread] = await t.handle.db.selectFrom('discussions').selectAll().execute();
     expect(thread).toMatchObject({ topic: 'repo:shop', author: 'api:ann', author_kind: 'human', reply_to: null });
     await page.getByRole('button', { name: `Reply to message ${thread!.id}` }).click();
