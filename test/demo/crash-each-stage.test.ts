@@ -3,7 +3,7 @@
  * over SQLite and PostgreSQL: the next `autodev demo` on the same data dir and database resumes the story to the end without duplicate
  * tasks, duplicate merge requests or approvals, lost commits, sessions left `running` or processes left behind.
  *
- * Each stage is its own test on its own database and data dir (they run a few at a time). Every session runs the real
+ * The stages form two chains, each a test on its own database and data dir (see CHAINS). Every session runs the real
  * Claude Code CLI in the sandbox against the demo's stand-in model; the first run's stand-in answers slowly
  * (`--replay-delay`, longer around the builders' commits) and the test watches the database (and the clone and
  * processes) until the stage is reached; it then freezes the group (SIGSTOP; the sandboxed CLI dies with its bwrap),
@@ -132,7 +132,7 @@ const STAGES: Stage[] = [
     killedTask: 'implement_feature@0',
     delayMs: BUILDER_DELAY_MS,
     savedAsWip: 'feature',
-    afterResume: (c) => featureBranchHas(c, [WIP_SUBJECT]),
+    afterResume: (c, db) => featureBranchHas(c, db, [WIP_SUBJECT]),
     reached: async (c, db) => {
       const mid = await taskMidSession(db, 'implement_feature');
       if (!mid) return false;
@@ -146,7 +146,7 @@ const STAGES: Stage[] = [
     name: 'Builder mid-session: after its commit, before the task completes',
     killedTask: 'implement_feature@0',
     delayMs: BUILDER_DELAY_MS,
-    afterResume: (c) => featureBranchHas(c, [new RegExp(`^${escapeRegExp(FEATURE_COMMIT)}$`)]),
+    afterResume: (c, db) => featureBranchHas(c, db, [new RegExp(`^${escapeRegExp(FEATURE_COMMIT)}$`)]),
     reached: async (c, db) => {
       const mid = await taskMidSession(db, 'implement_feature');
       if (!mid) return false;
@@ -242,13 +242,16 @@ const STAGES: Stage[] = [
 
 /**
  * The feature's commits (subjects, newest first) as merged: the merged branch (main's second parent; the task
- * branches themselves are removed after the merge) beyond main's start, without the fix round's commit. Nothing lost.
+ * branches themselves are removed after the merge) beyond main's start, without the fix round's commit (the agent's,
+ * or Auto-Dev's WIP save of it when the fix was killed before its commit). Nothing lost.
  */
-async function featureBranchHas(c: Crash, subjects: RegExp[]): Promise<void> {
+async function featureBranchHas(c: Crash, db: Kysely<Database>, subjects: RegExp[]): Promise<void> {
   const repo = sampleRepo(c);
+  const fix = await db.selectFrom('tasks').select('id').where('type', '=', 'implement_fix').executeTakeFirstOrThrow();
+  const fixWip = new RegExp(`^WIP: saved by Auto-Dev .*task ${fix.id}\\b`);
   const log = gitIn(repo, 'log', '--format=%s', 'main^1..main^2')
     .split('\n')
-    .filter((subject) => subject !== FIX_COMMIT);
+    .filter((subject) => subject !== FIX_COMMIT && !fixWip.test(subject));
   expect(log, log.join('\n')).toHaveLength(subjects.length);
   log.forEach((subject, i) => expect(subject).toMatch(subjects[i]!));
   // Both files the builder wrote reached main.
@@ -528,17 +531,60 @@ async function taskKeys(db: Kysely<Database>, workflowId: number) {
   });
 }
 
+/**
+ * The stages as two chains of kills on one story each: a chain's next run resumes the story from the kill before and
+ * is itself killed at the chain's next stage; its last run finishes the story. Each stage is still killed once and
+ * resumed from once, on a real run (what a stage's own resumed run used to prove, the next stage's run proves by
+ * reaching it; the end state is checked once per chain), for a fifth of the demo runs of a story per stage. The two
+ * builder stages fall in different chains (a builder killed before its commit never commits: its retry finds the work
+ * saved), and so do the two WIP saves.
+ */
+const CHAINS: [string, Stage[]][] = [
+  [
+    'PM, spec approval, builder before its commit, merge approval, merge',
+    [
+      'PM mid-session (create_user_story in progress)',
+      'spec approval pending',
+      'Builder mid-session: files written, before its commit',
+      'merge approval pending',
+      'merge: main fast-forwarded to the merge commit, not yet recorded',
+    ].map(stageNamed),
+  ],
+  [
+    'Architect, builder after its commit, gates, fix before its commit, deploy',
+    [
+      'Architect mid-session (write_spec in progress)',
+      'Builder mid-session: after its commit, before the task completes',
+      'gates round 0 in progress, while the real test command runs',
+      'implement_fix mid-session: files written, before its commit',
+      'deploy in progress (the deploy command runs)',
+    ].map(stageNamed),
+  ],
+];
+
+function stageNamed(name: string): Stage {
+  const stage = STAGES.find((s) => s.name === name);
+  if (!stage) throw new Error(`no stage named "${name}"`);
+  return stage;
+}
+
 describe('autodev demo killed (SIGKILL) at each stage resumes cleanly', () => {
   const cleanups: (() => Promise<void>)[] = [];
   afterAll(async () => {
     for (const cleanup of cleanups) await cleanup();
   });
 
-  // Each stage once, the stages spread over SQLite and PostgreSQL (the recovery's SQL, reclaim and retry, runs on both
-  // in the queue's and the workflow's own tests); one stage is a whole demo run and a half.
-  it.concurrent.each(acrossDialects(STAGES).map(([dialect, stage]) => [dialect, stage.name, stage] as const))(
+  it('every stage is in exactly one chain', () => {
+    expect(CHAINS.flatMap(([, chain]) => chain.map((stage) => stage.name)).sort()).toEqual(
+      STAGES.map((stage) => stage.name).sort(),
+    );
+  });
+
+  // The chains spread over SQLite and PostgreSQL (the recovery's SQL, reclaim and retry, runs on both in the queue's
+  // and the workflow's own tests).
+  it.concurrent.each(acrossDialects(CHAINS).map(([dialect, [name, chain]]) => [dialect, name, chain] as const))(
     '%s: killed at: %s',
-    async (dialect, _name, stage) => {
+    async (dialect, _name, chain) => {
       const t = await createTestDatabase(dialect);
       const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'autodev-crash-'));
       fs.mkdirSync(path.join(scratch, 'tmp'));
@@ -552,40 +598,53 @@ describe('autodev demo killed (SIGKILL) at each stage resumes cleanly', () => {
       });
       const db = t.handle.db;
 
-      // 1. The first run, killed with its whole process group at the stage.
-      const { run: first, killedAt } = await crashAt(c, stage);
-      runs.push(first);
-      await stage.afterKill?.(c);
-      expect(first.code, first.output()).toBeNull(); // killed by a signal, not exited
-      expect(groupMembers(first.pgid)).toEqual([]);
-      expect(processesMentioning(c.dataDir)).toEqual([]);
-      expect(processesMentioning(scratch)).toEqual([]);
-      const workflow = await db.selectFrom('workflows').selectAll().executeTakeFirstOrThrow();
-      expect(workflow.status, killedAt).toBe('running');
+      // 1. Each run killed with its whole process group at its stage; from the second on, each resumed the story.
+      const killedAts: string[] = [];
+      let workflowId: number | undefined;
+      for (const stage of chain) {
+        const { run, killedAt } = await crashAt(c, stage);
+        runs.push(run);
+        await stage.afterKill?.(c);
+        const context = `killed at: ${killedAt}\n${run.output()}`;
+        expect(run.code, context).toBeNull(); // killed by a signal, not exited
+        expect(groupMembers(run.pgid)).toEqual([]);
+        expect(processesMentioning(c.dataDir)).toEqual([]);
+        expect(processesMentioning(scratch)).toEqual([]);
+        const workflow = await db.selectFrom('workflows').selectAll().executeTakeFirstOrThrow();
+        expect(workflow.status, context).toBe('running');
+        if (workflowId !== undefined) {
+          expect(workflow.id, context).toBe(workflowId);
+          expect(run.stdout, context).toContain(`resuming the unfinished demo story #${workflowId}`);
+        }
+        workflowId = workflow.id;
+        killedAts.push(killedAt);
+      }
 
-      // 2. The second run on the same data dir and database resumes the story to the end.
-      const second = new DemoProcess(c, ['--replay-delay', '0'], {});
-      runs.push(second);
-      const timer = setTimeout(() => signalGroup(second.pgid, 'SIGKILL'), 480_000);
-      const code = await second.exited;
+      // 2. The last run on the same data dir and database resumes the story to the end.
+      const last = new DemoProcess(c, ['--replay-delay', '0'], {});
+      runs.push(last);
+      const timer = setTimeout(() => signalGroup(last.pgid, 'SIGKILL'), 480_000);
+      const code = await last.exited;
       clearTimeout(timer);
-      const context = `killed at: ${killedAt}\nsecond run ${second.output()}`;
+      const context = `killed at:\n${killedAts.join('\n')}\nlast run ${last.output()}`;
       expect(code, context).toBe(0);
-      expect(second.stdout, context).toContain(`resuming the unfinished demo story #${workflow.id}`);
-      expect(second.stdout, context).not.toContain('sample-repo-2');
+      expect(last.stdout, context).toContain(`resuming the unfinished demo story #${workflowId}`);
+      expect(last.stdout, context).not.toContain('sample-repo-2');
 
       // 3. One story, completed; one task per (type, round), all completed (a retried attempt is not a duplicate).
       const workflows = await db.selectFrom('workflows').select(['id', 'status', 'stage']).execute();
-      expect(workflows, context).toEqual([{ id: workflow.id, status: 'completed', stage: 'done' }]);
-      const tasks = await taskKeys(db, workflow.id);
+      expect(workflows, context).toEqual([{ id: workflowId, status: 'completed', stage: 'done' }]);
+      const tasks = await taskKeys(db, workflowId!);
       expect(tasks.map((task) => task.key).sort(), context).toEqual([...STORY_TASKS].sort());
       expect(
         tasks.filter((task) => task.status !== 'completed'),
         context,
       ).toEqual([]);
       expect(Math.max(...tasks.map((task) => task.attempts)), context).toBeLessThanOrEqual(2);
-      if (stage.killedTask) {
-        expect(tasks.find((task) => task.key === stage.killedTask)?.attempts, context).toBe(2);
+      for (const stage of chain) {
+        if (stage.killedTask) {
+          expect(tasks.find((task) => task.key === stage.killedTask)?.attempts, context).toBe(2);
+        }
       }
       expect(await db.selectFrom('tasks').select('id').where('workflow_id', 'is', null).execute()).toEqual([]);
       const approvals = await db.selectFrom('approvals').select(['kind', 'status']).orderBy('id').execute();
@@ -595,7 +654,7 @@ describe('autodev demo killed (SIGKILL) at each stage resumes cleanly', () => {
       ]);
 
       // 4. One merge request, merged; main holds the merge commit and the feature and fix commits, once each.
-      const mrs = await db.selectFrom('merge_requests').selectAll().where('workflow_id', '=', workflow.id).execute();
+      const mrs = await db.selectFrom('merge_requests').selectAll().where('workflow_id', '=', workflowId!).execute();
       expect(
         mrs.map((mr) => mr.status),
         context,
@@ -607,16 +666,17 @@ describe('autodev demo killed (SIGKILL) at each stage resumes cleanly', () => {
       expect(gitIn(repo, 'log', '-1', '--format=%B', 'main'), context).toContain(`(merge request ${mrs[0]!.id})`);
       const subjects = gitIn(repo, 'log', '--format=%s', 'main').split('\n');
       // The agent's commit once; or, when the kill came between its files and its commit, Auto-Dev's WIP commit.
+      const saved = chain.flatMap((stage) => (stage.savedAsWip ? [stage.savedAsWip] : []));
       const wips = subjects.filter((s) => s.startsWith('WIP: '));
-      expect(wips, context).toEqual(stage.savedAsWip ? [expect.stringMatching(WIP_SUBJECT)] : []);
+      expect(wips, context).toEqual(saved.map(() => expect.stringMatching(WIP_SUBJECT)));
       expect(
         subjects.filter((s) => s === FEATURE_COMMIT),
         context,
-      ).toHaveLength(stage.savedAsWip === 'feature' ? 0 : 1);
+      ).toHaveLength(saved.includes('feature') ? 0 : 1);
       expect(
         subjects.filter((s) => s === FIX_COMMIT),
         context,
-      ).toHaveLength(stage.savedAsWip === 'fix' ? 0 : 1);
+      ).toHaveLength(saved.includes('fix') ? 0 : 1);
       expect(
         subjects.filter((s) => s.startsWith('Merge ')),
         context,
@@ -624,9 +684,9 @@ describe('autodev demo killed (SIGKILL) at each stage resumes cleanly', () => {
       expect(gitIn(repo, 'status', '--porcelain'), context).toBe('');
       expect(runSampleTests(repo), context).toEqual({ code: 0, pass: 7, fail: 0 });
 
-      await stage.afterResume?.(c, db);
+      for (const stage of chain) await stage.afterResume?.(c, db);
 
-      // 5. Nothing left running: no session, no process of either run.
+      // 5. Nothing left running: no session, no process of any run.
       const running = await db.selectFrom('sessions').select(['id', 'task_id']).where('status', '=', 'running');
       expect(await running.execute(), context).toEqual([]);
       expect(processesMentioning(c.dataDir)).toEqual([]);
