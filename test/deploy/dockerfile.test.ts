@@ -65,7 +65,7 @@ describe('Dockerfile', () => {
       ...runs('runtime')
         .join('\n')
         .matchAll(/ln -s \/app\/(\S+) \/usr\/local\/bin\/(\S+)/g),
-    ].map((m) => [m[2], m[1]] as const);
+    ].map((m) => [m[2] as string, m[1] as string] as const);
     expect(links.map(([name]) => name)).toEqual(['autodev', 'claude', 'codex']);
     for (const [name, target] of links) {
       if (name === 'autodev') expect(target).toBe('dist/src/cli/bin/autodev.js');
