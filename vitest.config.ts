@@ -24,6 +24,7 @@ const END_TO_END = [
   'test/workspace/sandbox.test.ts',
   'test/workflow/pipeline-gates.test.ts',
   'test/workflow/deploy.test.ts',
+  'test/deploy/healthcheck.test.ts',
 ];
 
 export default defineConfig({

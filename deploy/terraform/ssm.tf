@@ -1,0 +1,47 @@
+# The key of every Auto-Dev SecureString parameter (and of the image repository): alias/auto-dev.
+resource "aws_kms_key" "this" {
+  description             = "Auto-Dev: SSM parameters under /auto-dev and the ECR repository"
+  enable_key_rotation     = true
+  deletion_window_in_days = 30
+}
+
+resource "aws_kms_alias" "this" {
+  name          = "alias/${local.name}"
+  target_key_id = aws_kms_key.this.key_id
+}
+
+# DATABASE_URL of every process. Created with a placeholder Auto-Dev refuses loudly ("DATABASE_URL must start with
+# postgres://"); set the real value with aws ssm put-parameter --overwrite (docs/OPERATIONS.md). Terraform never
+# reads it back or overwrites it.
+resource "aws_ssm_parameter" "database_url" {
+  name        = "/auto-dev/database-url"
+  description = "Auto-Dev: postgres://USER:PASSWORD@HOST:5432/DB"
+  type        = "SecureString"
+  key_id      = aws_kms_key.this.arn
+  value       = "unset: aws ssm put-parameter --name /auto-dev/database-url --type SecureString --overwrite --value postgres://..."
+
+  lifecycle {
+    ignore_changes = [value]
+  }
+}
+
+# The forge webhooks' shared secrets: generated here; copy one into the forge's webhook settings
+# (aws ssm get-parameter --with-decryption). A rotated value set by hand is kept.
+resource "random_password" "webhook" {
+  for_each = toset(["gitlab", "github"])
+  length   = 40
+  special  = false
+}
+
+resource "aws_ssm_parameter" "webhook_secret" {
+  for_each    = random_password.webhook
+  name        = "/auto-dev/${each.key}-webhook-secret"
+  description = "Auto-Dev: the ${each.key} webhook secret"
+  type        = "SecureString"
+  key_id      = aws_kms_key.this.arn
+  value       = each.value.result
+
+  lifecycle {
+    ignore_changes = [value]
+  }
+}
