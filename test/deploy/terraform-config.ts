@@ -6,7 +6,15 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { parse } from '@cdktf/hcl2json';
+import { createRequire } from 'node:module';
+
+/**
+ * hcl2json loaded untyped: its declarations pull in the DOM's lib, whose `fetch` types then clash with Node's across
+ * the whole program. The one function used, typed here.
+ */
+const { parse } = createRequire(import.meta.url)('@cdktf/hcl2json') as {
+  parse(fileName: string, text: string): Promise<Record<string, unknown>>;
+};
 
 export type HclBody = Record<string, unknown>;
 
