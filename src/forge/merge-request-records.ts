@@ -47,7 +47,7 @@ export async function recordMergeRequestOpened(
       .set({
         head_sha: opened.headSha,
         target_sha: opened.targetSha,
-        ...(input.externalId !== null ? { external_id: input.externalId } : {}),
+        ...(input.externalId !== null ? { external_id: input.externalId, url: opened.url } : {}),
         updated_at: input.now,
       })
       .where('id', '=', open.id)
@@ -80,6 +80,7 @@ export async function recordMergeRequestOpened(
       head_sha: opened.headSha,
       target_sha: opened.targetSha,
       external_id: input.externalId,
+      url: input.externalId !== null ? opened.url : null,
       created_at: input.now,
       updated_at: input.now,
     })
@@ -109,7 +110,7 @@ export async function recordForgeId(
 ): Promise<void> {
   await db
     .updateTable('merge_requests')
-    .set({ external_id: forge.externalId, updated_at: forge.now })
+    .set({ external_id: forge.externalId, url: forge.url, updated_at: forge.now })
     .where('id', '=', mr.id)
     .execute();
   await recordEvent(db, {
