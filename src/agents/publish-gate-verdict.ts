@@ -12,7 +12,6 @@ import type { Kysely } from 'kysely';
 import type { ForgeClient, ForgeClientContext } from '../forge/forge-client.js';
 import { forgeClientFor } from '../forge/forge-clients.js';
 import { openMergeRequestInForge } from '../forge/open-in-forge.js';
-import { findRepositoryById } from '../forge/repositories.js';
 import type { Task } from '../queue/task-record.js';
 import type { Database } from '../store/schema.js';
 import {
@@ -114,8 +113,8 @@ export async function publishGateVerdict(
   const gate = gateOfTask(task.type);
   const branch = typeof task.payload.branch === 'string' ? task.payload.branch : undefined;
   if (!gate || task.workflowId === null || task.repoId === null || !branch) return undefined;
-  const repo = await findRepositoryById(deps.db, task.repoId);
-  if (repo.forge === 'local' || branch === repo.default_branch) return undefined;
+  const repo = await deps.db.selectFrom('repositories').selectAll().where('id', '=', task.repoId).executeTakeFirst();
+  if (!repo || repo.forge === 'local' || branch === repo.default_branch) return undefined;
   const workflow = await deps.db
     .selectFrom('workflows')
     .select(['id', 'state'])
