@@ -158,6 +158,38 @@ export async function addMergeRequestNote(db: Kysely<Database>, note: NewNote): 
   return row;
 }
 
+/**
+ * Closes the workflow's other open merge requests (earlier rounds' branches, superseded by `current`), each with
+ * `merge_request.closed` naming its successor, so an approval given on an outdated request in the forge finds no
+ * open request of the story. Returns the closed rows.
+ */
+export async function closeSupersededMergeRequests(
+  db: Kysely<Database>,
+  current: Pick<MergeRequestRow, 'id' | 'workflow_id'>,
+  meta: { actor: string; now: number },
+): Promise<MergeRequestRow[]> {
+  if (current.workflow_id === null) return [];
+  const closed = await db
+    .updateTable('merge_requests')
+    .set({ status: 'closed', updated_at: meta.now })
+    .where('workflow_id', '=', current.workflow_id)
+    .where('status', '=', 'open')
+    .where('id', '!=', current.id)
+    .returningAll()
+    .execute();
+  for (const row of closed) {
+    await recordEvent(db, {
+      kind: 'merge_request.closed',
+      subjectType: 'merge_request',
+      subjectId: row.id,
+      actor: meta.actor,
+      data: { superseded_by: current.id, source_branch: row.source_branch },
+      now: meta.now,
+    });
+  }
+  return closed;
+}
+
 /** The newest open merge request of a workflow, or undefined. */
 export function openMergeRequestOf(db: Kysely<Database>, workflowId: number): Promise<MergeRequestRow | undefined> {
   return db

@@ -2,14 +2,19 @@
  * @module A story's merge request in a remote forge (GitLab, GitHub) before its approval: the task branch pushed from
  * the local clone and the request opened or refreshed through the forge client, outside any transaction; then the
  * request recorded (`merge-request-records.ts`) with the forge's id and URL in a transaction of its own, the
- * workflow's row locked so gates finishing at once record one row. A crash between the forge call and the record
- * loses nothing: the next call pushes the same head and the forge refreshes the same request (one per branch).
+ * workflow's row locked so gates finishing at once record one row; the story's requests of earlier rounds (other
+ * branches) are closed in Auto-Dev's rows. A crash between the forge call and the record loses nothing: the next call
+ * pushes the same head and the forge refreshes the same request (one per branch).
  */
 import type { Kysely } from 'kysely';
 import { inTransaction } from '../store/in-transaction.js';
 import type { Database } from '../store/schema.js';
 import type { ForgeClient, ForgeMergeRequest } from './forge-client.js';
-import { recordMergeRequestOpened, type MergeRequestRow } from './merge-request-records.js';
+import {
+  closeSupersededMergeRequests,
+  recordMergeRequestOpened,
+  type MergeRequestRow,
+} from './merge-request-records.js';
 
 export interface MergeRequestInForge {
   workflowId: number;
@@ -46,7 +51,7 @@ export async function openMergeRequestInForge(
   const row = await inTransaction(deps.db, async (tx) => {
     const lock = tx.selectFrom('workflows').select('id').where('id', '=', request.workflowId);
     await (deps.serializesWriters ? lock : lock.forUpdate()).executeTakeFirst();
-    return recordMergeRequestOpened(tx, {
+    const recorded = await recordMergeRequestOpened(tx, {
       repoId: client.repository.id,
       workflowId: request.workflowId,
       opened,
@@ -55,6 +60,9 @@ export async function openMergeRequestInForge(
       actor: request.actor,
       now: deps.clock(),
     });
+    // A fix round works on a new branch: the earlier round's request is outdated (an approval of it counts for nothing).
+    await closeSupersededMergeRequests(tx, recorded, { actor: request.actor, now: deps.clock() });
+    return recorded;
   });
   return { row, opened };
 }

@@ -44,6 +44,7 @@ import { checkedResult } from '../support/result-fixtures.js';
 import { issueHook, mergeRequestHook, pipelineHook, GITLAB_PROJECT } from '../webhooks/gitlab-payloads.js';
 import {
   SEC_OK,
+  branchWithFiles,
   SPEC,
   STORY,
   TESTS_CLAIMED_OK,
@@ -280,23 +281,53 @@ describe.each(DIALECTS)('%s: a forge story end to end (GitLab and GitHub stand-i
     expect((await toGitlab('Issue Hook', specLabel)).statusCode).toBe(200);
     expect(await approvalOf(workflowId, 'spec')).toMatchObject({ status: 'approved', decided_by: 'gitlab:maintainer' });
 
-    const { branch, head } = await build(repo);
-    const done = await gates(() => gitlab.addPipeline(project, head, 'success', [{ name: 'test', status: 'success' }]));
+    // Round 0: the pipeline of the pushed head fails; the tests gate fails with the failing job's trace.
+    const first = await build(repo);
+    await gates(() =>
+      gitlab.addPipeline(project, first.head, 'failed', [
+        { name: 'lint', status: 'success' },
+        { name: 'unit', status: 'failed', trace: 'not ok 1 - sum adds large numbers\n  expected 3e9, got NaN\n' },
+      ]),
+    );
+    const [outdated] = gitlab.project(project).mergeRequests;
+    expect(outdated).toMatchObject({ sourceBranch: first.branch, targetBranch: 'main' });
+    expect(outdated!.notes.map((n) => n.body.split('\n')[0])).toContain(
+      `**Tests (tester): failed** (Auto-Dev, round 0, head ${first.head.slice(0, 12)})`,
+    );
+    const fixTask = await t.handle.db
+      .selectFrom('tasks')
+      .selectAll()
+      .where('type', '=', 'implement_fix')
+      .where('workflow_id', '=', workflowId)
+      .executeTakeFirstOrThrow();
+    expect(fixTask.payload).toContain('pipeline job \\"unit\\" failed');
+    expect(fixTask.payload).toContain('expected 3e9, got NaN');
+
+    // Round 1: the builder's fix on a new branch from the first; its pipeline passes.
+    const branch = `autodev/${fixTask.id}-fix-sum`;
+    const head = await branchWithFiles(repo.location, branch, first.branch, { 'big.mjs': 'export const big = 3e9;\n' });
+    await complete('implement_fix', implementation(branch, head, ['big.mjs']));
+    const done = await gates(() => gitlab.addPipeline(project, head, 'success', [{ name: 'unit', status: 'success' }]));
 
     // The branch is on the stand-in, the merge request open there with the verdicts as notes and a line comment.
     expect(await branchSha(state.bare, branch)).toBe(head);
-    const [mr] = gitlab.project(project).mergeRequests;
+    const mr = gitlab.project(project).mergeRequests.find((m) => m.sourceBranch === branch);
     expect(mr).toMatchObject({ sourceBranch: branch, targetBranch: 'main' });
     const notes = mr!.notes.map((n) => n.body);
     expect(notes.filter((n) => /^\*\*(Review|Tests|Security) .*: passed\*\*/.test(n))).toHaveLength(3);
     expect(mr!.notes.some((n) => n.position?.new_path === 'sum.mjs' && n.position.new_line === 2)).toBe(true);
-    const row = await t.handle.db
+    const rows = await t.handle.db
       .selectFrom('merge_requests')
       .selectAll()
       .where('workflow_id', '=', workflowId)
-      .executeTakeFirstOrThrow();
-    expect(row).toMatchObject({ external_id: String(mr!.iid), status: 'open', head_sha: head });
-    expect(row.url).toContain(`/${project}/-/merge_requests/${mr!.iid}`);
+      .orderBy('id')
+      .execute();
+    expect(rows.map((r) => [r.source_branch, r.status, r.external_id])).toEqual([
+      [first.branch, 'closed', String(outdated!.iid)],
+      [branch, 'open', String(mr!.iid)],
+    ]);
+    expect(rows[1]).toMatchObject({ head_sha: head });
+    expect(rows[1]!.url).toContain(`/${project}/-/merge_requests/${mr!.iid}`);
     const tests = await storedResult(done.tests.id);
     expect(tests.gates.pipeline).toMatchObject({ outcome: 'passed', sha: head });
     expect(tests.forge).toMatchObject({ merge_request: { external_id: String(mr!.iid) }, note: { passed: true } });
@@ -315,13 +346,13 @@ describe.each(DIALECTS)('%s: a forge story end to end (GitLab and GitHub stand-i
     ];
     const fix = await toGitlab('Pipeline Hook', pipelinePayload);
     expect(fix.statusCode, fix.body).toBe(200);
-    const fixTask = await t.handle.db
+    const hookFix = await t.handle.db
       .selectFrom('tasks')
       .selectAll()
       .where('id', '=', (JSON.parse(fix.body) as { task_id: number }).task_id)
       .executeTakeFirstOrThrow();
-    expect(fixTask.type).toBe('implement_fix');
-    expect(fixTask.payload).toContain('expected 3, got -1');
+    expect(hookFix.type).toBe('implement_fix');
+    expect(hookFix.payload).toContain('expected 3, got -1');
 
     // An approval in the forge by a user not allowed to approve: recorded as ignored, nothing decided.
     const asUser = (token: string) =>
@@ -333,6 +364,15 @@ describe.each(DIALECTS)('%s: a forge story end to end (GitLab and GitHub stand-i
     );
     expect(intruder.statusCode).toBe(202);
     expect(JSON.parse(intruder.body)).toMatchObject({ outcome: 'ignored' });
+    expect((await approvalOf(workflowId, 'merge')).status).toBe('pending');
+
+    // The maintainer's approval of the outdated first-round request counts for nothing.
+    await asUser(MAINTAINER_TOKEN).approve(String(outdated!.iid));
+    const stale = await toGitlab(
+      'Merge Request Hook',
+      hook(withMr(mergeRequestHook('approved', { iid: outdated!.iid, username: 'maintainer' }), first.branch)),
+    );
+    expect(stale.statusCode).toBe(202);
     expect((await approvalOf(workflowId, 'merge')).status).toBe('pending');
 
     // The maintainer's approval in the forge decides it, under their name; the merge goes through GitLab's API.
@@ -350,7 +390,7 @@ describe.each(DIALECTS)('%s: a forge story end to end (GitLab and GitHub stand-i
     expect(merged).toMatchObject({ outcome: 'merged' });
     const main = await expectMergeCommit(state.bare, head);
     expect(merged!.sha).toBe(main);
-    expect(gitlab.project(project).mergeRequests[0]).toMatchObject({ state: 'merged' });
+    expect(mr).toMatchObject({ state: 'merged' });
     expect(await workflowOf(workflowId)).toMatchObject({ stage: 'deploy', status: 'running' });
   });
 
