@@ -40,6 +40,7 @@ import { taskDiscussion } from './task-discussions.js';
 import { resultJsonSchema, validateResult } from './result-contracts.js';
 import { onWorkflowTaskCompleted } from '../workflow/advance-workflow.js';
 import { deterministicHandlerFor } from './deterministic-handlers.js';
+import { publishGateVerdict } from './publish-gate-verdict.js';
 import { runTaskGates } from './run-gates.js';
 import { createMemoryService } from '../memory/memory-service.js';
 import { openMemoryChannel, sessionNoteView, type MemoryChannel } from '../memory/memory-channel.js';
@@ -436,6 +437,7 @@ async function runSession(
             bwrapPath: deps.bwrapPath,
             timeoutMs: settings.watcher.max_session_duration * 1000,
             signal: context.signal,
+            forge: { context: { dataDir: deps.dataDir, env: deps.env } },
           },
           task,
         )
@@ -445,7 +447,7 @@ async function runSession(
     wip && workspace.worktree && workspace.repo && 'commits' in checked.result
       ? await commitsBetween(workspace.worktree.repoPath, workspace.worktree.head, wip.commit)
       : undefined;
-  const result = {
+  const result: Record<string, unknown> = {
     ...checked.result,
     session_id: sessionId,
     provider,
@@ -455,6 +457,25 @@ async function runSession(
     ...(commits ? { commits } : {}),
     ...(gate ? { gates: { ...gate.record, ...(gate.verdict ? { verdict: gate.verdict } : {}) } } : {}),
   };
+  // On GitLab/GitHub the gate's verdict goes on the story's merge request (opened or refreshed now), outside any
+  // transaction; what was posted is kept in the result.
+  const forge =
+    checked.result.status === 'done'
+      ? await publishGateVerdict(
+          {
+            db,
+            serializesWriters: deps.queue.handle.dialect.serializesWriters,
+            forge: { dataDir: deps.dataDir, env: deps.env },
+            clock,
+            actor: context.holder.workerId,
+          },
+          task,
+          result,
+          gate?.verdict,
+        )
+      : undefined;
+  if (forge) result.forge = forge;
+  if (context.signal.aborted) throw context.signal.reason ?? new Error('aborted');
   return {
     kind: 'done',
     outcome: {

@@ -1,14 +1,23 @@
 /**
  * @module The deterministic gates of a task, run by its role's handler BEFORE the completing transaction (a test run
  * takes minutes and must not hold it): the tester's run of the repository's test command (counts, coverage against
- * the repository's threshold, output tail), the security role's secret scan of every commit the branch would bring
+ * the repository's threshold, output tail) and, on a GitLab/GitHub repository, the pushed head's pipeline, the security role's secret scan of every commit the branch would bring
  * (a secret only in its history passes with a squash reason for the merge), the reviewer's lint command. Each returns
  * what ran (stored in the task's result under `gates`, for the dashboard's merge request view) and, when it decides,
  * the gate's verdict the workflow uses over the agent's.
  */
 import type { Kysely } from 'kysely';
+import type { ForgeClientContext } from '../forge/forge-client.js';
+import { forgeClientFor } from '../forge/forge-clients.js';
 import { repositorySettings, type RepositoryRow } from '../forge/repositories.js';
 import { lintGateVerdict, runLintGate } from '../gates/lint-gate.js';
+import {
+  DEFAULT_PIPELINE_APPEAR_MS,
+  DEFAULT_PIPELINE_POLL_MS,
+  combineVerdicts,
+  pipelineGateVerdict,
+  waitForPipeline,
+} from '../gates/pipeline-gate.js';
 import { scanBranchForSecrets, squashReasonFor } from '../gates/secret-scan.js';
 import { runTestGate, testGateVerdict } from '../gates/test-gate.js';
 import type { Task } from '../queue/task-record.js';
@@ -27,6 +36,18 @@ export interface GateRunDeps {
   /** A test or lint command running longer is killed (and fails its gate). */
   timeoutMs: number;
   signal?: AbortSignal | undefined;
+  /**
+   * The forge clients' context: on a GitLab/GitHub repository the tests gate pushes the head and waits for its
+   * pipeline (at most `pipelineTimeoutMs`, default `timeoutMs`). Without it the gates read only the local clone.
+   */
+  forge?: GateForgeContext | undefined;
+}
+
+export interface GateForgeContext {
+  context: ForgeClientContext;
+  pipelineTimeoutMs?: number;
+  pipelineAppearMs?: number;
+  pipelinePollMs?: number;
 }
 
 export interface GateRun {
@@ -63,29 +84,50 @@ export async function runTaskGates(deps: GateRunDeps, task: Task): Promise<GateR
   };
 
   if (task.type === 'run_tests') {
-    if (!repo.test_command) return undefined;
-    const run = await runTestGate({
-      ...sandbox,
-      command: repo.test_command,
-      coverageThreshold: repositorySettings(repo).coverage_threshold,
-    });
+    // On a remote forge the head is pushed first, so its pipeline runs while the local command does.
+    const forge = deps.forge && repo.forge !== 'local' && ref !== repo.default_branch ? deps.forge : undefined;
+    const client = forge ? forgeClientFor(repo, forge.context) : undefined;
+    const pushed = client ? await client.pushBranch(ref) : undefined;
+    if (!repo.test_command && !pushed) return undefined;
+    const run = repo.test_command
+      ? await runTestGate({
+          ...sandbox,
+          command: repo.test_command,
+          coverageThreshold: repositorySettings(repo).coverage_threshold,
+        })
+      : undefined;
+    const pipeline =
+      client && pushed
+        ? await waitForPipeline(client, pushed.sha, {
+            timeoutMs: forge?.pipelineTimeoutMs ?? deps.timeoutMs,
+            appearMs: forge?.pipelineAppearMs ?? DEFAULT_PIPELINE_APPEAR_MS,
+            pollMs: forge?.pipelinePollMs ?? DEFAULT_PIPELINE_POLL_MS,
+            signal: deps.signal,
+          })
+        : undefined;
+    const verdict = combineVerdicts(run && testGateVerdict(run), pipeline && pipelineGateVerdict(pipeline));
     return {
-      verdict: testGateVerdict(run),
+      ...(verdict ? { verdict } : {}),
       record: {
-        tests: {
-          command: run.command,
-          ref,
-          commit: run.commit,
-          passed: run.passed,
-          exit_code: run.exitCode,
-          timed_out: run.timedOut,
-          counts: run.counts,
-          failures: run.failures,
-          coverage: run.coverage,
-          coverage_threshold: run.coverageThreshold,
-          output_tail: run.outputTail,
-          duration_ms: run.durationMs,
-        },
+        ...(run
+          ? {
+              tests: {
+                command: run.command,
+                ref,
+                commit: run.commit,
+                passed: run.passed,
+                exit_code: run.exitCode,
+                timed_out: run.timedOut,
+                counts: run.counts,
+                failures: run.failures,
+                coverage: run.coverage,
+                coverage_threshold: run.coverageThreshold,
+                output_tail: run.outputTail,
+                duration_ms: run.durationMs,
+              },
+            }
+          : {}),
+        ...(pipeline ? { pipeline } : {}),
       },
     };
   }

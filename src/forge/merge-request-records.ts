@@ -47,7 +47,7 @@ export async function recordMergeRequestOpened(
       .set({
         head_sha: opened.headSha,
         target_sha: opened.targetSha,
-        ...(input.externalId !== null ? { external_id: input.externalId } : {}),
+        ...(input.externalId !== null ? { external_id: input.externalId, url: opened.url } : {}),
         updated_at: input.now,
       })
       .where('id', '=', open.id)
@@ -80,6 +80,7 @@ export async function recordMergeRequestOpened(
       head_sha: opened.headSha,
       target_sha: opened.targetSha,
       external_id: input.externalId,
+      url: input.externalId !== null ? opened.url : null,
       created_at: input.now,
       updated_at: input.now,
     })
@@ -109,7 +110,7 @@ export async function recordForgeId(
 ): Promise<void> {
   await db
     .updateTable('merge_requests')
-    .set({ external_id: forge.externalId, updated_at: forge.now })
+    .set({ external_id: forge.externalId, url: forge.url, updated_at: forge.now })
     .where('id', '=', mr.id)
     .execute();
   await recordEvent(db, {
@@ -155,6 +156,38 @@ export async function addMergeRequestNote(db: Kysely<Database>, note: NewNote): 
     now: note.now,
   });
   return row;
+}
+
+/**
+ * Closes the workflow's other open merge requests (earlier rounds' branches, superseded by `current`), each with
+ * `merge_request.closed` naming its successor, so an approval given on an outdated request in the forge finds no
+ * open request of the story. Returns the closed rows.
+ */
+export async function closeSupersededMergeRequests(
+  db: Kysely<Database>,
+  current: Pick<MergeRequestRow, 'id' | 'workflow_id'>,
+  meta: { actor: string; now: number },
+): Promise<MergeRequestRow[]> {
+  if (current.workflow_id === null) return [];
+  const closed = await db
+    .updateTable('merge_requests')
+    .set({ status: 'closed', updated_at: meta.now })
+    .where('workflow_id', '=', current.workflow_id)
+    .where('status', '=', 'open')
+    .where('id', '!=', current.id)
+    .returningAll()
+    .execute();
+  for (const row of closed) {
+    await recordEvent(db, {
+      kind: 'merge_request.closed',
+      subjectType: 'merge_request',
+      subjectId: row.id,
+      actor: meta.actor,
+      data: { superseded_by: current.id, source_branch: row.source_branch },
+      now: meta.now,
+    });
+  }
+  return closed;
 }
 
 /** The newest open merge request of a workflow, or undefined. */

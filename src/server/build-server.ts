@@ -35,6 +35,7 @@ import { statsPlugin } from './plugins/stats.js';
 import { providersPlugin } from './plugins/providers.js';
 import { SettingsSchema, type Settings } from '../config/settings-schema.js';
 import { webhooksPlugin, type WebhooksOptions } from './plugins/webhooks.js';
+import { forgeJobLogFetcher } from '../webhooks/forge-job-log.js';
 import { schedulesPlugin } from './plugins/schedules.js';
 
 /** Request bodies above this are refused with 413 PAYLOAD_TOO_LARGE. */
@@ -116,6 +117,10 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     queue: deps.queue,
     settings,
     env: deps.env ?? process.env,
+    // A failed pipeline's job log is read through the repository's forge client (clone caches live in the data dir).
+    ...(deps.dataDir
+      ? { fetchFailedJobLog: forgeJobLogFetcher({ dataDir: deps.dataDir, env: deps.env ?? process.env }) }
+      : {}),
     ...deps.webhooks,
   });
   if (deps.api === false) return app;

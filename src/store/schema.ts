@@ -161,6 +161,8 @@ export interface MergeRequestsTable {
   target_sha: string | null;
   merge_sha: string | null;
   external_id: string | null;
+  /** The request's page in its forge (migration 0017); null on the local forge. */
+  url: string | null;
   created_at: CreatedAt;
   updated_at: number;
 }

@@ -14,6 +14,7 @@ import { GitHubStandIn } from '../support/github-stand-in.js';
 const TOKEN = 'ghp_swarm_bot';
 const READ_ONLY = 'github_pat_read_only';
 const REVIEWER = 'ghp_human_reviewer';
+const SECOND_REVIEWER = 'ghp_second_reviewer';
 let github: GitHubStandIn;
 let dir: string;
 
@@ -41,6 +42,7 @@ beforeAll(async () => {
   github.addUser(TOKEN, 'swarm-bot', ['repo']);
   github.addUser(READ_ONLY, 'reader', ['read']);
   github.addUser(REVIEWER, 'octocat', ['repo']);
+  github.addUser(SECOND_REVIEWER, 'hubot', ['repo']);
   await github.createRepo('acme/web');
 });
 afterAll(async () => {
@@ -82,12 +84,15 @@ describe('GitHub client against the GitHub stand-in (real git HTTP, documented R
       ['src/a.ts', 1, head, 'name it better'],
     ]);
 
-    // Three reviews over two pages: octocat approved, swarm-bot commented then approved.
+    // Reviews over two pages: octocat approved, hubot approved twice; the author's own approval is refused (422), as
+    // GitHub refuses it.
     await client(repo, REVIEWER).approve('1');
     await forge.addNote('1', 'x');
-    await forge.approve('1');
-    await forge.approve('1');
-    expect((await forge.listApprovals('1')).sort()).toEqual(['octocat', 'swarm-bot']);
+    const own = await expectCode(forge.approve('1'), 'FORGE_REQUEST_FAILED');
+    expect(own.message).toContain('HTTP 422');
+    await client(repo, SECOND_REVIEWER).approve('1');
+    await client(repo, SECOND_REVIEWER).approve('1');
+    expect((await forge.listApprovals('1')).sort()).toEqual(['hubot', 'octocat']);
 
     const merged = await forge.merge('1', {
       expectedHeadSha: head,

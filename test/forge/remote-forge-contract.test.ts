@@ -19,6 +19,7 @@ import { GitLabStandIn } from '../support/gitlab-stand-in.js';
 import { describeForgeClientContract, type ForgeClientFixture } from './forge-client-contract.js';
 
 const TOKEN = 'contract-token';
+const REVIEWER_TOKEN = 'contract-reviewer-token';
 let gitlab: GitLabStandIn;
 let github: GitHubStandIn;
 let dir: string;
@@ -30,6 +31,7 @@ beforeAll(async () => {
   gitlab.addUser(TOKEN, 'swarm-bot');
   github = await new GitHubStandIn({ maxPerPage: 2 }).start();
   github.addUser(TOKEN, 'swarm-bot');
+  github.addUser(REVIEWER_TOKEN, 'octocat');
 });
 afterAll(async () => {
   await gitlab?.close();
@@ -98,6 +100,7 @@ describeForgeClientContract('GitHub (stand-in)', async (): Promise<ForgeClientFi
   const repo = repository('github', project, clone, github.remoteUrl(project), github.url);
   return {
     client: new GitHubClient(repo, { dataDir: dir, env: { FORGE_TOKEN: TOKEN } }),
+    approver: new GitHubClient(repo, { dataDir: dir, env: { FORGE_TOKEN: REVIEWER_TOKEN } }),
     branchInClone: (branch, file, content) => branchIn(clone, branch, file, content),
     moveDefaultBranch: (file, content) => moveMain(state.bare, file, content),
     defaultBranchHead: async () => (await branchSha(state.bare, 'main'))!,

@@ -44,6 +44,8 @@ export interface Review {
 export interface Pull {
   id: number;
   number: number;
+  /** Who opened it (GitHub refuses their approval of it: 422). */
+  user: string;
   title: string;
   body: string;
   head: string;
@@ -383,6 +385,7 @@ export class GitHubStandIn {
       state: pull.state,
       title: pull.title,
       body: pull.body,
+      user: { login: pull.user, type: 'User' },
       html_url: `${this.url}/${fullName}/pull/${pull.number}`,
       head: { ref: pull.head, sha: headSha, label: `${repo.owner}:${pull.head}`, repo: { full_name: fullName } },
       base: { ref: pull.base, sha: baseSha, label: `${repo.owner}:${pull.base}`, repo: { full_name: fullName } },
@@ -457,6 +460,7 @@ export class GitHubStandIn {
     const pull: Pull = {
       id: this.nextId++,
       number: repo.nextNumber++,
+      user: q.user.username,
       title,
       body: String(q.body.body ?? ''),
       head,
@@ -512,6 +516,19 @@ export class GitHubStandIn {
   private addReview(q: StandInRequest, pull: Pull): StandInReply {
     const event = String(q.body.event ?? 'COMMENT');
     const state = event === 'APPROVE' ? 'APPROVED' : event === 'REQUEST_CHANGES' ? 'CHANGES_REQUESTED' : 'COMMENTED';
+    if (state !== 'COMMENTED' && q.user.username === pull.user) {
+      // GitHub: an author may comment on their own pull request but neither approve it nor request changes.
+      const verb = state === 'APPROVED' ? 'approve' : 'request changes on';
+      return {
+        status: 422,
+        body: {
+          message: 'Unprocessable Entity',
+          errors: [`Can not ${verb} your own pull request`],
+          documentation_url: 'https://docs.github.com/rest/pulls/reviews#create-a-review-for-a-pull-request',
+          status: '422',
+        },
+      };
+    }
     const review: Review = { id: this.nextId++, user: q.user.username, state, body: String(q.body.body ?? '') };
     pull.reviews.push(review);
     return { status: 200, body: this.reviewJson(review) };

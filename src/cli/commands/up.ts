@@ -82,7 +82,17 @@ export async function run(args: UpArgs, deps: CliDeps): Promise<number> {
     await migrateToLatest(handle);
     queue = new TaskQueue(handle, queueSettingsFrom(settings), deps.now);
     if (args.webhooksOnly) {
-      app = await buildServer({ handle, queue, logger, version, clock: deps.now, settings, env: deps.env, api: false });
+      app = await buildServer({
+        handle,
+        queue,
+        logger,
+        version,
+        clock: deps.now,
+        settings,
+        env: deps.env,
+        api: false,
+        dataDir,
+      });
       await listen(app, host, port);
       const address = app.server.address() as AddressInfo;
       const shownHost = address.address.includes(':') ? `[${address.address}]` : address.address;

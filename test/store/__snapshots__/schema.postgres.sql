@@ -86,6 +86,7 @@ merge_requests.merge_sha text
 merge_requests.external_id text
 merge_requests.created_at bigint not null
 merge_requests.updated_at bigint not null
+merge_requests.url text
 notifications.id bigint not null
 notifications.webhook text not null
 notifications.target text not null
