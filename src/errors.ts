@@ -219,6 +219,17 @@ export const ERRORS = {
     exitCode: 2,
     doc: 'Another project already has that name (it is the directory under <data-dir>/projects/).',
   },
+  // The product pipeline in the dashboard (server/plugins/publish-preview.ts): the publishing approval's preview.
+  APPROVAL_NOT_PUBLISH: {
+    status: 409,
+    exitCode: 2,
+    doc: 'Only a publish approval has a publishing preview; this approval is of another kind.',
+  },
+  PRODUCT_DIR_MISSING: {
+    status: 409,
+    exitCode: 2,
+    doc: 'The project has no product directory (its files are not written yet, or the directory is gone).',
+  },
 } as const satisfies Record<string, { status: number; exitCode: number; doc: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -36,6 +36,8 @@ import { providersPlugin } from './plugins/providers.js';
 import { SettingsSchema, type Settings } from '../config/settings-schema.js';
 import { webhooksPlugin, type WebhooksOptions } from './plugins/webhooks.js';
 import { schedulesPlugin } from './plugins/schedules.js';
+import { publishPreviewPlugin } from './plugins/publish-preview.js';
+import { openSecretProvider } from '../secrets/secret-providers.js';
 
 /** Request bodies above this are refused with 413 PAYLOAD_TOO_LARGE. */
 export const BODY_LIMIT_BYTES = 1024 * 1024;
@@ -171,6 +173,18 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
         clock: deps.clock ?? Date.now,
         settings,
         env: deps.env ?? process.env,
+      });
+      await api.register(publishPreviewPlugin, {
+        db: deps.handle.db,
+        dataDir: deps.dataDir,
+        secrets: deps.secrets ?? {
+          provider: openSecretProvider({
+            settings: settings.secrets,
+            dataDir: deps.dataDir ?? '.',
+            env: deps.env ?? process.env,
+          }),
+          prefix: settings.secrets.prefix,
+        },
       });
     },
     { prefix: '/api' },
