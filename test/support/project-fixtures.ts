@@ -1,11 +1,15 @@
 /**
  * @module Seeds the product pipeline's rows straight into a test database, for the dashboard's tests: a `product`
  * workflow with its `projects` row (a proposal with ratings; optionally a product directory) and its approvals
- * (`project` / `publish`, subject `project` = the project id), as h1's workflow writes them.
+ * (`project` / `publish`, subject `project` = the project id), as the product workflow writes them; or a proposal
+ * through the product workflow itself (`proposeProject`).
  */
 import type { Kysely } from 'kysely';
 import type { ProjectRatings, ProjectStatus } from '../../src/domain/project-schema.js';
+import type { TaskQueue } from '../../src/queue/task-queue.js';
 import type { ApprovalKind, Database } from '../../src/store/schema.js';
+import { startProductWorkflow } from '../../src/workflow/advance-workflow.js';
+import { workflowDeps } from '../../src/workflow/workflow-deps.js';
 
 export const SAMPLE_RATINGS: ProjectRatings = {
   market: { score: 7, reason: 'Writers want word counts everywhere' },
@@ -96,5 +100,31 @@ export async function seedProjectApproval(
     })
     .returning('id')
     .executeTakeFirstOrThrow();
+  return row.id;
+}
+
+/**
+ * A proposal the way a PM's `build_product` result makes one (h1's `startProductWorkflow`): a product workflow, its
+ * project (`proposed`) and its pending `project` approval. Returns the project id.
+ */
+export async function proposeProject(
+  queue: TaskQueue,
+  proposal: { name: string; title: string; estimatedTokens?: number; targets?: string[] },
+): Promise<number> {
+  const row = await startProductWorkflow(queue.handle.db, workflowDeps(queue, 3), {
+    proposal: {
+      name: proposal.name,
+      title: proposal.title,
+      problem: 'Writers count words by hand.',
+      audience: 'Bloggers and students.',
+      spec_markdown: '# Spec\n\n- `count(text)` returns the **word count**\n',
+      ratings: SAMPLE_RATINGS,
+      targets: proposal.targets ?? ['npm'],
+      estimated_tokens: proposal.estimatedTokens ?? 250_000,
+    },
+    idea: 'Word counts for writers',
+    sourceTaskId: null,
+    createdBy: 'pm-1',
+  });
   return row.id;
 }
