@@ -183,6 +183,35 @@ function DecideProject({ project, onDone }: { project: ProjectDetail; onDone: ()
   );
 }
 
+/** A deferred proposal comes back on its date, or now by hand (`POST /api/projects/:id/reopen`). */
+function BringBack({ project, onDone }: { project: ProjectDetail; onDone: () => void }) {
+  const [error, setError] = useState<Error>();
+  const [busy, setBusy] = useState(false);
+  const bringBack = async () => {
+    setError(undefined);
+    setBusy(true);
+    try {
+      await api(`/api/projects/${project.id}/reopen`, { method: 'POST' });
+      onDone();
+    } catch (failure) {
+      setError(failure as Error);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <section className="card decide-project" data-testid="bring-back">
+      <p className="muted">
+        Deferred{project.deferred_until ? ` until ${time(project.deferred_until)}` : ' until a human brings it back'}.
+      </p>
+      <button disabled={busy} onClick={() => void bringBack()}>
+        Bring back now
+      </button>
+      <ErrorNote error={error} />
+    </section>
+  );
+}
+
 function ProjectPage({ id, me }: { id: number; me: Me | null }) {
   const project = useLoad(
     () => api<ProjectDetail>(`/api/projects/${id}`),
@@ -243,6 +272,7 @@ function ProjectPage({ id, me }: { id: number; me: Me | null }) {
             ) : null}
           </dl>
           {p.status === 'proposed' && canChange(me) ? <DecideProject project={p} onDone={project.reload} /> : null}
+          {p.status === 'deferred' && canChange(me) ? <BringBack project={p} onDone={project.reload} /> : null}
           <h2>Idea</h2>
           <p className="prose">{p.idea}</p>
           <h2>Problem</h2>
