@@ -25,6 +25,7 @@ import { tasksPlugin } from './plugins/tasks.js';
 import { agentsPlugin } from './plugins/agents.js';
 import { sessionsPlugin } from './plugins/sessions.js';
 import { approvalsPlugin } from './plugins/approvals.js';
+import { projectsPlugin } from './plugins/projects.js';
 import { mergeRequestsPlugin } from './plugins/merge-requests.js';
 import { reposPlugin } from './plugins/repos.js';
 import { storiesPlugin } from './plugins/stories.js';
@@ -145,6 +146,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       });
       await api.register(sessionsPlugin, { db: deps.handle.db });
       await api.register(approvalsPlugin, { queue: deps.queue, maxFixRounds: deps.maxFixRounds ?? 3 });
+      await api.register(projectsPlugin, { queue: deps.queue, maxFixRounds: deps.maxFixRounds ?? 3 });
       await api.register(mergeRequestsPlugin, { db: deps.handle.db });
       await api.register(storiesPlugin, { queue: deps.queue, maxFixRounds: deps.maxFixRounds ?? 3 });
       await api.register(storyBoardPlugin, { queue: deps.queue });

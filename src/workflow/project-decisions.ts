@@ -13,6 +13,9 @@ import type { Database } from '../store/schema.js';
 import { advanceWorkflow, type WorkflowDeps } from './advance-workflow.js';
 import { decideApproval } from './approvals.js';
 import { getProject } from './projects.js';
+import { retryTaskByHand } from './retry-task-by-hand.js';
+import type { TaskQueue } from '../queue/task-queue.js';
+import type { Task } from '../queue/task-record.js';
 
 /** The longest reason or notes kept. */
 export const MAX_DECISION_TEXT = 4_000;
@@ -180,4 +183,41 @@ export async function bringBackDueProjects(db: Kysely<Database>, deps: WorkflowD
     }
   }
   return back;
+}
+
+/**
+ * A human retries project `id`'s failed publishing: its last `publish_product` task runs again, and its journals
+ * make it send only what is not published yet. A project whose publishing did not fail: PROJECT_NOT_DECIDABLE.
+ */
+export async function retryPublish(queue: TaskQueue, id: number, actor: string): Promise<Task> {
+  const db = queue.handle.db;
+  const project = await getProject(db, id);
+  const task = await db
+    .selectFrom('tasks')
+    .select(['id', 'status'])
+    .where('workflow_id', '=', id)
+    .where('type', '=', 'publish_product')
+    .orderBy('id', 'desc')
+    .executeTakeFirst();
+  if (project.status !== 'failed' || task?.status !== 'failed') {
+    throw new AutodevError(
+      'PROJECT_NOT_DECIDABLE',
+      `project ${id} is ${project.status}${task ? ` (publish task ${task.id} ${task.status})` : ''}: ` +
+        'only a failed publishing can be retried',
+    );
+  }
+  return retryTaskByHand(queue, task.id, actor);
+}
+
+/** Parses `--until` / `until`: an ISO 8601 date or time; VALIDATION_FAILED names the bad value. */
+export function parseUntil(text: string | undefined | null): number | null {
+  if (text === undefined || text === null || text.trim() === '') return null;
+  const value = /^\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(text.trim()) ? Date.parse(text.trim()) : NaN;
+  if (Number.isNaN(value)) {
+    throw new AutodevError(
+      'VALIDATION_FAILED',
+      `"${text}" is not a date; use ISO 8601, e.g. 2027-01-15 or 2027-01-15T09:00Z`,
+    );
+  }
+  return value;
 }
