@@ -19,7 +19,7 @@ import { DEFAULT_QUEUE_SETTINGS, TaskQueue } from '../../src/queue/task-queue.js
 import { createApiToken } from '../../src/server/api-tokens.js';
 import { buildServer } from '../../src/server/build-server.js';
 import { ONE_DIALECT, useTestDatabase } from '../support/dialects.js';
-import { seedProject, seedProjectApproval } from '../support/project-fixtures.js';
+import { proposeProject, seedProject, seedProjectApproval } from '../support/project-fixtures.js';
 import { writeProductDir } from '../support/publish/product-fixture.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -147,6 +147,92 @@ describe.each(ONE_DIALECT)('%s: projects and publishing in Chromium', { timeout:
       expect(await overflowing(page)).toEqual([]);
       await shot(page, name);
     }
+  });
+
+  it('lists a proposal, shows its detail, and approves, rejects and defers proposals from the page (390 px too)', async () => {
+    const ids = {
+      approve: await proposeProject(queue, { name: 'word-count', title: 'Word count', estimatedTokens: 180_000 }),
+      reject: await proposeProject(queue, { name: 'todo-app', title: 'Yet another todo app' }),
+      defer: await proposeProject(queue, { name: 'pdf-tools', title: 'PDF tools' }),
+    };
+    const statusOf = async (id: number) =>
+      (
+        await t.handle.db
+          .selectFrom('projects')
+          .select('status')
+          .where('workflow_id', '=', id)
+          .executeTakeFirstOrThrow()
+      ).status;
+
+    const page = await signedIn();
+    await page.goto(`${base}/projects`);
+    const row = page.getByTestId(`project-${ids.approve}`);
+    await row.getByText('Word count').waitFor({ timeout: LIVE_MS });
+    await row.locator('.badge', { hasText: 'proposed' }).waitFor();
+    expect(await row.textContent()).toMatch(/market 7.*feasibility 9.*effort 8.*risk 6/);
+    expect(await row.textContent()).toContain('180,000 tokens');
+    // The status filter: nothing is rejected yet.
+    await page.getByLabel('Status').selectOption('rejected');
+    await page.getByText('No rejected projects').waitFor({ timeout: LIVE_MS });
+    await page.getByLabel('Status').selectOption('');
+    await shot(page, 'projects-list');
+
+    // The detail: problem, audience, rendered spec, the ratings with reasons; approve it.
+    await page.getByTestId(`project-${ids.approve}`).getByRole('link').click();
+    await page.getByRole('heading', { name: /Word count/ }).waitFor({ timeout: LIVE_MS });
+    await page.getByText('Writers count words by hand.').waitFor();
+    await page.getByText('Bloggers and students.').waitFor();
+    await page.locator('.markdown').getByRole('heading', { name: 'Spec' }).waitFor();
+    await page.getByTestId('ratings').getByText('Writers want word counts everywhere').waitFor();
+    await shot(page, 'project-detail');
+    await page.getByTestId('decide-project').getByRole('button', { name: 'Approve' }).click();
+    await expect.poll(() => statusOf(ids.approve), { timeout: LIVE_MS }).not.toBe('proposed');
+    await page.getByTestId('decide-project').waitFor({ state: 'detached', timeout: LIVE_MS });
+    await page.getByTestId('decisions').getByText('approved').waitFor({ timeout: LIVE_MS });
+
+    // Reject needs a reason, from a 390 px wide phone.
+    const phone = await signedIn(PHONE);
+    await phone.goto(`${base}/projects/${ids.reject}`);
+    const decide = phone.getByTestId('decide-project');
+    await decide.waitFor({ timeout: LIVE_MS });
+    expect(await decide.getByRole('button', { name: 'Reject' }).isDisabled()).toBe(true);
+    expect(await overflowing(phone)).toEqual([]);
+    await shot(phone, 'project-detail-phone');
+    await decide.getByLabel('Reason to reject').fill('The market is crowded');
+    await decide.getByRole('button', { name: 'Reject' }).click();
+    await phone.getByTestId('decisions').getByText('The market is crowded').waitFor({ timeout: LIVE_MS });
+    expect(await statusOf(ids.reject)).toBe('rejected');
+
+    // Defer with notes and a date: it comes back then.
+    await phone.goto(`${base}/projects/${ids.defer}`);
+    await phone.getByTestId('decide-project').waitFor({ timeout: LIVE_MS });
+    await phone.getByLabel('Notes to defer').fill('After the PDF spec settles');
+    await phone.getByLabel('Bring back on').fill('2030-01-15');
+    await phone.getByRole('button', { name: 'Defer' }).click();
+    await phone.getByTestId('decisions').getByText('After the PDF spec settles').waitFor({ timeout: LIVE_MS });
+    const deferred = await t.handle.db
+      .selectFrom('projects')
+      .select(['status', 'deferred_until'])
+      .where('workflow_id', '=', ids.defer)
+      .executeTakeFirstOrThrow();
+    expect(deferred.status).toBe('deferred');
+    expect(new Date(Number(deferred.deferred_until)).getFullYear()).toBe(2030);
+    expect(await overflowing(phone)).toEqual([]);
+    await shot(phone, 'project-deferred-phone');
+    // And back by hand before its date.
+    await phone.getByTestId('bring-back').getByRole('button', { name: 'Bring back now' }).click();
+    await phone.getByTestId('decide-project').waitFor({ timeout: LIVE_MS });
+    await phone.getByTestId('decisions').getByText('brought back').waitFor({ timeout: LIVE_MS });
+    expect(await statusOf(ids.defer)).toBe('proposed');
+
+    // The list follows: each status shows (the deferred one is back to proposed).
+    await page.goto(`${base}/projects`);
+    await page
+      .getByTestId(`project-${ids.reject}`)
+      .locator('.badge', { hasText: 'rejected' })
+      .waitFor({ timeout: LIVE_MS });
+    await page.getByTestId(`project-${ids.defer}`).locator('.badge', { hasText: 'proposed' }).waitFor();
+    await shot(page, 'projects-after-decisions');
   });
 
   it('links a project approval to its project page', async () => {
