@@ -235,7 +235,7 @@ describe.each(ONE_DIALECT)('%s: projects and publishing in Chromium', { timeout:
     await shot(page, 'projects-after-decisions');
   });
 
-  it('links a project approval to its project page', async () => {
+  it('links a project approval to its project page, where a viewer gets no buttons', async () => {
     const projectId = await seedProject(t.handle.db, { name: 'linked-proposal', title: 'Linked proposal' });
     const approvalId = await seedProjectApproval(t.handle.db, projectId, 'project', 'Build Linked proposal?');
     const page = await signedIn();
@@ -243,5 +243,14 @@ describe.each(ONE_DIALECT)('%s: projects and publishing in Chromium', { timeout:
     const card = page.getByTestId(`approval-${approvalId}`);
     await card.getByRole('link', { name: /Open project/ }).click();
     expect(new URL(page.url()).pathname).toBe(`/projects/${projectId}`);
+    await page.getByTestId('decide-project').waitFor({ timeout: LIVE_MS });
+
+    // A viewer sees the proposal but no buttons.
+    token = await createApiToken(t.handle.db, { name: 'grafana', role: 'viewer', now: Date.now() });
+    const viewer = await signedIn();
+    await viewer.goto(`${base}/projects/${projectId}`);
+    await viewer.getByTestId('ratings').waitFor({ timeout: LIVE_MS });
+    expect(await viewer.getByTestId('decide-project').count()).toBe(0);
+    expect(await viewer.getByRole('button', { name: 'Approve' }).count()).toBe(0);
   });
 });
