@@ -207,6 +207,29 @@ export const ERRORS = {
     exitCode: 1,
     doc: 'The embeddings endpoint (memory.embeddings) or the vector store (memory.qdrant) did not answer as expected.',
   },
+  // Products (src/workflow/projects.ts, product-workflow.ts): project proposals, their approval and publishing.
+  PROJECT_NOT_FOUND: { status: 404, exitCode: 2, doc: 'No project has that id; "autodev projects list" shows them.' },
+  PROJECT_NOT_DECIDABLE: {
+    status: 409,
+    exitCode: 2,
+    doc: 'The project is not in a state that takes this decision (e.g. approving one that is not proposed).',
+  },
+  PROJECT_NAME_TAKEN: {
+    status: 409,
+    exitCode: 2,
+    doc: 'Another project already has that name (it is the directory under <data-dir>/projects/).',
+  },
+  // The product pipeline in the dashboard (server/plugins/publish-preview.ts): the publishing approval's preview.
+  APPROVAL_NOT_PUBLISH: {
+    status: 409,
+    exitCode: 2,
+    doc: 'Only a publish approval has a publishing preview; this approval is of another kind.',
+  },
+  PRODUCT_DIR_MISSING: {
+    status: 409,
+    exitCode: 2,
+    doc: 'The project has no product directory (its files are not written yet, or the directory is gone).',
+  },
 } as const satisfies Record<string, { status: number; exitCode: number; doc: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;

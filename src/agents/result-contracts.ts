@@ -5,11 +5,15 @@
  */
 import { z } from 'zod';
 import { TASK_TYPES, type TaskType } from '../domain/roles.js';
+import { PRODUCT_NAME } from '../publish/product-dir.js';
+import { PUBLISH_TARGETS } from '../publish/publisher.js';
 
 // ---------------------------------------------------------------------------------------------------------------------
 // Shared pieces
 
 const text = (description: string) => z.string().trim().min(1).describe(description);
+const projectRating = (description: string) =>
+  z.object({ score: z.number().int().min(1).max(10), reason: text('Why this score') }).describe(description);
 const lineNumber = z.number().int().min(1).describe('1-based line number');
 const repoPath = (description: string) => z.string().trim().min(1).describe(description);
 
@@ -111,21 +115,28 @@ const DEFINITIONS = {
     },
   },
   build_product: {
-    description: 'A project proposal for a product idea, for a human to approve, reject or defer.',
+    description:
+      'A project proposal for a product idea, for a human to approve (it is then built and, after a second approval, ' +
+      'published), reject or defer.',
     fields: {
-      name: text('Product name'),
-      pitch: text('One or two sentences: what it is and who it is for'),
-      target_users: text('Who would use or buy it, and why'),
+      name: z
+        .string()
+        .regex(PRODUCT_NAME, 'lowercase letters, digits, ".", "_" or "-", starting with a letter or digit')
+        .describe('Product name: its directory, repository and package name, e.g. "hook-check"'),
+      title: text('Human title, e.g. "HookCheck: Stripe webhook tester"'),
+      problem: text('The problem it solves'),
+      audience: text('Who would use or buy it, and why'),
       spec_markdown: text('Markdown spec: features, scope, out of scope, technical approach, deliverables'),
       ratings: z
         .object({
-          market_demand: z.number().int().min(1).max(10),
-          feasibility: z.number().int().min(1).max(10),
-          differentiation: z.number().int().min(1).max(10),
-          revenue_potential: z.number().int().min(1).max(10),
+          market: projectRating('Market: how many would want it (10: a big market)'),
+          feasibility: projectRating('Feasibility: can it be built here (10: certainly)'),
+          effort: projectRating('Effort: how little work (10: very little)'),
+          risk: projectRating('Risk: how little risk (10: almost none)'),
         })
-        .describe('Honest ratings, 1..10, 10 best'),
-      risks: z.array(text('One risk')).describe('What could make this fail'),
+        .describe('Honest ratings, each 1..10 (10 best) with its reason'),
+      targets: z.array(z.enum(PUBLISH_TARGETS)).min(1).describe('Where to publish it'),
+      estimated_tokens: z.number().int().min(1).describe('What building it would cost, in tokens'),
     },
   },
   evaluate_feasibility: {
@@ -257,6 +268,14 @@ const DEFINITIONS = {
         .array(z.object({ command: text('Command run'), ok: z.boolean() }))
         .describe('The commands you ran, in order'),
       rollback: text('How to roll this deployment back (or what you rolled back)'),
+    },
+  },
+  create_project_repo: {
+    description: "An approved project's own repository, created and registered (deterministic: no session).",
+    fields: {
+      repo_id: z.number().int().min(1).describe('The registered repository'),
+      repo: text('Its name'),
+      location: text('Its local git repository'),
     },
   },
   publish_product: {

@@ -41,6 +41,7 @@ import { resultJsonSchema, validateResult } from './result-contracts.js';
 import { onWorkflowTaskCompleted } from '../workflow/advance-workflow.js';
 import { deterministicHandlerFor } from './deterministic-handlers.js';
 import { publishGateVerdict } from './publish-gate-verdict.js';
+import type { PublishEndpoints } from '../publish/publisher.js';
 import { runTaskGates } from './run-gates.js';
 import { createMemoryService } from '../memory/memory-service.js';
 import { openMemoryChannel, sessionNoteView, type MemoryChannel } from '../memory/memory-channel.js';
@@ -85,6 +86,8 @@ export interface AgentRuntimeDeps {
    * provider over `env`, masked by a masker of its own (the caller's masker is the one that masks what is stored).
    */
   secrets?: SecretStore;
+  /** Where `publish_product` sends (tests: a local Verdaccio); default: the real registries and APIs. */
+  publishEndpoints?: Partial<PublishEndpoints>;
 }
 
 /** How often the transcript buffer is written to the database while a session runs. */

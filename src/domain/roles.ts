@@ -13,7 +13,7 @@ export const TASK_TYPES_BY_ROLE = {
   reviewer: ['review_mr'],
   tester: ['run_tests'],
   security: ['security_scan'],
-  devops: ['merge', 'deploy', 'publish_product'],
+  devops: ['merge', 'deploy', 'create_project_repo', 'publish_product'],
   bug_finder: ['static_analysis'],
 } as const satisfies Record<Role, readonly string[]>;
 

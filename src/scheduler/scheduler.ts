@@ -34,6 +34,11 @@ export interface SchedulerOptions {
   schedules: readonly ScheduleDefinition[];
   tickMs: number;
   logger: Logger;
+  /**
+   * Checks run on every tick after the schedules, e.g. bringing back deferred project proposals whose date passed
+   * (`workflow/project-decisions.ts`); each must be idempotent across schedulers.
+   */
+  dueChecks?: readonly { name: string; run: () => Promise<unknown> }[];
   /** Told of every attempt to fire a slot (won or lost); for logs and the two-process test. */
   onSlot?: (schedule: string, slotAt: number, outcome: SlotOutcome) => void;
 }
@@ -109,6 +114,12 @@ export class Scheduler {
           { schedule: schedule.definition.name, slot: new Date(due).toISOString(), tasks: outcome.taskIds },
           'schedule fired',
         );
+      }
+    }
+    for (const check of this.options.dueChecks ?? []) {
+      const outcome = await check.run();
+      if (Array.isArray(outcome) && outcome.length > 0) {
+        this.options.logger.info({ check: check.name, outcome }, 'due check acted');
       }
     }
   }

@@ -25,6 +25,7 @@ import { tasksPlugin } from './plugins/tasks.js';
 import { agentsPlugin } from './plugins/agents.js';
 import { sessionsPlugin } from './plugins/sessions.js';
 import { approvalsPlugin } from './plugins/approvals.js';
+import { projectsPlugin } from './plugins/projects.js';
 import { mergeRequestsPlugin } from './plugins/merge-requests.js';
 import { reposPlugin } from './plugins/repos.js';
 import { storiesPlugin } from './plugins/stories.js';
@@ -37,6 +38,8 @@ import { SettingsSchema, type Settings } from '../config/settings-schema.js';
 import { webhooksPlugin, type WebhooksOptions } from './plugins/webhooks.js';
 import { forgeJobLogFetcher } from '../webhooks/forge-job-log.js';
 import { schedulesPlugin } from './plugins/schedules.js';
+import { publishPreviewPlugin } from './plugins/publish-preview.js';
+import { openSecretProvider } from '../secrets/secret-providers.js';
 
 /** Request bodies above this are refused with 413 PAYLOAD_TOO_LARGE. */
 export const BODY_LIMIT_BYTES = 1024 * 1024;
@@ -148,6 +151,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       });
       await api.register(sessionsPlugin, { db: deps.handle.db });
       await api.register(approvalsPlugin, { queue: deps.queue, maxFixRounds: deps.maxFixRounds ?? 3 });
+      await api.register(projectsPlugin, { queue: deps.queue, maxFixRounds: deps.maxFixRounds ?? 3 });
       await api.register(mergeRequestsPlugin, { db: deps.handle.db });
       await api.register(storiesPlugin, { queue: deps.queue, maxFixRounds: deps.maxFixRounds ?? 3 });
       await api.register(storyBoardPlugin, { queue: deps.queue });
@@ -176,6 +180,18 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
         clock: deps.clock ?? Date.now,
         settings,
         env: deps.env ?? process.env,
+      });
+      await api.register(publishPreviewPlugin, {
+        db: deps.handle.db,
+        dataDir: deps.dataDir,
+        secrets: deps.secrets ?? {
+          provider: openSecretProvider({
+            settings: settings.secrets,
+            dataDir: deps.dataDir ?? '.',
+            env: deps.env ?? process.env,
+          }),
+          prefix: settings.secrets.prefix,
+        },
       });
     },
     { prefix: '/api' },

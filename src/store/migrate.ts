@@ -18,6 +18,7 @@ import { repositoryRemotesMigration } from './migrations/0008-repository-remotes
 import { notificationsMigration } from './migrations/0015-notifications.js';
 import { memoryNotesMigration } from './migrations/0014-memory-notes.js';
 import { mergeRequestUrlsMigration } from './migrations/0017-merge-request-urls.js';
+import { projectsMigration } from './migrations/0016-projects.js';
 
 /** Every migration, by name. Names sort in the order they run; never rename or edit a released one. */
 export function allMigrations(dialect: DialectCapabilities): Record<string, Migration> {
@@ -35,6 +36,7 @@ export function allMigrations(dialect: DialectCapabilities): Record<string, Migr
     '0015-notifications': notificationsMigration(dialect),
     '0014-memory-notes': memoryNotesMigration(dialect),
     '0017-merge-request-urls': mergeRequestUrlsMigration(),
+    '0016-projects': projectsMigration(dialect),
   };
 }
 

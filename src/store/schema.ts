@@ -5,6 +5,7 @@
  */
 import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
 import type { TaskStatus } from '../domain/roles.js';
+import type { ProjectStatus } from '../domain/project-schema.js';
 
 /** Set once on insert, never updated. */
 type CreatedAt = ColumnType<number, number, never>;
@@ -344,6 +345,41 @@ export interface MemoryNotesTable {
   created_at: CreatedAt;
 }
 
+/**
+ * A project of the product pipeline (migration 0016): one row per `product` workflow, keyed by its id. JSON columns:
+ * `ratings` (`ProjectRatings`), `targets` (string[]), `publications` (`Publication[]`, see `domain/project-schema.ts`).
+ */
+export interface ProjectsTable {
+  workflow_id: number;
+  /** The product name: its directory under `<data-dir>/projects/` and its package name (unique). */
+  name: string;
+  title: string;
+  /** The `build_product` idea (or the swarm proposal's text) it came from. */
+  idea: string;
+  problem: string;
+  audience: string;
+  spec_markdown: string;
+  ratings: string;
+  targets: string;
+  estimated_tokens: number;
+  status: ProjectStatus;
+  /** A deferred proposal comes back (status `proposed`, a new pending approval) at this time. */
+  deferred_until: number | null;
+  /** The agent instance (or human) that wrote the proposal. */
+  proposed_by: string;
+  /** The `build_product` task whose result is this proposal. */
+  source_task_id: number | null;
+  /** The project's own repository, once approved. */
+  repo_id: number | null;
+  /** The story workflow building it on that repository. */
+  story_workflow_id: number | null;
+  /** `<data-dir>/projects/<name>/`, once the product files are validated. */
+  product_dir: string | null;
+  publications: Generated<string>;
+  created_at: CreatedAt;
+  updated_at: number;
+}
+
 export interface Database {
   tasks: TasksTable;
   events: EventsTable;
@@ -366,6 +402,7 @@ export interface Database {
   schedule_runs: ScheduleRunsTable;
   notifications: NotificationsTable;
   memory_notes: MemoryNotesTable;
+  projects: ProjectsTable;
 }
 
 export type TaskRow = Selectable<TasksTable>;

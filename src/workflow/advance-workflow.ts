@@ -1,6 +1,7 @@
 /**
- * @module Applies the pure story workflow to the database: loads a workflow row, steps it with an event, and carries
- * out the commands (tasks, approvals, ask a human) in the caller's transaction, with an event row for each. Nothing
+ * @module Applies the pure workflows to the database: loads a workflow row, steps it with an event through its kind's
+ * entry in `workflow-kinds.ts` (story, product), and carries out the commands (tasks, approvals, ask a human; a
+ * product's in `product-commands.ts`) in the caller's transaction, with an event row for each. Nothing
  * here calls a forge: the merge request is recorded from the local clone's branches (read only), and an approved merge
  * is a recorded intent, the deterministic `merge` task (`merge-step.ts`), carried out outside any transaction.
  */
@@ -15,9 +16,11 @@ import type { Task } from '../queue/task-record.js';
 import type { TaskQueue } from '../queue/task-queue.js';
 import { inTransaction } from '../store/in-transaction.js';
 import type { Database, WorkflowsTable } from '../store/schema.js';
+import { applyProductCommand, productOfStory, syncProject, type StartStory } from './product-commands.js';
+import { initialProductState, type ProductState } from './product-steps.js';
+import { WORKFLOW_KINDS, type WorkflowEvent } from './workflow-kinds.js';
 import {
   initialStoryState,
-  stepStory,
   type GateVerdict,
   type StoryCommand,
   type StoryEvent,
@@ -85,6 +88,98 @@ export function startStoryWorkflow(db: Kysely<Database>, deps: WorkflowDeps, sto
   });
 }
 
+/** A `build_product` result: the proposal a PM wrote (the contract's fields, validated before this runs). */
+export interface ProductProposal {
+  name: string;
+  title: string;
+  problem: string;
+  audience: string;
+  spec_markdown: string;
+  ratings: unknown;
+  targets: string[];
+  estimated_tokens: number;
+}
+
+/**
+ * Creates a product workflow and its project from a `build_product` proposal and opens its project approval, in
+ * `db`'s transaction. A name another project has gets a numbered suffix (`name-2`): the proposal is kept either way.
+ */
+export function startProductWorkflow(
+  db: Kysely<Database>,
+  deps: WorkflowDeps,
+  input: { proposal: ProductProposal; idea: string; sourceTaskId: number | null; createdBy: string },
+): Promise<WorkflowRow> {
+  return inTransaction(db, async (tx) => {
+    const now = deps.queue.clock();
+    const { proposal } = input;
+    const state = initialProductState(proposal.title);
+    const row = await tx
+      .insertInto('workflows')
+      .values({
+        kind: 'product',
+        status: state.status,
+        stage: state.stage,
+        title: proposal.title,
+        body: proposal.problem,
+        repo_id: null,
+        state: JSON.stringify(state),
+        created_by: input.createdBy,
+        created_at: now,
+        updated_at: now,
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    const name = await freeProjectName(tx, proposal.name);
+    await tx
+      .insertInto('projects')
+      .values({
+        workflow_id: row.id,
+        name,
+        title: proposal.title,
+        idea: input.idea,
+        problem: proposal.problem,
+        audience: proposal.audience,
+        spec_markdown: proposal.spec_markdown,
+        ratings: JSON.stringify(proposal.ratings),
+        targets: JSON.stringify(proposal.targets),
+        estimated_tokens: proposal.estimated_tokens,
+        status: 'proposed',
+        deferred_until: null,
+        proposed_by: input.createdBy,
+        source_task_id: input.sourceTaskId,
+        created_at: now,
+        updated_at: now,
+      })
+      .execute();
+    await recordEvent(tx, {
+      kind: 'workflow.created',
+      subjectType: 'workflow',
+      subjectId: row.id,
+      actor: input.createdBy,
+      data: { kind: 'product', title: proposal.title, name, source_task_id: input.sourceTaskId },
+      now,
+    });
+    return advanceWorkflow(tx, deps, row.id, { type: 'started' }, input.createdBy);
+  });
+}
+
+async function freeProjectName(tx: Kysely<Database>, wanted: string): Promise<string> {
+  const taken = new Set(
+    (
+      await tx
+        .selectFrom('projects')
+        .select('name')
+        .where((eb) => eb.or([eb('name', '=', wanted), eb('name', 'like', `${wanted}-%`)]))
+        .execute()
+    ).map((r) => r.name),
+  );
+  const repos = new Set((await tx.selectFrom('repositories').select('name').execute()).map((r) => r.name));
+  for (let n = 1; ; n += 1) {
+    const name = n === 1 ? wanted : `${wanted.slice(0, 95)}-${n}`;
+    if (!taken.has(name) && !repos.has(name)) return name;
+  }
+}
+
 async function loadForUpdate(tx: Kysely<Database>, deps: WorkflowDeps, id: number): Promise<WorkflowRow> {
   const query = tx.selectFrom('workflows').selectAll().where('id', '=', id);
   // Two gates completing at once must not both see "two of three in": PostgreSQL locks the row; SQLite's single
@@ -99,67 +194,137 @@ export function advanceWorkflow(
   db: Kysely<Database>,
   deps: WorkflowDeps,
   id: number,
-  event: StoryEvent,
+  event: WorkflowEvent,
   actor: string,
 ): Promise<WorkflowRow> {
   return inTransaction(db, async (tx) => {
     let row = await loadForUpdate(tx, deps, id);
     // A cancelled story (cancel-story.ts) takes no more steps: its late task results and decisions are ignored.
     if (row.status === 'cancelled') {
-      await recordEvent(tx, {
-        kind: 'workflow.event_ignored',
-        subjectType: 'workflow',
-        subjectId: id,
-        actor,
-        data: { event: event.type, stage: row.stage, status: row.status },
-        now: deps.queue.clock(),
-      });
+      await recordIgnored(tx, deps, row, event, actor, { stage: row.stage, status: row.status });
       return row;
     }
-    let pending: StoryEvent | undefined = event;
+    let pending: WorkflowEvent | undefined = event;
     while (pending) {
-      const current = pending;
+      const current: WorkflowEvent = pending;
       pending = undefined;
-      const before = JSON.parse(row.state) as StoryState;
-      const outcome = stepStory(before, current, { maxFixRounds: deps.maxFixRounds });
-      if (!outcome.applied) {
-        await recordEvent(tx, {
-          kind: 'workflow.event_ignored',
-          subjectType: 'workflow',
-          subjectId: id,
-          actor,
-          data: { event: current.type, stage: before.stage, status: before.status },
-          now: deps.queue.clock(),
-        });
-        break;
-      }
-      row = await saveState(tx, deps, row, before, outcome.state, current, actor);
-      for (const command of outcome.commands) {
-        const next = await applyCommand(tx, deps, row, outcome.state, command);
-        if (next) pending = next;
-      }
+      const stepped: Stepped | undefined =
+        row.kind === 'product'
+          ? await stepProductRow(tx, deps, row, current, actor)
+          : await stepStoryRow(tx, deps, row, current, actor);
+      if (!stepped) break;
+      row = stepped.row;
+      pending = stepped.next;
     }
     return row;
   });
+}
+
+interface Stepped {
+  row: WorkflowRow;
+  /** The event a command produced, stepped next. */
+  next: WorkflowEvent | undefined;
+}
+
+async function recordIgnored(
+  tx: Kysely<Database>,
+  deps: WorkflowDeps,
+  row: WorkflowRow,
+  event: WorkflowEvent,
+  actor: string,
+  state: { stage: string; status: string } = JSON.parse(row.state) as { stage: string; status: string },
+): Promise<undefined> {
+  await recordEvent(tx, {
+    kind: 'workflow.event_ignored',
+    subjectType: 'workflow',
+    subjectId: row.id,
+    actor,
+    data: { event: event.type, stage: state.stage, status: state.status },
+    now: deps.queue.clock(),
+  });
+  return undefined;
+}
+
+async function stepStoryRow(
+  tx: Kysely<Database>,
+  deps: WorkflowDeps,
+  row: WorkflowRow,
+  event: WorkflowEvent,
+  actor: string,
+): Promise<Stepped | undefined> {
+  const kind = WORKFLOW_KINDS.story;
+  const before = JSON.parse(row.state) as StoryState;
+  const outcome = kind.accepts(event) ? kind.step(before, event, { maxFixRounds: deps.maxFixRounds }) : undefined;
+  if (!outcome?.applied) return recordIgnored(tx, deps, row, event, actor);
+  const saved = await saveState(tx, deps, row, before.stage, outcome.state, kind.columns(outcome.state), event, actor, {
+    round: outcome.state.round,
+  });
+  let next: WorkflowEvent | undefined;
+  for (const command of outcome.commands) {
+    const produced = await applyCommand(tx, deps, saved, outcome.state, command);
+    if (produced) next = produced;
+  }
+  // A story that builds a product tells its product when it is done.
+  if (outcome.state.status === 'completed' && before.status !== 'completed') {
+    const product = await productOfStory(tx, saved.id);
+    if (product !== undefined) {
+      await advanceWorkflow(tx, deps, product, { type: 'story_completed', storyId: saved.id }, actor);
+    }
+  }
+  return { row: saved, next };
+}
+
+async function stepProductRow(
+  tx: Kysely<Database>,
+  deps: WorkflowDeps,
+  row: WorkflowRow,
+  event: WorkflowEvent,
+  actor: string,
+): Promise<Stepped | undefined> {
+  const kind = WORKFLOW_KINDS.product;
+  const before = JSON.parse(row.state) as ProductState;
+  const outcome = kind.accepts(event) ? kind.step(before, event, { maxFixRounds: deps.maxFixRounds }) : undefined;
+  if (!outcome?.applied) return recordIgnored(tx, deps, row, event, actor);
+  const saved = await saveState(
+    tx,
+    deps,
+    row,
+    before.stage,
+    outcome.state,
+    kind.columns(outcome.state),
+    event,
+    actor,
+    kind.eventData(outcome.state),
+  );
+  await syncProject(tx, deps, saved, outcome.state);
+  const startStory: StartStory = (inner, story) => startStoryWorkflow(inner, deps, story);
+  let next: WorkflowEvent | undefined;
+  for (const command of outcome.commands) {
+    const produced = await applyProductCommand(tx, deps, saved, outcome.state, command, startStory);
+    if (produced) next = produced;
+  }
+  return { row: saved, next };
 }
 
 async function saveState(
   tx: Kysely<Database>,
   deps: WorkflowDeps,
   row: WorkflowRow,
-  before: StoryState,
-  after: StoryState,
-  event: StoryEvent,
+  fromStage: string,
+  after: unknown,
+  columns: { stage: string; status: WorkflowRow['status']; fix_rounds: number },
+  event: WorkflowEvent,
   actor: string,
+  extra: Record<string, unknown>,
 ): Promise<WorkflowRow> {
   const now = deps.queue.clock();
   const updated = await tx
     .updateTable('workflows')
     .set({
       state: JSON.stringify(after),
-      stage: after.stage,
-      status: after.status,
-      fix_rounds: after.fixRounds,
+      stage: columns.stage,
+      status: columns.status,
+      fix_rounds: columns.fix_rounds,
       updated_at: now,
     })
     .where('id', '=', row.id)
@@ -170,7 +335,7 @@ async function saveState(
     subjectType: 'workflow',
     subjectId: row.id,
     actor,
-    data: { event: event.type, from: before.stage, to: after.stage, status: after.status, round: after.round },
+    data: { event: event.type, from: fromStage, to: columns.stage, status: columns.status, ...extra },
     now,
   });
   return updated;
@@ -332,6 +497,20 @@ export async function onWorkflowTaskCompleted(
   actor: string,
   deterministic?: GateVerdict,
 ): Promise<void> {
+  // A finished `build_product` proposal (from an idea or an approved swarm proposal) becomes a product workflow.
+  if (task.workflowId === null && task.type === 'build_product') {
+    const done = result as { status?: string } & Partial<ProductProposal>;
+    if (done.status !== 'done') return;
+    const payload = task.payload as { idea?: unknown; details?: unknown };
+    const idea = [payload.idea, payload.details].filter((p): p is string => typeof p === 'string').join('\n\n');
+    await startProductWorkflow(tx, deps, {
+      proposal: done as ProductProposal,
+      idea: idea || (done.title ?? ''),
+      sourceTaskId: task.id,
+      createdBy: actor,
+    });
+    return;
+  }
   if (task.workflowId === null || !isTaskType(task.type)) return;
   await advanceWorkflow(tx, deps, task.workflowId, taskCompletedEvent(task, result, deterministic), actor);
 }

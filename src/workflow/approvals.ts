@@ -106,7 +106,18 @@ export async function decideApproval(
       actor: decision.actor,
       now,
     });
-    if (updated.workflow_id !== null && (updated.kind === 'spec' || updated.kind === 'merge')) {
+    if (updated.workflow_id !== null && updated.kind === 'project') {
+      // A project decision is also the project's own audit entry (its detail lists them).
+      await recordEvent(tx, {
+        kind: `project.${decision.decision}`,
+        subjectType: 'project',
+        subjectId: updated.workflow_id,
+        actor: decision.actor,
+        data: { approval_id: updated.id, reason: updated.reason },
+        now,
+      });
+    }
+    if (updated.workflow_id !== null) {
       await advanceWorkflow(
         tx,
         deps,

@@ -35,12 +35,19 @@ const VALID_DONE: Record<TaskType, Record<string, unknown>> = {
     ranked: [{ ref: '#12', title: 'Fix checkout crash', priority: 10, rationale: 'Blocks every purchase' }],
   },
   build_product: {
-    name: 'HookCheck',
-    pitch: 'Stripe webhook handler template for small teams.',
-    target_users: 'Indie developers selling subscriptions',
+    name: 'hook-check',
+    title: 'HookCheck: Stripe webhook handler template',
+    problem: 'Small teams get Stripe webhooks wrong.',
+    audience: 'Indie developers selling subscriptions',
     spec_markdown: '# HookCheck\n...',
-    ratings: { market_demand: 6, feasibility: 9, differentiation: 4, revenue_potential: 5 },
-    risks: ['Crowded market'],
+    ratings: {
+      market: { score: 6, reason: 'Many small SaaS' },
+      feasibility: { score: 9, reason: 'A template and a CLI' },
+      effort: { score: 8, reason: 'Days, not weeks' },
+      risk: { score: 5, reason: 'Crowded market' },
+    },
+    targets: ['npm'],
+    estimated_tokens: 400000,
   },
   evaluate_feasibility: {
     verdict: 'feasible',
@@ -92,6 +99,7 @@ const VALID_DONE: Record<TaskType, Record<string, unknown>> = {
     steps: [{ command: './deploy.sh staging', ok: true }],
     rollback: './deploy.sh staging --version 9f8e7d6',
   },
+  create_project_repo: { repo_id: 3, repo: 'hook-check', location: '/data/projects/hook-check' },
   publish_product: { target: 'npm', outcome: 'published', url: 'https://www.npmjs.com/package/hookcheck' },
   static_analysis: {
     tools_run: ['npx tsc --noEmit'],
@@ -261,9 +269,9 @@ describe('field-level checks', () => {
     expectInvalid(
       'build_product',
       done('build_product', {
-        ratings: { market_demand: 11, feasibility: 9, differentiation: 4, revenue_potential: 5 },
+        ratings: { ...(VALID_DONE.build_product.ratings as object), market: { score: 11, reason: 'x' } },
       }),
-      'ratings.market_demand',
+      'ratings.market.score',
     );
     expectInvalid(
       'prioritize_backlog',

@@ -21,6 +21,7 @@ const Swarm = lazy(() => import('./pages/Swarm.js'));
 const Schedules = lazy(() => import('./pages/Schedules.js'));
 const StoryPage = lazy(() => import('./pages/StoryPage.js'));
 const Memory = lazy(() => import('./pages/Memory.js'));
+const Projects = lazy(() => import('./pages/Projects.js'));
 
 function Login({ onLogin }: { onLogin: (me: Me) => void }) {
   const [token, setTokenInput] = useState('');
@@ -102,6 +103,9 @@ function Page({ path, me }: { path: string; me: Me }) {
   if (parts[0] === 'swarm') return <Swarm me={me} query={url.searchParams} />;
   if (parts[0] === 'schedules') return <Schedules />;
   if (parts[0] === 'memory') return <Memory me={me} />;
+  if (parts[0] === 'projects' && parts.length === 1) return <Projects me={me} query={url.searchParams} />;
+  if (parts[0] === 'projects' && Number.isInteger(id) && id > 0)
+    return <Projects me={me} query={url.searchParams} id={id} />;
   return (
     <div className="page">
       <h1>Not found</h1>
@@ -118,6 +122,7 @@ const NAV: Array<[string, string]> = [
   ['/tasks', 'Tasks'],
   ['/instructions', 'Instructions'],
   ['/approvals', 'Approvals'],
+  ['/projects', 'Projects'],
   ['/repos', 'Repositories'],
   ['/swarm', 'Swarm'],
   ['/schedules', 'Schedules'],

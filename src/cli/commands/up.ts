@@ -36,6 +36,8 @@ import {
 } from '../context.js';
 import { writeLine } from '../format.js';
 import { packageVersion } from '../version.js';
+import { workflowDeps } from '../../workflow/workflow-deps.js';
+import { bringBackDueProjects } from '../../workflow/project-decisions.js';
 
 export interface UpArgs {
   globals: GlobalOptions;
@@ -131,7 +133,14 @@ export async function run(args: UpArgs, deps: CliDeps): Promise<number> {
     writeLine(deps.stdout, `  database:    ${handle.location}`);
     if (args.scheduler) {
       const schedules = schedulesFrom(settings);
-      scheduler = new Scheduler({ queue, schedules, tickMs: settings.scheduler.tick_seconds * 1000, logger });
+      const workflow = workflowDeps(queue, settings.workflow.max_fix_rounds);
+      scheduler = new Scheduler({
+        queue,
+        schedules,
+        tickMs: settings.scheduler.tick_seconds * 1000,
+        logger,
+        dueChecks: [{ name: 'deferred projects', run: () => bringBackDueProjects(handle.db, workflow, 'scheduler') }],
+      });
       await scheduler.start();
       writeLine(
         deps.stdout,

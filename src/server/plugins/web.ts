@@ -37,6 +37,8 @@ export const APP_PATHS = [
   '/stories',
   '/stories/*',
   '/memory',
+  '/projects',
+  '/projects/*',
 ] as const;
 
 /** web/dist of this package, from the source tree (src/server/plugins) or the build (dist/src/server/plugins). */

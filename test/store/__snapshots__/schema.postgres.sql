@@ -100,6 +100,26 @@ notifications.last_error text
 notifications.created_at bigint not null
 notifications.updated_at bigint not null
 notifications.delivered_at bigint
+projects.workflow_id bigint not null
+projects.name text not null
+projects.title text not null
+projects.idea text not null
+projects.problem text not null
+projects.audience text not null
+projects.spec_markdown text not null
+projects.ratings text not null
+projects.targets text not null
+projects.estimated_tokens bigint not null
+projects.status text not null
+projects.deferred_until bigint
+projects.proposed_by text not null
+projects.source_task_id bigint
+projects.repo_id bigint
+projects.story_workflow_id bigint
+projects.product_dir text
+projects.publications text not null
+projects.created_at bigint not null
+projects.updated_at bigint not null
 proposal_votes.id bigint not null
 proposal_votes.proposal_id bigint not null
 proposal_votes.voter text not null
@@ -237,6 +257,10 @@ CREATE INDEX merge_requests_workflow_idx ON public.merge_requests USING btree (w
 CREATE UNIQUE INDEX notifications_dedupe_unique ON public.notifications USING btree (webhook, dedupe_key);
 CREATE INDEX notifications_due_idx ON public.notifications USING btree (status, next_attempt_at);
 CREATE UNIQUE INDEX notifications_pkey ON public.notifications USING btree (id);
+CREATE UNIQUE INDEX projects_name_unique ON public.projects USING btree (name);
+CREATE UNIQUE INDEX projects_pkey ON public.projects USING btree (workflow_id);
+CREATE INDEX projects_status_idx ON public.projects USING btree (status, deferred_until);
+CREATE INDEX projects_story_idx ON public.projects USING btree (story_workflow_id);
 CREATE UNIQUE INDEX proposal_votes_pkey ON public.proposal_votes USING btree (id);
 CREATE UNIQUE INDEX proposal_votes_voter_key ON public.proposal_votes USING btree (proposal_id, voter);
 CREATE UNIQUE INDEX proposals_pkey ON public.proposals USING btree (id);

@@ -1,12 +1,14 @@
 /**
  * @module Approvals: the gates waiting for a human (pending first) with their Markdown body (agent-written, so
  * sanitized), a merge approval's gate results and diff (`MergeRequestView`), approve / reject-with-reason for
- * approvers and admins, and where the workflow went after a decision (with the deployment's outcome when done).
+ * approvers and admins, and where the workflow went after a decision (with the deployment's outcome when done). A
+ * publishing approval shows what would be published (`PublishPreview`); a project approval links to its project.
  */
 import { useState } from 'react';
 import { api, canChange, type Me } from '../api.js';
 import { Markdown } from '../Markdown.js';
 import MergeRequestView from '../MergeRequestView.js';
+import PublishPreview from '../PublishPreview.js';
 import { Empty, ErrorNote, Link, Loading, navigate, Status, time, useLoad } from '../ui.js';
 
 interface Approval {
@@ -91,6 +93,17 @@ function DecidedMergeRequest({ id }: { id: number }) {
   );
 }
 
+/** A decided publishing approval keeps what it would have published one click away; loaded only when opened. */
+function DecidedPublish({ id }: { id: number }) {
+  const [open, setOpen] = useState(false);
+  return (
+    <details className="mr-history" onToggle={(e) => setOpen(e.currentTarget.open)}>
+      <summary>Listings, files and publish plans</summary>
+      {open ? <PublishPreview id={id} /> : null}
+    </details>
+  );
+}
+
 function ApprovalCard({
   approval,
   me,
@@ -126,6 +139,8 @@ function ApprovalCard({
       <p className="muted">
         {approval.subject_type === 'task' ? (
           <Link to={`/tasks/${approval.subject_id}`}>task #{approval.subject_id}</Link>
+        ) : approval.subject_type === 'project' ? (
+          <Link to={`/projects/${approval.subject_id}`}>project #{approval.subject_id}</Link>
         ) : (
           `${approval.subject_type} ${approval.subject_id}`
         )}{' '}
@@ -143,6 +158,20 @@ function ApprovalCard({
         ) : (
           <DecidedMergeRequest id={approval.merge_request_id} />
         )
+      ) : null}
+      {approval.kind === 'publish' ? (
+        approval.status === 'pending' ? (
+          <PublishPreview id={approval.id} />
+        ) : (
+          <DecidedPublish id={approval.id} />
+        )
+      ) : null}
+      {approval.kind === 'project' && approval.subject_type === 'project' ? (
+        <p>
+          <Link to={`/projects/${approval.subject_id}`}>
+            Open project #{approval.subject_id}: proposal, spec and ratings
+          </Link>
+        </p>
       ) : null}
       {approval.status === 'pending' && canChange(me) ? (
         <div className="decide">

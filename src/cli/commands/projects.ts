@@ -1,0 +1,164 @@
+/**
+ * @module `autodev projects list|show ID|approve ID|reject ID --reason R|defer ID --notes N [--until DATE]|reopen ID|
+ * publish-retry ID`: the product pipeline's project approval from the shell. Decisions record who (`cli:<user>`),
+ * when and why, like the other gates; registered on the program with one call.
+ */
+import type { Command } from 'commander';
+import { assertStorableText, parseIdText, TEXT_LIMITS } from '../../domain/input-policy.js';
+import {
+  approveProject,
+  deferProject,
+  parseUntil,
+  rejectProject,
+  reopenProject,
+  retryPublish,
+} from '../../workflow/project-decisions.js';
+import { listProjects, projectDetail } from '../../workflow/projects.js';
+import { workflowDeps } from '../../workflow/workflow-deps.js';
+import { withContext, type CliDeps, type GlobalOptions } from '../context.js';
+import { formatTable, writeJson, writeLine } from '../format.js';
+import { cliActor } from './approvals.js';
+
+export interface RegisterDeps {
+  deps: CliDeps;
+  act: <A extends unknown[]>(fn: (...args: A) => Promise<number>) => (...args: A) => Promise<void>;
+  globals: () => GlobalOptions;
+}
+
+type Action = 'show' | 'approve' | 'reject' | 'defer' | 'reopen' | 'publish-retry';
+
+export type ProjectsArgs =
+  | { action: 'list'; globals: GlobalOptions; status?: string | undefined; json?: boolean | undefined }
+  | {
+      action: Action;
+      globals: GlobalOptions;
+      id: string;
+      reason?: string | undefined;
+      notes?: string | undefined;
+      until?: string | undefined;
+      json?: boolean | undefined;
+    };
+
+function parseProjectId(text: string): number {
+  return parseIdText('project id', text, '; "autodev projects list" shows the ids');
+}
+
+export async function run(args: ProjectsArgs, deps: CliDeps): Promise<number> {
+  if (args.action === 'list') {
+    const projects = await withContext(args.globals, deps, (ctx) =>
+      listProjects(ctx.handle.db, { status: args.status }),
+    );
+    if (args.json) writeJson(deps.stdout, { projects });
+    else if (projects.length === 0) writeLine(deps.stdout, 'no projects');
+    else {
+      writeLine(
+        deps.stdout,
+        formatTable(
+          ['ID', 'NAME', 'STATUS', 'MARKET', 'FEASIBILITY', 'EFFORT', 'RISK', 'TOKENS', 'TITLE'],
+          projects.map((p) => [
+            String(p.id),
+            p.name,
+            p.status,
+            String(p.ratings.market.score),
+            String(p.ratings.feasibility.score),
+            String(p.ratings.effort.score),
+            String(p.ratings.risk.score),
+            String(p.estimated_tokens),
+            p.title,
+          ]),
+        ),
+      );
+    }
+    return 0;
+  }
+  const id = parseProjectId(args.id);
+  if (args.reason !== undefined) assertStorableText('--reason', args.reason, TEXT_LIMITS.reason);
+  if (args.notes !== undefined) assertStorableText('--notes', args.notes, TEXT_LIMITS.reason);
+  const until = args.action === 'defer' ? parseUntil(args.until) : null;
+  const actor = cliActor(deps);
+  const detail = await withContext(args.globals, deps, async (ctx) => {
+    const workflow = workflowDeps(ctx.queue, ctx.settings.workflow.max_fix_rounds);
+    const db = ctx.handle.db;
+    if (args.action === 'approve') await approveProject(db, workflow, { id, actor });
+    else if (args.action === 'reject') await rejectProject(db, workflow, { id, actor, reason: args.reason });
+    else if (args.action === 'defer') await deferProject(db, workflow, { id, actor, notes: args.notes, until });
+    else if (args.action === 'reopen') await reopenProject(db, workflow, { id, actor });
+    else if (args.action === 'publish-retry') await retryPublish(ctx.queue, id, actor);
+    return projectDetail(db, id);
+  });
+  if (args.json) {
+    writeJson(deps.stdout, detail);
+    return 0;
+  }
+  if (args.action !== 'show') {
+    const last = detail.decisions.at(-1);
+    const why = last?.reason ? ` (${last.reason})` : '';
+    writeLine(deps.stdout, `project ${detail.id} (${detail.name}) is ${detail.status}${why}`);
+    return 0;
+  }
+  const r = detail.ratings;
+  writeLine(deps.stdout, `project ${detail.id}: ${detail.title} (${detail.name}), ${detail.status}`);
+  writeLine(deps.stdout, `  problem:   ${detail.problem}`);
+  writeLine(deps.stdout, `  audience:  ${detail.audience}`);
+  writeLine(deps.stdout, `  targets:   ${detail.targets.join(', ')}; estimated tokens ${detail.estimated_tokens}`);
+  for (const name of ['market', 'feasibility', 'effort', 'risk'] as const) {
+    writeLine(deps.stdout, `  ${name.padEnd(11)} ${r[name].score}/10  ${r[name].reason}`);
+  }
+  if (detail.deferred_until) writeLine(deps.stdout, `  deferred until ${detail.deferred_until}`);
+  for (const d of detail.decisions) {
+    writeLine(deps.stdout, `  ${d.at} ${d.decision} by ${d.by}${d.reason ? `: ${d.reason}` : ''}`);
+  }
+  if (detail.repo) writeLine(deps.stdout, `  repository: ${detail.repo}; story ${detail.story_id ?? '-'}`);
+  for (const p of detail.publications) {
+    writeLine(deps.stdout, `  ${p.target}: ${p.status}${p.url ? ` ${p.url}` : ''}${p.error ? ` (${p.error})` : ''}`);
+  }
+  writeLine(deps.stdout);
+  writeLine(deps.stdout, detail.spec_markdown);
+  return 0;
+}
+
+export function registerProjectsCommands(program: Command, { deps, act, globals }: RegisterDeps): void {
+  const projects = program
+    .command('projects')
+    .description('product proposals: approve, reject or defer them; see what was built and published');
+  const go = (args: ProjectsArgs) => run(args, deps);
+  projects
+    .command('list')
+    .description('projects, newest first')
+    .option('--status <status>', 'only this status (proposed, deferred, rejected, building, ...)')
+    .option('--json', 'print {"projects": [...]}')
+    .action(
+      act((options: { status?: string; json?: boolean }) => go({ action: 'list', globals: globals(), ...options })),
+    );
+  const one = (name: Action, description: string) =>
+    projects.command(`${name} <id>`).description(description).option('--json', 'print the project as JSON');
+  one('show', "a project's proposal, ratings, decisions, repository and publications").action(
+    act((id: string, options: { json?: boolean }) => go({ action: 'show', id, globals: globals(), ...options })),
+  );
+  one('approve', 'approve a proposal: its repository is created and its story starts').action(
+    act((id: string, options: { json?: boolean }) => go({ action: 'approve', id, globals: globals(), ...options })),
+  );
+  one('reject', 'reject a proposal (it is never built); the reason is kept')
+    .requiredOption('--reason <reason>', 'why (required)')
+    .action(
+      act((id: string, options: { reason: string; json?: boolean }) =>
+        go({ action: 'reject', id, globals: globals(), ...options }),
+      ),
+    );
+  one('defer', 'park a proposal with notes; it comes back on --until (or by "projects reopen")')
+    .requiredOption('--notes <notes>', 'why and what to look at later (required)')
+    .option('--until <date>', 'bring it back on this date (ISO 8601, e.g. 2027-01-15)')
+    .action(
+      act((id: string, options: { notes: string; until?: string; json?: boolean }) =>
+        go({ action: 'defer', id, globals: globals(), ...options }),
+      ),
+    );
+  one('reopen', 'bring a deferred proposal back now (pending approval again)').action(
+    act((id: string, options: { json?: boolean }) => go({ action: 'reopen', id, globals: globals(), ...options })),
+  );
+  one('publish-retry', 'run a failed publishing again; what is already published is not sent twice').action(
+    act((id: string, options: { json?: boolean }) =>
+      go({ action: 'publish-retry', id, globals: globals(), ...options }),
+    ),
+  );
+}

@@ -1,0 +1,167 @@
+/**
+ * @module Carries out the product workflow's commands (`product-steps.ts`) in the event's transaction: enqueue its
+ * deterministic tasks, open its `project`/`publish` approvals (subject: the project), start the story that builds
+ * the product on the project's repository, and check the product directory (read only: `readProductDir` on the
+ * repository's checkout). Also keeps the `projects` row in step with the workflow (`syncProject`) and tells a
+ * product when the story building it completed (`storyCompleted`). Nothing here runs git or publishes.
+ */
+import type { Kysely } from 'kysely';
+import { isAutodevError } from '../errors.js';
+import { recordEvent } from '../events/record-event.js';
+import { LISTING_FILES, MANIFEST_FILE, readProductDir } from '../publish/product-dir.js';
+import type { Database } from '../store/schema.js';
+import type { WorkflowDeps, WorkflowRow } from './advance-workflow.js';
+import { projectStatusOf, type ProductCommand, type ProductEvent, type ProductState } from './product-steps.js';
+
+const WORKFLOW_ACTOR = 'workflow';
+
+/** Starts a story workflow (advance-workflow's `startStoryWorkflow`, passed in: no import cycle). */
+export type StartStory = (
+  tx: Kysely<Database>,
+  story: { title: string; body: string; repoId: number; createdBy: string },
+) => Promise<{ id: number }>;
+
+/** The story's text: the proposal's spec plus the product files the builder must write at the repository root. */
+export function productStoryBody(project: {
+  name: string;
+  title: string;
+  problem: string;
+  audience: string;
+  spec_markdown: string;
+  targets: string;
+}): string {
+  const targets = JSON.parse(project.targets) as string[];
+  const listings = targets
+    .map((t) => (t in LISTING_FILES ? `\`${LISTING_FILES[t as keyof typeof LISTING_FILES]}\` (${t})` : null))
+    .filter((l): l is string => l !== null);
+  return [
+    `Build the product "${project.title}" (${project.name}).`,
+    '',
+    `Problem: ${project.problem}`,
+    `Audience: ${project.audience}`,
+    '',
+    project.spec_markdown,
+    '',
+    '## Product files (required, at the repository root)',
+    `- \`${MANIFEST_FILE}\`: name "${project.name}", a semantic version, title, summary, and per target what to send` +
+      ` (targets: ${targets.join(', ')}).`,
+    '- `README.md`.',
+    ...listings.map((l) => `- ${l}: the listing for that target.`),
+  ].join('\n');
+}
+
+export async function applyProductCommand(
+  tx: Kysely<Database>,
+  deps: WorkflowDeps,
+  row: WorkflowRow,
+  state: ProductState,
+  command: ProductCommand,
+  startStory: StartStory,
+): Promise<ProductEvent | undefined> {
+  const now = deps.queue.clock();
+  switch (command.kind) {
+    case 'enqueue':
+      await deps.queue.enqueue(
+        {
+          type: command.taskType,
+          payload: { ...command.payload, workflow_id: row.id, project_id: row.id },
+          workflowId: row.id,
+          repoId: state.repoId ?? null,
+          createdBy: WORKFLOW_ACTOR,
+          // A failed publish stops the product for a human (its journal makes a retry safe); no blind re-runs.
+          ...(command.taskType === 'publish_product' ? { maxAttempts: 1 } : {}),
+        },
+        tx,
+      );
+      return undefined;
+    case 'open_approval': {
+      const approval = await tx
+        .insertInto('approvals')
+        .values({
+          kind: command.approvalKind,
+          status: 'pending',
+          subject_type: 'project',
+          subject_id: String(row.id),
+          title: command.title,
+          body: command.body,
+          workflow_id: row.id,
+          created_at: now,
+          updated_at: now,
+        })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      await recordEvent(tx, {
+        kind: 'approval.created',
+        subjectType: 'approval',
+        subjectId: approval.id,
+        actor: WORKFLOW_ACTOR,
+        data: { kind: command.approvalKind, workflow_id: row.id, project_id: row.id, title: command.title },
+        now,
+      });
+      return undefined;
+    }
+    case 'start_story': {
+      const project = await tx
+        .selectFrom('projects')
+        .selectAll()
+        .where('workflow_id', '=', row.id)
+        .executeTakeFirstOrThrow();
+      const story = await startStory(tx, {
+        title: `Build ${project.title}`,
+        body: productStoryBody(project),
+        repoId: command.repoId,
+        createdBy: `product:${row.id}`,
+      });
+      await tx
+        .updateTable('projects')
+        .set({ story_workflow_id: story.id, repo_id: command.repoId, updated_at: now })
+        .where('workflow_id', '=', row.id)
+        .execute();
+      return { type: 'story_started', storyId: story.id };
+    }
+    case 'check_product': {
+      const repo = await tx
+        .selectFrom('repositories')
+        .select('location')
+        .where('id', '=', state.repoId ?? -1)
+        .executeTakeFirst();
+      if (!repo) return { type: 'product_checked', ok: false, error: 'the project has no repository' };
+      try {
+        const product = await readProductDir(repo.location);
+        await tx
+          .updateTable('projects')
+          .set({ product_dir: product.dir, updated_at: now })
+          .where('workflow_id', '=', row.id)
+          .execute();
+        return { type: 'product_checked', ok: true, dir: product.dir };
+      } catch (error) {
+        if (!isAutodevError(error)) throw error;
+        return { type: 'product_checked', ok: false, error: error.message };
+      }
+    }
+  }
+}
+
+/** Keeps the project's status in step with its workflow's stage (in the same transaction as the step). */
+export async function syncProject(
+  tx: Kysely<Database>,
+  deps: WorkflowDeps,
+  row: WorkflowRow,
+  state: ProductState,
+): Promise<void> {
+  await tx
+    .updateTable('projects')
+    .set({ status: projectStatusOf(state.stage), updated_at: deps.queue.clock() })
+    .where('workflow_id', '=', row.id)
+    .execute();
+}
+
+/** The product a completed story builds, if any (the caller advances it with `story_completed`). */
+export async function productOfStory(tx: Kysely<Database>, storyId: number): Promise<number | undefined> {
+  const project = await tx
+    .selectFrom('projects')
+    .select('workflow_id')
+    .where('story_workflow_id', '=', storyId)
+    .executeTakeFirst();
+  return project?.workflow_id;
+}

@@ -1,0 +1,335 @@
+/**
+ * @module Projects: the product pipeline's proposals. `/projects` lists them (status, ratings, estimated tokens;
+ * filter by status); `/projects/:id` shows one: problem, audience, the spec (agent-written Markdown, sanitized), the
+ * four ratings with their reasons, every decision, the repository and story building it, and what was published
+ * where. Approvers and admins approve, reject (a reason is required) or defer (notes, an optional date) a proposal.
+ */
+import { useState } from 'react';
+import type {
+  ProjectDetail,
+  ProjectList,
+  ProjectRatings,
+  ProjectStatus,
+  ProjectSummary,
+  RatingName,
+} from '../../../src/domain/project-schema.js';
+import { api, canChange, type Me } from '../api.js';
+import { Markdown } from '../Markdown.js';
+import { Empty, ErrorNote, Link, Loading, navigate, Status, time, useLoad } from '../ui.js';
+
+const STATUSES: ProjectStatus[] = [
+  'proposed',
+  'deferred',
+  'rejected',
+  'building',
+  'awaiting_publish',
+  'publishing',
+  'published',
+  'publish_rejected',
+  'failed',
+];
+const RATINGS: RatingName[] = ['market', 'feasibility', 'effort', 'risk'];
+
+const isProjectEvent = (kind: string) =>
+  kind.startsWith('project.') || kind.startsWith('approval.') || kind.startsWith('workflow.');
+
+const tokens = (n: number) => new Intl.NumberFormat().format(n);
+
+/** The four scores in one line: `market 7 · feasibility 8 · effort 5 · risk 6`. */
+function RatingLine({ ratings }: { ratings: ProjectRatings }) {
+  return (
+    <span className="rating-line">
+      {RATINGS.map((name) => (
+        <span key={name} title={ratings[name].reason}>
+          {name} <b>{ratings[name].score}</b>
+        </span>
+      ))}
+    </span>
+  );
+}
+
+function ProjectRow({ project }: { project: ProjectSummary }) {
+  return (
+    <li className="card project-row" data-testid={`project-${project.id}`}>
+      <h2>
+        <Link to={`/projects/${project.id}`}>
+          #{project.id} {project.title}
+        </Link>{' '}
+        <Status value={project.status} />
+      </h2>
+      <p className="muted">
+        <code>{project.name}</code> · {project.targets.join(', ') || 'no target'} · about{' '}
+        {tokens(project.estimated_tokens)} tokens to build · proposed {time(project.created_at)}
+        {project.deferred_until ? ` · deferred until ${time(project.deferred_until)}` : ''}
+      </p>
+      <RatingLine ratings={project.ratings} />
+    </li>
+  );
+}
+
+function ProjectList({ me, query }: { me: Me | null; query: URLSearchParams }) {
+  const status = query.get('status') ?? '';
+  const list = useLoad(
+    () => api<ProjectList>(`/api/projects${status ? `?status=${encodeURIComponent(status)}` : ''}`),
+    [status],
+    (e) => isProjectEvent(e.kind),
+  );
+  return (
+    <div className="page projects">
+      <h1>Projects</h1>
+      <div className="filters">
+        <label>
+          Status{' '}
+          <select
+            value={status}
+            onChange={(e) => navigate(e.target.value ? `/projects?status=${e.target.value}` : '/projects')}
+          >
+            <option value="">all</option>
+            {STATUSES.map((s) => (
+              <option key={s} value={s}>
+                {s.replace(/_/g, ' ')}
+              </option>
+            ))}
+          </select>
+        </label>
+        {canChange(me) ? null : <span className="muted">Viewer token: deciding needs an approver or admin token.</span>}
+      </div>
+      <ErrorNote error={list.error} />
+      {!list.data && !list.error ? <Loading /> : null}
+      {list.data && list.data.projects.length === 0 ? (
+        <Empty>
+          No {status ? status.replace(/_/g, ' ') : ''} projects. The PM proposes one from an idea (a{' '}
+          <code>build_product</code> task) or the swarm proposes one; it waits here for a human.
+        </Empty>
+      ) : null}
+      <ul className="project-list">
+        {list.data?.projects.map((project) => (
+          <ProjectRow key={project.id} project={project} />
+        ))}
+      </ul>
+    </div>
+  );
+}
+
+type Decision = 'approve' | 'reject' | 'defer';
+
+/** Approve / Reject (reason) / Defer (notes, optional date) for a proposal that waits for its decision. */
+function DecideProject({ project, onDone }: { project: ProjectDetail; onDone: () => void }) {
+  const [reason, setReason] = useState('');
+  const [notes, setNotes] = useState('');
+  const [until, setUntil] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<Error>();
+  const decide = async (decision: Decision) => {
+    setError(undefined);
+    let body: Record<string, string> | undefined;
+    if (decision === 'reject') {
+      if (reason.trim() === '') return setError(new Error('A rejection needs a reason: it is kept with the project.'));
+      body = { reason: reason.trim() };
+    } else if (decision === 'defer') {
+      if (notes.trim() === '') return setError(new Error('A deferral needs notes: why, and what would change it.'));
+      body = { notes: notes.trim(), ...(until ? { until: new Date(`${until}T00:00:00`).toISOString() } : {}) };
+    }
+    setBusy(true);
+    try {
+      await api(`/api/projects/${project.id}/${decision}`, { method: 'POST', ...(body ? { body } : {}) });
+      onDone();
+    } catch (failure) {
+      setError(failure as Error);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <section className="card decide-project" data-testid="decide-project">
+      <h2>Decide</h2>
+      <p className="muted">Approving creates the project's repository and starts building it.</p>
+      <div className="decide">
+        <button disabled={busy} onClick={() => void decide('approve')}>
+          Approve
+        </button>
+      </div>
+      <div className="decide">
+        <input
+          aria-label="Reason to reject"
+          value={reason}
+          placeholder="Reason (required to reject)"
+          onChange={(e) => setReason(e.target.value)}
+        />
+        <button className="danger" disabled={busy || reason.trim() === ''} onClick={() => void decide('reject')}>
+          Reject
+        </button>
+      </div>
+      <div className="decide">
+        <input
+          aria-label="Notes to defer"
+          value={notes}
+          placeholder="Notes (required to defer)"
+          onChange={(e) => setNotes(e.target.value)}
+        />
+        <input
+          aria-label="Bring back on"
+          className="date"
+          type="date"
+          value={until}
+          onChange={(e) => setUntil(e.target.value)}
+        />
+        <button disabled={busy || notes.trim() === ''} onClick={() => void decide('defer')}>
+          Defer
+        </button>
+      </div>
+      <ErrorNote error={error} />
+    </section>
+  );
+}
+
+/** A deferred proposal comes back on its date, or now by hand (`POST /api/projects/:id/reopen`). */
+function BringBack({ project, onDone }: { project: ProjectDetail; onDone: () => void }) {
+  const [error, setError] = useState<Error>();
+  const [busy, setBusy] = useState(false);
+  const bringBack = async () => {
+    setError(undefined);
+    setBusy(true);
+    try {
+      await api(`/api/projects/${project.id}/reopen`, { method: 'POST' });
+      onDone();
+    } catch (failure) {
+      setError(failure as Error);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <section className="card decide-project" data-testid="bring-back">
+      <p className="muted">
+        Deferred{project.deferred_until ? ` until ${time(project.deferred_until)}` : ' until a human brings it back'}.
+      </p>
+      <button disabled={busy} onClick={() => void bringBack()}>
+        Bring back now
+      </button>
+      <ErrorNote error={error} />
+    </section>
+  );
+}
+
+function ProjectPage({ id, me }: { id: number; me: Me | null }) {
+  const project = useLoad(
+    () => api<ProjectDetail>(`/api/projects/${id}`),
+    [id],
+    (e) => isProjectEvent(e.kind),
+  );
+  const p = project.data;
+  return (
+    <div className="page projects project-page">
+      <p>
+        <Link to="/projects">← Projects</Link>
+      </p>
+      <ErrorNote error={project.error} />
+      {!p && !project.error ? <Loading /> : null}
+      {p ? (
+        <>
+          <h1>
+            #{p.id} {p.title} <Status value={p.status} />
+          </h1>
+          <dl className="fields">
+            <dt>Name</dt>
+            <dd>
+              <code>{p.name}</code>
+            </dd>
+            <dt>Targets</dt>
+            <dd>{p.targets.join(', ') || '—'}</dd>
+            <dt>Estimated cost</dt>
+            <dd>{tokens(p.estimated_tokens)} tokens</dd>
+            <dt>Proposed by</dt>
+            <dd>
+              {p.proposed_by} · {time(p.created_at)}
+            </dd>
+            {p.deferred_until ? (
+              <>
+                <dt>Deferred until</dt>
+                <dd>{time(p.deferred_until)}</dd>
+              </>
+            ) : null}
+            <dt>Repository</dt>
+            <dd>{p.repo ?? 'not yet (created on approval)'}</dd>
+            <dt>Story</dt>
+            <dd>{p.story_id !== null ? <Link to={`/stories/${p.story_id}`}>story #{p.story_id}</Link> : '—'}</dd>
+            {p.product_dir ? (
+              <>
+                <dt>Product files</dt>
+                <dd>
+                  <code>{p.product_dir}</code>
+                </dd>
+              </>
+            ) : null}
+            {p.publish_approval_id !== null ? (
+              <>
+                <dt>Publishing</dt>
+                <dd>
+                  <Link to="/approvals?status=pending">publishing approval #{p.publish_approval_id}</Link>
+                </dd>
+              </>
+            ) : null}
+          </dl>
+          {p.status === 'proposed' && canChange(me) ? <DecideProject project={p} onDone={project.reload} /> : null}
+          {p.status === 'deferred' && canChange(me) ? <BringBack project={p} onDone={project.reload} /> : null}
+          <h2>Idea</h2>
+          <p className="prose">{p.idea}</p>
+          <h2>Problem</h2>
+          <p className="prose">{p.problem}</p>
+          <h2>Audience</h2>
+          <p className="prose">{p.audience}</p>
+          <h2>Ratings</h2>
+          <ul className="ratings" data-testid="ratings">
+            {RATINGS.map((name) => (
+              <li key={name}>
+                <b>{name}</b> <span className="score">{p.ratings[name].score}/10</span>
+                <span className="muted"> {p.ratings[name].reason}</span>
+              </li>
+            ))}
+          </ul>
+          <h2>Spec</h2>
+          <Markdown text={p.spec_markdown} />
+          <h2>Decisions</h2>
+          {p.decisions.length === 0 ? (
+            <p className="muted">None yet.</p>
+          ) : (
+            <ol className="decisions" data-testid="decisions">
+              {p.decisions.map((d, index) => (
+                <li key={index}>
+                  <Status value={d.decision} /> by {d.by} · {time(d.at)}
+                  {d.reason ? <span className="prose"> — {d.reason}</span> : null}
+                </li>
+              ))}
+            </ol>
+          )}
+          <h2>Publications</h2>
+          {p.publications.length === 0 ? (
+            <p className="muted">Nothing published yet.</p>
+          ) : (
+            <ul className="publications" data-testid="publications">
+              {p.publications.map((pub) => (
+                <li key={pub.target}>
+                  <b>{pub.target}</b> <Status value={pub.status} />{' '}
+                  {pub.url && /^https?:\/\//i.test(pub.url) ? (
+                    <a href={pub.url} target="_blank" rel="noreferrer noopener">
+                      {pub.url}
+                    </a>
+                  ) : (
+                    (pub.url ?? '')
+                  )}
+                  {pub.error ? <span className="error-text"> {pub.error}</span> : null}
+                  {pub.at ? <span className="muted"> · {time(pub.at)}</span> : null}
+                </li>
+              ))}
+            </ul>
+          )}
+        </>
+      ) : null}
+    </div>
+  );
+}
+
+export default function Projects({ me, query, id }: { me: Me | null; query: URLSearchParams; id?: number }) {
+  return id === undefined ? <ProjectList me={me} query={query} /> : <ProjectPage id={id} me={me} />;
+}
