@@ -8,6 +8,7 @@ import { useEffect, useState } from 'react';
 import { api, onLiveEvent, TASK_STATUSES, type AgentsResponse, type LiveEvent } from '../api.js';
 import { ActivityChart } from '../ActivityChart.js';
 import { NoProviderNotice, ProvidersCard, useProviders } from '../Providers.js';
+import { NotificationsSection } from '../Notifications.js';
 import { ago, Empty, ErrorNote, Link, Loading, Status, time, useLoad } from '../ui.js';
 
 interface Counts {
@@ -150,6 +151,8 @@ export default function Overview() {
           </ul>
         ) : null}
       </section>
+
+      <NotificationsSection />
 
       <section aria-label="Recent events">
         <h2>Live events</h2>
