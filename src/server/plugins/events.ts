@@ -9,6 +9,7 @@
  * client that stops reading is dropped once its unsent bytes pass `maxBufferedBytes` or it has not drained for
  * `stallMs`.
  */
+import { isoEventTimes } from '../../domain/event-data-times.js';
 import type { ServerResponse } from 'node:http';
 import type { FastifyBaseLogger } from 'fastify';
 import { z } from 'zod';
@@ -82,7 +83,7 @@ export interface EventsOptions {
 export function eventToJson(row: EventRow) {
   let data: unknown;
   try {
-    data = JSON.parse(row.data);
+    data = isoEventTimes(JSON.parse(row.data));
   } catch {
     data = row.data;
   }
@@ -230,7 +231,7 @@ export const eventsPlugin: FastifyPluginAsyncZod<EventsOptions> = async (app, op
         summary: 'Stream changes as Server-Sent Events',
         description:
           'text/event-stream of `id: <event id>`, `event: <kind>`, `data: {id,kind,subject_type,subject_id,actor,data,created_at}`; ' +
-          'a `: keepalive` comment every 15 s.',
+          'times, also those in `data` (`until`, `slot_at`, `runAfter`), are ISO 8601 with a zone; a `: keepalive` comment every 15 s.',
         tags: ['events'],
         querystring: EventsQuery,
         headers: EventsHeaders,
