@@ -52,6 +52,9 @@ export const InstructionSchema = z
   })
   .meta({ id: 'Instruction' });
 
+export const MeSchema = z.object({ name: z.string(), role: z.enum(['viewer', 'approver', 'admin']) });
+
+export type Me = z.infer<typeof MeSchema>;
 export type Agent = z.infer<typeof AgentSchema>;
 export type AgentsResponse = z.infer<typeof AgentsResponseSchema>;
 export type Instruction = z.infer<typeof InstructionSchema>;

@@ -15,7 +15,7 @@ import type { Database } from '../../store/schema.js';
 import type { Kysely } from 'kysely';
 import { ErrorResponseSchema } from '../error-handler.js';
 import { requireRole } from './auth.js';
-import { AgentsResponseSchema, InstructionSchema } from '../../domain/agent-schema.js';
+import { AgentsResponseSchema, InstructionSchema, MeSchema } from '../../domain/agent-schema.js';
 
 const MAX_LISTED_INSTRUCTIONS = 200;
 
@@ -87,7 +87,7 @@ export const agentsPlugin: FastifyPluginAsyncZod<AgentsOptions> = async (app, { 
         summary: 'The token making the request: its name and role (the dashboard hides what the role may not do)',
         tags: ['agents'],
         response: {
-          200: z.object({ name: z.string(), role: z.enum(['viewer', 'approver', 'admin']) }),
+          200: MeSchema,
           ...errors(401),
         },
       },

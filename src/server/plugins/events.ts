@@ -10,6 +10,7 @@
  * `stallMs`.
  */
 import { isoEventTimes } from '../../domain/event-data-times.js';
+import type { LiveEvent } from '../../domain/event-schema.js';
 import type { ServerResponse } from 'node:http';
 import type { FastifyBaseLogger } from 'fastify';
 import { z } from 'zod';
@@ -80,7 +81,7 @@ export interface EventsOptions {
 }
 
 /** One event as the stream's `data:` line carries it. */
-export function eventToJson(row: EventRow) {
+export function eventToJson(row: EventRow): LiveEvent {
   let data: unknown;
   try {
     data = isoEventTimes(JSON.parse(row.data));
