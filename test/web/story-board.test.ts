@@ -6,7 +6,8 @@
  * columns live; its page shows every stage, gate round, approval, cost and the diff; its merge is approved from a
  * 390 px wide phone; another is cancelled from its page; every other page is visited with the story's data, the
  * overview showing the webhook outbox (URL secret masked). Screenshots of each page are kept under test-results/web/
- * (`<engine>-<page>.png`, listed by .ci/run). Needs `npm run build:web` first.
+ * (`<engine>-<page>.png`, the other pages as `<engine>-tour-<page>.png`; .ci/run lists them). Needs
+ * `npm run build:web` first.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -268,13 +269,13 @@ describe.each(DIALECTS)('%s: story board in Chromium', { timeout: 120_000 }, (di
     await outbox.getByTestId('notification-counts').getByText('1 pending, 1 retrying').waitFor({ timeout: LIVE_MS });
     await outbox.getByText('https://hooks.slack.com/services/***').first().waitFor();
     expect(await page.content()).not.toContain('s3cr3t');
-    await shot(page, 'overview');
+    await shot(page, 'tour-overview');
     await page.goto(`${base}/tasks`);
     await page.getByText('Add sum').first().waitFor({ timeout: LIVE_MS });
-    await shot(page, 'tasks');
+    await shot(page, 'tour-tasks');
     await page.goto(`${base}/approvals?status=approved`);
     await page.getByTestId(`approval-${specApproval!.id}`).waitFor({ timeout: LIVE_MS });
-    await shot(page, 'approvals');
+    await shot(page, 'tour-approvals');
     for (const [url, heading] of [
       ['/repos', 'Repositories'],
       ['/swarm', 'Swarm'],
@@ -284,7 +285,7 @@ describe.each(DIALECTS)('%s: story board in Chromium', { timeout: 120_000 }, (di
     ] as const) {
       await page.goto(base + url);
       await page.getByRole('heading', { name: heading, exact: true }).first().waitFor({ timeout: LIVE_MS });
-      await shot(page, url.slice(1));
+      await shot(page, `tour-${url.slice(1)}`);
     }
   });
 
