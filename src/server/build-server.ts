@@ -40,6 +40,7 @@ import { forgeJobLogFetcher } from '../webhooks/forge-job-log.js';
 import { schedulesPlugin } from './plugins/schedules.js';
 import { publishPreviewPlugin } from './plugins/publish-preview.js';
 import { openSecretProvider } from '../secrets/secret-providers.js';
+import { notificationsPlugin } from './plugins/notifications.js';
 
 /** Request bodies above this are refused with 413 PAYLOAD_TOO_LARGE. */
 export const BODY_LIMIT_BYTES = 1024 * 1024;
@@ -169,6 +170,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       });
       await api.register(statsPlugin, { db: deps.handle.db, clock: deps.clock ?? Date.now });
       await api.register(schedulesPlugin, { db: deps.handle.db, settings, clock: deps.clock ?? Date.now });
+      await api.register(notificationsPlugin, { db: deps.handle.db });
       await api.register(memoryPlugin, {
         handle: deps.handle,
         settings: settings.memory,

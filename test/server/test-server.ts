@@ -26,8 +26,8 @@ export interface TestServer {
   rowCounts(): Promise<{ tasks: number; events: number }>;
 }
 
-/** Extra server dependencies, e.g. the data directory and environment of forge repositories. */
-export type TestServerExtras = Pick<ServerDeps, 'dataDir' | 'env'>;
+/** Extra server dependencies, e.g. the data directory and environment of forge repositories, or the settings. */
+export type TestServerExtras = Pick<ServerDeps, 'dataDir' | 'env' | 'settings'>;
 
 export function useTestServer(dialect: DialectName, extras: TestServerExtras = {}): TestServer {
   const db = useTestDatabase(dialect);

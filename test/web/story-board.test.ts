@@ -1,10 +1,13 @@
 /**
  * @module The story board and the story page in a real browser (Debian Chromium through playwright-core) against a
- * real server, a real git repository and a test database (one engine: the SQL is the API's, tested on both in
- * test/server/story-board.test.ts). Agents are not run: the test completes each task with a recorded result (a
+ * real server, a real git repository and a test database, on both engines (one server and browser per engine).
+ * Agents are not run: the test completes each task with a recorded result (a
  * stand-in for the agents), as the workflow receives it. A story is started from the board and moves through its
  * columns live; its page shows every stage, gate round, approval, cost and the diff; its merge is approved from a
- * 390 px wide phone; another is cancelled from its page. Screenshots are kept under test-results/web/. Needs `npm run build:web` first.
+ * 390 px wide phone; another is cancelled from its page; every other page is visited with the story's data, the
+ * overview showing the webhook outbox (URL secret masked). Screenshots of each page are kept under test-results/web/
+ * (`<engine>-<page>.png`, the other pages as `<engine>-tour-<page>.png`; .ci/run lists them). Needs
+ * `npm run build:web` first.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -14,7 +17,9 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { finishSession, startSession } from '../../src/agents/session-store.js';
+import { SettingsSchema } from '../../src/config/settings-schema.js';
 import { createLogger } from '../../src/log.js';
+import { markAttemptFailed, queueNotification, takeDueNotifications } from '../../src/notify/outbox.js';
 import { DEFAULT_QUEUE_SETTINGS, TaskQueue } from '../../src/queue/task-queue.js';
 import { createApiToken } from '../../src/server/api-tokens.js';
 import { onWorkflowTaskCompleted, startStoryWorkflow } from '../../src/workflow/advance-workflow.js';
@@ -22,7 +27,7 @@ import { decideApproval } from '../../src/workflow/approvals.js';
 import { workflowDeps } from '../../src/workflow/workflow-deps.js';
 import { buildServer } from '../../src/server/build-server.js';
 import { gitIn, makeGitRepo, registerRepo } from '../support/agent-fixtures.js';
-import { ONE_DIALECT, useTestDatabase } from '../support/dialects.js';
+import { DIALECTS, useTestDatabase } from '../support/dialects.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const WEB_DIST = path.join(ROOT, 'web', 'dist');
@@ -37,7 +42,7 @@ const CHROMIUM_ARGS = [
 const PHONE = { width: 390, height: 844 };
 const LIVE_MS = 8_000;
 
-describe.each(ONE_DIALECT)('%s: story board in Chromium', { timeout: 120_000 }, (dialect) => {
+describe.each(DIALECTS)('%s: story board in Chromium', { timeout: 120_000 }, (dialect) => {
   const t = useTestDatabase(dialect);
   let app: FastifyInstance;
   let queue: TaskQueue;
@@ -239,6 +244,49 @@ describe.each(ONE_DIALECT)('%s: story board in Chromium', { timeout: 120_000 }, 
       .poll(async () => (await card.getAttribute('data-column')) !== 'merge_approval', { timeout: LIVE_MS })
       .toBe(true);
     await shot(page, 'board-after-merge-approval');
+
+    // The other pages with the story's data; the overview lists the webhook outbox with the URL's secret masked.
+    const notify = SettingsSchema.parse({
+      notify: { webhooks: [{ url: 'https://hooks.slack.com/services/T0/B0/s3cr3t', format: 'slack' }] },
+    }).notify;
+    const message = (n: number) => ({
+      dedupeKey: `approval:${n}`,
+      message: {
+        event: 'approval_opened' as const,
+        title: `Approval ${n} is open`,
+        text: 't',
+        path: '/approvals',
+        subject: { type: 'approval', id: String(n) },
+        at: new Date().toISOString(),
+      },
+    });
+    await queueNotification(t.handle.db, notify, message(1), Date.now());
+    const [due] = await takeDueNotifications(t.handle.db, Date.now());
+    await markAttemptFailed(t.handle.db, notify, due!, 'HTTP 500', Date.now());
+    await queueNotification(t.handle.db, notify, message(2), Date.now());
+    await page.goto(`${base}/`);
+    const outbox = page.getByRole('region', { name: 'Notifications' });
+    await outbox.getByTestId('notification-counts').getByText('1 pending, 1 retrying').waitFor({ timeout: LIVE_MS });
+    await outbox.getByText('https://hooks.slack.com/services/***').first().waitFor();
+    expect(await page.content()).not.toContain('s3cr3t');
+    await shot(page, 'tour-overview');
+    await page.goto(`${base}/tasks`);
+    await page.getByText('Add sum').first().waitFor({ timeout: LIVE_MS });
+    await shot(page, 'tour-tasks');
+    await page.goto(`${base}/approvals?status=approved`);
+    await page.getByTestId(`approval-${specApproval!.id}`).waitFor({ timeout: LIVE_MS });
+    await shot(page, 'tour-approvals');
+    for (const [url, heading] of [
+      ['/repos', 'Repositories'],
+      ['/swarm', 'Swarm'],
+      ['/schedules', 'Schedules'],
+      ['/memory', 'Memory'],
+      ['/instructions', 'Instructions'],
+    ] as const) {
+      await page.goto(base + url);
+      await page.getByRole('heading', { name: heading, exact: true }).first().waitFor({ timeout: LIVE_MS });
+      await shot(page, `tour-${url.slice(1)}`);
+    }
   });
 
   it('cancels a story from its page: its task is cancelled and the board shows it done', async () => {

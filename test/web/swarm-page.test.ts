@@ -17,7 +17,7 @@ import { DEFAULT_QUEUE_SETTINGS, TaskQueue } from '../../src/queue/task-queue.js
 import { createApiToken } from '../../src/server/api-tokens.js';
 import { buildServer } from '../../src/server/build-server.js';
 import { makeGitRepo, registerRepo } from '../support/agent-fixtures.js';
-import { ONE_DIALECT, useTestDatabase } from '../support/dialects.js';
+import { DIALECTS, useTestDatabase } from '../support/dialects.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const WEB_DIST = path.join(ROOT, 'web', 'dist');
@@ -26,7 +26,7 @@ const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-sync'];
 const LIVE_MS = 8_000;
 
-describe.each(ONE_DIALECT)('%s: swarm page in Chromium', { timeout: 90_000 }, (dialect) => {
+describe.each(DIALECTS)('%s: swarm page in Chromium', { timeout: 90_000 }, (dialect) => {
   const t = useTestDatabase(dialect);
   let app: FastifyInstance;
   let queue: TaskQueue;
@@ -108,6 +108,9 @@ describe.each(ONE_DIALECT)('%s: swarm page in Chromium', { timeout: 90_000 }, (d
       await form.getByLabel('Repository').fill('shop');
       await form.getByRole('button', { name: 'Propose' }).click();
       await page.locator('article.proposal', { hasText: title }).waitFor({ timeout: LIVE_MS });
+      // The card can appear (live event) before the POST's answer, which clears the form: wait for that, so it does
+      // not clear the next proposal's fields (the cause of an earlier flake).
+      await expect.poll(() => form.getByLabel('Title').inputValue(), { timeout: LIVE_MS }).toBe('');
       await page.getByText('Propose something').click();
     }
     const csv = page.locator('article.proposal', { hasText: 'Add CSV export' });

@@ -5,92 +5,15 @@
  * repository-written and is rendered as text, never as HTML.
  */
 import { useState } from 'react';
+import type {
+  MergeRequestGate as Gate,
+  MergeRequestView as MergeRequest,
+  SecretFinding,
+} from '../../src/domain/merge-request-schema.js';
 import { api } from './api.js';
 import DiffView from './DiffView.js';
 import { ErrorNote, Loading, useLoad } from './ui.js';
 import './merge-request.css';
-
-interface SecretFinding {
-  file: string;
-  line: number;
-  rule: string;
-  /** The value masked. */
-  message: string;
-  /** The first commit of the branch that held it. */
-  commit: string | null;
-}
-
-type GateRun =
-  | {
-      kind: 'tests';
-      command: string;
-      commit: string | null;
-      passed: boolean;
-      exit_code: number | null;
-      timed_out: boolean;
-      counts: { passed: number; failed: number; skipped: number; runner: string } | null;
-      coverage: number | null;
-      coverage_threshold: number | null;
-      output_tail: string;
-      duration_ms: number | null;
-    }
-  | {
-      kind: 'secret_scan';
-      scanner: string;
-      passed: boolean;
-      findings: SecretFinding[];
-      history_findings: SecretFinding[];
-      squash: string | null;
-      duration_ms: number | null;
-    }
-  | {
-      kind: 'lint';
-      command: string;
-      commit: string | null;
-      passed: boolean;
-      exit_code: number | null;
-      timed_out: boolean;
-      output_tail: string;
-      duration_ms: number | null;
-    };
-
-export interface Gate {
-  name: 'review' | 'tests' | 'security';
-  task_id: number | null;
-  task_status: string | null;
-  passed: boolean | null;
-  findings: string[];
-  summary: string | null;
-  agent_verdict: string | null;
-  agent_counts: { passed: number; failed: number; skipped: number } | null;
-  run: GateRun | null;
-}
-
-export interface MergeRequest {
-  id: number;
-  repo: { id: number; name: string } | null;
-  workflow_id: number | null;
-  title: string;
-  source_branch: string;
-  target_branch: string;
-  status: string;
-  head_sha: string | null;
-  target_sha: string | null;
-  merge_sha: string | null;
-  diff: {
-    base: string;
-    head: string;
-    text: string | null;
-    bytes: number;
-    truncated: boolean;
-    limit_bytes: number;
-    error: string | null;
-  };
-  notes: { id: number; author: string; kind: string; verdict: string | null; body: string; created_at: string }[];
-  round: number | null;
-  gates: Gate[];
-  earlier_rounds: { round: number; gates: Gate[] }[];
-}
 
 const short = (sha: string | null) => (sha ? sha.slice(0, 10) : '—');
 const seconds = (ms: number | null) => (ms === null ? '' : ` in ${(ms / 1000).toFixed(1)} s`);

@@ -1,7 +1,11 @@
 /**
  * @module The dashboard's API client: the token (kept in sessionStorage), JSON requests with a bearer header, and one
- * shared EventSource on `/api/events` (token as `?access_token=`) that reconnects by itself.
+ * shared EventSource on `/api/events` (token as `?access_token=`) that reconnects by itself. The answers' types come
+ * from the server's zod schemas in src/domain/ (`import type` only: nothing of zod is bundled).
  */
+import type { Me } from '../../src/domain/agent-schema.js';
+import type { LiveEvent } from '../../src/domain/event-schema.js';
+
 const TOKEN_KEY = 'autodev.token';
 
 export function getToken(): string | null {
@@ -46,142 +50,15 @@ export async function api<T>(path: string, init: { method?: string; body?: unkno
   return body as T;
 }
 
-export type Role = 'viewer' | 'approver' | 'admin';
-export interface Me {
-  name: string;
-  role: Role;
-}
+export type { Agent, AgentsResponse, Instruction, Me } from '../../src/domain/agent-schema.js';
+export type { ActivityBucket } from '../../src/domain/activity-schema.js';
+export type { LiveEvent } from '../../src/domain/event-schema.js';
+export type { ProviderStatus, ProvidersResponse } from '../../src/domain/provider-schema.js';
+export type { Session, TranscriptEntry } from '../../src/domain/session-schema.js';
+export type { Discussion, DiscussionsResponse, Proposal } from '../../src/domain/swarm-schema.js';
+export type { Task } from '../../src/domain/task-schema.js';
+export type Role = Me['role'];
 export const canChange = (me: Me | null) => me?.role === 'approver' || me?.role === 'admin';
-
-export interface Agent {
-  instance_id: string;
-  role: string;
-  status: string;
-  current_task_id: number | null;
-  provider: string | null;
-  detail: string | null;
-  host: string;
-  pid: number;
-  heartbeat_at: string;
-}
-export interface AgentsResponse {
-  /** Live agents; those of processes that are gone are only counted in `folded`. */
-  agents: Agent[];
-  folded: { stopped: number; crashed: number };
-  provider_limits: Array<{ provider: string; limited_until: string; reason: string }>;
-  today: { tokens: number; tokens_in: number; tokens_out: number; cost_usd: number; daily_budget: number };
-}
-export interface Task {
-  id: number;
-  type: string;
-  status: string;
-  priority: number;
-  payload: Record<string, unknown>;
-  result: unknown;
-  error: string | null;
-  attempts: number;
-  max_attempts: number;
-  created_by: string;
-  created_at: string;
-  updated_at: string;
-  started_at: string | null;
-  finished_at: string | null;
-}
-export interface Session {
-  id: number;
-  task_id: number | null;
-  role: string;
-  provider: string;
-  model: string | null;
-  status: string;
-  outcome: string | null;
-  tokens_in: number;
-  tokens_out: number;
-  cost_usd: number;
-  started_at: string;
-  finished_at: string | null;
-}
-export interface TranscriptEntry {
-  seq: number;
-  kind: string;
-  data: unknown;
-  at: string;
-}
-export interface Instruction {
-  id: number;
-  role: string;
-  message: string;
-  created_by: string;
-  created_at: string;
-  delivered_at: string | null;
-  delivered_to_session_id: number | null;
-}
-export interface Discussion {
-  id: number;
-  topic: string;
-  author: string;
-  author_kind: 'agent' | 'human';
-  body: string;
-  reply_to: number | null;
-  task_id: number | null;
-  created_at: string;
-}
-export interface DiscussionsResponse {
-  discussions: Discussion[];
-  topics: Array<{ topic: string; messages: number; last_at: string }>;
-}
-export interface Proposal {
-  id: number;
-  title: string;
-  body: string;
-  kind: 'story' | 'product';
-  author: string;
-  repo_id: number | null;
-  source_task_id: number | null;
-  votes_for: number;
-  votes_against: number;
-  votes: Array<{ voter: string; vote: 'up' | 'down'; reason: string | null; created_at: string }>;
-  status: 'open' | 'approved' | 'rejected';
-  decided_by: string | null;
-  decided_at: string | null;
-  reason: string | null;
-  workflow_id: number | null;
-  task_id: number | null;
-  created_at: string;
-  updated_at: string;
-}
-export interface ActivityBucket {
-  day: string;
-  completed: number;
-  failed: number;
-  cost_usd: number;
-  tokens: number;
-}
-export interface ProviderStatus {
-  name: 'claude' | 'codex';
-  used_by: string[];
-  executable: { found: boolean; path: string | null; problem: string | null };
-  login: { logged_in: boolean; via: string | null; how_to_login: string };
-  limited_until: string | null;
-  limit_reason: string | null;
-  usable: boolean;
-}
-export interface ProvidersResponse {
-  providers: ProviderStatus[];
-  default_provider: string;
-  fallback_provider: string | null;
-  forced_provider: string | null;
-  can_run: boolean;
-  logged_in_any: boolean;
-}
-export interface LiveEvent {
-  id: number;
-  kind: string;
-  subject_type: string;
-  subject_id: string;
-  actor: string;
-  created_at: string;
-}
 
 export const ROLES = ['pm', 'architect', 'builder', 'reviewer', 'tester', 'security', 'devops', 'bug_finder'];
 export const TASK_STATUSES = ['pending', 'in_progress', 'completed', 'failed', 'cancelled'];

@@ -15,57 +15,12 @@ import type { Database } from '../../store/schema.js';
 import type { Kysely } from 'kysely';
 import { ErrorResponseSchema } from '../error-handler.js';
 import { requireRole } from './auth.js';
+import { AgentsResponseSchema, InstructionSchema, MeSchema } from '../../domain/agent-schema.js';
 
 const MAX_LISTED_INSTRUCTIONS = 200;
 
-const isoTime = z.iso.datetime({ offset: true });
 const iso = (ms: number) => new Date(ms).toISOString();
 const isoOrNull = (ms: number | null) => (ms === null ? null : iso(ms));
-
-const AgentSchema = z.object({
-  instance_id: z.string(),
-  role: z.string(),
-  status: z
-    .enum(['idle', 'working', 'waiting', 'rate_limited', 'stopped', 'crashed'])
-    .describe('waiting: not claiming because no provider the role may use can run; detail says why and what to do.'),
-  current_task_id: z.int().nullable(),
-  provider: z.string().nullable(),
-  detail: z.string().nullable(),
-  host: z.string(),
-  pid: z.int(),
-  heartbeat_at: isoTime,
-  started_at: isoTime,
-});
-
-const AgentsResponse = z.object({
-  agents: z.array(AgentSchema).describe('Live agents; every agent with ?all=true.'),
-  folded: z
-    .object({ stopped: z.int(), crashed: z.int() })
-    .describe(
-      'Agents of processes that are gone (stopped or crashed, last heartbeat over 10 minutes ago), counted instead of ' +
-        'listed; zeros with ?all=true.',
-    ),
-  provider_limits: z.array(z.object({ provider: z.string(), limited_until: isoTime, reason: z.string() })),
-  today: z.object({
-    tokens_in: z.number(),
-    tokens_out: z.number(),
-    tokens: z.number(),
-    cost_usd: z.number(),
-    daily_budget: z.int().describe('tokens.daily_budget; 0 means no budget.'),
-  }),
-});
-
-export const InstructionSchema = z
-  .object({
-    id: z.int(),
-    role: z.string(),
-    message: z.string(),
-    created_by: z.string(),
-    created_at: isoTime,
-    delivered_at: isoTime.nullable(),
-    delivered_to_session_id: z.int().nullable(),
-  })
-  .meta({ id: 'Instruction' });
 
 const roleText = z
   .string()
@@ -132,7 +87,7 @@ export const agentsPlugin: FastifyPluginAsyncZod<AgentsOptions> = async (app, { 
         summary: 'The token making the request: its name and role (the dashboard hides what the role may not do)',
         tags: ['agents'],
         response: {
-          200: z.object({ name: z.string(), role: z.enum(['viewer', 'approver', 'admin']) }),
+          200: MeSchema,
           ...errors(401),
         },
       },
@@ -147,7 +102,7 @@ export const agentsPlugin: FastifyPluginAsyncZod<AgentsOptions> = async (app, { 
         summary: 'Agents, rate-limited providers and usage today',
         tags: ['agents'],
         querystring: AgentsQuery,
-        response: { 200: AgentsResponse, ...errors(400, 401) },
+        response: { 200: AgentsResponseSchema, ...errors(400, 401) },
       },
     },
     async (request) => {

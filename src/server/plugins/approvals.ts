@@ -4,7 +4,7 @@
  * names its merge request (`merge_request_id`, shown by `GET /api/merge-requests/:id`).
  */
 import { z } from 'zod';
-import { IsoTime } from '../../domain/story-board-schema.js';
+import type { SameMembers } from '../../domain/same-members.js';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { TaskQueue } from '../../queue/task-queue.js';
 import { APPROVAL_STATUSES, approvalsToJson, decideApproval, listApprovals } from '../../workflow/approvals.js';
@@ -12,27 +12,11 @@ import { workflowDeps } from '../../workflow/workflow-deps.js';
 import { idText, storableText, TEXT_LIMITS } from '../../domain/input-policy.js';
 import { ErrorResponseSchema } from '../error-handler.js';
 import { requireRole } from './auth.js';
+import { ApprovalSchema, type APPROVAL_STATES } from '../../domain/approval-schema.js';
 
-export const ApprovalSchema = z
-  .object({
-    id: z.int(),
-    kind: z.enum(['spec', 'merge', 'project', 'publish']),
-    status: z.enum(APPROVAL_STATUSES as ['pending', 'approved', 'rejected', 'deferred']),
-    subject_type: z.string(),
-    subject_id: z.string(),
-    title: z.string(),
-    body: z.string(),
-    workflow_id: z.int().nullable(),
-    decided_by: z.string().nullable(),
-    reason: z.string().nullable(),
-    decided_at: IsoTime.nullable(),
-    created_at: IsoTime,
-    merge_request_id: z
-      .int()
-      .nullable()
-      .describe('A merge approval: its merge request (GET /api/merge-requests/:id shows diff and gates); else null'),
-  })
-  .meta({ id: 'Approval' });
+/** The schema's statuses are the workflow's (a compile error when one list changes alone). */
+const sameStatuses: SameMembers<(typeof APPROVAL_STATUSES)[number], (typeof APPROVAL_STATES)[number]> = true;
+void sameStatuses;
 
 const IdParams = z.object({ id: idText('approval id') });
 

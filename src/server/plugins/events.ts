@@ -9,6 +9,8 @@
  * client that stops reading is dropped once its unsent bytes pass `maxBufferedBytes` or it has not drained for
  * `stallMs`.
  */
+import { isoEventTimes } from '../../domain/event-data-times.js';
+import type { LiveEvent } from '../../domain/event-schema.js';
 import type { ServerResponse } from 'node:http';
 import type { FastifyBaseLogger } from 'fastify';
 import { z } from 'zod';
@@ -79,10 +81,10 @@ export interface EventsOptions {
 }
 
 /** One event as the stream's `data:` line carries it. */
-export function eventToJson(row: EventRow) {
+export function eventToJson(row: EventRow): LiveEvent {
   let data: unknown;
   try {
-    data = JSON.parse(row.data);
+    data = isoEventTimes(JSON.parse(row.data));
   } catch {
     data = row.data;
   }
@@ -230,7 +232,7 @@ export const eventsPlugin: FastifyPluginAsyncZod<EventsOptions> = async (app, op
         summary: 'Stream changes as Server-Sent Events',
         description:
           'text/event-stream of `id: <event id>`, `event: <kind>`, `data: {id,kind,subject_type,subject_id,actor,data,created_at}`; ' +
-          'a `: keepalive` comment every 15 s.',
+          'times, also those in `data` (`until`, `slot_at`, `runAfter`), are ISO 8601 with a zone; a `: keepalive` comment every 15 s.',
         tags: ['events'],
         querystring: EventsQuery,
         headers: EventsHeaders,

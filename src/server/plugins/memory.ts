@@ -16,21 +16,12 @@ import type { DialectCapabilities } from '../../store/dialect.js';
 import type { Database } from '../../store/schema.js';
 import { ErrorResponseSchema } from '../error-handler.js';
 import { requireRole } from './auth.js';
+import type { SameMembers } from '../../domain/same-members.js';
+import { MemoryNoteSchema, type MEMORY_SOURCE_NAMES } from '../../domain/memory-schema.js';
 
-const isoTime = z.iso.datetime({ offset: true });
-
-export const MemoryNoteSchema = z
-  .object({
-    id: z.int(),
-    repo_id: z.int().nullable().describe('null: a global note'),
-    source: z.enum(MEMORY_SOURCES),
-    text: z.string().describe('Written by an agent or a person: untrusted, show as plain text.'),
-    subject: z.string().nullable().describe('What it is about, e.g. task:12, approval:3'),
-    created_by: z.string(),
-    created_at: isoTime,
-    score: z.number().optional().describe('Search rank, higher is better (only with q)'),
-  })
-  .meta({ id: 'MemoryNote' });
+/** The schema's sources are the store's (a compile error when one list changes alone). */
+const sameSources: SameMembers<(typeof MEMORY_SOURCES)[number], (typeof MEMORY_SOURCE_NAMES)[number]> = true;
+void sameSources;
 
 const ListQuery = z.strictObject({
   q: storableText({ trim: true, min: 1, max: MEMORY_LIMITS.queryMaxChars })

@@ -6,7 +6,6 @@
  * fallback). The dashboard says plainly, with what to do, when no provider the agents use can run. `replay` (tests
  * and the demo) is not listed: it needs no login.
  */
-import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Kysely } from 'kysely';
 import { checkProvider } from '../../agents/provider-readiness.js';
@@ -15,40 +14,16 @@ import { LLM_PROVIDERS, type LlmProviderName, type Settings } from '../../config
 import { ROLES, type Role } from '../../domain/roles.js';
 import type { Database } from '../../store/schema.js';
 import { ErrorResponseSchema } from '../error-handler.js';
+import { ProvidersResponseSchema, type PROVIDER_NAMES } from '../../domain/provider-schema.js';
 
-const isoTime = z.iso.datetime({ offset: true });
-
-const ProviderStatusSchema = z
-  .object({
-    name: z.enum(LLM_PROVIDERS),
-    used_by: z.array(z.string()).describe('Roles whose sessions run on it (preferred), and "fallback" when it is one.'),
-    executable: z.object({
-      found: z.boolean(),
-      path: z.string().nullable().describe('The CLI a session would start; null when not found.'),
-      problem: z.string().nullable().describe('Why it was not found, and the setting to change.'),
-    }),
-    login: z.object({
-      logged_in: z.boolean(),
-      via: z.string().nullable().describe('A variable name, a login file path or a setting. Never a secret.'),
-      how_to_login: z.string(),
-    }),
-    limited_until: isoTime.nullable(),
-    limit_reason: z.string().nullable(),
-    usable: z.boolean().describe('Executable found, logged in and not rate limited.'),
-  })
-  .meta({ id: 'ProviderStatus' });
-
-const ProvidersResponse = z.object({
-  providers: z.array(ProviderStatusSchema),
-  default_provider: z.enum(LLM_PROVIDERS),
-  fallback_provider: z.enum(LLM_PROVIDERS).nullable(),
-  forced_provider: z
-    .enum(LLM_PROVIDERS)
-    .nullable()
-    .describe('Named by the manual override variable (llm.manual_override_env), when set.'),
-  can_run: z.boolean().describe('At least one provider the agents use is usable now.'),
-  logged_in_any: z.boolean().describe('At least one provider the agents use has an executable and credentials.'),
-});
+/** The domain schema's provider names are the settings' (a compile error when one list changes alone). */
+const sameProviders: [LlmProviderName, (typeof PROVIDER_NAMES)[number]] extends [
+  (typeof PROVIDER_NAMES)[number],
+  LlmProviderName,
+]
+  ? true
+  : false = true;
+void sameProviders;
 
 const errors = (...statuses: number[]) => Object.fromEntries(statuses.map((status) => [status, ErrorResponseSchema]));
 
@@ -70,7 +45,7 @@ export const providersPlugin: FastifyPluginAsyncZod<ProvidersOptions> = async (a
           'Login means credentials are present (an API key variable in the environment sessions get, or the file ' +
           '"claude login" / "codex login" writes); they are not tried against the provider. Secrets are never returned.',
         tags: ['agents'],
-        response: { 200: ProvidersResponse, ...errors(401) },
+        response: { 200: ProvidersResponseSchema, ...errors(401) },
       },
     },
     async () => {

@@ -5,7 +5,6 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
-import { IsoTime } from '../../domain/story-board-schema.js';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { AutodevError } from '../../errors.js';
 import { idText, storableText, TEXT_LIMITS } from '../../domain/input-policy.js';
@@ -23,26 +22,12 @@ import type { Database } from '../../store/schema.js';
 import type { Kysely } from 'kysely';
 import { ErrorResponseSchema } from '../error-handler.js';
 import { requireRole } from './auth.js';
+import type { SameMembers } from '../../domain/same-members.js';
+import { RepositorySchema, type MERGE_METHOD_NAMES } from '../../domain/repository-schema.js';
 
-export const RepositorySchema = z
-  .object({
-    id: z.int(),
-    name: z.string(),
-    forge: z.enum(['local', 'gitlab', 'github']),
-    location: z.string(),
-    default_branch: z.string(),
-    test_command: z.string().nullable(),
-    deploy_command: z.string().nullable(),
-    lint_command: z.string().nullable(),
-    coverage_threshold: z.number().nullable().describe('The test gate fails below this coverage percentage'),
-    deploy_secrets: z.array(z.string()).describe('Environment variables (names) the deploy command gets'),
-    merge_method: z.enum(MERGE_METHODS).describe('How approved changes land: a merge commit or one squashed commit'),
-    remote_url: z.string().nullable().describe('GitLab/GitHub: the git remote task branches are pushed to'),
-    forge_project: z.string().nullable().describe('GitLab GROUP/NAME or GitHub OWNER/NAME'),
-    forge_url: z.string().nullable().describe("The project's page on the forge"),
-    created_at: IsoTime,
-  })
-  .meta({ id: 'Repository' });
+/** The schema's merge methods are the forge's (a compile error when one list changes alone). */
+const sameMethods: SameMembers<(typeof MERGE_METHODS)[number], (typeof MERGE_METHOD_NAMES)[number]> = true;
+void sameMethods;
 
 const NewRepoBody = z.strictObject({
   path: storableText({ min: 1, max: TEXT_LIMITS.path })

@@ -9,28 +9,7 @@ import type { Settings } from '../../config/settings-schema.js';
 import { listSchedules } from '../../scheduler/list-schedules.js';
 import type { Database } from '../../store/schema.js';
 import { ErrorResponseSchema } from '../error-handler.js';
-
-const isoTime = z.iso.datetime({ offset: true });
-
-export const ScheduleSchema = z
-  .object({
-    name: z.string(),
-    cron: z.string(),
-    timezone: z.string(),
-    task_type: z.string(),
-    per_repository: z.boolean(),
-    enabled: z.boolean(),
-    next_run_at: isoTime.nullable().describe('The next slot; null when disabled.'),
-    last_run: z
-      .object({
-        slot_at: isoTime,
-        fired_at: isoTime,
-        fired_by: z.string().describe('The scheduler instance (host:pid:id) that fired it.'),
-        task_ids: z.array(z.int()),
-      })
-      .nullable(),
-  })
-  .meta({ id: 'Schedule' });
+import { ScheduleSchema } from '../../domain/schedule-schema.js';
 
 export interface SchedulesOptions {
   db: Kysely<Database>;

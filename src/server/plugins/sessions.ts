@@ -11,31 +11,9 @@ import { idText, MAX_ID, wholeNumberText } from '../../domain/input-policy.js';
 import type { Database, SessionsTable } from '../../store/schema.js';
 import type { Selectable } from 'kysely';
 import { ErrorResponseSchema } from '../error-handler.js';
+import { SessionPageSchema, SessionSchema } from '../../domain/session-schema.js';
 
 export const MAX_TRANSCRIPT_PAGE = 1000;
-
-const isoTime = z.iso.datetime({ offset: true });
-
-export const SessionSchema = z
-  .object({
-    id: z.int(),
-    task_id: z.int().nullable(),
-    role: z.string(),
-    agent_instance_id: z.string().nullable(),
-    provider: z.string(),
-    model: z.string().nullable(),
-    status: z.enum(['running', 'succeeded', 'failed', 'rate_limited', 'aborted']),
-    outcome: z.string().nullable(),
-    tokens_in: z.number(),
-    tokens_out: z.number(),
-    tokens_cache: z.number(),
-    cost_usd: z.number(),
-    started_at: isoTime,
-    finished_at: isoTime.nullable(),
-  })
-  .meta({ id: 'Session' });
-
-const TranscriptEntrySchema = z.object({ seq: z.int(), kind: z.string(), data: z.unknown(), at: isoTime });
 
 const SessionIdParams = z.object({ id: idText('session id') });
 const TaskIdParams = z.object({ id: idText('task id') });
@@ -83,11 +61,7 @@ export const sessionsPlugin: FastifyPluginAsyncZod<SessionsOptions> = async (app
         params: SessionIdParams,
         querystring: TranscriptQuery,
         response: {
-          200: z.object({
-            session: SessionSchema,
-            events: z.array(TranscriptEntrySchema),
-            next_after: z.int().describe('Pass as ?after= to get only newer entries (-1: none yet).'),
-          }),
+          200: SessionPageSchema,
           ...errors(400, 401, 404),
         },
       },

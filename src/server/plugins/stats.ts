@@ -11,6 +11,7 @@ import { startOfUtcDay } from '../../agents/session-store.js';
 import type { Database } from '../../store/schema.js';
 import { wholeNumberText } from '../../domain/input-policy.js';
 import { ErrorResponseSchema } from '../error-handler.js';
+import { ActivityResponseSchema, type ActivityBucket } from '../../domain/activity-schema.js';
 
 export const DAY_MS = 86_400_000;
 export const DEFAULT_ACTIVITY_DAYS = 14;
@@ -22,20 +23,7 @@ const ActivityQuery = z.strictObject({
     .describe(`How many UTC days, ending today: 1 to ${MAX_ACTIVITY_DAYS}, default ${DEFAULT_ACTIVITY_DAYS}.`),
 });
 
-const BucketSchema = z.object({
-  day: z.iso.date().describe('The UTC day, YYYY-MM-DD.'),
-  completed: z.int().describe('Tasks that finished completed on this day.'),
-  failed: z.int().describe('Tasks that finished failed (out of attempts) on this day.'),
-  cost_usd: z.number().describe('Cost of the sessions started on this day.'),
-  tokens: z.int().describe('Tokens in + out of the sessions started on this day.'),
-});
-
-const ActivityResponse = z.object({
-  days: z.int(),
-  buckets: z.array(BucketSchema).describe('One per day, oldest first; the last is today (UTC).'),
-});
-
-export type ActivityBucket = z.infer<typeof BucketSchema>;
+export type { ActivityBucket };
 
 const errors = (...statuses: number[]) => Object.fromEntries(statuses.map((status) => [status, ErrorResponseSchema]));
 
@@ -116,7 +104,7 @@ export const statsPlugin: FastifyPluginAsyncZod<StatsOptions> = async (app, { db
           'budget counts them). Days without activity are present with zeros.',
         tags: ['stats'],
         querystring: ActivityQuery,
-        response: { 200: ActivityResponse, ...errors(400, 401) },
+        response: { 200: ActivityResponseSchema, ...errors(400, 401) },
       },
     },
     async (request) => ({

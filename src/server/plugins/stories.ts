@@ -4,7 +4,6 @@
  * `POST /api/stories/:id/resume` `{"note"?}` continues one that waits for a human (approvers).
  */
 import { z } from 'zod';
-import { IsoTime } from '../../domain/story-board-schema.js';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { TaskQueue } from '../../queue/task-queue.js';
 import { resumeWorkflow } from '../../workflow/advance-workflow.js';
@@ -13,38 +12,7 @@ import { workflowDeps } from '../../workflow/workflow-deps.js';
 import { idText, storableText, TEXT_LIMITS } from '../../domain/input-policy.js';
 import { ErrorResponseSchema } from '../error-handler.js';
 import { requireRole } from './auth.js';
-
-export const StorySchema = z
-  .object({
-    id: z.int(),
-    title: z.string(),
-    status: z.string(),
-    stage: z.string(),
-    repo_id: z.int().nullable(),
-    fix_rounds: z.int(),
-    branch: z.string().nullable(),
-    human_summary: z.string().nullable(),
-    halt: z
-      .object({
-        kind: z.enum(['fixes', 'task']),
-        stage: z.string().nullable(),
-        task_id: z.int().nullable(),
-        task_type: z.string().nullable(),
-        reason: z.string().nullable().describe("The agent's blocked_reason, or the error that dead-lettered the task"),
-        branch: z.string().nullable().describe('The branch its work is on: a resume continues it'),
-      })
-      .nullable()
-      .describe('Where a story waiting for a human stopped (null while it runs)'),
-    deployment: z
-      .object({ outcome: z.string(), summary: z.string() })
-      .nullable()
-      .describe('How the deployment ended; "skipped" says why nothing was deployed'),
-    created_by: z.string(),
-    proposal_id: z.int().nullable().describe('The swarm proposal whose approval started this story.'),
-    created_at: IsoTime,
-    updated_at: IsoTime,
-  })
-  .meta({ id: 'Story' });
+import { StorySchema } from '../../domain/story-schema.js';
 
 const NewStoryBody = z.strictObject({
   repo: storableText({ min: 1, max: TEXT_LIMITS.name }).describe('A repository name from GET /api/repos.'),

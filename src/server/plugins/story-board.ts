@@ -12,7 +12,7 @@ import { StoryBoardSchema, StoryTimelineSchema } from '../../domain/story-board-
 import { storyBoard, storyTimeline } from '../../workflow/story-board.js';
 import { cancelStory } from '../../workflow/cancel-story.js';
 import { storyToJson } from '../../workflow/stories.js';
-import { StorySchema } from './stories.js';
+import { StorySchema } from '../../domain/story-schema.js';
 import { requireRole } from './auth.js';
 import { ErrorResponseSchema } from '../error-handler.js';
 

@@ -34,61 +34,29 @@ import { MAX_BODY_CHARS } from '../../workflow/stories.js';
 import { workflowDeps } from '../../workflow/workflow-deps.js';
 import { ErrorResponseSchema } from '../error-handler.js';
 import { requireRole } from './auth.js';
+import type { SameMembers } from '../../domain/same-members.js';
+import {
+  DiscussionSchema,
+  DiscussionsResponseSchema,
+  MAX_LISTED_TOPICS,
+  ProposalSchema,
+  SwarmStatusSchema,
+} from '../../domain/swarm-schema.js';
 
 /** `recent` when not given, and its ceiling: the page size is bounded. */
 export const DEFAULT_RECENT_DISCUSSIONS = 50;
 export const MAX_RECENT_DISCUSSIONS = 500;
-/** Topics listed beside the messages (the most recently active first). */
-export const MAX_LISTED_TOPICS = 100;
+export { MAX_LISTED_TOPICS };
 export { MAX_LISTED_PROPOSALS, PROPOSAL_STATUSES };
 
-const isoTime = z.iso.datetime({ offset: true });
-const nullableId = z.int().nullable();
-
-export const DiscussionSchema = z
-  .object({
-    id: z.int(),
-    topic: z.string(),
-    author: z
-      .string()
-      .describe("Who posted: the agent's instance id (role@host:pid#n) or api:/cli: and a human's name."),
-    author_kind: z.enum(['agent', 'human']),
-    body: z.string().describe('Markdown written by an agent or a person: untrusted, sanitize before rendering.'),
-    reply_to: nullableId.describe('The message this one answers (same topic); null starts a thread.'),
-    task_id: nullableId.describe('The task an agent posted from.'),
-    created_at: isoTime,
-  })
-  .meta({ id: 'Discussion' });
-
-export const ProposalSchema = z
-  .object({
-    id: z.int(),
-    title: z.string(),
-    body: z.string().describe('Markdown written by an agent: untrusted, sanitize before rendering as HTML.'),
-    kind: z.enum(PROPOSAL_KINDS).describe('story: a story on a repository; product: a build_product task.'),
-    author: z.string(),
-    repo_id: nullableId,
-    source_task_id: nullableId,
-    votes_for: z.int(),
-    votes_against: z.int(),
-    votes: z.array(
-      z.object({
-        voter: z.string(),
-        vote: z.enum(VOTE_DIRECTIONS),
-        reason: z.string().nullable(),
-        created_at: isoTime,
-      }),
-    ),
-    status: z.enum(PROPOSAL_STATUSES),
-    decided_by: z.string().nullable(),
-    decided_at: isoTime.nullable(),
-    reason: z.string().nullable().describe("A rejection's reason, or an approval's note."),
-    workflow_id: nullableId.describe('The story an approval started.'),
-    task_id: nullableId.describe('The build_product task an approval started.'),
-    created_at: isoTime,
-    updated_at: isoTime,
-  })
-  .meta({ id: 'Proposal' });
+/** The schema's enums are the workflow's (a compile error when one list changes alone). */
+type ProposalView = z.infer<typeof ProposalSchema>;
+const sameProposalEnums: [
+  SameMembers<(typeof PROPOSAL_KINDS)[number], ProposalView['kind']>,
+  SameMembers<(typeof PROPOSAL_STATUSES)[number], ProposalView['status']>,
+  SameMembers<(typeof VOTE_DIRECTIONS)[number], ProposalView['votes'][number]['vote']>,
+] = [true, true, true];
+void sameProposalEnums;
 
 const DiscussionsQuery = z.strictObject({
   topic: storableText({ trim: true, min: 1, max: TEXT_LIMITS.filter })
@@ -143,53 +111,6 @@ const RejectBody = z
 
 const IdParams = z.object({ id: idText('proposal id') });
 
-const DiscussionsResponse = z.object({
-  discussions: z.array(DiscussionSchema),
-  topics: z
-    .array(z.object({ topic: z.string(), messages: z.int(), last_at: isoTime }))
-    .describe(`Every topic (at most ${MAX_LISTED_TOPICS}, most recently active first), whatever the filter.`),
-});
-
-const SwarmStatusSchema = z
-  .object({
-    agents: z.array(
-      z.object({
-        role: z.string(),
-        instance_id: z.string(),
-        state: z.string(),
-        current_task_id: nullableId,
-        provider: z.string().nullable(),
-        detail: z.string().nullable(),
-        heartbeat_at: isoTime,
-      }),
-    ),
-    agents_folded: z.object({ stopped: z.int(), crashed: z.int() }),
-    agents_folded_text: z.string().nullable(),
-    queue: z.record(z.string(), z.int()),
-    today: z.object({
-      tokens: z.number(),
-      cost_usd: z.number(),
-      daily_budget: z.number(),
-      budget_used: z.number().nullable().describe('Tokens today / daily budget; null without a budget.'),
-    }),
-    rate_limited: z.array(z.object({ provider: z.string(), until: isoTime })),
-    open_approvals: z.array(
-      z.object({ id: z.int(), kind: z.string(), title: z.string(), workflow_id: nullableId, created_at: isoTime }),
-    ),
-    open_proposals: z.array(
-      z.object({
-        id: z.int(),
-        title: z.string(),
-        kind: z.string(),
-        votes_for: z.int(),
-        votes_against: z.int(),
-        created_at: isoTime,
-      }),
-    ),
-    latest_discussion: DiscussionSchema.nullable(),
-  })
-  .meta({ id: 'SwarmStatus' });
-
 const errors = (...statuses: number[]) => Object.fromEntries(statuses.map((status) => [status, ErrorResponseSchema]));
 
 export interface SwarmOptions {
@@ -216,7 +137,7 @@ export const swarmPlugin: FastifyPluginAsyncZod<SwarmOptions> = async (app, opti
           '`discussion.posted` event on /api/events.',
         tags: ['swarm'],
         querystring: DiscussionsQuery,
-        response: { 200: DiscussionsResponse, ...errors(400, 401) },
+        response: { 200: DiscussionsResponseSchema, ...errors(400, 401) },
       },
     },
     async (request) => {

@@ -6,7 +6,6 @@
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { isTaskType, ROLES, TASK_STATUSES, TASK_TYPES, TASK_TYPES_BY_ROLE } from '../../domain/roles.js';
-import { TaskListExtrasSchema } from '../../domain/task-list-schema.js';
 import { taskListDetails } from '../../workflow/task-list-details.js';
 import { AutodevError } from '../../errors.js';
 import {
@@ -23,33 +22,9 @@ import { taskToJson } from '../../queue/task-record.js';
 import { retryTaskByHand } from '../../workflow/retry-task-by-hand.js';
 import { ErrorResponseSchema } from '../error-handler.js';
 import { requireRole } from './auth.js';
+import { TaskCountsSchema, TaskPageSchema, TaskSchema } from '../../domain/task-schema.js';
 
 const isoTime = z.iso.datetime({ offset: true });
-
-export const TaskSchema = z
-  .object({
-    id: z.int(),
-    type: z.string(),
-    status: z.enum(TASK_STATUSES),
-    priority: z.int(),
-    payload: z.record(z.string(), z.unknown()),
-    result: z.unknown(),
-    error: z.string().nullable(),
-    attempts: z.int(),
-    max_attempts: z.int(),
-    run_after: isoTime,
-    lease_owner: z.string().nullable(),
-    lease_expires_at: isoTime.nullable(),
-    parent_id: z.int().nullable(),
-    workflow_id: z.int().nullable(),
-    repo_id: z.int().nullable(),
-    created_by: z.string(),
-    created_at: isoTime,
-    updated_at: isoTime,
-    started_at: isoTime.nullable(),
-    finished_at: isoTime.nullable(),
-  })
-  .meta({ id: 'Task' });
 
 const TaskIdParams = z.object({ id: idText('task id') });
 
@@ -83,16 +58,6 @@ const CancelBody = z
       .describe('Recorded as the task error.'),
   })
   .nullish();
-
-const TaskPageSchema = z.object({
-  tasks: z.array(TaskSchema.extend(TaskListExtrasSchema.shape)),
-  next_cursor: z.string().nullable(),
-});
-
-const CountsSchema = z.object({
-  counts: z.record(z.enum(TASK_STATUSES), z.int()),
-  total: z.int(),
-});
 
 const errors = (...statuses: number[]) => Object.fromEntries(statuses.map((status) => [status, ErrorResponseSchema]));
 
@@ -140,7 +105,11 @@ export const tasksPlugin: FastifyPluginAsyncZod<TasksOptions> = async (app, { qu
   app.get(
     '/tasks/counts',
     {
-      schema: { summary: 'Count tasks by status', tags: ['tasks'], response: { 200: CountsSchema, ...errors(401) } },
+      schema: {
+        summary: 'Count tasks by status',
+        tags: ['tasks'],
+        response: { 200: TaskCountsSchema, ...errors(401) },
+      },
     },
     async () => {
       const counts = await queue.countByStatus();

@@ -5,40 +5,15 @@
  * publishing approval shows what would be published (`PublishPreview`); a project approval links to its project.
  */
 import { useState } from 'react';
+import type { Approval } from '../../../src/domain/approval-schema.js';
+import type { Story } from '../../../src/domain/story-schema.js';
 import { api, canChange, type Me } from '../api.js';
 import { Markdown } from '../Markdown.js';
 import MergeRequestView from '../MergeRequestView.js';
 import PublishPreview from '../PublishPreview.js';
 import { Empty, ErrorNote, Link, Loading, navigate, Status, time, useLoad } from '../ui.js';
 
-interface Approval {
-  id: number;
-  kind: string;
-  status: string;
-  subject_type: string;
-  subject_id: string;
-  title: string;
-  body: string;
-  workflow_id: number | null;
-  decided_by: string | null;
-  reason: string | null;
-  decided_at: string | null;
-  created_at: string;
-  /** A merge approval: the merge request it is about. */
-  merge_request_id: number | null;
-}
-
 const STATUSES = ['pending', 'approved', 'rejected', 'deferred'];
-
-interface StoryStage {
-  id: number;
-  stage: string;
-  status: string;
-  deployment: { outcome: string; summary: string } | null;
-  /** Why it waits for a human (an agent's blocked reason, the fix limit, ...), while it does. */
-  human_summary: string | null;
-  halt: { task_id: number | null; reason: string | null; branch: string | null } | null;
-}
 
 /**
  * The workflow an approval belongs to, kept current by live events: shows where it went after a decision, and when
@@ -46,7 +21,7 @@ interface StoryStage {
  */
 function WorkflowStage({ id }: { id: number }) {
   const story = useLoad(
-    () => api<StoryStage>(`/api/stories/${id}`),
+    () => api<Story>(`/api/stories/${id}`),
     [id],
     (e) => e.kind.startsWith('workflow.') || e.kind.startsWith('task.') || e.kind.startsWith('approval.'),
   );

@@ -3,19 +3,9 @@
  * source, add a note and forget one (approvers and admins).
  */
 import { useState } from 'react';
+import type { MemoryNote } from '../../../src/domain/memory-schema.js';
 import { api, canChange, type Me } from '../api.js';
 import { Empty, ErrorNote, Loading, useLoad } from '../ui.js';
-
-interface MemoryNote {
-  id: number;
-  repo_id: number | null;
-  source: string;
-  text: string;
-  subject: string | null;
-  created_by: string;
-  created_at: string;
-  score?: number;
-}
 
 export default function Memory({ me }: { me: Me | null }) {
   const [q, setQ] = useState('');

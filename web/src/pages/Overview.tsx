@@ -8,12 +8,9 @@ import { useEffect, useState } from 'react';
 import { api, onLiveEvent, TASK_STATUSES, type AgentsResponse, type LiveEvent } from '../api.js';
 import { ActivityChart } from '../ActivityChart.js';
 import { NoProviderNotice, ProvidersCard, useProviders } from '../Providers.js';
+import { NotificationsSection } from '../Notifications.js';
+import type { TaskCounts } from '../../../src/domain/task-schema.js';
 import { ago, Empty, ErrorNote, Link, Loading, Status, time, useLoad } from '../ui.js';
-
-interface Counts {
-  counts: Record<string, number>;
-  total: number;
-}
 
 export default function Overview() {
   const agents = useLoad(
@@ -23,7 +20,7 @@ export default function Overview() {
     15_000,
   );
   const counts = useLoad(
-    () => api<Counts>('/api/tasks/counts'),
+    () => api<TaskCounts>('/api/tasks/counts'),
     [],
     (e) => e.kind.startsWith('task.'),
   );
@@ -31,7 +28,7 @@ export default function Overview() {
   const [events, setEvents] = useState<LiveEvent[]>([]);
   useEffect(() => onLiveEvent((event) => setEvents((list) => [event, ...list].slice(0, 30))), []);
 
-  const countsByStatus = counts.data?.counts ?? {};
+  const countsByStatus: Partial<Record<string, number>> = counts.data?.counts ?? {};
   const today = agents.data?.today;
   const budget = today && today.daily_budget > 0 ? today.daily_budget : null;
   const limits = new Map((agents.data?.provider_limits ?? []).map((l) => [l.provider, l]));
@@ -150,6 +147,8 @@ export default function Overview() {
           </ul>
         ) : null}
       </section>
+
+      <NotificationsSection />
 
       <section aria-label="Recent events">
         <h2>Live events</h2>

@@ -6,29 +6,12 @@
 import { useState, type FormEvent } from 'react';
 import { api, type Me } from '../api.js';
 import { Empty, ErrorNote, Loading, time, useLoad } from '../ui.js';
+import type { Repository as Repo } from '../../../src/domain/repository-schema.js';
 
-interface Repo {
-  id: number;
-  name: string;
-  forge: string;
-  location: string;
-  default_branch: string;
-  test_command: string | null;
-  lint_command: string | null;
-  deploy_command: string | null;
-  coverage_threshold: number | null;
-  deploy_secrets: string[];
-  merge_method: MergeMethod;
-  remote_url: string | null;
-  forge_project: string | null;
-  forge_url: string | null;
-  created_at: string;
-}
-
-type Forge = 'local' | 'gitlab' | 'github';
+type Forge = Repo['forge'];
 const FORGE_LABELS: Record<Forge, string> = { local: 'Local path', gitlab: 'GitLab', github: 'GitHub' };
 
-type MergeMethod = 'merge' | 'squash';
+type MergeMethod = Repo['merge_method'];
 const MERGE_LABELS: Record<MergeMethod, string> = { merge: 'merge commit', squash: 'squash' };
 const COMMANDS = ['test_command', 'deploy_command', 'lint_command'] as const;
 type Commands = Record<(typeof COMMANDS)[number], string>;

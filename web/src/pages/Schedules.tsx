@@ -2,19 +2,9 @@
  * @module The scheduler's recurring work, read-only: each schedule of settings.yaml with its cron, task type, next
  * slot and last fired run (`GET /api/schedules`). Refreshes when a slot fires (`schedule.fired`) and every minute.
  */
+import type { Schedule } from '../../../src/domain/schedule-schema.js';
 import { api } from '../api.js';
 import { Empty, ErrorNote, Link, Loading, time, useLoad } from '../ui.js';
-
-interface Schedule {
-  name: string;
-  cron: string;
-  timezone: string;
-  task_type: string;
-  per_repository: boolean;
-  enabled: boolean;
-  next_run_at: string | null;
-  last_run: { slot_at: string; fired_at: string; fired_by: string; task_ids: number[] } | null;
-}
 
 export default function Schedules() {
   const schedules = useLoad(

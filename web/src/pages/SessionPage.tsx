@@ -6,12 +6,7 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import { api, onLiveEvent, type Session, type TranscriptEntry } from '../api.js';
 import { Markdown } from '../Markdown.js';
 import { ErrorNote, JsonView, Link, Loading, Status, time } from '../ui.js';
-
-interface Page {
-  session: Session;
-  events: TranscriptEntry[];
-  next_after: number;
-}
+import type { SessionPage as Page } from '../../../src/domain/session-schema.js';
 
 const RUNNING_POLL_MS = 1000;
 

@@ -260,6 +260,7 @@ function ProposeForm({ onDone }: { onDone: () => void }) {
   const [kind, setKind] = useState<'story' | 'product'>('story');
   const [repo, setRepo] = useState('');
   const { error, busy, run } = useSend(async () => {
+    const sent = { title, body };
     await api<Proposal>('/api/proposals', {
       method: 'POST',
       body: {
@@ -269,8 +270,10 @@ function ProposeForm({ onDone }: { onDone: () => void }) {
         ...(repo.trim() && kind === 'story' ? { repo: repo.trim() } : {}),
       },
     });
-    setTitle('');
-    setBody('');
+    // The live event can show the new card before this answer arrives, and someone may already be typing the next
+    // proposal: clear only what was sent.
+    setTitle((current) => (current === sent.title ? '' : current));
+    setBody((current) => (current === sent.body ? '' : current));
     onDone();
   });
   return (

@@ -3,8 +3,8 @@
  * type, role and story; cursor pages (newest first), refreshed on task and session events.
  */
 import { useState } from 'react';
-import type { TaskListExtras } from '../../../src/domain/task-list-schema.js';
-import { api, ROLES, TASK_STATUSES, type Task } from '../api.js';
+import type { TaskPage as Page } from '../../../src/domain/task-schema.js';
+import { api, ROLES, TASK_STATUSES } from '../api.js';
 import { usd } from './StoryBoard.js';
 import { Empty, ErrorNote, Link, Loading, navigate, Status, time, useLoad } from '../ui.js';
 
@@ -13,11 +13,6 @@ function duration(ms: number | null): string {
   if (ms < 60_000) return `${Math.round(ms / 1000)}s`;
   if (ms < 3_600_000) return `${Math.round(ms / 60_000)}m`;
   return `${(ms / 3_600_000).toFixed(1)}h`;
-}
-
-interface Page {
-  tasks: Array<Task & TaskListExtras>;
-  next_cursor: string | null;
 }
 
 export default function Tasks({ query }: { query: URLSearchParams }) {
