@@ -207,6 +207,17 @@ export const ERRORS = {
     exitCode: 1,
     doc: 'The embeddings endpoint (memory.embeddings) or the vector store (memory.qdrant) did not answer as expected.',
   },
+  // Split services (issue 17): explicit migrations, readiness, retention.
+  SCHEMA_NEWER_THAN_BUILD: {
+    status: 503,
+    exitCode: 1,
+    doc: 'The database was migrated by a newer Auto-Dev than this one; run that version (or newer) against it.',
+  },
+  SCHEMA_NOT_CURRENT: {
+    status: 503,
+    exitCode: 1,
+    doc: 'This process waits for `autodev db migrate` to bring the database to its schema; only /health and /ready answer.',
+  },
 } as const satisfies Record<string, { status: number; exitCode: number; doc: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;
