@@ -197,7 +197,7 @@ export function buildProgram(deps: CliDeps): CliProgram {
     )
     .argument('<component>', 'dashboard, webhook, scheduler, or agent:ROLE (e.g. agent:builder)')
     .option('--port <port>', 'dashboard/webhook: port to listen on (default: server.port / webhooks.port)')
-    .option('--host <host>', 'dashboard/webhook: address to listen on (default: server.host / webhooks.host)')
+    .option('--host <host>', 'address to listen on, --health-port too (default: server.host; webhook: webhooks.host)')
     .option(
       '--health-port <port>',
       'agent/scheduler: serve /health and /ready on this port (default: server.health_port)',
@@ -222,13 +222,26 @@ export function buildProgram(deps: CliDeps): CliProgram {
           if (!isRole(role)) {
             throw new AutodevError('VALIDATION_FAILED', `unknown role "${role}"; roles are ${ROLES.join(', ')}`);
           }
-          return upCommand.run({ ...globalsAndMigrate(), healthPort, server: false, roles: [role] });
+          return upCommand.run({
+            ...globalsAndMigrate(),
+            host: options.host,
+            healthPort,
+            server: false,
+            roles: [role],
+          });
         }
         if (component === 'webhook') {
           return upCommand.run({ ...globalsAndMigrate(), ...options, agents: false, webhooksOnly: true });
         }
         if (component === 'scheduler') {
-          return upCommand.run({ ...globalsAndMigrate(), healthPort, server: false, agents: false, scheduler: true });
+          return upCommand.run({
+            ...globalsAndMigrate(),
+            host: options.host,
+            healthPort,
+            server: false,
+            agents: false,
+            scheduler: true,
+          });
         }
         throw new AutodevError(
           'VALIDATION_FAILED',

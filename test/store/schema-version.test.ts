@@ -200,6 +200,21 @@ describe.each(DIALECTS)('%s: the schema version and explicit migrations', (diale
     }
   });
 
+  it.each([
+    [['serve', 'dashboard', '--health-port', '9000'], /--health-port is for agent and scheduler processes/],
+    [['serve', 'webhook', '--health-port', '9000'], /--health-port is for agent and scheduler processes/],
+    [['serve', 'scheduler', '--health-port', 'ninety'], /--health-port/],
+    [['serve', 'agent:builder', '--health-port', '65536'], /--health-port/],
+  ])('%j: exit 2 with one line, nothing started or written', async (args, message) => {
+    const events = await t.handle.db.selectFrom('events').select('id').execute();
+    const outcome = await runCliInProcessOn(t, args);
+    expect(outcome.code).toBe(2);
+    expect(outcome.stderr.trim().split('\n')).toHaveLength(1);
+    expect(outcome.stderr).toMatch(message);
+    expect(outcome.stdout).toBe('');
+    expect(await t.handle.db.selectFrom('events').select('id').execute()).toEqual(events);
+  });
+
   it('up --no-migrate waits like serve; up migrates by itself', async () => {
     await emptyDatabase(t.handle);
     const config = path.join(t.dir, 'no-agents.yaml');

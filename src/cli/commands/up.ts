@@ -104,7 +104,13 @@ export async function run(args: UpArgs, deps: CliDeps): Promise<number> {
       readiness.markSchemaCurrent();
     }
     const serveApi = args.server !== false && !args.webhooksOnly;
-    let token = serveApi && args.migrate !== false ? await ensureAdminToken(handle.db, dataDir, deps.now()) : undefined;
+    const adminToken = async () => {
+      const created = await ensureAdminToken(handle.db, dataDir, deps.now());
+      // Created just now (or by another process meanwhile): from here on it is masked like every other secret.
+      masker.register(fs.readFileSync(created.path, 'utf8'));
+      return created;
+    };
+    let token = serveApi && args.migrate !== false ? await adminToken() : undefined;
     const healthPort = args.server === false ? (healthPortOption ?? settings.server.health_port) : undefined;
     if (args.server !== false || healthPort != null) {
       // `serve`: listening before the schema is current, so `/health` answers and `/ready` says what is awaited.
@@ -128,7 +134,7 @@ export async function run(args: UpArgs, deps: CliDeps): Promise<number> {
                 dataDir,
               }),
       });
-      await listen(app, args.server === false ? settings.server.host : host, healthPort ?? port);
+      await listen(app, host, healthPort ?? port);
       readiness.addLoop('server', () => !stopping);
     }
     const baseUrl = app ? addressOf(app) : undefined;
@@ -145,13 +151,11 @@ export async function run(args: UpArgs, deps: CliDeps): Promise<number> {
       });
       if (!current) throw new StoppedBeforeReady();
       readiness.markSchemaCurrent();
-      if (serveApi) token = await ensureAdminToken(handle.db, dataDir, deps.now());
+      if (serveApi) token = await adminToken();
     }
     if (args.webhooksOnly) {
       writeLine(deps.stdout, `Auto-Dev ${version} webhooks are up: ${baseUrl}/webhooks/{gitlab,github}`);
     } else if (token) {
-      // Created just now (or by another process meanwhile): from here on it is masked like every other secret.
-      masker.register(fs.readFileSync(token.path, 'utf8'));
       writeLine(deps.stdout, `Auto-Dev ${version} is up: ${baseUrl}`);
       writeLine(
         deps.stdout,
