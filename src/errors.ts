@@ -230,6 +230,17 @@ export const ERRORS = {
     exitCode: 2,
     doc: 'The project has no product directory (its files are not written yet, or the directory is gone).',
   },
+  // Split services (issue 17): explicit migrations, readiness, retention.
+  SCHEMA_NEWER_THAN_BUILD: {
+    status: 503,
+    exitCode: 1,
+    doc: 'The database was migrated by a newer Auto-Dev than this one; run that version (or newer) against it.',
+  },
+  SCHEMA_NOT_CURRENT: {
+    status: 503,
+    exitCode: 1,
+    doc: 'This process waits for `autodev db migrate` to bring the database to its schema; only /health and /ready answer.',
+  },
 } as const satisfies Record<string, { status: number; exitCode: number; doc: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;

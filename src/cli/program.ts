@@ -154,6 +154,15 @@ export function buildProgram(deps: CliDeps): CliProgram {
     .description('bring the database schema up to date')
     .option('--json', 'print {"database", "applied": [...]}')
     .action(act((options: JsonFlag) => dbCommand.run({ action: 'migrate', globals: globals(), ...options })));
+  db.command('prune')
+    .description('delete finished tasks, events and transcripts older than the retention settings (retention:)')
+    .option('--dry-run', 'count what would be deleted; delete nothing')
+    .option('--json', 'print {"database", "dry_run", "deleted": {"tasks", "events", "transcripts", "sessions"}}')
+    .action(
+      act((options: JsonFlag & { dryRun?: boolean }) =>
+        dbCommand.run({ action: 'prune', globals: globals(), ...options }),
+      ),
+    );
 
   const config = program.command('config').description('inspect and check settings');
   config
@@ -175,8 +184,9 @@ export function buildProgram(deps: CliDeps): CliProgram {
     .option('--port <port>', 'port to listen on (default: server.port, 8080)')
     .option('--host <host>', 'address to listen on (default: server.host, 127.0.0.1)')
     .option('--no-agents', 'serve the API only; run no agents in this process')
+    .option('--no-migrate', 'do not migrate the database; wait until `autodev db migrate` has')
     .action(
-      act((options: { port?: string; host?: string; agents: boolean }) =>
+      act((options: { port?: string; host?: string; agents: boolean; migrate: boolean }) =>
         upCommand.run({ globals: globals(), ...options, scheduler: true }),
       ),
     );
@@ -188,22 +198,51 @@ export function buildProgram(deps: CliDeps): CliProgram {
     )
     .argument('<component>', 'dashboard, webhook, scheduler, or agent:ROLE (e.g. agent:builder)')
     .option('--port <port>', 'dashboard/webhook: port to listen on (default: server.port / webhooks.port)')
-    .option('--host <host>', 'dashboard/webhook: address to listen on (default: server.host / webhooks.host)')
+    .option('--host <host>', 'address to listen on, --health-port too (default: server.host; webhook: webhooks.host)')
+    .option(
+      '--health-port <port>',
+      'agent/scheduler: serve /health and /ready on this port (default: server.health_port)',
+    )
+    .addHelpText(
+      'after',
+      "\nNever migrates: waits (not ready) until `autodev db migrate` has brought the database to this build's schema.",
+    )
     .action(
-      act(async (component: string, options: { port?: string; host?: string }) => {
-        if (component === 'dashboard') return upCommand.run({ globals: globals(), ...options, agents: false });
+      act(async (component: string, serveOptions: { port?: string; host?: string; healthPort?: string }) => {
+        const { healthPort, ...options } = serveOptions;
+        const globalsAndMigrate = () => ({ globals: globals(), migrate: false });
+        if (healthPort !== undefined && (component === 'dashboard' || component === 'webhook')) {
+          throw new AutodevError(
+            'VALIDATION_FAILED',
+            `--health-port is for agent and scheduler processes; ${component} answers /health and /ready on --port`,
+          );
+        }
+        if (component === 'dashboard') return upCommand.run({ ...globalsAndMigrate(), ...options, agents: false });
         const role = component.startsWith('agent:') ? component.slice('agent:'.length) : undefined;
         if (role !== undefined) {
           if (!isRole(role)) {
             throw new AutodevError('VALIDATION_FAILED', `unknown role "${role}"; roles are ${ROLES.join(', ')}`);
           }
-          return upCommand.run({ globals: globals(), server: false, roles: [role] });
+          return upCommand.run({
+            ...globalsAndMigrate(),
+            host: options.host,
+            healthPort,
+            server: false,
+            roles: [role],
+          });
         }
         if (component === 'webhook') {
-          return upCommand.run({ globals: globals(), ...options, agents: false, webhooksOnly: true });
+          return upCommand.run({ ...globalsAndMigrate(), ...options, agents: false, webhooksOnly: true });
         }
         if (component === 'scheduler') {
-          return upCommand.run({ globals: globals(), server: false, agents: false, scheduler: true });
+          return upCommand.run({
+            ...globalsAndMigrate(),
+            host: options.host,
+            healthPort,
+            server: false,
+            agents: false,
+            scheduler: true,
+          });
         }
         throw new AutodevError(
           'VALIDATION_FAILED',

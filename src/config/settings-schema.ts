@@ -95,6 +95,8 @@ const ServerSchema = z
       .default(1024 * 1024),
     /** A client that has not read what was sent to it for this long is dropped. */
     max_event_stream_stall_seconds: seconds().max(3600).default(30),
+    /** `serve agent:ROLE` / `serve scheduler`: answer `/health` and `/ready` on this port (null: no listener). */
+    health_port: wholeNumber(0).max(65_535).nullable().default(null),
   })
   .prefault({});
 
@@ -234,6 +236,35 @@ const SchedulerSchema = z
   })
   .prefault({});
 
+/** What the scheduler service deletes, and when (`store/prune.ts`); a day count of 0 keeps those rows for ever. */
+const RetentionSchema = z
+  .strictObject({
+    /** Completed, failed and cancelled tasks finished this many days ago (not those of a story still running). */
+    finished_tasks_days: wholeNumber(0).max(36_500).default(90),
+    /** Events (the audit and change log) older than this. */
+    events_days: wholeNumber(0).max(36_500).default(90),
+    /** Transcripts (session events) of sessions that ended this many days ago; the session rows (costs) stay. */
+    transcripts_days: wholeNumber(0).max(36_500).default(30),
+    /** Session rows (tokens, cost) that ended this many days ago; 0 keeps the cost history. */
+    sessions_days: wholeNumber(0).max(36_500).default(0),
+    /** Rows deleted per statement: short transactions that never hold a table for long. */
+    batch_size: wholeNumber(1).max(100_000).default(1000),
+    /** Cron (UTC) of the scheduler's prune; each slot runs once however many schedulers run. */
+    cron: z.string().min(1).max(200).default('17 3 * * *'),
+  })
+  .superRefine((retention, ctx) => {
+    try {
+      parseCron(retention.cron);
+    } catch (error) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['cron'],
+        message: `not a valid cron pattern: ${(error as Error).message}`,
+      });
+    }
+  })
+  .prefault({});
+
 const LogSchema = z.strictObject({ level: z.enum(LOG_LEVELS).default('info') }).prefault({});
 
 /** What a webhook is told about (`src/notify/`). */
@@ -304,6 +335,7 @@ export const SettingsSchema = z.strictObject({
   secrets: SecretsSchema,
   webhooks: WebhooksSchema,
   scheduler: SchedulerSchema,
+  retention: RetentionSchema,
   schedules: SchedulesSchema,
   notify: NotifySchema,
   memory: MemorySchema,

@@ -17,6 +17,8 @@ import { redactUrl, type Logger } from '../log.js';
 import { clientErrorHandler, frameworkErrorHandler, installErrorHandlers, notFoundHandler } from './error-handler.js';
 import { requireApiToken } from './plugins/auth.js';
 import { eventsPlugin } from './plugins/events.js';
+import { AutodevError } from '../errors.js';
+import type { Readiness } from './readiness.js';
 import { healthPlugin } from './plugins/health.js';
 import { metricsPlugin } from './plugins/metrics.js';
 import { registerOpenApi } from './plugins/openapi.js';
@@ -67,6 +69,10 @@ export interface ServerDeps {
   secrets?: SecretStore;
   /** The forge webhook routes' injected parts (failed-job logs, repository matching); secrets come from `env`. */
   webhooks?: Pick<WebhooksOptions, 'fetchFailedJobLog' | 'resolveRepository'>;
+  /** This process's readiness for `GET /ready` (`autodev up` / `serve`); without it ready = the database answers. */
+  readiness?: Readiness;
+  /** 'health': only `/health` and `/ready` (the `--health-port` listener of agent and scheduler processes). */
+  routes?: 'health';
   /** false: only `/health` and the webhook routes (`autodev serve webhook`); default true. */
   api?: boolean;
   /** The data directory (clone caches of GitLab/GitHub repositories); without it `POST /api/repos` takes local paths only. */
@@ -115,8 +121,27 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     );
   });
 
+  if (deps.readiness) {
+    const readiness = deps.readiness;
+    // Until the schema is this build's, only `/health` and `/ready` answer; everything else is 503.
+    app.addHook('onRequest', async (request) => {
+      if (readiness.schemaIsCurrent) return;
+      const path = request.url.split('?')[0];
+      if (path === '/health' || path === '/ready') return;
+      throw new AutodevError(
+        'SCHEMA_NOT_CURRENT',
+        'this process waits for `autodev db migrate` to bring the database to its schema; see GET /ready',
+      );
+    });
+  }
   await registerOpenApi(app, { version: deps.version });
-  await app.register(healthPlugin, { handle: deps.handle, version: deps.version, clock: deps.clock ?? Date.now });
+  await app.register(healthPlugin, {
+    handle: deps.handle,
+    version: deps.version,
+    clock: deps.clock ?? Date.now,
+    readiness: deps.readiness,
+  });
+  if (deps.routes === 'health') return app;
   await app.register(webhooksPlugin, {
     queue: deps.queue,
     settings,
@@ -138,6 +163,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       await api.register(eventsPlugin, {
         handle: deps.handle,
         queue: deps.queue,
+        schemaCurrent: deps.readiness?.whenSchemaCurrent,
         limits: {
           maxStreams: settings.server.max_event_streams,
           maxStreamsPerToken: settings.server.max_event_streams_per_token,

@@ -1,8 +1,12 @@
 /**
  * @module Runs the numbered migrations in `./migrations/` (in order, each once) with Kysely's Migrator.
- * Concurrent migrators are safe: Kysely takes a lock table, so two processes starting together migrate once.
+ * Concurrent migrators are safe, so two processes (or replicas' `autodev db migrate`) starting together migrate
+ * once: on PostgreSQL Kysely holds an advisory lock (`pg_advisory_lock`) and runs the migrations in one transaction;
+ * on SQLite (where Kysely takes no lock) the whole run is one `BEGIN IMMEDIATE` transaction, so a second migrator
+ * waits for the file's write lock and then finds nothing left to do.
  */
-import { Migrator, type Migration, type MigrationResult } from 'kysely';
+import { Migrator, sql, type Kysely, type Migration, type MigrationResult, type MigrationResultSet } from 'kysely';
+import type { Database } from './schema.js';
 import type { DatabaseHandle } from './open-database.js';
 import type { DialectCapabilities } from './dialect.js';
 import { initialMigration } from './migrations/0001-initial.js';
@@ -45,13 +49,28 @@ export interface MigrateOutcome {
 }
 
 export async function migrateToLatest(handle: DatabaseHandle): Promise<MigrateOutcome> {
-  const migrator = new Migrator({
-    db: handle.db,
-    provider: { getMigrations: async () => allMigrations(handle.dialect) },
-    migrationTableName: 'autodev_migrations',
-    migrationLockTableName: 'autodev_migrations_lock',
-  });
-  const { error, results } = await migrator.migrateToLatest();
+  const migrate = (db: Kysely<Database>) =>
+    new Migrator({
+      db,
+      provider: { getMigrations: async () => allMigrations(handle.dialect) },
+      migrationTableName: 'autodev_migrations',
+      migrationLockTableName: 'autodev_migrations_lock',
+    }).migrateToLatest();
+  const { error, results } =
+    handle.dialect.name === 'postgres'
+      ? await migrate(handle.db)
+      : await handle.db.connection().execute(async (connection) => {
+          await sql`begin immediate`.execute(connection);
+          let outcome: MigrationResultSet;
+          try {
+            outcome = await migrate(connection);
+          } catch (thrown) {
+            await sql`rollback`.execute(connection);
+            throw thrown;
+          }
+          await sql.raw(outcome.error ? 'rollback' : 'commit').execute(connection);
+          return outcome;
+        });
   if (error) {
     const failed = results?.find((r: MigrationResult) => r.status === 'Error');
     throw new Error(

@@ -3,8 +3,14 @@
  * <component>` for one part of it. Opens and migrates the database, makes sure the admin token exists, serves the API
  * (with the forge webhook routes), runs the scheduler and the agents until SIGINT/SIGTERM, then stops the agents
  * (their running tasks go back to the queue), the scheduler, the server, the queue and the database, in that order.
- * `serve webhook` serves only `/health` and the webhook routes (on `webhooks.host`/`port`); `serve scheduler` runs
- * only the scheduler.
+ * `serve webhook` serves only `/health`, `/ready` and the webhook routes (on `webhooks.host`/`port`); `serve scheduler`
+ * runs only the scheduler.
+ *
+ * Migrations: `up` migrates the database itself (a laptop's one process; `--no-migrate` makes it wait like `serve`);
+ * `serve *` never migrates: it listens (so `/health` answers and `/ready` says why not), logs that it waits for
+ * `autodev db migrate`, and starts its work once the schema is this build's; a database migrated by a NEWER build is
+ * refused with `SCHEMA_NEWER_THAN_BUILD`. Agent and scheduler processes answer `/health` and `/ready` on
+ * `--health-port` (or `server.health_port`) when one is given.
  */
 import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -24,6 +30,9 @@ import { SecretStore } from '../../secrets/secret-store.js';
 import { ensureAdminToken } from '../../server/api-tokens.js';
 import { buildServer } from '../../server/build-server.js';
 import { migrateToLatest } from '../../store/migrate.js';
+import { readSchemaState, refuseNewerSchema, waitForSchema } from '../../store/schema-version.js';
+import { Readiness } from '../../server/readiness.js';
+import { RetentionRunner } from '../../scheduler/retention-runner.js';
 import { Scheduler, schedulesFrom } from '../../scheduler/scheduler.js';
 import { CliError } from '../cli-error.js';
 import {
@@ -53,10 +62,15 @@ export interface UpArgs {
   webhooksOnly?: boolean | undefined;
   /** Run the scheduler in this process (`up`, `serve scheduler`); default false. */
   scheduler?: boolean | undefined;
+  /** true (`up`): migrate the database here; false (`serve *`, `up --no-migrate`): wait for `autodev db migrate`. */
+  migrate?: boolean | undefined;
+  /** Agent and scheduler processes: serve `/health` and `/ready` on this port (default `server.health_port`). */
+  healthPort?: string | undefined;
 }
 
 export async function run(args: UpArgs, deps: CliDeps): Promise<number> {
   const portOption = args.port === undefined ? undefined : parsePort(args.port);
+  const healthPortOption = args.healthPort === undefined ? undefined : parsePort(args.healthPort, '--health-port');
   if (args.host !== undefined && args.host.trim() === '') {
     throw new AutodevError('VALIDATION_FAILED', '--host must not be empty; use e.g. 127.0.0.1 or 0.0.0.0');
   }
@@ -75,37 +89,33 @@ export async function run(args: UpArgs, deps: CliDeps): Promise<number> {
     masker,
   );
   const handle = await openCliDatabase(dataDir, deps, masker);
+  const readiness = new Readiness();
   let queue: TaskQueue | undefined;
   let app: FastifyInstance | undefined;
   let agents: AgentSupervisor | undefined;
   let scheduler: Scheduler | undefined;
   let notifier: Notifier | undefined;
+  let retention: RetentionRunner | undefined;
+  let stopping = false;
   try {
-    await migrateToLatest(handle);
     queue = new TaskQueue(handle, queueSettingsFrom(settings), deps.now);
-    if (args.webhooksOnly) {
-      app = await buildServer({
-        handle,
-        queue,
-        logger,
-        version,
-        clock: deps.now,
-        settings,
-        env: deps.env,
-        api: false,
-        dataDir,
-      });
-      await listen(app, host, port);
-      const address = app.server.address() as AddressInfo;
-      const shownHost = address.address.includes(':') ? `[${address.address}]` : address.address;
-      writeLine(
-        deps.stdout,
-        `Auto-Dev ${version} webhooks are up: http://${shownHost}:${address.port}/webhooks/{gitlab,github}`,
-      );
-    } else if (args.server !== false) {
-      const token = await ensureAdminToken(handle.db, dataDir, deps.now());
+    if (args.migrate !== false) {
+      // `up`: migrate first, so the server that starts listening serves the current schema from its first request.
+      refuseNewerSchema(await readSchemaState(handle), handle.location);
+      await migrateToLatest(handle);
+      readiness.markSchemaCurrent();
+    }
+    const serveApi = args.server !== false && !args.webhooksOnly;
+    const adminToken = async () => {
+      const created = await ensureAdminToken(handle.db, dataDir, deps.now());
       // Created just now (or by another process meanwhile): from here on it is masked like every other secret.
-      masker.register(fs.readFileSync(token.path, 'utf8'));
+      masker.register(fs.readFileSync(created.path, 'utf8'));
+      return created;
+    };
+    let token = serveApi && args.migrate !== false ? await adminToken() : undefined;
+    const healthPort = args.server === false ? (healthPortOption ?? settings.server.health_port) : undefined;
+    if (args.server !== false || healthPort != null) {
+      // `serve`: listening before the schema is current, so `/health` answers and `/ready` says what is awaited.
       app = await buildServer({
         handle,
         queue,
@@ -114,15 +124,41 @@ export async function run(args: UpArgs, deps: CliDeps): Promise<number> {
         clock: deps.now,
         settings,
         env: deps.env,
-        dailyBudget: settings.tokens.daily_budget,
-        maxFixRounds: settings.workflow.max_fix_rounds,
-        secrets,
-        dataDir,
+        readiness,
+        ...(args.server === false
+          ? { routes: 'health' as const }
+          : args.webhooksOnly
+            ? { api: false, dataDir }
+            : {
+                dailyBudget: settings.tokens.daily_budget,
+                maxFixRounds: settings.workflow.max_fix_rounds,
+                secrets,
+                dataDir,
+              }),
       });
-      await listen(app, host, port);
-      const address = app.server.address() as AddressInfo;
-      const shownHost = address.address.includes(':') ? `[${address.address}]` : address.address;
-      writeLine(deps.stdout, `Auto-Dev ${version} is up: http://${shownHost}:${address.port}`);
+      await listen(app, host, healthPort ?? port);
+      readiness.addLoop('server', () => !stopping);
+    }
+    const baseUrl = app ? addressOf(app) : undefined;
+    if ((args.server === false || args.migrate === false) && baseUrl) {
+      writeLine(deps.stdout, `  health:      ${baseUrl}/health, ${baseUrl}/ready`);
+    }
+    if (args.migrate === false) {
+      const current = await waitForSchema(handle, {
+        signal: shutdown,
+        log: (message) => {
+          logger.warn(message);
+          writeLine(deps.stdout, `  ${message}`);
+        },
+      });
+      if (!current) throw new StoppedBeforeReady();
+      readiness.markSchemaCurrent();
+      if (serveApi) token = await adminToken();
+    }
+    if (args.webhooksOnly) {
+      writeLine(deps.stdout, `Auto-Dev ${version} webhooks are up: ${baseUrl}/webhooks/{gitlab,github}`);
+    } else if (token) {
+      writeLine(deps.stdout, `Auto-Dev ${version} is up: ${baseUrl}`);
       writeLine(
         deps.stdout,
         `  admin token: ${token.path} (${token.created ? 'created now' : 'existing'}; send it as "Authorization: Bearer <token>")`,
@@ -142,6 +178,15 @@ export async function run(args: UpArgs, deps: CliDeps): Promise<number> {
         dueChecks: [{ name: 'deferred projects', run: () => bringBackDueProjects(handle.db, workflow, 'scheduler') }],
       });
       await scheduler.start();
+      readiness.addLoop('scheduler', () => !stopping);
+      retention = new RetentionRunner({
+        handle,
+        settings: settings.retention,
+        firedBy: scheduler.instanceId,
+        logger,
+        clock: deps.now,
+      });
+      retention.start();
       writeLine(
         deps.stdout,
         `  scheduler:   ${schedules.length === 0 ? 'no schedule enabled' : schedules.map((s) => s.name).join(', ')} (${scheduler.instanceId})`,
@@ -158,6 +203,7 @@ export async function run(args: UpArgs, deps: CliDeps): Promise<number> {
         roles,
         secrets,
       });
+      readiness.addLoop('agents', () => !stopping);
       writeLine(deps.stdout, `  agents:      ${roles.join(', ')} (sandbox: ${settings.sandbox.mode})`);
     } else {
       writeLine(deps.stdout, '  agents:      none in this process');
@@ -171,7 +217,12 @@ export async function run(args: UpArgs, deps: CliDeps): Promise<number> {
 
     await untilAborted(shutdown);
     writeLine(deps.stdout, 'stopping...');
+  } catch (error) {
+    if (!(error instanceof StoppedBeforeReady)) throw error;
+    writeLine(deps.stdout, 'stopping before the schema was current...');
   } finally {
+    stopping = true;
+    await retention?.stop();
     await notifier?.stop();
     await agents?.stop();
     await scheduler?.stop();
@@ -183,8 +234,18 @@ export async function run(args: UpArgs, deps: CliDeps): Promise<number> {
   return 0;
 }
 
-function parsePort(text: string): number {
-  return parseWholeNumberText('--port', text, 0, 65_535);
+/** SIGTERM/SIGINT came while the process waited for `autodev db migrate`: a clean stop, not a failure. */
+class StoppedBeforeReady extends Error {}
+
+function parsePort(text: string, option = '--port'): number {
+  return parseWholeNumberText(option, text, 0, 65_535);
+}
+
+/** `http://host:port` of a listening server (an IPv6 address in brackets). */
+function addressOf(app: FastifyInstance): string {
+  const address = app.server.address() as AddressInfo;
+  const shownHost = address.address.includes(':') ? `[${address.address}]` : address.address;
+  return `http://${shownHost}:${address.port}`;
 }
 
 async function listen(app: FastifyInstance, host: string, port: number): Promise<void> {

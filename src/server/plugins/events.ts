@@ -78,6 +78,8 @@ export interface EventsOptions {
   handle: DatabaseHandle;
   queue: TaskQueue;
   limits?: EventStreamLimits;
+  /** Resolves once the schema is this build's (a `serve dashboard` waiting for `db migrate`); the feed starts then. */
+  schemaCurrent?: Promise<void> | undefined;
 }
 
 /** One event as the stream's `data:` line carries it. */
@@ -214,7 +216,14 @@ export const eventsPlugin: FastifyPluginAsyncZod<EventsOptions> = async (app, op
   // does not miss the changes made while it connects.
   app.addHook('onReady', async () => {
     await queue.wakeup.wait(0);
-    await feed.start();
+    if (!options.schemaCurrent) return feed.start();
+    // Streams are refused until then (SCHEMA_NOT_CURRENT), and one that finds the feed not started reads the database.
+    options.schemaCurrent
+      .then(
+        () => feed.start(),
+        () => undefined,
+      )
+      .catch((error: unknown) => app.log.error({ err: error }, 'the event feed could not start'));
   });
   // Open streams would keep `close()` waiting for ever: end them, and wait until they have, before the server closes.
   app.addHook('preClose', async () => {
