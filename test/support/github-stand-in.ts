@@ -64,6 +64,10 @@ export interface Issue {
   labels: string[];
   state: 'open' | 'closed';
   subIssueIds: number[];
+  /** Who opened it. */
+  user: string;
+  /** ISO 8601, set on create and on a label change. */
+  updatedAt: string;
 }
 
 interface CheckRun {
@@ -264,7 +268,7 @@ export class GitHubStandIn {
           this.withRepo(q, 'read', (repo) =>
             this.paged(
               q,
-              repo.issues.map((i) => this.issueJson(repo, i)),
+              this.filteredIssues(q, repo.issues).map((i) => this.issueJson(repo, i)),
             ),
           ),
       ],
@@ -419,7 +423,28 @@ export class GitHubStandIn {
       labels: i.labels.map((name) => ({ name })),
       html_url: `${this.url}/${repo.owner}/${repo.name}/issues/${i.number}`,
       sub_issues_summary: { total: i.subIssueIds.length, completed: 0, percent_completed: 0 },
+      user: { login: i.user },
+      updated_at: i.updatedAt,
     };
+  }
+
+  /** `GET /repos/:o/:r/issues` with `labels` (all of them), `state` (default open), `since` and `sort`/`direction`. */
+  private filteredIssues(q: StandInRequest, issues: readonly Issue[]): Issue[] {
+    const params = q.url.searchParams;
+    const labels = (params.get('labels') ?? '').split(',').filter((l) => l !== '');
+    const state = params.get('state') ?? 'open';
+    const since = params.get('since');
+    const wanted = issues.filter(
+      (i) =>
+        labels.every((l) => i.labels.includes(l)) &&
+        (state === 'all' || i.state === state) &&
+        (since === null || Date.parse(i.updatedAt) >= Date.parse(since)),
+    );
+    if (params.get('sort') === 'updated') {
+      wanted.sort((a, b) => Date.parse(a.updatedAt) - Date.parse(b.updatedAt));
+      if (params.get('direction') !== 'asc') wanted.reverse();
+    }
+    return wanted;
   }
 
   // --- pull requests ------------------------------------------------------------------------------------------
@@ -620,6 +645,8 @@ export class GitHubStandIn {
       labels: Array.isArray(q.body.labels) ? q.body.labels.map(String) : [],
       state: 'open',
       subIssueIds: [],
+      user: q.user.username,
+      updatedAt: new Date().toISOString(),
     };
     repo.issues.push(issue);
     return { status: 201, body: this.issueJson(repo, issue) };
@@ -627,6 +654,7 @@ export class GitHubStandIn {
 
   private setLabels(q: StandInRequest, issue: Issue): StandInReply {
     issue.labels = Array.isArray(q.body.labels) ? q.body.labels.map(String) : [];
+    issue.updatedAt = new Date().toISOString();
     return { status: 200, body: issue.labels.map((name) => ({ name })) };
   }
 
