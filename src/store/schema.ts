@@ -303,10 +303,11 @@ export interface ScheduleRunsTable {
 /** What a forge write for an agent's result is (migration 0018, `agents/forge-writes.ts`). */
 export type ForgeWriteKind = 'epic' | 'issue' | 'link' | 'priority' | 'line_comment' | 'note';
 /**
- * `pending`: intended, the forge call not known to have finished; `done`: the forge did it (`external_id`, `url`);
- * `failed`: the forge refused (a retry may try again); `uncertain`: a crash left it pending, so it is never repeated.
+ * `planned`: recorded, not called yet; `calling`: the forge call started; `done`: the forge did it (`external_id`,
+ * `url`); `failed`: the forge refused (a retry tries again); `uncertain`: a crash left it `calling`, so whether the
+ * forge did it is unknown and it is never repeated (a human looks).
  */
-export type ForgeWriteStatus = 'pending' | 'done' | 'failed' | 'uncertain';
+export type ForgeWriteStatus = 'planned' | 'calling' | 'done' | 'failed' | 'uncertain';
 
 /** One intended write into a GitLab/GitHub forge and its outcome (migration 0018). */
 export interface ForgeWritesTable {
@@ -317,6 +318,8 @@ export interface ForgeWritesTable {
   repo_id: number;
   kind: ForgeWriteKind;
   status: ForgeWriteStatus;
+  /** JSON: the write itself (`ForgeWriteRequest`, agents/forge-writes.ts). */
+  request: string;
   external_id: string | null;
   url: string | null;
   /** JSON: what the write said (an epic's form, the refusal) for people. */

@@ -1,9 +1,9 @@
 /**
  * @module Migration 0018: what Auto-Dev wrote into a GitLab/GitHub forge for an agent's result, and where the
  * polling fallback left off. `forge_writes` holds one row per intended write (an epic, a story issue, a link, a
- * priority, a review comment) under a unique `write_key` (`task:<id>:story:<n>`): the intent is recorded before the
- * forge call and its outcome (the forge's id and URL) after, each in its own short transaction, so a retried task
- * never writes twice. `forge_poll_cursors` keeps each repository's poll position per stream.
+ * priority, a review comment) under a unique `write_key` (`task:<id>:story:<n>`) with the request itself: the whole
+ * plan is recorded before any forge call, each call is marked `calling` before and `done` (the forge's id and URL)
+ * after, each in its own short transaction, so a retried task never writes twice. `forge_poll_cursors` keeps each repository's poll position per stream.
  */
 import { sql, type Kysely, type Migration } from 'kysely';
 import type { DialectCapabilities } from '../dialect.js';
@@ -24,12 +24,13 @@ export function forgeWritesMigration(dialect: DialectCapabilities): Migration {
         )
         .addColumn('kind', 'text', (c) => c.notNull())
         .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('request', 'text', (c) => c.notNull())
         .addColumn('external_id', 'text')
         .addColumn('url', 'text')
         .addColumn('detail', 'text', (c) => c.notNull().defaultTo(''))
         .addColumn('created_at', 'bigint', (c) => c.notNull())
         .addColumn('updated_at', 'bigint', (c) => c.notNull())
-        .addCheckConstraint('forge_writes_status_check', sql`status in ('pending', 'done', 'failed', 'uncertain')`)
+        .addCheckConstraint('forge_writes_status_check', sql`status in ('planned', 'calling', 'done', 'failed', 'uncertain')`)
         .execute();
       await db.schema.createIndex('forge_writes_task_idx').on('forge_writes').column('task_id').execute();
       await db.schema

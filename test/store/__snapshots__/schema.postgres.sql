@@ -58,6 +58,7 @@ forge_writes.task_id bigint not null
 forge_writes.repo_id bigint not null
 forge_writes.kind text not null
 forge_writes.status text not null
+forge_writes.request text not null
 forge_writes.external_id text
 forge_writes.url text
 forge_writes.detail text not null
