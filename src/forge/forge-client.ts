@@ -128,6 +128,11 @@ export interface ForgeJob {
 /** The pipeline (GitLab) or the check runs (GitHub) of one commit; `status: 'none'` when there is none. */
 export interface ForgePipeline {
   sha: string;
+  /**
+   * The forge's id for what failed, as its webhooks name it (GitLab: the pipeline id; GitHub: the check suite of the
+   * first failed run, else of the first run); absent when there is none or the forge has no such id.
+   */
+  id?: string;
   status: PipelineStatus;
   url: string | null;
   jobs: ForgeJob[];

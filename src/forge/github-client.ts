@@ -367,8 +367,11 @@ export class GitHubClient implements ForgeClient {
       status: checkStatus(run.status, run.conclusion),
       url: run.html_url ?? null,
     }));
+    const failed = runs.find((run) => checkStatus(run.status, run.conclusion) === 'failed') ?? runs[0];
+    const suite = (failed as { check_suite?: { id?: number } | null } | undefined)?.check_suite?.id;
     return {
       sha,
+      ...(suite === undefined ? {} : { id: String(suite) }),
       status: overallStatus(jobs.map((j) => j.status)),
       url: workflows.data.workflow_runs[0]?.html_url ?? jobs[0]?.url ?? null,
       jobs,

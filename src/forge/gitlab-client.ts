@@ -429,6 +429,7 @@ export class GitLabClient implements ForgeClient {
     }[];
     return {
       sha,
+      id: String(newest.id),
       status: pipelineStatus(newest.status),
       url: newest.web_url,
       jobs: jobs.map((j): ForgeJob => ({

@@ -58,6 +58,11 @@ export const RepositorySettingsSchema = z.strictObject({
     .optional(),
   /** The project's page on the forge, for the dashboard. */
   forge_web_url: z.string().max(2000).optional(),
+  /**
+   * How the forge's events reach Auto-Dev: its webhooks (the default), or `poll` where the forge cannot reach this
+   * installation (the scheduler service polls it: `webhooks/poll-forge.ts`).
+   */
+  forge_events: z.enum(['webhook', 'poll']).optional(),
 });
 export type RepositorySettings = z.output<typeof RepositorySettingsSchema>;
 

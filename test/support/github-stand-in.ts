@@ -77,6 +77,8 @@ interface CheckRun {
   status: 'queued' | 'in_progress' | 'completed';
   conclusion: string | null;
   log: string;
+  /** The check suite the run belongs to (one per `addChecks`). */
+  suiteId: number;
 }
 
 interface WorkflowRun {
@@ -185,8 +187,9 @@ export class GitHubStandIn {
     fullName: string,
     sha: string,
     runs: { name: string; status: CheckRun['status']; conclusion?: string | null; log?: string }[],
-  ): { ids: number[]; workflowRunId: number } {
+  ): { ids: number[]; workflowRunId: number; suiteId: number } {
     const repo = this.repo(fullName);
+    const suiteId = this.nextId++;
     const ids = runs.map((r) => {
       const id = this.nextId++;
       repo.checkRuns.push({
@@ -196,6 +199,7 @@ export class GitHubStandIn {
         status: r.status,
         conclusion: r.conclusion ?? null,
         log: r.log ?? '',
+        suiteId,
       });
       return id;
     });
@@ -207,7 +211,7 @@ export class GitHubStandIn {
       status: done ? 'completed' : 'in_progress',
       conclusion: done ? (runs.some((r) => r.conclusion === 'failure') ? 'failure' : 'success') : null,
     });
-    return { ids, workflowRunId };
+    return { ids, workflowRunId, suiteId };
   }
 
   inject(fault: Fault): void {
@@ -589,6 +593,7 @@ export class GitHubStandIn {
           name: c.name,
           status: c.status,
           conclusion: c.conclusion,
+          check_suite: { id: c.suiteId },
           html_url: `${this.url}/${repo.owner}/${repo.name}/actions/runs/0/job/${c.id}`,
           details_url: `${this.url}/${repo.owner}/${repo.name}/actions/runs/0/job/${c.id}`,
         })),

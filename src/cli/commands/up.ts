@@ -25,6 +25,7 @@ import { ensureAdminToken } from '../../server/api-tokens.js';
 import { buildServer } from '../../server/build-server.js';
 import { migrateToLatest } from '../../store/migrate.js';
 import { Scheduler, schedulesFrom } from '../../scheduler/scheduler.js';
+import { ForgePoller } from '../../webhooks/forge-poller.js';
 import { CliError } from '../cli-error.js';
 import {
   cliSecretMasker,
@@ -77,6 +78,7 @@ export async function run(args: UpArgs, deps: CliDeps): Promise<number> {
   let app: FastifyInstance | undefined;
   let agents: AgentSupervisor | undefined;
   let scheduler: Scheduler | undefined;
+  let poller: ForgePoller | undefined;
   let notifier: Notifier | undefined;
   try {
     await migrateToLatest(handle);
@@ -123,6 +125,9 @@ export async function run(args: UpArgs, deps: CliDeps): Promise<number> {
       const schedules = schedulesFrom(settings);
       scheduler = new Scheduler({ queue, schedules, tickMs: settings.scheduler.tick_seconds * 1000, logger });
       await scheduler.start();
+      // The polling fallback for repositories the forge cannot reach (`forge_events: poll`) runs beside it.
+      poller = new ForgePoller({ queue, settings, dataDir, env: deps.env, logger });
+      poller.start();
       writeLine(
         deps.stdout,
         `  scheduler:   ${schedules.length === 0 ? 'no schedule enabled' : schedules.map((s) => s.name).join(', ')} (${scheduler.instanceId})`,
@@ -155,6 +160,7 @@ export async function run(args: UpArgs, deps: CliDeps): Promise<number> {
   } finally {
     await notifier?.stop();
     await agents?.stop();
+    await poller?.stop();
     await scheduler?.stop();
     await app?.close();
     await queue?.close();
