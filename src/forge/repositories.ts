@@ -324,6 +324,7 @@ export function repositoryToJson(row: RepositoryRow) {
     remote_url: row.remote_url,
     forge_project: repositorySettings(row).forge_project ?? null,
     forge_url: repositorySettings(row).forge_web_url ?? null,
+    forge_events: repositorySettings(row).forge_events ?? 'webhook',
     created_at: new Date(row.created_at).toISOString(),
   };
 }

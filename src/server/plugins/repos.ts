@@ -40,6 +40,9 @@ export const RepositorySchema = z
     remote_url: z.string().nullable().describe('GitLab/GitHub: the git remote task branches are pushed to'),
     forge_project: z.string().nullable().describe('GitLab GROUP/NAME or GitHub OWNER/NAME'),
     forge_url: z.string().nullable().describe("The project's page on the forge"),
+    forge_events: z
+      .enum(['webhook', 'poll'])
+      .describe("How the forge's events arrive: its webhooks, or polled by the scheduler service"),
     created_at: IsoTime,
   })
   .meta({ id: 'Repository' });
@@ -59,6 +62,10 @@ const NewRepoBody = z.strictObject({
   token_env: storableText({ min: 1, max: TEXT_LIMITS.name })
     .optional()
     .describe('Environment variable of the server holding the token (default GITLAB_TOKEN / GITHUB_TOKEN)'),
+  events: z
+    .enum(['webhook', 'poll'])
+    .optional()
+    .describe('poll: the forge cannot reach this server; the scheduler service polls it (default webhook)'),
   name: storableText({ max: TEXT_LIMITS.name })
     .optional()
     .describe('Name used by stories (default: the directory name).'),
@@ -148,6 +155,7 @@ export const reposPlugin: FastifyPluginAsyncZod<ReposOptions> = async (app, { db
             project: body.project,
             baseUrl: body.base_url,
             tokenEnv: body.token_env,
+            events: body.events,
             name: body.name,
             testCommand: body.test_command,
             deployCommand: body.deploy_command,
@@ -166,6 +174,7 @@ export const reposPlugin: FastifyPluginAsyncZod<ReposOptions> = async (app, { db
         project: body.project,
         base_url: body.base_url,
         token_env: body.token_env,
+        events: body.events,
       })) {
         if (value !== undefined)
           throw new AutodevError('VALIDATION_FAILED', `${field} goes with forge gitlab or github`);
