@@ -16,6 +16,7 @@ import type { RepositoryRow } from '../../src/forge/repositories.js';
 import { DEFAULT_QUEUE_SETTINGS, TaskQueue } from '../../src/queue/task-queue.js';
 import type { Task } from '../../src/queue/task-record.js';
 import { cloneForTest, commitOnBranch } from '../support/forge-clone.js';
+import { runCliInProcessOn } from '../support/in-process-cli.js';
 import { DIALECTS, useTestDatabase } from '../support/dialects.js';
 import { GitHubStandIn } from '../support/github-stand-in.js';
 import { GitLabStandIn } from '../support/gitlab-stand-in.js';
@@ -148,6 +149,17 @@ describe.each(DIALECTS)('%s: PM and reviewer results in the forge', (dialect) =>
     expect(state.issues.map((i) => i.title)).toEqual(['Sign-in', 'Sign in with email', 'Reset a password']);
     expect(state.issues[0]!.labels).toEqual([]);
     expect(state.issues[0]!.links).toEqual([2, 3]);
+
+    // `autodev tasks show` says which form the epic took.
+    await t.handle.db
+      .updateTable('tasks')
+      .set({ result: JSON.stringify({ ...EPIC_RESULT, forge: summary }) })
+      .where('id', '=', task.id)
+      .execute();
+    const shown = await runCliInProcessOn(t, ['tasks', 'show', String(task.id)]);
+    expect(shown.stdout).toMatch(
+      /forge:\s+5 of 5 writes done in GitLab; epic 1 \S+ is a parent issue its stories link to \(the group has no epics\)/,
+    );
   });
 
   it('files a GitHub issue with the stories as its sub-issues (stand-in)', async () => {
