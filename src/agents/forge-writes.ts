@@ -7,8 +7,8 @@
  * as a line comment on the merge request at the reviewed commit, and the verdict with the other findings (and any the
  * forge would not place on the diff) as one note. The writes are planned from the result, recorded before the first
  * forge call and carried out one by one through `forge-write-log.ts`, so a retried task never writes twice. A story
- * workflow's own `create_user_story` writes nothing (its story is the issue it came from, or none): filing it again
- * would start a second story. A forge failure fails the attempt (the retry carries out the rest of the same plan).
+ * workflow's own `create_user_story` (created by the workflow) writes nothing (its story is the issue it came from,
+ * or none): filing it again would start a second story. A forge failure fails the attempt (the retry carries out the rest of the same plan).
  */
 import type { Kysely } from 'kysely';
 import { isAutodevError } from '../errors.js';
@@ -24,6 +24,7 @@ import { openMergeRequestOf } from '../forge/merge-request-records.js';
 import type { RepositoryRow } from '../forge/repositories.js';
 import type { Task } from '../queue/task-record.js';
 import type { Database, ForgeWriteStatus } from '../store/schema.js';
+import { WORKFLOW_ACTOR } from '../workflow/advance-workflow.js';
 import type { DoneResult } from './result-contracts.js';
 
 export interface ForgeWriteDeps {
@@ -84,7 +85,8 @@ export async function writeResultToForge(
 ): Promise<ForgeWriteSummary | undefined> {
   if (repository.forge !== 'gitlab' && repository.forge !== 'github') return undefined;
   const forge = repository.forge;
-  if (PM_WRITES.has(task.type) && task.type !== 'prioritize_backlog' && task.workflowId !== null) return undefined;
+  // A story workflow's own `create_user_story` refines its story: filing it would start a second one.
+  if (task.type === 'create_user_story' && task.createdBy === WORKFLOW_ACTOR) return undefined;
   if (!PM_WRITES.has(task.type) && task.type !== 'review_mr') return undefined;
   const planned = await planWrites(deps, task, result, options);
   if ('skipped' in planned) return { forge, writes: [], skipped: planned.skipped };

@@ -226,7 +226,7 @@ describe.each(DIALECTS)('%s: PM and reviewer results in the forge', (dialect) =>
 
   it('writes nothing for a story workflow’s own create_user_story, nor for a local repository', async () => {
     const { row } = await githubRepository();
-    const task = { ...(await pmTask('create_user_story', row)), workflowId: 99 };
+    const task = { ...(await pmTask('create_user_story', row)), workflowId: 99, createdBy: 'workflow' };
     expect(await writeResultToForge(deps(), task, row, EPIC_RESULT)).toBeUndefined();
     const local = { ...row, forge: 'local' as const };
     expect(await writeResultToForge(deps(), await pmTask('create_epic', row), local, EPIC_RESULT)).toBeUndefined();
