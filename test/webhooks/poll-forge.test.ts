@@ -18,6 +18,11 @@ import { DEFAULT_QUEUE_SETTINGS, TaskQueue } from '../../src/queue/task-queue.js
 import { buildServer } from '../../src/server/build-server.js';
 import { ForgePoller } from '../../src/webhooks/forge-poller.js';
 import { git } from '../../src/workspace/git.js';
+import { onWorkflowTaskCompleted, startStoryWorkflow } from '../../src/workflow/advance-workflow.js';
+import { decideApproval } from '../../src/workflow/approvals.js';
+import type { GateVerdict } from '../../src/workflow/workflow-steps.js';
+import { workflowDeps } from '../../src/workflow/workflow-deps.js';
+import { cloneForTest, commitOnBranch } from '../support/forge-clone.js';
 import { DIALECTS, useTestDatabase } from '../support/dialects.js';
 import { GitHubStandIn } from '../support/github-stand-in.js';
 import { GitLabStandIn } from '../support/gitlab-stand-in.js';
@@ -232,6 +237,119 @@ describe.each(DIALECTS)('%s: polling the forge', (dialect) => {
       );
       expect(hook.json()).toMatchObject({ outcome: 'duplicate', task_id: fix.id });
       expect(await count('tasks')).toBe(1);
+    } finally {
+      await standIn.close();
+    }
+  });
+
+  async function complete(type: string, result: Record<string, unknown>, deterministic?: GateVerdict) {
+    const task = await queue.claim('w1', [type]);
+    if (!task) throw new Error(`no pending ${type}`);
+    await t.handle.db.transaction().execute(async (tx) => {
+      await queue.complete({ taskId: task.id, workerId: 'w1' }, result, tx);
+      await onWorkflowTaskCompleted(tx, workflowDeps(queue, 3), task, result, 'w1', deterministic);
+    });
+  }
+
+  it("decides a story's pending merge approval from an approval polled from GitLab (stand-in), once", async () => {
+    const standIn = await new GitLabStandIn().start();
+    try {
+      standIn.addUser(TOKEN, 'swarm-bot');
+      standIn.addUser(HUMAN_TOKEN, 'maintainer');
+      standIn.addUser('stranger-token', 'mallory');
+      await standIn.createProject('acme/app');
+      const clone = await cloneForTest(standIn.remoteUrl('acme/app'), TOKEN, path.join(dir, `approve-${dialect}`));
+      const registered = await register('gitlab', 'acme/app', clone, standIn.url);
+      const row = (await t.handle.db
+        .updateTable('repositories')
+        .set({ remote_url: standIn.remoteUrl('acme/app') })
+        .where('id', '=', registered.id)
+        .returningAll()
+        .executeTakeFirstOrThrow()) as RepositoryRow;
+
+      // A story driven by hand to its merge approval (the gates pass).
+      const deps = workflowDeps(queue, 3);
+      const wf = await startStoryWorkflow(t.handle.db, deps, {
+        title: 'Sum',
+        body: 'b',
+        repoId: row.id,
+        createdBy: 'test',
+      });
+      await complete('create_user_story', {
+        status: 'done',
+        summary: 's',
+        stories: [{ title: 'Sum', body: 'B', acceptance_criteria: ['w'] }],
+      });
+      await complete('write_spec', {
+        status: 'done',
+        summary: 's',
+        spec_markdown: '# S',
+        files_to_touch: ['sum.js'],
+        test_plan: 't',
+        risks: [],
+      });
+      const spec = await t.handle.db
+        .selectFrom('approvals')
+        .selectAll()
+        .where('status', '=', 'pending')
+        .executeTakeFirstOrThrow();
+      await decideApproval(t.handle.db, deps, { id: spec.id, decision: 'approved', actor: 'test' });
+      const head = await commitOnBranch(
+        clone,
+        'autodev/1-sum',
+        { 'sum.js': 'export const sum = (a, b) => a + b;\n' },
+        'Sum',
+      );
+      await git(clone, ['checkout', '--quiet', 'main']);
+      await complete('implement_feature', {
+        status: 'done',
+        summary: 's',
+        branch: 'autodev/1-sum',
+        commits: [{ sha: head, message: 'Sum' }],
+        files_changed: ['sum.js'],
+      });
+      const passing = { passed: true, findings: [] };
+      await complete('review_mr', { status: 'done', summary: 'fine', verdict: 'approve', findings: [] });
+      await complete(
+        'run_tests',
+        { status: 'done', summary: 'pass', command: 'npm test', passed: 3, failed: 0, skipped: 0, failures: [] },
+        passing,
+      );
+      await complete('security_scan', { status: 'done', summary: 'clean', verdict: 'pass', findings: [] });
+      const merge = await t.handle.db
+        .selectFrom('approvals')
+        .selectAll()
+        .where('status', '=', 'pending')
+        .executeTakeFirstOrThrow();
+      expect(merge).toMatchObject({ kind: 'merge', workflow_id: wf.id });
+
+      // The swarm's merge request in the forge (opened there at gate time), approved there by a stranger and a maintainer.
+      const bot = forgeClientFor(row, { dataDir: dir, env: { FORGE_TOKEN: TOKEN } });
+      await bot.pushBranch('autodev/1-sum');
+      const mr = await bot.openMergeRequest({ sourceBranch: 'autodev/1-sum', title: 'Sum', description: '' });
+      await t.handle.db
+        .updateTable('merge_requests')
+        .set({ external_id: mr.externalId })
+        .where('workflow_id', '=', wf.id)
+        .execute();
+      await forgeClientFor(row, { dataDir: dir, env: { FORGE_TOKEN: 'stranger-token' } }).approve(mr.externalId);
+      await forgeClientFor(row, { dataDir: dir, env: { FORGE_TOKEN: HUMAN_TOKEN } }).approve(mr.externalId);
+
+      const [polled] = await poller().pollOnce();
+      expect(polled?.deliveries.map((d) => [d.deliveryId, d.result.outcome])).toEqual([
+        [`poll:mr:${mr.externalId}:approval:${merge.id}:mallory`, 'ignored'],
+        [`poll:mr:${mr.externalId}:approval:${merge.id}:maintainer`, 'acted'],
+      ]);
+      const decided = await t.handle.db
+        .selectFrom('approvals')
+        .selectAll()
+        .where('id', '=', merge.id)
+        .executeTakeFirstOrThrow();
+      expect(decided).toMatchObject({ status: 'approved', decided_by: 'gitlab:maintainer' });
+      const tasks = await count('tasks');
+      const [again] = await poller().pollOnce();
+      expect(again?.deliveries.filter((d) => d.result.outcome === 'acted')).toEqual([]);
+      expect(await count('tasks')).toBe(tasks);
     } finally {
       await standIn.close();
     }
