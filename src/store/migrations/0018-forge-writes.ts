@@ -30,7 +30,10 @@ export function forgeWritesMigration(dialect: DialectCapabilities): Migration {
         .addColumn('detail', 'text', (c) => c.notNull().defaultTo(''))
         .addColumn('created_at', 'bigint', (c) => c.notNull())
         .addColumn('updated_at', 'bigint', (c) => c.notNull())
-        .addCheckConstraint('forge_writes_status_check', sql`status in ('planned', 'calling', 'done', 'failed', 'uncertain')`)
+        .addCheckConstraint(
+          'forge_writes_status_check',
+          sql`status in ('planned', 'calling', 'done', 'failed', 'uncertain')`,
+        )
         .execute();
       await db.schema.createIndex('forge_writes_task_idx').on('forge_writes').column('task_id').execute();
       await db.schema
