@@ -42,6 +42,9 @@ import { onWorkflowTaskCompleted } from '../workflow/advance-workflow.js';
 import { deterministicHandlerFor } from './deterministic-handlers.js';
 import { publishGateVerdict } from './publish-gate-verdict.js';
 import type { PublishEndpoints } from '../publish/publisher.js';
+import { writeResultToForge } from './forge-writes.js';
+import { forgeClientFor } from '../forge/forge-clients.js';
+import { refreshDefaultBranchFromRemote } from '../forge/refresh-from-remote.js';
 import { runTaskGates } from './run-gates.js';
 import { createMemoryService } from '../memory/memory-service.js';
 import { openMemoryChannel, sessionNoteView, type MemoryChannel } from '../memory/memory-channel.js';
@@ -168,6 +171,10 @@ async function prepareWorkspace(deps: AgentRuntimeDeps, role: Role, task: Task) 
     .where('id', '=', task.repoId)
     .executeTakeFirst();
   if (!repo) throw new Error(`task ${task.id} names repository ${task.repoId}, which is not registered`);
+  // An analysis reads the remote as it is now: the clone cache's default branch is fetched first (the token only in
+  // this git process's environment, never the session's).
+  if (task.type === 'analyze_repo')
+    await refreshDefaultBranchFromRemote(repo, { dataDir: deps.dataDir, env: deps.env });
   const payload = task.payload as { title?: unknown; branch?: unknown; ref?: unknown };
   const title = typeof payload.title === 'string' ? payload.title : task.type;
   const ref =
@@ -450,6 +457,24 @@ async function runSession(
     wip && workspace.worktree && workspace.repo && 'commits' in checked.result
       ? await commitsBetween(workspace.worktree.repoPath, workspace.worktree.head, wip.commit)
       : undefined;
+  // The PM's issues and the reviewer's comments go into a GitLab/GitHub forge here, outside any transaction; a retry
+  // carries out the same recorded plan and writes nothing twice (`forge-writes.ts`).
+  const forgeWrites =
+    checked.result.status === 'done' && workspace.repo
+      ? await writeResultToForge(
+          {
+            db,
+            clock,
+            clientFor: (row) => forgeClientFor(row, { dataDir: deps.dataDir, env: deps.env }),
+            swarmLabel: settings.webhooks.swarm_label,
+            actor: context.holder.workerId,
+          },
+          task,
+          workspace.repo,
+          checked.result,
+          { reviewedSha: workspace.readOnly ? workspace.worktree?.head : undefined },
+        )
+      : undefined;
   const result: Record<string, unknown> = {
     ...checked.result,
     session_id: sessionId,
@@ -459,9 +484,10 @@ async function runSession(
     // The commits this attempt really added to the branch (read from the repository), whatever the agent claimed.
     ...(commits ? { commits } : {}),
     ...(gate ? { gates: { ...gate.record, ...(gate.verdict ? { verdict: gate.verdict } : {}) } } : {}),
+    ...(forgeWrites ? { forge: forgeWrites } : {}),
   };
   // On GitLab/GitHub the gate's verdict goes on the story's merge request (opened or refreshed now), outside any
-  // transaction; what was posted is kept in the result.
+  // transaction; what was posted is kept in the result (a story's gate tasks: `forge-writes.ts` leaves those alone).
   const forge =
     checked.result.status === 'done'
       ? await publishGateVerdict(

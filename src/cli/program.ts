@@ -374,6 +374,7 @@ export function buildProgram(deps: CliDeps): CliProgram {
     .option('--github <owner/name>', 'a GitHub repository')
     .option('--github-api-url <url>', 'GitHub Enterprise REST API, e.g. https://ghe.example.com/api/v3')
     .option('--token-env <name>', 'environment variable holding the forge token (default GITLAB_TOKEN / GITHUB_TOKEN)')
+    .option('--poll', 'the forge cannot reach Auto-Dev: the scheduler service polls it instead of waiting for webhooks')
     .option('--name <name>', 'name used by --repo (default: the directory or project name)')
     .option('--test-command <cmd>', 'what the test gate runs, e.g. "npm test"')
     .option('--deploy-command <cmd>', 'what the deploy step runs')
@@ -396,6 +397,7 @@ export function buildProgram(deps: CliDeps): CliProgram {
             github?: string;
             githubApiUrl?: string;
             tokenEnv?: string;
+            poll?: boolean;
             name?: string;
             testCommand?: string;
             deployCommand?: string;

@@ -171,6 +171,8 @@ const WebhooksSchema = z
     /** `autodev serve webhook`: where it listens (`autodev up` serves the routes on server.port). */
     host: z.string().min(1).default('127.0.0.1'),
     port: wholeNumber(0).max(65_535).default(8081),
+    /** How often the scheduler service polls the repositories whose settings say `forge_events: poll`. */
+    poll_seconds: z.number().min(1).max(86_400).default(60),
   })
   .prefault({});
 

@@ -27,6 +27,9 @@ export const RepositorySchema = z
     remote_url: z.string().nullable().describe('GitLab/GitHub: the git remote task branches are pushed to'),
     forge_project: z.string().nullable().describe('GitLab GROUP/NAME or GitHub OWNER/NAME'),
     forge_url: z.string().nullable().describe("The project's page on the forge"),
+    forge_events: z
+      .enum(['webhook', 'poll'])
+      .describe("How the forge's events arrive: its webhooks, or polled by the scheduler service"),
     created_at: IsoTime,
   })
   .meta({ id: 'Repository' });

@@ -44,6 +44,8 @@ export interface NewForgeRepository extends RepositoryOptions {
   project: string;
   /** The environment variable holding the token (default GITLAB_TOKEN / GITHUB_TOKEN). */
   tokenEnv?: string | undefined;
+  /** `poll`: the forge cannot reach this installation; the scheduler service polls it (`forge_events`). */
+  events?: 'webhook' | 'poll' | undefined;
 }
 
 export async function addForgeRepository(
@@ -57,7 +59,12 @@ export async function addForgeRepository(
     input.forge === 'gitlab' ? '--gitlab' : '--github-api-url',
   );
   const tokenEnv = checkedTokenEnv(input.tokenEnv ?? DEFAULT_TOKEN_ENV[input.forge]);
-  const forgeSettings = { forge_base_url: baseUrl, forge_project: project, forge_token_env: tokenEnv };
+  const forgeSettings = {
+    forge_base_url: baseUrl,
+    forge_project: project,
+    forge_token_env: tokenEnv,
+    ...(input.events === 'poll' ? { forge_events: 'poll' as const } : {}),
+  };
   const options = checkedRepositoryOptions(input.name ?? project.split('/').at(-1) ?? project, input, forgeSettings);
   const { name, testCommand, deployCommand, lintCommand } = options;
   const taken = await db.selectFrom('repositories').select('id').where('name', '=', name).executeTakeFirst();

@@ -128,6 +128,11 @@ export interface ForgeJob {
 /** The pipeline (GitLab) or the check runs (GitHub) of one commit; `status: 'none'` when there is none. */
 export interface ForgePipeline {
   sha: string;
+  /**
+   * The forge's id for what failed, as its webhooks name it (GitLab: the pipeline id; GitHub: the check suite of the
+   * first failed run, else of the first run); absent when there is none or the forge has no such id.
+   */
+  id?: string;
   status: PipelineStatus;
   url: string | null;
   jobs: ForgeJob[];
@@ -148,6 +153,25 @@ export interface ForgeIssue {
 export interface ForgeEpic extends ForgeIssue {
   /** `epic`: a real epic (GitLab group epic, GitHub issue with sub-issues); `parent_issue`: an issue children link to. */
   kind: 'epic' | 'parent_issue';
+}
+
+export interface IssuePriorityInput {
+  /** The priority label to set, e.g. `priority::8`. */
+  label: string;
+  /** Labels starting with this are the priority family: removed before `label` is added (e.g. `priority::`). */
+  labelPrefix: string;
+  /** The issue's weight where the forge has weights (GitLab); other forges ignore it. */
+  weight: number | null;
+}
+
+/** An open issue as a poll of the forge sees it. */
+export interface ForgeLabelledIssue extends ForgeIssue {
+  title: string;
+  body: string;
+  labels: string[];
+  author: string;
+  /** ISO 8601, as the forge says it. */
+  updatedAt: string;
 }
 
 /** One repository's forge. Every method is a network (or git) call; none touches Auto-Dev's database. */
@@ -189,6 +213,13 @@ export interface ForgeClient {
   linkToEpic(epic: ForgeEpic, childIssueExternalId: string): Promise<void>;
   /** Replaces the issue's labels. */
   setLabels(issueExternalId: string, labels: readonly string[]): Promise<void>;
+  /** Replaces the issue's priority label (other labels kept) and sets its weight where the forge has weights. */
+  setIssuePriority(issueExternalId: string, priority: IssuePriorityInput): Promise<void>;
+  /**
+   * Open issues labelled `label` updated at or after `since` (ISO 8601; null: all), least recently updated first
+   * (the polling fallback's read of what a webhook would have said).
+   */
+  listLabelledIssues(label: string, since: string | null): Promise<ForgeLabelledIssue[]>;
 }
 
 /** Builds a repository's client; one per forge kind, registered in `forge-clients.ts`. */

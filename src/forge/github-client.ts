@@ -15,10 +15,12 @@ import type {
   ForgeEpic,
   ForgeIssue,
   ForgeJob,
+  ForgeLabelledIssue,
   ForgeMergeRequest,
   ForgeNote,
   ForgePipeline,
   ForgeRepository,
+  IssuePriorityInput,
   LineCommentInput,
   MergeInput,
   MergeResult,
@@ -365,8 +367,11 @@ export class GitHubClient implements ForgeClient {
       status: checkStatus(run.status, run.conclusion),
       url: run.html_url ?? null,
     }));
+    const failed = runs.find((run) => checkStatus(run.status, run.conclusion) === 'failed') ?? runs[0];
+    const suite = (failed as { check_suite?: { id?: number } | null } | undefined)?.check_suite?.id;
     return {
       sha,
+      ...(suite === undefined ? {} : { id: String(suite) }),
       status: overallStatus(jobs.map((j) => j.status)),
       url: workflows.data.workflow_runs[0]?.html_url ?? jobs[0]?.url ?? null,
       jobs,
@@ -417,6 +422,38 @@ export class GitHubClient implements ForgeClient {
       issue_number: numberOf(issueExternalId),
       labels: [...labels],
     });
+  }
+
+  /** GitHub has no weights: the priority is the label alone. */
+  async setIssuePriority(issueExternalId: string, priority: IssuePriorityInput): Promise<void> {
+    const issue = await this.octokit.rest.issues.get({ ...this.where, issue_number: numberOf(issueExternalId) });
+    const labels = issue.data.labels
+      .map((l) => (typeof l === 'string' ? l : (l.name ?? '')))
+      .filter((l) => l !== '' && !l.startsWith(priority.labelPrefix));
+    await this.setLabels(issueExternalId, [...labels, priority.label]);
+  }
+
+  async listLabelledIssues(label: string, since: string | null): Promise<ForgeLabelledIssue[]> {
+    const issues = await this.octokit.paginate(this.octokit.rest.issues.listForRepo, {
+      ...this.where,
+      labels: label,
+      state: 'open',
+      sort: 'updated',
+      direction: 'asc',
+      ...(since === null ? {} : { since }),
+      per_page: 100,
+    });
+    return issues
+      .filter((i) => !i.pull_request)
+      .map((i) => ({
+        externalId: String(i.number),
+        url: i.html_url,
+        title: i.title,
+        body: i.body ?? '',
+        labels: i.labels.map((l) => (typeof l === 'string' ? l : (l.name ?? ''))).filter((l) => l !== ''),
+        author: i.user?.login ?? 'unknown',
+        updatedAt: i.updated_at,
+      }));
   }
 }
 

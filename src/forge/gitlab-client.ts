@@ -16,10 +16,12 @@ import type {
   ForgeEpic,
   ForgeIssue,
   ForgeJob,
+  ForgeLabelledIssue,
   ForgeMergeRequest,
   ForgeNote,
   ForgePipeline,
   ForgeRepository,
+  IssuePriorityInput,
   LineCommentInput,
   MergeInput,
   MergeResult,
@@ -427,6 +429,7 @@ export class GitLabClient implements ForgeClient {
     }[];
     return {
       sha,
+      id: String(newest.id),
       status: pipelineStatus(newest.status),
       url: newest.web_url,
       jobs: jobs.map((j): ForgeJob => ({
@@ -493,6 +496,45 @@ export class GitLabClient implements ForgeClient {
 
   async setLabels(issueExternalId: string, labels: readonly string[]): Promise<void> {
     await this.api.Issues.edit(this.projectPath, iidOf(issueExternalId), { labels: labels.join(',') });
+  }
+
+  async setIssuePriority(issueExternalId: string, priority: IssuePriorityInput): Promise<void> {
+    const iid = iidOf(issueExternalId);
+    const issue = (await this.api.Issues.show(iid, { projectId: this.projectPath })) as unknown as { labels: string[] };
+    const labels = [...issue.labels.filter((l) => !l.startsWith(priority.labelPrefix)), priority.label];
+    await this.api.Issues.edit(this.projectPath, iid, {
+      labels: labels.join(','),
+      ...(priority.weight === null ? {} : { weight: priority.weight }),
+    });
+  }
+
+  async listLabelledIssues(label: string, since: string | null): Promise<ForgeLabelledIssue[]> {
+    const issues = (await this.api.Issues.all({
+      projectId: this.projectPath,
+      labels: label,
+      state: 'opened',
+      orderBy: 'updated_at',
+      sort: 'asc',
+      ...(since === null ? {} : { updatedAfter: since }),
+      perPage: 100,
+    })) as unknown as {
+      iid: number;
+      title: string;
+      description: string | null;
+      labels: string[];
+      web_url: string;
+      author: { username: string };
+      updated_at: string;
+    }[];
+    return issues.map((i) => ({
+      externalId: String(i.iid),
+      url: i.web_url,
+      title: i.title,
+      body: i.description ?? '',
+      labels: i.labels,
+      author: i.author.username,
+      updatedAt: i.updated_at,
+    }));
   }
 }
 

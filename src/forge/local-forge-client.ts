@@ -24,6 +24,7 @@ import type {
   ForgeClientFactory,
   ForgeEpic,
   ForgeIssue,
+  ForgeLabelledIssue,
   ForgeMergeRequest,
   ForgeNote,
   ForgePipeline,
@@ -231,6 +232,14 @@ export class LocalForgeClient implements ForgeClient {
 
   setLabels(): Promise<void> {
     return this.unsupported('labels');
+  }
+
+  setIssuePriority(): Promise<void> {
+    return this.unsupported('issue priorities');
+  }
+
+  listLabelledIssues(): Promise<ForgeLabelledIssue[]> {
+    return this.unsupported('issues');
   }
 
   private async requireCommit(branch: string): Promise<string> {

@@ -58,6 +58,11 @@ export const RepositorySettingsSchema = z.strictObject({
     .optional(),
   /** The project's page on the forge, for the dashboard. */
   forge_web_url: z.string().max(2000).optional(),
+  /**
+   * How the forge's events reach Auto-Dev: its webhooks (the default), or `poll` where the forge cannot reach this
+   * installation (the scheduler service polls it: `webhooks/poll-forge.ts`).
+   */
+  forge_events: z.enum(['webhook', 'poll']).optional(),
 });
 export type RepositorySettings = z.output<typeof RepositorySettingsSchema>;
 
@@ -319,6 +324,7 @@ export function repositoryToJson(row: RepositoryRow) {
     remote_url: row.remote_url,
     forge_project: repositorySettings(row).forge_project ?? null,
     forge_url: repositorySettings(row).forge_web_url ?? null,
+    forge_events: repositorySettings(row).forge_events ?? 'webhook',
     created_at: new Date(row.created_at).toISOString(),
   };
 }

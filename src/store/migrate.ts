@@ -23,6 +23,7 @@ import { notificationsMigration } from './migrations/0015-notifications.js';
 import { memoryNotesMigration } from './migrations/0014-memory-notes.js';
 import { mergeRequestUrlsMigration } from './migrations/0017-merge-request-urls.js';
 import { projectsMigration } from './migrations/0016-projects.js';
+import { forgeWritesMigration } from './migrations/0018-forge-writes.js';
 
 /** Every migration, by name. Names sort in the order they run; never rename or edit a released one. */
 export function allMigrations(dialect: DialectCapabilities): Record<string, Migration> {
@@ -41,6 +42,7 @@ export function allMigrations(dialect: DialectCapabilities): Record<string, Migr
     '0014-memory-notes': memoryNotesMigration(dialect),
     '0017-merge-request-urls': mergeRequestUrlsMigration(),
     '0016-projects': projectsMigration(dialect),
+    '0018-forge-writes': forgeWritesMigration(dialect),
   };
 }
 

@@ -303,6 +303,42 @@ export interface ScheduleRunsTable {
   created_at: CreatedAt;
 }
 
+/** What a forge write for an agent's result is (migration 0018, `agents/forge-writes.ts`). */
+export type ForgeWriteKind = 'epic' | 'issue' | 'link' | 'priority' | 'line_comment' | 'note';
+/**
+ * `planned`: recorded, not called yet; `calling`: the forge call started; `done`: the forge did it (`external_id`,
+ * `url`); `failed`: the forge refused (a retry tries again); `uncertain`: a crash left it `calling`, so whether the
+ * forge did it is unknown and it is never repeated (a human looks).
+ */
+export type ForgeWriteStatus = 'planned' | 'calling' | 'done' | 'failed' | 'uncertain';
+
+/** One intended write into a GitLab/GitHub forge and its outcome (migration 0018). */
+export interface ForgeWritesTable {
+  id: Generated<number>;
+  /** Unique: `task:<id>:epic`, `task:<id>:story:<n>`, `task:<id>:link:<n>`, `task:<id>:finding:<n>`. */
+  write_key: string;
+  task_id: number;
+  repo_id: number;
+  kind: ForgeWriteKind;
+  status: ForgeWriteStatus;
+  /** JSON: the write itself (`ForgeWriteRequest`, agents/forge-writes.ts). */
+  request: string;
+  external_id: string | null;
+  url: string | null;
+  /** JSON: what the write said (an epic's form, the refusal) for people. */
+  detail: Generated<string>;
+  created_at: CreatedAt;
+  updated_at: number;
+}
+
+/** Where the polling fallback left off, per repository and stream (`issues`) (migration 0018). */
+export interface ForgePollCursorsTable {
+  repo_id: number;
+  stream: string;
+  cursor: string;
+  updated_at: number;
+}
+
 /** The notification outbox (migration 0015, `src/notify/`). */
 export interface NotificationsTable {
   id: Generated<number>;
@@ -403,6 +439,8 @@ export interface Database {
   notifications: NotificationsTable;
   memory_notes: MemoryNotesTable;
   projects: ProjectsTable;
+  forge_writes: ForgeWritesTable;
+  forge_poll_cursors: ForgePollCursorsTable;
 }
 
 export type TaskRow = Selectable<TasksTable>;

@@ -46,7 +46,8 @@ export interface WorkflowDeps {
   merge?: MergeExecutor;
 }
 
-const WORKFLOW_ACTOR = 'workflow';
+/** Who the workflow's own steps are created by (`tasks.created_by`). */
+export const WORKFLOW_ACTOR = 'workflow';
 
 export interface NewStory {
   title: string;

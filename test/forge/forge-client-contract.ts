@@ -183,5 +183,34 @@ export function describeForgeClientContract(name: string, setup: () => Promise<F
       await f.client.linkToEpic(epic, issue.externalId);
       await f.client.setLabels(issue.externalId, ['autodev', 'priority::high']);
     });
+
+    it('lists the open issues with a label updated since a time, and replaces only the priority label', async () => {
+      if (!f.client.capabilities.issues) {
+        await expectCode(f.client.listLabelledIssues('autodev', null), 'FORGE_UNSUPPORTED');
+        await expectCode(
+          f.client.setIssuePriority('1', { label: 'priority::3', labelPrefix: 'priority::', weight: 3 }),
+          'FORGE_UNSUPPORTED',
+        );
+        return;
+      }
+      const before = new Date(Date.now() - 60_000).toISOString();
+      const labelled = await f.client.createIssue({ title: 'Labelled', body: 'Do it', labels: ['autodev', 'ux'] });
+      await f.client.createIssue({ title: 'Not for the swarm', body: 'x', labels: ['ux'] });
+      const listed = await f.client.listLabelledIssues('autodev', before);
+      expect(listed.map((i) => i.externalId)).toEqual([labelled.externalId]);
+      expect(listed[0]).toMatchObject({ title: 'Labelled', body: 'Do it', labels: ['autodev', 'ux'] });
+      expect(Date.parse(listed[0]!.updatedAt)).toBeGreaterThanOrEqual(Date.parse(before));
+      expect(listed[0]!.author).not.toBe('');
+      expect(await f.client.listLabelledIssues('autodev', new Date(Date.now() + 3_600_000).toISOString())).toEqual([]);
+
+      await f.client.setLabels(labelled.externalId, ['autodev', 'ux', 'priority::2']);
+      await f.client.setIssuePriority(labelled.externalId, {
+        label: 'priority::9',
+        labelPrefix: 'priority::',
+        weight: 9,
+      });
+      const [after] = await f.client.listLabelledIssues('autodev', null);
+      expect([...after!.labels].sort()).toEqual(['autodev', 'priority::9', 'ux']);
+    });
   });
 }

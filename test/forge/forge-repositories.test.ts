@@ -101,15 +101,31 @@ describe.each(DIALECTS)('%s: autodev repos add --gitlab/--github (stand-ins)', (
     );
   });
 
-  it('registers a GitHub repository with the token variable named by --token-env', async () => {
+  it('registers a GitHub repository with the token variable named by --token-env, polled (--poll)', async () => {
     const out = await runCliInProcessOn(
       s.db,
-      ['repos', 'add', '--github', 'octo/web', '--github-api-url', github.url, '--token-env', 'ACME_GH', '--json'],
+      [
+        'repos',
+        'add',
+        '--github',
+        'octo/web',
+        '--github-api-url',
+        github.url,
+        '--token-env',
+        'ACME_GH',
+        '--poll',
+        '--json',
+      ],
       { ACME_GH: GITHUB_TOKEN },
     );
     expect(out.code, out.stderr).toBe(0);
     const repo = JSON.parse(out.stdout) as Record<string, unknown>;
-    expect(repo).toMatchObject({ name: 'web', forge: 'github', remote_url: github.remoteUrl('octo/web') });
+    expect(repo).toMatchObject({
+      name: 'web',
+      forge: 'github',
+      remote_url: github.remoteUrl('octo/web'),
+      forge_events: 'poll',
+    });
     const head = await git(String(repo.location), ['rev-parse', 'HEAD']);
     expect(head.stdout.trim()).toMatch(/^[0-9a-f]{40}$/);
   });
@@ -177,10 +193,11 @@ describe.each(DIALECTS)('%s: autodev repos add --gitlab/--github (stand-ins)', (
     const created = await s.request({
       method: 'POST',
       url: '/api/repos',
-      payload: { forge: 'github', project: 'octo/api', base_url: github.url, merge_method: 'squash' },
+      payload: { forge: 'github', project: 'octo/api', base_url: github.url, merge_method: 'squash', events: 'poll' },
     });
     expect(created.statusCode, created.body).toBe(201);
     expect(created.json()).toMatchObject({
+      forge_events: 'poll',
       name: 'api',
       forge: 'github',
       merge_method: 'squash',

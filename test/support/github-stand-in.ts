@@ -66,6 +66,10 @@ export interface Issue {
   labels: string[];
   state: 'open' | 'closed';
   subIssueIds: number[];
+  /** Who opened it. */
+  user: string;
+  /** ISO 8601, set on create and on a label change. */
+  updatedAt: string;
 }
 
 interface CheckRun {
@@ -75,6 +79,8 @@ interface CheckRun {
   status: 'queued' | 'in_progress' | 'completed';
   conclusion: string | null;
   log: string;
+  /** The check suite the run belongs to (one per `addChecks`). */
+  suiteId: number;
 }
 
 interface WorkflowRun {
@@ -183,8 +189,9 @@ export class GitHubStandIn {
     fullName: string,
     sha: string,
     runs: { name: string; status: CheckRun['status']; conclusion?: string | null; log?: string }[],
-  ): { ids: number[]; workflowRunId: number } {
+  ): { ids: number[]; workflowRunId: number; suiteId: number } {
     const repo = this.repo(fullName);
+    const suiteId = this.nextId++;
     const ids = runs.map((r) => {
       const id = this.nextId++;
       repo.checkRuns.push({
@@ -194,6 +201,7 @@ export class GitHubStandIn {
         status: r.status,
         conclusion: r.conclusion ?? null,
         log: r.log ?? '',
+        suiteId,
       });
       return id;
     });
@@ -205,7 +213,7 @@ export class GitHubStandIn {
       status: done ? 'completed' : 'in_progress',
       conclusion: done ? (runs.some((r) => r.conclusion === 'failure') ? 'failure' : 'success') : null,
     });
-    return { ids, workflowRunId };
+    return { ids, workflowRunId, suiteId };
   }
 
   inject(fault: Fault): void {
@@ -266,7 +274,7 @@ export class GitHubStandIn {
           this.withRepo(q, 'read', (repo) =>
             this.paged(
               q,
-              repo.issues.map((i) => this.issueJson(repo, i)),
+              this.filteredIssues(q, repo.issues).map((i) => this.issueJson(repo, i)),
             ),
           ),
       ],
@@ -422,7 +430,28 @@ export class GitHubStandIn {
       labels: i.labels.map((name) => ({ name })),
       html_url: `${this.url}/${repo.owner}/${repo.name}/issues/${i.number}`,
       sub_issues_summary: { total: i.subIssueIds.length, completed: 0, percent_completed: 0 },
+      user: { login: i.user },
+      updated_at: i.updatedAt,
     };
+  }
+
+  /** `GET /repos/:o/:r/issues` with `labels` (all of them), `state` (default open), `since` and `sort`/`direction`. */
+  private filteredIssues(q: StandInRequest, issues: readonly Issue[]): Issue[] {
+    const params = q.url.searchParams;
+    const labels = (params.get('labels') ?? '').split(',').filter((l) => l !== '');
+    const state = params.get('state') ?? 'open';
+    const since = params.get('since');
+    const wanted = issues.filter(
+      (i) =>
+        labels.every((l) => i.labels.includes(l)) &&
+        (state === 'all' || i.state === state) &&
+        (since === null || Date.parse(i.updatedAt) >= Date.parse(since)),
+    );
+    if (params.get('sort') === 'updated') {
+      wanted.sort((a, b) => Date.parse(a.updatedAt) - Date.parse(b.updatedAt));
+      if (params.get('direction') !== 'asc') wanted.reverse();
+    }
+    return wanted;
   }
 
   // --- pull requests ------------------------------------------------------------------------------------------
@@ -581,6 +610,7 @@ export class GitHubStandIn {
           name: c.name,
           status: c.status,
           conclusion: c.conclusion,
+          check_suite: { id: c.suiteId },
           html_url: `${this.url}/${repo.owner}/${repo.name}/actions/runs/0/job/${c.id}`,
           details_url: `${this.url}/${repo.owner}/${repo.name}/actions/runs/0/job/${c.id}`,
         })),
@@ -637,6 +667,8 @@ export class GitHubStandIn {
       labels: Array.isArray(q.body.labels) ? q.body.labels.map(String) : [],
       state: 'open',
       subIssueIds: [],
+      user: q.user.username,
+      updatedAt: new Date().toISOString(),
     };
     repo.issues.push(issue);
     return { status: 201, body: this.issueJson(repo, issue) };
@@ -644,6 +676,7 @@ export class GitHubStandIn {
 
   private setLabels(q: StandInRequest, issue: Issue): StandInReply {
     issue.labels = Array.isArray(q.body.labels) ? q.body.labels.map(String) : [];
+    issue.updatedAt = new Date().toISOString();
     return { status: 200, body: issue.labels.map((name) => ({ name })) };
   }
 

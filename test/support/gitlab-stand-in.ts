@@ -76,6 +76,10 @@ export interface Issue {
   /** iids of issues linked from this one (`relates_to`). */
   links: number[];
   epicIid: number | null;
+  /** Who opened it. */
+  author: string;
+  /** ISO 8601, set on create and edit. */
+  updatedAt: string;
 }
 
 export interface Epic {
@@ -286,7 +290,7 @@ export class GitLabStandIn {
           this.withProject(q, 'read', (p) =>
             this.paged(
               q,
-              p.issues.map((i) => this.issueJson(p, i)),
+              this.filteredIssues(q, p.issues).map((i) => this.issueJson(p, i)),
             ),
           ),
       ],
@@ -474,7 +478,28 @@ export class GitLabStandIn {
       state: i.state,
       web_url: `${this.url}/${p.path}/-/issues/${i.iid}`,
       epic_iid: i.epicIid,
+      author: { username: i.author },
+      updated_at: i.updatedAt,
     };
+  }
+
+  /** `GET /projects/:id/issues` with `labels` (all of them), `state`, `updated_after` and `order_by`/`sort`. */
+  private filteredIssues(q: StandInRequest, issues: readonly Issue[]): Issue[] {
+    const params = q.url.searchParams;
+    const labels = labelList(params.get('labels') ?? '');
+    const state = params.get('state');
+    const after = params.get('updated_after');
+    const wanted = issues.filter(
+      (i) =>
+        labels.every((l) => i.labels.includes(l)) &&
+        (state === null || state === 'all' || i.state === state) &&
+        (after === null || Date.parse(i.updatedAt) >= Date.parse(after)),
+    );
+    if (params.get('order_by') === 'updated_at') {
+      wanted.sort((a, b) => Date.parse(a.updatedAt) - Date.parse(b.updatedAt));
+      if (params.get('sort') !== 'asc') wanted.reverse();
+    }
+    return wanted;
   }
 
   private async branch(q: StandInRequest, p: Project): Promise<StandInReply> {
@@ -688,6 +713,8 @@ export class GitLabStandIn {
       state: 'opened',
       links: [],
       epicIid: null,
+      author: q.user.username,
+      updatedAt: new Date().toISOString(),
     };
     p.issues.push(issue);
     return { status: 201, body: this.issueJson(p, issue) };
@@ -703,6 +730,7 @@ export class GitLabStandIn {
     if (typeof q.body.weight === 'number') i.weight = q.body.weight;
     if (typeof q.body.title === 'string') i.title = q.body.title;
     if (q.body.state_event === 'close') i.state = 'closed';
+    i.updatedAt = new Date().toISOString();
     return { status: 200, body: this.issueJson(p, i) };
   }
 

@@ -404,6 +404,7 @@ describe.each(ONE_DIALECT)('%s: dashboard in Chromium', { timeout: 90_000 }, (di
           forge_project: 'acme/app',
           forge_token_env: 'GITLAB_TOKEN',
           forge_web_url: 'https://gitlab.example.com/acme/app',
+          forge_events: 'poll',
         }),
         created_at: now,
         updated_at: now,
@@ -415,6 +416,7 @@ describe.each(ONE_DIALECT)('%s: dashboard in Chromium', { timeout: 90_000 }, (di
       const row = page.getByTestId(`repo-gl-${dialect}`);
       const link = row.getByTestId('repo-forge').getByRole('link', { name: 'GitLab acme/app' });
       expect(await link.getAttribute('href')).toBe('https://gitlab.example.com/acme/app');
+      expect(await row.getByTestId('repo-forge').textContent()).toContain('polled (no webhooks)');
       expect(await row.getByTestId('repo-remote').textContent()).toBe(
         `https://gitlab.example.com/acme/app.gitclone: /data/clones/gl-${dialect}`,
       );
@@ -423,10 +425,28 @@ describe.each(ONE_DIALECT)('%s: dashboard in Chromium', { timeout: 90_000 }, (di
       await form.locator('select[name="forge"]').selectOption('gitlab');
       await form.locator('input[name="project"]').fill('acme/other');
       await form.locator('input[name="base_url"]').fill('https://gitlab.example.com');
+      await form.locator('input[name="poll"]').check();
       await form.getByRole('button', { name: 'Add' }).click();
       await form.getByText('no data directory for clones').waitFor();
       const names = await t.handle.db.selectFrom('repositories').select('name').execute();
       expect(names).toEqual([{ name: `gl-${dialect}` }]);
+
+      // A PM task's page says what it wrote into the forge and which form its epic took.
+      const task = await queue.enqueue({ type: 'create_epic', payload: {}, createdBy: 'test' });
+      const forge = {
+        forge: 'gitlab',
+        epic: { form: 'parent_issue', external_id: '4', url: 'https://gitlab.example.com/acme/app/-/issues/4' },
+        writes: [{ key: `task:${task.id}:epic`, kind: 'epic', status: 'done', url: null, external_id: '4' }],
+      };
+      await t.handle.db
+        .updateTable('tasks')
+        .set({ result: JSON.stringify({ status: 'done', summary: 's', forge }) })
+        .where('id', '=', task.id)
+        .execute();
+      await page.goto(`${base}/tasks/${task.id}`);
+      const section = page.getByTestId('task-forge');
+      await section.waitFor();
+      expect(await section.textContent()).toContain('is a parent issue its stories link to (the group has no epics)');
     } finally {
       await t.handle.db.deleteFrom('repositories').where('name', '=', `gl-${dialect}`).execute();
     }

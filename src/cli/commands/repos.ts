@@ -29,6 +29,7 @@ export type ReposArgs =
       github?: string | undefined;
       githubApiUrl?: string | undefined;
       tokenEnv?: string | undefined;
+      poll?: boolean | undefined;
       name?: string | undefined;
       testCommand?: string | undefined;
       deployCommand?: string | undefined;
@@ -73,7 +74,7 @@ export async function run(args: ReposArgs, deps: CliDeps): Promise<number> {
         'repos add needs a PATH, or --gitlab URL --project GROUP/NAME, or --github OWNER/NAME',
       );
     }
-    for (const flag of ['project', 'githubApiUrl', 'tokenEnv'] as const) {
+    for (const flag of ['project', 'githubApiUrl', 'tokenEnv', 'poll'] as const) {
       if (args[flag] !== undefined) {
         throw new AutodevError(
           'VALIDATION_FAILED',
@@ -188,6 +189,7 @@ async function addRemote(args: Extract<ReposArgs, { action: 'add' }>, deps: CliD
         baseUrl: forge === 'gitlab' ? args.gitlab : args.githubApiUrl,
         project,
         tokenEnv: args.tokenEnv,
+        events: args.poll ? 'poll' : undefined,
         name: args.name,
         testCommand: args.testCommand,
         deployCommand: args.deployCommand,

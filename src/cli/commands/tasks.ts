@@ -180,8 +180,40 @@ function describeTask(task: Task, now: number): string {
   if (task.error !== null) lines.push(['error', task.error]);
   lines.push(['payload', indentJson(task.payload)]);
   if (task.result !== null) lines.push(['result', indentJson(task.result)]);
+  const forge = forgeLine(task.result);
+  if (forge) lines.push(['forge', forge]);
   const width = Math.max(...lines.map(([label]) => label.length)) + 1;
   return [`task ${task.id}`, ...lines.map(([label, value]) => `  ${`${label}:`.padEnd(width)} ${value}`)].join('\n');
+}
+
+/** What the task wrote into GitLab/GitHub (`result.forge`, agents/forge-writes.ts), and which form its epic took. */
+function forgeLine(result: unknown): string | undefined {
+  const forge = (
+    result as {
+      forge?: {
+        forge: string;
+        epic?: { form: string; external_id: string | null; url: string | null };
+        writes: { status: string }[];
+        skipped?: string;
+      };
+    } | null
+  )?.forge;
+  if (!forge) return undefined;
+  const name = forge.forge === 'gitlab' ? 'GitLab' : 'GitHub';
+  if (forge.skipped) return `nothing written to ${name}: ${forge.skipped}`;
+  const done = forge.writes.filter((w) => w.status === 'done').length;
+  const uncertain = forge.writes.filter((w) => w.status === 'uncertain').length;
+  const parts = [`${done} of ${forge.writes.length} writes done in ${name}`];
+  if (uncertain > 0) parts.push(`${uncertain} uncertain after a crash (check the forge)`);
+  if (forge.epic) {
+    const where = `${forge.epic.external_id ?? '?'}${forge.epic.url ? ` ${forge.epic.url}` : ''}`;
+    parts.push(
+      forge.epic.form === 'epic'
+        ? `epic ${where} is a real ${name} epic`
+        : `epic ${where} is a parent issue its stories link to (the group has no epics)`,
+    );
+  }
+  return parts.join('; ');
 }
 
 function indentJson(value: unknown): string {

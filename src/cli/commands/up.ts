@@ -34,6 +34,7 @@ import { readSchemaState, refuseNewerSchema, waitForSchema } from '../../store/s
 import { Readiness } from '../../server/readiness.js';
 import { RetentionRunner } from '../../scheduler/retention-runner.js';
 import { Scheduler, schedulesFrom } from '../../scheduler/scheduler.js';
+import { ForgePoller } from '../../webhooks/forge-poller.js';
 import { CliError } from '../cli-error.js';
 import {
   cliSecretMasker,
@@ -94,6 +95,7 @@ export async function run(args: UpArgs, deps: CliDeps): Promise<number> {
   let app: FastifyInstance | undefined;
   let agents: AgentSupervisor | undefined;
   let scheduler: Scheduler | undefined;
+  let poller: ForgePoller | undefined;
   let notifier: Notifier | undefined;
   let retention: RetentionRunner | undefined;
   let stopping = false;
@@ -187,6 +189,9 @@ export async function run(args: UpArgs, deps: CliDeps): Promise<number> {
         clock: deps.now,
       });
       retention.start();
+      // The polling fallback for repositories the forge cannot reach (`forge_events: poll`) runs beside it.
+      poller = new ForgePoller({ queue, settings, dataDir, env: deps.env, logger });
+      poller.start();
       writeLine(
         deps.stdout,
         `  scheduler:   ${schedules.length === 0 ? 'no schedule enabled' : schedules.map((s) => s.name).join(', ')} (${scheduler.instanceId})`,
@@ -225,6 +230,7 @@ export async function run(args: UpArgs, deps: CliDeps): Promise<number> {
     await retention?.stop();
     await notifier?.stop();
     await agents?.stop();
+    await poller?.stop();
     await scheduler?.stop();
     await app?.close();
     await queue?.close();

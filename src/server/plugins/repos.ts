@@ -44,6 +44,10 @@ const NewRepoBody = z.strictObject({
   token_env: storableText({ min: 1, max: TEXT_LIMITS.name })
     .optional()
     .describe('Environment variable of the server holding the token (default GITLAB_TOKEN / GITHUB_TOKEN)'),
+  events: z
+    .enum(['webhook', 'poll'])
+    .optional()
+    .describe('poll: the forge cannot reach this server; the scheduler service polls it (default webhook)'),
   name: storableText({ max: TEXT_LIMITS.name })
     .optional()
     .describe('Name used by stories (default: the directory name).'),
@@ -133,6 +137,7 @@ export const reposPlugin: FastifyPluginAsyncZod<ReposOptions> = async (app, { db
             project: body.project,
             baseUrl: body.base_url,
             tokenEnv: body.token_env,
+            events: body.events,
             name: body.name,
             testCommand: body.test_command,
             deployCommand: body.deploy_command,
@@ -151,6 +156,7 @@ export const reposPlugin: FastifyPluginAsyncZod<ReposOptions> = async (app, { db
         project: body.project,
         base_url: body.base_url,
         token_env: body.token_env,
+        events: body.events,
       })) {
         if (value !== undefined)
           throw new AutodevError('VALIDATION_FAILED', `${field} goes with forge gitlab or github`);

@@ -48,6 +48,22 @@ events.actor text not null
 events.data text not null
 events.created_at bigint not null
 events.xid bigint not null
+forge_poll_cursors.repo_id bigint not null
+forge_poll_cursors.stream text not null
+forge_poll_cursors.cursor text not null
+forge_poll_cursors.updated_at bigint not null
+forge_writes.id bigint not null
+forge_writes.write_key text not null
+forge_writes.task_id bigint not null
+forge_writes.repo_id bigint not null
+forge_writes.kind text not null
+forge_writes.status text not null
+forge_writes.request text not null
+forge_writes.external_id text
+forge_writes.url text
+forge_writes.detail text not null
+forge_writes.created_at bigint not null
+forge_writes.updated_at bigint not null
 instructions.id bigint not null
 instructions.role text not null
 instructions.message text not null
@@ -244,6 +260,10 @@ CREATE INDEX discussions_reply_to_idx ON public.discussions USING btree (reply_t
 CREATE INDEX discussions_topic_idx ON public.discussions USING btree (topic, id);
 CREATE UNIQUE INDEX events_pkey ON public.events USING btree (id);
 CREATE INDEX events_xid_idx ON public.events USING brin (xid) WITH (pages_per_range='32');
+CREATE UNIQUE INDEX forge_poll_cursors_pk ON public.forge_poll_cursors USING btree (repo_id, stream);
+CREATE UNIQUE INDEX forge_writes_pkey ON public.forge_writes USING btree (id);
+CREATE INDEX forge_writes_task_idx ON public.forge_writes USING btree (task_id);
+CREATE UNIQUE INDEX forge_writes_write_key_key ON public.forge_writes USING btree (write_key);
 CREATE UNIQUE INDEX instructions_pkey ON public.instructions USING btree (id);
 CREATE INDEX instructions_role_idx ON public.instructions USING btree (role, delivered_at);
 CREATE UNIQUE INDEX memory_notes_pkey ON public.memory_notes USING btree (id);

@@ -14,6 +14,8 @@ CREATE TABLE "api_tokens" ("id" integer primary key autoincrement, "name" text n
 CREATE TABLE "approvals" ("id" integer primary key autoincrement, "kind" text not null, "status" text not null, "subject_type" text not null, "subject_id" text not null, "title" text not null, "body" text not null, "workflow_id" integer, "decided_by" text, "reason" text, "decided_at" bigint, "created_at" bigint not null, "updated_at" bigint not null);
 CREATE TABLE "discussions" ("id" integer primary key autoincrement, "topic" text not null, "author" text not null, "body" text not null, "created_at" bigint not null, "reply_to" integer, "task_id" integer, "author_kind" text default 'agent' not null);
 CREATE TABLE "events" ("id" integer primary key autoincrement, "kind" text not null, "subject_type" text not null, "subject_id" text not null, "actor" text not null, "data" text not null, "created_at" bigint not null);
+CREATE TABLE "forge_poll_cursors" ("repo_id" integer not null references "repositories" ("id") on delete cascade, "stream" text not null, "cursor" text not null, "updated_at" bigint not null, constraint "forge_poll_cursors_pk" primary key ("repo_id", "stream"));
+CREATE TABLE "forge_writes" ("id" integer primary key autoincrement, "write_key" text not null unique, "task_id" integer not null references "tasks" ("id") on delete cascade, "repo_id" integer not null references "repositories" ("id") on delete cascade, "kind" text not null, "status" text not null, "request" text not null, "external_id" text, "url" text, "detail" text default '' not null, "created_at" bigint not null, "updated_at" bigint not null, constraint "forge_writes_status_check" check (status in ('planned', 'calling', 'done', 'failed', 'uncertain')));
 CREATE TABLE "instructions" ("id" integer primary key autoincrement, "role" text not null, "message" text not null, "created_by" text not null, "delivered_at" bigint, "delivered_to_session_id" integer, "created_at" bigint not null);
 CREATE TABLE "memory_notes" ("id" integer primary key autoincrement, "repo_id" integer references "repositories" ("id") on delete cascade, "source" text not null, "text" text not null, "subject" text, "created_by" text not null, "embedding" text, "embedding_model" text, "created_at" bigint not null);
 CREATE VIRTUAL TABLE memory_notes_fts using fts5(
@@ -41,6 +43,7 @@ CREATE INDEX "approvals_status_idx" on "approvals" ("status", "id");
 CREATE INDEX "approvals_workflow_idx" on "approvals" ("workflow_id");
 CREATE INDEX "discussions_reply_to_idx" on "discussions" ("reply_to");
 CREATE INDEX "discussions_topic_idx" on "discussions" ("topic", "id");
+CREATE INDEX "forge_writes_task_idx" on "forge_writes" ("task_id");
 CREATE INDEX "instructions_role_idx" on "instructions" ("role", "delivered_at");
 CREATE INDEX "memory_notes_repo_idx" on "memory_notes" ("repo_id", "id");
 CREATE INDEX "merge_request_notes_mr_idx" on "merge_request_notes" ("merge_request_id");

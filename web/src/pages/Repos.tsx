@@ -128,6 +128,7 @@ function ForgeCell({ repo }: { repo: Repo }) {
       ) : (
         label
       )}
+      {repo.forge_events === 'poll' ? <div className="muted">polled (no webhooks)</div> : null}
     </td>
   );
 }
@@ -148,6 +149,7 @@ function AddRepo({ onDone }: { onDone: () => void }) {
   const [project, setProject] = useState('');
   const [baseUrl, setBaseUrl] = useState('');
   const [tokenEnv, setTokenEnv] = useState('');
+  const [poll, setPoll] = useState(false);
   const [name, setName] = useState('');
   const [fields, setFields] = useState<RepoFields>(EMPTY);
   const [error, setError] = useState<Error>();
@@ -163,6 +165,7 @@ function AddRepo({ onDone }: { onDone: () => void }) {
               project: project.trim(),
               ...(baseUrl.trim() ? { base_url: baseUrl.trim() } : {}),
               ...(tokenEnv.trim() ? { token_env: tokenEnv.trim() } : {}),
+              ...(poll ? { events: 'poll' } : {}),
             };
       const body = { ...where, ...toBody(fields, 'add'), ...(name.trim() ? { name: name.trim() } : {}) };
       await api('/api/repos', { method: 'POST', body });
@@ -170,6 +173,7 @@ function AddRepo({ onDone }: { onDone: () => void }) {
       setProject('');
       setBaseUrl('');
       setTokenEnv('');
+      setPoll(false);
       setName('');
       setFields(EMPTY);
       onDone();
@@ -217,6 +221,10 @@ function AddRepo({ onDone }: { onDone: () => void }) {
               value={tokenEnv}
               onChange={(e) => setTokenEnv(e.target.value)}
             />
+          </label>
+          <label title="For a forge that cannot reach Auto-Dev: the scheduler service polls it instead of waiting for webhooks">
+            <input name="poll" type="checkbox" checked={poll} onChange={(e) => setPoll(e.target.checked)} /> Poll the
+            forge (no webhooks)
           </label>
         </>
       )}

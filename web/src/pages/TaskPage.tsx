@@ -107,6 +107,7 @@ export default function TaskPage({ id, me }: { id: number; me: Me | null }) {
         <h2>Payload</h2>
         <JsonView value={t.payload} />
       </section>
+      <ForgeWrites result={t.result} />
       <section>
         <h2>Result</h2>
         {t.result === null || t.result === undefined ? (
@@ -156,5 +157,58 @@ export default function TaskPage({ id, me }: { id: number; me: Me | null }) {
         ) : null}
       </section>
     </div>
+  );
+}
+
+interface ForgeSummary {
+  forge: string;
+  epic?: { form: 'epic' | 'parent_issue'; external_id: string | null; url: string | null };
+  writes: { key: string; kind: string; status: string; url: string | null }[];
+  skipped?: string;
+}
+
+/** What the task wrote into GitLab/GitHub (`result.forge`), and which form its epic took there. */
+function ForgeWrites({ result }: { result: unknown }) {
+  const forge = (result as { forge?: ForgeSummary } | null | undefined)?.forge;
+  if (!forge) return null;
+  const name = forge.forge === 'gitlab' ? 'GitLab' : 'GitHub';
+  const epic = forge.epic;
+  return (
+    <section data-testid="task-forge">
+      <h2>In {name}</h2>
+      {forge.skipped ? <p className="muted">Nothing written: {forge.skipped}</p> : null}
+      {epic ? (
+        <p>
+          Epic{' '}
+          {epic.url ? (
+            <a href={epic.url} target="_blank" rel="noreferrer">
+              {epic.external_id}
+            </a>
+          ) : (
+            epic.external_id
+          )}{' '}
+          {epic.form === 'epic'
+            ? `is a real ${name} epic`
+            : 'is a parent issue its stories link to (the group has no epics)'}
+        </p>
+      ) : null}
+      {forge.writes.length > 0 ? (
+        <ul>
+          {forge.writes.map((w) => (
+            <li key={w.key}>
+              {w.kind} {w.status}
+              {w.url ? (
+                <>
+                  {' '}
+                  <a href={w.url} target="_blank" rel="noreferrer">
+                    {w.url}
+                  </a>
+                </>
+              ) : null}
+            </li>
+          ))}
+        </ul>
+      ) : null}
+    </section>
   );
 }
