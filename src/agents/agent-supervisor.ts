@@ -236,7 +236,7 @@ export class AgentSupervisor {
           onTaskStart: (task) =>
             void status({ status: 'working', currentTaskId: task.id, detail: null, now: this.now() }),
           onTaskEnd: (task, outcome) => {
-            log.info({ task: task.id, type: task.type, outcome }, `task ${outcome}`);
+            log.info({ lifecycle: true, task: task.id, type: task.type, outcome }, `task ${outcome}`);
             const limited = outcome === 'released' ? released : undefined;
             void status({
               status: limited ? 'rate_limited' : 'idle',
@@ -260,7 +260,7 @@ export class AgentSupervisor {
   }
 
   private async stopWorker(worker: RunningWorker, reason: string): Promise<void> {
-    this.deps.logger.info({ agent: worker.instanceId, reason }, 'stopping agent');
+    this.deps.logger.info({ lifecycle: true, agent: worker.instanceId, reason }, 'stopping agent');
     worker.abort.abort(new Error(reason));
     await worker.done;
   }

@@ -17,6 +17,7 @@ import type { ApprovalsArgs } from './commands/approvals.js';
 import type { ReposArgs } from './commands/repos.js';
 import type { StoriesArgs } from './commands/stories.js';
 import { registerPublishCommand } from './commands/publish-command.js';
+import { registerLogsCommand } from './commands/logs.js';
 import { registerSecretsCommands } from './commands/secrets-commands.js';
 import { registerSwarmCommands } from './swarm-program.js';
 import type { SchedulesArgs } from './commands/schedules.js';
@@ -319,6 +320,7 @@ export function buildProgram(deps: CliDeps): CliProgram {
     );
 
   registerPublishCommand(program, { deps, act, globals });
+  registerLogsCommand(program, { deps, act, globals });
   const reposCommand = { run: async (args: ReposArgs) => (await import('./commands/repos.js')).run(args, deps) };
   const repos = program.command('repos').description('the local git repositories stories run on');
   repos

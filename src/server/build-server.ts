@@ -36,6 +36,7 @@ import { providersPlugin } from './plugins/providers.js';
 import { SettingsSchema, type Settings } from '../config/settings-schema.js';
 import { webhooksPlugin, type WebhooksOptions } from './plugins/webhooks.js';
 import { schedulesPlugin } from './plugins/schedules.js';
+import { operationsPlugin } from './plugins/operations.js';
 
 /** Request bodies above this are refused with 413 PAYLOAD_TOO_LARGE. */
 export const BODY_LIMIT_BYTES = 1024 * 1024;
@@ -159,6 +160,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
         dailyBudget: deps.dailyBudget ?? 0,
       });
       await api.register(statsPlugin, { db: deps.handle.db, clock: deps.clock ?? Date.now });
+      await api.register(operationsPlugin, { handle: deps.handle, clock: deps.clock ?? Date.now });
       await api.register(schedulesPlugin, { db: deps.handle.db, settings, clock: deps.clock ?? Date.now });
       await api.register(memoryPlugin, {
         handle: deps.handle,

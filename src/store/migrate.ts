@@ -17,6 +17,7 @@ import { webhooksAndSchedulesMigration } from './migrations/0010-webhooks-and-sc
 import { repositoryRemotesMigration } from './migrations/0008-repository-remotes.js';
 import { notificationsMigration } from './migrations/0015-notifications.js';
 import { memoryNotesMigration } from './migrations/0014-memory-notes.js';
+import { operationsMigration } from './migrations/0020-operations.js';
 
 /** Every migration, by name. Names sort in the order they run; never rename or edit a released one. */
 export function allMigrations(dialect: DialectCapabilities): Record<string, Migration> {
@@ -33,6 +34,7 @@ export function allMigrations(dialect: DialectCapabilities): Record<string, Migr
     '0008-repository-remotes': repositoryRemotesMigration(),
     '0015-notifications': notificationsMigration(dialect),
     '0014-memory-notes': memoryNotesMigration(dialect),
+    '0020-operations': operationsMigration(dialect),
   };
 }
 

@@ -18,6 +18,7 @@ import { ROLES, type Role } from '../../domain/roles.js';
 import { AutodevError } from '../../errors.js';
 import { parseWholeNumberText } from '../../domain/input-policy.js';
 import { createLogger } from '../../log.js';
+import { processIdentity, ProcessLogSink } from '../../logs/process-log-sink.js';
 import { TaskQueue } from '../../queue/task-queue.js';
 import { openSecretProvider } from '../../secrets/secret-providers.js';
 import { SecretStore } from '../../secrets/secret-store.js';
@@ -63,7 +64,10 @@ export async function run(args: UpArgs, deps: CliDeps): Promise<number> {
   const port = portOption ?? (args.webhooksOnly ? settings.webhooks.port : settings.server.port);
   const host = args.host ?? (args.webhooksOnly ? settings.webhooks.host : settings.server.host);
   const masker = cliSecretMasker(dataDir, deps.env, settings);
-  const logger = createLogger({ level: effectiveLogLevel(args.globals, settings, deps), masker });
+  const service = serviceName(args, roles);
+  // Warn+ and lifecycle lines also go to the store (`autodev logs`), once the database is open; stderr gets all.
+  const logSink = new ProcessLogSink(processIdentity(service, roles, deps.now()), { now: deps.now });
+  const logger = createLogger({ level: effectiveLogLevel(args.globals, settings, deps), masker, store: logSink });
   const version = packageVersion();
   const shutdown = deps.listenForShutdown();
   // Deploys (and publishers, the webhook check) read secrets here; each value read is masked from then on.
@@ -80,6 +84,8 @@ export async function run(args: UpArgs, deps: CliDeps): Promise<number> {
   let notifier: Notifier | undefined;
   try {
     await migrateToLatest(handle);
+    logSink.attach(handle.db);
+    logger.info({ lifecycle: true, service, roles }, `${service} process started`);
     queue = new TaskQueue(handle, queueSettingsFrom(settings), deps.now);
     if (args.webhooksOnly) {
       app = await buildServer({ handle, queue, logger, version, clock: deps.now, settings, env: deps.env, api: false });
@@ -152,16 +158,25 @@ export async function run(args: UpArgs, deps: CliDeps): Promise<number> {
 
     await untilAborted(shutdown);
     writeLine(deps.stdout, 'stopping...');
+    logger.info({ lifecycle: true, service }, `${service} process stopping`);
   } finally {
     await notifier?.stop();
     await agents?.stop();
     await scheduler?.stop();
     await app?.close();
     await queue?.close();
+    await logSink.close();
     await handle.close();
   }
   writeLine(deps.stdout, 'stopped');
   return 0;
+}
+
+/** What this process serves, as its log lines name it: `up`, `dashboard`, `webhook`, `scheduler`, `agent:ROLE`. */
+function serviceName(args: UpArgs, roles: readonly Role[]): string {
+  if (args.webhooksOnly) return 'webhook';
+  if (args.server === false) return roles.length > 0 ? `agent:${roles.join(',')}` : 'scheduler';
+  return args.agents === false ? 'dashboard' : 'up';
 }
 
 function parsePort(text: string): number {
