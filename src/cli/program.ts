@@ -228,8 +228,8 @@ export function buildProgram(deps: CliDeps): CliProgram {
   const agents = program.command('agents').description("the agents' status, restarts and scale");
   agents
     .command('status')
-    .description('each agent: status, current task, provider; rate limits; tokens and cost today')
-    .option('--json', 'print {"agents": [...], "folded", "desired_workers", "rate_limited", "today"}')
+    .description('per role: desired, running, processes; each agent; rate limits; tokens and cost today')
+    .option('--json', 'print {"agents": [...], "folded", "desired_workers", "roles", "rate_limited", "today"}')
     .option('--all', 'also list the agents of processes that are gone (by default only counted)')
     .action(
       act((options: JsonFlag & { all?: boolean }) =>
@@ -243,9 +243,9 @@ export function buildProgram(deps: CliDeps): CliProgram {
     .action(act((role: string) => agentsCommand.run({ action: 'restart', globals: globals(), role })));
   agents
     .command('scale')
-    .description('set how many concurrent workers of a role each process runs (0 stops the role)')
+    .description("set a role's workers across every process and machine (0 stops the role's work everywhere)")
     .argument('<role>', ROLES.join(' | '))
-    .argument('<n>', `0..16`)
+    .argument('<n>', `0..64`)
     .action(
       act((role: string, workers: string) => agentsCommand.run({ action: 'scale', globals: globals(), role, workers })),
     );
