@@ -120,7 +120,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     ...deps.webhooks,
   });
   if (deps.api === false) return app;
-  await app.register(metricsPlugin, { queue: deps.queue, version: deps.version });
+  await app.register(metricsPlugin, { queue: deps.queue, version: deps.version, clock: deps.clock ?? Date.now });
   await app.register(
     async (api) => {
       requireApiToken(api, { handle: deps.handle });
