@@ -18,6 +18,7 @@ import type { ReposArgs } from './commands/repos.js';
 import type { StoriesArgs } from './commands/stories.js';
 import { registerPublishCommand } from './commands/publish-command.js';
 import { registerLogsCommand } from './commands/logs.js';
+import { registerCostsCommand } from './commands/costs.js';
 import { registerSecretsCommands } from './commands/secrets-commands.js';
 import { registerSwarmCommands } from './swarm-program.js';
 import type { SchedulesArgs } from './commands/schedules.js';
@@ -321,6 +322,7 @@ export function buildProgram(deps: CliDeps): CliProgram {
 
   registerPublishCommand(program, { deps, act, globals });
   registerLogsCommand(program, { deps, act, globals });
+  registerCostsCommand(program, { deps, act, globals });
   const reposCommand = { run: async (args: ReposArgs) => (await import('./commands/repos.js')).run(args, deps) };
   const repos = program.command('repos').description('the local git repositories stories run on');
   repos

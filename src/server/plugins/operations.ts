@@ -1,13 +1,17 @@
 /**
  * @module The operations routes (any token unless said): `GET /api/logs` (the log lines every process recorded, with
  * `autodev logs`'s filters); `GET /api/agents/status` (per role: desired, running, processes),
- * `POST /api/agents/:role/scale {"replicas"}` and `POST /api/agents/:role/restart` (admins).
+ * `POST /api/agents/:role/scale {"replicas"}` and `POST /api/agents/:role/restart` (admins); `GET /api/costs?by=&since=`.
  */
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { DEFAULT_LOG_LIMIT, MAX_LOG_LIMIT, parseLogFilters, QUERY_LEVELS } from '../../logs/log-filters.js';
 import { MAX_REPLICAS_PER_ROLE, requestRestart, scaleRole } from '../../agents/agent-controls.js';
 import { readAgentsOverview } from '../../agents/agents-overview.js';
+import { costReport } from '../../agents/cost-report.js';
+import { parseGrouping } from '../../domain/cost-grouping.js';
+import { COST_GROUPINGS, CostsResponseSchema } from '../../domain/costs-schema.js';
+import { parseSinceText } from '../../domain/since-text.js';
 import { isRole, ROLES, type Role } from '../../domain/roles.js';
 import { recentProcessLogs } from '../../logs/read-process-logs.js';
 import type { DatabaseHandle } from '../../store/open-database.js';
@@ -77,6 +81,14 @@ const RoleParams = z.object({
 });
 const ScaleBody = z.strictObject({ replicas: z.int().min(0).max(MAX_REPLICAS_PER_ROLE) });
 
+const CostsQuery = z.strictObject({
+  by: z
+    .string()
+    .optional()
+    .describe(`${COST_GROUPINGS.join(', ')} (default role)`),
+  since: z.string().optional().describe('Only sessions started since then: 30m, 1h, 7d or an ISO time.'),
+});
+
 export interface OperationsOptions {
   handle: DatabaseHandle;
   clock: () => number;
@@ -112,6 +124,24 @@ export const operationsPlugin: FastifyPluginAsyncZod<OperationsOptions> = async 
       processes: r.processes.map((p) => ({ ...p, heartbeat_at: new Date(p.heartbeat_at).toISOString() })),
     }));
   };
+
+  app.get(
+    '/costs',
+    {
+      schema: {
+        summary: "The agents' tokens and cost by task, story, role, provider or day, with totals",
+        tags: ['operations'],
+        querystring: CostsQuery,
+        response: { 200: CostsResponseSchema, ...errors(400, 401) },
+      },
+    },
+    async (request) => {
+      const by = parseGrouping(request.query.by, 'by');
+      const since =
+        request.query.since === undefined ? undefined : parseSinceText(request.query.since, clock(), 'since');
+      return costReport(handle.db, { by, since });
+    },
+  );
 
   app.get(
     '/agents/status',
