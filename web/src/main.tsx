@@ -21,6 +21,7 @@ const Swarm = lazy(() => import('./pages/Swarm.js'));
 const Schedules = lazy(() => import('./pages/Schedules.js'));
 const StoryPage = lazy(() => import('./pages/StoryPage.js'));
 const Memory = lazy(() => import('./pages/Memory.js'));
+const Costs = lazy(() => import('./pages/Costs.js'));
 
 function Login({ onLogin }: { onLogin: (me: Me) => void }) {
   const [token, setTokenInput] = useState('');
@@ -102,6 +103,7 @@ function Page({ path, me }: { path: string; me: Me }) {
   if (parts[0] === 'swarm') return <Swarm me={me} query={url.searchParams} />;
   if (parts[0] === 'schedules') return <Schedules />;
   if (parts[0] === 'memory') return <Memory me={me} />;
+  if (parts[0] === 'costs') return <Costs query={url.searchParams} />;
   return (
     <div className="page">
       <h1>Not found</h1>
@@ -122,6 +124,7 @@ const NAV: Array<[string, string]> = [
   ['/swarm', 'Swarm'],
   ['/schedules', 'Schedules'],
   ['/memory', 'Memory'],
+  ['/costs', 'Costs'],
 ];
 
 function App() {

@@ -37,6 +37,7 @@ export const APP_PATHS = [
   '/stories',
   '/stories/*',
   '/memory',
+  '/costs',
 ] as const;
 
 /** web/dist of this package, from the source tree (src/server/plugins) or the build (dist/src/server/plugins). */
