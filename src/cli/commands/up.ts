@@ -85,7 +85,6 @@ export async function run(args: UpArgs, deps: CliDeps): Promise<number> {
   try {
     await migrateToLatest(handle);
     logSink.attach(handle.db);
-    logger.info({ lifecycle: true, service, roles }, `${service} process started`);
     queue = new TaskQueue(handle, queueSettingsFrom(settings), deps.now);
     if (args.webhooksOnly) {
       app = await buildServer({ handle, queue, logger, version, clock: deps.now, settings, env: deps.env, api: false });
@@ -154,6 +153,8 @@ export async function run(args: UpArgs, deps: CliDeps): Promise<number> {
       await notifier.start();
       writeLine(deps.stdout, `  notify:      ${settings.notify.webhooks.length} webhook(s)`);
     }
+    // Once everything is up: a start that fails (a port in use) prints its one error line and nothing else.
+    logger.info({ lifecycle: true, service, roles }, `${service} process started`);
     writeLine(deps.stdout, '  press Ctrl+C to stop');
 
     await untilAborted(shutdown);
