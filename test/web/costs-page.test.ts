@@ -89,7 +89,7 @@ describe.each(ONE_DIALECT)('%s: costs page in Chromium', { timeout: 90_000 }, (d
         .poll(() => rows.allInnerTexts())
         .toEqual(['builder\t2\t30,000\t$2.00', 'reviewer\t1\t15,000\t$0.25']);
       // Nothing on the page is wider than the phone.
-      expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(PHONE.width);
+      expect(Number(await page.evaluate('document.documentElement.scrollWidth'))).toBeLessThanOrEqual(PHONE.width);
       await page.screenshot({ path: path.join(SHOTS, `${dialect}-costs-phone.png`), fullPage: true });
 
       await page.getByLabel('Group by').selectOption('provider');
