@@ -13,6 +13,7 @@ const END_TO_END = [
   'test/web/**',
   'test/cli/**',
   'test/agents/agent-runtime.test.ts',
+  'test/agents/agents-scale.test.ts',
   'test/agents/agent-sandbox.test.ts',
   'test/agents/agent-gates.test.ts',
   'test/agents/agent-kill-resume.test.ts',

@@ -3,9 +3,11 @@
  * JSON lines by default; pretty, human-readable lines on a terminal. Level from `--log-level` or LOG_LEVEL.
  * No secret reaches a line at any level: authorization headers, tokens and passwords are censored by key, and URLs
  * (`url`, `req.url`, ...) lose their `access_token` / `token` query values and their user:password part; with a
- * masker, every known secret value (and those read from the secret store later) is masked in each line.
+ * masker, every known secret value (and those read from the secret store later) is masked in each line. With a
+ * `store` destination (long-running processes), lines also go to the store's process log (`logs/process-log-sink.ts`).
  */
 import { pino, type Logger, type LevelWithSilent } from 'pino';
+import pinoPretty from 'pino-pretty';
 
 export type { Logger };
 
@@ -23,6 +25,11 @@ export interface LoggerOptions {
   destination?: NodeJS.WritableStream;
   /** Masks every line before it is written (the process's secret masker: secrets read from the secret store). */
   masker?: { maskText(text: string): string };
+  /**
+   * A second destination that gets every line at info and above, masked (the store's `ProcessLogSink`, which keeps
+   * what it records); the main destination still gets every line.
+   */
+  store?: { write(line: string): unknown };
 }
 
 /** Query parameters whose values are credentials (the event stream's `?access_token=`). */
@@ -71,6 +78,18 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const pretty = options.pretty ?? (!options.destination && process.stderr.isTTY === true);
   const masker = options.masker;
   const hooks = masker ? { hooks: { streamWrite: (line: string) => masker.maskText(line) } } : {};
+  if (options.store) {
+    const main = pretty
+      ? pinoPretty({ destination: 2, colorize: true, ignore: 'pid,hostname' })
+      : ((options.destination ?? process.stderr) as pino.DestinationStream);
+    return pino(
+      { level, base: { pid: process.pid }, redact: LOG_REDACTION, ...hooks },
+      pino.multistream([
+        { level: 'trace', stream: main },
+        { level: 'info', stream: options.store as pino.DestinationStream },
+      ]),
+    );
+  }
   if (pretty) {
     return pino({
       level,

@@ -1,7 +1,8 @@
 /**
- * @module Runs the agents of this process: for each role, as many worker loops as `agent_controls` asks for, each
- * registered as an `agents` row with its status, current task, provider and heartbeat. A loop that crashes is marked
- * `crashed` and restarted after `watcher.restart_delay`; a restart request restarts the role's loops; the daily token
+ * @module Runs the agents of this process: for each role, as many worker loops as `agent_controls` asks for (its
+ * share of the role's replicas across every process, `agent-processes.ts`; or `desired_workers` each when the role
+ * was never scaled), the process registered in `agent_processes` and each loop as an `agents` row with its status, current task, provider and heartbeat. A loop that crashes is marked
+ * `crashed` and restarted after `watcher.restart_delay`; a restart request (a newer restart generation) restarts the role's loops; the daily token
  * budget pauses claiming (status says so), and so does a role none of whose providers can run (not logged in, or rate
  * limited with no usable fallback: `waiting` / `rate_limited` with the reason, `provider-readiness.ts`), looked at
  * again every `PROVIDER_RECHECK_MS` and on every wake-up, so a login starts the work without a restart; a task given
@@ -17,7 +18,16 @@ import type { DeadLetterHook } from '../queue/settle-task.js';
 import { closeLostAttempts } from './lost-attempts.js';
 import { onWorkflowTaskDeadLettered } from '../workflow/advance-workflow.js';
 import { workflowDeps } from '../workflow/workflow-deps.js';
-import { readAgentControls } from './agent-controls.js';
+import { readAgentControls, type AgentControl } from './agent-controls.js';
+import {
+  heartbeatProcess,
+  listLiveProcesses,
+  markProcessStopped,
+  newProcessId,
+  registerProcess,
+  shareOf,
+  type AgentProcess,
+} from './agent-processes.js';
 import { heartbeatAgent, registerAgent, setAgentStatus } from './agent-registry.js';
 import { activeProviderLimits } from './provider-limits.js';
 import { roleReadiness } from './provider-readiness.js';
@@ -51,6 +61,8 @@ interface RunningWorker {
   abort: AbortController;
   done: Promise<void>;
   startedAt: number;
+  /** The role's restart generation when it started: a higher one restarts it. */
+  generation: number;
 }
 
 export interface SupervisorOptions {
@@ -68,11 +80,15 @@ export class AgentSupervisor {
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private reconciling: Promise<void> = Promise.resolve();
   private stopped = false;
+  /** This process's row in `agent_processes` (its share of each role's replicas is computed against it). */
+  readonly processId: string;
 
   constructor(
     private readonly deps: AgentRuntimeDeps,
     private readonly options: SupervisorOptions,
-  ) {}
+  ) {
+    this.processId = newProcessId(deps.queue.clock());
+  }
 
   private get db() {
     return this.deps.queue.handle.db;
@@ -83,6 +99,7 @@ export class AgentSupervisor {
   }
 
   async start(): Promise<void> {
+    await registerProcess(this.db, { processId: this.processId, roles: this.options.roles, now: this.now() });
     await this.reconcile();
     this.reconcileTimer = setInterval(() => {
       this.reconciling = this.reconciling
@@ -107,27 +124,43 @@ export class AgentSupervisor {
 
   private async reconcile(): Promise<void> {
     if (this.stopped) return;
+    await heartbeatProcess(this.db, this.processId, this.now());
     const controls = await readAgentControls(this.db, this.options.roles);
+    const live = controls.some((c) => c.replicas !== null) ? await listLiveProcesses(this.db, this.now()) : [];
     for (const control of controls) {
-      const desired = this.options.workersPerRole ?? control.desiredWorkers;
+      const desired = this.options.workersPerRole ?? this.desiredHere(control, live);
       const mine = [...this.workers.values()].filter((w) => w.role === control.role);
-      const restart = control.restartRequestedAt;
       for (const worker of mine) {
-        if (restart !== null && worker.startedAt < restart) await this.stopWorker(worker, 'restart requested');
+        if (worker.generation < control.restartGeneration) await this.stopWorker(worker, 'restart requested');
       }
       const alive = [...this.workers.values()].filter((w) => w.role === control.role);
-      for (let i = alive.length; i < desired; i++) await this.startWorker(control.role);
+      for (let i = alive.length; i < desired; i++) await this.startWorker(control.role, control.restartGeneration);
       for (const worker of alive.slice(desired)) await this.stopWorker(worker, 'scaled down');
     }
   }
 
-  private async startWorker(role: Role): Promise<void> {
+  /** This process's workers of a role: its share of the replicas, or `desired_workers` when never scaled. */
+  private desiredHere(control: AgentControl, live: readonly AgentProcess[]): number {
+    if (control.replicas === null) return control.desiredWorkers;
+    const running = live.filter((p) => p.roles.includes(control.role)).map((p) => p.processId);
+    return shareOf(this.processId, running, control.replicas);
+  }
+
+  private async startWorker(role: Role, generation: number): Promise<void> {
     const index = (this.nextIndex.get(role) ?? 0) + 1;
     this.nextIndex.set(role, index);
     const instanceId = `${role}@${os.hostname()}:${process.pid}#${index}`;
     const abort = new AbortController();
     await registerAgent(this.db, { instanceId, role, now: this.now() });
-    const worker: RunningWorker = { instanceId, role, abort, done: Promise.resolve(), startedAt: this.now() };
+    const worker: RunningWorker = {
+      instanceId,
+      role,
+      abort,
+      done: Promise.resolve(),
+      startedAt: this.now(),
+      generation,
+    };
+    this.deps.logger.info({ lifecycle: true, agent: instanceId, generation }, 'starting agent');
     worker.done = this.runLoop(worker).finally(() => this.workers.delete(instanceId));
     this.workers.set(instanceId, worker);
   }
@@ -236,7 +269,7 @@ export class AgentSupervisor {
           onTaskStart: (task) =>
             void status({ status: 'working', currentTaskId: task.id, detail: null, now: this.now() }),
           onTaskEnd: (task, outcome) => {
-            log.info({ task: task.id, type: task.type, outcome }, `task ${outcome}`);
+            log.info({ lifecycle: true, task: task.id, type: task.type, outcome }, `task ${outcome}`);
             const limited = outcome === 'released' ? released : undefined;
             void status({
               status: limited ? 'rate_limited' : 'idle',
@@ -260,7 +293,7 @@ export class AgentSupervisor {
   }
 
   private async stopWorker(worker: RunningWorker, reason: string): Promise<void> {
-    this.deps.logger.info({ agent: worker.instanceId, reason }, 'stopping agent');
+    this.deps.logger.info({ lifecycle: true, agent: worker.instanceId, reason }, 'stopping agent');
     worker.abort.abort(new Error(reason));
     await worker.done;
   }
@@ -272,5 +305,8 @@ export class AgentSupervisor {
     clearInterval(this.heartbeatTimer);
     await this.reconciling;
     await Promise.all([...this.workers.values()].map((w) => this.stopWorker(w, 'shutting down')));
+    await markProcessStopped(this.db, this.processId, this.now()).catch((error: unknown) => {
+      this.deps.logger.warn({ err: error }, 'could not mark this agent process stopped; it drops out when stale');
+    });
   }
 }

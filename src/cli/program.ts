@@ -17,6 +17,8 @@ import type { ApprovalsArgs } from './commands/approvals.js';
 import type { ReposArgs } from './commands/repos.js';
 import type { StoriesArgs } from './commands/stories.js';
 import { registerPublishCommand } from './commands/publish-command.js';
+import { registerLogsCommand } from './commands/logs.js';
+import { registerCostsCommand } from './commands/costs.js';
 import { registerSecretsCommands } from './commands/secrets-commands.js';
 import { registerProjectsCommands } from './commands/projects.js';
 import { registerSwarmCommands } from './swarm-program.js';
@@ -267,8 +269,8 @@ export function buildProgram(deps: CliDeps): CliProgram {
   const agents = program.command('agents').description("the agents' status, restarts and scale");
   agents
     .command('status')
-    .description('each agent: status, current task, provider; rate limits; tokens and cost today')
-    .option('--json', 'print {"agents": [...], "folded", "desired_workers", "rate_limited", "today"}')
+    .description('per role: desired, running, processes; each agent; rate limits; tokens and cost today')
+    .option('--json', 'print {"agents": [...], "folded", "desired_workers", "roles", "rate_limited", "today"}')
     .option('--all', 'also list the agents of processes that are gone (by default only counted)')
     .action(
       act((options: JsonFlag & { all?: boolean }) =>
@@ -282,9 +284,9 @@ export function buildProgram(deps: CliDeps): CliProgram {
     .action(act((role: string) => agentsCommand.run({ action: 'restart', globals: globals(), role })));
   agents
     .command('scale')
-    .description('set how many concurrent workers of a role each process runs (0 stops the role)')
+    .description("set a role's workers across every process and machine (0 stops the role's work everywhere)")
     .argument('<role>', ROLES.join(' | '))
-    .argument('<n>', `0..16`)
+    .argument('<n>', `0..64`)
     .action(
       act((role: string, workers: string) => agentsCommand.run({ action: 'scale', globals: globals(), role, workers })),
     );
@@ -360,6 +362,8 @@ export function buildProgram(deps: CliDeps): CliProgram {
 
   registerPublishCommand(program, { deps, act, globals });
   registerProjectsCommands(program, { deps, act, globals });
+  registerLogsCommand(program, { deps, act, globals });
+  registerCostsCommand(program, { deps, act, globals });
   const reposCommand = { run: async (args: ReposArgs) => (await import('./commands/repos.js')).run(args, deps) };
   const repos = program.command('repos').description('the local git repositories stories run on');
   repos

@@ -43,6 +43,7 @@ import { schedulesPlugin } from './plugins/schedules.js';
 import { publishPreviewPlugin } from './plugins/publish-preview.js';
 import { openSecretProvider } from '../secrets/secret-providers.js';
 import { notificationsPlugin } from './plugins/notifications.js';
+import { operationsPlugin } from './plugins/operations.js';
 
 /** Request bodies above this are refused with 413 PAYLOAD_TOO_LARGE. */
 export const BODY_LIMIT_BYTES = 1024 * 1024;
@@ -153,7 +154,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     ...deps.webhooks,
   });
   if (deps.api === false) return app;
-  await app.register(metricsPlugin, { queue: deps.queue, version: deps.version });
+  await app.register(metricsPlugin, { queue: deps.queue, version: deps.version, clock: deps.clock ?? Date.now });
   await app.register(
     async (api) => {
       requireApiToken(api, { handle: deps.handle });
@@ -195,6 +196,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
         dailyBudget: deps.dailyBudget ?? 0,
       });
       await api.register(statsPlugin, { db: deps.handle.db, clock: deps.clock ?? Date.now });
+      await api.register(operationsPlugin, { handle: deps.handle, clock: deps.clock ?? Date.now });
       await api.register(schedulesPlugin, { db: deps.handle.db, settings, clock: deps.clock ?? Date.now });
       await api.register(notificationsPlugin, { db: deps.handle.db });
       await api.register(memoryPlugin, {

@@ -24,6 +24,7 @@ import { memoryNotesMigration } from './migrations/0014-memory-notes.js';
 import { mergeRequestUrlsMigration } from './migrations/0017-merge-request-urls.js';
 import { projectsMigration } from './migrations/0016-projects.js';
 import { forgeWritesMigration } from './migrations/0018-forge-writes.js';
+import { operationsMigration } from './migrations/0020-operations.js';
 
 /** Every migration, by name. Names sort in the order they run; never rename or edit a released one. */
 export function allMigrations(dialect: DialectCapabilities): Record<string, Migration> {
@@ -43,6 +44,7 @@ export function allMigrations(dialect: DialectCapabilities): Record<string, Migr
     '0017-merge-request-urls': mergeRequestUrlsMigration(),
     '0016-projects': projectsMigration(dialect),
     '0018-forge-writes': forgeWritesMigration(dialect),
+    '0020-operations': operationsMigration(dialect),
   };
 }
 

@@ -272,6 +272,41 @@ export interface AgentControlsTable {
   restart_requested_at: number | null;
   updated_by: string;
   updated_at: number;
+  /** Workers of this role across every process (0020); null: `desired_workers` in each process, as before. */
+  replicas: ColumnType<number | null, number | null | undefined, number | null>;
+  /** Bumped by each restart request (0020): a worker started under an older generation restarts. */
+  restart_generation: Generated<number>;
+}
+
+/** A log line a process recorded (0020): warn and above, and lifecycle lines at info. */
+export interface ProcessLogsTable {
+  id: Generated<number>;
+  process_id: string;
+  /** What the process serves: `up`, `dashboard`, `webhook`, `scheduler`, `agent:builder`, a CLI command. */
+  service: string;
+  host: string;
+  pid: number;
+  /** The agent role the line is about, when it is about one. */
+  role: string | null;
+  component: string | null;
+  /** pino's number: 30 info, 40 warn, 50 error, 60 fatal. */
+  level: number;
+  message: string;
+  /** The line's other fields as JSON (masked, bounded). */
+  data: string | null;
+  created_at: number;
+}
+
+/** A process that runs agents (0020), for shares of replicas and `agents status`. */
+export interface AgentProcessesTable {
+  process_id: string;
+  host: string;
+  pid: number;
+  /** The roles it runs, comma-separated. */
+  roles: string;
+  started_at: number;
+  heartbeat_at: number;
+  stopped_at: number | null;
 }
 
 /** What a webhook delivery did: `acted` (started or decided something), `ignored`, `duplicate` (its effect existed). */
@@ -441,6 +476,8 @@ export interface Database {
   projects: ProjectsTable;
   forge_writes: ForgeWritesTable;
   forge_poll_cursors: ForgePollCursorsTable;
+  process_logs: ProcessLogsTable;
+  agent_processes: AgentProcessesTable;
 }
 
 export type TaskRow = Selectable<TasksTable>;

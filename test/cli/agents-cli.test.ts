@@ -61,7 +61,8 @@ describe.each(DIALECTS)('%s: agents, instruct, serve and mcp commands', (dialect
       .selectAll()
       .where('role', '=', 'tester')
       .executeTakeFirstOrThrow();
-    expect(control.desired_workers).toBe(2);
+    expect(control.replicas).toBe(2); // across every process (0020), not per process
+    expect(control.restart_generation).toBe(1);
     expect(control.restart_requested_at).not.toBeNull();
     const status = await cli('agents', 'status', '--json');
     expect(status.code).toBe(0);
@@ -100,7 +101,8 @@ describe.each(DIALECTS)('%s: agents, instruct, serve and mcp commands', (dialect
     try {
       const text = await cli('agents', 'status');
       expect(text.code, text.stderr).toBe(0);
-      const lines = text.stdout.split('\n');
+      // The per-role summary lines (desired, running, processes) come first; the agents' rows after them.
+      const lines = text.stdout.split('\n').filter((line) => !/^\S+\s+desired /.test(line));
       expect(lines[0]).toMatch(/^builder\s+waiting\s+builder@live#1 \(no provider can run: claude is not logged in\)$/);
       expect(lines[1]).toBe('+ 2 stopped and 1 crashed agents from earlier runs (--all lists them)');
       expect(text.stdout).not.toContain('builder@old');
@@ -123,7 +125,7 @@ describe.each(DIALECTS)('%s: agents, instruct, serve and mcp commands', (dialect
 
   it.each([
     [['agents', 'scale', 'wizard', '1'], /unknown role "wizard"/],
-    [['agents', 'scale', 'builder', '17'], /N must be a whole number from 0 to 16/],
+    [['agents', 'scale', 'builder', '65'], /N must be a whole number from 0 to 64/],
     [['agents', 'scale', 'builder', '-1'], /./],
     [['agents', 'scale', 'builder', 'two'], /N must be a whole number/],
     [['agents', 'restart', 'wizard'], /unknown role/],

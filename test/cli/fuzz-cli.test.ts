@@ -43,8 +43,8 @@ interface Pool {
   refused: string[];
 }
 
-/** Commands that would keep running on valid input: only values they must refuse. */
-const LONG_RUNNING = new Set(['up', 'serve', 'demo', 'mcp']);
+/** Commands that would keep running on valid input (`logs` with --follow): only values they must refuse. */
+const LONG_RUNNING = new Set(['up', 'serve', 'demo', 'mcp', 'logs']);
 
 const UNSTORABLE = [...NUL_TEXTS.slice(0, 2), ...LONE_SURROGATES];
 const text = (...valid: string[]): Pool => ({ valid, refused: UNSTORABLE });

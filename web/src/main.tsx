@@ -22,6 +22,7 @@ const Schedules = lazy(() => import('./pages/Schedules.js'));
 const StoryPage = lazy(() => import('./pages/StoryPage.js'));
 const Memory = lazy(() => import('./pages/Memory.js'));
 const Projects = lazy(() => import('./pages/Projects.js'));
+const Costs = lazy(() => import('./pages/Costs.js'));
 
 function Login({ onLogin }: { onLogin: (me: Me) => void }) {
   const [token, setTokenInput] = useState('');
@@ -106,6 +107,7 @@ function Page({ path, me }: { path: string; me: Me }) {
   if (parts[0] === 'projects' && parts.length === 1) return <Projects me={me} query={url.searchParams} />;
   if (parts[0] === 'projects' && Number.isInteger(id) && id > 0)
     return <Projects me={me} query={url.searchParams} id={id} />;
+  if (parts[0] === 'costs') return <Costs query={url.searchParams} />;
   return (
     <div className="page">
       <h1>Not found</h1>
@@ -127,6 +129,7 @@ const NAV: Array<[string, string]> = [
   ['/swarm', 'Swarm'],
   ['/schedules', 'Schedules'],
   ['/memory', 'Memory'],
+  ['/costs', 'Costs'],
 ];
 
 function App() {

@@ -1,9 +1,11 @@
 /**
- * @module `autodev agents status [--all]|restart ROLE|scale ROLE N`. Status reads the agents' rows (the live ones;
- * those of gone processes counted, listed with --all), provider limits and today's usage; restart and scale write
- * the desired state that every running supervisor reconciles toward.
+ * @module `autodev agents status [--all]|restart ROLE|scale ROLE N`. Status shows per role the desired and running
+ * workers and the live processes running it (host, pid, heartbeat, current tasks), then the agents' rows (the live
+ * ones; those of gone processes counted, listed with --all), provider limits and today's usage; restart and scale
+ * write the desired state (replicas across every process, a restart generation) that every supervisor converges to.
  */
-import { MAX_WORKERS_PER_ROLE, readAgentControls, requestRestart, scaleRole } from '../../agents/agent-controls.js';
+import { MAX_REPLICAS_PER_ROLE, requestRestart, scaleRole } from '../../agents/agent-controls.js';
+import { readAgentsOverview } from '../../agents/agents-overview.js';
 import { describeFolded, listLiveAgents } from '../../agents/agent-registry.js';
 import { activeProviderLimits } from '../../agents/provider-limits.js';
 import { startOfUtcDay, usageSince } from '../../agents/session-store.js';
@@ -11,7 +13,7 @@ import { isRole, ROLES, type Role } from '../../domain/roles.js';
 import { AutodevError } from '../../errors.js';
 import { parseWholeNumberText } from '../../domain/input-policy.js';
 import { withContext, type CliDeps, type GlobalOptions } from '../context.js';
-import { writeJson, writeLine } from '../format.js';
+import { formatAge, writeJson, writeLine } from '../format.js';
 
 export type AgentsArgs =
   | { action: 'status'; globals: GlobalOptions; json?: boolean | undefined; all?: boolean | undefined }
@@ -27,21 +29,31 @@ function parseRole(role: string): Role {
 export async function run(args: AgentsArgs, deps: CliDeps): Promise<number> {
   if (args.action === 'restart') {
     const role = parseRole(args.role);
-    await withContext(args.globals, deps, (ctx) => requestRestart(ctx.handle.db, role, 'cli', deps.now()));
-    writeLine(deps.stdout, `restart of ${role} requested; running agents restart within a few seconds`);
+    const generation = await withContext(args.globals, deps, (ctx) =>
+      requestRestart(ctx.handle.db, role, 'cli', deps.now()),
+    );
+    writeLine(
+      deps.stdout,
+      `restart of ${role} requested (generation ${generation}); its workers in every process restart within a few seconds`,
+    );
     return 0;
   }
   if (args.action === 'scale') {
     const role = parseRole(args.role);
-    const workers = parseWholeNumberText('N', args.workers, 0, MAX_WORKERS_PER_ROLE);
+    const workers = parseWholeNumberText('N', args.workers, 0, MAX_REPLICAS_PER_ROLE);
     await withContext(args.globals, deps, (ctx) => scaleRole(ctx.handle.db, role, workers, 'cli', deps.now()));
-    writeLine(deps.stdout, `${role} scaled to ${workers} worker${workers === 1 ? '' : 's'} per process`);
+    writeLine(
+      deps.stdout,
+      workers === 0
+        ? `${role} scaled to 0: every process stops its ${role} workers (running tasks go back to the queue)`
+        : `${role} scaled to ${workers} worker${workers === 1 ? '' : 's'} across every process that runs it`,
+    );
     return 0;
   }
   const now = deps.now();
   const status = await withContext(args.globals, deps, async (ctx) => ({
     listing: await listLiveAgents(ctx.handle.db, { now, all: args.all === true }),
-    controls: await readAgentControls(ctx.handle.db, ROLES),
+    roles: await readAgentsOverview(ctx.handle.db, ROLES, now),
     limits: await activeProviderLimits(ctx.handle.db, now),
     today: await usageSince(ctx.handle.db, startOfUtcDay(now)),
     budget: ctx.settings.tokens.daily_budget,
@@ -61,11 +73,27 @@ export async function run(args: AgentsArgs, deps: CliDeps): Promise<number> {
         heartbeat_at: new Date(a.heartbeat_at).toISOString(),
       })),
       folded,
-      desired_workers: Object.fromEntries(status.controls.map((c) => [c.role, c.desiredWorkers])),
+      desired_workers: Object.fromEntries(status.roles.map((r) => [r.role, r.replicas ?? r.per_process])),
+      roles: status.roles.map((r) => ({
+        ...r,
+        processes: r.processes.map((p) => ({ ...p, heartbeat_at: new Date(p.heartbeat_at).toISOString() })),
+      })),
       rate_limited: Object.fromEntries([...status.limits].map(([p, until]) => [p, new Date(until).toISOString()])),
       today: { tokens: status.today.tokens, cost_usd: status.today.costUsd, daily_budget: status.budget },
     });
     return 0;
+  }
+  for (const r of status.roles) {
+    const desired = r.replicas === null ? `${r.per_process} per process` : `${r.replicas}`;
+    const where = r.processes.map((p) => {
+      const tasks = p.workers.flatMap((w) => (w.current_task_id === null ? [] : [`task ${w.current_task_id}`]));
+      const age = formatAge(now - p.heartbeat_at);
+      return `${p.host}:${p.pid} ${p.workers.length} (heartbeat ${age} ago${tasks.length ? `, ${tasks.join(', ')}` : ''})`;
+    });
+    writeLine(
+      deps.stdout,
+      `${r.role.padEnd(11)} desired ${desired.padEnd(14)} running ${String(r.running).padEnd(3)} ${where.join('; ') || 'no process runs it'}`,
+    );
   }
   const foldedLine = describeFolded(folded);
   if (agents.length === 0 && foldedLine === null) {

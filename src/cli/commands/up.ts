@@ -24,6 +24,7 @@ import { ROLES, type Role } from '../../domain/roles.js';
 import { AutodevError } from '../../errors.js';
 import { parseWholeNumberText } from '../../domain/input-policy.js';
 import { createLogger } from '../../log.js';
+import { processIdentity, ProcessLogSink } from '../../logs/process-log-sink.js';
 import { TaskQueue } from '../../queue/task-queue.js';
 import { openSecretProvider } from '../../secrets/secret-providers.js';
 import { SecretStore } from '../../secrets/secret-store.js';
@@ -80,7 +81,10 @@ export async function run(args: UpArgs, deps: CliDeps): Promise<number> {
   const port = portOption ?? (args.webhooksOnly ? settings.webhooks.port : settings.server.port);
   const host = args.host ?? (args.webhooksOnly ? settings.webhooks.host : settings.server.host);
   const masker = cliSecretMasker(dataDir, deps.env, settings);
-  const logger = createLogger({ level: effectiveLogLevel(args.globals, settings, deps), masker });
+  const service = serviceName(args, roles);
+  // Warn+ and lifecycle lines also go to the store (`autodev logs`), once the database is open; stderr gets all.
+  const logSink = new ProcessLogSink(processIdentity(service, roles, deps.now()), { now: deps.now });
+  const logger = createLogger({ level: effectiveLogLevel(args.globals, settings, deps), masker, store: logSink });
   const version = packageVersion();
   const shutdown = deps.listenForShutdown();
   // Deploys (and publishers, the webhook check) read secrets here; each value read is masked from then on.
@@ -106,6 +110,7 @@ export async function run(args: UpArgs, deps: CliDeps): Promise<number> {
       refuseNewerSchema(await readSchemaState(handle), handle.location);
       await migrateToLatest(handle);
       readiness.markSchemaCurrent();
+      logSink.attach(handle.db);
     }
     const serveApi = args.server !== false && !args.webhooksOnly;
     const adminToken = async () => {
@@ -155,6 +160,7 @@ export async function run(args: UpArgs, deps: CliDeps): Promise<number> {
       });
       if (!current) throw new StoppedBeforeReady();
       readiness.markSchemaCurrent();
+      logSink.attach(handle.db);
       if (serveApi) token = await adminToken();
     }
     if (args.webhooksOnly) {
@@ -218,10 +224,13 @@ export async function run(args: UpArgs, deps: CliDeps): Promise<number> {
       await notifier.start();
       writeLine(deps.stdout, `  notify:      ${settings.notify.webhooks.length} webhook(s)`);
     }
+    // Once everything is up: a start that fails (a port in use) prints its one error line and nothing else.
+    logger.info({ lifecycle: true, service, roles }, `${service} process started`);
     writeLine(deps.stdout, '  press Ctrl+C to stop');
 
     await untilAborted(shutdown);
     writeLine(deps.stdout, 'stopping...');
+    logger.info({ lifecycle: true, service }, `${service} process stopping`);
   } catch (error) {
     if (!(error instanceof StoppedBeforeReady)) throw error;
     writeLine(deps.stdout, 'stopping before the schema was current...');
@@ -234,6 +243,7 @@ export async function run(args: UpArgs, deps: CliDeps): Promise<number> {
     await scheduler?.stop();
     await app?.close();
     await queue?.close();
+    await logSink.close();
     await handle.close();
   }
   writeLine(deps.stdout, 'stopped');
@@ -252,6 +262,13 @@ function addressOf(app: FastifyInstance): string {
   const address = app.server.address() as AddressInfo;
   const shownHost = address.address.includes(':') ? `[${address.address}]` : address.address;
   return `http://${shownHost}:${address.port}`;
+}
+
+/** What this process serves, as its log lines name it: `up`, `dashboard`, `webhook`, `scheduler`, `agent:ROLE`. */
+function serviceName(args: UpArgs, roles: readonly Role[]): string {
+  if (args.webhooksOnly) return 'webhook';
+  if (args.server === false) return roles.length > 0 ? `agent:${roles.join(',')}` : 'scheduler';
+  return args.agents === false ? 'dashboard' : 'up';
 }
 
 async function listen(app: FastifyInstance, host: string, port: number): Promise<void> {

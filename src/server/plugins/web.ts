@@ -39,6 +39,7 @@ export const APP_PATHS = [
   '/memory',
   '/projects',
   '/projects/*',
+  '/costs',
 ] as const;
 
 /** web/dist of this package, from the source tree (src/server/plugins) or the build (dist/src/server/plugins). */

@@ -3,6 +3,15 @@ agent_controls.desired_workers integer not null
 agent_controls.restart_requested_at bigint
 agent_controls.updated_by text not null
 agent_controls.updated_at bigint not null
+agent_controls.replicas integer
+agent_controls.restart_generation integer not null
+agent_processes.process_id text not null
+agent_processes.host text not null
+agent_processes.pid integer not null
+agent_processes.roles text not null
+agent_processes.started_at bigint not null
+agent_processes.heartbeat_at bigint not null
+agent_processes.stopped_at bigint
 agents.instance_id text not null
 agents.role text not null
 agents.status text not null
@@ -116,6 +125,18 @@ notifications.last_error text
 notifications.created_at bigint not null
 notifications.updated_at bigint not null
 notifications.delivered_at bigint
+process_logs.id bigint not null
+process_logs.process_id text not null
+process_logs.service text not null
+process_logs.host text not null
+process_logs.pid integer not null
+process_logs.role text
+process_logs.component text
+process_logs.level integer not null
+process_logs.message text not null
+process_logs.data text
+process_logs.created_at bigint not null
+process_logs.xid bigint not null
 projects.workflow_id bigint not null
 projects.name text not null
 projects.title text not null
@@ -248,6 +269,8 @@ workflows.updated_at bigint not null
 workflows.proposal_id bigint
 
 CREATE UNIQUE INDEX agent_controls_pkey ON public.agent_controls USING btree (role);
+CREATE INDEX agent_processes_heartbeat_idx ON public.agent_processes USING btree (heartbeat_at);
+CREATE UNIQUE INDEX agent_processes_pkey ON public.agent_processes USING btree (process_id);
 CREATE UNIQUE INDEX agents_pkey ON public.agents USING btree (instance_id);
 CREATE INDEX agents_role_idx ON public.agents USING btree (role);
 CREATE UNIQUE INDEX api_tokens_pkey ON public.api_tokens USING btree (id);
@@ -277,6 +300,11 @@ CREATE INDEX merge_requests_workflow_idx ON public.merge_requests USING btree (w
 CREATE UNIQUE INDEX notifications_dedupe_unique ON public.notifications USING btree (webhook, dedupe_key);
 CREATE INDEX notifications_due_idx ON public.notifications USING btree (status, next_attempt_at);
 CREATE UNIQUE INDEX notifications_pkey ON public.notifications USING btree (id);
+CREATE INDEX process_logs_created_idx ON public.process_logs USING btree (created_at);
+CREATE INDEX process_logs_level_idx ON public.process_logs USING btree (level, created_at);
+CREATE UNIQUE INDEX process_logs_pkey ON public.process_logs USING btree (id);
+CREATE INDEX process_logs_role_idx ON public.process_logs USING btree (role, created_at);
+CREATE INDEX process_logs_xid_idx ON public.process_logs USING brin (xid) WITH (pages_per_range='32');
 CREATE UNIQUE INDEX projects_name_unique ON public.projects USING btree (name);
 CREATE UNIQUE INDEX projects_pkey ON public.projects USING btree (workflow_id);
 CREATE INDEX projects_status_idx ON public.projects USING btree (status, deferred_until);
@@ -296,6 +324,7 @@ CREATE UNIQUE INDEX sessions_pkey ON public.sessions USING btree (id);
 CREATE INDEX sessions_started_idx ON public.sessions USING btree (started_at);
 CREATE INDEX sessions_task_idx ON public.sessions USING btree (task_id);
 CREATE UNIQUE INDEX tasks_dedupe_key_idx ON public.tasks USING btree (dedupe_key);
+CREATE INDEX tasks_finished_idx ON public.tasks USING btree (finished_at);
 CREATE INDEX tasks_lease_idx ON public.tasks USING btree (lease_expires_at) WHERE (status = 'in_progress'::text);
 CREATE INDEX tasks_parent_idx ON public.tasks USING btree (parent_id) WHERE (parent_id IS NOT NULL);
 CREATE UNIQUE INDEX tasks_pkey ON public.tasks USING btree (id);
