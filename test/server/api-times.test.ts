@@ -22,6 +22,9 @@ import { decideApproval } from '../../src/workflow/approvals.js';
 import { workflowDeps } from '../../src/workflow/workflow-deps.js';
 import { gitIn, makeGitRepo, registerRepo } from '../support/agent-fixtures.js';
 import { DIALECTS } from '../support/dialects.js';
+import { proposeProject, seedProject, seedProjectApproval } from '../support/project-fixtures.js';
+import { writeProductDir } from '../support/publish/product-fixture.js';
+import { registerProcess } from '../../src/agents/agent-processes.js';
 import { useTestServer } from './test-server.js';
 
 /** A key that names a time. `day` (a calendar date, YYYY-MM-DD) is not one. */
@@ -103,8 +106,10 @@ const settings = SettingsSchema.parse({
 });
 
 describe.each(DIALECTS)('%s: API times', (dialect) => {
-  const s = useTestServer(dialect, { settings });
   const parent = fs.mkdtempSync(path.join(os.tmpdir(), 'autodev-api-times-'));
+  const dataDir = path.join(parent, 'data');
+  fs.mkdirSync(dataDir);
+  const s = useTestServer(dialect, { settings, dataDir });
   afterAll(() => fs.rmSync(parent, { recursive: true, force: true }));
 
   const openApi = async () =>
@@ -240,7 +245,29 @@ describe.each(DIALECTS)('%s: API times', (dialect) => {
       },
       now,
     );
-    return { storyId, taskId, sessionId, mergeRequestId: mergeRequest.id };
+    // The product pipeline: a proposal, and a product waiting for its publishing approval (with its files).
+    const projectId = await proposeProject(s.queue, { name: 'times-product', title: 'Times product' });
+    const product = writeProductDir({ dataDir });
+    const built = await seedProject(db, { name: product.name, status: 'awaiting_publish', productDir: product.dir });
+    const publishApprovalId = await seedProjectApproval(db, built, 'publish');
+    // Operations: a process's log line and its registration.
+    await registerProcess(db, { processId: 'times-process', roles: ['builder'], now });
+    await db
+      .insertInto('process_logs')
+      .values({
+        process_id: 'times-process',
+        service: 'agent:builder',
+        host: 'h',
+        pid: 1,
+        role: 'builder',
+        component: null,
+        level: 40,
+        message: 'a warning',
+        data: null,
+        created_at: now,
+      })
+      .execute();
+    return { storyId, taskId, sessionId, mergeRequestId: mergeRequest.id, projectId, publishApprovalId };
   }
 
   it('every GET route answers its times as ISO 8601 with a zone, and so does the event stream', async () => {
@@ -253,13 +280,17 @@ describe.each(DIALECTS)('%s: API times', (dialect) => {
       '/api/stories/{id}': ids.storyId,
       '/api/stories/{id}/timeline': ids.storyId,
       '/api/merge-requests/{id}': ids.mergeRequestId,
+      '/api/projects/{id}': ids.projectId,
+      '/api/approvals/{id}/preview': ids.publishApprovalId,
     };
+    // Routes whose times appear only when asked for (a window's start).
+    const queries: Record<string, string> = { '/api/costs': `?by=day&since=${new Date(0).toISOString()}` };
     const streamed = new Set(['/api/events', '/metrics']);
     const checked: string[] = [];
     for (const [route, operations] of Object.entries(doc.paths)) {
       if (!operations.get || streamed.has(route)) continue;
       if (route.includes('{') && params[route] === undefined) throw new Error(`no id for ${route}: add one to params`);
-      const url = route.replace('{id}', String(params[route]));
+      const url = route.replace('{id}', String(params[route])) + (queries[route] ?? '');
       const response = await s.request({ method: 'GET', url });
       expect(response.statusCode, url).toBe(200);
       const values = timeValues(response.json());
@@ -297,6 +328,11 @@ describe.each(DIALECTS)('%s: API times', (dialect) => {
         '/api/notifications',
         '/api/merge-requests/{id}',
         '/api/sessions/{id}',
+        '/api/projects',
+        '/api/projects/{id}',
+        '/api/logs',
+        '/api/agents/status',
+        '/api/costs',
       ]),
     );
 
