@@ -54,7 +54,7 @@ export interface ProjectDecisionInput {
 }
 
 /** Approves project `id`'s open proposal: its repository is created and the story building it starts. */
-export function approveProject(db: Kysely<Database>, deps: WorkflowDeps, input: ProjectDecisionInput) {
+export async function approveProject(db: Kysely<Database>, deps: WorkflowDeps, input: ProjectDecisionInput) {
   return inTransaction(db, async (tx) => {
     const approvalId = await pendingProjectApproval(tx, input.id, 'approve');
     return decideApproval(tx, deps, { id: approvalId, decision: 'approved', actor: input.actor });
@@ -62,7 +62,7 @@ export function approveProject(db: Kysely<Database>, deps: WorkflowDeps, input: 
 }
 
 /** Rejects project `id`'s open proposal, keeping the reason (required); it is never built. */
-export function rejectProject(
+export async function rejectProject(
   db: Kysely<Database>,
   deps: WorkflowDeps,
   input: ProjectDecisionInput & { reason: string | undefined },
@@ -78,7 +78,7 @@ export function rejectProject(
  * Defers project `id`'s open proposal with notes (required), until `until` (ms; null: until a human brings it back).
  * The approval ends `deferred` with the notes as its reason; the project waits, `deferred`.
  */
-export function deferProject(
+export async function deferProject(
   db: Kysely<Database>,
   deps: WorkflowDeps,
   input: ProjectDecisionInput & { notes: string | undefined; until: number | null },
@@ -130,7 +130,7 @@ export function deferProject(
  * Brings deferred project `id` back (a human, or the due check as `scheduler`): status `proposed` and a new pending
  * project approval. A project that is not deferred: PROJECT_NOT_DECIDABLE, nothing changed.
  */
-export function reopenProject(db: Kysely<Database>, deps: WorkflowDeps, input: ProjectDecisionInput) {
+export async function reopenProject(db: Kysely<Database>, deps: WorkflowDeps, input: ProjectDecisionInput) {
   return inTransaction(db, async (tx) => {
     // Lock the product workflow first (PostgreSQL; SQLite's single writer already serializes): two schedulers or a
     // scheduler and a human racing bring it back once, and the loser sees `proposed`.
