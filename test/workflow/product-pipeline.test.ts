@@ -13,6 +13,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { agentDeadLetterHook } from '../../src/agents/agent-supervisor.js';
 import { createAgentTaskHandler, type AgentRuntimeDeps } from '../../src/agents/run-agent-task.js';
 import type { GateRunDeps } from '../../src/agents/run-gates.js';
 import { publishProduct } from '../../src/publish/publish-product.js';
@@ -26,6 +27,7 @@ import {
   deferProject,
   rejectProject,
   reopenProject,
+  retryPublish,
 } from '../../src/workflow/project-decisions.js';
 import { listProjects, projectDetail } from '../../src/workflow/projects.js';
 import { workflowDeps } from '../../src/workflow/workflow-deps.js';
@@ -140,6 +142,8 @@ describe.each(DIALECTS)('%s: the product pipeline', (dialect) => {
       signal: stop.signal,
       idleWaitMs: 20,
       handler: createAgentTaskHandler(runtime, 'devops'),
+      // The supervisor's dead-letter hook: a task out of attempts moves its workflow on.
+      onDeadLetter: agentDeadLetterHook(runtime, 'devops-1'),
       onTaskEnd: (_task, outcome) => settled(outcome),
     });
     const outcome = await ended;
@@ -250,6 +254,43 @@ describe.each(DIALECTS)('%s: the product pipeline', (dialect) => {
     const done = await projectDetail(t.handle.db, project.id);
     expect(done.status).toBe('published');
     expect(done.publications).toEqual([expect.objectContaining({ target: 'npm', status: 'already_published' })]);
+  });
+
+  it('a failed publish leaves a clear state (which target, why) and a retry by hand publishes it', async () => {
+    const project = await propose();
+    await decideApproval(t.handle.db, deps, {
+      id: (await pendingApproval('project')).id,
+      decision: 'approved',
+      actor: 'cli:alice',
+    });
+    await buildApproved(project.id);
+    await decideApproval(t.handle.db, deps, {
+      id: (await pendingApproval('publish')).id,
+      decision: 'approved',
+      actor: 'cli:alice',
+    });
+    // The npm token is not in the secret store yet.
+    runtime = { ...runtime, env: { ...runtime.env, NPM_TOKEN: undefined } };
+    expect(await runDevops('publish_product')).toBe('failed');
+    const failed = await projectDetail(t.handle.db, project.id);
+    expect(failed.status).toBe('failed');
+    expect(failed.publications).toEqual([
+      expect.objectContaining({ target: 'npm', status: 'failed', url: null, error: 'not set: npm/token' }),
+    ]);
+    const task = await t.handle.db
+      .selectFrom('tasks')
+      .select(['status', 'error'])
+      .where('type', '=', 'publish_product')
+      .executeTakeFirstOrThrow();
+    expect(task).toMatchObject({ status: 'failed', error: expect.stringContaining('npm: not set: npm/token') });
+
+    runtime = { ...runtime, env: { ...runtime.env, NPM_TOKEN: npmToken } };
+    await retryPublish(queue, project.id, 'cli:alice');
+    expect(await runDevops('publish_product')).toBe('completed');
+    const done = await projectDetail(t.handle.db, project.id);
+    expect(done.status).toBe('published');
+    expect(done.publications).toEqual([expect.objectContaining({ target: 'npm', status: 'published' })]);
+    await expect(retryPublish(queue, project.id, 'cli:alice')).rejects.toMatchObject({ code: 'PROJECT_NOT_DECIDABLE' });
   });
 
   it('a rejected proposal keeps its reason and builds nothing; bad input changes nothing', async () => {
