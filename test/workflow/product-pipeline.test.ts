@@ -22,6 +22,7 @@ import { TaskQueue } from '../../src/queue/task-queue.js';
 import { SecretMasker } from '../../src/secrets/secret-masker.js';
 import type { WorkflowDeps } from '../../src/workflow/advance-workflow.js';
 import { decideApproval, listApprovals } from '../../src/workflow/approvals.js';
+import { createProposal, decideProposal } from '../../src/workflow/proposals.js';
 import {
   bringBackDueProjects,
   deferProject,
@@ -291,6 +292,23 @@ describe.each(DIALECTS)('%s: the product pipeline', (dialect) => {
     expect(done.status).toBe('published');
     expect(done.publications).toEqual([expect.objectContaining({ target: 'npm', status: 'published' })]);
     await expect(retryPublish(queue, project.id, 'cli:alice')).rejects.toMatchObject({ code: 'PROJECT_NOT_DECIDABLE' });
+  });
+
+  it("an agent's swarm product proposal, approved by a human, goes the same way: build_product, then a project", async () => {
+    const idea = await createProposal(t.handle.db, {
+      title: 'A slug helper',
+      body: 'People keep asking for one.',
+      kind: 'product',
+      author: 'pm@host:1#0',
+      now,
+    });
+    const approved = await decideProposal(t.handle.db, deps, { id: idea.id, decision: 'approved', actor: 'cli:alice' });
+    expect(approved.task_id).not.toBeNull();
+    await complete('build_product', proposal(name));
+    const [project] = await listProjects(t.handle.db);
+    const detail = await projectDetail(t.handle.db, project!.id);
+    expect(detail).toMatchObject({ name, status: 'proposed', idea: 'A slug helper\n\nPeople keep asking for one.' });
+    expect(await pendingApproval('project')).toMatchObject({ workflow_id: project!.id });
   });
 
   it('a rejected proposal keeps its reason and builds nothing; bad input changes nothing', async () => {
