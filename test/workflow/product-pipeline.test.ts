@@ -16,7 +16,9 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { agentDeadLetterHook } from '../../src/agents/agent-supervisor.js';
 import { createAgentTaskHandler, type AgentRuntimeDeps } from '../../src/agents/run-agent-task.js';
 import type { GateRunDeps } from '../../src/agents/run-gates.js';
+import { pino } from 'pino';
 import { publishProduct } from '../../src/publish/publish-product.js';
+import { Scheduler } from '../../src/scheduler/scheduler.js';
 import { runWorker } from '../../src/queue/run-worker.js';
 import { TaskQueue } from '../../src/queue/task-queue.js';
 import { SecretMasker } from '../../src/secrets/secret-masker.js';
@@ -356,12 +358,23 @@ describe.each(DIALECTS)('%s: the product pipeline', (dialect) => {
     expect(await bringBackDueProjects(t.handle.db, deps, 'scheduler')).toEqual([]);
 
     now += day;
-    // Two schedulers' due checks at once bring it back once.
-    const [a, b] = await Promise.all([
-      bringBackDueProjects(t.handle.db, deps, 'scheduler-a'),
-      bringBackDueProjects(t.handle.db, deps, 'scheduler-b'),
-    ]);
-    expect([...a, ...b]).toEqual([project.id]);
+    // Two schedulers' due checks at once (one a Scheduler ticking as `autodev up` wires it) bring it back once.
+    const scheduler = new Scheduler({
+      queue,
+      schedules: [],
+      tickMs: 1000,
+      logger: pino({ level: 'silent' }),
+      dueChecks: [{ name: 'deferred projects', run: () => bringBackDueProjects(t.handle.db, deps, 'scheduler-a') }],
+    });
+    await scheduler.prepare();
+    const [, other] = await Promise.all([scheduler.tick(), bringBackDueProjects(t.handle.db, deps, 'scheduler-b')]);
+    const broughtBack = await t.handle.db
+      .selectFrom('events')
+      .select('actor')
+      .where('kind', '=', 'project.brought_back')
+      .execute();
+    expect(broughtBack).toHaveLength(1);
+    expect(other).toEqual(broughtBack[0]!.actor === 'scheduler-b' ? [project.id] : []);
     const back = await projectDetail(t.handle.db, project.id);
     expect(back).toMatchObject({ status: 'proposed', deferred_until: null });
     expect(back.decisions.map((d) => [d.decision, d.reason])).toEqual([
