@@ -13,8 +13,8 @@ import type { Database } from '../store/schema.js';
 import { advanceWorkflow, type WorkflowDeps } from './advance-workflow.js';
 import { decideApproval } from './approvals.js';
 import { getProject } from './projects.js';
+import type { ProductState } from './product-steps.js';
 import { retryTaskByHand } from './retry-task-by-hand.js';
-import type { TaskQueue } from '../queue/task-queue.js';
 import type { Task } from '../queue/task-record.js';
 
 /** The longest reason or notes kept. */
@@ -186,12 +186,24 @@ export async function bringBackDueProjects(db: Kysely<Database>, deps: WorkflowD
 }
 
 /**
- * A human retries project `id`'s failed publishing: its last `publish_product` task runs again, and its journals
- * make it send only what is not published yet. A project whose publishing did not fail: PROJECT_NOT_DECIDABLE.
+ * A human retries project `id` where it failed: a failed publishing runs its last `publish_product` task again (its
+ * journals make it send only what is not published yet); a product directory that failed its check is checked again
+ * (after a story fixed it). Any other state: PROJECT_NOT_DECIDABLE, nothing changed.
  */
-export async function retryPublish(queue: TaskQueue, id: number, actor: string): Promise<Task> {
+export async function retryProject(
+  deps: WorkflowDeps,
+  id: number,
+  actor: string,
+): Promise<{ retried: 'publish_product'; task: Task } | { retried: 'check_product' }> {
+  const { queue } = deps;
   const db = queue.handle.db;
   const project = await getProject(db, id);
+  const workflow = await db.selectFrom('workflows').select('state').where('id', '=', id).executeTakeFirstOrThrow();
+  const failedAt = (JSON.parse(workflow.state) as ProductState).failedAt;
+  if (project.status === 'failed' && failedAt === 'check_product') {
+    await advanceWorkflow(db, deps, id, { type: 'recheck_requested' }, actor);
+    return { retried: 'check_product' };
+  }
   const task = await db
     .selectFrom('tasks')
     .select(['id', 'status'])
@@ -203,10 +215,10 @@ export async function retryPublish(queue: TaskQueue, id: number, actor: string):
     throw new AutodevError(
       'PROJECT_NOT_DECIDABLE',
       `project ${id} is ${project.status}${task ? ` (publish task ${task.id} ${task.status})` : ''}: ` +
-        'only a failed publishing can be retried',
+        'only a failed publishing or product check can be retried',
     );
   }
-  return retryTaskByHand(queue, task.id, actor);
+  return { retried: 'publish_product', task: await retryTaskByHand(queue, task.id, actor) };
 }
 
 /** Parses `--until` / `until`: an ISO 8601 date or time; VALIDATION_FAILED names the bad value. */

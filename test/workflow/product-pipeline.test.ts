@@ -30,7 +30,7 @@ import {
   deferProject,
   rejectProject,
   reopenProject,
-  retryPublish,
+  retryProject,
 } from '../../src/workflow/project-decisions.js';
 import { listProjects, projectDetail } from '../../src/workflow/projects.js';
 import { workflowDeps } from '../../src/workflow/workflow-deps.js';
@@ -288,12 +288,12 @@ describe.each(DIALECTS)('%s: the product pipeline', (dialect) => {
     expect(task).toMatchObject({ status: 'failed', error: expect.stringContaining('npm: not set: npm/token') });
 
     runtime = { ...runtime, env: { ...runtime.env, NPM_TOKEN: npmToken } };
-    await retryPublish(queue, project.id, 'cli:alice');
+    await retryProject(deps, project.id, 'cli:alice');
     expect(await runDevops('publish_product')).toBe('completed');
     const done = await projectDetail(t.handle.db, project.id);
     expect(done.status).toBe('published');
     expect(done.publications).toEqual([expect.objectContaining({ target: 'npm', status: 'published' })]);
-    await expect(retryPublish(queue, project.id, 'cli:alice')).rejects.toMatchObject({ code: 'PROJECT_NOT_DECIDABLE' });
+    await expect(retryProject(deps, project.id, 'cli:alice')).rejects.toMatchObject({ code: 'PROJECT_NOT_DECIDABLE' });
   });
 
   it("an agent's swarm product proposal, approved by a human, goes the same way: build_product, then a project", async () => {

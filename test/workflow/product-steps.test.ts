@@ -77,6 +77,18 @@ describe('stepProduct', () => {
     expect(stepProduct(back.state, { type: 'brought_back' }).applied).toBe(false);
   });
 
+  it('a product dir that fails its check waits as failed; a recheck checks it again', () => {
+    const checking: ProductState = { stage: 'check_product', status: 'running', title: 'S', repoId: 1, storyId: 2 };
+    const failed = run([{ type: 'product_checked', ok: false, error: 'NPM_README.md is missing' }], checking);
+    expect(failed).toMatchObject({ stage: 'failed', status: 'failed', failedAt: 'check_product' });
+    expect(projectStatusOf(failed.stage)).toBe('failed');
+    const again = stepProduct(failed, { type: 'recheck_requested' });
+    expect(again.commands).toEqual([{ kind: 'check_product' }]);
+    expect(again.state).toMatchObject({ stage: 'check_product', status: 'running' });
+    expect(again.state.error).toBeUndefined();
+    expect(stepProduct(again.state, { type: 'recheck_requested' }).applied).toBe(false);
+  });
+
   it('a failed publish waits as failed with the error; a retried task that completes publishes it', () => {
     const publishing: ProductState = { stage: 'publishing', status: 'running', title: 'S', repoId: 1, storyId: 2 };
     const failed = run(
