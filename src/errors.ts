@@ -214,11 +214,6 @@ export const ERRORS = {
     exitCode: 2,
     doc: 'The project is not in a state that takes this decision (e.g. approving one that is not proposed).',
   },
-  PROJECT_NAME_TAKEN: {
-    status: 409,
-    exitCode: 2,
-    doc: 'Another project already has that name (it is the directory under <data-dir>/projects/).',
-  },
   // The product pipeline in the dashboard (server/plugins/publish-preview.ts): the publishing approval's preview.
   APPROVAL_NOT_PUBLISH: {
     status: 409,

@@ -49,6 +49,8 @@ export type ProductEvent =
     }
   /** A deferred proposal comes back: its date passed, or a human brought it back. */
   | { type: 'brought_back' }
+  /** A human checks the product directory again after it failed the check (fixed by a later story). */
+  | { type: 'recheck_requested' }
   | { type: 'task_completed'; taskId: number; taskType: string; result: unknown }
   | { type: 'task_failed'; taskId: number; taskType: string; error: string }
   /** The story building the product was started (carried out by `start_story`). */
@@ -171,6 +173,9 @@ export function stepProduct(state: ProductState, event: ProductEvent): ProductSt
         return failed(state, 'publishing', event.error);
       }
       return ignored(state);
+    case 'recheck_requested':
+      if (state.stage !== 'failed' || state.failedAt !== 'check_product') return ignored(state);
+      return moved({ ...state, stage: 'check_product', status: 'running' }, [{ kind: 'check_product' }]);
     case 'story_started':
       if (state.stage !== 'building' || state.storyId !== undefined) return ignored(state);
       return moved({ ...state, storyId: event.storyId });

@@ -13,8 +13,8 @@ import type { Database } from '../store/schema.js';
 import { advanceWorkflow, type WorkflowDeps } from './advance-workflow.js';
 import { decideApproval } from './approvals.js';
 import { getProject } from './projects.js';
+import type { ProductState } from './product-steps.js';
 import { retryTaskByHand } from './retry-task-by-hand.js';
-import type { TaskQueue } from '../queue/task-queue.js';
 import type { Task } from '../queue/task-record.js';
 
 /** The longest reason or notes kept. */
@@ -54,7 +54,7 @@ export interface ProjectDecisionInput {
 }
 
 /** Approves project `id`'s open proposal: its repository is created and the story building it starts. */
-export function approveProject(db: Kysely<Database>, deps: WorkflowDeps, input: ProjectDecisionInput) {
+export async function approveProject(db: Kysely<Database>, deps: WorkflowDeps, input: ProjectDecisionInput) {
   return inTransaction(db, async (tx) => {
     const approvalId = await pendingProjectApproval(tx, input.id, 'approve');
     return decideApproval(tx, deps, { id: approvalId, decision: 'approved', actor: input.actor });
@@ -62,7 +62,7 @@ export function approveProject(db: Kysely<Database>, deps: WorkflowDeps, input: 
 }
 
 /** Rejects project `id`'s open proposal, keeping the reason (required); it is never built. */
-export function rejectProject(
+export async function rejectProject(
   db: Kysely<Database>,
   deps: WorkflowDeps,
   input: ProjectDecisionInput & { reason: string | undefined },
@@ -78,7 +78,7 @@ export function rejectProject(
  * Defers project `id`'s open proposal with notes (required), until `until` (ms; null: until a human brings it back).
  * The approval ends `deferred` with the notes as its reason; the project waits, `deferred`.
  */
-export function deferProject(
+export async function deferProject(
   db: Kysely<Database>,
   deps: WorkflowDeps,
   input: ProjectDecisionInput & { notes: string | undefined; until: number | null },
@@ -130,7 +130,7 @@ export function deferProject(
  * Brings deferred project `id` back (a human, or the due check as `scheduler`): status `proposed` and a new pending
  * project approval. A project that is not deferred: PROJECT_NOT_DECIDABLE, nothing changed.
  */
-export function reopenProject(db: Kysely<Database>, deps: WorkflowDeps, input: ProjectDecisionInput) {
+export async function reopenProject(db: Kysely<Database>, deps: WorkflowDeps, input: ProjectDecisionInput) {
   return inTransaction(db, async (tx) => {
     // Lock the product workflow first (PostgreSQL; SQLite's single writer already serializes): two schedulers or a
     // scheduler and a human racing bring it back once, and the loser sees `proposed`.
@@ -186,12 +186,24 @@ export async function bringBackDueProjects(db: Kysely<Database>, deps: WorkflowD
 }
 
 /**
- * A human retries project `id`'s failed publishing: its last `publish_product` task runs again, and its journals
- * make it send only what is not published yet. A project whose publishing did not fail: PROJECT_NOT_DECIDABLE.
+ * A human retries project `id` where it failed: a failed publishing runs its last `publish_product` task again (its
+ * journals make it send only what is not published yet); a product directory that failed its check is checked again
+ * (after a story fixed it). Any other state: PROJECT_NOT_DECIDABLE, nothing changed.
  */
-export async function retryPublish(queue: TaskQueue, id: number, actor: string): Promise<Task> {
+export async function retryProject(
+  deps: WorkflowDeps,
+  id: number,
+  actor: string,
+): Promise<{ retried: 'publish_product'; task: Task } | { retried: 'check_product' }> {
+  const { queue } = deps;
   const db = queue.handle.db;
   const project = await getProject(db, id);
+  const workflow = await db.selectFrom('workflows').select('state').where('id', '=', id).executeTakeFirstOrThrow();
+  const failedAt = (JSON.parse(workflow.state) as ProductState).failedAt;
+  if (project.status === 'failed' && failedAt === 'check_product') {
+    await advanceWorkflow(db, deps, id, { type: 'recheck_requested' }, actor);
+    return { retried: 'check_product' };
+  }
   const task = await db
     .selectFrom('tasks')
     .select(['id', 'status'])
@@ -203,10 +215,10 @@ export async function retryPublish(queue: TaskQueue, id: number, actor: string):
     throw new AutodevError(
       'PROJECT_NOT_DECIDABLE',
       `project ${id} is ${project.status}${task ? ` (publish task ${task.id} ${task.status})` : ''}: ` +
-        'only a failed publishing can be retried',
+        'only a failed publishing or product check can be retried',
     );
   }
-  return retryTaskByHand(queue, task.id, actor);
+  return { retried: 'publish_product', task: await retryTaskByHand(queue, task.id, actor) };
 }
 
 /** Parses `--until` / `until`: an ISO 8601 date or time; VALIDATION_FAILED names the bad value. */

@@ -40,6 +40,7 @@ const PRODUCT_EVENTS = new Set([
   'started',
   'approval_decided',
   'brought_back',
+  'recheck_requested',
   'task_completed',
   'task_failed',
   'story_started',

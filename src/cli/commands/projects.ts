@@ -11,7 +11,7 @@ import {
   parseUntil,
   rejectProject,
   reopenProject,
-  retryPublish,
+  retryProject,
 } from '../../workflow/project-decisions.js';
 import { listProjects, projectDetail } from '../../workflow/projects.js';
 import { workflowDeps } from '../../workflow/workflow-deps.js';
@@ -83,7 +83,7 @@ export async function run(args: ProjectsArgs, deps: CliDeps): Promise<number> {
     else if (args.action === 'reject') await rejectProject(db, workflow, { id, actor, reason: args.reason });
     else if (args.action === 'defer') await deferProject(db, workflow, { id, actor, notes: args.notes, until });
     else if (args.action === 'reopen') await reopenProject(db, workflow, { id, actor });
-    else if (args.action === 'publish-retry') await retryPublish(ctx.queue, id, actor);
+    else if (args.action === 'publish-retry') await retryProject(workflow, id, actor);
     return projectDetail(db, id);
   });
   if (args.json) {
@@ -156,7 +156,10 @@ export function registerProjectsCommands(program: Command, { deps, act, globals 
   one('reopen', 'bring a deferred proposal back now (pending approval again)').action(
     act((id: string, options: { json?: boolean }) => go({ action: 'reopen', id, globals: globals(), ...options })),
   );
-  one('publish-retry', 'run a failed publishing again; what is already published is not sent twice').action(
+  one(
+    'publish-retry',
+    'run a failed publishing again (what is published is not sent twice), or check a fixed product dir again',
+  ).action(
     act((id: string, options: { json?: boolean }) =>
       go({ action: 'publish-retry', id, globals: globals(), ...options }),
     ),

@@ -15,7 +15,7 @@ import {
   parseUntil,
   rejectProject,
   reopenProject,
-  retryPublish,
+  retryProject,
 } from '../../workflow/project-decisions.js';
 import { listProjects, projectDetail } from '../../workflow/projects.js';
 import { workflowDeps } from '../../workflow/workflow-deps.js';
@@ -114,6 +114,6 @@ export const projectsPlugin: FastifyPluginAsyncZod<ProjectsOptions> = async (app
     reopenProject(db, workflow, { id, actor: by }),
   );
   decide('publish-retry', 'Run a failed publishing again (what is published is not sent twice)', NoBody, (id, by) =>
-    retryPublish(queue, id, by),
+    retryProject(workflow, id, by),
   );
 };
