@@ -181,6 +181,8 @@ class StoryFollower {
   private readonly approved = new Set<number>();
   /** Tasks of the story being worked on now (for the spinner). */
   private readonly running = new Map<number, string>();
+  /** The last stage printed: the story ends for the demo once the log has shown it reach `done`. */
+  private shownStage: string | undefined;
 
   constructor(
     private readonly handle: DatabaseHandle,
@@ -204,6 +206,7 @@ class StoryFollower {
     const workflow = await this.workflow();
     const state = JSON.parse(workflow.state) as StoryState;
     this.options.line(stageLine(workflow.stage, state.round));
+    this.shownStage = workflow.stage;
     const pending = await this.db
       .selectFrom('approvals')
       .selectAll()
@@ -233,7 +236,9 @@ class StoryFollower {
       }
     }
     const workflow = await this.workflow();
-    if (workflow.status === 'completed') return { kind: 'done' };
+    // The row can be read before the change log shows its last events (the log is read below a commit-safe horizon,
+    // which an open transaction anywhere on a PostgreSQL cluster holds back): done once the log has shown `done` too.
+    if (workflow.status === 'completed' && this.shownStage === 'done') return { kind: 'done' };
     if (workflow.status === 'waiting_for_human') {
       const state = JSON.parse(workflow.state) as StoryState;
       return { kind: 'failed', reason: `the story waits for a human: ${state.humanSummary ?? 'no summary'}` };
@@ -299,6 +304,7 @@ class StoryFollower {
       );
     }
     this.options.line(stageLine(to, typeof data.round === 'number' ? data.round : state.round));
+    this.shownStage = to;
   }
 
   private showRunning() {
