@@ -1,8 +1,8 @@
 /**
  * What the deployment files hand Auto-Dev is what Auto-Dev reads: the environment of every compose service and of the
  * ECS task definitions loads through the real settings loader (a renamed or mistyped AUTODEV_<SECTION>__<KEY> fails
- * here, not at 3 a.m. in a container), and every ECS service, stream prefix and `autodev` command that
- * docs/OPERATIONS.md names exists.
+ * here, not at 3 a.m. in a container), and every ECS service, stream prefix and `autodev` command (with its options)
+ * that docs/OPERATIONS.md names exists.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -96,5 +96,26 @@ describe('docs/OPERATIONS.md names what exists', () => {
         expect(subs, `autodev ${command} ${sub}`).toContain(sub);
       }
     }
+  });
+
+  it('every option it gives an autodev command is one of that command', () => {
+    const deps = { stdout: process.stdout, stderr: process.stderr } as unknown as CliDeps;
+    const program = buildProgram(deps).program;
+    const globalOptions = program.options.map((o) => o.long);
+    // `autodev CMD [SUB] ...` up to the end of the command: a pipe, `;`, `#`, a closing backtick or the line's end.
+    const shown = [...operations.matchAll(/autodev ([a-z]+)((?: [^|;#`\n]*)?)/g)];
+    let checked = 0;
+    for (const [text, name, rest] of shown) {
+      const command = program.commands.find((c) => c.name() === name);
+      if (!command) continue; // the test above fails for it
+      const words = (rest ?? '').trim().split(/\s+/);
+      const sub = command.commands.find((c) => c.name() === words[0]);
+      const known = [...globalOptions, ...(sub ?? command).options.map((o) => o.long)];
+      for (const option of (rest ?? '').match(/(?<=^|\s)--[a-z][a-z-]*/g) ?? []) {
+        expect(known, text).toContain(option);
+        checked += 1;
+      }
+    }
+    expect(checked).toBeGreaterThan(10);
   });
 });
