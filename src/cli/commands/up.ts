@@ -12,8 +12,8 @@
  * refused with `SCHEMA_NEWER_THAN_BUILD`. Agent and scheduler processes answer `/health` and `/ready` on
  * `--health-port` (or `server.health_port`) when one is given.
  *
- * Admin token: `up` makes sure `<data-dir>/admin-token` exists (`ensureAdminToken`); `serve dashboard` (and `up
- * --no-migrate`), which share the database, write a new file only while the database holds no admin token
+ * Admin token: `up` makes sure `<data-dir>/admin-token` exists (`ensureAdminToken`); `serve dashboard` and
+ * `up --no-migrate`, which share the database, write a new file only while the database holds no admin token
  * (`ensureSharedAdminToken`) and otherwise say how to create one.
  */
 import fs from 'node:fs';
