@@ -64,7 +64,7 @@ USER node
 VOLUME ["/data"]
 EXPOSE 8080 8081
 # Liveness of the dashboard by default; compose and the ECS task definitions set AUTODEV_HEALTHCHECK per service
-# (deploy/healthcheck.mjs: an HTTP URL, `agents` or `database`).
-HEALTHCHECK --interval=30s --timeout=25s --start-period=60s --retries=3 CMD ["node", "/app/deploy/healthcheck.mjs"]
+# (deploy/healthcheck.mjs: a `/health` or `/ready` URL; agent and scheduler processes serve them on --health-port).
+HEALTHCHECK --interval=30s --timeout=10s --start-period=60s --retries=3 CMD ["node", "/app/deploy/healthcheck.mjs"]
 ENTRYPOINT ["node", "/app/dist/src/cli/bin/autodev.js"]
 CMD ["serve", "dashboard", "--host", "0.0.0.0", "--port", "8080"]

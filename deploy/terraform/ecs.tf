@@ -69,12 +69,14 @@ resource "aws_ecs_task_definition" "this" {
       healthCheck = each.value.healthcheck == null ? null : {
         command     = ["CMD", "node", "/app/deploy/healthcheck.mjs"]
         interval    = 30
-        timeout     = 25
+        timeout     = 10
         retries     = 3
         startPeriod = 120
       }
       linuxParameters = { initProcessEnabled = true }
-      # SIGTERM first: agents hand their leases back before they stop (Fargate allows at most 120 s).
+      # ECS sends SIGTERM, then SIGKILL after stopTimeout (Fargate allows at most 120 s). On SIGTERM a process turns
+      # /ready to 503; agents stop their sessions and hand their running tasks back to the queue (not counted as an
+      # attempt), then the process exits: seconds. A task killed anyway loses nothing: its leases expire.
       stopTimeout = 120
     }
   ])

@@ -10,13 +10,21 @@ locals {
   # The eight agent roles (src/domain/roles.ts), each its own service: `autodev serve agent:ROLE`.
   roles = ["pm", "architect", "builder", "reviewer", "tester", "security", "devops", "bug_finder"]
 
+  # The port on which the scheduler and agent processes answer /health and /ready (`serve ... --health-port`). Only
+  # the container's own health check reads it, so the security groups do not open it.
+  health_port = "8090"
+
   # Every ECS service, keyed by its short name: service auto-dev-<key>, task family auto-dev-<key>, log stream
-  # prefix <key>. healthcheck: what deploy/healthcheck.mjs checks in the container (AUTODEV_HEALTHCHECK).
+  # prefix <key>. healthcheck: the URL deploy/healthcheck.mjs checks in the container (AUTODEV_HEALTHCHECK). The
+  # dashboard and webhook containers are checked for liveness (/health: the process and its database answer; ECS
+  # replaces the task otherwise); whether they take traffic is the load balancer's check of /ready
+  # (var.health_check_path). The scheduler and agent processes have no load balancer: their container check is /ready
+  # (the database answers, the schema is this build's, the scheduler or agent loop runs).
   platform_services = {
     dashboard = {
       command     = ["serve", "dashboard", "--host", "0.0.0.0", "--port", "8080"]
       port        = 8080
-      healthcheck = "http://127.0.0.1:8080${var.health_check_path}"
+      healthcheck = "http://127.0.0.1:8080/health"
       cpu         = var.service_cpu
       memory      = var.service_memory
       storage_gib = null
@@ -26,7 +34,7 @@ locals {
     webhook = {
       command     = ["serve", "webhook", "--host", "0.0.0.0", "--port", "8081"]
       port        = 8081
-      healthcheck = "http://127.0.0.1:8081${var.health_check_path}"
+      healthcheck = "http://127.0.0.1:8081/health"
       cpu         = var.service_cpu
       memory      = var.service_memory
       storage_gib = null
@@ -34,9 +42,9 @@ locals {
       webhooks    = true
     }
     scheduler = {
-      command     = ["serve", "scheduler"]
+      command     = ["serve", "scheduler", "--host", "0.0.0.0", "--health-port", local.health_port]
       port        = null
-      healthcheck = "database"
+      healthcheck = "http://127.0.0.1:${local.health_port}/ready"
       cpu         = var.service_cpu
       memory      = var.service_memory
       storage_gib = null
@@ -47,9 +55,9 @@ locals {
 
   agent_services = {
     for role in local.roles : role => {
-      command     = ["serve", "agent:${role}"]
+      command     = ["serve", "agent:${role}", "--host", "0.0.0.0", "--health-port", local.health_port]
       port        = null
-      healthcheck = "agents"
+      healthcheck = "http://127.0.0.1:${local.health_port}/ready"
       cpu         = var.agent_cpu
       memory      = var.agent_memory
       storage_gib = var.agent_ephemeral_storage_gib

@@ -59,9 +59,9 @@ variable "certificate_arn" {
 }
 
 variable "health_check_path" {
-  description = "The path the load balancer's target groups probe on the dashboard and the webhook service."
+  description = "The path the load balancer's target groups probe on the dashboard and the webhook service: /ready (200 once the schema is this build's and the process serves; 503 while it waits for `autodev db migrate` or stops)."
   type        = string
-  default     = "/health"
+  default     = "/ready"
 }
 
 variable "log_retention_days" {

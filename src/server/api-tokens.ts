@@ -76,6 +76,40 @@ export async function ensureAdminToken(
   return { path: file, created: written !== undefined };
 }
 
+/** What a process that shares its database (`serve dashboard`) did about the admin token at its start. */
+export type SharedAdminToken =
+  { kind: 'file'; path: string; created: boolean } | { kind: 'database'; adminTokens: number };
+
+/**
+ * `ensureAdminToken` for a process that shares its database with others and may have a disk of its own that does not
+ * last (a dashboard replica on ECS: its /data goes with the task). A token file already in `dataDir` is kept and its
+ * hash stored, as `ensureAdminToken` does; without one, a new file is written only while the database holds no
+ * unrevoked admin token (a fresh database's first start). Otherwise nothing is written: the admin tokens are the
+ * database's, and a new one is `autodev tokens create --role admin`.
+ */
+export async function ensureSharedAdminToken(
+  db: Kysely<Database>,
+  dataDir: string,
+  now: number,
+): Promise<SharedAdminToken> {
+  const file = path.join(dataDir, ADMIN_TOKEN_FILE);
+  const fileExists = await fs.access(file).then(
+    () => true,
+    () => false,
+  );
+  if (!fileExists) {
+    const row = await db
+      .selectFrom('api_tokens')
+      .select((eb) => eb.fn.countAll<number | string | bigint>().as('count'))
+      .where('role', '=', 'admin')
+      .where('revoked_at', 'is', null)
+      .executeTakeFirstOrThrow();
+    const adminTokens = Number(row.count);
+    if (adminTokens > 0) return { kind: 'database', adminTokens };
+  }
+  return { kind: 'file', ...(await ensureAdminToken(db, dataDir, now)) };
+}
+
 /** Writes a fresh token to `file` unless it exists; returns the token, or undefined when the file was already there. */
 async function writeNewTokenFile(file: string): Promise<string | undefined> {
   const token = generateToken();

@@ -42,20 +42,23 @@ describe('deploy/compose.yaml', () => {
     }
   });
 
-  it('gives each process its autodev command and a health check of what it serves', () => {
+  it('gives each process its autodev command and a health check of its /ready', () => {
     const health = (name: string) => service(name).environment?.AUTODEV_HEALTHCHECK;
     expect(service('dashboard').command).toEqual(['serve', 'dashboard', '--host', '0.0.0.0', '--port', '8080']);
-    expect(health('dashboard')).toBe('http://127.0.0.1:8080/health');
+    expect(health('dashboard')).toBe('http://127.0.0.1:8080/ready');
     expect(service('webhook').command).toEqual(['serve', 'webhook', '--host', '0.0.0.0', '--port', '8081']);
-    expect(health('webhook')).toBe('http://127.0.0.1:8081/health');
-    expect(service('scheduler').command).toEqual(['serve', 'scheduler']);
-    expect(health('scheduler')).toBe('database');
+    expect(health('webhook')).toBe('http://127.0.0.1:8081/ready');
+    const healthPort = ['--host', '0.0.0.0', '--health-port', '8090'];
+    expect(service('scheduler').command).toEqual(['serve', 'scheduler', ...healthPort]);
+    expect(health('scheduler')).toBe('http://127.0.0.1:8090/ready');
     for (const role of ROLES) {
-      expect(service(role).command).toEqual(['serve', `agent:${role}`]);
-      expect(health(role)).toBe('agents');
+      expect(service(role).command).toEqual(['serve', `agent:${role}`, ...healthPort]);
+      expect(health(role)).toBe('http://127.0.0.1:8090/ready');
     }
     for (const name of ['dashboard', 'webhook', 'scheduler', ...ROLES]) {
       expect(service(name).healthcheck?.test).toEqual(['CMD', 'node', '/app/deploy/healthcheck.mjs']);
+      // SIGTERM, then this long before SIGKILL: the process hands its running tasks back within seconds.
+      expect(service(name).stop_grace_period).toBe('60s');
     }
   });
 

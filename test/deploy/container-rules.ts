@@ -108,6 +108,7 @@ export interface ComposeService {
   build?: unknown;
   command?: string[];
   restart?: string;
+  stop_grace_period?: string;
   depends_on?: Record<string, { condition: string }>;
   environment?: Record<string, string | number | boolean | null>;
   healthcheck?: { test?: string[]; disable?: boolean };

@@ -1,8 +1,8 @@
 /**
  * What the deployment files hand Auto-Dev is what Auto-Dev reads: the environment of every compose service and of the
  * ECS task definitions loads through the real settings loader (a renamed or mistyped AUTODEV_<SECTION>__<KEY> fails
- * here, not at 3 a.m. in a container), and every ECS service, stream prefix and `autodev` command that
- * docs/OPERATIONS.md names exists.
+ * here, not at 3 a.m. in a container), and every ECS service, stream prefix and `autodev` command (with its options)
+ * that docs/OPERATIONS.md names exists.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -83,19 +83,39 @@ describe('docs/OPERATIONS.md names what exists', () => {
     expect(resolveText(terraform, String(terraform.locals.name))).toBe('auto-dev');
   });
 
-  it('every autodev command it shows exists in the CLI (but `logs`, which another area adds)', () => {
+  it('every autodev command it shows exists in the CLI', () => {
     const deps = { stdout: process.stdout, stderr: process.stderr } as unknown as CliDeps;
     const program = buildProgram(deps).program;
     const commands = new Map(program.commands.map((c) => [c.name(), c.commands.map((s) => s.name())]));
     const shown = [...operations.matchAll(/`?autodev ([a-z]+)(?: ([a-z]+))?/g)].map((m) => [m[1], m[2]] as const);
     expect(shown.length).toBeGreaterThan(10);
     for (const [command, sub] of shown) {
-      if (command === 'logs') continue;
       expect([...commands.keys()], `autodev ${command}`).toContain(command);
       const subs = commands.get(command as string) ?? [];
       if (subs.length > 0 && sub !== undefined && !['agent', 'dashboard', 'webhook', 'scheduler'].includes(sub)) {
         expect(subs, `autodev ${command} ${sub}`).toContain(sub);
       }
     }
+  });
+
+  it('every option it gives an autodev command is one of that command', () => {
+    const deps = { stdout: process.stdout, stderr: process.stderr } as unknown as CliDeps;
+    const program = buildProgram(deps).program;
+    const globalOptions = program.options.map((o) => o.long);
+    // `autodev CMD [SUB] ...` up to the end of the command: a pipe, `;`, `#`, a closing backtick or the line's end.
+    const shown = [...operations.matchAll(/autodev ([a-z]+)((?: [^|;#`\n]*)?)/g)];
+    let checked = 0;
+    for (const [text, name, rest] of shown) {
+      const command = program.commands.find((c) => c.name() === name);
+      if (!command) continue; // the test above fails for it
+      const words = (rest ?? '').trim().split(/\s+/);
+      const sub = command.commands.find((c) => c.name() === words[0]);
+      const known = [...globalOptions, ...(sub ?? command).options.map((o) => o.long)];
+      for (const option of (rest ?? '').match(/(?<=^|\s)--[a-z][a-z-]*/g) ?? []) {
+        expect(known, text).toContain(option);
+        checked += 1;
+      }
+    }
+    expect(checked).toBeGreaterThan(10);
   });
 });

@@ -74,7 +74,34 @@ describe('deploy/terraform: the guide layout', () => {
     expect(containers).toContain('command     = ["CMD", "node", "/app/deploy/healthcheck.mjs"]');
   });
 
-  it('has an internal ALB with dashboard and webhook target groups that check /health', () => {
+  it('checks every container on what it serves: dashboard/webhook live on /health, scheduler/agents ready on --health-port', () => {
+    const platform = config.locals.platform_services as Record<string, { command: string[]; healthcheck: string }>;
+    const port = resolveText(config, '${local.health_port}');
+    expect(port).toMatch(/^\d+$/);
+    expect(platform.dashboard?.healthcheck).toBe('http://127.0.0.1:8080/health');
+    expect(platform.webhook?.healthcheck).toBe('http://127.0.0.1:8081/health');
+    const scheduler = platform.scheduler as { command: string[]; healthcheck: string };
+    expect(scheduler.command.map((part) => resolveText(config, part))).toEqual([
+      'serve',
+      'scheduler',
+      '--host',
+      '0.0.0.0',
+      '--health-port',
+      port,
+    ]);
+    expect(resolveText(config, scheduler.healthcheck)).toBe(`http://127.0.0.1:${port}/ready`);
+    const agents = String(config.locals.agent_services);
+    expect(agents).toContain(
+      'command     = ["serve", "agent:${role}", "--host", "0.0.0.0", "--health-port", local.health_port]',
+    );
+    expect(agents).toContain('healthcheck = "http://127.0.0.1:${local.health_port}/ready"');
+    // SIGTERM, then SIGKILL after the longest stop Fargate allows; the process hands its leases back within it.
+    expect(String(blockAt(config, 'aws_ecs_task_definition.this').container_definitions)).toContain(
+      'stopTimeout = 120',
+    );
+  });
+
+  it('has an internal ALB with dashboard and webhook target groups that check /ready', () => {
     const alb = blockAt(config, 'aws_lb.this');
     expect(alb.internal).toBe(true);
     expect(alb.load_balancer_type).toBe('application');
@@ -86,7 +113,7 @@ describe('deploy/terraform: the guide layout', () => {
     expect(group.target_type).toBe('ip');
     const health = nested(group, 'health_check');
     expect(health).toMatchObject({ enabled: true, matcher: '200', protocol: 'HTTP' });
-    expect(resolveText(config, String(health.path))).toBe('/health');
+    expect(resolveText(config, String(health.path))).toBe('/ready');
     // The webhook service takes /webhooks/*; the dashboard everything else.
     expect((config.locals.load_balanced as Record<string, { paths: string[] | null }>).webhook?.paths).toEqual([
       '/webhooks/*',

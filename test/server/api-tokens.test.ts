@@ -2,7 +2,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AutodevError } from '../../src/errors.js';
-import { authenticate, createApiToken, ensureAdminToken, hashToken } from '../../src/server/api-tokens.js';
+import {
+  authenticate,
+  createApiToken,
+  ensureAdminToken,
+  ensureSharedAdminToken,
+  hashToken,
+} from '../../src/server/api-tokens.js';
 import { DIALECTS, useTestDatabase } from '../support/dialects.js';
 
 describe('hashToken', () => {
@@ -68,6 +74,23 @@ describe.each(DIALECTS)('%s: API tokens', (dialect) => {
       expect((error as AutodevError).code).toBe('CONFIG_INVALID');
       expect((error as AutodevError).message).toContain('admin-token');
       expect(await tokenRows()).toEqual([]);
+    });
+  });
+
+  describe('ensureSharedAdminToken', () => {
+    it('writes no file once the database has an admin token, but keeps a file it finds', async () => {
+      const first = await ensureSharedAdminToken(t.handle.db, freshDir(), 1);
+      expect(first).toMatchObject({ kind: 'file', created: true });
+      const elsewhere = freshDir();
+      expect(await ensureSharedAdminToken(t.handle.db, elsewhere, 2)).toEqual({ kind: 'database', adminTokens: 1 });
+      expect(fs.existsSync(elsewhere)).toBe(false);
+      // A viewer token is no admin token; a file already on this disk is kept and its hash stored.
+      await createApiToken(t.handle.db, { name: 'wallboard', role: 'viewer', now: 3 });
+      const kept = freshDir();
+      fs.mkdirSync(kept, { recursive: true });
+      fs.writeFileSync(path.join(kept, 'admin-token'), 'a'.repeat(43) + '\n');
+      expect(await ensureSharedAdminToken(t.handle.db, kept, 4)).toMatchObject({ kind: 'file', created: false });
+      expect(await authenticate(t.handle.db, 'a'.repeat(43))).toEqual({ name: 'admin', role: 'admin' });
     });
   });
 

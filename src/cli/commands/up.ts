@@ -11,6 +11,10 @@
  * `autodev db migrate`, and starts its work once the schema is this build's; a database migrated by a NEWER build is
  * refused with `SCHEMA_NEWER_THAN_BUILD`. Agent and scheduler processes answer `/health` and `/ready` on
  * `--health-port` (or `server.health_port`) when one is given.
+ *
+ * Admin token: `up` makes sure `<data-dir>/admin-token` exists (`ensureAdminToken`); `serve dashboard` and
+ * `up --no-migrate`, which share the database, write a new file only while the database holds no admin token
+ * (`ensureSharedAdminToken`) and otherwise say how to create one.
  */
 import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -28,7 +32,7 @@ import { processIdentity, ProcessLogSink } from '../../logs/process-log-sink.js'
 import { TaskQueue } from '../../queue/task-queue.js';
 import { openSecretProvider } from '../../secrets/secret-providers.js';
 import { SecretStore } from '../../secrets/secret-store.js';
-import { ensureAdminToken } from '../../server/api-tokens.js';
+import { ensureAdminToken, ensureSharedAdminToken, type SharedAdminToken } from '../../server/api-tokens.js';
 import { buildServer } from '../../server/build-server.js';
 import { migrateToLatest } from '../../store/migrate.js';
 import { readSchemaState, refuseNewerSchema, waitForSchema } from '../../store/schema-version.js';
@@ -113,10 +117,14 @@ export async function run(args: UpArgs, deps: CliDeps): Promise<number> {
       logSink.attach(handle.db);
     }
     const serveApi = args.server !== false && !args.webhooksOnly;
-    const adminToken = async () => {
-      const created = await ensureAdminToken(handle.db, dataDir, deps.now());
+    const adminToken = async (): Promise<SharedAdminToken> => {
+      // `serve dashboard` shares its database (its disk may not last): no new token file once the database has one.
+      const created =
+        args.migrate === false
+          ? await ensureSharedAdminToken(handle.db, dataDir, deps.now())
+          : { kind: 'file' as const, ...(await ensureAdminToken(handle.db, dataDir, deps.now())) };
       // Created just now (or by another process meanwhile): from here on it is masked like every other secret.
-      masker.register(fs.readFileSync(created.path, 'utf8'));
+      if (created.kind === 'file') masker.register(fs.readFileSync(created.path, 'utf8'));
       return created;
     };
     let token = serveApi && args.migrate !== false ? await adminToken() : undefined;
@@ -167,10 +175,18 @@ export async function run(args: UpArgs, deps: CliDeps): Promise<number> {
       writeLine(deps.stdout, `Auto-Dev ${version} webhooks are up: ${baseUrl}/webhooks/{gitlab,github}`);
     } else if (token) {
       writeLine(deps.stdout, `Auto-Dev ${version} is up: ${baseUrl}`);
-      writeLine(
-        deps.stdout,
-        `  admin token: ${token.path} (${token.created ? 'created now' : 'existing'}; send it as "Authorization: Bearer <token>")`,
-      );
+      if (token.kind === 'file') {
+        writeLine(
+          deps.stdout,
+          `  admin token: ${token.path} (${token.created ? 'created now' : 'existing'}; send it as "Authorization: Bearer <token>")`,
+        );
+      } else {
+        const message =
+          `admin token: none written here, the database has ${token.adminTokens} admin token(s); ` +
+          'a new one: autodev tokens create --role admin --name <name>';
+        logger.info({ adminTokens: token.adminTokens }, message);
+        writeLine(deps.stdout, `  ${message}`);
+      }
     } else {
       writeLine(deps.stdout, `Auto-Dev ${version} is up (${roles.length > 0 ? 'agents' : 'scheduler'} only)`);
     }
