@@ -249,6 +249,8 @@ const RetentionSchema = z
     transcripts_days: wholeNumber(0).max(36_500).default(30),
     /** Session rows (tokens, cost) that ended this many days ago; 0 keeps the cost history. */
     sessions_days: wholeNumber(0).max(36_500).default(0),
+    /** Process log lines (`autodev logs`) and the rows of agent processes gone this many days ago. */
+    process_logs_days: wholeNumber(0).max(36_500).default(30),
     /** Rows deleted per statement: short transactions that never hold a table for long. */
     batch_size: wholeNumber(1).max(100_000).default(1000),
     /** Cron (UTC) of the scheduler's prune; each slot runs once however many schedulers run. */

@@ -8,7 +8,9 @@
  * - events older than `events_days` (a change-log follower's cursor stays valid: it reads rows after it, and a
  *   deleted older row is one it already read or never will);
  * - session events (transcripts) of sessions that ended longer than `transcripts_days` ago, and with
- *   `sessions_days` the session rows themselves (their transcripts first).
+ *   `sessions_days` the session rows themselves (their transcripts first);
+ * - process log lines (`autodev logs`) older than `process_logs_days`, and the rows of agent processes that stopped
+ *   (or last beat) that long ago.
  * A day count of 0 keeps those rows for ever. `dryRun` counts instead of deleting.
  */
 import type { Kysely } from 'kysely';
@@ -19,6 +21,7 @@ export interface RetentionPolicy {
   events_days: number;
   transcripts_days: number;
   sessions_days: number;
+  process_logs_days: number;
   batch_size: number;
 }
 
@@ -27,6 +30,8 @@ export interface PruneCounts {
   events: number;
   transcripts: number;
   sessions: number;
+  process_logs: number;
+  processes: number;
 }
 
 export interface PruneOptions {
@@ -47,7 +52,7 @@ export async function pruneOldRows(
   policy: RetentionPolicy,
   options: PruneOptions,
 ): Promise<PruneCounts> {
-  const counts: PruneCounts = { tasks: 0, events: 0, transcripts: 0, sessions: 0 };
+  const counts: PruneCounts = { tasks: 0, events: 0, transcripts: 0, sessions: 0, process_logs: 0, processes: 0 };
   const dry = options.dryRun === true;
   const batch = policy.batch_size;
 
@@ -129,6 +134,35 @@ export async function pruneOldRows(
           db
             .deleteFrom('sessions')
             .where('id', 'in', oldSessions.orderBy('sessions.id').limit(limit))
+            .executeTakeFirst(),
+        );
+  }
+
+  const logCutoff = cutoffOf(policy.process_logs_days, options.now);
+  if (logCutoff !== undefined) {
+    const oldLines = db
+      .selectFrom('process_logs')
+      .select('process_logs.id')
+      .where('process_logs.created_at', '<', logCutoff);
+    counts.process_logs = dry
+      ? await countOf(db, oldLines)
+      : await deleteInBatches(batch, (limit) =>
+          db
+            .deleteFrom('process_logs')
+            .where('id', 'in', oldLines.orderBy('process_logs.id').limit(limit))
+            .executeTakeFirst(),
+        );
+    // A process gone that long ago: stopped, or silent (killed) since its last heartbeat.
+    const goneProcesses = db
+      .selectFrom('agent_processes')
+      .select('agent_processes.process_id')
+      .where('agent_processes.heartbeat_at', '<', logCutoff);
+    counts.processes = dry
+      ? await countOf(db, goneProcesses)
+      : await deleteInBatches(batch, (limit) =>
+          db
+            .deleteFrom('agent_processes')
+            .where('process_id', 'in', goneProcesses.orderBy('agent_processes.process_id').limit(limit))
             .executeTakeFirst(),
         );
   }

@@ -27,6 +27,7 @@ const POLICY: RetentionPolicy = {
   events_days: 90,
   transcripts_days: 30,
   sessions_days: 0,
+  process_logs_days: 30,
   batch_size: 2,
 };
 
@@ -163,6 +164,8 @@ describe.each(DIALECTS)('%s: retention', (dialect) => {
       events: 5,
       transcripts: 5,
       sessions: 0,
+      process_logs: 0,
+      processes: 0,
     });
     expect(await remaining()).toEqual(before);
 
@@ -171,6 +174,8 @@ describe.each(DIALECTS)('%s: retention', (dialect) => {
       events: 5,
       transcripts: 5,
       sessions: 0,
+      process_logs: 0,
+      processes: 0,
     });
     expect(await remaining()).toEqual({
       tasks: ['old, of a running story', 'recent completed', 'old pending', 'old in progress'],
@@ -190,7 +195,52 @@ describe.each(DIALECTS)('%s: retention', (dialect) => {
       events: 0,
       transcripts: 0,
       sessions: 0,
+      process_logs: 0,
+      processes: 0,
     });
+  });
+
+  it('process_logs_days deletes old process log lines and the rows of processes gone that long; 0 keeps them', async () => {
+    const line = (message: string, at: number) => ({
+      process_id: 'p-1',
+      service: 'agent:builder',
+      host: 'h',
+      pid: 1,
+      role: 'builder',
+      component: null,
+      level: 40,
+      message,
+      data: null,
+      created_at: at,
+    });
+    await db()
+      .insertInto('process_logs')
+      .values([line('old-1', OLD), line('old-2', OLD), line('old-3', OLD), line('recent', RECENT)])
+      .execute();
+    const proc = (id: string, heartbeat: number, stopped: number | null) => ({
+      process_id: id,
+      host: 'h',
+      pid: 1,
+      roles: 'builder',
+      started_at: OLD,
+      heartbeat_at: heartbeat,
+      stopped_at: stopped,
+    });
+    await db()
+      .insertInto('agent_processes')
+      .values([proc('stopped-long-ago', OLD, OLD), proc('killed-long-ago', OLD, null), proc('alive', NOW, null)])
+      .execute();
+    const keep = { ...POLICY, finished_tasks_days: 0, events_days: 0, transcripts_days: 0, process_logs_days: 0 };
+    expect(await pruneOldRows(db(), keep, { now: NOW })).toMatchObject({ process_logs: 0, processes: 0 });
+    expect(await pruneOldRows(db(), POLICY, { now: NOW, dryRun: true })).toMatchObject({
+      process_logs: 3,
+      processes: 2,
+    });
+    expect(await pruneOldRows(db(), POLICY, { now: NOW })).toMatchObject({ process_logs: 3, processes: 2 });
+    const lines = await db().selectFrom('process_logs').select('message').execute();
+    expect(lines.map((l) => l.message)).toEqual(['recent']);
+    const processes = await db().selectFrom('agent_processes').select('process_id').execute();
+    expect(processes.map((p) => p.process_id)).toEqual(['alive']);
   });
 
   it('sessions_days deletes the session rows (their transcripts first); 0 days keeps everything', async () => {
@@ -201,12 +251,16 @@ describe.each(DIALECTS)('%s: retention', (dialect) => {
       events: 0,
       transcripts: 0,
       sessions: 0,
+      process_logs: 0,
+      processes: 0,
     });
     expect(await pruneOldRows(db(), { ...keepAll, sessions_days: 60 }, { now: NOW })).toEqual({
       tasks: 0,
       events: 0,
       transcripts: 5,
       sessions: 1,
+      process_logs: 0,
+      processes: 0,
     });
     expect((await remaining()).sessions).toEqual([sessions.recentFinished, sessions.running]);
   });
@@ -240,7 +294,7 @@ describe.each(DIALECTS)('%s: retention', (dialect) => {
     const slot = NOW - (NOW % 60_000);
     const outcomes = await Promise.all(runners.map((runner) => runner.runSlot(slot)));
     expect(outcomes.filter((o) => o.ran)).toEqual([
-      { ran: true, counts: { tasks: 4, events: 5, transcripts: 5, sessions: 0 } },
+      { ran: true, counts: { tasks: 4, events: 5, transcripts: 5, sessions: 0, process_logs: 0, processes: 0 } },
     ]);
     const runs = await db().selectFrom('schedule_runs').selectAll().execute();
     expect(runs).toHaveLength(1);
@@ -263,7 +317,7 @@ describe.each(DIALECTS)('%s: retention', (dialect) => {
     expect(dry.code).toBe(0);
     expect(JSON.parse(dry.stdout)).toMatchObject({
       dry_run: true,
-      deleted: { tasks: 4, events: 5, transcripts: 5, sessions: 0 },
+      deleted: { tasks: 4, events: 5, transcripts: 5, sessions: 0, process_logs: 0, processes: 0 },
     });
     expect((await remaining()).events).toHaveLength(7);
     const keepEvents = path.join(t.dir, 'keep-events.yaml');
@@ -271,7 +325,7 @@ describe.each(DIALECTS)('%s: retention', (dialect) => {
     const real = await runCliInProcessOn(t, ['--config', keepEvents, 'db', 'prune']);
     expect(real).toMatchObject({ code: 0, stderr: '' });
     expect(real.stdout).toMatch(
-      /^deleted 4 finished task\(s\), 0 event\(s\), 5 transcript event\(s\), 0 session\(s\) from /,
+      /^deleted 4 finished task\(s\), 0 event\(s\), 5 transcript event\(s\), 0 session\(s\), 0 process log line\(s\), 0 gone process\(es\) from /,
     );
     expect((await remaining()).events).toHaveLength(7);
     const badFile = path.join(t.dir, 'bad-retention.yaml');

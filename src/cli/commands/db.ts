@@ -64,7 +64,7 @@ async function prune(args: DbArgs, deps: CliDeps): Promise<number> {
     writeJson(deps.stdout, { database: location, dry_run: dryRun, deleted: counts });
     return 0;
   }
-  const what = `${counts.tasks} finished task(s), ${counts.events} event(s), ${counts.transcripts} transcript event(s), ${counts.sessions} session(s)`;
+  const what = `${counts.tasks} finished task(s), ${counts.events} event(s), ${counts.transcripts} transcript event(s), ${counts.sessions} session(s), ${counts.process_logs} process log line(s), ${counts.processes} gone process(es)`;
   writeLine(deps.stdout, dryRun ? `would delete ${what} from ${location}` : `deleted ${what} from ${location}`);
   return 0;
 }
