@@ -10,89 +10,29 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { FastifyInstance } from 'fastify';
-import { createLogger } from '../../src/log.js';
-import { DEFAULT_QUEUE_SETTINGS, TaskQueue } from '../../src/queue/task-queue.js';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { createApiToken } from '../../src/server/api-tokens.js';
-import { buildServer } from '../../src/server/build-server.js';
 import { ONE_DIALECT, useTestDatabase } from '../support/dialects.js';
+import { LIVE_MS, PHONE, useBrowserDashboard } from '../support/browser-dashboard.js';
 import { proposeProject, seedProject, seedProjectApproval } from '../support/project-fixtures.js';
 import { writeProductDir } from '../support/publish/product-fixture.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const WEB_DIST = path.join(ROOT, 'web', 'dist');
-const SHOTS = path.join(ROOT, 'test-results', 'web');
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--no-first-run',
-  '--disable-background-networking',
-];
-const PHONE = { width: 390, height: 844 };
-const LIVE_MS = 8_000;
-
 describe.each(ONE_DIALECT)('%s: projects and publishing in Chromium', { timeout: 120_000 }, (dialect) => {
   const t = useTestDatabase(dialect);
-  let app: FastifyInstance;
-  let queue: TaskQueue;
-  let browser: Browser;
-  let base: string;
   let token: string;
-  const contexts: BrowserContext[] = [];
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'autodev-web-projects-'));
-
-  beforeAll(async () => {
-    if (!fs.existsSync(path.join(WEB_DIST, 'index.html'))) throw new Error('web/dist is missing: run "npm run build"');
-    fs.mkdirSync(SHOTS, { recursive: true });
-    queue = new TaskQueue(t.handle, DEFAULT_QUEUE_SETTINGS);
-    app = await buildServer({
-      handle: t.handle,
-      queue,
-      logger: createLogger({ level: 'silent', pretty: false }),
-      version: 'test',
-      webRoot: WEB_DIST,
-      dataDir,
-      // The real environment secret provider: an npm token is set, the other targets' are not.
-      env: { NPM_TOKEN: 'canary-npm-web-4b7e1f0a' },
-    });
-    await app.listen({ host: '127.0.0.1', port: 0 });
-    const address = app.server.address();
-    if (!address || typeof address === 'string') throw new Error('no port');
-    base = `http://127.0.0.1:${address.port}`;
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  const web = useBrowserDashboard(t, {
+    dialect,
+    // The real environment secret provider: an npm token is set, the other targets' are not.
+    server: () => ({ dataDir, env: { NPM_TOKEN: 'canary-npm-web-4b7e1f0a' } }),
   });
   // The test database is emptied before each test: a fresh token each time.
   beforeEach(async () => {
     token = await createApiToken(t.handle.db, { name: 'lead', role: 'approver', now: Date.now() });
   });
-  afterAll(async () => {
-    for (const context of contexts) await context.close().catch(() => undefined);
-    await browser?.close();
-    await app?.close();
-    await queue?.close();
-    fs.rmSync(dataDir, { recursive: true, force: true });
-  });
-
-  const shot = (page: Page, name: string) =>
-    page.screenshot({ path: path.join(SHOTS, `${dialect}-${name}.png`), fullPage: true });
-  const signedIn = async (viewport = { width: 1400, height: 900 }): Promise<Page> => {
-    const context = await browser.newContext({ viewport });
-    contexts.push(context);
-    await context.addInitScript(`sessionStorage.setItem('autodev.token', ${JSON.stringify(token)})`);
-    const page = await context.newPage();
-    page.on('pageerror', (error) => console.error('page error:', error.message));
-    return page;
-  };
-  /** Elements sticking out to the right of the page (none: no sideways scrolling of the page). */
-  const overflowing = (page: Page) =>
-    page.evaluate(`[...document.querySelectorAll('body *')]
-      .filter((el) => !el.closest('.sr-only, .diff, .table-box, pre') && el.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
-      .map((el) => el.tagName.toLowerCase() + (typeof el.className === 'string' ? '.' + el.className : ''))
-      .slice(0, 5)`);
+  afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+  const signedIn = (viewport?: { width: number; height: number }) => web.signedIn(token, viewport);
+  const { shot, overflowing } = web;
 
   it("shows a publishing approval's listings, files, npm package and plans, at desktop width and at 390 px", async () => {
     const product = writeProductDir({ dataDir });
@@ -110,7 +50,7 @@ describe.each(ONE_DIALECT)('%s: projects and publishing in Chromium', { timeout:
       [PHONE, 'publish-approval-phone'],
     ] as const) {
       const page = await signedIn(viewport);
-      await page.goto(`${base}/approvals?status=pending`);
+      await page.goto(`${web.base}/approvals?status=pending`);
       const card = page.getByTestId(`approval-${approvalId}`);
       const preview = card.getByTestId(`preview-${approvalId}`);
       await preview.waitFor({ timeout: LIVE_MS });
@@ -151,9 +91,9 @@ describe.each(ONE_DIALECT)('%s: projects and publishing in Chromium', { timeout:
 
   it('lists a proposal, shows its detail, and approves, rejects and defers proposals from the page (390 px too)', async () => {
     const ids = {
-      approve: await proposeProject(queue, { name: 'word-count', title: 'Word count', estimatedTokens: 180_000 }),
-      reject: await proposeProject(queue, { name: 'todo-app', title: 'Yet another todo app' }),
-      defer: await proposeProject(queue, { name: 'pdf-tools', title: 'PDF tools' }),
+      approve: await proposeProject(web.queue, { name: 'word-count', title: 'Word count', estimatedTokens: 180_000 }),
+      reject: await proposeProject(web.queue, { name: 'todo-app', title: 'Yet another todo app' }),
+      defer: await proposeProject(web.queue, { name: 'pdf-tools', title: 'PDF tools' }),
     };
     const statusOf = async (id: number) =>
       (
@@ -165,7 +105,7 @@ describe.each(ONE_DIALECT)('%s: projects and publishing in Chromium', { timeout:
       ).status;
 
     const page = await signedIn();
-    await page.goto(`${base}/projects`);
+    await page.goto(`${web.base}/projects`);
     const row = page.getByTestId(`project-${ids.approve}`);
     await row.getByText('Word count').waitFor({ timeout: LIVE_MS });
     await row.locator('.badge', { hasText: 'proposed' }).waitFor();
@@ -192,7 +132,7 @@ describe.each(ONE_DIALECT)('%s: projects and publishing in Chromium', { timeout:
 
     // Reject needs a reason, from a 390 px wide phone.
     const phone = await signedIn(PHONE);
-    await phone.goto(`${base}/projects/${ids.reject}`);
+    await phone.goto(`${web.base}/projects/${ids.reject}`);
     const decide = phone.getByTestId('decide-project');
     await decide.waitFor({ timeout: LIVE_MS });
     expect(await decide.getByRole('button', { name: 'Reject' }).isDisabled()).toBe(true);
@@ -204,7 +144,7 @@ describe.each(ONE_DIALECT)('%s: projects and publishing in Chromium', { timeout:
     expect(await statusOf(ids.reject)).toBe('rejected');
 
     // Defer with notes and a date: it comes back then.
-    await phone.goto(`${base}/projects/${ids.defer}`);
+    await phone.goto(`${web.base}/projects/${ids.defer}`);
     await phone.getByTestId('decide-project').waitFor({ timeout: LIVE_MS });
     await phone.getByLabel('Notes to defer').fill('After the PDF spec settles');
     await phone.getByLabel('Bring back on').fill('2030-01-15');
@@ -226,7 +166,7 @@ describe.each(ONE_DIALECT)('%s: projects and publishing in Chromium', { timeout:
     expect(await statusOf(ids.defer)).toBe('proposed');
 
     // The list follows: each status shows (the deferred one is back to proposed).
-    await page.goto(`${base}/projects`);
+    await page.goto(`${web.base}/projects`);
     await page
       .getByTestId(`project-${ids.reject}`)
       .locator('.badge', { hasText: 'rejected' })
@@ -239,7 +179,7 @@ describe.each(ONE_DIALECT)('%s: projects and publishing in Chromium', { timeout:
     const projectId = await seedProject(t.handle.db, { name: 'linked-proposal', title: 'Linked proposal' });
     const approvalId = await seedProjectApproval(t.handle.db, projectId, 'project', 'Build Linked proposal?');
     const page = await signedIn();
-    await page.goto(`${base}/approvals?status=pending`);
+    await page.goto(`${web.base}/approvals?status=pending`);
     const card = page.getByTestId(`approval-${approvalId}`);
     await card.getByRole('link', { name: /Open project/ }).click();
     expect(new URL(page.url()).pathname).toBe(`/projects/${projectId}`);
@@ -248,7 +188,7 @@ describe.each(ONE_DIALECT)('%s: projects and publishing in Chromium', { timeout:
     // A viewer sees the proposal but no buttons.
     token = await createApiToken(t.handle.db, { name: 'grafana', role: 'viewer', now: Date.now() });
     const viewer = await signedIn();
-    await viewer.goto(`${base}/projects/${projectId}`);
+    await viewer.goto(`${web.base}/projects/${projectId}`);
     await viewer.getByTestId('ratings').waitFor({ timeout: LIVE_MS });
     expect(await viewer.getByTestId('decide-project').count()).toBe(0);
     expect(await viewer.getByRole('button', { name: 'Approve' }).count()).toBe(0);

@@ -12,87 +12,26 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FastifyInstance } from 'fastify';
+import { afterAll, describe, expect, it } from 'vitest';
 import { finishSession, startSession } from '../../src/agents/session-store.js';
 import { SettingsSchema } from '../../src/config/settings-schema.js';
-import { createLogger } from '../../src/log.js';
 import { markAttemptFailed, queueNotification, takeDueNotifications } from '../../src/notify/outbox.js';
-import { DEFAULT_QUEUE_SETTINGS, TaskQueue } from '../../src/queue/task-queue.js';
 import { createApiToken } from '../../src/server/api-tokens.js';
 import { onWorkflowTaskCompleted, startStoryWorkflow } from '../../src/workflow/advance-workflow.js';
 import { decideApproval } from '../../src/workflow/approvals.js';
 import { workflowDeps } from '../../src/workflow/workflow-deps.js';
-import { buildServer } from '../../src/server/build-server.js';
 import { gitIn, makeGitRepo, registerRepo } from '../support/agent-fixtures.js';
 import { DIALECTS, useTestDatabase } from '../support/dialects.js';
-
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const WEB_DIST = path.join(ROOT, 'web', 'dist');
-const SHOTS = path.join(ROOT, 'test-results', 'web');
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--no-first-run',
-  '--disable-background-networking',
-];
-const PHONE = { width: 390, height: 844 };
-const LIVE_MS = 8_000;
+import { LIVE_MS, PHONE, useBrowserDashboard } from '../support/browser-dashboard.js';
 
 describe.each(DIALECTS)('%s: story board in Chromium', { timeout: 120_000 }, (dialect) => {
   const t = useTestDatabase(dialect);
-  let app: FastifyInstance;
-  let queue: TaskQueue;
-  let browser: Browser;
-  let base: string;
   let token: string;
-  const contexts: BrowserContext[] = [];
   const parent = fs.mkdtempSync(path.join(os.tmpdir(), 'autodev-web-board-'));
-
-  beforeAll(async () => {
-    if (!fs.existsSync(path.join(WEB_DIST, 'index.html'))) throw new Error('web/dist is missing: run "npm run build"');
-    fs.mkdirSync(SHOTS, { recursive: true });
-    queue = new TaskQueue(t.handle, DEFAULT_QUEUE_SETTINGS);
-    app = await buildServer({
-      handle: t.handle,
-      queue,
-      logger: createLogger({ level: 'silent', pretty: false }),
-      version: 'test',
-      webRoot: WEB_DIST,
-    });
-    await app.listen({ host: '127.0.0.1', port: 0 });
-    const address = app.server.address();
-    if (!address || typeof address === 'string') throw new Error('no port');
-    base = `http://127.0.0.1:${address.port}`;
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
-  });
-  afterAll(async () => {
-    for (const context of contexts) await context.close().catch(() => undefined);
-    await browser?.close();
-    await app?.close();
-    await queue?.close();
-    fs.rmSync(parent, { recursive: true, force: true });
-  });
-
-  const shot = (page: Page, name: string) =>
-    page.screenshot({ path: path.join(SHOTS, `${dialect}-${name}.png`), fullPage: true });
-  const signedIn = async (viewport = { width: 1400, height: 900 }): Promise<Page> => {
-    const context = await browser.newContext({ viewport });
-    contexts.push(context);
-    await context.addInitScript(`sessionStorage.setItem('autodev.token', ${JSON.stringify(token)})`);
-    const page = await context.newPage();
-    page.on('pageerror', (error) => console.error('page error:', error.message));
-    return page;
-  };
-  /** Elements sticking out to the right of the page (none: no sideways scrolling of the page). */
-  const overflowing = (page: Page) =>
-    page.evaluate(`[...document.querySelectorAll('body *')]
-      .filter((el) => !el.closest('.sr-only, .diff, .table-box, pre') && el.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
-      .map((el) => el.tagName.toLowerCase() + (typeof el.className === 'string' ? '.' + el.className : ''))
-      .slice(0, 5)`);
+  const web = useBrowserDashboard(t, { dialect });
+  afterAll(() => fs.rmSync(parent, { recursive: true, force: true }));
+  const signedIn = (viewport?: { width: number; height: number }) => web.signedIn(token, viewport);
+  const { shot, overflowing } = web;
 
   it('starts a story from the board, moves it through the columns live, shows its life, and approves from a phone', async () => {
     token = await createApiToken(t.handle.db, { name: 'lead', role: 'approver', now: Date.now() });
@@ -104,10 +43,10 @@ describe.each(DIALECTS)('%s: story board in Chromium', { timeout: 120_000 }, (di
     const sha = gitIn(repo.path, 'rev-parse', 'HEAD');
     gitIn(repo.path, 'checkout', '--quiet', 'main');
     await registerRepo(t.handle.db, { name: 'board-repo', location: repo.path });
-    const deps = workflowDeps(queue, 3);
+    const deps = workflowDeps(web.queue, 3);
     /** The stand-in for an agent: claims the task and completes it with a recorded result, with a session's cost. */
     const complete = async (type: string, result: unknown, role: string, cost: number) => {
-      const task = await queue.claim('w1', [type]);
+      const task = await web.queue.claim('w1', [type]);
       if (!task) throw new Error(`no pending ${type} task`);
       const now = Date.now();
       const session = await startSession(t.handle.db, {
@@ -130,16 +69,14 @@ describe.each(DIALECTS)('%s: story board in Chromium', { timeout: 120_000 }, (di
         now,
       });
       await t.handle.db.transaction().execute(async (tx) => {
-        await queue.complete({ taskId: task.id, workerId: 'w1' }, result, tx);
+        await web.queue.complete({ taskId: task.id, workerId: 'w1' }, result, tx);
         await onWorkflowTaskCompleted(tx, deps, task, result, 'w1');
       });
     };
 
     // Sign in: the board is the landing page.
-    const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
-    contexts.push(context);
-    const page = await context.newPage();
-    await page.goto(base + '/');
+    const page = await web.page();
+    await page.goto(web.base + '/');
     await page.getByLabel('API token').fill(token);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('heading', { name: 'Stories' }).waitFor({ timeout: LIVE_MS });
@@ -204,7 +141,7 @@ describe.each(DIALECTS)('%s: story board in Chromium', { timeout: 120_000 }, (di
 
     // The board on a phone: one list per stage, no sideways scroll.
     const phone = await signedIn(PHONE);
-    await phone.goto(`${base}/stories`);
+    await phone.goto(`${web.base}/stories`);
     await phone.getByTestId(`story-card-${storyId}`).waitFor({ timeout: LIVE_MS });
     expect(await overflowing(phone)).toEqual([]);
     await shot(phone, 'board-phone');
@@ -264,16 +201,16 @@ describe.each(DIALECTS)('%s: story board in Chromium', { timeout: 120_000 }, (di
     const [due] = await takeDueNotifications(t.handle.db, Date.now());
     await markAttemptFailed(t.handle.db, notify, due!, 'HTTP 500', Date.now());
     await queueNotification(t.handle.db, notify, message(2), Date.now());
-    await page.goto(`${base}/`);
+    await page.goto(`${web.base}/`);
     const outbox = page.getByRole('region', { name: 'Notifications' });
     await outbox.getByTestId('notification-counts').getByText('1 pending, 1 retrying').waitFor({ timeout: LIVE_MS });
     await outbox.getByText('https://hooks.slack.com/services/***').first().waitFor();
     expect(await page.content()).not.toContain('s3cr3t');
     await shot(page, 'tour-overview');
-    await page.goto(`${base}/tasks`);
+    await page.goto(`${web.base}/tasks`);
     await page.getByText('Add sum').first().waitFor({ timeout: LIVE_MS });
     await shot(page, 'tour-tasks');
-    await page.goto(`${base}/approvals?status=approved`);
+    await page.goto(`${web.base}/approvals?status=approved`);
     await page.getByTestId(`approval-${specApproval!.id}`).waitFor({ timeout: LIVE_MS });
     await shot(page, 'tour-approvals');
     for (const [url, heading] of [
@@ -283,7 +220,7 @@ describe.each(DIALECTS)('%s: story board in Chromium', { timeout: 120_000 }, (di
       ['/memory', 'Memory'],
       ['/instructions', 'Instructions'],
     ] as const) {
-      await page.goto(base + url);
+      await page.goto(web.base + url);
       await page.getByRole('heading', { name: heading, exact: true }).first().waitFor({ timeout: LIVE_MS });
       await shot(page, `tour-${url.slice(1)}`);
     }
@@ -291,14 +228,14 @@ describe.each(DIALECTS)('%s: story board in Chromium', { timeout: 120_000 }, (di
 
   it('cancels a story from its page: its task is cancelled and the board shows it done', async () => {
     token = await createApiToken(t.handle.db, { name: 'lead', role: 'approver', now: Date.now() });
-    const wf = await startStoryWorkflow(t.handle.db, workflowDeps(queue, 3), {
+    const wf = await startStoryWorkflow(t.handle.db, workflowDeps(web.queue, 3), {
       title: 'Not needed after all',
       body: 'b',
       repoId: null,
       createdBy: 'test',
     });
     const page = await signedIn();
-    await page.goto(`${base}/stories/${wf.id}`);
+    await page.goto(`${web.base}/stories/${wf.id}`);
     await page.getByRole('button', { name: 'Cancel story' }).click();
     await page.getByPlaceholder('Why (optional)').fill('duplicate');
     await page.getByRole('button', { name: 'Cancel this story' }).click();

@@ -8,68 +8,18 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FastifyInstance } from 'fastify';
-import { createLogger } from '../../src/log.js';
-import { DEFAULT_QUEUE_SETTINGS, TaskQueue } from '../../src/queue/task-queue.js';
+import { afterAll, describe, expect, it } from 'vitest';
 import { createApiToken } from '../../src/server/api-tokens.js';
-import { buildServer } from '../../src/server/build-server.js';
 import { makeGitRepo, registerRepo } from '../support/agent-fixtures.js';
 import { DIALECTS, useTestDatabase } from '../support/dialects.js';
-
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const WEB_DIST = path.join(ROOT, 'web', 'dist');
-const SHOTS = path.join(ROOT, 'test-results', 'web');
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-sync'];
-const LIVE_MS = 8_000;
+import { LIVE_MS, useBrowserDashboard } from '../support/browser-dashboard.js';
 
 describe.each(DIALECTS)('%s: swarm page in Chromium', { timeout: 90_000 }, (dialect) => {
   const t = useTestDatabase(dialect);
-  let app: FastifyInstance;
-  let queue: TaskQueue;
-  let browser: Browser;
-  let base: string;
-  const contexts: BrowserContext[] = [];
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'autodev-swarm-web-'));
-
-  beforeAll(async () => {
-    if (!fs.existsSync(path.join(WEB_DIST, 'index.html'))) {
-      throw new Error('web/dist is missing: run "npm run build:web" (or "npm run build") before the browser tests');
-    }
-    fs.mkdirSync(SHOTS, { recursive: true });
-    queue = new TaskQueue(t.handle, DEFAULT_QUEUE_SETTINGS);
-    app = await buildServer({
-      handle: t.handle,
-      queue,
-      logger: createLogger({ level: 'silent', pretty: false }),
-      version: 'test',
-      webRoot: WEB_DIST,
-    });
-    await app.listen({ host: '127.0.0.1', port: 0 });
-    const address = app.server.address();
-    if (!address || typeof address === 'string') throw new Error('no port');
-    base = `http://127.0.0.1:${address.port}`;
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
-  });
-  afterAll(async () => {
-    for (const context of contexts) await context.close().catch(() => undefined);
-    await browser?.close();
-    await app?.close();
-    await queue?.close();
-    fs.rmSync(scratch, { recursive: true, force: true });
-  });
-
-  const signedIn = async (token: string): Promise<Page> => {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    contexts.push(context);
-    await context.addInitScript(`sessionStorage.setItem('autodev.token', ${JSON.stringify(token)})`);
-    const page = await context.newPage();
-    page.on('pageerror', (error) => console.error('page error:', error.message));
-    return page;
-  };
+  const web = useBrowserDashboard(t, { dialect });
+  afterAll(() => fs.rmSync(scratch, { recursive: true, force: true }));
+  const signedIn = (token: string) => web.signedIn(token, { width: 1280, height: 900 });
 
   it('posts, replies, proposes, votes once, approves into a linked story and rejects with a kept reason', async () => {
     const now = Date.now();
@@ -79,7 +29,7 @@ describe.each(DIALECTS)('%s: swarm page in Chromium', { timeout: 90_000 }, (dial
     await registerRepo(t.handle.db, { name: 'shop', location: repo.path });
 
     const page = await signedIn(approver);
-    await page.goto(`${base}/swarm`);
+    await page.goto(`${web.base}/swarm`);
     await page.getByText('No discussions yet').waitFor();
 
     // A new thread, then a reply under it.
@@ -142,11 +92,11 @@ describe.each(DIALECTS)('%s: swarm page in Chromium', { timeout: 90_000 }, (dial
     await rust.getByLabel(/^Reason for proposal/).fill('Not worth a rewrite now');
     await rust.getByRole('button', { name: 'Reject' }).click();
     await rust.getByText(/rejected by api:ann .* reason: Not worth a rewrite now/).waitFor({ timeout: LIVE_MS });
-    await page.screenshot({ path: path.join(SHOTS, `${dialect}-swarm-decided.png`), fullPage: true });
+    await web.shot(page, 'swarm-decided');
 
     // A viewer reads all of it and gets no controls.
     const wallboard = await signedIn(viewer);
-    await wallboard.goto(`${base}/swarm`);
+    await wallboard.goto(`${web.base}/swarm`);
     await wallboard.getByText('Yes, users asked twice.').waitFor();
     await wallboard.getByText(/reason: Not worth a rewrite now/).waitFor();
     expect(await wallboard.getByRole('form', { name: 'New message' }).count()).toBe(0);
