@@ -96,9 +96,9 @@ export async function seedTasks(db: Kysely<Database>, tasks: number, now: number
       case when t.status in ('pending', 'in_progress') then null else t.created + 60000 end,
       case when t.status = 'in_progress' then 'worker-' || g % 8 else null end,
       case when t.status = 'in_progress' then ${sql.lit(now)} + 600000 else null end
-    from generate_series(1, ${sql.lit(tasks)}) g,
+    from generate_series(1::bigint, ${sql.lit(tasks)}) g,
     lateral (select
-      (${sql.val(TASK_TYPES as string[])}::text[])[1 + (g * 7919) % ${sql.lit(TASK_TYPES.length)}] as type,
+      (${sql.val(TASK_TYPES as string[])}::text[])[(1 + (g * 7919) % ${sql.lit(TASK_TYPES.length)})::int] as type,
       case when g > ${sql.lit(tasks)} - ${sql.lit(Math.ceil(tasks / 50))} then (case when g % 3 = 0 then 'in_progress' else 'pending' end)
            when g % 25 = 0 then 'failed' when g % 40 = 0 then 'cancelled' else 'completed' end as status,
       ${sql.lit(start)} + g::bigint * ${sql.lit(step)} as created,
