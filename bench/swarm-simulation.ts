@@ -170,7 +170,7 @@ class RateWindow {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-interface SessionRecord {
+export interface SessionRecord {
   taskId: number;
   type: string;
   role: Role;
