@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, inject, it } from 'vitest';
-import { lowerBound, readSwarmConfig, runSwarmSimulation } from '../../bench/swarm-simulation.js';
+import { idealSchedule, lowerBound, readSwarmConfig, runSwarmSimulation } from '../../bench/swarm-simulation.js';
 import { readApiBenchConfig } from '../../bench/api-latency.js';
 import { execFileInGroup } from '../support/child-processes.js';
 import { DIALECTS } from '../support/dialects.js';
@@ -59,6 +59,7 @@ describe.each(DIALECTS)('%s: bench:swarm at three stories', (dialect) => {
     expect(result.storiesCompleted).toBe(3);
     expect(result.lowerBoundMs).toBeGreaterThan(0);
     expect(result.makespanMs).toBeGreaterThanOrEqual(result.lowerBoundMs);
+    expect(result.idealMs).toBeGreaterThanOrEqual(result.lowerBoundMs);
     expect(result.report).toContain(`3/3 stories through the real queue and story workflow on ${dialect}`);
     expect(result.report).toMatch(/ratio makespan \/ lower bound\s+\d+\.\d{3}/);
   });
@@ -91,6 +92,22 @@ describe('the swarm lower bound', () => {
     expect(four).toMatchObject({ criticalPathMs: 185, capacityMs: 200, busiestRole: 'builder' });
     // The one tester starts after the fastest way to the checks (130), runs 4 x 50, and a deploy (5) still follows.
     expect(four.stageMs).toBe(130 + 200 + 5);
+  });
+
+  it('replays the same sessions with zero orchestration cost, FIFO per role', () => {
+    const story = (id: number) => [
+      session(id * 10 + 1, 'create_user_story', 'pm', id, 10),
+      session(id * 10 + 2, 'write_spec', 'architect', id, 20),
+      session(id * 10 + 3, 'implement_feature', 'builder', id, 100),
+      session(id * 10 + 4, 'review_mr', 'reviewer', id, 30),
+      session(id * 10 + 5, 'run_tests', 'tester', id, 50),
+      session(id * 10 + 6, 'security_scan', 'security', id, 40),
+      session(id * 10 + 7, 'deploy', 'devops', id, 5),
+    ];
+    expect(idealSchedule(story(1), WORKERS)).toBe(185);
+    // Two stories: the second's spec waits for the one architect (30..50), its build runs beside the first (50..150),
+    // its tests wait for the one tester (free at 180): 180 + 50, then its deploy: 235.
+    expect(idealSchedule([...story(1), ...story(2)], WORKERS)).toBe(235);
   });
 
   it('reads its options and refuses a wrong one', () => {
