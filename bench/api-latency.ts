@@ -67,6 +67,8 @@ export function readApiBenchConfig(argv: readonly string[] = process.argv.slice(
 const DAY_MS = 86_400_000;
 const TASKS_PER_STORY = 50;
 const REPOS = 20;
+/** The newest tasks, pending or in progress: 2 % of a small table, at most 2,000 (a busy swarm's backlog). */
+const ACTIVE = (tasks: number) => Math.min(Math.ceil(tasks / 50), 2_000);
 
 /** Fills the migrated database with `tasks` tasks, `tasks / 50` stories and 20 repositories, in a few statements. */
 export async function seedTasks(db: Kysely<Database>, tasks: number, now: number): Promise<{ stories: number }> {
@@ -85,7 +87,7 @@ export async function seedTasks(db: Kysely<Database>, tasks: number, now: number
       '{}', 'bench', ${sql.lit(start)} + (g::bigint * ${sql.lit(Math.floor((365 * DAY_MS) / stories))}),
       ${sql.lit(start)} + (g::bigint * ${sql.lit(Math.floor((365 * DAY_MS) / stories))})
     from generate_series(1, ${sql.lit(stories)}) g`.execute(db);
-  // Tasks, oldest first: 4 in 5 belong to a story (in order, 50 each); the newest are pending or in progress.
+  // Tasks, oldest first: 4 in 5 belong to a story (in order, 40 each); the newest are pending or in progress.
   const step = Math.max(1, Math.floor((365 * DAY_MS) / tasks));
   await sql`insert into tasks (type, status, priority, payload, attempts, max_attempts, run_after, workflow_id,
       repo_id, created_by, created_at, updated_at, started_at, finished_at, lease_owner, lease_expires_at)
@@ -99,7 +101,7 @@ export async function seedTasks(db: Kysely<Database>, tasks: number, now: number
     from generate_series(1::bigint, ${sql.lit(tasks)}) g,
     lateral (select
       (${sql.val(TASK_TYPES as string[])}::text[])[(1 + (g * 7919) % ${sql.lit(TASK_TYPES.length)})::int] as type,
-      case when g > ${sql.lit(tasks)} - ${sql.lit(Math.ceil(tasks / 50))} then (case when g % 3 = 0 then 'in_progress' else 'pending' end)
+      case when g > ${sql.lit(tasks)} - ${sql.lit(ACTIVE(tasks))} then (case when g % 3 = 0 then 'in_progress' else 'pending' end)
            when g % 25 = 0 then 'failed' when g % 40 = 0 then 'cancelled' else 'completed' end as status,
       ${sql.lit(start)} + g::bigint * ${sql.lit(step)} as created,
       case when g % 5 = 0 then null else least(${sql.lit(stories)}, 1 + (g - 1) / ${sql.lit(Math.floor(TASKS_PER_STORY * 0.8))}) end as story
