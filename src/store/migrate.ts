@@ -25,6 +25,7 @@ import { mergeRequestUrlsMigration } from './migrations/0017-merge-request-urls.
 import { projectsMigration } from './migrations/0016-projects.js';
 import { forgeWritesMigration } from './migrations/0018-forge-writes.js';
 import { operationsMigration } from './migrations/0020-operations.js';
+import { openStoryTasksIndexMigration } from './migrations/0021-open-story-tasks-index.js';
 
 /** Every migration, by name. Names sort in the order they run; never rename or edit a released one. */
 export function allMigrations(dialect: DialectCapabilities): Record<string, Migration> {
@@ -45,6 +46,7 @@ export function allMigrations(dialect: DialectCapabilities): Record<string, Migr
     '0016-projects': projectsMigration(dialect),
     '0018-forge-writes': forgeWritesMigration(dialect),
     '0020-operations': operationsMigration(dialect),
+    '0021-open-story-tasks-index': openStoryTasksIndexMigration(),
   };
 }
 

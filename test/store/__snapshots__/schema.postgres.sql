@@ -326,6 +326,7 @@ CREATE INDEX sessions_task_idx ON public.sessions USING btree (task_id);
 CREATE UNIQUE INDEX tasks_dedupe_key_idx ON public.tasks USING btree (dedupe_key);
 CREATE INDEX tasks_finished_idx ON public.tasks USING btree (finished_at);
 CREATE INDEX tasks_lease_idx ON public.tasks USING btree (lease_expires_at) WHERE (status = 'in_progress'::text);
+CREATE INDEX tasks_open_story_idx ON public.tasks USING btree (id) WHERE ((workflow_id IS NOT NULL) AND (status = ANY (ARRAY['pending'::text, 'in_progress'::text])));
 CREATE INDEX tasks_parent_idx ON public.tasks USING btree (parent_id) WHERE (parent_id IS NOT NULL);
 CREATE UNIQUE INDEX tasks_pkey ON public.tasks USING btree (id);
 CREATE INDEX tasks_rare_status_idx ON public.tasks USING btree (id) WHERE (status = ANY (ARRAY['failed'::text, 'cancelled'::text]));

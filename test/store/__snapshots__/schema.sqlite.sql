@@ -65,6 +65,7 @@ CREATE INDEX "sessions_task_idx" on "sessions" ("task_id");
 CREATE UNIQUE INDEX "tasks_dedupe_key_idx" on "tasks" ("dedupe_key");
 CREATE INDEX "tasks_finished_idx" on "tasks" ("finished_at");
 CREATE INDEX "tasks_lease_idx" on "tasks" ("lease_expires_at") where "status" = 'in_progress';
+CREATE INDEX "tasks_open_story_idx" on "tasks" ("id") where "workflow_id" is not null and "status" in ('pending', 'in_progress');
 CREATE INDEX "tasks_parent_idx" on "tasks" ("parent_id") where "parent_id" is not null;
 CREATE INDEX "tasks_ready_idx" on "tasks" (status, priority desc, run_after, id);
 CREATE INDEX "tasks_status_id_idx" on "tasks" ("status", "id");
