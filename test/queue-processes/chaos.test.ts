@@ -55,6 +55,8 @@ interface Run {
   start: number;
   end?: number;
   settled?: { outcome: string; at: number };
+  /** When the worker logged a loop error after this run, with no settled outcome in between. */
+  errorAt?: number;
 }
 
 interface Restart {
@@ -230,6 +232,8 @@ describe.each(DIALECTS.filter((d) => d === 'postgres'))('%s: chaos, worker proce
       expect(tasks.filter((task) => task.status !== 'completed')).toEqual([]);
       const problems: string[] = [];
       const duplicates: Record<Cause, number> = { killed: 0, frozen: 0, restart: 0 };
+      /** The duplicates not from a kill, for the summary: how the freezes and the restart lost a run. */
+      const explained: string[] = [];
       let overlaps = 0;
       let runCount = 0;
       for (const task of tasks) {
@@ -250,8 +254,10 @@ describe.each(DIALECTS.filter((d) => d === 'postgres'))('%s: chaos, worker proce
         for (const run of runs) {
           if (run === winner) continue;
           const cause = causeOf(run, workerById.get(run.workerId)!, freezes, outage);
-          if (cause) duplicates[cause]++;
-          else say(`run ${JSON.stringify(run)} was repeated with no kill, freeze or restart to explain it`);
+          if (cause) {
+            duplicates[cause]++;
+            if (cause !== 'killed') explained.push(`${cause}: ${JSON.stringify(run)}`);
+          } else say(`run ${JSON.stringify(run)} was repeated with no kill, freeze or restart to explain it`);
         }
         // Never two at once: a run ends at its handler's end (or its abort, settled) or its worker's death; the next
         // may start only after, unless the earlier run's worker was frozen when it did and the lease expired.
@@ -286,7 +292,9 @@ describe.each(DIALECTS.filter((d) => d === 'postgres'))('%s: chaos, worker proce
         `chaos: ${TASKS} tasks, ${workers.length} worker processes, ${kills} SIGKILLs, ${freezes.length} freezes ` +
           `(${FREEZE_MS} ms), PostgreSQL restarted (immediate) in ${restart!.end! - restart!.begin} ms with ` +
           `${restartErrors} worker errors logged and ${exitedBySelf.length} workers started during it restarted; ${runCount} handler runs, duplicates ${JSON.stringify(duplicates)}, ` +
-          `${overlaps} overlaps (frozen workers); drained in ${drainedMs} ms`,
+          `${overlaps} overlaps (frozen workers); drained in ${drainedMs} ms\n` +
+          `freezes ${JSON.stringify(freezes.map((f) => ({ workerId: f.worker.workerId, from: f.stoppedAt, to: f.continuedAt })))}, ` +
+          `restart ${restart!.begin}..${restart!.end}\n${explained.join('\n')}`,
       );
     },
     60_000 + DRAIN_TIMEOUT_MS,
@@ -298,12 +306,18 @@ function collectRuns(logs: ReadonlyMap<string, ChaosRunLine[]>): Map<number, Run
   const byTask = new Map<number, Run[]>();
   for (const [workerId, lines] of logs) {
     const open = new Map<string, Run>();
+    let last: Run | undefined;
     for (const line of lines) {
-      if (line.event === 'error') continue;
+      if (line.event === 'error') {
+        // The worker loop's error right after a run that never settled: its completion (or failure) did not commit.
+        if (last && !last.settled) last.errorAt ??= line.at;
+        continue;
+      }
       const key = `${line.taskId}:${line.attempt}`;
       if (line.event === 'start') {
         const run: Run = { workerId, taskId: line.taskId, attempt: line.attempt, start: line.at };
         open.set(key, run);
+        last = run;
         const runs = byTask.get(line.taskId);
         if (runs) runs.push(run);
         else byTask.set(line.taskId, [run]);
@@ -319,7 +333,7 @@ function collectRuns(logs: ReadonlyMap<string, ChaosRunLine[]>): Map<number, Run
 
 /**
  * Why a run that did not complete its task was followed by another: its worker was SIGKILLed after it started (and it
- * never settled), its worker was frozen while it ran, or its completion fell in the restart's outage.
+ * never settled), its worker was frozen while it ran, or its completion failed in the restart's outage.
  */
 function causeOf(
   run: Run,
@@ -335,8 +349,10 @@ function causeOf(
   ) {
     return 'frozen';
   }
-  const endedAt = run.end ?? run.start;
-  if (endedAt >= outage.from && endedAt <= outage.to) return 'restart';
+  // The restart: the run's settling statement failed on the dead connection (an error logged, nothing settled), or
+  // settled as failed or lease lost while the database was down or just back.
+  const during = (at: number | undefined) => at !== undefined && at >= outage.from && at <= outage.to;
+  if (run.settled === undefined ? during(run.errorAt) : during(run.settled.at)) return 'restart';
   return undefined;
 }
 
