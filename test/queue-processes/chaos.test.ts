@@ -44,6 +44,11 @@ const RESTART_AT = 0.4;
 const LEASE_MS = 2_000;
 const HEARTBEAT_MS = 300;
 const RECLAIM_MS = 500;
+/**
+ * Each lost run counts an attempt (reclaim-expired-leases.ts). The default 3 dead-letters a task whose workers were
+ * killed three times, which a long soak (thousands of kills) does hit: allow as many as the workers do.
+ */
+const MAX_ATTEMPTS = 25;
 const DRAIN_TIMEOUT_MS = 60_000 + TASKS * 30;
 /** After the restart a completion may still fail on a connection broken by it, until the pool has replaced them. */
 const OUTAGE_SLACK_MS = LEASE_MS;
@@ -110,7 +115,8 @@ describe.each(DIALECTS.filter((d) => d === 'postgres'))('%s: chaos, worker proce
       const db = handle!;
       const queue = new TaskQueue(db);
       await db.db.transaction().execute(async (tx) => {
-        for (let i = 0; i < TASKS; i++) await queue.enqueue({ type: 'deploy', payload: { i }, createdBy: 'test' }, tx);
+        for (let i = 0; i < TASKS; i++)
+          await queue.enqueue({ type: 'deploy', payload: { i }, createdBy: 'test', maxAttempts: MAX_ATTEMPTS }, tx);
       });
       await queue.close();
 
