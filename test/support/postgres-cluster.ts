@@ -3,7 +3,7 @@
  * removed on stop), for the test suite and the benchmarks. As root it runs the server as the `postgres` user,
  * because PostgreSQL refuses to run as root.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -13,6 +13,11 @@ export interface PostgresCluster {
   /** Connection URL of the `postgres` database as superuser. */
   readonly adminUrl: string;
   readonly dataDir: string;
+  /**
+   * `pg_ctl restart` with the same settings: `fast` ends every session (a clean shutdown), `immediate` kills the
+   * server without one (crash recovery at start). Resolves once the server accepts connections again.
+   */
+  restart(mode: 'fast' | 'immediate'): Promise<void>;
   stop(): void;
 }
 
@@ -59,9 +64,12 @@ export async function startPostgresCluster(options: StartClusterOptions = {}): P
   fs.chmodSync(dataDir, 0o700);
   if (asRoot) execFileSync('chown', ['postgres:postgres', dataDir]);
 
-  const run = (bin: string, args: string[]) => {
+  const commandLine = (bin: string, args: string[]): [string, string[]] => {
     const command = path.join(binDir, bin);
-    const [file, argv] = asRoot ? ['runuser', ['-u', 'postgres', '--', command, ...args]] : [command, args];
+    return asRoot ? ['runuser', ['-u', 'postgres', '--', command, ...args]] : [command, args];
+  };
+  const run = (bin: string, args: string[]) => {
+    const [file, argv] = commandLine(bin, args);
     const result = spawnSync(file, argv, { encoding: 'utf8', cwd: dataDir });
     if (result.status !== 0) {
       throw new Error(`${bin} ${args.join(' ')} failed (exit ${result.status}): ${result.stderr || result.stdout}`);
@@ -83,12 +91,23 @@ export async function startPostgresCluster(options: StartClusterOptions = {}): P
   const serverOptions = Object.entries(settings)
     .map(([k, v]) => `-c ${k}=${v}`)
     .join(' ');
-  run('pg_ctl', ['-D', clusterDir, '-o', serverOptions, '-l', path.join(dataDir, 'server.log'), '-w', 'start']);
+  const logFile = path.join(dataDir, 'server.log');
+  run('pg_ctl', ['-D', clusterDir, '-o', serverOptions, '-l', logFile, '-w', 'start']);
 
   let stopped = false;
   return {
     adminUrl: `postgres://postgres@127.0.0.1:${port}/postgres`,
     dataDir,
+    restart(mode) {
+      // Asynchronous: the caller's event loop keeps running (its children's exits are timed) while the server is down.
+      const [file, argv] = commandLine('pg_ctl', ['-D', clusterDir, '-o', serverOptions, '-l', logFile, '-m', mode]);
+      return new Promise((resolve, reject) => {
+        execFile(file, [...argv, '-w', 'restart'], { cwd: dataDir }, (error, stdout, stderr) => {
+          if (error) reject(new Error(`pg_ctl restart -m ${mode} failed: ${stderr || stdout || error.message}`));
+          else resolve();
+        });
+      });
+    },
     stop() {
       if (stopped) return;
       stopped = true;

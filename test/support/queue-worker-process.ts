@@ -14,10 +14,15 @@ import { parseArgs } from 'node:util';
 import { runWorker, type TaskHandler } from '../../src/queue/run-worker.js';
 import { TaskQueue } from '../../src/queue/task-queue.js';
 import { isPostgresUrl, openDatabase } from '../../src/store/open-database.js';
+import { openChaosRunsLog } from './chaos-runs-log.js';
 import { createCrashTestRunsTable, withCrashTestRuns } from './crash-test-runs.js';
 
-/** `crash-test`: record each run in `crash_test_runs` and sleep 5-50 ms. `noop`: return at once (benchmarks). */
-export type WorkerMode = 'crash-test' | 'noop';
+/**
+ * `crash-test`: record each run in `crash_test_runs` and sleep 5-50 ms. `noop`: return at once (benchmarks).
+ * `chaos`: sleep 5-50 ms and append each run's start, end and outcome to the `--runs-log` file (chaos-runs-log.ts),
+ * which, unlike a table, can be written while the database is down.
+ */
+export type WorkerMode = 'crash-test' | 'noop' | 'chaos';
 
 function readOptions() {
   const { values } = parseArgs({
@@ -29,11 +34,16 @@ function readOptions() {
       'backoff-ms': { type: 'string', default: '100' },
       types: { type: 'string', default: 'deploy' },
       mode: { type: 'string', default: 'crash-test' },
+      'runs-log': { type: 'string' },
+      'reclaim-ms': { type: 'string' },
     },
   });
   if (!values.database)
     throw new Error('--database (a postgres:// URL or an SQLite file path) or DATABASE_URL is required');
-  if (values.mode !== 'crash-test' && values.mode !== 'noop') throw new Error(`--mode must be crash-test or noop`);
+  if (values.mode !== 'crash-test' && values.mode !== 'noop' && values.mode !== 'chaos') {
+    throw new Error(`--mode must be crash-test, noop or chaos`);
+  }
+  if (values.mode === 'chaos' && !values['runs-log']) throw new Error('--mode chaos needs --runs-log <file>');
   return {
     database: values.database,
     workerId: values['worker-id'],
@@ -42,6 +52,8 @@ function readOptions() {
     backoffMs: Number(values['backoff-ms']),
     types: values.types.split(','),
     mode: values.mode as WorkerMode,
+    runsLog: values['runs-log'],
+    reclaimMs: values['reclaim-ms'] === undefined ? undefined : Number(values['reclaim-ms']),
   };
 }
 
@@ -53,12 +65,22 @@ async function main(): Promise<void> {
   const queue = new TaskQueue(handle, {
     leaseMs: options.leaseMs,
     heartbeatMs: options.heartbeatMs,
+    ...(options.reclaimMs === undefined ? {} : { reclaimMs: options.reclaimMs }),
     maxAttempts: 25,
     backoff: { baseMs: options.backoffMs, maxMs: options.backoffMs * 4 },
   });
   const { workerId } = options;
 
   let handler: TaskHandler = async () => ({ result: null });
+  const runsLog = options.mode === 'chaos' ? openChaosRunsLog(options.runsLog!) : undefined;
+  if (runsLog) {
+    handler = async (task, { signal }) => {
+      runsLog.write({ event: 'start', taskId: task.id, attempt: task.attempts });
+      await sleep(5 + Math.random() * 45, undefined, { signal });
+      runsLog.write({ event: 'end', taskId: task.id, attempt: task.attempts });
+      return { result: { workerId, attempt: task.attempts } };
+    };
+  }
   if (options.mode === 'crash-test') {
     await createCrashTestRunsTable(handle.db);
     const runs = withCrashTestRuns(handle.db);
@@ -98,7 +120,16 @@ async function main(): Promise<void> {
     handler,
     signal: stop.signal,
     idleWaitMs: 500,
-    onError: (error) => process.stderr.write(`${workerId}: ${error instanceof Error ? error.stack : String(error)}\n`),
+    onError: (error, task) => {
+      runsLog?.write({
+        event: 'error',
+        taskId: task?.id,
+        message: error instanceof Error ? error.message : String(error),
+      });
+      process.stderr.write(`${workerId}: ${error instanceof Error ? error.stack : String(error)}\n`);
+    },
+    onTaskEnd: (task, outcome) =>
+      runsLog?.write({ event: 'settled', taskId: task.id, attempt: task.attempts, outcome }),
   });
   await queue.close();
   await handle.close();

@@ -36,6 +36,10 @@ export interface WorkerProcessOptions {
   types: readonly string[];
   mode: WorkerMode;
   backoffMs?: number;
+  /** Mode `chaos`: the file this worker appends its runs to. */
+  runsLog?: string;
+  /** How often the worker reclaims expired leases (the queue's default: 5 s). */
+  reclaimMs?: number;
 }
 
 /** One child worker: when it became ready and died, how it ended, the tail of its stderr. */
@@ -59,6 +63,8 @@ export class WorkerProcess {
       ...['--database', options.database, '--worker-id', options.workerId, '--mode', options.mode],
       ...['--lease-ms', String(options.leaseMs), '--heartbeat-ms', String(options.heartbeatMs)],
       ...['--types', options.types.join(','), '--backoff-ms', String(options.backoffMs ?? 100)],
+      ...(options.runsLog ? ['--runs-log', options.runsLog] : []),
+      ...(options.reclaimMs === undefined ? [] : ['--reclaim-ms', String(options.reclaimMs)]),
     ];
     // The IPC channel is the child's lifeline: if this process dies without killing it, the child stops itself.
     this.child = spawnInGroup(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
