@@ -9,6 +9,7 @@ import type { Kysely, Selectable } from 'kysely';
 import { isTaskType } from '../domain/roles.js';
 import { AutodevError } from '../errors.js';
 import { recordEvent } from '../events/record-event.js';
+import { openApproval } from './open-approval.js';
 import { LocalForgeClient } from '../forge/local-forge-client.js';
 import { forgeRepository } from '../forge/forge-clients.js';
 import { recordMergeRequestOpened } from '../forge/merge-request-records.js';
@@ -366,27 +367,13 @@ async function applyCommand(
       return undefined;
     case 'open_approval': {
       if (command.approvalKind === 'merge') await openMergeRequest(tx, deps, row, state);
-      const approval = await tx
-        .insertInto('approvals')
-        .values({
-          kind: command.approvalKind,
-          status: 'pending',
-          subject_type: 'workflow',
-          subject_id: String(row.id),
-          title: command.title,
-          body: command.body,
-          workflow_id: row.id,
-          created_at: now,
-          updated_at: now,
-        })
-        .returning('id')
-        .executeTakeFirstOrThrow();
-      await recordEvent(tx, {
-        kind: 'approval.created',
-        subjectType: 'approval',
-        subjectId: approval.id,
+      await openApproval(tx, {
+        kind: command.approvalKind,
+        workflowId: row.id,
+        subjectType: 'workflow',
+        title: command.title,
+        body: command.body,
         actor: WORKFLOW_ACTOR,
-        data: { kind: command.approvalKind, workflow_id: row.id, title: command.title },
         now,
       });
       return undefined;

@@ -7,7 +7,7 @@
  */
 import type { Kysely } from 'kysely';
 import { isAutodevError } from '../errors.js';
-import { recordEvent } from '../events/record-event.js';
+import { openApproval } from './open-approval.js';
 import { LISTING_FILES, MANIFEST_FILE, readProductDir } from '../publish/product-dir.js';
 import type { Database } from '../store/schema.js';
 import type { WorkflowDeps, WorkflowRow } from './advance-workflow.js';
@@ -75,28 +75,15 @@ export async function applyProductCommand(
       );
       return undefined;
     case 'open_approval': {
-      const approval = await tx
-        .insertInto('approvals')
-        .values({
-          kind: command.approvalKind,
-          status: 'pending',
-          subject_type: 'project',
-          subject_id: String(row.id),
-          title: command.title,
-          body: command.body,
-          workflow_id: row.id,
-          created_at: now,
-          updated_at: now,
-        })
-        .returning('id')
-        .executeTakeFirstOrThrow();
-      await recordEvent(tx, {
-        kind: 'approval.created',
-        subjectType: 'approval',
-        subjectId: approval.id,
+      await openApproval(tx, {
+        kind: command.approvalKind,
+        workflowId: row.id,
+        subjectType: 'project',
+        title: command.title,
+        body: command.body,
         actor: WORKFLOW_ACTOR,
-        data: { kind: command.approvalKind, workflow_id: row.id, project_id: row.id, title: command.title },
         now,
+        eventData: { project_id: row.id },
       });
       return undefined;
     }
