@@ -242,7 +242,7 @@ describe.each(DIALECTS)('%s: the product pipeline', (dialect) => {
     // The first attempt sent the package, then crashed before recording anything: its journal is lost.
     const lost = await publishProduct({
       productDir: ready.product_dir!,
-      stateDir: fs.mkdtempSync(path.join(os.tmpdir(), 'autodev-lost-journal-')),
+      stateDir: fs.mkdtempSync(path.join(dataDir, 'lost-journal-')),
       endpoints: { npmRegistry: verdaccio.url },
       readSecret: (secret) => (secret === 'npm/token' ? npmToken : undefined),
       masker: new SecretMasker(),
