@@ -129,3 +129,24 @@ export function Loading() {
 export function JsonView({ value }: { value: unknown }) {
   return <pre className="json">{value === undefined ? '—' : JSON.stringify(value, null, 2)}</pre>;
 }
+
+/**
+ * Runs a request from a button or form: `busy` while it runs, and its failure (or an Error the function throws for
+ * bad input) as `error` for an `<ErrorNote>`.
+ */
+export function useSend<A extends unknown[]>(send: (...args: A) => Promise<void>) {
+  const [error, setError] = useState<Error>();
+  const [busy, setBusy] = useState(false);
+  const run = async (...args: A) => {
+    setError(undefined);
+    setBusy(true);
+    try {
+      await send(...args);
+    } catch (failure) {
+      setError(failure as Error);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return { error, busy, run };
+}

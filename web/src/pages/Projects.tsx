@@ -15,19 +15,20 @@ import type {
 } from '../../../src/domain/project-schema.js';
 import { api, canChange, type Me } from '../api.js';
 import { Markdown } from '../Markdown.js';
-import { Empty, ErrorNote, Link, Loading, navigate, Status, time, useLoad } from '../ui.js';
+import { Empty, ErrorNote, Link, Loading, navigate, Status, time, useLoad, useSend } from '../ui.js';
 
-const STATUSES: ProjectStatus[] = [
-  'proposed',
-  'deferred',
-  'rejected',
-  'building',
-  'awaiting_publish',
-  'publishing',
-  'published',
-  'publish_rejected',
-  'failed',
-];
+/** The filter's statuses, in the order a project moves (`satisfies`: the compiler names one the schema adds). */
+const STATUSES = Object.keys({
+  proposed: true,
+  deferred: true,
+  rejected: true,
+  building: true,
+  awaiting_publish: true,
+  publishing: true,
+  published: true,
+  publish_rejected: true,
+  failed: true,
+} satisfies Record<ProjectStatus, true>) as ProjectStatus[];
 const RATINGS: RatingName[] = ['market', 'feasibility', 'effort', 'risk'];
 
 const isProjectEvent = (kind: string) =>
@@ -118,28 +119,22 @@ function DecideProject({ project, onDone }: { project: ProjectDetail; onDone: ()
   const [reason, setReason] = useState('');
   const [notes, setNotes] = useState('');
   const [until, setUntil] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<Error>();
-  const decide = async (decision: Decision) => {
-    setError(undefined);
+  const {
+    error,
+    busy,
+    run: decide,
+  } = useSend(async (decision: Decision) => {
     let body: Record<string, string> | undefined;
     if (decision === 'reject') {
-      if (reason.trim() === '') return setError(new Error('A rejection needs a reason: it is kept with the project.'));
+      if (reason.trim() === '') throw new Error('A rejection needs a reason: it is kept with the project.');
       body = { reason: reason.trim() };
     } else if (decision === 'defer') {
-      if (notes.trim() === '') return setError(new Error('A deferral needs notes: why, and what would change it.'));
+      if (notes.trim() === '') throw new Error('A deferral needs notes: why, and what would change it.');
       body = { notes: notes.trim(), ...(until ? { until: new Date(`${until}T00:00:00`).toISOString() } : {}) };
     }
-    setBusy(true);
-    try {
-      await api(`/api/projects/${project.id}/${decision}`, { method: 'POST', ...(body ? { body } : {}) });
-      onDone();
-    } catch (failure) {
-      setError(failure as Error);
-    } finally {
-      setBusy(false);
-    }
-  };
+    await api(`/api/projects/${project.id}/${decision}`, { method: 'POST', ...(body ? { body } : {}) });
+    onDone();
+  });
   return (
     <section className="card decide-project" data-testid="decide-project">
       <h2>Decide</h2>
@@ -185,20 +180,14 @@ function DecideProject({ project, onDone }: { project: ProjectDetail; onDone: ()
 
 /** A deferred proposal comes back on its date, or now by hand (`POST /api/projects/:id/reopen`). */
 function BringBack({ project, onDone }: { project: ProjectDetail; onDone: () => void }) {
-  const [error, setError] = useState<Error>();
-  const [busy, setBusy] = useState(false);
-  const bringBack = async () => {
-    setError(undefined);
-    setBusy(true);
-    try {
-      await api(`/api/projects/${project.id}/reopen`, { method: 'POST' });
-      onDone();
-    } catch (failure) {
-      setError(failure as Error);
-    } finally {
-      setBusy(false);
-    }
-  };
+  const {
+    error,
+    busy,
+    run: bringBack,
+  } = useSend(async () => {
+    await api(`/api/projects/${project.id}/reopen`, { method: 'POST' });
+    onDone();
+  });
   return (
     <section className="card decide-project" data-testid="bring-back">
       <p className="muted">

@@ -8,7 +8,7 @@
 import { useState } from 'react';
 import { api, canChange, type Discussion, type DiscussionsResponse, type Me, type Proposal } from '../api.js';
 import { Markdown } from '../Markdown.js';
-import { ago, Empty, ErrorNote, Link, Loading, navigate, Status, time, useLoad } from '../ui.js';
+import { ago, Empty, ErrorNote, Link, Loading, navigate, Status, time, useLoad, useSend } from '../ui.js';
 
 const PROPOSAL_STATUSES = ['open', 'approved', 'rejected'];
 
@@ -34,24 +34,6 @@ function Votes({ proposal }: { proposal: Proposal }) {
       </div>
     </div>
   );
-}
-
-/** A small form that posts and clears itself; `send` throws to show an error. */
-function useSend(send: () => Promise<void>) {
-  const [error, setError] = useState<Error>();
-  const [busy, setBusy] = useState(false);
-  const run = async () => {
-    setError(undefined);
-    setBusy(true);
-    try {
-      await send();
-    } catch (failure) {
-      setError(failure as Error);
-    } finally {
-      setBusy(false);
-    }
-  };
-  return { error, busy, run };
 }
 
 function PostForm({ topic, onPosted }: { topic: string | null; onPosted: () => void }) {
