@@ -139,6 +139,8 @@ async function mayClaimNext(options: WorkerOptions): Promise<boolean> {
 async function runOne(options: WorkerOptions, task: Task): Promise<Task | undefined> {
   const { queue, workerId, signal } = options;
   const holder: LeaseHolder = { taskId: task.id, workerId };
+  // Not started: a database error here goes to the loop, and the untouched lease runs out and is reclaimed.
+  if (!(await leaseStillHeld(queue, task, holder))) return void options.onTaskEnd?.(task, 'lease_lost');
   const taskAbort = new AbortController();
   let leaseLost = false;
   const stop = () => taskAbort.abort(new Error('worker stopping'));
@@ -191,6 +193,22 @@ async function runOne(options: WorkerOptions, task: Task): Promise<Task | undefi
   } finally {
     clearInterval(heartbeat);
     signal.removeEventListener('abort', stop);
+  }
+}
+
+/**
+ * A claimed task can wait before it starts (the loop's reclaim pass, a database outage between the claim and the
+ * run) while its lease runs down, and another worker may then have reclaimed it. Renewed before the handler starts
+ * when less than half the lease is left, so a task this worker no longer holds is not run a second time at once.
+ */
+async function leaseStillHeld(queue: TaskQueue, task: Task, holder: LeaseHolder): Promise<boolean> {
+  if (task.leaseExpiresAt === null || task.leaseExpiresAt - queue.clock() > queue.settings.leaseMs / 2) return true;
+  try {
+    await queue.heartbeat(holder);
+    return true;
+  } catch (error) {
+    if (isAutodevError(error) && error.code === 'LEASE_LOST') return false;
+    throw error;
   }
 }
 

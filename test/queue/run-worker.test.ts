@@ -213,4 +213,39 @@ describe.each(DIALECTS)('%s: run worker', (dialect) => {
     expect((await queue.list({ type: 'implement_feature' })).tasks).toEqual([]);
     expect(await eventKinds(parent)).toEqual(['task.created', 'task.claimed', 'task.retry_scheduled']);
   });
+
+  it('a task whose lease ran out between its claim and its start is not run: its ending is lease_lost', async () => {
+    // The second task is claimed by the first one's completion; then the clock jumps past its lease, as a stalled
+    // worker's or a database outage's would, and the loop's own reclaim pass takes the task back before it starts.
+    let offset = 0;
+    const clockQueue = new TaskQueue(t.handle, SETTINGS, () => Date.now() + offset);
+    const first = await clockQueue.enqueue({ type: 'deploy', payload: { n: 1 }, createdBy: 'test' });
+    const second = await clockQueue.enqueue({ type: 'deploy', payload: { n: 2 }, createdBy: 'test' });
+    const ran: number[] = [];
+    loop = runWorker({
+      queue: clockQueue,
+      workerId: 'w1',
+      types: ['deploy'],
+      handler: async (task) => {
+        ran.push(task.id);
+        return { result: null };
+      },
+      signal: stop.signal,
+      idleWaitMs: 200,
+      onError: (error) => errors.push(error),
+      onTaskEnd: (task, ending) => {
+        endings.set(task.id, ending);
+        if (task.id === first.id) offset = 2 * SETTINGS.leaseMs;
+      },
+    });
+    expect(await endingOf(first)).toBe('completed');
+    expect(await endingOf(second)).toBe('lease_lost');
+    expect(ran).toEqual([first.id]);
+    expect(await clockQueue.get(second.id)).toMatchObject({ status: 'pending', attempts: 1, leaseOwner: null });
+    expect(await eventKinds(second)).toEqual(['task.created', 'task.claimed', 'task.lease_expired']);
+    expect(errors).toEqual([]);
+    stop.abort();
+    await loop;
+    await clockQueue.close();
+  });
 });
