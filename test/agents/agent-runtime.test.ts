@@ -1,7 +1,9 @@
 /**
  * @module The agent runtime end to end: the real worker loop (or the supervisor) runs agent tasks as sessions of the
  * fake Claude Code / Codex CLIs replaying recorded output through the real SDKs, sandboxed in bubblewrap, talking to
- * the real `autodev mcp` server. Each test ends in the documented task, session and provider state.
+ * the real `autodev mcp` server. Each test ends in the documented task, session and provider state. The cases whose
+ * SQL is the completion's, the outbox's, the instructions' and the supervisor's rows run on both engines; the cases
+ * about a CLI's behaviour (limits, crashes, hangs, bad results) run once each, spread over the engines (`itOnSpread`).
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -29,7 +31,7 @@ import {
   waitFor,
   type AgentSettingsOptions,
 } from '../support/agent-fixtures.js';
-import { DIALECTS, useTestDatabase, type TestDatabase } from '../support/dialects.js';
+import { DIALECTS, itOnSpread, useTestDatabase, type TestDatabase } from '../support/dialects.js';
 
 // Sessions start real processes (bubblewrap, node, the MCP server): generous on a loaded machine.
 vi.setConfig({ testTimeout: 90_000 });
@@ -155,6 +157,9 @@ async function storyTask(h: Harness) {
 }
 
 describe.each(DIALECTS)('%s: agent runtime', (dialect) => {
+  /** A case about the CLI's behaviour, not the SQL (which the modules' own tests run on both): on one engine. */
+  let spread = 0;
+  const itSpread = () => itOnSpread(dialect, spread++);
   const t = useTestDatabase(dialect);
 
   it('fake claude CLI replaying recorded output with tool calls, sandboxed: the task completes with the validated result, session, transcript and outbox', async () => {
@@ -253,50 +258,53 @@ describe.each(DIALECTS)('%s: agent runtime', (dialect) => {
     expect(JSON.stringify(h.logs.find((l) => l.msg === 'outbox requests refused'))).toContain(refusal);
   });
 
-  it('a repo task (fake claude CLI replaying recorded output, editing files): worktree on autodev/<id>-<slug>, files committed there, main untouched', async () => {
-    const root = tempRoot();
-    const repo = makeGitRepo(root);
-    const repoId = await registerRepo(t.handle.db, { name: 'shop', location: repo.path });
-    const h = makeHarness(t, {
-      root,
-      claude: {
-        recording: TOOL_SUCCESS,
-        write: { 'src/export.txt': 'export for task {{task_id}}\n', 'docs/csv.md': '# CSV\n' },
-        submit: FEATURE_RESULT,
-      },
-    });
-    const task = await h.queue.enqueue({
-      type: 'implement_feature',
-      payload: { title: 'Add CSV export' },
-      repoId,
-      createdBy: 'test',
-    });
-    const done = await runAttempts(h, 'builder', task.id);
+  itSpread()(
+    'a repo task (fake claude CLI replaying recorded output, editing files): worktree on autodev/<id>-<slug>, files committed there, main untouched',
+    async () => {
+      const root = tempRoot();
+      const repo = makeGitRepo(root);
+      const repoId = await registerRepo(t.handle.db, { name: 'shop', location: repo.path });
+      const h = makeHarness(t, {
+        root,
+        claude: {
+          recording: TOOL_SUCCESS,
+          write: { 'src/export.txt': 'export for task {{task_id}}\n', 'docs/csv.md': '# CSV\n' },
+          submit: FEATURE_RESULT,
+        },
+      });
+      const task = await h.queue.enqueue({
+        type: 'implement_feature',
+        payload: { title: 'Add CSV export' },
+        repoId,
+        createdBy: 'test',
+      });
+      const done = await runAttempts(h, 'builder', task.id);
 
-    const branch = `autodev/${task.id}-add-csv-export`;
-    expect(done.status).toBe('completed');
-    const head = gitIn(repo.path, 'rev-parse', `refs/heads/${branch}`);
-    expect(done.result).toMatchObject({
-      branch,
-      head_commit: head,
-      provider: 'claude',
-      files_changed: ['src/export.txt'],
-    });
-    expect(gitIn(repo.path, 'show', `${branch}:src/export.txt`)).toBe(`export for task ${task.id}`);
-    expect(gitIn(repo.path, 'show', `${branch}:docs/csv.md`)).toBe('# CSV');
-    expect(gitIn(repo.path, 'log', '--format=%an %s', '-1', branch)).toBe(
-      `Auto-Dev WIP: implement_feature task ${task.id}: work left uncommitted, saved by Auto-Dev`,
-    );
-    expect(gitIn(repo.path, 'rev-parse', `${branch}~1`)).toBe(repo.initialCommit);
-    // The default branch and the main checkout are as they were.
-    expect(gitIn(repo.path, 'rev-parse', 'refs/heads/main')).toBe(repo.initialCommit);
-    expect(gitIn(repo.path, 'status', '--porcelain')).toBe('');
-    expect(fs.existsSync(path.join(repo.path, 'src'))).toBe(false);
-    // The worktree lives in the data dir, one per task.
-    expect(gitIn(path.join(h.dataDir, 'worktrees', 'shop', `task-${task.id}`), 'branch', '--show-current')).toBe(
-      branch,
-    );
-  });
+      const branch = `autodev/${task.id}-add-csv-export`;
+      expect(done.status).toBe('completed');
+      const head = gitIn(repo.path, 'rev-parse', `refs/heads/${branch}`);
+      expect(done.result).toMatchObject({
+        branch,
+        head_commit: head,
+        provider: 'claude',
+        files_changed: ['src/export.txt'],
+      });
+      expect(gitIn(repo.path, 'show', `${branch}:src/export.txt`)).toBe(`export for task ${task.id}`);
+      expect(gitIn(repo.path, 'show', `${branch}:docs/csv.md`)).toBe('# CSV');
+      expect(gitIn(repo.path, 'log', '--format=%an %s', '-1', branch)).toBe(
+        `Auto-Dev WIP: implement_feature task ${task.id}: work left uncommitted, saved by Auto-Dev`,
+      );
+      expect(gitIn(repo.path, 'rev-parse', `${branch}~1`)).toBe(repo.initialCommit);
+      // The default branch and the main checkout are as they were.
+      expect(gitIn(repo.path, 'rev-parse', 'refs/heads/main')).toBe(repo.initialCommit);
+      expect(gitIn(repo.path, 'status', '--porcelain')).toBe('');
+      expect(fs.existsSync(path.join(repo.path, 'src'))).toBe(false);
+      // The worktree lives in the data dir, one per task.
+      expect(gitIn(path.join(h.dataDir, 'worktrees', 'shop', `task-${task.id}`), 'branch', '--show-current')).toBe(
+        branch,
+      );
+    },
+  );
 
   it('the outbox commits with the completion: when applying it fails, none of it stays and the task is not completed', async () => {
     const h = makeHarness(t, {
@@ -328,31 +336,37 @@ describe.each(DIALECTS)('%s: agent runtime', (dialect) => {
     ).toEqual([]);
   });
 
-  it('max turns (fake claude CLI replaying recorded output): a failed attempt, back to pending with backoff, error kept', async () => {
-    const h = makeHarness(t, { claude: { recording: 'stream-json-error-max-turns.jsonl', submit: STORY_RESULT } });
-    const task = await storyTask(h);
-    const before = Date.now();
-    const after = await runAttempts(h, 'pm', task.id);
-    expect(after).toMatchObject({ status: 'pending', attempts: 1 });
-    expect(after.error).toBe('claude session failed: Reached maximum number of turns (1)');
-    expect(after.runAfter).toBeGreaterThanOrEqual(before + 600_000);
-    expect((await sessionsOf(t, task.id)).map((s) => s.status)).toEqual(['failed']);
-    expect(await providerLimit(t, 'claude')).toBeUndefined();
-    // What the session queued is dropped with it: nothing was created.
-    expect(await t.handle.db.selectFrom('tasks').select('id').where('parent_id', '=', task.id).execute()).toEqual([]);
-  });
+  itSpread()(
+    'max turns (fake claude CLI replaying recorded output): a failed attempt, back to pending with backoff, error kept',
+    async () => {
+      const h = makeHarness(t, { claude: { recording: 'stream-json-error-max-turns.jsonl', submit: STORY_RESULT } });
+      const task = await storyTask(h);
+      const before = Date.now();
+      const after = await runAttempts(h, 'pm', task.id);
+      expect(after).toMatchObject({ status: 'pending', attempts: 1 });
+      expect(after.error).toBe('claude session failed: Reached maximum number of turns (1)');
+      expect(after.runAfter).toBeGreaterThanOrEqual(before + 600_000);
+      expect((await sessionsOf(t, task.id)).map((s) => s.status)).toEqual(['failed']);
+      expect(await providerLimit(t, 'claude')).toBeUndefined();
+      // What the session queued is dropped with it: nothing was created.
+      expect(await t.handle.db.selectFrom('tasks').select('id').where('parent_id', '=', task.id).execute()).toEqual([]);
+    },
+  );
 
-  it('not logged in (fake claude CLI replaying recorded output): a failed attempt naming the cause; the provider is not marked limited', async () => {
-    const h = makeHarness(t, { claude: { recording: 'stream-json-not-logged-in.jsonl' } });
-    const task = await storyTask(h);
-    const after = await runAttempts(h, 'pm', task.id);
-    expect(after).toMatchObject({ status: 'pending', attempts: 1 });
-    expect(after.error).toBe('claude session failed: Not logged in · Please run /login (authentication_failed)');
-    expect(await providerLimit(t, 'claude')).toBeUndefined();
-    expect((await sessionsOf(t, task.id)).map((s) => [s.provider, s.status])).toEqual([['claude', 'failed']]);
-  });
+  itSpread()(
+    'not logged in (fake claude CLI replaying recorded output): a failed attempt naming the cause; the provider is not marked limited',
+    async () => {
+      const h = makeHarness(t, { claude: { recording: 'stream-json-not-logged-in.jsonl' } });
+      const task = await storyTask(h);
+      const after = await runAttempts(h, 'pm', task.id);
+      expect(after).toMatchObject({ status: 'pending', attempts: 1 });
+      expect(after.error).toBe('claude session failed: Not logged in · Please run /login (authentication_failed)');
+      expect(await providerLimit(t, 'claude')).toBeUndefined();
+      expect((await sessionsOf(t, task.id)).map((s) => [s.provider, s.status])).toEqual([['claude', 'failed']]);
+    },
+  );
 
-  it.each(['stream-json-api-429-noretry.jsonl', 'stream-json-api-429-retries.jsonl'])(
+  itSpread().each(['stream-json-api-429-noretry.jsonl', 'stream-json-api-429-retries.jsonl'])(
     'an API 429 (fake claude CLI replaying %s): claude is limited and the task continues on codex and completes',
     async (recording) => {
       const h = makeHarness(t, {
@@ -378,52 +392,58 @@ describe.each(DIALECTS)('%s: agent runtime', (dialect) => {
     },
   );
 
-  it('a subscription limit (fake claude CLI replaying recorded output): claude limited until the parsed reset; the task completes on codex; after the reset claude runs again', async () => {
-    // The queue clock stands two hours before the recorded reset (2026-11-24T01:39:53Z).
-    const clock = { offset: SUBSCRIPTION_RESET_MS - 2 * 3_600_000 - Date.now() };
-    const h = makeHarness(t, {
-      clock,
-      claude: { recording: 'stream-json-subscription-limit.jsonl' },
-      codex: { recording: CODEX_SUCCESS, submit: STORY_RESULT },
-    });
-    const first = await storyTask(h);
-    const done = await runAttempts(h, 'pm', first.id);
-    expect(done).toMatchObject({ status: 'completed', result: { provider: 'codex' } });
-    expect(await providerLimit(t, 'claude')).toMatchObject({ limited_until: SUBSCRIPTION_RESET_MS });
-    expect((await providerLimit(t, 'claude'))?.reason).toContain('limit');
+  itSpread()(
+    'a subscription limit (fake claude CLI replaying recorded output): claude limited until the parsed reset; the task completes on codex; after the reset claude runs again',
+    async () => {
+      // The queue clock stands two hours before the recorded reset (2026-11-24T01:39:53Z).
+      const clock = { offset: SUBSCRIPTION_RESET_MS - 2 * 3_600_000 - Date.now() };
+      const h = makeHarness(t, {
+        clock,
+        claude: { recording: 'stream-json-subscription-limit.jsonl' },
+        codex: { recording: CODEX_SUCCESS, submit: STORY_RESULT },
+      });
+      const first = await storyTask(h);
+      const done = await runAttempts(h, 'pm', first.id);
+      expect(done).toMatchObject({ status: 'completed', result: { provider: 'codex' } });
+      expect(await providerLimit(t, 'claude')).toMatchObject({ limited_until: SUBSCRIPTION_RESET_MS });
+      expect((await providerLimit(t, 'claude'))?.reason).toContain('limit');
 
-    // Still before the reset: the next task goes straight to codex, claude is not tried.
-    const second = await storyTask(h);
-    await runAttempts(h, 'pm', second.id);
-    expect((await sessionsOf(t, second.id)).map((s) => s.provider)).toEqual(['codex']);
+      // Still before the reset: the next task goes straight to codex, claude is not tried.
+      const second = await storyTask(h);
+      await runAttempts(h, 'pm', second.id);
+      expect((await sessionsOf(t, second.id)).map((s) => s.provider)).toEqual(['codex']);
 
-    // After the reset, claude (logged in again) is used again.
-    clock.offset = SUBSCRIPTION_RESET_MS + 60_000 - Date.now();
-    const later = makeHarness(t, { clock, claude: { recording: TOOL_SUCCESS, submit: STORY_RESULT } });
-    const third = await storyTask(later);
-    const thirdDone = await runAttempts(later, 'pm', third.id);
-    expect(thirdDone).toMatchObject({ status: 'completed', result: { provider: 'claude' } });
-    expect((await sessionsOf(t, third.id)).map((s) => s.provider)).toEqual(['claude']);
-  });
+      // After the reset, claude (logged in again) is used again.
+      clock.offset = SUBSCRIPTION_RESET_MS + 60_000 - Date.now();
+      const later = makeHarness(t, { clock, claude: { recording: TOOL_SUCCESS, submit: STORY_RESULT } });
+      const third = await storyTask(later);
+      const thirdDone = await runAttempts(later, 'pm', third.id);
+      expect(thirdDone).toMatchObject({ status: 'completed', result: { provider: 'claude' } });
+      expect((await sessionsOf(t, third.id)).map((s) => s.provider)).toEqual(['claude']);
+    },
+  );
 
-  it('a limit whose reset time has already passed (real clock, recorded reset in the past) still moves the task to codex', async () => {
-    const h = makeHarness(t, {
-      claude: { recording: 'stream-json-subscription-limit.jsonl' },
-      codex: { recording: CODEX_SUCCESS, submit: STORY_RESULT },
-    });
-    expect(Date.now()).toBeGreaterThan(SUBSCRIPTION_RESET_MS);
-    const task = await storyTask(h);
-    const done = await runAttempts(h, 'pm', task.id);
-    expect(done).toMatchObject({ status: 'completed', attempts: 1, result: { provider: 'codex' } });
-    expect((await sessionsOf(t, task.id)).map((s) => [s.provider, s.status])).toEqual([
-      ['claude', 'rate_limited'],
-      ['codex', 'succeeded'],
-    ]);
-    // The provider said "rejected": it is limited now, whatever its stale reset time says.
-    expect((await providerLimit(t, 'claude'))?.limited_until).toBeGreaterThan(Date.now());
-  });
+  itSpread()(
+    'a limit whose reset time has already passed (real clock, recorded reset in the past) still moves the task to codex',
+    async () => {
+      const h = makeHarness(t, {
+        claude: { recording: 'stream-json-subscription-limit.jsonl' },
+        codex: { recording: CODEX_SUCCESS, submit: STORY_RESULT },
+      });
+      expect(Date.now()).toBeGreaterThan(SUBSCRIPTION_RESET_MS);
+      const task = await storyTask(h);
+      const done = await runAttempts(h, 'pm', task.id);
+      expect(done).toMatchObject({ status: 'completed', attempts: 1, result: { provider: 'codex' } });
+      expect((await sessionsOf(t, task.id)).map((s) => [s.provider, s.status])).toEqual([
+        ['claude', 'rate_limited'],
+        ['codex', 'succeeded'],
+      ]);
+      // The provider said "rejected": it is limited now, whatever its stale reset time says.
+      expect((await providerLimit(t, 'claude'))?.limited_until).toBeGreaterThan(Date.now());
+    },
+  );
 
-  it.each(['exec-json-usage-limit.jsonl', 'exec-json-429-retry-exhausted.jsonl'])(
+  itSpread().each(['exec-json-usage-limit.jsonl', 'exec-json-429-retry-exhausted.jsonl'])(
     'codex limits (fake codex CLI replaying %s): codex is limited and the task continues on claude',
     async (recording) => {
       const h = makeHarness(t, {
@@ -443,76 +463,88 @@ describe.each(DIALECTS)('%s: agent runtime', (dialect) => {
     },
   );
 
-  it('with auto_fallback_on_rate_limit false a limited task is released: pending until the reset, attempt not counted, never failed', async () => {
-    const clock = { offset: SUBSCRIPTION_RESET_MS - 2 * 3_600_000 - Date.now() };
-    const h = makeHarness(t, {
-      clock,
-      overrides: { llm: { auto_fallback_on_rate_limit: false } },
-      claude: { recording: 'stream-json-subscription-limit.jsonl' },
-      codex: { recording: CODEX_SUCCESS, submit: STORY_RESULT },
-    });
-    const task = await storyTask(h);
-    const after = await runAttempts(h, 'pm', task.id);
-    expect(after).toMatchObject({ status: 'pending', attempts: 0, runAfter: SUBSCRIPTION_RESET_MS, error: null });
-    expect((await settleEvents(t.handle.db, task.id)).map((e) => e.kind)).toEqual(['task.released']);
-    expect((await sessionsOf(t, task.id)).map((s) => [s.provider, s.status])).toEqual([['claude', 'rate_limited']]);
-    expect(await providerLimit(t, 'claude')).toMatchObject({ limited_until: SUBSCRIPTION_RESET_MS });
-  });
+  itSpread()(
+    'with auto_fallback_on_rate_limit false a limited task is released: pending until the reset, attempt not counted, never failed',
+    async () => {
+      const clock = { offset: SUBSCRIPTION_RESET_MS - 2 * 3_600_000 - Date.now() };
+      const h = makeHarness(t, {
+        clock,
+        overrides: { llm: { auto_fallback_on_rate_limit: false } },
+        claude: { recording: 'stream-json-subscription-limit.jsonl' },
+        codex: { recording: CODEX_SUCCESS, submit: STORY_RESULT },
+      });
+      const task = await storyTask(h);
+      const after = await runAttempts(h, 'pm', task.id);
+      expect(after).toMatchObject({ status: 'pending', attempts: 0, runAfter: SUBSCRIPTION_RESET_MS, error: null });
+      expect((await settleEvents(t.handle.db, task.id)).map((e) => e.kind)).toEqual(['task.released']);
+      expect((await sessionsOf(t, task.id)).map((s) => [s.provider, s.status])).toEqual([['claude', 'rate_limited']]);
+      expect(await providerLimit(t, 'claude')).toMatchObject({ limited_until: SUBSCRIPTION_RESET_MS });
+    },
+  );
 
-  it('crash mid-stream (fake claude CLI dying after 3 recorded lines): a failed attempt with a clear error', async () => {
-    const h = makeHarness(t, { claude: { scenario: 'crash', recording: TOOL_SUCCESS } });
-    const task = await storyTask(h);
-    const after = await runAttempts(h, 'pm', task.id);
-    expect(after).toMatchObject({ status: 'pending', attempts: 1 });
-    expect(after.error).toBe(
-      'claude session failed: Claude Code exited before reporting a result: Claude Code process exited with code 1; ' +
-        'stderr: fake-claude: simulated crash: the agent process died unexpectedly',
-    );
-    expect((await sessionsOf(t, task.id)).map((s) => s.status)).toEqual(['failed']);
-    expect(await providerLimit(t, 'claude')).toBeUndefined();
-  });
+  itSpread()(
+    'crash mid-stream (fake claude CLI dying after 3 recorded lines): a failed attempt with a clear error',
+    async () => {
+      const h = makeHarness(t, { claude: { scenario: 'crash', recording: TOOL_SUCCESS } });
+      const task = await storyTask(h);
+      const after = await runAttempts(h, 'pm', task.id);
+      expect(after).toMatchObject({ status: 'pending', attempts: 1 });
+      expect(after.error).toBe(
+        'claude session failed: Claude Code exited before reporting a result: Claude Code process exited with code 1; ' +
+          'stderr: fake-claude: simulated crash: the agent process died unexpectedly',
+      );
+      expect((await sessionsOf(t, task.id)).map((s) => s.status)).toEqual(['failed']);
+      expect(await providerLimit(t, 'claude')).toBeUndefined();
+    },
+  );
 
-  it('hang (fake claude CLI that never ends): the watcher kills it after watcher.max_session_duration; a failed attempt saying so', async () => {
-    const h = makeHarness(t, { claude: { scenario: 'hang' }, overrides: { watcher: { max_session_duration: 2 } } });
-    const task = await storyTask(h);
-    const after = await runAttempts(h, 'pm', task.id);
-    expect(after).toMatchObject({ status: 'pending', attempts: 1 });
-    expect(after.error).toBe('session time limit: killed after 2 s (watcher.max_session_duration)');
-    const [session] = await sessionsOf(t, task.id);
-    expect(session).toMatchObject({ status: 'aborted' });
-    expect(session!.finished_at! - session!.started_at).toBeGreaterThanOrEqual(2_000);
-    // Killed: nothing of the session (sandbox wrapper, CLI) is left running.
-    await waitFor('the session processes to be gone', () => processesMentioning(h.dataDir).length === 0, 10_000);
-  });
+  itSpread()(
+    'hang (fake claude CLI that never ends): the watcher kills it after watcher.max_session_duration; a failed attempt saying so',
+    async () => {
+      const h = makeHarness(t, { claude: { scenario: 'hang' }, overrides: { watcher: { max_session_duration: 2 } } });
+      const task = await storyTask(h);
+      const after = await runAttempts(h, 'pm', task.id);
+      expect(after).toMatchObject({ status: 'pending', attempts: 1 });
+      expect(after.error).toBe('session time limit: killed after 2 s (watcher.max_session_duration)');
+      const [session] = await sessionsOf(t, task.id);
+      expect(session).toMatchObject({ status: 'aborted' });
+      expect(session!.finished_at! - session!.started_at).toBeGreaterThanOrEqual(2_000);
+      // Killed: nothing of the session (sandbox wrapper, CLI) is left running.
+      await waitFor('the session processes to be gone', () => processesMentioning(h.dataDir).length === 0, 10_000);
+    },
+  );
 
-  it('over budget (fake claude CLI reporting huge usage): stopped past tokens.session_max, a failed attempt, its work committed as WIP', async () => {
-    const root = tempRoot();
-    const repo = makeGitRepo(root);
-    const repoId = await registerRepo(t.handle.db, { name: 'shop', location: repo.path });
-    const h = makeHarness(t, {
-      root,
-      claude: { scenario: 'over-budget', write: { 'src/half-done.txt': 'half of the work\n' } },
-      overrides: { tokens: { session_max: 1_000 } },
-    });
-    const task = await h.queue.enqueue({
-      type: 'implement_feature',
-      payload: { title: 'Big refactor' },
-      repoId,
-      createdBy: 'test',
-    });
-    const after = await runAttempts(h, 'builder', task.id);
-    expect(after).toMatchObject({ status: 'pending', attempts: 1 });
-    expect(after.error).toBe('token budget: the session passed tokens.session_max (1000 tokens)');
-    expect((await sessionsOf(t, task.id)).map((s) => s.status)).toEqual(['aborted']);
-    const branch = `autodev/${task.id}-big-refactor`;
-    expect(gitIn(repo.path, 'show', `${branch}:src/half-done.txt`)).toBe('half of the work');
-    expect(gitIn(repo.path, 'log', '--format=%s', '-1', branch)).toBe(
-      `WIP: implement_feature task ${task.id}: work uncommitted when the session was aborted, saved by Auto-Dev`,
-    );
-    expect(gitIn(repo.path, 'rev-parse', 'refs/heads/main')).toBe(repo.initialCommit);
-  });
+  itSpread()(
+    'over budget (fake claude CLI reporting huge usage): stopped past tokens.session_max, a failed attempt, its work committed as WIP',
+    async () => {
+      const root = tempRoot();
+      const repo = makeGitRepo(root);
+      const repoId = await registerRepo(t.handle.db, { name: 'shop', location: repo.path });
+      const h = makeHarness(t, {
+        root,
+        claude: { scenario: 'over-budget', write: { 'src/half-done.txt': 'half of the work\n' } },
+        overrides: { tokens: { session_max: 1_000 } },
+      });
+      const task = await h.queue.enqueue({
+        type: 'implement_feature',
+        payload: { title: 'Big refactor' },
+        repoId,
+        createdBy: 'test',
+      });
+      const after = await runAttempts(h, 'builder', task.id);
+      expect(after).toMatchObject({ status: 'pending', attempts: 1 });
+      expect(after.error).toBe('token budget: the session passed tokens.session_max (1000 tokens)');
+      expect((await sessionsOf(t, task.id)).map((s) => s.status)).toEqual(['aborted']);
+      const branch = `autodev/${task.id}-big-refactor`;
+      expect(gitIn(repo.path, 'show', `${branch}:src/half-done.txt`)).toBe('half of the work');
+      expect(gitIn(repo.path, 'log', '--format=%s', '-1', branch)).toBe(
+        `WIP: implement_feature task ${task.id}: work uncommitted when the session was aborted, saved by Auto-Dev`,
+      );
+      expect(gitIn(repo.path, 'rev-parse', 'refs/heads/main')).toBe(repo.initialCommit);
+    },
+  );
 
-  it('a session that ends without calling submit_result is a failed attempt saying so', async () => {
+  itSpread()('a session that ends without calling submit_result is a failed attempt saying so', async () => {
     const h = makeHarness(t, { claude: { recording: TOOL_SUCCESS } });
     const task = await storyTask(h);
     const after = await runAttempts(h, 'pm', task.id);
@@ -525,7 +557,7 @@ describe.each(DIALECTS)('%s: agent runtime', (dialect) => {
     ]);
   });
 
-  it('an invalid result written past the tool is re-validated: a failed attempt naming the field', async () => {
+  itSpread()('an invalid result written past the tool is re-validated: a failed attempt naming the field', async () => {
     const invalid = { ...STORY_RESULT, stories: [{ title: 'No body', acceptance_criteria: [] }] };
     const h = makeHarness(t, { claude: { recording: TOOL_SUCCESS, submit: invalid, submitDirect: true } });
     const task = await storyTask(h);
@@ -535,7 +567,7 @@ describe.each(DIALECTS)('%s: agent runtime', (dialect) => {
     expect(after.error).toContain('stories[0].acceptance_criteria');
   });
 
-  it('an invalid result refused by submit_result: a failed attempt naming the field', async () => {
+  itSpread()('an invalid result refused by submit_result: a failed attempt naming the field', async () => {
     const invalid = {
       ...STORY_RESULT,
       stories: [{ title: 'No criteria', body: 'As a user...', acceptance_criteria: [] }],
@@ -550,7 +582,7 @@ describe.each(DIALECTS)('%s: agent runtime', (dialect) => {
     );
   });
 
-  it('SWARM_LLM_PROVIDER=codex forces codex for every role', async () => {
+  itSpread()('SWARM_LLM_PROVIDER=codex forces codex for every role', async () => {
     const h = makeHarness(t, {
       env: { SWARM_LLM_PROVIDER: 'codex' },
       claude: { recording: TOOL_SUCCESS, submit: STORY_RESULT },
@@ -562,7 +594,7 @@ describe.each(DIALECTS)('%s: agent runtime', (dialect) => {
     expect((await sessionsOf(t, task.id)).map((s) => s.provider)).toEqual(['codex']);
   });
 
-  it('agents.<role>.provider overrides the default provider for that role only', async () => {
+  itSpread()('agents.<role>.provider overrides the default provider for that role only', async () => {
     const analysis = { status: 'done', summary: 'Looked around.', tools_run: ['eslint .'], issues: [] };
     const h = makeHarness(t, {
       overrides: { agents: { bug_finder: { provider: 'codex' } } },
@@ -610,7 +642,7 @@ describe.each(DIALECTS)('%s: agent runtime', (dialect) => {
     expect(nextPrompt).not.toContain(message);
   });
 
-  it('an instruction given to a session that was rate limited reaches the fallback session', async () => {
+  itSpread()('an instruction given to a session that was rate limited reaches the fallback session', async () => {
     const h = makeHarness(t, {
       claude: { recording: 'stream-json-api-429-noretry.jsonl', promptFile: 'prompt.txt' },
       codex: { recording: CODEX_SUCCESS, submit: STORY_RESULT, promptFile: 'prompt.txt' },
@@ -630,6 +662,9 @@ describe.each(DIALECTS)('%s: agent runtime', (dialect) => {
 });
 
 describe.each(DIALECTS)('%s: agent supervisor', (dialect) => {
+  /** A case about the CLI's behaviour, not the SQL (which the modules' own tests run on both): on one engine. */
+  let spread = 0;
+  const itSpread = () => itOnSpread(dialect, spread++);
   const t = useTestDatabase(dialect);
   const supervisors: AgentSupervisor[] = [];
   afterEach(async () => {
@@ -670,48 +705,51 @@ describe.each(DIALECTS)('%s: agent supervisor', (dialect) => {
     });
   });
 
-  it('a crashed agent loop is marked crashed and restarts after watcher.restart_delay (crash injected: the wake-up channel fails twice)', async () => {
-    const h = makeHarness(t, {
-      claude: { recording: TOOL_SUCCESS, submit: STORY_RESULT },
-      overrides: { watcher: { restart_delay: 1 } },
-    });
-    // A queue whose wake-up fails twice in a row: the worker loop's own recovery fails too, so the loop crashes.
-    let failures = 2;
-    const flaky = Object.create(h.queue) as TaskQueue;
-    flaky.waitForWork = (timeoutMs: number, signal?: AbortSignal) =>
-      failures-- > 0
-        ? Promise.reject(new Error('simulated crash: the wake-up channel was lost'))
-        : h.queue.waitForWork(timeoutMs, signal);
-    const supervisor = new AgentSupervisor({ ...h.deps, queue: flaky }, { roles: ['pm'], idleWaitMs: 100 });
-    supervisors.push(supervisor);
-    await supervisor.start();
-    const crashed = await waitFor('the pm row to say crashed', async () => {
-      const row = (await agentRows('pm'))[0];
-      return row?.status === 'crashed' ? row : undefined;
-    });
-    expect(crashed.status_detail).toMatch(/simulated crash/);
-    const crashedAt = Date.now();
-    const task = await storyTask(h);
-    await waitFor(
-      'the restarted loop to complete the task',
-      async () => (await h.queue.get(task.id)).status === 'completed',
-    );
-    // The loop came back only after the restart delay (1 s), and on the same agent row.
-    const events = await t.handle.db
-      .selectFrom('events')
-      .select(['kind', 'data', 'created_at'])
-      .where('subject_type', '=', 'agent')
-      .where('kind', '=', 'agent.status')
-      .orderBy('id')
-      .execute();
-    const statuses = events.map((e) => (JSON.parse(e.data) as { status: string }).status);
-    const crashIndex = statuses.indexOf('crashed');
-    expect(crashIndex).toBeGreaterThanOrEqual(0);
-    const back = events[crashIndex + 1]!;
-    expect(back.created_at - events[crashIndex]!.created_at).toBeGreaterThanOrEqual(1000);
-    expect(Date.now()).toBeGreaterThan(crashedAt);
-    expect(await agentRows('pm')).toHaveLength(1);
-  });
+  itSpread()(
+    'a crashed agent loop is marked crashed and restarts after watcher.restart_delay (crash injected: the wake-up channel fails twice)',
+    async () => {
+      const h = makeHarness(t, {
+        claude: { recording: TOOL_SUCCESS, submit: STORY_RESULT },
+        overrides: { watcher: { restart_delay: 1 } },
+      });
+      // A queue whose wake-up fails twice in a row: the worker loop's own recovery fails too, so the loop crashes.
+      let failures = 2;
+      const flaky = Object.create(h.queue) as TaskQueue;
+      flaky.waitForWork = (timeoutMs: number, signal?: AbortSignal) =>
+        failures-- > 0
+          ? Promise.reject(new Error('simulated crash: the wake-up channel was lost'))
+          : h.queue.waitForWork(timeoutMs, signal);
+      const supervisor = new AgentSupervisor({ ...h.deps, queue: flaky }, { roles: ['pm'], idleWaitMs: 100 });
+      supervisors.push(supervisor);
+      await supervisor.start();
+      const crashed = await waitFor('the pm row to say crashed', async () => {
+        const row = (await agentRows('pm'))[0];
+        return row?.status === 'crashed' ? row : undefined;
+      });
+      expect(crashed.status_detail).toMatch(/simulated crash/);
+      const crashedAt = Date.now();
+      const task = await storyTask(h);
+      await waitFor(
+        'the restarted loop to complete the task',
+        async () => (await h.queue.get(task.id)).status === 'completed',
+      );
+      // The loop came back only after the restart delay (1 s), and on the same agent row.
+      const events = await t.handle.db
+        .selectFrom('events')
+        .select(['kind', 'data', 'created_at'])
+        .where('subject_type', '=', 'agent')
+        .where('kind', '=', 'agent.status')
+        .orderBy('id')
+        .execute();
+      const statuses = events.map((e) => (JSON.parse(e.data) as { status: string }).status);
+      const crashIndex = statuses.indexOf('crashed');
+      expect(crashIndex).toBeGreaterThanOrEqual(0);
+      const back = events[crashIndex + 1]!;
+      expect(back.created_at - events[crashIndex]!.created_at).toBeGreaterThanOrEqual(1000);
+      expect(Date.now()).toBeGreaterThan(crashedAt);
+      expect(await agentRows('pm')).toHaveLength(1);
+    },
+  );
 
   it('scaling a role to 0 stops its workers, to 2 starts two; a restart request restarts them', async () => {
     const h = makeHarness(t, { claude: { recording: TOOL_SUCCESS, submit: STORY_RESULT } });
@@ -753,7 +791,7 @@ describe.each(DIALECTS)('%s: agent supervisor', (dialect) => {
     await waitFor('the task to complete', async () => (await h.queue.get(task.id)).status === 'completed');
   });
 
-  it('an agent whose providers are all rate limited says so in its row', async () => {
+  itSpread()('an agent whose providers are all rate limited says so in its row', async () => {
     const clock = { offset: SUBSCRIPTION_RESET_MS - 2 * 3_600_000 - Date.now() };
     const h = makeHarness(t, {
       clock,

@@ -101,9 +101,22 @@ describe.each(DIALECTS)('%s: autodev demo', (dialect) => {
       [7, 0],
     ]);
     expect(figures.tasks.every((task) => task.status === 'completed')).toBe(true);
+    const unsuccessful = figures.sessions.filter((s) => s.status !== 'succeeded');
+    const retries = unsuccessful.length
+      ? await db
+          .selectFrom('events')
+          .select(['subject_id', 'data'])
+          .where('kind', '=', 'task.retry_scheduled')
+          .where(
+            'subject_id',
+            'in',
+            unsuccessful.map((s) => String(s.task_id)),
+          )
+          .execute()
+      : [];
     expect(
       figures.sessions.map((s) => [s.provider, s.model, s.status]),
-      "every session ran on Claude Code, told it talks to the recordings' model",
+      `every session ran on Claude Code, told it talks to the recordings' model; not succeeded: ${JSON.stringify({ unsuccessful, retries })}`,
     ).toEqual(figures.sessions.map(() => ['claude', 'claude-sonnet-4-5', 'succeeded']));
     // Each session is the CLI's own (its id), and its transcript opens with the stand-in's label and holds the real
     // tool results (the test run's real output, the sandboxed commit).

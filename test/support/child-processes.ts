@@ -29,6 +29,15 @@ export function killGroup(child: ChildProcess, signal: NodeJS.Signals = 'SIGKILL
   }
 }
 
+let killingOnExit = false;
+
+/** SIGKILLs every tracked group when this process exits; once per process, however many files set it up. */
+export function killTrackedGroupsOnExit(): void {
+  if (killingOnExit) return;
+  killingOnExit = true;
+  process.once('exit', () => killTrackedGroups());
+}
+
 /** SIGKILLs the groups of `which` scope (all when undefined) and forgets them; how many still had members. */
 export function killTrackedGroups(which?: Scope): number {
   let killed = 0;

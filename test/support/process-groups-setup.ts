@@ -5,7 +5,7 @@
  * together); those started in `beforeAll` after the file; all of them when the test process exits.
  */
 import { afterAll, afterEach, beforeEach } from 'vitest';
-import { killTrackedGroups, setChildScope } from './child-processes.js';
+import { killTrackedGroups, killTrackedGroupsOnExit, setChildScope } from './child-processes.js';
 
 /** Tests running now: `it.concurrent` tests overlap, and one's end must not kill another's children. */
 let running = 0;
@@ -26,4 +26,4 @@ afterAll(() => {
   killTrackedGroups();
 });
 
-process.once('exit', () => killTrackedGroups());
+killTrackedGroupsOnExit();
