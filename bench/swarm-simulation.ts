@@ -9,9 +9,9 @@
  * over the limit gets a 429 with the window's reset after a short wait) and a slower fallback with its own window;
  * with both limited the task is given back with `ReleaseTask` until the first reset, as the runtime does.
  *
- * Lower bound, from the durations the sessions really had (429 attempts included): the larger of the longest story's
- * critical path (user story, spec, build, the slowest of review/tests/security, deploy) and, per role, its work over
- * its workers. The ratio makespan / bound says what the orchestration (claims, wake-ups, transactions, rate-limit
+ * Lower bound, from the durations the sessions really had (429 attempts included): the largest of the longest story's
+ * critical path (user story, spec, build, the slowest of review/tests/security, deploy), per role its work over its
+ * workers, and per stage the flow-shop bound (the shortest way to it, its work over its workers, the shortest rest). The ratio makespan / bound says what the orchestration (claims, wake-ups, transactions, rate-limit
  * waits) costs; target within 1.1x. Options: --stories N (40), --engine sqlite|postgres, --minute-ms M (60: real ms
  * per simulated minute of session), --seed S, --rate-limits on|off (on).
  */
@@ -495,7 +495,8 @@ function swarmReport(
   providers: { primary: RateWindow; fallback: RateWindow; releases: number },
 ): SwarmResult {
   const { criticalPathMs, capacityMs, busiestRole, stageMs, stageRole } = lowerBound(sessions, config.workers);
-  const lowerBoundMs = Math.max(criticalPathMs, capacityMs);
+  // Each is a lower bound of any schedule of these sessions, so the largest is too: the target is measured on it.
+  const lowerBoundMs = Math.max(criticalPathMs, capacityMs, stageMs);
   const ratio = makespanMs / lowerBoundMs;
   const idealMs = idealSchedule(sessions, config.workers);
   const ms = (v: number): Cell => v.toFixed(0);
@@ -534,10 +535,9 @@ function swarmReport(
       ['makespan (first story started to last task completed)', ms(makespanMs)],
       ['critical path (longest story: user story, spec, build, slowest check, deploy)', ms(criticalPathMs)],
       [`work / workers (busiest role: ${busiestRole})`, ms(capacityMs)],
-      ['lower bound (the larger)', ms(lowerBoundMs)],
-      ['ratio makespan / lower bound', ratio.toFixed(3)],
       [`flow-shop bound (shortest way to ${stageRole}, its work / workers, shortest rest)`, ms(stageMs)],
-      ['ratio makespan / max(lower bound, flow-shop bound)', (makespanMs / Math.max(lowerBoundMs, stageMs)).toFixed(3)],
+      ['lower bound (the largest of the three)', ms(lowerBoundMs)],
+      ['ratio makespan / lower bound', ratio.toFixed(3)],
       ['the same sessions scheduled with zero orchestration cost (FIFO per role)', ms(idealMs)],
       ["ratio makespan / zero-cost schedule (the orchestration's own cost)", (makespanMs / idealMs).toFixed(3)],
     ],
