@@ -4,8 +4,8 @@
  * config: `byType`) in the real sandbox, with real git and the local forge's merge, by agent worker processes
  * (`agent-worker-process.ts`, every role but bug_finder, from the build: `npm run build` first) on a PostgreSQL
  * cluster of this file's own, while the test SIGKILLs a random agent process every few seconds (preferring one that
- * holds a task, so the kills land on work) and starts a replacement, and restarts PostgreSQL once
- * (`pg_ctl restart -m immediate`). The spec and merge approvals are given by the test through `decideApproval`, the
+ * holds a task, so the kills land on work; never the first, which proves reconnection) and starts a replacement,
+ * and restarts PostgreSQL once (`pg_ctl restart -m immediate`). The spec and merge approvals are given by the test through `decideApproval`, the
  * function behind `autodev approvals approve` and `POST /api/approvals/:id/approve`, as a human would.
  *
  * Checked: every story ends `completed` at `done`, one task per step, each completed once (one `task.completed`);
@@ -14,7 +14,7 @@
  * kill), and every claim of a task after the first follows a settle of the one before or a lease expiry of a claim
  * whose process was killed or whose heartbeat fell in the restart's outage; no session left `running`, no process
  * left behind, no agent process exited by itself (but one started while the database was down, which the test's
- * supervisor starts again, as a restart policy would).
+ * supervisor starts again, as a restart policy would), and the process never killed claimed tasks after the restart.
  */
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -267,6 +267,8 @@ describe.each(DIALECTS.filter((d) => d === 'postgres'))('%s: chaos, stories thro
       };
       for (let i = 0; i < PROCESSES; i++) startProcess();
       await Promise.all(processes.map((p) => p.ready));
+      // agent-1 is never killed: a process that certainly lives through the restart, to prove it reconnects.
+      const steady = processes[0]!;
 
       let restart: { begin: number; end?: number; done: Promise<void> } | undefined;
       const exitedBySelf: AgentProcess[] = [];
@@ -331,7 +333,7 @@ describe.each(DIALECTS.filter((d) => d === 'postgres'))('%s: chaos, stories thro
             startProcess();
           }
           if (kills < KILLS && Date.now() - lastKill >= KILL_EVERY_MS) {
-            const live = processes.filter((p) => p.alive() && p.isReady);
+            const live = processes.filter((p) => p !== steady && p.alive() && p.isReady);
             const holders = new Set(s.tasks.filter((t) => t.status === 'in_progress').map((t) => pidOf(t.lease_owner)));
             const busy = live.filter((p) => holders.has(p.pid));
             const pool = busy.length > 0 ? busy : live;
@@ -449,6 +451,11 @@ describe.each(DIALECTS.filter((d) => d === 'postgres'))('%s: chaos, stories thro
         expect(gitIn(repo.path, 'status', '--porcelain')).toBe('');
       }
 
+      // The process the test never killed worked on after the restart: it reconnected by itself.
+      const steadyClaims = events.filter(
+        (e) => e.kind === 'task.claimed' && pidOf(e.actor) === steady.pid && e.created_at > restart!.end!,
+      );
+      expect(steadyClaims.length, `${steady.name} claimed tasks after the restart`).toBeGreaterThan(0);
       // The chaos hit running work, or this test proved nothing.
       expect(kills).toBeGreaterThan(0);
       expect(lostToKills, 'tasks whose lease expired after their process was killed').toBeGreaterThan(0);
