@@ -131,9 +131,22 @@ describe.each(DIALECTS.filter((d) => d === 'postgres'))('%s: serve before the da
       });
       expect(await agent.exited).toBe(1);
       expect(agent.stdout()).toContain('waiting for the database');
+      expect(agent.stdout()).not.toContain('agents:');
       expect(agent.stderr()).toMatch(
         /^autodev: the database \S+ did not answer within 1 s \(\d+ tries; server\.database_wait_seconds\): connect ECONNREFUSED/m,
       );
     },
   );
+
+  it('SIGTERM while it waits for the database: a clean stop, exit 0', { timeout: 30_000 }, async () => {
+    const nowhere = `postgres://postgres@127.0.0.1:${await freePort()}/nothing`;
+    const dashboard = serve(['serve', 'dashboard', '--port', '0'], { DATABASE_URL: nowhere });
+    await waitFor(
+      async () => `the waiting line: ${dashboard.stdout()} ${dashboard.stderr()}`,
+      () => dashboard.stdout().includes('waiting for the database'),
+    );
+    dashboard.child.kill('SIGTERM');
+    expect(await dashboard.exited).toBe(0);
+    expect(dashboard.stdout()).toMatch(/stopping before the schema was current\.\.\.\nstopped\n$/);
+  });
 });
