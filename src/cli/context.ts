@@ -107,9 +107,15 @@ export function cliSecretMasker(
 /**
  * PostgreSQL when DATABASE_URL is set, else SQLite at `<data-dir>/autodev.db`. The data dir is made private first
  * (created 0700 for SQLite, database files 0600; what was tightened goes to stderr), and every string written goes
- * through `masker`.
+ * through `masker`. `connect: 'lazy'` (PostgreSQL): no connection before the first statement (`serve` waits for the
+ * database itself, see `store/wait-for-database.ts`).
  */
-export function openCliDatabase(dataDir: string, deps: CliDeps, masker?: SecretMasker): Promise<DatabaseHandle> {
+export function openCliDatabase(
+  dataDir: string,
+  deps: CliDeps,
+  masker?: SecretMasker,
+  connect: 'now' | 'lazy' = 'now',
+): Promise<DatabaseHandle> {
   const databaseUrl = deps.env.DATABASE_URL || undefined;
   // On PostgreSQL a command that keeps no files creates no data dir; one that exists is still made private.
   if (databaseUrl === undefined || fs.existsSync(dataDir)) {
@@ -118,6 +124,7 @@ export function openCliDatabase(dataDir: string, deps: CliDeps, masker?: SecretM
   return openDatabase({
     databaseUrl,
     sqlitePath: path.join(dataDir, 'autodev.db'),
+    connect,
     ...(masker ? { transformParameter: (text: string) => masker.maskText(text) } : {}),
   });
 }

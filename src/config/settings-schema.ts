@@ -97,6 +97,11 @@ const ServerSchema = z
     max_event_stream_stall_seconds: seconds().max(3600).default(30),
     /** `serve agent:ROLE` / `serve scheduler`: answer `/health` and `/ready` on this port (null: no listener). */
     health_port: wholeNumber(0).max(65_535).nullable().default(null),
+    /**
+     * `serve *`: how long a process started before its database keeps trying to reach it (backoff 0.25 s doubling to
+     * 5 s; `/ready` says "waiting for the database") before it exits DATABASE_UNAVAILABLE. 0: one try.
+     */
+    database_wait_seconds: seconds().max(86_400).default(300),
   })
   .prefault({});
 

@@ -1,7 +1,8 @@
 /**
  * @module What `GET /ready` answers for one process: the database answers, its schema is the one this build expects
  * (set once `waitForSchema` or `up`'s own migration is done), and each of the process's own loops (HTTP server,
- * agents, scheduler) is running. Live (`/health`) and ready are apart: a process waiting for `autodev db migrate` is
+ * agents, scheduler) is running. A `serve` process that starts before its database says so: "waiting for the
+ * database" until it answers. Live (`/health`) and ready are apart: a process waiting for `autodev db migrate` is
  * alive and not ready, so an orchestrator keeps it and sends it no traffic.
  */
 import { sql } from 'kysely';
@@ -19,6 +20,7 @@ export interface ReadyReport {
 
 export class Readiness {
   private schemaCurrent = false;
+  private databaseWait: string | undefined;
   private readonly loops = new Map<string, () => boolean>();
   private reachedSchema: () => void = () => undefined;
   /** Resolves when `markSchemaCurrent` is called. */
@@ -35,6 +37,14 @@ export class Readiness {
     return this.schemaCurrent;
   }
 
+  /**
+   * The process is waiting for the database to answer at its start (`store/wait-for-database.ts`): `detail` says how
+   * long it keeps trying; undefined once it answered.
+   */
+  waitingForDatabase(detail: string | undefined): void {
+    this.databaseWait = detail;
+  }
+
   /** A loop this process runs; `running` is asked at every check. */
   addLoop(name: string, running: () => boolean): void {
     this.loops.set(name, running);
@@ -49,6 +59,7 @@ export class Readiness {
       database = false;
       reasons.push('the database does not answer');
     }
+    if (this.databaseWait !== undefined) reasons.push(`waiting for the database: ${this.databaseWait}`);
     if (!this.schemaCurrent)
       reasons.push("the schema is not at this build's version yet (waiting for `autodev db migrate`)");
     const loops: Record<string, boolean> = {};

@@ -44,6 +44,12 @@ export interface OpenDatabaseOptions {
    * its secret masker, so nothing it writes stores a known secret value.
    */
   transformParameter?: ParameterTransform;
+  /**
+   * PostgreSQL: `now` (default) connects once before returning and throws DATABASE_UNAVAILABLE when the server does
+   * not answer; `lazy` returns at once and connects at the first statement (a `serve` process that waits for the
+   * database with `wait-for-database.ts`, answering `/ready` meanwhile).
+   */
+  connect?: 'now' | 'lazy';
 }
 
 const INT8_OID = 20;
@@ -108,7 +114,9 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
   }
   const transform = options.transformParameter;
   const dialectOf = (dialect: Dialect) => (transform ? transformingParameters(dialect, transform) : dialect);
-  if (isPostgresUrl(options.databaseUrl)) return openPostgres(options.databaseUrl, options.poolSize ?? 10, dialectOf);
+  if (isPostgresUrl(options.databaseUrl)) {
+    return openPostgres(options.databaseUrl, options.poolSize ?? 10, dialectOf, options.connect ?? 'now');
+  }
   if (!options.sqlitePath) throw new Error('openDatabase needs a databaseUrl or a sqlitePath');
   return openSqlite(options.sqlitePath, dialectOf);
 }
@@ -117,20 +125,23 @@ async function openPostgres(
   url: string,
   poolSize: number,
   dialectOf: (dialect: Dialect) => Dialect,
+  connect: 'now' | 'lazy',
 ): Promise<DatabaseHandle> {
   const pool = new pg.Pool({ connectionString: url, max: poolSize, types: pgTypes });
   // An idle connection that dies (server restart, network) is dropped by the pool; without a listener its 'error'
   // event would end the process. The next query opens a new connection, or fails as DATABASE_UNAVAILABLE.
   pool.on('error', () => undefined);
-  try {
-    const client = await pool.connect();
-    client.release();
-  } catch (error) {
-    await pool.end().catch(() => undefined);
-    throw new AutodevError(
-      'DATABASE_UNAVAILABLE',
-      `cannot connect to PostgreSQL at ${redactUrl(url)}: ${(error as Error).message}. Check DATABASE_URL and that the server is running.`,
-    );
+  if (connect === 'now') {
+    try {
+      const client = await pool.connect();
+      client.release();
+    } catch (error) {
+      await pool.end().catch(() => undefined);
+      throw new AutodevError(
+        'DATABASE_UNAVAILABLE',
+        `cannot connect to PostgreSQL at ${redactUrl(url)}: ${(error as Error).message}. Check DATABASE_URL and that the server is running.`,
+      );
+    }
   }
   // Statements marked by prepared-statements.ts (the queue's claim and completion) are prepared per connection.
   const db = new Kysely<Database>({ dialect: dialectOf(new PostgresDialect({ pool: withPreparedStatements(pool) })) });

@@ -143,10 +143,16 @@ interface Where {
   path: string;
 }
 
-/** What Auto-Dev knows of a task clone, kept beside it (`task-<id>.json`) where the agent cannot write. */
+/**
+ * What Auto-Dev knows of a task clone, kept beside it (`task-<id>.json`) where the agent cannot write. `state`
+ * covers a process killed (SIGKILL, a lost machine) while it made or removed the clone: `preparing` is written before
+ * the clone is made and dropped once it is ready, `removing` after its work was saved and before it is deleted; either
+ * way no agent's unsaved work is in the directory, and the next attempt deletes what is left of it.
+ */
 interface CloneRecord {
   branch: string;
   head: string;
+  state?: 'preparing' | 'removing';
 }
 
 function cloneRecordPath(path: string): string {
@@ -156,9 +162,9 @@ function cloneRecordPath(path: string): string {
 async function readCloneRecord(path: string): Promise<CloneRecord | null> {
   try {
     const value = JSON.parse(await readFile(cloneRecordPath(path), 'utf8')) as Partial<CloneRecord>;
-    return typeof value.branch === 'string' && typeof value.head === 'string'
-      ? { branch: value.branch, head: value.head }
-      : null;
+    if (typeof value.branch !== 'string' || typeof value.head !== 'string') return null;
+    const state = value.state === 'preparing' || value.state === 'removing' ? value.state : undefined;
+    return { branch: value.branch, head: value.head, ...(state ? { state } : {}) };
   } catch {
     return null;
   }
@@ -181,8 +187,13 @@ async function prepareWritable(
         `${path} exists and is not Auto-Dev's clone for ${branch}; it was left as it is`,
       );
     }
-    // An earlier attempt's clone: its work is saved into the task branch (in the sandbox) before it is replaced.
-    await removeClone({ ...base, head: record.head, resumed: true }, save);
+    if (record.state !== undefined) {
+      // Left half made (or half removed) by a killed process: no agent worked in it, nothing to save.
+      await removeCloneDirectory(path);
+    } else {
+      // An earlier attempt's clone: its work is saved into the task branch (in the sandbox) before it is replaced.
+      await removeClone({ ...base, head: record.head, resumed: true }, save);
+    }
   } else if (state === 'empty-dir') {
     await rm(path, { recursive: true });
   }
@@ -204,7 +215,9 @@ async function prepareWritable(
     await git(repoPath, ['branch', '--no-track', branch, start]);
   }
   const head = await gitOutput(repoPath, ['rev-parse', '--verify', `refs/heads/${branch}^{commit}`]);
-  // A fresh clone, made from the repository (trusted) before the agent ever sees it.
+  // A fresh clone, made from the repository (trusted) before the agent ever sees it; recorded as `preparing` until
+  // it is ready, so a process killed meanwhile leaves a directory the next attempt knows it may delete.
+  await writeFile(cloneRecordPath(path), JSON.stringify({ branch, head, state: 'preparing' } satisfies CloneRecord));
   await git(repoPath, ['clone', '--quiet', '--shared', '--no-checkout', '--no-tags', repoPath, path]);
   await git(path, ['checkout', '--quiet', '-b', branch, head]);
   await git(path, ['config', 'user.name', `Auto-Dev agent (task ${String(options.taskId)})`]);
@@ -540,13 +553,22 @@ async function removeClone(worktree: Worktree, save: SaveOptions | undefined): P
     `WIP: saved by Auto-Dev from the clone of task ${String(worktree.taskId)} (uncommitted when the attempt ended)`,
     save,
   );
-  await rm(worktree.path, { recursive: true, force: true }).catch(async () => {
-    // The agent may have made directories read-only: give the owner write access back, then remove.
-    await setTreeWritable(worktree.path, true);
-    await rm(worktree.path, { recursive: true, force: true });
-  });
-  await rm(cloneRecordPath(worktree.path), { force: true });
+  if (worktree.branch !== null) {
+    const record: CloneRecord = { branch: worktree.branch, head: worktree.head, state: 'removing' };
+    await writeFile(cloneRecordPath(worktree.path), JSON.stringify(record));
+  }
+  await removeCloneDirectory(worktree.path);
   return wip.committed ? wip.commit : null;
+}
+
+/** Deletes a clone's directory, then its record. */
+async function removeCloneDirectory(path: string): Promise<void> {
+  await rm(path, { recursive: true, force: true }).catch(async () => {
+    // The agent may have made directories read-only: give the owner write access back, then remove.
+    await setTreeWritable(path, true);
+    await rm(path, { recursive: true, force: true });
+  });
+  await rm(cloneRecordPath(path), { force: true });
 }
 
 export interface TaskCheckoutLocation {
@@ -575,6 +597,8 @@ async function lookUpTaskCheckout(location: TaskCheckoutLocation): Promise<Workt
   const { repoPath, gitCommonDir } = await repositoryDirs(location.repoPath);
   const common = { taskId: location.taskId, repoPath, gitCommonDir, path, baseBranch: location.baseBranch };
   const record = await readCloneRecord(path);
+  // A clone half made or half removed by a killed process holds no work: as if there were none.
+  if (record?.state !== undefined) return null;
   if (record !== null) {
     return { ...common, branch: record.branch, readOnly: false, head: record.head, resumed: true };
   }

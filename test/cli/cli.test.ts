@@ -507,6 +507,7 @@ describe.each(DIALECTS)('%s: autodev CLI', (dialect) => {
           max_event_stream_buffer_bytes: 1048576,
           max_event_stream_stall_seconds: 30,
           health_port: null,
+          database_wait_seconds: 300,
         });
       } finally {
         fs.rmSync(path.join(t.dir, 'settings.yaml'));

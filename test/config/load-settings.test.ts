@@ -124,7 +124,7 @@ describe('user file', () => {
   it('an unknown key is an error naming the file and the key path', () => {
     const file = write('settings.yaml', 'server:\n  prot: 9000\n');
     expect(configError(() => loadSettings({ dataDir: dir, env: {} }))).toBe(
-      `${file}: server.prot: unknown key; known keys here: host, port, max_event_streams, max_event_streams_per_token, max_event_stream_buffer_bytes, max_event_stream_stall_seconds, health_port`,
+      `${file}: server.prot: unknown key; known keys here: host, port, max_event_streams, max_event_streams_per_token, max_event_stream_buffer_bytes, max_event_stream_stall_seconds, health_port, database_wait_seconds`,
     );
     write('settings.yaml', 'tokens:\n  daily_budget: 1\nbogus: true\n');
     expect(configError(() => loadSettings({ dataDir: dir, env: {} }))).toMatch(
@@ -212,7 +212,7 @@ describe('environment overrides', () => {
       'environment variable AUTODEV_SERVER__PORT: server.port: expected a number, got "abc"',
     );
     expect(configError(() => loadSettings({ dataDir: dir, env: { AUTODEV_SERVER__PROT: '1' } }))).toBe(
-      'environment variable AUTODEV_SERVER__PROT: server.prot: unknown key; known keys here: host, port, max_event_streams, max_event_streams_per_token, max_event_stream_buffer_bytes, max_event_stream_stall_seconds, health_port',
+      'environment variable AUTODEV_SERVER__PROT: server.prot: unknown key; known keys here: host, port, max_event_streams, max_event_streams_per_token, max_event_stream_buffer_bytes, max_event_stream_stall_seconds, health_port, database_wait_seconds',
     );
     expect(configError(() => loadSettings({ dataDir: dir, env: { AUTODEV_SANDBOX__MODE: 'docker' } }))).toMatch(
       /^environment variable AUTODEV_SANDBOX__MODE: sandbox.mode: must be one of/,

@@ -48,6 +48,8 @@ export interface FakeSession {
   escapeRead?: string[];
   /** Where the escape report goes; relative = inside the session directory (default: the working directory). */
   escapeReport?: string;
+  /** Per task type (context.json's task.type): write / outbox / submit replacing the ones above for that type. */
+  byType?: Record<string, Pick<FakeSession, 'write' | 'outbox' | 'submit'>>;
 }
 
 /** The environment (`llm.providers.<name>.env`) that makes a fake CLI play `session`. */
@@ -62,6 +64,7 @@ export function fakeSessionEnv(provider: 'claude' | 'codex', session: FakeSessio
   if (session.escapeWrite) env.FAKE_CLI_ESCAPE_WRITE = JSON.stringify(session.escapeWrite);
   if (session.escapeRead) env.FAKE_CLI_ESCAPE_READ = JSON.stringify(session.escapeRead);
   if (session.escapeReport) env.FAKE_CLI_ESCAPE_REPORT = session.escapeReport;
+  if (session.byType) env.FAKE_CLI_BY_TYPE = JSON.stringify(session.byType);
   return env;
 }
 

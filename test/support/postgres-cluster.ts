@@ -18,6 +18,10 @@ export interface PostgresCluster {
    * server without one (crash recovery at start). Resolves once the server accepts connections again.
    */
   restart(mode: 'fast' | 'immediate'): Promise<void>;
+  /** `pg_ctl stop -m fast`, keeping the data: nothing listens on the port until `startServer`. */
+  stopServer(): Promise<void>;
+  /** `pg_ctl start` again with the same settings; resolves once it accepts connections. */
+  startServer(): Promise<void>;
   stop(): void;
 }
 
@@ -94,20 +98,25 @@ export async function startPostgresCluster(options: StartClusterOptions = {}): P
   const logFile = path.join(dataDir, 'server.log');
   run('pg_ctl', ['-D', clusterDir, '-o', serverOptions, '-l', logFile, '-w', 'start']);
 
+  const pgCtl = (args: string[]) => {
+    const [file, argv] = commandLine('pg_ctl', ['-D', clusterDir, ...args]);
+    return new Promise<void>((resolve, reject) => {
+      execFile(file, argv, { cwd: dataDir }, (error, stdout, stderr) => {
+        if (error) reject(new Error(`pg_ctl ${args.join(' ')} failed: ${stderr || stdout || error.message}`));
+        else resolve();
+      });
+    });
+  };
   let stopped = false;
   return {
     adminUrl: `postgres://postgres@127.0.0.1:${port}/postgres`,
     dataDir,
     restart(mode) {
       // Asynchronous: the caller's event loop keeps running (its children's exits are timed) while the server is down.
-      const [file, argv] = commandLine('pg_ctl', ['-D', clusterDir, '-o', serverOptions, '-l', logFile, '-m', mode]);
-      return new Promise((resolve, reject) => {
-        execFile(file, [...argv, '-w', 'restart'], { cwd: dataDir }, (error, stdout, stderr) => {
-          if (error) reject(new Error(`pg_ctl restart -m ${mode} failed: ${stderr || stdout || error.message}`));
-          else resolve();
-        });
-      });
+      return pgCtl(['-o', serverOptions, '-l', logFile, '-m', mode, '-w', 'restart']);
     },
+    stopServer: () => pgCtl(['-m', 'fast', '-w', 'stop']),
+    startServer: () => pgCtl(['-o', serverOptions, '-l', logFile, '-w', 'start']),
     stop() {
       if (stopped) return;
       stopped = true;

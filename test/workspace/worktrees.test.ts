@@ -3,7 +3,13 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { git, gitOutput, listWorktrees } from '../../src/workspace/git.js';
-import { commitWip, prepareWorktree, removeWorktree, sandboxPathsFor } from '../../src/workspace/worktrees.js';
+import {
+  commitWip,
+  findTaskCheckout,
+  prepareWorktree,
+  removeWorktree,
+  sandboxPathsFor,
+} from '../../src/workspace/worktrees.js';
 import { runSandboxed } from '../../src/workspace/sandbox.js';
 import { branchCommit, commitAll, fileAt, makeRepo, type TestRepo } from './git-fixtures.js';
 
@@ -175,6 +181,42 @@ describe('prepareWorktree: writable tasks', () => {
 
     await expect(prepare(7)).rejects.toMatchObject({ code: 'WORKTREE_CONFLICT' });
     expect(await readFile(join(path, 'precious.txt'), 'utf8')).toBe('keep me\n');
+  });
+
+  it('a clone a killed process left half made (its record says `preparing`) is replaced by a fresh one', async () => {
+    // What a SIGKILL between the record and the clone's setup leaves (a stand-in for the killed process): the task
+    // branch, a clone without a checkout, and the record written before the clone.
+    const main = await gitOutput(t.repo, ['rev-parse', 'main']);
+    const path = join(t.baseDir, 'task-9');
+    await git(t.repo, ['branch', '--no-track', 'autodev/9-add-login', main]);
+    await git(t.repo, ['clone', '--quiet', '--shared', '--no-checkout', '--no-tags', t.repo, path]);
+    const record = { branch: 'autodev/9-add-login', head: main, state: 'preparing' };
+    await writeFile(`${path}.json`, JSON.stringify(record));
+    expect(await findTaskCheckout({ repoPath: t.repo, baseDir: t.baseDir, taskId: 9, baseBranch: 'main' })).toBeNull();
+
+    const wt = await prepare(9);
+
+    expect(wt).toMatchObject({ path, branch: 'autodev/9-add-login', head: main });
+    expect(await readFile(join(path, 'README.md'), 'utf8')).toBe('# sample\n');
+    expect(JSON.parse(await readFile(`${path}.json`, 'utf8'))).toEqual({ branch: 'autodev/9-add-login', head: main });
+  });
+
+  it('a clone a killed process left half removed (its work saved, record `removing`) is replaced; the work continues', async () => {
+    const first = await prepare(10);
+    await writeFile(join(first.path, 'work.txt'), 'saved work\n');
+    const wip = await commitWip(first, 'WIP: saved before removal');
+    // The kill came after the save and mid-delete: the record says so, part of the clone is gone.
+    await writeFile(
+      `${first.path}.json`,
+      JSON.stringify({ branch: first.branch, head: first.head, state: 'removing' }),
+    );
+    await rm(join(first.path, 'README.md'));
+
+    const again = await prepare(10);
+
+    expect(again).toMatchObject({ path: first.path, branch: first.branch, head: wip.commit, resumed: true });
+    expect(await readFile(join(again.path, 'work.txt'), 'utf8')).toBe('saved work\n');
+    expect(await readFile(join(again.path, 'README.md'), 'utf8')).toBe('# sample\n');
   });
 
   it('refuses a base branch that does not exist', async () => {

@@ -9,7 +9,9 @@
  * Migrations: `up` migrates the database itself (a laptop's one process; `--no-migrate` makes it wait like `serve`);
  * `serve *` never migrates: it listens (so `/health` answers and `/ready` says why not), logs that it waits for
  * `autodev db migrate`, and starts its work once the schema is this build's; a database migrated by a NEWER build is
- * refused with `SCHEMA_NEWER_THAN_BUILD`. Agent and scheduler processes answer `/health` and `/ready` on
+ * refused with `SCHEMA_NEWER_THAN_BUILD`. Before that, `serve *` waits for the database itself to answer, with a bounded
+ * backoff (`server.database_wait_seconds`; `/ready` says "waiting for the database"), and exits DATABASE_UNAVAILABLE
+ * after it. Agent and scheduler processes answer `/health` and `/ready` on
  * `--health-port` (or `server.health_port`) when one is given.
  *
  * Admin token: `up` makes sure `<data-dir>/admin-token` exists (`ensureAdminToken`); `serve dashboard` and
@@ -36,6 +38,7 @@ import { ensureAdminToken, ensureSharedAdminToken, type SharedAdminToken } from 
 import { buildServer } from '../../server/build-server.js';
 import { migrateToLatest } from '../../store/migrate.js';
 import { readSchemaState, refuseNewerSchema, waitForSchema } from '../../store/schema-version.js';
+import { waitForDatabase } from '../../store/wait-for-database.js';
 import { Readiness } from '../../server/readiness.js';
 import { RetentionRunner } from '../../scheduler/retention-runner.js';
 import { Scheduler, schedulesFrom } from '../../scheduler/scheduler.js';
@@ -97,7 +100,8 @@ export async function run(args: UpArgs, deps: CliDeps): Promise<number> {
     settings.secrets.prefix,
     masker,
   );
-  const handle = await openCliDatabase(dataDir, deps, masker);
+  // `serve` may start before its database (a compose stack, an ECS service): it connects lazily and waits below.
+  const handle = await openCliDatabase(dataDir, deps, masker, args.migrate === false ? 'lazy' : 'now');
   const readiness = new Readiness();
   let queue: TaskQueue | undefined;
   let app: FastifyInstance | undefined;
@@ -159,6 +163,18 @@ export async function run(args: UpArgs, deps: CliDeps): Promise<number> {
       writeLine(deps.stdout, `  health:      ${baseUrl}/health, ${baseUrl}/ready`);
     }
     if (args.migrate === false) {
+      const answered = await waitForDatabase(handle, {
+        signal: shutdown,
+        limitMs: settings.server.database_wait_seconds * 1000,
+        limitSetting: 'server.database_wait_seconds',
+        log: (message) => {
+          readiness.waitingForDatabase(message);
+          logger.warn(message);
+          writeLine(deps.stdout, `  ${message}`);
+        },
+      });
+      readiness.waitingForDatabase(undefined);
+      if (!answered) throw new StoppedBeforeReady();
       const current = await waitForSchema(handle, {
         signal: shutdown,
         log: (message) => {

@@ -21,6 +21,8 @@
  * FAKE_CLI_SUBMIT     JSON result passed to submit_result
  * FAKE_CLI_SUBMIT_DIRECT  1: also write that result straight into <session-dir>/result.json, bypassing the tool's
  *                     validation (an agent writing the runner's files itself; the runner must not trust them)
+ * FAKE_CLI_BY_TYPE   JSON {taskType: {write?, outbox?, submit?}}: for a task of that type (context.json's
+ *                     task.type), these replace FAKE_CLI_WRITE / _OUTBOX / _SUBMIT (one config playing every role)
  * In all of these, strings may contain {{task_id}}, {{attempt}}, {{branch}} and {{session_dir}} (from the session's
  * context.json, the file read_task serves).
  * Each MCP call is also printed as the CLI would (tool_use + tool_result / mcp_tool_call items).
@@ -212,8 +214,9 @@ function tryToEscape(cwd, sessionDir) {
 /** True when the environment asks the fake to do any agent work (so plain replays never start an MCP server). */
 export function hasAgentWork() {
   return (
-    ['FAKE_CLI_WRITE', 'FAKE_CLI_OUTBOX', 'FAKE_CLI_SUBMIT'].some((name) => Boolean(process.env[name])) ||
-    scenario() === 'escape'
+    ['FAKE_CLI_WRITE', 'FAKE_CLI_OUTBOX', 'FAKE_CLI_SUBMIT', 'FAKE_CLI_BY_TYPE'].some((name) =>
+      Boolean(process.env[name]),
+    ) || scenario() === 'escape'
   );
 }
 
@@ -236,13 +239,15 @@ export async function doAgentWork(servers, report) {
     attempt: String(context.task?.attempts ?? ''),
     branch: context.branch ?? '',
   };
-  for (const [file, content] of Object.entries(fill(jsonEnv('FAKE_CLI_WRITE') ?? {}, vars))) {
+  const byType = jsonEnv('FAKE_CLI_BY_TYPE')?.[context.task?.type] ?? {};
+  const work = (key, name) => (key in byType ? byType[key] : jsonEnv(name));
+  for (const [file, content] of Object.entries(fill(work('write', 'FAKE_CLI_WRITE') ?? {}, vars))) {
     const target = path.resolve(cwd, file);
     fs.mkdirSync(path.dirname(target), { recursive: true });
     fs.writeFileSync(target, content);
   }
-  const outbox = fill(jsonEnv('FAKE_CLI_OUTBOX') ?? [], vars);
-  const submit = fill(jsonEnv('FAKE_CLI_SUBMIT'), vars);
+  const outbox = fill(work('outbox', 'FAKE_CLI_OUTBOX') ?? [], vars);
+  const submit = fill(work('submit', 'FAKE_CLI_SUBMIT'), vars);
   if (outbox.length === 0 && submit === undefined) return;
   if (!server)
     throw new Error(`FAKE_CLI_OUTBOX / FAKE_CLI_SUBMIT need the ${MCP_SERVER_NAME} MCP server in the CLI's config`);
