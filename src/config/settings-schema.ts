@@ -326,6 +326,35 @@ const MemorySchema = z
   })
   .prefault({});
 
+/** Where an approved product's own repository is made (`forge/create-remote-project.ts`). */
+export const PRODUCT_FORGES = ['local', 'gitlab', 'github'] as const;
+
+const ProductsSchema = z
+  .strictObject({
+    /** local: a git repository at <data-dir>/projects/<name>/; gitlab / github: a new project there, cloned to it. */
+    forge: z.enum(PRODUCT_FORGES).default('local'),
+    /** GitLab: the instance URL (null: https://gitlab.com); GitHub: the REST API URL (null: https://api.github.com). */
+    base_url: z
+      .url({ protocol: /^https?$/ })
+      .nullable()
+      .default(null),
+    /** GitLab: the group path (subgroups allowed); GitHub: the organization. null: the token's own user. */
+    namespace: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/, 'must be a group path or an organization name')
+      .nullable()
+      .default(null),
+    /** The environment variable holding the token (null: GITLAB_TOKEN / GITHUB_TOKEN); only its name is stored. */
+    token_env: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'must be an environment variable name')
+      .nullable()
+      .default(null),
+    /** The new project's visibility (GitHub: private unless public). */
+    visibility: z.enum(['private', 'internal', 'public']).default('private'),
+  })
+  .prefault({});
+
 export const SettingsSchema = z.strictObject({
   tokens: TokensSchema,
   watcher: WatcherSchema,
@@ -343,6 +372,7 @@ export const SettingsSchema = z.strictObject({
   schedules: SchedulesSchema,
   notify: NotifySchema,
   memory: MemorySchema,
+  products: ProductsSchema,
 });
 
 /** Effective settings, every key present. */
