@@ -7,6 +7,7 @@ import { MAX_ATTEMPTS_LIMIT } from '../domain/input-policy.js';
 import { ROLES, type Role } from '../domain/roles.js';
 import { LOG_LEVELS } from '../log.js';
 import { parseCron } from '../scheduler/schedule-slots.js';
+import { looksSecretName } from '../secrets/known-secrets.js';
 
 /** The real LLM providers a setting may name (`replay` is for tests and the demo, never configured). */
 export const LLM_PROVIDERS = ['claude', 'codex'] as const;
@@ -342,12 +343,17 @@ const ProductsSchema = z
     namespace: z
       .string()
       .regex(/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/, 'must be a group path or an organization name')
+      .refine((value) => !value.split('/').some((part) => /^\.+$/.test(part)), 'must not hold "." or ".." parts')
       .nullable()
       .default(null),
-    /** The environment variable holding the token (null: GITLAB_TOKEN / GITHUB_TOKEN); only its name is stored. */
+    /**
+     * The environment variable holding the token (null: GITLAB_TOKEN / GITHUB_TOKEN); only its name is stored. Its
+     * name must look secret (`*_TOKEN`, ...): that is how every Auto-Dev process knows to mask its value.
+     */
     token_env: z
       .string()
       .regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'must be an environment variable name')
+      .refine(looksSecretName, 'must be a name Auto-Dev masks the value of (ending in _TOKEN, _KEY, _SECRET, ...)')
       .nullable()
       .default(null),
     /** The new project's visibility (GitHub: private unless public). */
