@@ -1,11 +1,12 @@
 /**
- * @module The product pipeline with `products.forge: gitlab`, on both databases, against the GitLab stand-in
- * (documented REST payloads, its repositories over real git HTTP; gitlab.com is what this machine cannot reach): an
- * approved project gets a new GitLab project in the configured group (`POST /projects` with `namespace_id`) with a
- * first commit pushed, registered as a gitlab repository cloned to `<data-dir>/projects/<name>/`; its story's merge
- * request is opened and merged in the stand-in, the clone follows the merge, and the product check reads the merged
- * files there. A retry after a crash that made the project finds it; a project of that name made by someone else
- * fails the task with PROJECT_REPO_TAKEN and registers nothing.
+ * @module The product pipeline with `products.forge: gitlab` (both databases) and `github` (one), against the GitLab
+ * and GitHub stand-ins (documented REST payloads, repositories over real git HTTP; gitlab.com and github.com are what
+ * this machine cannot reach): an approved project gets a new project in the configured group / organization
+ * (`POST /projects` with `namespace_id`, `POST /orgs/{org}/repos`) with a first commit pushed, registered as a
+ * gitlab/github repository cloned to `<data-dir>/projects/<name>/`; its story's merge request is opened and merged
+ * in the stand-in, the clone follows the merge, and the product check reads the merged files there. A retry after a
+ * crash that made the project finds it; a project of that name made by someone else fails the task with
+ * PROJECT_REPO_TAKEN and registers nothing.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -24,8 +25,9 @@ import { decideApproval, listApprovals } from '../../src/workflow/approvals.js';
 import { listProjects, projectDetail } from '../../src/workflow/projects.js';
 import { workflowDeps } from '../../src/workflow/workflow-deps.js';
 import { gitOutput } from '../../src/workspace/git.js';
-import { DIALECTS, useTestDatabase } from '../support/dialects.js';
+import { DIALECTS, ONE_DIALECT, useTestDatabase } from '../support/dialects.js';
 import { bareGit } from '../support/forge-stand-in-http.js';
+import { GitHubStandIn } from '../support/github-stand-in.js';
 import { GitLabStandIn } from '../support/gitlab-stand-in.js';
 import {
   branchWithFiles,
@@ -41,16 +43,77 @@ import {
 
 const TOKEN = 'product-forge-token-0123456789';
 const GROUP = 'acme/products';
+const ORG = 'acme-products';
 let gitlab: GitLabStandIn;
+let github: GitHubStandIn;
 
 beforeAll(async () => {
   gitlab = await new GitLabStandIn().start();
   gitlab.addUser(TOKEN, 'swarm-bot');
   gitlab.createGroup(GROUP);
+  github = await new GitHubStandIn().start();
+  github.addUser(TOKEN, 'swarm-bot');
+  github.createOrg(ORG);
 });
 afterAll(async () => {
   await gitlab?.close();
+  await github?.close();
 });
+
+/** What differs between the two forges' stand-ins, for one test body. */
+interface ForgeUnderTest {
+  forge: 'gitlab' | 'github';
+  label: string;
+  url: () => string;
+  namespace: string;
+  tokenEnv: string;
+  /** Someone else's project of that path (no marker). */
+  makeForeign: (fullPath: string) => Promise<unknown>;
+  paths: () => string[];
+  description: (fullPath: string) => string | null;
+  bare: (fullPath: string) => string;
+  remoteUrl: (fullPath: string) => string;
+  /** The merge requests (pull requests) of the project: source branch, number, merged or not. */
+  mergeRequests: (fullPath: string) => { source: string; number: number; merged: boolean }[];
+}
+
+const GITLAB: ForgeUnderTest = {
+  forge: 'gitlab',
+  label: 'GitLab stand-in',
+  url: () => gitlab.url,
+  namespace: GROUP,
+  tokenEnv: 'GITLAB_TOKEN',
+  makeForeign: (fullPath) => gitlab.createProject(fullPath),
+  paths: () => gitlab.projectPaths(),
+  description: (fullPath) => gitlab.project(fullPath).description,
+  bare: (fullPath) => gitlab.project(fullPath).bare,
+  remoteUrl: (fullPath) => gitlab.remoteUrl(fullPath),
+  mergeRequests: (fullPath) =>
+    gitlab
+      .project(fullPath)
+      .mergeRequests.map((m) => ({ source: m.sourceBranch, number: m.iid, merged: m.state === 'merged' })),
+};
+
+const GITHUB: ForgeUnderTest = {
+  forge: 'github',
+  label: 'GitHub stand-in',
+  url: () => github.url,
+  namespace: ORG,
+  tokenEnv: 'GITHUB_TOKEN',
+  makeForeign: (fullPath) => github.createRepo(fullPath),
+  paths: () => github.repoNames(),
+  description: (fullPath) => github.repo(fullPath).description,
+  bare: (fullPath) => github.repo(fullPath).bare,
+  remoteUrl: (fullPath) => github.remoteUrl(fullPath),
+  mergeRequests: (fullPath) =>
+    github.repo(fullPath).pulls.map((p) => ({ source: p.head, number: p.number, merged: p.merged })),
+};
+
+/** GitLab on both engines (every SQL path); GitHub, whose SQL is the same, on one. */
+const CASES: [string, string, ForgeUnderTest][] = [
+  ...DIALECTS.map((d): [string, string, ForgeUnderTest] => [d, GITLAB.label, GITLAB]),
+  ...ONE_DIALECT.map((d): [string, string, ForgeUnderTest] => [d, GITHUB.label, GITHUB]),
+];
 
 let counter = 0;
 
@@ -91,7 +154,8 @@ function productFiles(name: string): Record<string, string> {
   };
 }
 
-describe.each(DIALECTS)('%s: a product on its own GitLab project (GitLab stand-in)', (dialect) => {
+describe.each(CASES)('%s: a product on its own project in the forge (%s)', (dialectName, _label, f) => {
+  const dialect = dialectName as (typeof DIALECTS)[number];
   const t = useTestDatabase(dialect);
   let queue: TaskQueue;
   let deps: WorkflowDeps;
@@ -102,7 +166,7 @@ describe.each(DIALECTS)('%s: a product on its own GitLab project (GitLab stand-i
 
   beforeEach(() => {
     counter += 1;
-    name = `slugger-${dialect}-${process.pid}-${counter}`;
+    name = `slugger-${f.forge}-${dialect}-${process.pid}-${counter}`;
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'autodev-product-forge-'));
     queue = new TaskQueue(t.handle);
     deps = workflowDeps(queue, 3);
@@ -111,11 +175,11 @@ describe.each(DIALECTS)('%s: a product on its own GitLab project (GitLab stand-i
       queue,
       settings: SettingsSchema.parse({
         sandbox: { mode: 'bubblewrap' },
-        products: { forge: 'gitlab', base_url: gitlab.url, namespace: GROUP },
+        products: { forge: f.forge, base_url: f.url(), namespace: f.namespace },
       }),
       dataDir,
       logger: pino({ level: 'silent' }),
-      env: { PATH: process.env.PATH, HOME: os.homedir(), GITLAB_TOKEN: TOKEN },
+      env: { PATH: process.env.PATH, HOME: os.homedir(), [f.tokenEnv]: TOKEN },
       createProvider: () => {
         throw new Error('no LLM session expected');
       },
@@ -174,9 +238,9 @@ describe.each(DIALECTS)('%s: a product on its own GitLab project (GitLab stand-i
     return project!;
   }
 
-  it('an approved project gets a GitLab project (a crashed first attempt found, not made twice); its story merges there', async () => {
+  it('an approved project gets its own project in the forge (a crashed first attempt found, not made twice); its story merges there', async () => {
     const project = await approvedProject();
-    const fullPath = `${GROUP}/${name}`;
+    const fullPath = `${f.namespace}/${name}`;
     // A first attempt made the project and crashed before its first commit and the registration.
     const crashed = await projectRepositoryCreator(runtime.settings.products, {
       dataDir,
@@ -185,16 +249,16 @@ describe.each(DIALECTS)('%s: a product on its own GitLab project (GitLab stand-i
     expect(crashed).toMatchObject({ project: fullPath, created: true });
 
     expect(await runDevops('create_project_repo')).toBe('completed');
-    expect(gitlab.projectPaths().filter((p) => p === fullPath)).toHaveLength(1);
-    expect(gitlab.project(fullPath).description).toContain(projectMarker(project.id));
+    expect(f.paths().filter((p) => p === fullPath)).toHaveLength(1);
+    expect(f.description(fullPath)).toContain(projectMarker(project.id));
     const repoDir = path.join(dataDir, 'projects', name);
     const repo = await t.handle.db
       .selectFrom('repositories')
       .selectAll()
       .where('name', '=', name)
       .executeTakeFirstOrThrow();
-    expect(repo).toMatchObject({ forge: 'gitlab', location: repoDir, remote_url: gitlab.remoteUrl(fullPath) });
-    expect(JSON.parse(repo.settings)).toMatchObject({ forge_project: fullPath, forge_base_url: gitlab.url });
+    expect(repo).toMatchObject({ forge: f.forge, location: repoDir, remote_url: f.remoteUrl(fullPath) });
+    expect(JSON.parse(repo.settings)).toMatchObject({ forge_project: fullPath, forge_base_url: f.url() });
     expect(JSON.stringify(repo)).not.toContain(TOKEN);
     expect(fs.readFileSync(path.join(repoDir, '.git', 'config'), 'utf8')).not.toContain(TOKEN);
     const building = await projectDetail(t.handle.db, project.id);
@@ -220,19 +284,19 @@ describe.each(DIALECTS)('%s: a product on its own GitLab project (GitLab stand-i
     });
     // The devops worker's merge: the branch pushed, the merge request opened and merged in the stand-in.
     expect(await runDevops('merge')).toBe('completed');
-    const [mr] = gitlab.project(fullPath).mergeRequests;
-    expect(mr).toMatchObject({ sourceBranch: branch, targetBranch: 'main', state: 'merged' });
-    const merged = await bareGit(gitlab.project(fullPath).bare, ['show', 'main:product.json']);
+    const mrs = f.mergeRequests(fullPath);
+    expect(mrs).toEqual([{ source: branch, number: expect.any(Number), merged: true }]);
+    const merged = await bareGit(f.bare(fullPath), ['show', 'main:product.json']);
     expect(merged.stdout).toContain(name);
     const row = await t.handle.db
       .selectFrom('merge_requests')
       .selectAll()
       .where('source_branch', '=', branch)
       .executeTakeFirstOrThrow();
-    expect(row).toMatchObject({ status: 'merged', external_id: String(mr!.iid) });
+    expect(row).toMatchObject({ status: 'merged', external_id: String(mrs[0]!.number) });
     // The clone at the product directory follows the forge's main, files and all.
     expect(await gitOutput(repoDir, ['rev-parse', 'main'])).toBe(
-      (await bareGit(gitlab.project(fullPath).bare, ['rev-parse', 'main'])).stdout.trim(),
+      (await bareGit(f.bare(fullPath), ['rev-parse', 'main'])).stdout.trim(),
     );
     expect(fs.readFileSync(path.join(repoDir, 'product.json'), 'utf8')).toContain(name);
 
@@ -241,8 +305,8 @@ describe.each(DIALECTS)('%s: a product on its own GitLab project (GitLab stand-i
     expect(ready).toMatchObject({ status: 'awaiting_publish', product_dir: repoDir });
   });
 
-  it('a GitLab project of that name made by someone else fails the task with PROJECT_REPO_TAKEN; nothing is registered', async () => {
-    await gitlab.createProject(`${GROUP}/${name}`);
+  it('a project of that name made by someone else fails the task with PROJECT_REPO_TAKEN; nothing is registered', async () => {
+    await f.makeForeign(`${f.namespace}/${name}`);
     const project = await approvedProject();
     const outcome = await runDevops('create_project_repo');
     expect(outcome).toBe('failed');
@@ -251,13 +315,11 @@ describe.each(DIALECTS)('%s: a product on its own GitLab project (GitLab stand-i
       .select(['status', 'error'])
       .where('type', '=', 'create_project_repo')
       .executeTakeFirstOrThrow();
-    expect(task.error).toMatch(/GitLab already has acme\/products\/slugger-.* which Auto-Dev did not make/);
+    expect(task.error).toMatch(/(GitLab|GitHub) already has acme.products\/slugger-.* which Auto-Dev did not make/);
     expect(await t.handle.db.selectFrom('repositories').select('id').execute()).toEqual([]);
     expect(fs.existsSync(path.join(dataDir, 'projects', name))).toBe(false);
     // Nothing was pushed to someone else's project.
-    expect(
-      (await bareGit(gitlab.project(`${GROUP}/${name}`).bare, ['rev-list', '--count', 'main'])).stdout.trim(),
-    ).toBe('1');
+    expect((await bareGit(f.bare(`${f.namespace}/${name}`), ['rev-list', '--count', 'main'])).stdout.trim()).toBe('1');
     expect((await projectDetail(t.handle.db, project.id)).repo).toBeNull();
   });
 });
