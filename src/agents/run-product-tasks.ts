@@ -2,9 +2,10 @@
  * @module The product pipeline's deterministic DevOps tasks (no LLM session): `create_project_repo` makes an
  * approved project's own repository where `products.forge` says (`forge/create-remote-project.ts`: a local git
  * repository at `<data-dir>/projects/<name>/`, or a new GitLab/GitHub project with a first commit, cloned to that
- * directory) and registers it (idempotent: a retry finds both), and `publish_product` publishes the checked product directory to each target through
- * `publish/publish-product.ts` (its journals make a retry publish only what is missing), records each target's
- * outcome and URL in the project, and fails the task, naming the targets, when any target is not published.
+ * directory) and registers it (idempotent: a retry finds both), and `publish_product` publishes the checked product
+ * directory to each target through `publish/publish-product.ts` (its journals make a retry publish only what is
+ * missing), records each target's outcome and URL in the project, and fails the task, naming the targets, when any
+ * target is not published.
  * Side effects run outside any transaction; the completing transaction moves the product workflow on.
  */
 import path from 'node:path';
@@ -58,10 +59,10 @@ export async function runCreateProjectRepoTask(
       `a repository named "${project.name}" already exists at ${repo.location}, not the project's ${dir}`,
     );
   }
-  const forgeContext = { dataDir: deps.dataDir, env: deps.env };
-  const creator = projectRepositoryCreator(deps.settings.products, forgeContext);
   let made: ProjectRepository | undefined;
   if (!repo) {
+    const forgeContext = { dataDir: deps.dataDir, env: deps.env };
+    const creator = projectRepositoryCreator(deps.settings.products, forgeContext);
     const input = { name: project.name, title: project.title, marker: projectMarker(project.workflow_id) };
     made = await creator.ensureProject(input);
     await creator.ensureInitialCommit(made, input);
@@ -83,11 +84,13 @@ export async function runCreateProjectRepoTask(
             forgeContext,
           );
   }
-  const where = repo.forge === 'local' ? `the local git repository ${repo.name}` : `the ${repo.forge} project`;
-  const remote = repo.forge === 'local' ? '' : ` (${repo.remote_url ?? '?'}, cloned to ${repo.location})`;
+  const where =
+    repo.forge === 'local'
+      ? `the local git repository ${repo.name} at ${repo.location}`
+      : `the ${repo.forge} repository ${repo.name} (${repo.remote_url ?? '?'}), cloned to ${repo.location}`;
   return completing(deps, task, context, {
     status: 'done',
-    summary: `Created and registered ${where} ${repo.forge === 'local' ? `at ${repo.location}` : repo.name}${remote}.`,
+    summary: `Created and registered ${where}.`,
     repo_id: repo.id,
     repo: repo.name,
     location: repo.location,
