@@ -4,7 +4,9 @@
  * the token's user namespace) and GitHub (stand-in: `POST /user/repos` and `POST /orgs/{org}/repos`). A project is
  * made empty and gets one first commit on `main`; a retry with the same marker finds both (no second project, no
  * second commit); a project of that name Auto-Dev did not make (no marker, or another project's) is
- * `PROJECT_REPO_TAKEN` and nothing is made or pushed. No database is involved: nothing here writes a row.
+ * `PROJECT_REPO_TAKEN` and nothing is made or pushed. On the stand-ins, the race of a look that misses a twin's project
+ * (a 404 injected) with a create refused as taken ends in the twin's project, or PROJECT_REPO_TAKEN when it is not
+ * ours. No database is involved: nothing here writes a row.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -204,5 +206,58 @@ describe('product repository creator: bad settings and credentials', () => {
         )
       ).message,
     ).toMatch(/cannot name a repository/);
+  });
+});
+
+describe.each([
+  ['GitLab stand-in', 'gitlab' as const, /^\/api\/v4\/projects\/acme%2Fproducts%2F/],
+  ['GitHub stand-in', 'github' as const, /^\/repos\/acme-products\//],
+])('%s: the look and the create race', (_label, forge, projectPath) => {
+  const creatorFor = () =>
+    projectRepositoryCreator(
+      settings(forge, {
+        base_url: forge === 'gitlab' ? gitlab.url : github.url,
+        namespace: forge === 'gitlab' ? 'acme/products' : 'acme-products',
+      }),
+      { dataDir, env },
+    );
+  const inject = (times: number) =>
+    (forge === 'gitlab' ? gitlab : github).inject({ method: 'GET', path: projectPath, status: 404, times });
+  const count = () => (forge === 'gitlab' ? gitlab.projectPaths() : github.repoNames()).length;
+  /** The create requests the stand-in refused as taken since `from` (so the race really was run). */
+  const refusedCreates = (from: number) =>
+    (forge === 'gitlab' ? gitlab : github).server.requests
+      .slice(from)
+      .filter((r) => r.method === 'POST' && r.status === (forge === 'gitlab' ? 400 : 422)).length;
+  const requestCount = () => (forge === 'gitlab' ? gitlab : github).server.requests.length;
+
+  it('a project made by a twin attempt between our look and our create is found, not refused', async () => {
+    const name = `raced-${++n}`;
+    const creator = creatorFor();
+    const first = await creator.ensureProject({ name, title: 'Raced', marker: projectMarker(n) });
+    const before = count();
+    const from = requestCount();
+    // Our look misses it (the twin had not committed it yet); the create is refused as taken; the second look finds it.
+    inject(1);
+    const again = await creator.ensureProject({ name, title: 'Raced', marker: projectMarker(n) });
+    expect(again).toEqual({ ...first, created: false });
+    expect(count()).toBe(before);
+    expect(refusedCreates(from)).toBe(1);
+  });
+
+  it('a taken name the token cannot see is PROJECT_REPO_TAKEN, and nothing is made', async () => {
+    const name = `hidden-${++n}`;
+    const creator = creatorFor();
+    await creator.ensureProject({ name, title: 'Hidden', marker: projectMarker(10_000 + n) });
+    const before = count();
+    const from = requestCount();
+    inject(2);
+    const error = await expectCode(
+      creator.ensureProject({ name, title: 'Hidden', marker: projectMarker(n) }),
+      'PROJECT_REPO_TAKEN',
+    );
+    expect(error.message).toContain(name);
+    expect(count()).toBe(before);
+    expect(refusedCreates(from)).toBe(1);
   });
 });
