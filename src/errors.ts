@@ -236,6 +236,12 @@ export const ERRORS = {
     exitCode: 1,
     doc: 'This process waits for `autodev db migrate` to bring the database to its schema; only /health and /ready answer.',
   },
+  // A product's own repository on GitLab/GitHub (issue 13 item 3, forge/create-remote-project.ts).
+  PROJECT_REPO_TAKEN: {
+    status: 409,
+    exitCode: 2,
+    doc: 'The forge already has a project of that name that Auto-Dev did not make; rename or remove it.',
+  },
 } as const satisfies Record<string, { status: number; exitCode: number; doc: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -275,7 +275,10 @@ const DEFINITIONS = {
     fields: {
       repo_id: z.number().int().min(1).describe('The registered repository'),
       repo: text('Its name'),
-      location: text('Its local git repository'),
+      location: text('Its local git repository (GitLab/GitHub: the clone at <data-dir>/projects/<name>)'),
+      forge: z.enum(['local', 'gitlab', 'github']).optional().describe('Where it was made (products.forge)'),
+      remote_url: z.string().optional().describe('GitLab/GitHub: its token-free clone URL'),
+      web_url: z.string().optional().describe('GitLab/GitHub: its page, when this attempt made or found it'),
     },
   },
   publish_product: {

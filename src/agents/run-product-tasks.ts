@@ -1,15 +1,18 @@
 /**
  * @module The product pipeline's deterministic DevOps tasks (no LLM session): `create_project_repo` makes an
- * approved project's own local git repository at `<data-dir>/projects/<name>/` and registers it (idempotent: a retry
- * finds both), and `publish_product` publishes the checked product directory to each target through
- * `publish/publish-product.ts` (its journals make a retry publish only what is missing), records each target's
- * outcome and URL in the project, and fails the task, naming the targets, when any target is not published.
+ * approved project's own repository where `products.forge` says (`forge/create-remote-project.ts`: a local git
+ * repository at `<data-dir>/projects/<name>/`, or a new GitLab/GitHub project with a first commit, cloned to that
+ * directory) and registers it (idempotent: a retry finds both), and `publish_product` publishes the checked product
+ * directory to each target through `publish/publish-product.ts` (its journals make a retry publish only what is
+ * missing), records each target's outcome and URL in the project, and fails the task, naming the targets, when any
+ * target is not published.
  * Side effects run outside any transaction; the completing transaction moves the product workflow on.
  */
-import fs from 'node:fs/promises';
 import path from 'node:path';
 import { AutodevError } from '../errors.js';
 import { recordEvent } from '../events/record-event.js';
+import { addForgeRepository } from '../forge/add-forge-repository.js';
+import { projectMarker, projectRepositoryCreator, type ProjectRepository } from '../forge/create-remote-project.js';
 import { addRepository } from '../forge/repositories.js';
 import { productDirPath } from '../publish/product-dir.js';
 import { publishProduct } from '../publish/publish-product.js';
@@ -20,7 +23,6 @@ import { SecretMasker } from '../secrets/secret-masker.js';
 import { SecretStore } from '../secrets/secret-store.js';
 import { inTransaction } from '../store/in-transaction.js';
 import type { Publication } from '../domain/project-schema.js';
-import { git, resolveCommit } from '../workspace/git.js';
 import { onWorkflowTaskCompleted } from '../workflow/advance-workflow.js';
 import { getProject } from '../workflow/projects.js';
 import { workflowDeps } from '../workflow/workflow-deps.js';
@@ -57,25 +59,44 @@ export async function runCreateProjectRepoTask(
       `a repository named "${project.name}" already exists at ${repo.location}, not the project's ${dir}`,
     );
   }
+  let made: ProjectRepository | undefined;
   if (!repo) {
-    await fs.mkdir(dir, { recursive: true });
-    if ((await resolveCommit(dir, 'HEAD').catch(() => null)) === null) {
-      await git(dir, ['init', '--quiet', '--initial-branch=main']);
-      await git(dir, ['commit', '--quiet', '--allow-empty', '-m', `Start ${project.title}`], { asAutodev: true });
-    }
+    const forgeContext = { dataDir: deps.dataDir, env: deps.env };
+    const creator = projectRepositoryCreator(deps.settings.products, forgeContext);
+    const input = { name: project.name, title: project.title, marker: projectMarker(project.workflow_id) };
+    made = await creator.ensureProject(input);
+    await creator.ensureInitialCommit(made, input);
     if (context.signal.aborted) throw context.signal.reason ?? new Error('aborted');
-    repo = await addRepository(
-      db,
-      { path: dir, name: project.name, actor: context.holder.workerId, now: deps.queue.clock() },
-      deps.dataDir,
-    );
+    const registration = { name: project.name, actor: context.holder.workerId, now: deps.queue.clock() };
+    repo =
+      made.forge === 'local'
+        ? await addRepository(db, { ...registration, path: dir }, deps.dataDir)
+        : await addForgeRepository(
+            db,
+            {
+              ...registration,
+              forge: made.forge,
+              baseUrl: creator.baseUrl ?? undefined,
+              project: made.project,
+              tokenEnv: creator.tokenEnv ?? undefined,
+              checkoutPath: dir,
+            },
+            forgeContext,
+          );
   }
+  const where =
+    repo.forge === 'local'
+      ? `the local git repository ${repo.name} at ${repo.location}`
+      : `the ${repo.forge} repository ${repo.name} (${repo.remote_url ?? '?'}), cloned to ${repo.location}`;
   return completing(deps, task, context, {
     status: 'done',
-    summary: `Created and registered the local git repository ${repo.name} at ${repo.location}.`,
+    summary: `Created and registered ${where}.`,
     repo_id: repo.id,
     repo: repo.name,
     location: repo.location,
+    forge: repo.forge,
+    ...(repo.remote_url ? { remote_url: repo.remote_url } : {}),
+    ...(made?.webUrl ? { web_url: made.webUrl } : {}),
     deterministic: true,
   });
 }

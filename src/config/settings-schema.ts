@@ -7,6 +7,7 @@ import { MAX_ATTEMPTS_LIMIT } from '../domain/input-policy.js';
 import { ROLES, type Role } from '../domain/roles.js';
 import { LOG_LEVELS } from '../log.js';
 import { parseCron } from '../scheduler/schedule-slots.js';
+import { looksSecretName } from '../secrets/known-secrets.js';
 
 /** The real LLM providers a setting may name (`replay` is for tests and the demo, never configured). */
 export const LLM_PROVIDERS = ['claude', 'codex'] as const;
@@ -331,6 +332,40 @@ const MemorySchema = z
   })
   .prefault({});
 
+/** Where an approved product's own repository is made (`forge/create-remote-project.ts`). */
+export const PRODUCT_FORGES = ['local', 'gitlab', 'github'] as const;
+
+const ProductsSchema = z
+  .strictObject({
+    /** local: a git repository at <data-dir>/projects/<name>/; gitlab / github: a new project there, cloned to it. */
+    forge: z.enum(PRODUCT_FORGES).default('local'),
+    /** GitLab: the instance URL (null: https://gitlab.com); GitHub: the REST API URL (null: https://api.github.com). */
+    base_url: z
+      .url({ protocol: /^https?$/ })
+      .nullable()
+      .default(null),
+    /** GitLab: the group path (subgroups allowed); GitHub: the organization. null: the token's own user. */
+    namespace: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/, 'must be a group path or an organization name')
+      .refine((value) => !value.split('/').some((part) => /^\.+$/.test(part)), 'must not hold "." or ".." parts')
+      .nullable()
+      .default(null),
+    /**
+     * The environment variable holding the token (null: GITLAB_TOKEN / GITHUB_TOKEN); only its name is stored. Its
+     * name must look secret (`*_TOKEN`, ...): that is how every Auto-Dev process knows to mask its value.
+     */
+    token_env: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'must be an environment variable name')
+      .refine(looksSecretName, 'must be a name Auto-Dev masks the value of (ending in _TOKEN, _KEY, _SECRET, ...)')
+      .nullable()
+      .default(null),
+    /** The new project's visibility (GitHub: private unless public). */
+    visibility: z.enum(['private', 'internal', 'public']).default('private'),
+  })
+  .prefault({});
+
 export const SettingsSchema = z.strictObject({
   tokens: TokensSchema,
   watcher: WatcherSchema,
@@ -348,6 +383,7 @@ export const SettingsSchema = z.strictObject({
   schedules: SchedulesSchema,
   notify: NotifySchema,
   memory: MemorySchema,
+  products: ProductsSchema,
 });
 
 /** Effective settings, every key present. */

@@ -2,8 +2,8 @@
  * @module Registering a GitLab project or GitHub repository (`autodev repos add --gitlab URL --project GROUP/NAME`,
  * `--github OWNER/NAME`, `POST /api/repos` with `forge`): the forge is asked for the project (default branch, clone
  * URL) with the token from the environment variable named in the settings, the repository is cloned over HTTPS into
- * the data directory's clone cache (`<data-dir>/clones/<id>`, token only in git's environment), and the row and its
- * event are written in one transaction. Any failure leaves no row and no clone.
+ * the data directory's clone cache (`<data-dir>/clones/<id>`, or the `checkoutPath` asked for; token only in git's
+ * environment), and the row and its event are written in one transaction. Any failure leaves no row and no clone.
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -46,6 +46,8 @@ export interface NewForgeRepository extends RepositoryOptions {
   tokenEnv?: string | undefined;
   /** `poll`: the forge cannot reach this installation; the scheduler service polls it (`forge_events`). */
   events?: 'webhook' | 'poll' | undefined;
+  /** Where the clone is kept (a product's `<data-dir>/projects/<name>/`); default the clone cache `clones/<id>`. */
+  checkoutPath?: string | undefined;
 }
 
 export async function addForgeRepository(
@@ -127,8 +129,9 @@ export async function addForgeRepository(
         })
         .returningAll()
         .executeTakeFirstOrThrow();
-      finalPath = cloneCachePath(context.dataDir, inserted.id);
+      finalPath = input.checkoutPath ?? cloneCachePath(context.dataDir, inserted.id);
       fs.rmSync(finalPath, { recursive: true, force: true });
+      fs.mkdirSync(path.dirname(finalPath), { recursive: true });
       fs.renameSync(pending, finalPath);
       const row = await tx
         .updateTable('repositories')

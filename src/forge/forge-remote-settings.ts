@@ -27,6 +27,38 @@ export interface RemoteProject {
   webUrl: string;
 }
 
+/** What `ensureOwnProject` of the GitLab and GitHub clients makes (see `create-remote-project.ts`). */
+export interface OwnProjectInput {
+  /** GitLab group path or GitHub organization; null: the token's own user. */
+  namespace: string | null;
+  /** The project's path / repository name. */
+  name: string;
+  /** Its description; it holds `marker`. */
+  description: string;
+  /** Who made it (`[auto-dev:project:12]`): a project found without it is someone else's. */
+  marker: string;
+  visibility: 'private' | 'internal' | 'public';
+}
+
+export interface OwnProject {
+  /** GitLab `group/name`, GitHub `owner/name`. */
+  project: string;
+  /** The token-free HTTPS clone URL. */
+  remoteUrl: string;
+  webUrl: string;
+  /** false: found (an earlier attempt made it). */
+  created: boolean;
+}
+
+/** A project of that path exists and Auto-Dev did not make it. */
+export function projectTaken(forge: 'GitLab' | 'GitHub', fullPath: string): AutodevError {
+  return new AutodevError(
+    'PROJECT_REPO_TAKEN',
+    `${forge} already has ${fullPath}, which Auto-Dev did not make for this project; rename or remove it, or change ` +
+      'products.namespace, then retry the task',
+  );
+}
+
 const PROJECT = /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)+$/;
 const TOKEN_ENV = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 

@@ -39,8 +39,11 @@ import {
 import {
   forgeRemoteSettings,
   forgeToken,
+  projectTaken,
   refuseDefaultBranch,
   type ForgeRemoteSettings,
+  type OwnProject,
+  type OwnProjectInput,
   type RemoteProject,
 } from './forge-remote-settings.js';
 import { pushToRemote } from './push-to-remote.js';
@@ -56,6 +59,13 @@ interface OctokitFailure {
 
 function isOctokitFailure(error: unknown): error is OctokitFailure {
   return typeof error === 'object' && error !== null && typeof (error as { status?: unknown }).status === 'number';
+}
+
+interface GitHubOwnRepoJson {
+  full_name: string;
+  description: string | null;
+  clone_url: string;
+  html_url: string;
 }
 
 interface PullJson {
@@ -155,6 +165,49 @@ export class GitHubClient implements ForgeClient {
   async remoteProject(): Promise<RemoteProject> {
     const repo = (await this.octokit.rest.repos.get(this.where)).data;
     return { defaultBranch: repo.default_branch, remoteUrl: repo.clone_url, webUrl: repo.html_url };
+  }
+
+  /**
+   * Finds the repository `<namespace or the token's user>/<name>` that `marker` (in its description) says Auto-Dev
+   * made, else creates it empty (`POST /orgs/{org}/repos` or `POST /user/repos`, no `auto_init`). One of that name
+   * without the marker, or a name GitHub says exists (422), is someone else's: `PROJECT_REPO_TAKEN`. Used by
+   * `create-remote-project.ts`; this client's own repository is only a stand-in for the one that does not exist yet.
+   */
+  async ensureOwnProject(input: OwnProjectInput): Promise<OwnProject> {
+    const owner = input.namespace ?? (await this.octokit.rest.users.getAuthenticated()).data.login;
+    const find = async (): Promise<GitHubOwnRepoJson | null> => {
+      try {
+        return (await this.octokit.rest.repos.get({ owner, repo: input.name })).data;
+      } catch (error) {
+        if (isAutodevError(error) && error.code === 'FORGE_NOT_FOUND') return null;
+        throw error;
+      }
+    };
+    const own = (r: GitHubOwnRepoJson, created: boolean): OwnProject => {
+      if (!(r.description ?? '').includes(input.marker)) throw projectTaken('GitHub', r.full_name);
+      return { project: r.full_name, remoteUrl: r.clone_url, webUrl: r.html_url, created };
+    };
+    const found = await find();
+    if (found) return own(found, false);
+    const body = {
+      name: input.name,
+      description: input.description,
+      private: input.visibility !== 'public',
+      auto_init: false,
+    };
+    try {
+      const created = input.namespace
+        ? (await this.octokit.rest.repos.createInOrg({ org: input.namespace, ...body })).data
+        : (await this.octokit.rest.repos.createForAuthenticatedUser(body)).data;
+      return own(created, true);
+    } catch (error) {
+      // 422 "name already exists on this account": made between our look and our create, or not ours to see.
+      if (!isAutodevError(error) || !['FORGE_REQUEST_FAILED', 'FORGE_CONFLICT'].includes(error.code)) throw error;
+      const again = await find();
+      if (again) return own(again, false);
+      if (/already exists|creation failed/i.test(error.message)) throw projectTaken('GitHub', `${owner}/${input.name}`);
+      throw error;
+    }
   }
 
   private async branchSha(branch: string): Promise<string | null> {

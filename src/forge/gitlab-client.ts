@@ -40,8 +40,11 @@ import {
 import {
   forgeRemoteSettings,
   forgeToken,
+  projectTaken,
   refuseDefaultBranch,
   type ForgeRemoteSettings,
+  type OwnProject,
+  type OwnProjectInput,
   type RemoteProject,
 } from './forge-remote-settings.js';
 import { pushToRemote } from './push-to-remote.js';
@@ -66,6 +69,13 @@ interface GitLabProjectJson {
   id: number;
   web_url: string;
   namespace: { id: number; kind: string; full_path: string };
+}
+
+interface GitLabOwnProjectJson {
+  path_with_namespace: string;
+  description: string | null;
+  http_url_to_repo: string;
+  web_url: string;
 }
 
 interface RequestOptions {
@@ -194,6 +204,55 @@ export class GitLabClient implements ForgeClient {
       throw new AutodevError('VALIDATION_FAILED', `GitLab project ${this.projectPath} has no commits yet`);
     }
     return { defaultBranch: project.default_branch, remoteUrl: project.http_url_to_repo, webUrl: project.web_url };
+  }
+
+  /**
+   * Finds the project `<namespace or the token's user>/<name>` that `marker` (in its description) says Auto-Dev made,
+   * else creates it empty (`POST /projects`, `namespace_id` of the group). One of that path without the marker, or a
+   * path GitLab says is taken, is someone else's: `PROJECT_REPO_TAKEN`. Used by `create-remote-project.ts`; this
+   * client's own repository is only a stand-in for the project that does not exist yet.
+   */
+  async ensureOwnProject(input: OwnProjectInput): Promise<OwnProject> {
+    let namespaceId: number | undefined;
+    let owner: string;
+    if (input.namespace) {
+      const group = (await this.api.Groups.show(input.namespace)) as unknown as { id: number; full_path: string };
+      namespaceId = group.id;
+      owner = group.full_path;
+    } else owner = await this.me();
+    const fullPath = `${owner}/${input.name}`;
+    const find = async (): Promise<GitLabOwnProjectJson | null> => {
+      try {
+        return (await this.api.Projects.show(fullPath)) as unknown as GitLabOwnProjectJson;
+      } catch (error) {
+        if (isAutodevError(error) && error.code === 'FORGE_NOT_FOUND') return null;
+        throw error;
+      }
+    };
+    const own = (p: GitLabOwnProjectJson, created: boolean): OwnProject => {
+      if (!(p.description ?? '').includes(input.marker)) throw projectTaken('GitLab', p.path_with_namespace);
+      return { project: p.path_with_namespace, remoteUrl: p.http_url_to_repo, webUrl: p.web_url, created };
+    };
+    const found = await find();
+    if (found) return own(found, false);
+    try {
+      const created = (await this.api.Projects.create({
+        name: input.name,
+        path: input.name,
+        ...(namespaceId === undefined ? {} : { namespaceId }),
+        description: input.description,
+        visibility: input.visibility,
+        initializeWithReadme: false,
+      })) as unknown as GitLabOwnProjectJson;
+      return own(created, true);
+    } catch (error) {
+      // 400 "has already been taken": made between our look and our create (a retry's twin), or not ours to see.
+      if (!isAutodevError(error) || !['FORGE_REQUEST_FAILED', 'FORGE_CONFLICT'].includes(error.code)) throw error;
+      const again = await find();
+      if (again) return own(again, false);
+      if (/taken/i.test(error.message)) throw projectTaken('GitLab', fullPath);
+      throw error;
+    }
   }
 
   private me(): Promise<string> {

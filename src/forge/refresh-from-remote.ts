@@ -20,11 +20,14 @@ const GIT_USER = {
 
 /**
  * Fetches the remote's default branch into the clone cache's branch of that name (forced: the remote is the truth);
- * returns its head, or undefined when the repository has no forge remote.
+ * returns its head, or undefined when the repository has no forge remote. `checkout`: the clone's work tree is made
+ * that branch's files too (after a merge in the forge, so a product's files read from its checkout are the merged
+ * ones); only when the branch is the one checked out there.
  */
 export async function refreshDefaultBranchFromRemote(
   row: RepositoryRow,
   context: ForgeClientContext,
+  options: { checkout?: boolean } = {},
 ): Promise<{ sha: string } | undefined> {
   if ((row.forge !== 'gitlab' && row.forge !== 'github') || row.remote_url === null) return undefined;
   const remoteUrl = row.remote_url;
@@ -58,5 +61,10 @@ export async function refreshDefaultBranchFromRemote(
     throw new AutodevError('FORGE_REQUEST_FAILED', `${where} failed: ${stderr.slice(0, 500)}`);
   }
   const head = await git(row.location, ['rev-parse', `refs/heads/${branch}^{commit}`]);
+  if (options.checkout) {
+    const checkedOut = await git(row.location, ['symbolic-ref', '--quiet', 'HEAD'], { okExitCodes: [1, 128] });
+    // The clone's checkout is never worked in: its index and files simply follow the fetched branch.
+    if (checkedOut.stdout.trim() === `refs/heads/${branch}`) await git(row.location, ['reset', '--quiet', '--hard']);
+  }
   return { sha: head.stdout.trim() };
 }

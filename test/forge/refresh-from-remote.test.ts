@@ -1,7 +1,8 @@
 /**
  * @module `analyze_repo` reads the remote as it is now: `refreshDefaultBranchFromRemote` fetches the default branch
  * into the clone cache over real git HTTP from the GitLab stand-in (test/support/gitlab-stand-in.ts), with the token
- * only in git's environment: not in the clone's config, and a missing or refused token is a clear error.
+ * only in git's environment: not in the clone's config, and a missing or refused token is a clear error. With
+ * `checkout` (the merge task after a forge merge) the clone's files follow as well.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -80,5 +81,25 @@ describe('refreshing the clone cache from the remote (GitLab stand-in, real git 
     expect(
       await refreshDefaultBranchFromRemote(row(clone, project, 'local'), { dataDir: dir, env: {} }),
     ).toBeUndefined();
+  });
+
+  it('with checkout, the files of the checked-out default branch follow too (a product read after a forge merge)', async () => {
+    const project = 'acme/checked-out';
+    const state = await gitlab.createProject(project);
+    const clone = await cloneForTest(gitlab.remoteUrl(project), TOKEN, path.join(dir, 'checked-out'));
+    const other = path.join(dir, 'other-checked-out');
+    await git(dir, ['clone', '--quiet', state.bare, other]);
+    fs.writeFileSync(path.join(other, 'product.json'), '{"name":"merged"}\n');
+    await git(other, ['add', '-A']);
+    await git(other, ['commit', '--quiet', '-m', 'merged in the forge'], { asAutodev: true });
+    await git(other, ['push', '--quiet', 'origin', 'HEAD:refs/heads/main']);
+    const context = { dataDir: dir, env: { FORGE_TOKEN: TOKEN } };
+
+    // Without it the ref moves and the files stay (what analyze_repo's worktrees need: only refs).
+    await refreshDefaultBranchFromRemote(row(clone, project), context);
+    expect(fs.existsSync(path.join(clone, 'product.json'))).toBe(false);
+    await refreshDefaultBranchFromRemote(row(clone, project), context, { checkout: true });
+    expect(fs.readFileSync(path.join(clone, 'product.json'), 'utf8')).toContain('merged');
+    expect((await git(clone, ['status', '--porcelain'])).stdout).toBe('');
   });
 });

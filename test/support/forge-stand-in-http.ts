@@ -319,6 +319,28 @@ export async function createBareRepository(reposDir: string, fullPath: string, d
   return bare;
 }
 
+/** A new bare repository without any commit (what a forge makes for a project created empty). */
+export async function createEmptyBareRepository(
+  reposDir: string,
+  fullPath: string,
+  defaultBranch: string,
+): Promise<string> {
+  const bare = path.join(reposDir, `${fullPath}.git`);
+  fs.mkdirSync(path.dirname(bare), { recursive: true });
+  await bareGit(reposDir, ['init', '--bare', '-q', '-b', defaultBranch, bare]);
+  return bare;
+}
+
+/** Whether a bare repository has any branch yet (an empty project reports no default branch on GitLab). */
+export function hasBranches(bare: string): boolean {
+  const loose = path.join(bare, 'refs', 'heads');
+  const hasLoose = (dir: string): boolean =>
+    fs.existsSync(dir) &&
+    fs.readdirSync(dir, { withFileTypes: true }).some((e) => e.isFile() || hasLoose(path.join(dir, e.name)));
+  const packed = path.join(bare, 'packed-refs');
+  return hasLoose(loose) || (fs.existsSync(packed) && fs.readFileSync(packed, 'utf8').includes(' refs/heads/'));
+}
+
 /** `git diff base...head` of a bare repository as one unified diff, and per file. */
 export async function branchDiff(
   repo: string,

@@ -15,6 +15,7 @@ import {
   branchDiff,
   branchSha,
   createBareRepository,
+  createEmptyBareRepository,
   mergeBranches,
   pageOf,
   type Fault,
@@ -96,6 +97,9 @@ interface Repo {
   name: string;
   bare: string;
   defaultBranch: string;
+  /** Set by the create endpoints (the test helper leaves it null). */
+  description: string | null;
+  private: boolean;
   pulls: Pull[];
   /** Issues and pull requests share one number sequence, as on GitHub. */
   nextNumber: number;
@@ -114,6 +118,8 @@ export class GitHubStandIn {
   private readonly reposDir = path.join(this.dir, 'repos');
   private readonly users = new Map<string, StandInUser>();
   private readonly repos: Repo[] = [];
+  /** Organizations the users may create repositories in (`POST /orgs/{org}/repos`). */
+  private readonly orgs = new Set<string>();
   private nextId = 1000;
   private readonly maxPerPage: number;
   readonly server: StandInServer;
@@ -164,6 +170,8 @@ export class GitHubStandIn {
       name,
       bare,
       defaultBranch,
+      description: null,
+      private: false,
       pulls: [],
       nextNumber: 1,
       issues: [],
@@ -172,6 +180,16 @@ export class GitHubStandIn {
     };
     this.repos.push(repo);
     return repo;
+  }
+
+  /** An organization every user of the stand-in belongs to. */
+  createOrg(login: string): void {
+    this.orgs.add(login);
+  }
+
+  /** The full names of every repository, for assertions (a retry made no second one). */
+  repoNames(): string[] {
+    return this.repos.map((r) => `${r.owner}/${r.name}`);
   }
 
   repo(fullName: string): Repo {
@@ -228,6 +246,15 @@ export class GitHubStandIn {
     return [
       ['GET', r('/user'), (q) => ({ status: 200, body: { login: q.user.username, id: q.user.id, type: 'User' } })],
       ['GET', r(R), (q) => this.withRepo(q, 'read', (repo) => ({ status: 200, body: this.repoJson(repo) }))],
+      ['POST', r('/user/repos'), (q) => this.scopeDenied(q.user, 'write') ?? this.createRepoByApi(q, q.user.username)],
+      [
+        'POST',
+        r('/orgs/([^/]+)/repos'),
+        (q) =>
+          this.orgs.has(q.params[0] ?? '')
+            ? (this.scopeDenied(q.user, 'write') ?? this.createRepoByApi(q, q.params[0] ?? ''))
+            : this.notFound(),
+      ],
       ['GET', r(`${R}/branches/([^/]+)`), (q) => this.withRepo(q, 'read', (repo) => this.branch(q, repo))],
       ['GET', r(`${R}/pulls`), (q) => this.withRepo(q, 'read', (repo) => this.listPulls(q, repo))],
       ['POST', r(`${R}/pulls`), (q) => this.withRepo(q, 'write', (repo) => this.createPull(q, repo))],
@@ -367,13 +394,75 @@ export class GitHubStandIn {
       id: repo.id,
       name: repo.name,
       full_name: fullName,
-      owner: { login: repo.owner },
+      owner: { login: repo.owner, type: this.orgs.has(repo.owner) ? 'Organization' : 'User' },
+      description: repo.description,
+      private: repo.private,
+      visibility: repo.private ? 'private' : 'public',
       default_branch: repo.defaultBranch,
       clone_url: this.remoteUrl(fullName),
       html_url: `${this.url}/${fullName}`,
       allow_merge_commit: true,
       allow_squash_merge: true,
     };
+  }
+
+  /**
+   * `POST /user/repos` and `POST /orgs/{org}/repos` (Create a repository): `name`, `description`, `private`,
+   * `auto_init` (a first commit with a README; without it the repository is empty). 201 with the repository; a name
+   * the owner already has is 422 "Repository creation failed." with `name already exists on this account`.
+   */
+  private async createRepoByApi(q: StandInRequest, owner: string): Promise<StandInReply> {
+    const name = typeof q.body.name === 'string' ? q.body.name : '';
+    if (!/^[A-Za-z0-9_.-]+$/.test(name)) {
+      return {
+        status: 422,
+        body: {
+          message: 'Repository creation failed.',
+          errors: [{ resource: 'Repository', code: 'missing_field', field: 'name' }],
+          documentation_url: 'https://docs.github.com/rest/repos/repos#create-a-repository-for-the-authenticated-user',
+          status: '422',
+        },
+      };
+    }
+    if (this.repos.some((r) => r.owner.toLowerCase() === owner.toLowerCase() && r.name === name)) {
+      return {
+        status: 422,
+        body: {
+          message: 'Repository creation failed.',
+          errors: [
+            {
+              resource: 'Repository',
+              code: 'custom',
+              field: 'name',
+              message: 'name already exists on this account',
+            },
+          ],
+          documentation_url: 'https://docs.github.com/rest/repos/repos#create-a-repository-for-the-authenticated-user',
+          status: '422',
+        },
+      };
+    }
+    const fullName = `${owner}/${name}`;
+    const bare =
+      q.body.auto_init === true
+        ? await createBareRepository(this.reposDir, fullName, 'main')
+        : await createEmptyBareRepository(this.reposDir, fullName, 'main');
+    const repo: Repo = {
+      id: this.nextId++,
+      owner,
+      name,
+      bare,
+      defaultBranch: 'main',
+      description: typeof q.body.description === 'string' ? q.body.description : null,
+      private: q.body.private === true,
+      pulls: [],
+      nextNumber: 1,
+      issues: [],
+      checkRuns: [],
+      workflowRuns: [],
+    };
+    this.repos.push(repo);
+    return { status: 201, body: this.repoJson(repo) };
   }
 
   private async branch(q: StandInRequest, repo: Repo): Promise<StandInReply> {

@@ -15,6 +15,8 @@ import {
   branchDiff,
   branchSha,
   createBareRepository,
+  createEmptyBareRepository,
+  hasBranches,
   mergeBranches,
   pageOf,
   type Fault,
@@ -30,6 +32,9 @@ interface Project {
   bare: string;
   defaultBranch: string;
   group: Group | null;
+  /** Set by `POST /projects` (the test helper leaves it empty). */
+  description: string;
+  visibility: string;
   mergeRequests: MergeRequest[];
   issues: Issue[];
   pipelines: Pipeline[];
@@ -169,12 +174,28 @@ export class GitLabStandIn {
       bare,
       defaultBranch,
       group,
+      description: '',
+      visibility: 'private',
       mergeRequests: [],
       issues: [],
       pipelines: [],
     };
     this.projects.push(project);
     return project;
+  }
+
+  /** A group (for `POST /projects` with its `namespace_id`). */
+  createGroup(groupPath: string, options: { epics?: boolean } = {}): Group {
+    const existing = this.groups.find((g) => g.path === groupPath);
+    if (existing) return existing;
+    const group: Group = { id: this.nextId++, path: groupPath, epics: options.epics ?? false, epicList: [] };
+    this.groups.push(group);
+    return group;
+  }
+
+  /** The paths of every project, for assertions (a retry made no second one). */
+  projectPaths(): string[] {
+    return this.projects.map((p) => p.path);
   }
 
   /** The project's state, for assertions. */
@@ -229,6 +250,7 @@ export class GitLabStandIn {
     return [
       ['GET', r('/user'), (q) => ({ status: 200, body: this.userJson(q.user) })],
       ['GET', r(P), (q) => this.withProject(q, 'read', (p) => ({ status: 200, body: this.projectJson(p) }))],
+      ['POST', r('/projects'), (q) => this.scopeDenied(q.user, 'write') ?? this.createProjectByApi(q)],
       [
         'GET',
         r('/groups/([^/]+)'),
@@ -405,12 +427,16 @@ export class GitLabStandIn {
       name,
       path: name,
       path_with_namespace: p.path,
-      default_branch: p.defaultBranch,
+      description: p.description,
+      visibility: p.visibility,
+      // An empty project (created without a README, nothing pushed yet) has no default branch.
+      default_branch: hasBranches(p.bare) ? p.defaultBranch : null,
+      empty_repo: !hasBranches(p.bare),
       web_url: `${this.url}/${p.path}`,
       http_url_to_repo: this.remoteUrl(p.path),
       namespace: p.group
         ? { id: p.group.id, kind: 'group', full_path: p.group.path, path: p.group.path }
-        : { id: 0, kind: 'user', full_path: '', path: '' },
+        : { id: 0, kind: 'user', full_path: p.path.split('/')[0], path: p.path.split('/')[0] },
       merge_method: 'merge',
       squash_option: 'default_off',
     };
@@ -528,6 +554,50 @@ export class GitLabStandIn {
       (m) => (!state || state === 'all' || m.state === state) && (!source || m.sourceBranch === source),
     );
     return Promise.all(wanted.map((m) => this.mrJson(p, m))).then((items) => this.paged(q, items));
+  }
+
+  /**
+   * `POST /projects` (Create project): `name`, `path` (default: from the name), `namespace_id` (a group; default the
+   * user's namespace), `description`, `visibility`, `default_branch`, `initialize_with_readme`. 201 with the project;
+   * a path taken in the namespace is 400 `{"message": {"name": [...], "path": ["has already been taken"]}}`.
+   */
+  private async createProjectByApi(q: StandInRequest): Promise<StandInReply> {
+    const name = typeof q.body.name === 'string' ? q.body.name : '';
+    const slug = typeof q.body.path === 'string' && q.body.path ? q.body.path : name;
+    if (!name || !/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(slug)) {
+      return { status: 400, body: { message: { path: ['can contain only letters, digits, "_", "-" and "."'] } } };
+    }
+    let group: Group | null = null;
+    if (q.body.namespace_id !== undefined && q.body.namespace_id !== null) {
+      group = this.groups.find((g) => g.id === Number(q.body.namespace_id)) ?? null;
+      if (!group) return { status: 404, body: { message: '404 Namespace Not Found' } };
+    }
+    const fullPath = `${group ? group.path : q.user.username}/${slug}`;
+    if (this.projects.some((p) => p.path === fullPath)) {
+      return {
+        status: 400,
+        body: { message: { name: ['has already been taken'], path: ['has already been taken'] } },
+      };
+    }
+    const defaultBranch = typeof q.body.default_branch === 'string' ? q.body.default_branch : 'main';
+    const withReadme = q.body.initialize_with_readme === true || q.body.initialize_with_readme === 'true';
+    const bare = withReadme
+      ? await createBareRepository(this.reposDir, fullPath, defaultBranch)
+      : await createEmptyBareRepository(this.reposDir, fullPath, defaultBranch);
+    const project: Project = {
+      id: this.nextId++,
+      path: fullPath,
+      bare,
+      defaultBranch,
+      group,
+      description: typeof q.body.description === 'string' ? q.body.description : '',
+      visibility: typeof q.body.visibility === 'string' ? q.body.visibility : 'private',
+      mergeRequests: [],
+      issues: [],
+      pipelines: [],
+    };
+    this.projects.push(project);
+    return { status: 201, body: this.projectJson(project) };
   }
 
   private async createMergeRequest(q: StandInRequest, p: Project): Promise<StandInReply> {
