@@ -14,7 +14,7 @@
  *
  * The size fits CI (well under a minute); for a soak: `AUTODEV_CHAOS_TASKS=20000 npx vitest run
  * test/queue-processes/chaos.test.ts`. Needs the build (`npm run build`).
- * Not covered here: stories through scripted sessions under the same chaos (see the report of issue 17).
+ * Stories through scripted sessions under the same faults: chaos-stories.test.ts.
  */
 import fs from 'node:fs';
 import os from 'node:os';
