@@ -145,6 +145,19 @@ export const PublishTargetPlanSchema = z.object({
   missing_secrets: z.array(z.string()).describe('Secrets the store lacks: publishing this target would fail'),
 });
 
+/**
+ * Where a preview came from (`publish/preview-cache.ts`): `computed` now, `fresh` from the cache (the directory's
+ * content is unchanged), or `stale`: the directory changed since this preview was computed (a fresh one is being
+ * computed; ask again). `digest` is the content the preview shows, `current_digest` the directory's content now.
+ */
+export const PublishPreviewCacheSchema = z.object({
+  state: z.enum(['computed', 'fresh', 'stale']),
+  digest: z.string().describe('SHA-256 of the previewed files (path, size, SHA-256 each) and endpoints'),
+  current_digest: z.string().describe("The same digest of the directory's content now"),
+  computed_at: IsoTime,
+});
+export type PublishPreviewCache = z.infer<typeof PublishPreviewCacheSchema>;
+
 /** The publishing approval's preview: the product's files, its rendered listings and each publisher's plan. */
 export const PublishPreviewSchema = z
   .object({
@@ -158,6 +171,7 @@ export const PublishPreviewSchema = z
       .array(z.object({ target: z.string(), file: z.string(), markdown: z.string() }))
       .describe("README.md and each target's listing file, as Markdown for the dashboard to render"),
     plans: z.array(PublishTargetPlanSchema),
+    cache: PublishPreviewCacheSchema,
   })
   .meta({ id: 'PublishPreview' });
 export type PublishPreview = z.infer<typeof PublishPreviewSchema>;
