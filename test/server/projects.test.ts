@@ -136,6 +136,28 @@ describe.each(DIALECTS)('%s: project routes', (dialect) => {
     expect(await s.rowCounts()).toEqual(before);
   });
 
+  it('a blocked assessment shows failed with why; publish-retry asks the Architect again', async () => {
+    counter += 1;
+    const id = await startProposal(s.queue, { name: `blocked-${counter}`, title: 'Blocked' });
+    await assessProject(s.queue, { status: 'blocked', summary: 'x', blocked_reason: 'No target runtime named' });
+    const failed = (await s.request({ method: 'GET', url: `/api/projects/${id}` })).json();
+    expect(failed).toMatchObject({
+      status: 'failed',
+      assessment: { status: 'failed', error: 'the Architect could not assess it: No target runtime named' },
+    });
+    const retried = await post(`/api/projects/${id}/publish-retry`, undefined, s.tokens.approver);
+    expect(retried.statusCode, retried.body).toBe(200);
+    expect(retried.json()).toMatchObject({ status: 'proposed', assessment: { status: 'pending', error: null } });
+    const tasks = await db()
+      .selectFrom('tasks')
+      .select('status')
+      .where('type', '=', 'evaluate_feasibility')
+      .where('workflow_id', '=', id)
+      .orderBy('id')
+      .execute();
+    expect(tasks.map((task) => task.status)).toEqual(['completed', 'pending']);
+  });
+
   it('approve (here or through the generic approval route) starts building: create_project_repo is queued', async () => {
     const id = await proposed();
     const approved = await post(`/api/projects/${id}/approve`, undefined, s.tokens.approver);
