@@ -116,14 +116,15 @@ describe.each(ONE_DIALECT)('%s: the publishing approval clicked in Chromium', { 
     await advanceWorkflow(t.handle.db, deps, id, { type: 'story_completed', storyId: building.story_id! }, 'workflow');
     const ready = await projectDetail(t.handle.db, id);
     expect(ready).toMatchObject({ status: 'awaiting_publish', product_dir: repoDir });
-    return { id, name, approvalId: ready.publish_approval_id! };
+    return { id, name, repoDir, approvalId: ready.publish_approval_id! };
   }
 
   it('shows the publish card, a click on Approve publishes to Verdaccio and the page shows the published URL', async () => {
-    const { id, name, approvalId } = await toPublishApproval();
+    const { id, name, repoDir, approvalId } = await toPublishApproval();
     const page = await web.signedIn(token);
     await page.goto(`${web.base}/approvals?status=pending`);
     const card = page.getByTestId(`approval-${approvalId}`);
+    const approve = card.getByRole('button', { name: 'Approve' });
     const preview = card.getByTestId(`preview-${approvalId}`);
     await preview.waitFor({ timeout: LIVE_MS });
     // The listing rendered (a heading, not "# ..."), the file tree, the package contents, what npm sends.
@@ -151,8 +152,20 @@ describe.each(ONE_DIALECT)('%s: the publishing approval clicked in Chromium', { 
       .getByTestId('preview-cache')
       .getByText(/from the cache/)
       .waitFor({ timeout: LIVE_MS });
+    // The product changes while the card is open elsewhere: the next look says the preview is stale and Approve
+    // waits, until the fresh preview (computed in the background) is in.
+    fs.appendFileSync(path.join(repoDir, 'package', 'index.js'), '// counts words\n');
+    await page.reload();
+    await card.getByTestId('preview-stale').waitFor({ timeout: LIVE_MS });
+    expect(await approve.isDisabled()).toBe(true);
+    await web.shot(page, 'publish-card-stale');
+    await card
+      .getByTestId('preview-cache')
+      .getByText(/from the cache/)
+      .waitFor({ timeout: LIVE_MS });
+    expect(await approve.isDisabled()).toBe(false);
 
-    await card.getByRole('button', { name: 'Approve' }).click();
+    await approve.click();
     await card.getByTestId(`project-outcome-${id}`).waitFor({ timeout: LIVE_MS });
     await expect
       .poll(
