@@ -128,25 +128,34 @@ const DEFINITIONS = {
       audience: text('Who would use or buy it, and why'),
       spec_markdown: text('Markdown spec: features, scope, out of scope, technical approach, deliverables'),
       ratings: z
-        .object({
-          market: projectRating('Market: how many would want it (10: a big market)'),
-          feasibility: projectRating('Feasibility: can it be built here (10: certainly)'),
-          effort: projectRating('Effort: how little work (10: very little)'),
-          risk: projectRating('Risk: how little risk (10: almost none)'),
-        })
-        .describe('Honest ratings, each 1..10 (10 best) with its reason'),
+        .object({ market: projectRating('Market: how many would want it (10: a big market)') })
+        .describe(
+          'Your honest market rating, 1..10 (10 best) with its reason; the Architect rates feasibility, effort and ' +
+            'risk next (evaluate_feasibility)',
+        ),
       targets: z.array(z.enum(PUBLISH_TARGETS)).min(1).describe('Where to publish it'),
       estimated_tokens: z.number().int().min(1).describe('What building it would cost, in tokens'),
     },
   },
   evaluate_feasibility: {
-    description: 'Whether and how the request can be built in this codebase.',
+    description:
+      "The Architect's assessment of a product proposal's spec (in the task payload): feasibility, effort and risk " +
+      'rated 1..10 (10 best) with a reason each, an estimate of what building it takes, and your concerns.',
     fields: {
-      verdict: z.enum(['feasible', 'feasible_with_changes', 'not_feasible']),
-      effort: z.enum(['small', 'medium', 'large']).describe('small: hours; medium: a day or two; large: more'),
-      approach: text('Markdown: the approach you recommend, or why it cannot be done'),
-      risks: z.array(text('One risk')),
-      open_questions: z.array(text('A question a human must answer')),
+      verdict: z
+        .enum(['feasible', 'feasible_with_changes', 'not_feasible'])
+        .describe('not_feasible: it should not be built as specified (say why in approach and concerns)'),
+      feasibility: projectRating('Feasibility: can it be built here as specified (10: certainly)'),
+      effort: projectRating('Effort: how little work (10: very little)'),
+      risk: projectRating('Risk: how little risk (10: almost none)'),
+      estimate: z
+        .object({
+          tokens: z.number().int().min(1).describe('What building it would cost, in tokens'),
+          duration: text('How long, e.g. "two days of agent work"'),
+        })
+        .describe('Your estimate of what building it takes'),
+      approach: text('Markdown: the technical approach you recommend, or why it cannot be done'),
+      concerns: z.array(text('One concern: a risk, a gap in the spec, a question a human must answer')),
     },
   },
   write_spec: {

@@ -27,25 +27,57 @@ export const PROJECT_STATUSES = [
 ] as const;
 export type ProjectStatus = (typeof PROJECT_STATUSES)[number];
 
-/** The four ratings of a proposal, each 1..10 with its reason. */
+/** The four ratings of a proposal, each 1..10 with its reason: the PM rates the market, the Architect the rest. */
 export const RATING_NAMES = ['market', 'feasibility', 'effort', 'risk'] as const;
 export type RatingName = (typeof RATING_NAMES)[number];
+
+/** Who gave a rating: the PM (its proposal) or the Architect (its `evaluate_feasibility` assessment). */
+export const RATERS = ['pm', 'architect'] as const;
 
 export const ProjectRatingSchema = z.object({
   score: z.int().min(1).max(10).describe('1..10; 10 is best (biggest market, most feasible, least effort, least risk)'),
   reason: z.string().describe('Why this score'),
+  by: z.enum(RATERS).describe('Who rated it: the PM (market) or the Architect (feasibility, effort, risk)'),
 });
 export type ProjectRating = z.infer<typeof ProjectRatingSchema>;
 
+const architectRating = ProjectRatingSchema.nullable().describe("Null until the Architect's assessment is in");
+
 export const ProjectRatingsSchema = z
   .object({
-    market: ProjectRatingSchema,
-    feasibility: ProjectRatingSchema,
-    effort: ProjectRatingSchema,
-    risk: ProjectRatingSchema,
+    market: ProjectRatingSchema.nullable().describe("The PM's (null only if a proposal lacks it)"),
+    feasibility: architectRating,
+    effort: architectRating,
+    risk: architectRating,
   })
   .meta({ id: 'ProjectRatings' });
 export type ProjectRatings = z.infer<typeof ProjectRatingsSchema>;
+
+export const ASSESSMENT_VERDICTS = ['feasible', 'feasible_with_changes', 'not_feasible'] as const;
+
+/**
+ * The Architect's assessment of the proposal (its `evaluate_feasibility` task), which runs after the PM's proposal
+ * and before the project approval opens. `pending`: it runs; `done`: in (the approval is open); `failed`: the task
+ * failed or the Architect was blocked (`error` says why; `projects retry` asks again); `none`: a proposal made before
+ * this step existed (the PM rated all four).
+ */
+export const ProjectAssessmentSchema = z
+  .object({
+    status: z.enum(['pending', 'done', 'failed', 'none']),
+    by: z.string().nullable().describe('The Architect instance that assessed it'),
+    task_id: z.int().nullable().describe('Its evaluate_feasibility task'),
+    verdict: z.enum(ASSESSMENT_VERDICTS).nullable(),
+    estimate: z
+      .object({ tokens: z.int(), duration: z.string() })
+      .nullable()
+      .describe("The Architect's estimate of what building it takes"),
+    approach: z.string().nullable().describe('Markdown: the technical approach the Architect recommends'),
+    concerns: z.array(z.string()),
+    error: z.string().nullable().describe('Why the assessment failed'),
+    at: IsoTime.nullable(),
+  })
+  .meta({ id: 'ProjectAssessment' });
+export type ProjectAssessment = z.infer<typeof ProjectAssessmentSchema>;
 
 export const ProjectSummarySchema = z
   .object({
@@ -55,7 +87,7 @@ export const ProjectSummarySchema = z
     status: z.enum(PROJECT_STATUSES),
     targets: z.array(z.string()).describe('Publishing targets: npm, github_release, gumroad, vercel, apify'),
     ratings: ProjectRatingsSchema,
-    estimated_tokens: z.int().describe("What building it would cost, in tokens (the proposal's estimate)"),
+    estimated_tokens: z.int().describe("What building it would cost, in tokens (the PM's estimate)"),
     approval_id: z.int().nullable().describe('The open (or last) project approval'),
     deferred_until: IsoTime.nullable().describe('A deferred proposal comes back on this date'),
     created_at: IsoTime,
@@ -86,6 +118,7 @@ export const ProjectDetailSchema = ProjectSummarySchema.extend({
   spec_markdown: z.string(),
   idea: z.string().describe('The build_product idea it came from'),
   proposed_by: z.string(),
+  assessment: ProjectAssessmentSchema,
   decisions: z.array(ProjectDecisionSchema).describe('Every decision on the proposal, oldest first'),
   repo: z.string().nullable().describe("The project's own repository, once approved"),
   story_id: z.int().nullable().describe('The story building it'),
@@ -112,6 +145,19 @@ export const PublishTargetPlanSchema = z.object({
   missing_secrets: z.array(z.string()).describe('Secrets the store lacks: publishing this target would fail'),
 });
 
+/**
+ * Where a preview came from (`publish/preview-cache.ts`): `computed` now, `fresh` from the cache (the directory's
+ * content is unchanged), or `stale`: the directory changed since this preview was computed (a fresh one is being
+ * computed; ask again). `digest` is the content the preview shows, `current_digest` the directory's content now.
+ */
+export const PublishPreviewCacheSchema = z.object({
+  state: z.enum(['computed', 'fresh', 'stale']),
+  digest: z.string().describe('SHA-256 of the previewed files (path, size, SHA-256 each) and endpoints'),
+  current_digest: z.string().describe("The same digest of the directory's content now"),
+  computed_at: IsoTime,
+});
+export type PublishPreviewCache = z.infer<typeof PublishPreviewCacheSchema>;
+
 /** The publishing approval's preview: the product's files, its rendered listings and each publisher's plan. */
 export const PublishPreviewSchema = z
   .object({
@@ -125,6 +171,7 @@ export const PublishPreviewSchema = z
       .array(z.object({ target: z.string(), file: z.string(), markdown: z.string() }))
       .describe("README.md and each target's listing file, as Markdown for the dashboard to render"),
     plans: z.array(PublishTargetPlanSchema),
+    cache: PublishPreviewCacheSchema,
   })
   .meta({ id: 'PublishPreview' });
 export type PublishPreview = z.infer<typeof PublishPreviewSchema>;

@@ -27,7 +27,7 @@ const SKIPPED_DIRS = new Set(['.git', 'node_modules']);
 /** The listing entry for `README.md`, which every target shares. */
 export const README_LISTING_TARGET = 'all';
 
-export type ProductPreview = Omit<PublishPreview, 'approval_id' | 'project_id'>;
+export type ProductPreview = Omit<PublishPreview, 'approval_id' | 'project_id' | 'cache'>;
 
 export interface PreviewProductInput {
   productDir: string;
@@ -37,7 +37,7 @@ export interface PreviewProductInput {
 }
 
 /** Every regular file under `dir` with size and SHA-256, sorted by path; links and special files are left out. */
-async function describeTree(dir: string): Promise<PlannedFile[]> {
+export async function describeTree(dir: string): Promise<PlannedFile[]> {
   const files: PlannedFile[] = [];
   const walk = async (sub: string): Promise<void> => {
     const entries = await fs.readdir(path.join(dir, sub), { withFileTypes: true });

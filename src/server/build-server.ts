@@ -9,6 +9,7 @@
  * ```
  */
 import type { SecretStore } from '../secrets/secret-store.js';
+import type { PublishEndpoints } from '../publish/publisher.js';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyBodyParser, type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { TaskQueue } from '../queue/task-queue.js';
@@ -78,6 +79,8 @@ export interface ServerDeps {
   api?: boolean;
   /** The data directory (clone caches of GitLab/GitHub repositories); without it `POST /api/repos` takes local paths only. */
   dataDir?: string;
+  /** Where the publishing preview's plans point (the publishers' endpoints; defaults: the public services). */
+  publishEndpoints?: Partial<PublishEndpoints>;
 }
 
 /** The router's longest path parameter; a longer one gets 414 URL_TOO_LONG (after the token check under /api). */
@@ -214,6 +217,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       await api.register(publishPreviewPlugin, {
         db: deps.handle.db,
         dataDir: deps.dataDir,
+        endpoints: deps.publishEndpoints,
         secrets: deps.secrets ?? {
           provider: openSecretProvider({
             settings: settings.secrets,

@@ -447,6 +447,8 @@ export interface ProjectsTable {
   /** `<data-dir>/projects/<name>/`, once the product files are validated. */
   product_dir: string | null;
   publications: Generated<string>;
+  /** The Architect's `evaluate_feasibility` result (JSON, `ProjectAssessmentRecord`); null until it completed. */
+  assessment: Generated<string | null>;
   created_at: CreatedAt;
   updated_at: number;
 }

@@ -90,7 +90,10 @@ export function startStoryWorkflow(db: Kysely<Database>, deps: WorkflowDeps, sto
   });
 }
 
-/** A `build_product` result: the proposal a PM wrote (the contract's fields, validated before this runs). */
+/**
+ * A `build_product` result: the proposal a PM wrote (the contract's fields, validated before this runs). Its ratings
+ * are the PM's (the market); the Architect's `evaluate_feasibility`, which the workflow runs next, adds the rest.
+ */
 export interface ProductProposal {
   name: string;
   title: string;
@@ -103,8 +106,8 @@ export interface ProductProposal {
 }
 
 /**
- * Creates a product workflow and its project from a `build_product` proposal and opens its project approval, in
- * `db`'s transaction. A name another project has gets a numbered suffix (`name-2`): the proposal is kept either way.
+ * Creates a product workflow and its project from a `build_product` proposal and asks the Architect to assess it
+ * (its project approval opens when the assessment is in), in `db`'s transaction. A name another project has gets a numbered suffix (`name-2`): the proposal is kept either way.
  */
 export function startProductWorkflow(
   db: Kysely<Database>,
@@ -302,7 +305,7 @@ async function stepProductRow(
   const startStory: StartStory = (inner, story) => startStoryWorkflow(inner, deps, story);
   let next: WorkflowEvent | undefined;
   for (const command of outcome.commands) {
-    const produced = await applyProductCommand(tx, deps, saved, outcome.state, command, startStory);
+    const produced = await applyProductCommand(tx, deps, saved, outcome.state, command, startStory, actor);
     if (produced) next = produced;
   }
   return { row: saved, next };

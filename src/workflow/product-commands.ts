@@ -1,6 +1,7 @@
 /**
  * @module Carries out the product workflow's commands (`product-steps.ts`) in the event's transaction: enqueue its
- * deterministic tasks, open its `project`/`publish` approvals (subject: the project), start the story that builds
+ * tasks (the Architect's `evaluate_feasibility`, with the PM's proposal as its payload; the deterministic ones), keep
+ * the Architect's assessment on the project, open its `project`/`publish` approvals (subject: the project), start the story that builds
  * the product on the project's repository, and check the product directory (read only: `readProductDir` on the
  * repository's checkout). Also keeps the `projects` row in step with the workflow (`syncProject`) and tells a
  * product when the story building it completed (`storyCompleted`). Nothing here runs git or publishes.
@@ -11,7 +12,13 @@ import { openApproval } from './open-approval.js';
 import { LISTING_FILES, MANIFEST_FILE, readProductDir } from '../publish/product-dir.js';
 import type { Database } from '../store/schema.js';
 import type { WorkflowDeps, WorkflowRow } from './advance-workflow.js';
-import { projectStatusOf, type ProductCommand, type ProductEvent, type ProductState } from './product-steps.js';
+import {
+  projectStatusOf,
+  type ProductAssessment,
+  type ProductCommand,
+  type ProductEvent,
+  type ProductState,
+} from './product-steps.js';
 
 const WORKFLOW_ACTOR = 'workflow';
 
@@ -50,6 +57,34 @@ export function productStoryBody(project: {
   ].join('\n');
 }
 
+/** What `projects.assessment` holds: the assessment, who gave it and when (ms). */
+export interface ProjectAssessmentRecord extends ProductAssessment {
+  by: string;
+  at: number;
+}
+
+/** The PM's proposal, for the Architect to assess (its `evaluate_feasibility` payload). */
+async function proposalPayload(tx: Kysely<Database>, workflowId: number): Promise<Record<string, unknown>> {
+  const project = await tx
+    .selectFrom('projects')
+    .selectAll()
+    .where('workflow_id', '=', workflowId)
+    .executeTakeFirstOrThrow();
+  const ratings = JSON.parse(project.ratings) as { market?: unknown };
+  return {
+    request: 'Assess this product proposal (the PM wrote it) before a human decides whether to build it.',
+    name: project.name,
+    title: project.title,
+    idea: project.idea,
+    problem: project.problem,
+    audience: project.audience,
+    spec_markdown: project.spec_markdown,
+    targets: JSON.parse(project.targets) as unknown,
+    market: ratings.market ?? null,
+    pm_estimated_tokens: project.estimated_tokens,
+  };
+}
+
 export async function applyProductCommand(
   tx: Kysely<Database>,
   deps: WorkflowDeps,
@@ -57,6 +92,7 @@ export async function applyProductCommand(
   state: ProductState,
   command: ProductCommand,
   startStory: StartStory,
+  actor: string,
 ): Promise<ProductEvent | undefined> {
   const now = deps.queue.clock();
   switch (command.kind) {
@@ -64,7 +100,12 @@ export async function applyProductCommand(
       await deps.queue.enqueue(
         {
           type: command.taskType,
-          payload: { ...command.payload, workflow_id: row.id, project_id: row.id },
+          payload: {
+            ...(command.taskType === 'evaluate_feasibility' ? await proposalPayload(tx, row.id) : {}),
+            ...command.payload,
+            workflow_id: row.id,
+            project_id: row.id,
+          },
           workflowId: row.id,
           repoId: state.repoId ?? null,
           createdBy: WORKFLOW_ACTOR,
@@ -74,6 +115,15 @@ export async function applyProductCommand(
         tx,
       );
       return undefined;
+    case 'record_assessment': {
+      const record: ProjectAssessmentRecord = { ...command.assessment, by: actor, at: now };
+      await tx
+        .updateTable('projects')
+        .set({ assessment: JSON.stringify(record), updated_at: now })
+        .where('workflow_id', '=', row.id)
+        .execute();
+      return undefined;
+    }
     case 'open_approval': {
       await openApproval(tx, {
         kind: command.approvalKind,

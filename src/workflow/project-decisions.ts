@@ -39,6 +39,12 @@ async function pendingProjectApproval(tx: Kysely<Database>, id: number, verb: st
     .where('status', '=', 'pending')
     .orderBy('id', 'desc')
     .executeTakeFirst();
+  if (project.status === 'proposed' && !approval) {
+    throw new AutodevError(
+      'PROJECT_NOT_DECIDABLE',
+      `project ${id} waits for the Architect's assessment (its evaluate_feasibility task): nothing to ${verb} yet`,
+    );
+  }
   if (project.status !== 'proposed' || !approval) {
     throw new AutodevError(
       'PROJECT_NOT_DECIDABLE',
@@ -188,13 +194,14 @@ export async function bringBackDueProjects(db: Kysely<Database>, deps: WorkflowD
 /**
  * A human retries project `id` where it failed: a failed publishing runs its last `publish_product` task again (its
  * journals make it send only what is not published yet); a product directory that failed its check is checked again
- * (after a story fixed it). Any other state: PROJECT_NOT_DECIDABLE, nothing changed.
+ * (after a story fixed it); a failed (or blocked) assessment asks the Architect again (a new `evaluate_feasibility`
+ * task). Any other state: PROJECT_NOT_DECIDABLE, nothing changed.
  */
 export async function retryProject(
   deps: WorkflowDeps,
   id: number,
   actor: string,
-): Promise<{ retried: 'publish_product'; task: Task } | { retried: 'check_product' }> {
+): Promise<{ retried: 'publish_product'; task: Task } | { retried: 'check_product' | 'evaluate_feasibility' }> {
   const { queue } = deps;
   const db = queue.handle.db;
   const project = await getProject(db, id);
@@ -203,6 +210,10 @@ export async function retryProject(
   if (project.status === 'failed' && failedAt === 'check_product') {
     await advanceWorkflow(db, deps, id, { type: 'recheck_requested' }, actor);
     return { retried: 'check_product' };
+  }
+  if (project.status === 'failed' && failedAt === 'assessing') {
+    await advanceWorkflow(db, deps, id, { type: 'reassess_requested' }, actor);
+    return { retried: 'evaluate_feasibility' };
   }
   const task = await db
     .selectFrom('tasks')
@@ -215,7 +226,7 @@ export async function retryProject(
     throw new AutodevError(
       'PROJECT_NOT_DECIDABLE',
       `project ${id} is ${project.status}${task ? ` (publish task ${task.id} ${task.status})` : ''}: ` +
-        'only a failed publishing or product check can be retried',
+        'only a failed assessment, product check or publishing can be retried',
     );
   }
   return { retried: 'publish_product', task: await retryTaskByHand(queue, task.id, actor) };

@@ -1,12 +1,16 @@
 /**
  * @module Reads the product pipeline's projects (`projects` rows and their `project`/`publish` approvals) in the API
- * shapes of `domain/project-schema.ts`: `listProjects` (optionally by status) and `projectDetail` (the proposal, every
- * decision from the audit log, the repository and story building it, what was published). Times are ISO 8601.
+ * shapes of `domain/project-schema.ts`: `listProjects` (optionally by status) and `projectDetail` (the proposal, the
+ * Architect's assessment, every decision from the audit log, the repository and story building it, what was
+ * published). Each rating names who gave it: the PM's market, the Architect's feasibility, effort and risk. Times are
+ * ISO 8601.
  */
 import type { Kysely, Selectable } from 'kysely';
 import {
   PROJECT_STATUSES,
+  type ProjectAssessment,
   type ProjectDetail,
+  type ProjectRating,
   type ProjectRatings,
   type ProjectStatus,
   type ProjectSummary,
@@ -14,6 +18,8 @@ import {
 } from '../domain/project-schema.js';
 import { AutodevError } from '../errors.js';
 import type { Database, ProjectsTable } from '../store/schema.js';
+import type { ProjectAssessmentRecord } from './product-commands.js';
+import type { ProductState, ProductRating } from './product-steps.js';
 
 export type ProjectRow = Selectable<ProjectsTable>;
 
@@ -44,6 +50,52 @@ async function lastApprovalIds(db: Kysely<Database>, ids: readonly number[], kin
   return new Map(rows.map((r) => [r.workflow_id!, r.id]));
 }
 
+const assessmentRecord = (row: ProjectRow): ProjectAssessmentRecord | null =>
+  row.assessment === null ? null : (JSON.parse(row.assessment) as ProjectAssessmentRecord);
+
+/**
+ * The four ratings with who gave each: the market from the PM's proposal; feasibility, effort and risk from the
+ * Architect's assessment (null until it is in). A proposal from before the Architect's step kept the PM's four.
+ */
+function ratingsOf(row: ProjectRow): ProjectRatings {
+  const pm = JSON.parse(row.ratings) as Partial<Record<keyof ProjectRatings, ProductRating>>;
+  const architect = assessmentRecord(row);
+  const by = (rating: ProductRating | undefined, rater: ProjectRating['by']): ProjectRating | null =>
+    rating ? { score: rating.score, reason: rating.reason, by: rater } : null;
+  const other = (name: 'feasibility' | 'effort' | 'risk') =>
+    architect ? by(architect[name], 'architect') : by(pm[name], 'pm');
+  return {
+    market: by(pm.market, 'pm'),
+    feasibility: other('feasibility'),
+    effort: other('effort'),
+    risk: other('risk'),
+  };
+}
+
+/** The assessment's state: in (the record), failed or pending (the workflow says), or none (an older proposal). */
+function assessmentOf(row: ProjectRow, workflowState: string): ProjectAssessment {
+  const record = assessmentRecord(row);
+  const state = JSON.parse(workflowState) as Partial<ProductState>;
+  const empty = { by: null, task_id: null, verdict: null, estimate: null, approach: null, concerns: [], at: null };
+  if (record) {
+    return {
+      status: 'done',
+      by: record.by,
+      task_id: record.taskId,
+      verdict: record.verdict,
+      estimate: record.estimate,
+      approach: record.approach,
+      concerns: record.concerns,
+      error: null,
+      at: iso(record.at),
+    };
+  }
+  if (state.stage === 'failed' && state.failedAt === 'assessing') {
+    return { status: 'failed', ...empty, error: state.error ?? 'the assessment failed' };
+  }
+  return { status: state.stage === 'assessing' ? 'pending' : 'none', ...empty, error: null };
+}
+
 function summaryOf(row: ProjectRow, approvalId: number | null): ProjectSummary {
   return {
     id: row.workflow_id,
@@ -51,7 +103,7 @@ function summaryOf(row: ProjectRow, approvalId: number | null): ProjectSummary {
     title: row.title,
     status: row.status,
     targets: JSON.parse(row.targets) as string[],
-    ratings: JSON.parse(row.ratings) as ProjectRatings,
+    ratings: ratingsOf(row),
     estimated_tokens: row.estimated_tokens,
     approval_id: approvalId,
     deferred_until: row.deferred_until === null ? null : iso(row.deferred_until),
@@ -94,7 +146,7 @@ export async function getProject(db: Kysely<Database>, id: number): Promise<Proj
 /** One project with its proposal, decisions, repository, story and publications. */
 export async function projectDetail(db: Kysely<Database>, id: number): Promise<ProjectDetail> {
   const row = await getProject(db, id);
-  const [approval, publish, events, repo] = await Promise.all([
+  const [approval, publish, events, repo, workflow] = await Promise.all([
     lastApprovalIds(db, [id], 'project'),
     lastApprovalIds(db, [id], 'publish'),
     db
@@ -108,6 +160,7 @@ export async function projectDetail(db: Kysely<Database>, id: number): Promise<P
     row.repo_id === null
       ? Promise.resolve(undefined)
       : db.selectFrom('repositories').select('name').where('id', '=', row.repo_id).executeTakeFirst(),
+    db.selectFrom('workflows').select('state').where('id', '=', id).executeTakeFirstOrThrow(),
   ]);
   return {
     ...summaryOf(row, approval.get(id) ?? null),
@@ -116,6 +169,7 @@ export async function projectDetail(db: Kysely<Database>, id: number): Promise<P
     spec_markdown: row.spec_markdown,
     idea: row.idea,
     proposed_by: row.proposed_by,
+    assessment: assessmentOf(row, workflow.state),
     decisions: events.map((e) => {
       const data = JSON.parse(e.data) as { reason?: string | null };
       return {

@@ -41,6 +41,7 @@ const PRODUCT_EVENTS = new Set([
   'approval_decided',
   'brought_back',
   'recheck_requested',
+  'reassess_requested',
   'task_completed',
   'task_failed',
   'story_started',

@@ -40,21 +40,18 @@ const VALID_DONE: Record<TaskType, Record<string, unknown>> = {
     problem: 'Small teams get Stripe webhooks wrong.',
     audience: 'Indie developers selling subscriptions',
     spec_markdown: '# HookCheck\n...',
-    ratings: {
-      market: { score: 6, reason: 'Many small SaaS' },
-      feasibility: { score: 9, reason: 'A template and a CLI' },
-      effort: { score: 8, reason: 'Days, not weeks' },
-      risk: { score: 5, reason: 'Crowded market' },
-    },
+    ratings: { market: { score: 6, reason: 'Many small SaaS' } },
     targets: ['npm'],
     estimated_tokens: 400000,
   },
   evaluate_feasibility: {
     verdict: 'feasible',
-    effort: 'small',
-    approach: 'Add a validator in the signup route.',
-    risks: [],
-    open_questions: [],
+    feasibility: { score: 9, reason: 'A template and a CLI' },
+    effort: { score: 8, reason: 'Days, not weeks' },
+    risk: { score: 5, reason: 'Crowded market' },
+    estimate: { tokens: 400000, duration: 'three days of agent work' },
+    approach: 'A Fastify template with a signature check and a CLI that replays events.',
+    concerns: [],
   },
   write_spec: {
     spec_markdown: '## Goal\n...',
@@ -272,6 +269,16 @@ describe('field-level checks', () => {
         ratings: { ...(VALID_DONE.build_product.ratings as object), market: { score: 11, reason: 'x' } },
       }),
       'ratings.market.score',
+    );
+    expectInvalid(
+      'evaluate_feasibility',
+      done('evaluate_feasibility', { risk: { score: 0, reason: 'x' } }),
+      'risk.score',
+    );
+    expectInvalid(
+      'evaluate_feasibility',
+      done('evaluate_feasibility', { estimate: { tokens: 0, duration: 'a day' } }),
+      'estimate.tokens',
     );
     expectInvalid(
       'prioritize_backlog',

@@ -9,6 +9,7 @@ import { startProductWorkflow } from '../../src/workflow/advance-workflow.js';
 import { workflowDeps } from '../../src/workflow/workflow-deps.js';
 import { DIALECTS, useTestDatabase } from '../support/dialects.js';
 import { runCliInProcessOn } from '../support/in-process-cli.js';
+import { ASSESSMENT, assessProject } from '../support/project-fixtures.js';
 
 describe.each(DIALECTS)('%s: autodev projects', (dialect) => {
   const t = useTestDatabase(dialect);
@@ -31,7 +32,7 @@ describe.each(DIALECTS)('%s: autodev projects', (dialect) => {
         problem: 'Slow builds',
         audience: 'Teams',
         spec_markdown: '# Spec body',
-        ratings: { market: rating, feasibility: rating, effort: rating, risk: { score: 3, reason: 'new ground' } },
+        ratings: { market: rating },
         targets: ['npm', 'gumroad'],
         estimated_tokens: 120_000,
       },
@@ -39,6 +40,7 @@ describe.each(DIALECTS)('%s: autodev projects', (dialect) => {
       sourceTaskId: null,
       createdBy: 'pm@host:1#0',
     });
+    await assessProject(queue, { ...ASSESSMENT, risk: { score: 3, reason: 'new ground' } });
     return row.id;
   }
 
@@ -47,10 +49,13 @@ describe.each(DIALECTS)('%s: autodev projects', (dialect) => {
     const list = await cli('projects', 'list');
     expect(list.code, list.stderr).toBe(0);
     expect(list.stdout).toMatch(
-      new RegExp(`^${id}\\s+speedy\\s+proposed\\s+6\\s+6\\s+6\\s+3\\s+120000\\s+The speedy$`, 'm'),
+      new RegExp(`^${id}\\s+speedy\\s+proposed\\s+6\\s+9\\s+8\\s+3\\s+120000\\s+The speedy$`, 'm'),
     );
     const show = await cli('projects', 'show', String(id));
-    expect(show.stdout).toContain('risk        3/10  new ground');
+    expect(show.stdout).toContain('market      6/10  (PM) ok');
+    expect(show.stdout).toContain('risk        3/10  (Architect) new ground');
+    expect(show.stdout).toContain('assessment: feasible, by architect-1');
+    expect(show.stdout).toContain('concern:   Word boundaries differ between languages');
     expect(show.stdout).toContain('# Spec body');
 
     for (const args of [

@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { startProductWorkflow } from '../../src/workflow/advance-workflow.js';
 import { workflowDeps } from '../../src/workflow/workflow-deps.js';
 import { DIALECTS } from '../support/dialects.js';
+import { ASSESSMENT, assessProject, startProposal } from '../support/project-fixtures.js';
 import { errorOf, useTestServer } from './test-server.js';
 
 let counter = 0;
@@ -16,10 +17,9 @@ describe.each(DIALECTS)('%s: project routes', (dialect) => {
   const s = useTestServer(dialect);
   const db = () => s.db.handle.db;
 
-  /** A proposed project, as a PM's build_product result starts it. */
+  /** A proposed project, as a PM's build_product result starts it, after the Architect's assessment. */
   async function proposed(): Promise<number> {
     counter += 1;
-    const rating = { score: 7, reason: 'fine' };
     const row = await startProductWorkflow(db(), workflowDeps(s.queue, 3), {
       proposal: {
         name: `tool-${counter}`,
@@ -27,7 +27,7 @@ describe.each(DIALECTS)('%s: project routes', (dialect) => {
         problem: 'A problem',
         audience: 'Developers',
         spec_markdown: '# Tool',
-        ratings: { market: rating, feasibility: rating, effort: rating, risk: rating },
+        ratings: { market: { score: 7, reason: 'fine' } },
         targets: ['npm'],
         estimated_tokens: 1000,
       },
@@ -35,6 +35,7 @@ describe.each(DIALECTS)('%s: project routes', (dialect) => {
       sourceTaskId: null,
       createdBy: 'pm@host:1#0',
     });
+    await assessProject(s.queue);
     return row.id;
   }
   const post = (url: string, payload?: Record<string, unknown>, token?: string) =>
@@ -47,6 +48,21 @@ describe.each(DIALECTS)('%s: project routes', (dialect) => {
     expect(listed.json().projects.map((p: { id: number }) => p.id)).toContain(id);
     const shown = await s.request({ method: 'GET', url: `/api/projects/${id}`, token: s.tokens.viewer });
     expect(shown.json()).toMatchObject({ id, status: 'proposed', idea: 'an idea', proposed_by: 'pm@host:1#0' });
+    // Who rated what: the PM the market, the Architect the rest, with its estimate and concerns.
+    expect(shown.json().ratings).toEqual({
+      market: { score: 7, reason: 'fine', by: 'pm' },
+      feasibility: { ...ASSESSMENT.feasibility, by: 'architect' },
+      effort: { ...ASSESSMENT.effort, by: 'architect' },
+      risk: { ...ASSESSMENT.risk, by: 'architect' },
+    });
+    expect(shown.json().assessment).toMatchObject({
+      status: 'done',
+      by: 'architect-1',
+      verdict: 'feasible',
+      estimate: ASSESSMENT.estimate,
+      concerns: ASSESSMENT.concerns,
+      error: null,
+    });
     expect(shown.json().approval_id).toEqual(expect.any(Number));
     const badStatus = await s.request({ method: 'GET', url: '/api/projects?status=nope' });
     expect(badStatus.statusCode).toBe(400);
@@ -98,6 +114,48 @@ describe.each(DIALECTS)('%s: project routes', (dialect) => {
       'deferred',
       'brought_back',
     ]);
+  });
+
+  it("a proposal waiting for the Architect's assessment shows it pending and cannot be decided yet", async () => {
+    counter += 1;
+    const id = await startProposal(s.queue, { name: `pending-${counter}`, title: 'Pending' });
+    const shown = (await s.request({ method: 'GET', url: `/api/projects/${id}` })).json();
+    expect(shown).toMatchObject({
+      status: 'proposed',
+      approval_id: null,
+      assessment: { status: 'pending', verdict: null },
+      ratings: { market: { by: 'pm' }, feasibility: null, effort: null, risk: null },
+    });
+    const before = await s.rowCounts();
+    const refused = await post(`/api/projects/${id}/approve`, undefined, s.tokens.approver);
+    expect(refused.statusCode).toBe(409);
+    expect(errorOf(refused)).toMatchObject({
+      code: 'PROJECT_NOT_DECIDABLE',
+      message: expect.stringContaining('Architect'),
+    });
+    expect(await s.rowCounts()).toEqual(before);
+  });
+
+  it('a blocked assessment shows failed with why; publish-retry asks the Architect again', async () => {
+    counter += 1;
+    const id = await startProposal(s.queue, { name: `blocked-${counter}`, title: 'Blocked' });
+    await assessProject(s.queue, { status: 'blocked', summary: 'x', blocked_reason: 'No target runtime named' });
+    const failed = (await s.request({ method: 'GET', url: `/api/projects/${id}` })).json();
+    expect(failed).toMatchObject({
+      status: 'failed',
+      assessment: { status: 'failed', error: 'the Architect could not assess it: No target runtime named' },
+    });
+    const retried = await post(`/api/projects/${id}/publish-retry`, undefined, s.tokens.approver);
+    expect(retried.statusCode, retried.body).toBe(200);
+    expect(retried.json()).toMatchObject({ status: 'proposed', assessment: { status: 'pending', error: null } });
+    const tasks = await db()
+      .selectFrom('tasks')
+      .select('status')
+      .where('type', '=', 'evaluate_feasibility')
+      .where('workflow_id', '=', id)
+      .orderBy('id')
+      .execute();
+    expect(tasks.map((task) => task.status)).toEqual(['completed', 'pending']);
   });
 
   it('approve (here or through the generic approval route) starts building: create_project_repo is queued', async () => {

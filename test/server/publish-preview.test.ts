@@ -48,6 +48,10 @@ describe.each(DIALECTS)('%s: publish preview route', (dialect) => {
     expect(npm.missing_secrets).toEqual([]);
     expect(preview.plans.find((p) => p.target === 'vercel')!.missing_secrets).toEqual(['vercel/token']);
     expect(response.body).not.toContain(NPM_CANARY);
+    expect(preview.cache).toMatchObject({ state: 'computed' });
+    // Reopening the card: the same content is answered from the server's cache.
+    const again = await s.request({ method: 'GET', url: `/api/approvals/${approvalId}/preview` });
+    expect(again.json()).toMatchObject({ ...preview, cache: { ...preview.cache, state: 'fresh' } });
   });
 
   it('refuses an unknown approval (404), a bad id (400) and an approval of another kind (409), writing nothing', async () => {

@@ -1,22 +1,43 @@
 /**
  * @module Seeds the product pipeline's rows straight into a test database, for the dashboard's tests: a `product`
- * workflow with its `projects` row (a proposal with ratings; optionally a product directory) and its approvals
- * (`project` / `publish`, subject `project` = the project id), as the product workflow writes them; or a proposal
- * through the product workflow itself (`proposeProject`).
+ * workflow with its `projects` row (a proposal with the PM's market rating and the Architect's assessment; optionally
+ * a product directory) and its approvals (`project` / `publish`, subject `project` = the project id), as the product
+ * workflow writes them; or a proposal through the product workflow itself (`proposeProject`: the PM's proposal, then
+ * the Architect's `evaluate_feasibility` completed with `assessProject`, standing for the agent's result and passing
+ * its contract).
  */
 import type { Kysely } from 'kysely';
-import type { ProjectRatings, ProjectStatus } from '../../src/domain/project-schema.js';
+import type { ProjectStatus } from '../../src/domain/project-schema.js';
 import type { TaskQueue } from '../../src/queue/task-queue.js';
+import type { Task } from '../../src/queue/task-record.js';
 import type { ApprovalKind, Database } from '../../src/store/schema.js';
-import { startProductWorkflow } from '../../src/workflow/advance-workflow.js';
+import { onWorkflowTaskCompleted, startProductWorkflow } from '../../src/workflow/advance-workflow.js';
+import type { ProjectAssessmentRecord } from '../../src/workflow/product-commands.js';
+import type { ProductState } from '../../src/workflow/product-steps.js';
 import { workflowDeps } from '../../src/workflow/workflow-deps.js';
+import { checkedResult } from './result-fixtures.js';
 
-export const SAMPLE_RATINGS: ProjectRatings = {
-  market: { score: 7, reason: 'Writers want word counts everywhere' },
+/** The PM's ratings in a `build_product` result: the market only. */
+export const PM_RATINGS = { market: { score: 7, reason: 'Writers want word counts everywhere' } };
+
+/** The Architect's `evaluate_feasibility` result (stands for the agent's; checked against the contract). */
+export const ASSESSMENT = checkedResult('evaluate_feasibility', {
+  status: 'done',
+  summary: 'Feasible: a few string functions and a README.',
+  verdict: 'feasible',
   feasibility: { score: 9, reason: 'A few string functions' },
   effort: { score: 8, reason: 'One afternoon' },
   risk: { score: 6, reason: 'Crowded space' },
-};
+  estimate: { tokens: 150_000, duration: 'half a day of agent work' },
+  approach: 'One `count(text)` function, tests with `node --test`, published as an npm package.',
+  concerns: ['Word boundaries differ between languages'],
+});
+
+/** The assessment as the project row keeps it (`projects.assessment`). */
+function assessmentRecord(taskId: number): ProjectAssessmentRecord {
+  const { status: _status, summary: _summary, ...fields } = ASSESSMENT;
+  return { ...fields, taskId, by: 'architect-1', at: Date.now() } as ProjectAssessmentRecord;
+}
 
 export interface SeedProject {
   name: string;
@@ -25,6 +46,8 @@ export interface SeedProject {
   targets?: string[];
   productDir?: string | null;
   estimatedTokens?: number;
+  /** The product workflow's state (default `{}`: a workflow that takes no step). */
+  state?: ProductState;
 }
 
 /** A product workflow and its project row; returns the project id (= the workflow id). */
@@ -36,11 +59,11 @@ export async function seedProject(db: Kysely<Database>, project: SeedProject): P
     .values({
       kind: 'product',
       status: project.status === 'proposed' || project.status === undefined ? 'waiting_for_human' : 'running',
-      stage: 'proposal',
+      stage: project.state?.stage ?? 'proposal',
       title,
       body: 'An idea',
       repo_id: null,
-      state: '{}',
+      state: JSON.stringify(project.state ?? {}),
       created_by: 'test',
       created_at: now,
       updated_at: now,
@@ -57,7 +80,7 @@ export async function seedProject(db: Kysely<Database>, project: SeedProject): P
       problem: 'Writers count words by hand.',
       audience: 'Bloggers and students.',
       spec_markdown: '# Spec\n\n- `count(text)` returns the **word count**\n',
-      ratings: JSON.stringify(SAMPLE_RATINGS),
+      ratings: JSON.stringify(PM_RATINGS),
       targets: JSON.stringify(project.targets ?? ['npm']),
       estimated_tokens: project.estimatedTokens ?? 250_000,
       status: project.status ?? 'proposed',
@@ -67,6 +90,7 @@ export async function seedProject(db: Kysely<Database>, project: SeedProject): P
       repo_id: null,
       story_workflow_id: null,
       product_dir: project.productDir ?? null,
+      assessment: JSON.stringify(assessmentRecord(0)),
       created_at: now,
       updated_at: now,
     })
@@ -104,10 +128,26 @@ export async function seedProjectApproval(
 }
 
 /**
- * A proposal the way a PM's `build_product` result makes one (h1's `startProductWorkflow`): a product workflow, its
- * project (`proposed`) and its pending `project` approval. Returns the project id.
+ * Completes the oldest pending `evaluate_feasibility` task with `result` (default: `ASSESSMENT`, a feasible one) as
+ * the worker does: claimed, completed and its workflow moved on in one transaction. Returns the task.
  */
-export async function proposeProject(
+export async function assessProject(
+  queue: TaskQueue,
+  result: Record<string, unknown> = ASSESSMENT,
+  workerId = 'architect-1',
+): Promise<Task> {
+  checkedResult('evaluate_feasibility', result);
+  const task = await queue.claim(workerId, ['evaluate_feasibility']);
+  if (!task) throw new Error('no pending evaluate_feasibility task');
+  await queue.handle.db.transaction().execute(async (tx) => {
+    await queue.complete({ taskId: task.id, workerId }, result, tx);
+    await onWorkflowTaskCompleted(tx, workflowDeps(queue, 3), task, result, workerId);
+  });
+  return task;
+}
+
+/** A proposal as a PM's `build_product` result starts it (`startProductWorkflow`): its `evaluate_feasibility` waits. */
+export async function startProposal(
   queue: TaskQueue,
   proposal: { name: string; title: string; estimatedTokens?: number; targets?: string[] },
 ): Promise<number> {
@@ -118,7 +158,7 @@ export async function proposeProject(
       problem: 'Writers count words by hand.',
       audience: 'Bloggers and students.',
       spec_markdown: '# Spec\n\n- `count(text)` returns the **word count**\n',
-      ratings: SAMPLE_RATINGS,
+      ratings: PM_RATINGS,
       targets: proposal.targets ?? ['npm'],
       estimated_tokens: proposal.estimatedTokens ?? 250_000,
     },
@@ -127,4 +167,17 @@ export async function proposeProject(
     createdBy: 'pm-1',
   });
   return row.id;
+}
+
+/**
+ * A proposal the way the product workflow makes one: the PM's proposal, then the Architect's assessment; its project
+ * is `proposed` with a pending `project` approval. Returns the project id.
+ */
+export async function proposeProject(
+  queue: TaskQueue,
+  proposal: { name: string; title: string; estimatedTokens?: number; targets?: string[] },
+): Promise<number> {
+  const id = await startProposal(queue, proposal);
+  await assessProject(queue);
+  return id;
 }

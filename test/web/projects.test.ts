@@ -124,6 +124,12 @@ describe.each(ONE_DIALECT)('%s: projects and publishing in Chromium', { timeout:
     await page.getByText('Bloggers and students.').waitFor();
     await page.locator('.markdown').getByRole('heading', { name: 'Spec' }).waitFor();
     await page.getByTestId('ratings').getByText('Writers want word counts everywhere').waitFor();
+    // Who rated what: the PM the market, the Architect the rest; the Architect's estimate and concerns.
+    expect(await page.getByTestId('rating-market').textContent()).toMatch(/7\/10 by PM/);
+    expect(await page.getByTestId('rating-risk').textContent()).toMatch(/6\/10 by Architect/);
+    const assessment = page.getByTestId('assessment');
+    await assessment.getByText('Word boundaries differ between languages').waitFor();
+    expect(await assessment.textContent()).toMatch(/feasible by architect-1.*half a day of agent work/);
     await shot(page, 'project-detail');
     await page.getByTestId('decide-project').getByRole('button', { name: 'Approve' }).click();
     await expect.poll(() => statusOf(ids.approve), { timeout: LIVE_MS }).not.toBe('proposed');

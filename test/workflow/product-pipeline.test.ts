@@ -1,6 +1,8 @@
 /**
  * @module The product pipeline on both databases: an idea (`build_product`) becomes a project proposal (the PM's
- * result, standing for the agent's and passing its contract), a human approves it through the generic approval route,
+ * result, standing for the agent's and passing its contract), the Architect assesses it (`evaluate_feasibility`, the
+ * same kind of stand-in; a blocked or failed assessment stops it as `failed` until a human asks again), a human
+ * approves it through the generic approval route,
  * the deterministic `create_project_repo` makes its own git repository under `<data-dir>/projects/<name>/`, the normal
  * story pipeline builds it there (real gates, the local forge's merge, deploy), the product directory is checked, a
  * human approves publishing and the deterministic `publish_product` publishes the package to a real local Verdaccio
@@ -22,7 +24,7 @@ import { Scheduler } from '../../src/scheduler/scheduler.js';
 import { runWorker } from '../../src/queue/run-worker.js';
 import { TaskQueue } from '../../src/queue/task-queue.js';
 import { SecretMasker } from '../../src/secrets/secret-masker.js';
-import type { WorkflowDeps } from '../../src/workflow/advance-workflow.js';
+import { onWorkflowTaskDeadLettered, type WorkflowDeps } from '../../src/workflow/advance-workflow.js';
 import { decideApproval, listApprovals } from '../../src/workflow/approvals.js';
 import { createProposal, decideProposal } from '../../src/workflow/proposals.js';
 import {
@@ -74,16 +76,24 @@ function proposal(name: string) {
     problem: 'Everyone rewrites slugify.',
     audience: 'JavaScript developers',
     spec_markdown: '# Slugger\n\n`slugify(text)` as an npm package.',
-    ratings: {
-      market: { score: 5, reason: 'Small but steady' },
-      feasibility: { score: 10, reason: 'One function' },
-      effort: { score: 9, reason: 'An hour' },
-      risk: { score: 8, reason: 'Little can go wrong' },
-    },
+    ratings: { market: { score: 5, reason: 'Small but steady' } },
     targets: ['npm'],
     estimated_tokens: 50_000,
   };
 }
+
+/** The Architect's `evaluate_feasibility` result on the proposal (stands for the agent's; checked the same way). */
+const ASSESSED = {
+  status: 'done',
+  summary: 'Feasible: one function and its package.',
+  verdict: 'feasible',
+  feasibility: { score: 10, reason: 'One function' },
+  effort: { score: 9, reason: 'An hour' },
+  risk: { score: 8, reason: 'Little can go wrong' },
+  estimate: { tokens: 40_000, duration: 'an hour of agent work' },
+  approach: 'One `slugify` function in `package/index.js`, published as is.',
+  concerns: ['Non-ASCII input is dropped'],
+};
 
 /** The builder's product files, at the repository root, in the guide's layout. */
 function productFiles(name: string): Record<string, string> {
@@ -155,6 +165,23 @@ describe.each(DIALECTS)('%s: the product pipeline', (dialect) => {
     return outcome;
   }
 
+  /** Every attempt of the pending `type` task fails with `error`, as the worker fails them (dead-letter hook last). */
+  async function failForGood(type: string, error: string): Promise<void> {
+    for (;;) {
+      const task = await queue.claim('architect-1', [type]);
+      if (!task) {
+        now += 3_600_000; // past the retry's backoff
+        continue;
+      }
+      const dead = await t.handle.db.transaction().execute(async (tx) => {
+        const outcome = await queue.fail({ taskId: task.id, workerId: 'architect-1' }, error, tx);
+        if (outcome.status === 'failed') await onWorkflowTaskDeadLettered(tx, deps, task, error, 'architect-1');
+        return outcome.status === 'failed';
+      });
+      if (dead) return;
+    }
+  }
+
   /** An idea through the PM's proposal: returns the project (pending project approval). */
   async function propose() {
     await queue.enqueue({
@@ -165,6 +192,19 @@ describe.each(DIALECTS)('%s: the product pipeline', (dialect) => {
     await complete('build_product', proposal(name));
     const [project] = await listProjects(t.handle.db, { status: 'proposed' });
     expect(project).toMatchObject({ name, status: 'proposed', estimated_tokens: 50_000, targets: ['npm'] });
+    // No approval before the Architect's assessment; its task carries the PM's proposal.
+    expect(await listApprovals(t.handle.db, { status: 'pending' })).toEqual([]);
+    const assess = await complete('evaluate_feasibility', ASSESSED);
+    expect(assess).toMatchObject({ workflowId: project!.id, createdBy: 'workflow' });
+    expect(assess.payload).toMatchObject({ name, spec_markdown: proposal(name).spec_markdown, targets: ['npm'] });
+    const assessed = await projectDetail(t.handle.db, project!.id);
+    expect(assessed.ratings).toEqual({
+      market: { score: 5, reason: 'Small but steady', by: 'pm' },
+      feasibility: { ...ASSESSED.feasibility, by: 'architect' },
+      effort: { ...ASSESSED.effort, by: 'architect' },
+      risk: { ...ASSESSED.risk, by: 'architect' },
+    });
+    expect(assessed.assessment).toMatchObject({ status: 'done', by: 'w1', task_id: assess.id, verdict: 'feasible' });
     return project!;
   }
 
@@ -296,6 +336,53 @@ describe.each(DIALECTS)('%s: the product pipeline', (dialect) => {
     await expect(retryProject(deps, project.id, 'cli:alice')).rejects.toMatchObject({ code: 'PROJECT_NOT_DECIDABLE' });
   });
 
+  it("a blocked or failed assessment leaves the project failed with why; a human's retry asks the Architect again", async () => {
+    await queue.enqueue({ type: 'build_product', payload: { idea: 'a slug helper' }, createdBy: 'cli:alice' });
+    await complete('build_product', proposal(name));
+    const [project] = await listProjects(t.handle.db);
+    const id = project!.id;
+    await complete('evaluate_feasibility', {
+      status: 'blocked',
+      summary: 'Cannot assess.',
+      blocked_reason: 'The spec does not say which Node versions to support',
+    });
+    const blocked = await projectDetail(t.handle.db, id);
+    expect(blocked).toMatchObject({
+      status: 'failed',
+      approval_id: null,
+      assessment: {
+        status: 'failed',
+        error: 'the Architect could not assess it: The spec does not say which Node versions to support',
+      },
+      ratings: { feasibility: null, effort: null, risk: null },
+    });
+    await expect(rejectProject(t.handle.db, deps, { id, actor: 'cli:bob', reason: 'no' })).rejects.toMatchObject({
+      code: 'PROJECT_NOT_DECIDABLE',
+    });
+
+    expect(await retryProject(deps, id, 'cli:alice')).toEqual({ retried: 'evaluate_feasibility' });
+    expect((await projectDetail(t.handle.db, id)).assessment.status).toBe('pending');
+    // The second attempt dies (out of attempts): the dead-letter hook fails the assessment with the error.
+    await failForGood('evaluate_feasibility', 'the session timed out');
+    const died = await projectDetail(t.handle.db, id);
+    expect(died).toMatchObject({
+      status: 'failed',
+      assessment: { status: 'failed', error: expect.stringContaining('timed out') },
+    });
+
+    await retryProject(deps, id, 'cli:alice');
+    await complete('evaluate_feasibility', ASSESSED);
+    expect(await projectDetail(t.handle.db, id)).toMatchObject({ status: 'proposed', assessment: { status: 'done' } });
+    expect(await pendingApproval('project')).toMatchObject({ workflow_id: id });
+    const tasks = await t.handle.db
+      .selectFrom('tasks')
+      .select('status')
+      .where('type', '=', 'evaluate_feasibility')
+      .orderBy('id')
+      .execute();
+    expect(tasks.map((row) => row.status)).toEqual(['completed', 'failed', 'completed']);
+  });
+
   it("an agent's swarm product proposal, approved by a human, goes the same way: build_product, then a project", async () => {
     const idea = await createProposal(t.handle.db, {
       title: 'A slug helper',
@@ -307,6 +394,7 @@ describe.each(DIALECTS)('%s: the product pipeline', (dialect) => {
     const approved = await decideProposal(t.handle.db, deps, { id: idea.id, decision: 'approved', actor: 'cli:alice' });
     expect(approved.task_id).not.toBeNull();
     await complete('build_product', proposal(name));
+    await complete('evaluate_feasibility', ASSESSED);
     const [project] = await listProjects(t.handle.db);
     const detail = await projectDetail(t.handle.db, project!.id);
     expect(detail).toMatchObject({ name, status: 'proposed', idea: 'A slug helper\n\nPeople keep asking for one.' });
@@ -333,7 +421,7 @@ describe.each(DIALECTS)('%s: the product pipeline', (dialect) => {
       decisions: [{ decision: 'rejected', by: 'cli:bob', reason: 'Too small to sell' }],
     });
     const tasks = await t.handle.db.selectFrom('tasks').select('type').execute();
-    expect(tasks.map((task) => task.type)).toEqual(['build_product']);
+    expect(tasks.map((task) => task.type)).toEqual(['build_product', 'evaluate_feasibility']);
     expect(await t.handle.db.selectFrom('repositories').select('id').execute()).toEqual([]);
     await expect(reopenProject(t.handle.db, deps, { id: project.id, actor: 'cli:bob' })).rejects.toMatchObject({
       code: 'PROJECT_NOT_DECIDABLE',

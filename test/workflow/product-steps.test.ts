@@ -11,6 +11,25 @@ import {
   type ProductState,
 } from '../../src/workflow/product-steps.js';
 
+/** The Architect's `evaluate_feasibility` result (the contract's fields; the worker validated it). */
+const ASSESSED = {
+  status: 'done',
+  summary: 'Feasible.',
+  verdict: 'feasible_with_changes',
+  feasibility: { score: 9, reason: 'One function' },
+  effort: { score: 8, reason: 'An hour' },
+  risk: { score: 7, reason: 'Little can go wrong' },
+  estimate: { tokens: 40_000, duration: 'an hour' },
+  approach: 'One function, tested.',
+  concerns: ['Unicode'],
+};
+const assessedEvent = (result: unknown = ASSESSED): ProductEvent => ({
+  type: 'task_completed',
+  taskId: 1,
+  taskType: 'evaluate_feasibility',
+  result,
+});
+
 const decided = (kind: 'project' | 'publish', decision: 'approved' | 'rejected' | 'deferred'): ProductEvent => ({
   type: 'approval_decided',
   kind,
@@ -29,10 +48,38 @@ function run(events: ProductEvent[], from: ProductState = initialProductState('S
 }
 
 describe('stepProduct', () => {
-  it('goes from proposal to published, with the commands of each step', () => {
+  it("goes from proposal to published, with the commands of each step: the Architect's assessment first", () => {
     const start = stepProduct(initialProductState('Slugger'), { type: 'started' });
-    expect(start.commands).toEqual([expect.objectContaining({ kind: 'open_approval', approvalKind: 'project' })]);
-    const approved = stepProduct(start.state, decided('project', 'approved'));
+    expect(start.state).toMatchObject({ stage: 'assessing', status: 'running' });
+    expect(projectStatusOf(start.state.stage)).toBe('proposed');
+    expect(start.commands).toEqual([{ kind: 'enqueue', taskType: 'evaluate_feasibility', payload: {} }]);
+    // No decision before the assessment is in.
+    expect(stepProduct(start.state, decided('project', 'approved')).applied).toBe(false);
+    const assessed = stepProduct(start.state, assessedEvent());
+    expect(assessed.state).toMatchObject({ stage: 'project_approval', status: 'waiting_for_human' });
+    expect(assessed.commands).toEqual([
+      {
+        kind: 'record_assessment',
+        assessment: {
+          taskId: 1,
+          verdict: 'feasible_with_changes',
+          feasibility: ASSESSED.feasibility,
+          effort: ASSESSED.effort,
+          risk: ASSESSED.risk,
+          estimate: ASSESSED.estimate,
+          approach: ASSESSED.approach,
+          concerns: ['Unicode'],
+        },
+      },
+      expect.objectContaining({
+        kind: 'open_approval',
+        approvalKind: 'project',
+        body: expect.stringContaining("The Architect's verdict: feasible with changes."),
+      }),
+    ]);
+    // A second result for the same step (a late duplicate) changes nothing.
+    expect(stepProduct(assessed.state, assessedEvent()).applied).toBe(false);
+    const approved = stepProduct(assessed.state, decided('project', 'approved'));
     expect(approved.commands).toEqual([{ kind: 'enqueue', taskType: 'create_project_repo', payload: {} }]);
     const repo = stepProduct(approved.state, {
       type: 'task_completed',
@@ -57,8 +104,40 @@ describe('stepProduct', () => {
     expect(done).toMatchObject({ stage: 'published', status: 'completed' });
   });
 
+  it('a failed or blocked assessment waits as failed with why; a reassessment asks the Architect again', () => {
+    const assessing = run([{ type: 'started' }]);
+    const died = run(
+      [{ type: 'task_failed', taskId: 1, taskType: 'evaluate_feasibility', error: 'session timed out' }],
+      assessing,
+    );
+    expect(died).toMatchObject({
+      stage: 'failed',
+      status: 'failed',
+      failedAt: 'assessing',
+      error: "the Architect's assessment failed: session timed out",
+    });
+    expect(projectStatusOf(died.stage)).toBe('failed');
+    expect(stepProduct(died, decided('project', 'approved')).applied).toBe(false);
+    // A late result of the failed task does not open the approval behind the failure.
+    expect(stepProduct(died, assessedEvent()).applied).toBe(false);
+    const again = stepProduct(died, { type: 'reassess_requested' });
+    expect(again.commands).toEqual([{ kind: 'enqueue', taskType: 'evaluate_feasibility', payload: {} }]);
+    expect(again.state).toEqual({ stage: 'assessing', status: 'running', title: 'Slugger' });
+    expect(stepProduct(again.state, { type: 'reassess_requested' }).applied).toBe(false);
+
+    const blocked = run(
+      [assessedEvent({ status: 'blocked', summary: 'x', blocked_reason: 'The spec names no target runtime' })],
+      again.state,
+    );
+    expect(blocked).toMatchObject({
+      stage: 'failed',
+      failedAt: 'assessing',
+      error: 'the Architect could not assess it: The spec names no target runtime',
+    });
+  });
+
   it('ignores stale and foreign events: nothing changes', () => {
-    const proposed = run([{ type: 'started' }]);
+    const proposed = run([{ type: 'started' }, assessedEvent()]);
     for (const event of [
       { type: 'brought_back' },
       decided('publish', 'approved'),

@@ -1,8 +1,11 @@
 /**
  * @module The publishing approval's preview (`GET /api/approvals/:id/preview`): the product's listings rendered
  * (agent-written Markdown, sanitized), its file tree with sizes, the npm package's contents, and what exactly each
- * publisher will send (method, URL, body summary, files; secrets by name, missing ones flagged).
+ * publisher will send (method, URL, body summary, files; secrets by name, missing ones flagged). The server keeps
+ * previews per product directory content: a preview of a directory that changed since says so (`stale`), the card
+ * asks again every second until the fresh one is in, and tells its approval card (`onStale`) so Approve waits.
  */
+import { useEffect, useState } from 'react';
 import type { PublishPreview as Preview } from '../../src/domain/project-schema.js';
 import { api } from './api.js';
 import { Markdown } from './Markdown.js';
@@ -118,10 +121,42 @@ function PlanView({ plan }: { plan: Plan }) {
   );
 }
 
-/** The whole preview of publishing approval `id`; loaded once (a product directory does not change while it waits). */
-export default function PublishPreview({ id }: { id: number }) {
-  const preview = useLoad(() => api<Preview>(`/api/approvals/${id}/preview`), [id]);
+const STALE_POLL_MS = 1_000;
+
+/** Where the preview came from: the content it shows, when computed, and whether the directory changed since. */
+function CacheNote({ cache }: { cache: Preview['cache'] }) {
+  const when = new Date(cache.computed_at).toLocaleString();
+  if (cache.state === 'stale') {
+    return (
+      <p className="stale-preview" role="alert" data-testid="preview-stale">
+        Stale: the product directory changed after this preview was computed ({when}); a fresh preview is being
+        computed. Approving waits for it.
+      </p>
+    );
+  }
+  return (
+    <p className="muted" data-testid="preview-cache">
+      Preview of content <code title={cache.digest}>{cache.digest.slice(0, 12)}</code>, computed {when}
+      {cache.state === 'fresh' ? ' (unchanged since: from the cache)' : ''}.
+    </p>
+  );
+}
+
+/** The whole preview of publishing approval `id`; asked again while it is stale. */
+export default function PublishPreview({ id, onStale }: { id: number; onStale?: (stale: boolean) => void }) {
+  const [stale, setStale] = useState(false);
+  const preview = useLoad(
+    () => api<Preview>(`/api/approvals/${id}/preview`),
+    [id],
+    undefined,
+    stale ? STALE_POLL_MS : undefined,
+  );
   const p = preview.data;
+  const nowStale = p?.cache.state === 'stale';
+  useEffect(() => {
+    setStale(nowStale);
+    onStale?.(nowStale);
+  }, [nowStale]);
   if (preview.error) return <ErrorNote error={preview.error} />;
   if (!p) return <Loading />;
   const npm = p.plans.find((plan) => plan.target === 'npm');
@@ -132,6 +167,7 @@ export default function PublishPreview({ id }: { id: number }) {
         <code>{p.name}</code> {p.version} · <code>{p.product_dir}</code> · {p.files.length} files,{' '}
         {bytes(p.files.reduce((sum, f) => sum + f.size, 0))}
       </p>
+      <CacheNote cache={p.cache} />
       {missing.length > 0 ? (
         <p className="missing-secret" role="alert">
           The secret store lacks {[...new Set(missing)].join(', ')}: set them (<code>autodev secrets set NAME</code>)

@@ -13,6 +13,7 @@ import {
   reopenProject,
   retryProject,
 } from '../../workflow/project-decisions.js';
+import { RATING_NAMES, type ProjectDetail, type ProjectRating } from '../../domain/project-schema.js';
 import { listProjects, projectDetail } from '../../workflow/projects.js';
 import { workflowDeps } from '../../workflow/workflow-deps.js';
 import { withContext, type CliDeps, type GlobalOptions } from '../context.js';
@@ -43,6 +44,33 @@ function parseProjectId(text: string): number {
   return parseIdText('project id', text, '; "autodev projects list" shows the ids');
 }
 
+/** A rating's score, or `-` while it is not given (the Architect's, before its assessment). */
+const score = (rating: ProjectRating | null) => (rating ? String(rating.score) : '-');
+
+const RATER_NAMES = { pm: 'PM', architect: 'Architect' } as const;
+
+/** The ratings and the Architect's assessment, each rating with who gave it. */
+function writeAssessment(out: CliDeps['stdout'], detail: ProjectDetail): void {
+  for (const name of RATING_NAMES) {
+    const r = detail.ratings[name];
+    const line = r ? `${r.score}/10  (${RATER_NAMES[r.by]}) ${r.reason}` : '-     (Architect) not assessed yet';
+    writeLine(out, `  ${name.padEnd(11)} ${line}`);
+  }
+  const a = detail.assessment;
+  if (a.status === 'pending') writeLine(out, "  assessment: pending (the Architect's evaluate_feasibility task runs)");
+  if (a.status === 'failed') {
+    writeLine(
+      out,
+      `  assessment: FAILED: ${a.error ?? '?'} ("autodev projects publish-retry ${detail.id}" asks again)`,
+    );
+  }
+  if (a.status !== 'done') return;
+  writeLine(out, `  assessment: ${a.verdict?.replace(/_/g, ' ') ?? '?'}, by ${a.by ?? '?'} at ${a.at ?? '?'}`);
+  if (a.estimate) writeLine(out, `  estimate:  ${a.estimate.duration}, ${a.estimate.tokens} tokens (Architect)`);
+  for (const concern of a.concerns) writeLine(out, `  concern:   ${concern}`);
+  if (a.approach) writeLine(out, `  approach:  ${a.approach.replace(/\n/g, '\n             ')}`);
+}
+
 export async function run(args: ProjectsArgs, deps: CliDeps): Promise<number> {
   if (args.action === 'list') {
     const projects = await withContext(args.globals, deps, (ctx) =>
@@ -59,10 +87,10 @@ export async function run(args: ProjectsArgs, deps: CliDeps): Promise<number> {
             String(p.id),
             p.name,
             p.status,
-            String(p.ratings.market.score),
-            String(p.ratings.feasibility.score),
-            String(p.ratings.effort.score),
-            String(p.ratings.risk.score),
+            score(p.ratings.market),
+            score(p.ratings.feasibility),
+            score(p.ratings.effort),
+            score(p.ratings.risk),
             String(p.estimated_tokens),
             p.title,
           ]),
@@ -96,14 +124,11 @@ export async function run(args: ProjectsArgs, deps: CliDeps): Promise<number> {
     writeLine(deps.stdout, `project ${detail.id} (${detail.name}) is ${detail.status}${why}`);
     return 0;
   }
-  const r = detail.ratings;
   writeLine(deps.stdout, `project ${detail.id}: ${detail.title} (${detail.name}), ${detail.status}`);
   writeLine(deps.stdout, `  problem:   ${detail.problem}`);
   writeLine(deps.stdout, `  audience:  ${detail.audience}`);
-  writeLine(deps.stdout, `  targets:   ${detail.targets.join(', ')}; estimated tokens ${detail.estimated_tokens}`);
-  for (const name of ['market', 'feasibility', 'effort', 'risk'] as const) {
-    writeLine(deps.stdout, `  ${name.padEnd(11)} ${r[name].score}/10  ${r[name].reason}`);
-  }
+  writeLine(deps.stdout, `  targets:   ${detail.targets.join(', ')}; estimated tokens ${detail.estimated_tokens} (PM)`);
+  writeAssessment(deps.stdout, detail);
   if (detail.deferred_until) writeLine(deps.stdout, `  deferred until ${detail.deferred_until}`);
   for (const d of detail.decisions) {
     writeLine(deps.stdout, `  ${d.at} ${d.decision} by ${d.by}${d.reason ? `: ${d.reason}` : ''}`);
@@ -158,7 +183,7 @@ export function registerProjectsCommands(program: Command, { deps, act, globals 
   );
   one(
     'publish-retry',
-    'run a failed publishing again (what is published is not sent twice), or check a fixed product dir again',
+    'run a failed publishing again (what is published is not sent twice), check a fixed product dir again, or ask the Architect again after a failed assessment',
   ).action(
     act((id: string, options: { json?: boolean }) =>
       go({ action: 'publish-retry', id, globals: globals(), ...options }),

@@ -2,7 +2,9 @@
  * @module `GET /api/approvals/:id/preview` (any token): what a publishing approval would publish, for the dashboard's
  * approval card. The approval must be of kind `publish`; its project (subject `project`, else its workflow) names the
  * product directory, which is the only path read (nothing from the request): the product's files, its README and
- * listings, and each publisher's plan with the secrets the store lacks (names only; no secret value is read).
+ * listings, and each publisher's plan with the secrets the store lacks (names only; no secret value is read). The
+ * previews are kept per product directory content (`publish/preview-cache.ts`): reopening the card is instant, and a
+ * preview of a directory that changed since says it is stale.
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -12,7 +14,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { idText } from '../../domain/input-policy.js';
 import { PublishPreviewSchema, type PublishPreview } from '../../domain/project-schema.js';
 import { AutodevError } from '../../errors.js';
-import { previewProduct } from '../../publish/preview-product.js';
+import { PreviewCache } from '../../publish/preview-cache.js';
 import { productDirPath } from '../../publish/product-dir.js';
 import type { PublishEndpoints } from '../../publish/publisher.js';
 import type { SecretProvider } from '../../secrets/secret-provider.js';
@@ -30,10 +32,15 @@ export interface PublishPreviewOptions {
   /** The data directory: when given, a project's product directory must be `<data-dir>/projects/<name>/`. */
   dataDir?: string | undefined;
   endpoints?: Partial<PublishEndpoints> | undefined;
+  /** The previews kept per product directory content (one per server; a new one when not given). */
+  cache?: PreviewCache | undefined;
 }
 
 /** The preview of publishing approval `id`; 404 for an unknown approval, 409 for another kind or no product yet. */
-export async function approvalPublishPreview(options: PublishPreviewOptions, id: number): Promise<PublishPreview> {
+export async function approvalPublishPreview(
+  options: PublishPreviewOptions & { cache: PreviewCache },
+  id: number,
+): Promise<PublishPreview> {
   const approval = await getApproval(options.db, id);
   if (approval.kind !== 'publish') {
     throw new AutodevError(
@@ -66,11 +73,17 @@ export async function approvalPublishPreview(options: PublishPreviewOptions, id:
       `project ${projectId}'s product directory ${dir} is gone; rebuild the product before publishing it`,
     );
   }
-  const preview = await previewProduct({ productDir: dir, secrets: options.secrets, endpoints: options.endpoints });
+  const preview = await options.cache.preview({
+    productDir: dir,
+    secrets: options.secrets,
+    endpoints: options.endpoints,
+  });
   return { approval_id: id, project_id: projectId, ...preview };
 }
 
 export const publishPreviewPlugin: FastifyPluginAsyncZod<PublishPreviewOptions> = async (app, options) => {
+  const cached = { ...options, cache: options.cache ?? new PreviewCache() };
+  app.addHook('onClose', () => cached.cache.settled());
   app.get(
     '/approvals/:id/preview',
     {
@@ -83,6 +96,6 @@ export const publishPreviewPlugin: FastifyPluginAsyncZod<PublishPreviewOptions> 
         response: { 200: PublishPreviewSchema, ...errors(400, 401, 404, 409) },
       },
     },
-    async (request) => approvalPublishPreview(options, request.params.id),
+    async (request) => approvalPublishPreview(cached, request.params.id),
   );
 };

@@ -157,6 +157,7 @@ projects.product_dir text
 projects.publications text not null
 projects.created_at bigint not null
 projects.updated_at bigint not null
+projects.assessment text
 proposal_votes.id bigint not null
 proposal_votes.proposal_id bigint not null
 proposal_votes.voter text not null

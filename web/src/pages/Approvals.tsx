@@ -2,10 +2,13 @@
  * @module Approvals: the gates waiting for a human (pending first) with their Markdown body (agent-written, so
  * sanitized), a merge approval's gate results and diff (`MergeRequestView`), approve / reject-with-reason for
  * approvers and admins, and where the workflow went after a decision (with the deployment's outcome when done). A
- * publishing approval shows what would be published (`PublishPreview`); a project approval links to its project.
+ * publishing approval shows what would be published (`PublishPreview`; Approve waits while it is stale) and, once
+ * decided, the project's status and what was published where (`ProjectOutcome`); a project approval links to its
+ * project.
  */
 import { useState } from 'react';
 import type { Approval } from '../../../src/domain/approval-schema.js';
+import type { ProjectDetail } from '../../../src/domain/project-schema.js';
 import type { Story } from '../../../src/domain/story-schema.js';
 import { api, canChange, type Me } from '../api.js';
 import { Markdown } from '../Markdown.js';
@@ -57,6 +60,41 @@ function WorkflowStage({ id }: { id: number }) {
   );
 }
 
+/** A decided product approval: where its project went and, once published, the URL of each target (live). */
+function ProjectOutcome({ id }: { id: string }) {
+  const project = useLoad(
+    () => api<ProjectDetail>(`/api/projects/${id}`),
+    [id],
+    (e) => e.kind.startsWith('project.') || e.kind.startsWith('workflow.') || e.kind.startsWith('task.'),
+  );
+  const p = project.data;
+  if (!p) return null;
+  return (
+    <div className="project-outcome" data-testid={`project-outcome-${id}`}>
+      <p className="muted">
+        Project <Link to={`/projects/${p.id}`}>#{p.id}</Link> is now <Status value={p.status} />
+      </p>
+      {p.publications.length > 0 ? (
+        <ul className="publications">
+          {p.publications.map((pub) => (
+            <li key={pub.target}>
+              <b>{pub.target}</b> <Status value={pub.status} />{' '}
+              {pub.url && /^https?:\/\//i.test(pub.url) ? (
+                <a href={pub.url} target="_blank" rel="noreferrer noopener">
+                  {pub.url}
+                </a>
+              ) : (
+                (pub.url ?? '')
+              )}
+              {pub.error ? <span className="error-text"> {pub.error}</span> : null}
+            </li>
+          ))}
+        </ul>
+      ) : null}
+    </div>
+  );
+}
+
 /** A decided merge approval keeps its evidence one click away; loaded only when opened. */
 function DecidedMergeRequest({ id }: { id: number }) {
   const [open, setOpen] = useState(false);
@@ -90,6 +128,7 @@ function ApprovalCard({
 }) {
   const [reason, setReason] = useState('');
   const [error, setError] = useState<Error>();
+  const [previewStale, setPreviewStale] = useState(false);
   const decide = async (decision: 'approve' | 'reject') => {
     setError(undefined);
     if (decision === 'reject' && reason.trim() === '') {
@@ -124,7 +163,9 @@ function ApprovalCard({
       </p>
       {approval.body ? <Markdown text={approval.body} /> : null}
       {approval.reason ? <p>Reason: {approval.reason}</p> : null}
-      {approval.status !== 'pending' && approval.workflow_id !== null ? (
+      {approval.status !== 'pending' && approval.subject_type === 'project' ? (
+        <ProjectOutcome id={approval.subject_id} />
+      ) : approval.status !== 'pending' && approval.workflow_id !== null ? (
         <WorkflowStage id={approval.workflow_id} />
       ) : null}
       {approval.merge_request_id !== null ? (
@@ -136,7 +177,7 @@ function ApprovalCard({
       ) : null}
       {approval.kind === 'publish' ? (
         approval.status === 'pending' ? (
-          <PublishPreview id={approval.id} />
+          <PublishPreview id={approval.id} onStale={setPreviewStale} />
         ) : (
           <DecidedPublish id={approval.id} />
         )
@@ -155,7 +196,13 @@ function ApprovalCard({
             placeholder="Reason (required to reject; the agent receives it)"
             onChange={(e) => setReason(e.target.value)}
           />
-          <button onClick={() => void decide('approve')}>Approve</button>
+          <button
+            disabled={previewStale}
+            title={previewStale ? 'The preview is stale: wait for the fresh one' : undefined}
+            onClick={() => void decide('approve')}
+          >
+            Approve
+          </button>
           <button className="danger" disabled={reason.trim() === ''} onClick={() => void decide('reject')}>
             Reject
           </button>

@@ -1,11 +1,13 @@
 /**
  * @module Projects: the product pipeline's proposals. `/projects` lists them (status, ratings, estimated tokens;
  * filter by status); `/projects/:id` shows one: problem, audience, the spec (agent-written Markdown, sanitized), the
- * four ratings with their reasons, every decision, the repository and story building it, and what was published
+ * four ratings with their reasons and who gave each (the PM the market, the Architect the rest), the Architect's
+ * assessment (verdict, estimate, approach, concerns; pending or failed with why, and asked again), every decision, the repository and story building it, and what was published
  * where. Approvers and admins approve, reject (a reason is required) or defer (notes, an optional date) a proposal.
  */
 import { useState } from 'react';
 import type {
+  ProjectAssessment,
   ProjectDetail,
   ProjectList,
   ProjectRatings,
@@ -36,16 +38,94 @@ const isProjectEvent = (kind: string) =>
 
 const tokens = (n: number) => new Intl.NumberFormat().format(n);
 
-/** The four scores in one line: `market 7 · feasibility 8 · effort 5 · risk 6`. */
+const RATERS = { pm: 'PM', architect: 'Architect' } as const;
+
+/** The four scores in one line: `market 7 · feasibility 8 · effort 5 · risk 6` (`—` while the Architect's is out). */
 function RatingLine({ ratings }: { ratings: ProjectRatings }) {
   return (
     <span className="rating-line">
-      {RATINGS.map((name) => (
-        <span key={name} title={ratings[name].reason}>
-          {name} <b>{ratings[name].score}</b>
-        </span>
-      ))}
+      {RATINGS.map((name) => {
+        const rating = ratings[name];
+        return (
+          <span
+            key={name}
+            title={rating ? `${RATERS[rating.by]}: ${rating.reason}` : "awaiting the Architect's rating"}
+          >
+            {name} <b>{rating ? rating.score : '—'}</b>
+          </span>
+        );
+      })}
     </span>
+  );
+}
+
+/** The Architect's assessment: pending, failed (why, and ask again), or its verdict, estimate, approach, concerns. */
+function Assessment({
+  project,
+  assessment: a,
+  canAct,
+  onDone,
+}: {
+  project: ProjectDetail;
+  assessment: ProjectAssessment;
+  canAct: boolean;
+  onDone: () => void;
+}) {
+  const {
+    error,
+    busy,
+    run: askAgain,
+  } = useSend(async () => {
+    await api(`/api/projects/${project.id}/publish-retry`, { method: 'POST' });
+    onDone();
+  });
+  return (
+    <section className="card assessment" data-testid="assessment">
+      <h2>Architect's assessment</h2>
+      {a.status === 'pending' ? (
+        <p className="muted">The Architect is assessing the spec; the decision opens when its assessment is in.</p>
+      ) : null}
+      {a.status === 'none' ? (
+        <p className="muted">Proposed before the Architect's step: the PM rated all four.</p>
+      ) : null}
+      {a.status === 'failed' ? (
+        <>
+          <p role="alert" className="error-text">
+            The assessment failed: {a.error}
+          </p>
+          {canAct ? (
+            <button disabled={busy} onClick={() => void askAgain()}>
+              Ask the Architect again
+            </button>
+          ) : null}
+          <ErrorNote error={error} />
+        </>
+      ) : null}
+      {a.status === 'done' ? (
+        <>
+          <p>
+            <Status value={a.verdict ?? 'unknown'} /> by {a.by} {a.at ? `· ${time(a.at)}` : ''}
+          </p>
+          {a.estimate ? (
+            <p>
+              Estimate: {a.estimate.duration}, about {tokens(a.estimate.tokens)} tokens
+            </p>
+          ) : null}
+          {a.concerns.length > 0 ? (
+            <ul className="concerns">
+              {a.concerns.map((c, index) => (
+                <li key={index} className="prose">
+                  {c}
+                </li>
+              ))}
+            </ul>
+          ) : (
+            <p className="muted">No concerns.</p>
+          )}
+          {a.approach ? <Markdown text={a.approach} /> : null}
+        </>
+      ) : null}
+    </section>
   );
 }
 
@@ -228,7 +308,10 @@ function ProjectPage({ id, me }: { id: number; me: Me | null }) {
             <dt>Targets</dt>
             <dd>{p.targets.join(', ') || '—'}</dd>
             <dt>Estimated cost</dt>
-            <dd>{tokens(p.estimated_tokens)} tokens</dd>
+            <dd>
+              {tokens(p.estimated_tokens)} tokens (PM)
+              {p.assessment.estimate ? ` · ${tokens(p.assessment.estimate.tokens)} tokens (Architect)` : ''}
+            </dd>
             <dt>Proposed by</dt>
             <dd>
               {p.proposed_by} · {time(p.created_at)}
@@ -260,7 +343,9 @@ function ProjectPage({ id, me }: { id: number; me: Me | null }) {
               </>
             ) : null}
           </dl>
-          {p.status === 'proposed' && canChange(me) ? <DecideProject project={p} onDone={project.reload} /> : null}
+          {p.status === 'proposed' && p.assessment.status !== 'pending' && canChange(me) ? (
+            <DecideProject project={p} onDone={project.reload} />
+          ) : null}
           {p.status === 'deferred' && canChange(me) ? <BringBack project={p} onDone={project.reload} /> : null}
           <h2>Idea</h2>
           <p className="prose">{p.idea}</p>
@@ -270,13 +355,25 @@ function ProjectPage({ id, me }: { id: number; me: Me | null }) {
           <p className="prose">{p.audience}</p>
           <h2>Ratings</h2>
           <ul className="ratings" data-testid="ratings">
-            {RATINGS.map((name) => (
-              <li key={name}>
-                <b>{name}</b> <span className="score">{p.ratings[name].score}/10</span>
-                <span className="muted"> {p.ratings[name].reason}</span>
-              </li>
-            ))}
+            {RATINGS.map((name) => {
+              const rating = p.ratings[name];
+              return (
+                <li key={name} data-testid={`rating-${name}`}>
+                  <b>{name}</b>{' '}
+                  {rating ? (
+                    <>
+                      <span className="score">{rating.score}/10</span>{' '}
+                      <span className="rater">by {RATERS[rating.by]}</span>
+                      <span className="muted"> {rating.reason}</span>
+                    </>
+                  ) : (
+                    <span className="muted">awaiting the Architect</span>
+                  )}
+                </li>
+              );
+            })}
           </ul>
+          <Assessment project={p} assessment={p.assessment} canAct={canChange(me)} onDone={project.reload} />
           <h2>Spec</h2>
           <Markdown text={p.spec_markdown} />
           <h2>Decisions</h2>
