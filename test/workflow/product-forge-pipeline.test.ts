@@ -27,6 +27,7 @@ import { workflowDeps } from '../../src/workflow/workflow-deps.js';
 import { gitOutput } from '../../src/workspace/git.js';
 import { DIALECTS, ONE_DIALECT, useTestDatabase } from '../support/dialects.js';
 import { bareGit } from '../support/forge-stand-in-http.js';
+import { ASSESSMENT } from '../support/project-fixtures.js';
 import { GitHubStandIn } from '../support/github-stand-in.js';
 import { GitLabStandIn } from '../support/gitlab-stand-in.js';
 import {
@@ -117,7 +118,7 @@ const CASES: [string, string, ForgeUnderTest][] = [
 
 let counter = 0;
 
-/** The PM's `build_product` result (stands for the agent's; `completeWithGates` checks it against the contract). */
+/** The PM's `build_product` result (the Architect rates the rest; stands for the agent's; `completeWithGates` checks it against the contract). */
 function proposal(name: string) {
   return {
     status: 'done',
@@ -129,9 +130,6 @@ function proposal(name: string) {
     spec_markdown: '# Slugger\n\n`slugify(text)` as an npm package.',
     ratings: {
       market: { score: 5, reason: 'Small but steady' },
-      feasibility: { score: 10, reason: 'One function' },
-      effort: { score: 9, reason: 'An hour' },
-      risk: { score: 8, reason: 'Little can go wrong' },
     },
     targets: ['npm'],
     estimated_tokens: 50_000,
@@ -229,6 +227,7 @@ describe.each(CASES)('%s: a product on its own project in the forge (%s)', (dial
       createdBy: 'cli:a',
     });
     await complete('build_product', proposal(name));
+    await complete('evaluate_feasibility', ASSESSMENT);
     const [project] = await listProjects(t.handle.db, { status: 'proposed' });
     await decideApproval(t.handle.db, deps, {
       id: (await pendingApproval('project')).id,
