@@ -236,6 +236,12 @@ export const ERRORS = {
     exitCode: 1,
     doc: 'This process waits for `autodev db migrate` to bring the database to its schema; only /health and /ready answer.',
   },
+  // Agent processes on their own disks (issue 17): a repository this process cannot clone.
+  REPOSITORY_NOT_ON_THIS_DISK: {
+    status: 409,
+    exitCode: 1,
+    doc: 'A repository without a remote lives on one machine; share its data dir with this process or register it with a remote (GitLab/GitHub).',
+  },
 } as const satisfies Record<string, { status: number; exitCode: number; doc: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -7,8 +7,12 @@ import type { Task } from '../queue/task-record.js';
 import { carryOutMerge } from '../workflow/merge-step.js';
 import { workflowDeps } from '../workflow/workflow-deps.js';
 import type { AgentRuntimeDeps } from './run-agent-task.js';
+import { taskRepository } from './task-repository.js';
 
 export async function runMergeTask(deps: AgentRuntimeDeps, task: Task, context: TaskContext): Promise<HandlerOutcome> {
+  // The task branch and the default branch as the forge has them, in this process's working copy (maybe a fresh
+  // clone: the merge may run on another disk than the sessions did).
+  if (task.repoId !== null) await taskRepository(deps, task.repoId);
   const workflow = workflowDeps(deps.queue, deps.settings.workflow.max_fix_rounds);
   const step = await carryOutMerge(workflow, { dataDir: deps.dataDir, env: deps.env }, task, context.holder.workerId);
   if (context.signal.aborted) throw context.signal.reason ?? new Error('aborted');

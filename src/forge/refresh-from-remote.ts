@@ -11,12 +11,7 @@ import { forgeRepository } from './forge-clients.js';
 import { forgeRemoteSettings, forgeToken } from './forge-remote-settings.js';
 import { gitCredentialEnv, hasUrlCredentials } from './git-credential-env.js';
 import type { RepositoryRow } from './repositories.js';
-
-/** The user name each forge expects beside a token over git HTTP, and the scope a fetch needs. */
-const GIT_USER = {
-  gitlab: { user: 'oauth2', scope: 'read_repository' },
-  github: { user: 'x-access-token', scope: 'repo' },
-};
+import { FORGE_GIT_USER } from './working-copy.js';
 
 /**
  * Fetches the remote's default branch into the clone cache's branch of that name (forced: the remote is the truth);
@@ -36,7 +31,7 @@ export async function refreshDefaultBranchFromRemote(
         `from ${settings.tokenEnv})`,
     );
   }
-  const { user, scope } = GIT_USER[row.forge];
+  const { user, scope } = FORGE_GIT_USER[row.forge];
   const token = forgeToken(context, settings, row.name, scope);
   const branch = row.default_branch;
   // `--update-head-ok`: the cache's checkout is never worked in (worktrees are made from its refs), so moving the
