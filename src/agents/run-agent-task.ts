@@ -521,7 +521,7 @@ async function runSession(
       result,
       onComplete: async (tx) => {
         // A workflow's task moves its workflow on in the transaction that completes it.
-        const workflow = workflowDeps(deps.queue, deps.settings.workflow.max_fix_rounds);
+        const workflow = workflowDeps(deps.queue, deps.settings.workflow.max_fix_rounds, deps.dataDir);
         await onWorkflowTaskCompleted(tx, workflow, task, result, context.holder.workerId, gate?.verdict);
         // What the task taught (an analysis, a review's lessons, why a round failed) goes to the swarm's memory.
         await rememberLearnings(tx, learningsFromTask(task, result, gate?.verdict), {

@@ -99,7 +99,7 @@ export async function runDeployTask(deps: AgentRuntimeDeps, task: Task, context:
   return {
     result,
     onComplete: async (tx) => {
-      const workflow = workflowDeps(deps.queue, deps.settings.workflow.max_fix_rounds);
+      const workflow = workflowDeps(deps.queue, deps.settings.workflow.max_fix_rounds, deps.dataDir);
       await onWorkflowTaskCompleted(tx, workflow, task, result, context.holder.workerId);
     },
   };

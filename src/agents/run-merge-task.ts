@@ -13,7 +13,7 @@ export async function runMergeTask(deps: AgentRuntimeDeps, task: Task, context: 
   // The task branch and the default branch as the forge has them, in this process's working copy (maybe a fresh
   // clone: the merge may run on another disk than the sessions did).
   if (task.repoId !== null) await taskRepository(deps, task.repoId);
-  const workflow = workflowDeps(deps.queue, deps.settings.workflow.max_fix_rounds);
+  const workflow = workflowDeps(deps.queue, deps.settings.workflow.max_fix_rounds, deps.dataDir);
   const step = await carryOutMerge(workflow, { dataDir: deps.dataDir, env: deps.env }, task, context.holder.workerId);
   if (context.signal.aborted) throw context.signal.reason ?? new Error('aborted');
   const { onComplete } = step;

@@ -1,8 +1,9 @@
 /**
  * @module This process's working copy of a repository: where its agents' clones are made from, where task branches
  * live between sessions and where pushes to the forge start. A GitLab/GitHub repository with a remote is worked on
- * from `repositories.location` when that clone is on this disk (the process that registered it, or a shared volume),
- * else from this process's own clone cache (`<data-dir>/clones/<id>`), cloned from `remote_url` on first use. Before
+ * from this process's own clone cache (`<data-dir>/clones/<id>`; the registrar's is its own, private to its data
+ * dir), cloned from `remote_url` on first use (a location registered outside any clone cache, e.g. a checkout on a
+ * shared volume, is used as is while it is on this disk). Before
  * work, `syncWorkingCopy` fetches the remote (the token only in git's environment: `git-credential-env.ts`): the
  * default branch is set to the remote's (merges happen in the forge) and each swarm task branch (`autodev/...`) is
  * created or fast-forwarded to what another process pushed (a diverged local branch is left alone). The agent runtime
@@ -38,13 +39,22 @@ function isGitCheckout(dir: string): boolean {
   return fs.existsSync(path.join(dir, '.git'));
 }
 
+/** `<some data dir>/clones/<id>`: the clone cache of the process that registered the repository (its private copy). */
+function isCloneCacheOf(location: string, repoId: number): boolean {
+  return path.basename(location) === String(repoId) && path.basename(path.dirname(location)) === 'clones';
+}
+
 /**
- * The path this process works on `row` from (no network, no check that a clone is there yet): the registered
- * location when it is on this disk or the repository has no remote, else this process's clone cache.
+ * The path this process works on `row` from (no network, no check that a clone is there yet). Without a remote: the
+ * registered location. With one: this process's clone cache, since a clone cache is private to its data dir (the
+ * registrar's `<its data dir>/clones/<id>` is used only by processes with that data dir: then it is this path);
+ * a location registered elsewhere (a checkout on a shared volume) is used as is while it is on this disk.
  */
 export function workingCopyPath(row: RepositoryRow, dataDir: string): string {
-  if (!hasForgeRemote(row) || isGitCheckout(row.location)) return row.location;
-  return cloneCachePath(dataDir, row.id);
+  if (!hasForgeRemote(row)) return row.location;
+  const own = cloneCachePath(dataDir, row.id);
+  if (path.resolve(row.location) === path.resolve(own) || isCloneCacheOf(row.location, row.id)) return own;
+  return isGitCheckout(row.location) ? row.location : own;
 }
 
 /** The environment a git command talking to `row`'s remote runs with: the token through the env-only helper. */

@@ -64,9 +64,15 @@ describe('an agent process on its own disk works from its own clone of the remot
     const diskA = path.join(dir, 'disk-a');
     const diskB = path.join(dir, 'disk-b');
     const registered = await cloneForTest(gitlab.remoteUrl(project), TOKEN, cloneCachePath(diskA, 7));
-    const onB = row(path.join(dir, 'disk-c-not-here', 'clones', '7'), project);
+    const onB = row(registered, project);
+    // A's clone cache is A's: B works from its own, though A's is on this machine's disk here.
     expect(workingCopyPath(onB, diskB)).toBe(cloneCachePath(diskB, 7));
-    expect(workingCopyPath(row(registered, project), diskB)).toBe(registered);
+    expect(workingCopyPath(onB, diskA)).toBe(registered);
+    expect(workingCopyPath(row(path.join(dir, 'gone', 'clones', '7'), project), diskB)).toBe(cloneCachePath(diskB, 7));
+    // A checkout registered outside any clone cache (a shared volume) is used as is while it is there.
+    const shared = await cloneForTest(gitlab.remoteUrl(project), TOKEN, path.join(dir, 'shared-volume', 'app'));
+    expect(workingCopyPath(row(shared, project), diskB)).toBe(shared);
+    expect(workingCopyPath(row(path.join(dir, 'no-volume', 'app'), project), diskB)).toBe(cloneCachePath(diskB, 7));
 
     // A's builder pushed its task branch.
     const first = await commitOnBranch(registered, 'autodev/1-feature', { 'a.txt': 'a\n' }, 'feature');
