@@ -10,7 +10,8 @@
  * each pushed task-branch head's pipeline passed. A GitLab delivery to the webhook process starts the story; the spec
  * and the merge are approved over the dashboard's HTTP API; the merge happens in the forge. Checked: the merge commit
  * on the remote's `main` holds the builder's work, each agent process worked from its own clone, and the dashboard's
- * SSE stream (read from the start of the log) showed every event of the events table once, in log order.
+ * SSE stream (read from the start of the log) showed every event of the events table once, in log order; the
+ * dashboard shows the merge request's diff from its own clone, fetched from the forge.
  */
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -260,6 +261,12 @@ describe.each(DIALECTS.filter((d) => d === 'postgres'))('%s: the compose layout,
       expect(parents[2]).toBe(mergeRequest.head_sha);
       expect((await bareGit(state.bare, ['show', `${main}:sum.mjs`])).stdout).toBe(SUM);
       expect(gitlab.project(PROJECT).mergeRequests.map((mr) => mr.state)).toEqual(['merged']);
+      // The dashboard shows the merge request's diff from its own clone, fetched from the forge (it never ran a task).
+      const view = (await call('GET', `/api/merge-requests/${mergeRequest.id}`)) as {
+        diff: { text: string | null; error: string | null };
+      };
+      expect(view.diff.error).toBeNull();
+      expect(view.diff.text).toContain('+  return a + b;');
 
       // The story's tasks, one of each type, each run by its role's process; every one that names the repository
       // (all but the PM's user story) was worked from that process's own clone of the remote, in its own data dir.
