@@ -26,7 +26,7 @@ import type { RepositoryRow } from './repositories.js';
 type RemoteRow = RepositoryRow & { forge: 'gitlab' | 'github'; remote_url: string };
 
 /** The user name each forge expects beside a token over git HTTP, and the scope a fetch needs. */
-export const FORGE_GIT_USER = {
+const FORGE_GIT_USER = {
   gitlab: { user: 'oauth2', scope: 'read_repository' },
   github: { user: 'x-access-token', scope: 'repo' },
 } as const;
