@@ -242,6 +242,12 @@ export const ERRORS = {
     exitCode: 2,
     doc: 'The forge already has a project of that name that Auto-Dev did not make; rename or remove it.',
   },
+  // Agent processes on their own disks (issue 17): a repository this process cannot clone.
+  REPOSITORY_NOT_ON_THIS_DISK: {
+    status: 409,
+    exitCode: 1,
+    doc: 'A repository without a remote lives on one machine; share its data dir with this process or register it with a remote (GitLab/GitHub).',
+  },
 } as const satisfies Record<string, { status: number; exitCode: number; doc: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;

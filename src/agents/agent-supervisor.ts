@@ -44,10 +44,13 @@ export const PROVIDER_RECHECK_MS = 3_000;
  * The queue's dead-letter hook for agent workers: a dead-lettered workflow task moves its workflow to a human, with
  * the branch its work is on (so a resume continues it).
  */
-export function agentDeadLetterHook(deps: Pick<AgentRuntimeDeps, 'queue' | 'settings'>, actor: string): DeadLetterHook {
+export function agentDeadLetterHook(
+  deps: Pick<AgentRuntimeDeps, 'queue' | 'settings'> & { dataDir?: string },
+  actor: string,
+): DeadLetterHook {
   return async (tx, task, error) => {
     if (task.workflowId === null) return;
-    const branch = await taskWorkBranch(tx, task);
+    const branch = await taskWorkBranch(tx, task, deps.dataDir);
     const workflow = workflowDeps(deps.queue, deps.settings.workflow.max_fix_rounds);
     await onWorkflowTaskDeadLettered(tx, workflow, task, error, actor, branch);
   };

@@ -6,6 +6,7 @@
  */
 import path from 'node:path';
 import { isAutodevError } from '../errors.js';
+import { workingCopyPath } from '../forge/working-copy.js';
 import { saveLeftoverClone } from '../workspace/worktrees.js';
 import type { AgentRuntimeDeps } from './run-agent-task.js';
 import { saveOptionsFor } from './sandbox-policy.js';
@@ -18,7 +19,7 @@ export async function closeLostAttempts(deps: AgentRuntimeDeps, taskIds: readonl
     const task = await db
       .selectFrom('tasks')
       .innerJoin('repositories', 'repositories.id', 'tasks.repo_id')
-      .select(['repositories.name', 'repositories.location', 'repositories.default_branch'])
+      .selectAll('repositories')
       .where('tasks.id', '=', taskId)
       .executeTakeFirst();
     let saved: string | null = null;
@@ -26,7 +27,8 @@ export async function closeLostAttempts(deps: AgentRuntimeDeps, taskIds: readonl
       try {
         const wip = await saveLeftoverClone(
           {
-            repoPath: task.location,
+            // The working copy this process's clones are made from (its own clone cache on a disk of its own).
+            repoPath: workingCopyPath(task, deps.dataDir),
             baseDir: path.join(deps.dataDir, 'worktrees', task.name),
             taskId,
             baseBranch: task.default_branch,

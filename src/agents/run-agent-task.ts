@@ -44,8 +44,8 @@ import { publishGateVerdict } from './publish-gate-verdict.js';
 import type { PublishEndpoints } from '../publish/publisher.js';
 import { writeResultToForge } from './forge-writes.js';
 import { forgeClientFor } from '../forge/forge-clients.js';
-import { refreshDefaultBranchFromRemote } from '../forge/refresh-from-remote.js';
 import { runTaskGates } from './run-gates.js';
+import { publishTaskBranch, taskRepository } from './task-repository.js';
 import { createMemoryService } from '../memory/memory-service.js';
 import { openMemoryChannel, sessionNoteView, type MemoryChannel } from '../memory/memory-channel.js';
 import { notesForTask } from '../memory/task-memory.js';
@@ -165,16 +165,10 @@ async function prepareWorkspace(deps: AgentRuntimeDeps, role: Role, task: Task) 
     await mkdir(scratch, { recursive: true });
     return { cwd: scratch, worktree: undefined, repo: undefined, readOnly };
   }
-  const repo = await deps.queue.handle.db
-    .selectFrom('repositories')
-    .selectAll()
-    .where('id', '=', task.repoId)
-    .executeTakeFirst();
+  // This process's working copy, synced with the forge first (cloned into its own clone cache when the registered
+  // clone is on another disk; the token only in git's environment, never the session's).
+  const repo = await taskRepository(deps, task.repoId);
   if (!repo) throw new Error(`task ${task.id} names repository ${task.repoId}, which is not registered`);
-  // An analysis reads the remote as it is now: the clone cache's default branch is fetched first (the token only in
-  // this git process's environment, never the session's).
-  if (task.type === 'analyze_repo')
-    await refreshDefaultBranchFromRemote(repo, { dataDir: deps.dataDir, env: deps.env });
   const payload = task.payload as { title?: unknown; branch?: unknown; ref?: unknown };
   const title = typeof payload.title === 'string' ? payload.title : task.type;
   const ref =
@@ -406,6 +400,21 @@ async function runSession(
   // Never lose work: whatever happened, the worktree's changes are committed on the task branch.
   const wip =
     workspace.worktree && !workspace.readOnly ? await saveWork(deps, workspace.worktree, task, outcome) : undefined;
+  // ...and on the forge's remote, where the next task's process (maybe on another disk) fetches it from: a branch with
+  // work of its own beyond its base (a PM's or a tester's session that committed nothing pushes no branch).
+  let pushError: unknown;
+  const hasOwnWork =
+    wip &&
+    workspace.worktree?.branch &&
+    wip.commit !== (await resolveCommit(workspace.worktree.repoPath, `refs/heads/${workspace.worktree.baseBranch}`));
+  if (hasOwnWork && workspace.worktree?.branch && workspace.repo) {
+    try {
+      await publishTaskBranch(deps, workspace.repo, workspace.worktree.branch);
+    } catch (error) {
+      pushError = error;
+      deps.logger.warn({ err: error, task: task.id }, 'the task branch was not pushed to the forge');
+    }
+  }
 
   if (outcome.status === 'rate_limited') {
     // The model never worked on it: the instructions go to the next session (the fallback's, or after the reset).
@@ -430,6 +439,7 @@ async function runSession(
     );
   }
   if (outcome.status === 'failed') throw new Error(`${provider} session failed: ${outcome.error ?? 'no reason given'}`);
+  if (pushError) throw pushError;
 
   if (unsubmitted || !submitted) throw new Error(unsubmitted ?? 'the session ended without a result');
   const checked = validateResult(task.type, submitted.result);
@@ -511,7 +521,7 @@ async function runSession(
       result,
       onComplete: async (tx) => {
         // A workflow's task moves its workflow on in the transaction that completes it.
-        const workflow = workflowDeps(deps.queue, deps.settings.workflow.max_fix_rounds);
+        const workflow = workflowDeps(deps.queue, deps.settings.workflow.max_fix_rounds, deps.dataDir);
         await onWorkflowTaskCompleted(tx, workflow, task, result, context.holder.workerId, gate?.verdict);
         // What the task taught (an analysis, a review's lessons, why a round failed) goes to the swarm's memory.
         await rememberLearnings(tx, learningsFromTask(task, result, gate?.verdict), {

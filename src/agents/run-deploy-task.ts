@@ -13,6 +13,7 @@ import { runDeploy, type DeployRecord } from '../gates/deploy-command.js';
 import { onWorkflowTaskCompleted } from '../workflow/advance-workflow.js';
 import { workflowDeps } from '../workflow/workflow-deps.js';
 import { cleanStoryWorkspaces } from './clean-story-workspaces.js';
+import { taskRepository } from './task-repository.js';
 import type { AgentRuntimeDeps } from './run-agent-task.js';
 import { hiddenPathsFor } from './sandbox-policy.js';
 import { environmentProvider } from '../secrets/environment-provider.js';
@@ -42,11 +43,8 @@ function defaultSecretStore(deps: AgentRuntimeDeps): SecretStore {
 }
 
 export async function runDeployTask(deps: AgentRuntimeDeps, task: Task, context: TaskContext): Promise<HandlerOutcome> {
-  const db = deps.queue.handle.db;
-  const repo =
-    task.repoId === null
-      ? undefined
-      : await db.selectFrom('repositories').selectAll().where('id', '=', task.repoId).executeTakeFirst();
+  // This process's working copy, with the default branch as the forge merged it.
+  const repo = task.repoId === null ? undefined : await taskRepository(deps, task.repoId);
   const payload = task.payload as { sha?: unknown };
   let record: DeployRecord;
   if (!repo) {
@@ -101,7 +99,7 @@ export async function runDeployTask(deps: AgentRuntimeDeps, task: Task, context:
   return {
     result,
     onComplete: async (tx) => {
-      const workflow = workflowDeps(deps.queue, deps.settings.workflow.max_fix_rounds);
+      const workflow = workflowDeps(deps.queue, deps.settings.workflow.max_fix_rounds, deps.dataDir);
       await onWorkflowTaskCompleted(tx, workflow, task, result, context.holder.workerId);
     },
   };

@@ -9,6 +9,7 @@
 import type { Kysely } from 'kysely';
 import type { ForgeClientContext } from '../forge/forge-client.js';
 import { forgeClientFor } from '../forge/forge-clients.js';
+import { workingCopyPath } from '../forge/working-copy.js';
 import { repositorySettings, type RepositoryRow } from '../forge/repositories.js';
 import { lintGateVerdict, runLintGate } from '../gates/lint-gate.js';
 import {
@@ -69,8 +70,10 @@ function refOf(task: Task, repo: RepositoryRow): string {
 export async function runTaskGates(deps: GateRunDeps, task: Task): Promise<GateRun | undefined> {
   if (task.repoId === null) return undefined;
   if (task.type !== 'run_tests' && task.type !== 'security_scan' && task.type !== 'review_mr') return undefined;
-  const repo = await deps.db.selectFrom('repositories').selectAll().where('id', '=', task.repoId).executeTakeFirst();
-  if (!repo) return undefined;
+  const row = await deps.db.selectFrom('repositories').selectAll().where('id', '=', task.repoId).executeTakeFirst();
+  if (!row) return undefined;
+  // The working copy the session's checkout came from (this process's own clone when the registered one is elsewhere).
+  const repo = deps.forge ? { ...row, location: workingCopyPath(row, deps.forge.context.dataDir) } : row;
   const ref = refOf(task, repo);
   const sandbox = {
     repoPath: repo.location,

@@ -38,7 +38,7 @@ function completing(deps: AgentRuntimeDeps, task: Task, context: TaskContext, re
   return {
     result,
     onComplete: async (tx: Parameters<NonNullable<HandlerOutcome['onComplete']>>[0]) => {
-      const workflow = workflowDeps(deps.queue, deps.settings.workflow.max_fix_rounds);
+      const workflow = workflowDeps(deps.queue, deps.settings.workflow.max_fix_rounds, deps.dataDir);
       await onWorkflowTaskCompleted(tx, workflow, task, result, context.holder.workerId);
     },
   } satisfies HandlerOutcome;

@@ -1,14 +1,19 @@
 /**
  * @module The one place a repository's forge client is chosen: a registry of client factories keyed by forge kind
  * (`local`, `gitlab`, `github` built in; `registerForgeClient` adds or replaces one), and `forgeClientFor(row, context)`.
+ * `forgeRepository` (what a client sees of a row) lives in `forge-repository.ts` and is re-exported here.
  */
 import { AutodevError } from '../errors.js';
 import type { ForgeKind } from '../store/schema.js';
-import type { ForgeClient, ForgeClientContext, ForgeClientFactory, ForgeRepository } from './forge-client.js';
+import type { ForgeClient, ForgeClientContext, ForgeClientFactory } from './forge-client.js';
 import { githubClientFactory } from './github-client.js';
 import { gitlabClientFactory } from './gitlab-client.js';
 import { localForgeClientFactory } from './local-forge-client.js';
-import { repositorySettings, type RepositoryRow } from './repositories.js';
+import { forgeRepository } from './forge-repository.js';
+import type { RepositoryRow } from './repositories.js';
+import { workingCopyPath } from './working-copy.js';
+
+export { forgeRepository };
 
 const FACTORIES = new Map<ForgeKind, ForgeClientFactory>([
   ['local', localForgeClientFactory],
@@ -21,28 +26,10 @@ export function registerForgeClient(kind: ForgeKind, factory: ForgeClientFactory
   FACTORIES.set(kind, factory);
 }
 
-/** What a client sees of a repository row. */
-export function forgeRepository(row: RepositoryRow): ForgeRepository {
-  let settings: Record<string, unknown> = {};
-  try {
-    const parsed: unknown = JSON.parse(row.settings);
-    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) settings = parsed as Record<string, unknown>;
-  } catch {
-    // A row with unreadable settings gets none; `repositorySettings` says the same.
-  }
-  return {
-    id: row.id,
-    name: row.name,
-    kind: row.forge,
-    localPath: row.location,
-    remoteUrl: row.remote_url,
-    defaultBranch: row.default_branch,
-    mergeMethod: repositorySettings(row).merge_method ?? 'merge',
-    settings,
-  };
-}
-
-/** The client of `row`'s forge; FORGE_UNAVAILABLE when no client of its kind is registered. */
+/**
+ * The client of `row`'s forge; FORGE_UNAVAILABLE when no client of its kind is registered. Its local clone is this
+ * process's working copy (`working-copy.ts`): the registered location when it is on this disk, else its clone cache.
+ */
 export function forgeClientFor(row: RepositoryRow, context: ForgeClientContext): ForgeClient {
   const factory = FACTORIES.get(row.forge);
   if (!factory) {
@@ -51,5 +38,5 @@ export function forgeClientFor(row: RepositoryRow, context: ForgeClientContext):
       `repository ${row.name} is on ${row.forge}, and this Auto-Dev has no ${row.forge} client`,
     );
   }
-  return factory(forgeRepository(row), context);
+  return factory(forgeRepository({ ...row, location: workingCopyPath(row, context.dataDir) }), context);
 }

@@ -183,7 +183,10 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       await api.register(sessionsPlugin, { db: deps.handle.db });
       await api.register(approvalsPlugin, { queue: deps.queue, maxFixRounds: deps.maxFixRounds ?? 3 });
       await api.register(projectsPlugin, { queue: deps.queue, maxFixRounds: deps.maxFixRounds ?? 3 });
-      await api.register(mergeRequestsPlugin, { db: deps.handle.db });
+      await api.register(mergeRequestsPlugin, {
+        db: deps.handle.db,
+        forge: deps.dataDir ? { dataDir: deps.dataDir, env: deps.env ?? process.env } : undefined,
+      });
       await api.register(storiesPlugin, { queue: deps.queue, maxFixRounds: deps.maxFixRounds ?? 3 });
       await api.register(storyBoardPlugin, { queue: deps.queue });
       await api.register(reposPlugin, {

@@ -11,6 +11,7 @@ import { AutodevError } from '../errors.js';
 import { recordEvent } from '../events/record-event.js';
 import { openApproval } from './open-approval.js';
 import { LocalForgeClient } from '../forge/local-forge-client.js';
+import { workingCopyPath } from '../forge/working-copy.js';
 import { forgeRepository } from '../forge/forge-clients.js';
 import { recordMergeRequestOpened } from '../forge/merge-request-records.js';
 import type { Task } from '../queue/task-record.js';
@@ -45,6 +46,12 @@ export interface WorkflowDeps {
    * repository's forge (workflows without a repository, tests).
    */
   merge?: MergeExecutor;
+  /**
+   * This process's data dir (agent processes): the merge request's head and target are read from its working copy
+   * of the repository (`forge/working-copy.ts`), where the gates just read the branch; without it, from the
+   * registered location.
+   */
+  dataDir?: string;
 }
 
 /** Who the workflow's own steps are created by (`tasks.created_by`). */
@@ -405,7 +412,8 @@ async function openMergeRequest(tx: Kysely<Database>, deps: WorkflowDeps, row: W
   // A merge executor stands in for the forge entirely: no merge request either.
   if (deps.merge || row.repo_id === null || !state.branch) return;
   const repo = await tx.selectFrom('repositories').selectAll().where('id', '=', row.repo_id).executeTakeFirstOrThrow();
-  const clone = new LocalForgeClient({ ...forgeRepository(repo), remoteUrl: null });
+  const location = deps.dataDir === undefined ? repo.location : workingCopyPath(repo, deps.dataDir);
+  const clone = new LocalForgeClient({ ...forgeRepository({ ...repo, location }), remoteUrl: null });
   const opened = await clone.openMergeRequest({
     sourceBranch: state.branch,
     title: state.title,

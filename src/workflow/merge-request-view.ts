@@ -9,7 +9,9 @@ import type { Kysely } from 'kysely';
 import { z } from 'zod';
 import { AutodevError } from '../errors.js';
 import { forgeRepository } from '../forge/forge-clients.js';
+import type { ForgeClientContext } from '../forge/forge-client.js';
 import { LocalForgeClient } from '../forge/local-forge-client.js';
+import { syncWorkingCopy, workingCopyPath } from '../forge/working-copy.js';
 import type { MergeRequestRow } from '../forge/merge-request-records.js';
 import type { RepositoryRow } from '../forge/repositories.js';
 import type { Database, TaskRow } from '../store/schema.js';
@@ -350,7 +352,24 @@ export function readDiff(
   });
 }
 
-async function diffOf(repo: RepositoryRow | undefined, mr: MergeRequestRow): Promise<MergeRequestView['diff']> {
+/**
+ * The diff from this process's working copy of the repository (`forge/working-copy.ts`). With a forge context, a diff
+ * that fails there (the dashboard never fetched the branch, or has no clone yet on its disk) is read again after the
+ * working copy is synced with the forge's remote.
+ */
+async function diffOf(
+  repo: RepositoryRow | undefined,
+  mr: MergeRequestRow,
+  forge: ForgeClientContext | undefined,
+): Promise<MergeRequestView['diff']> {
+  if (!repo || !forge) return diffFrom(repo, mr);
+  const first = await diffFrom({ ...repo, location: workingCopyPath(repo, forge.dataDir) }, mr);
+  if (first.error === null || repo.remote_url === null || repo.forge === 'local') return first;
+  const synced = await syncWorkingCopy(repo, forge).catch(() => undefined);
+  return synced ? diffFrom(synced, mr) : first;
+}
+
+async function diffFrom(repo: RepositoryRow | undefined, mr: MergeRequestRow): Promise<MergeRequestView['diff']> {
   // The commits the gates passed on (they stay after the merge and after the branch moves); else the branches.
   const recorded = mr.target_sha !== null && mr.head_sha !== null;
   const base = recorded ? mr.target_sha! : mr.target_branch;
@@ -379,7 +398,11 @@ async function diffOf(repo: RepositoryRow | undefined, mr: MergeRequestRow): Pro
 }
 
 /** The merge request `id` with its diff, notes and gates; MERGE_REQUEST_NOT_FOUND when there is none. */
-export async function mergeRequestView(db: Kysely<Database>, id: number): Promise<MergeRequestView> {
+export async function mergeRequestView(
+  db: Kysely<Database>,
+  id: number,
+  forge?: ForgeClientContext,
+): Promise<MergeRequestView> {
   const mr = await db.selectFrom('merge_requests').selectAll().where('id', '=', id).executeTakeFirst();
   if (!mr) throw new AutodevError('MERGE_REQUEST_NOT_FOUND', `no merge request has id ${id}`);
   const repo = await db.selectFrom('repositories').selectAll().where('id', '=', mr.repo_id).executeTakeFirst();
@@ -427,7 +450,7 @@ export async function mergeRequestView(db: Kysely<Database>, id: number): Promis
     merge_sha: mr.merge_sha,
     created_at: new Date(mr.created_at).toISOString(),
     updated_at: new Date(mr.updated_at).toISOString(),
-    diff: await diffOf(repo, mr),
+    diff: await diffOf(repo, mr, forge),
     notes: notes.map((n) => ({
       id: n.id,
       author: n.author,

@@ -8,6 +8,6 @@
 import type { TaskQueue } from '../queue/task-queue.js';
 import type { WorkflowDeps } from './advance-workflow.js';
 
-export function workflowDeps(queue: TaskQueue, maxFixRounds: number): WorkflowDeps {
-  return { queue, maxFixRounds };
+export function workflowDeps(queue: TaskQueue, maxFixRounds: number, dataDir?: string): WorkflowDeps {
+  return { queue, maxFixRounds, ...(dataDir === undefined ? {} : { dataDir }) };
 }

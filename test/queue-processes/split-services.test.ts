@@ -18,8 +18,8 @@ import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 import { readEvents, START_OF_LOG } from '../../src/events/read-events.js';
 import { TaskQueue } from '../../src/queue/task-queue.js';
 import { agentSettingsInput, makeGitRepo, registerRepo, waitFor } from '../support/agent-fixtures.js';
-import { AUTODEV_BIN } from '../support/built-cli.js';
-import { killGroup, spawnInGroup } from '../support/child-processes.js';
+import { killGroup } from '../support/child-processes.js';
+import { readyReport, recordEventStream, serve as serveProcess } from '../support/compose-services.js';
 import { DIALECTS, useTestDatabase } from '../support/dialects.js';
 import { GITLAB_PROJECT, issueHook } from '../webhooks/gitlab-payloads.js';
 
@@ -34,57 +34,8 @@ describe.each(DIALECTS.filter((d) => d === 'postgres'))('%s: split services, sep
     for (const dir of roots) fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  interface Service {
-    child: ChildProcess;
-    exited: Promise<number | null>;
-    output(): { stdout: string; stderr: string };
-    /** Resolves with the first match of `pattern` in stdout; rejects if the process exits first. */
-    line(pattern: RegExp): Promise<RegExpExecArray>;
-  }
-
-  function serve(dataDir: string, config: string, args: readonly string[], extraEnv: Record<string, string> = {}) {
-    const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'warn', DATABASE_URL: t.databaseUrl };
-    for (const name of Object.keys(env)) if (name.startsWith('AUTODEV_')) delete env[name];
-    Object.assign(env, extraEnv);
-    const child = spawnInGroup(process.execPath, [AUTODEV_BIN, '--data-dir', dataDir, '--config', config, ...args], {
-      env,
-      cwd: dataDir,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    children.push(child);
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr = (stderr + chunk).slice(-20_000)));
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    const service: Service = {
-      child,
-      exited,
-      output: () => ({ stdout, stderr }),
-      line: (pattern) =>
-        waitFor(
-          async () => `${pattern} in the output of ${args.join(' ')}: ${stdout} ${stderr}`,
-          async () => {
-            const match = pattern.exec(stdout);
-            if (match) return match;
-            if (child.exitCode !== null)
-              throw new Error(`${args.join(' ')} exited ${child.exitCode}: ${stdout} ${stderr}`);
-            return undefined;
-          },
-          30_000,
-          25,
-        ),
-    };
-    return service;
-  }
-
-  async function readyReport(base: string) {
-    const response = await fetch(`${base}/ready`);
-    return {
-      status: response.status,
-      body: (await response.json()) as { ready: boolean; loops: Record<string, boolean> },
-    };
-  }
+  const serve = (dataDir: string, config: string, args: readonly string[], env: Record<string, string> = {}) =>
+    serveProcess({ databaseUrl: t.databaseUrl!, dataDir, config, args, env, children });
 
   it(
     'serve agent:builder: /health and /ready on --health-port; SIGTERM hands its running task back and exits 0',
@@ -201,34 +152,10 @@ describe.each(DIALECTS.filter((d) => d === 'postgres'))('%s: split services, sep
 
       // The dashboard's event stream, from the start of the log (Last-Event-ID 0), recorded event by event.
       const token = fs.readFileSync(path.join(dashboardDir, 'admin-token'), 'utf8').trim();
-      const received: { id: number; kind: string }[] = [];
-      const sse = new AbortController();
-      const stream = await fetch(`${bases[0]}/api/events`, {
-        headers: { authorization: `Bearer ${token}`, 'last-event-id': '0' },
-        signal: sse.signal,
-      });
-      expect(stream.status).toBe(200);
+      const stream = await recordEventStream(bases[0]!, token);
       // However the test ends, the stream is closed first (the processes' end then is not an error of the reader).
-      onTestFinished(() => sse.abort());
-      const reading = (async () => {
-        const decoder = new TextDecoder();
-        let buffer = '';
-        for await (const chunk of stream.body as unknown as AsyncIterable<Uint8Array>) {
-          buffer += decoder.decode(chunk, { stream: true });
-          let end: number;
-          while ((end = buffer.indexOf('\n\n')) >= 0) {
-            const message = buffer.slice(0, end);
-            buffer = buffer.slice(end + 2);
-            const data = message.split('\n').find((line) => line.startsWith('data: '));
-            if (data) {
-              const event = JSON.parse(data.slice('data: '.length)) as { id: number; kind: string };
-              received.push({ id: event.id, kind: event.kind });
-            }
-          }
-        }
-      })().catch((error: unknown) => {
-        if (!sse.signal.aborted) throw error;
-      });
+      onTestFinished(() => stream.close());
+      const received = stream.received;
 
       const delivery = await fetch(`${bases[1]}/webhooks/gitlab`, {
         method: 'POST',
@@ -282,8 +209,7 @@ describe.each(DIALECTS.filter((d) => d === 'postgres'))('%s: split services, sep
       expect(received).toEqual(expected);
       const kinds = expected.map((event) => event.kind);
       expect(kinds).toEqual(expect.arrayContaining(['workflow.created', 'task.created', 'task.claimed']));
-      sse.abort();
-      await reading;
+      await stream.close();
       dashboard.child.kill('SIGTERM');
       expect(await dashboard.exited).toBe(0);
     },

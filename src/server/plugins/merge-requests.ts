@@ -7,6 +7,7 @@ import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../store/schema.js';
+import type { ForgeClientContext } from '../../forge/forge-client.js';
 import { mergeRequestView } from '../../workflow/merge-request-view.js';
 import { idText } from '../../domain/input-policy.js';
 import { ErrorResponseSchema } from '../error-handler.js';
@@ -18,9 +19,11 @@ const errors = (...statuses: number[]) => Object.fromEntries(statuses.map((statu
 
 export interface MergeRequestsOptions {
   db: Kysely<Database>;
+  /** The server's data dir and environment: the diff is read from its own working copy, fetched from the forge. */
+  forge?: ForgeClientContext | undefined;
 }
 
-export const mergeRequestsPlugin: FastifyPluginAsyncZod<MergeRequestsOptions> = async (app, { db }) => {
+export const mergeRequestsPlugin: FastifyPluginAsyncZod<MergeRequestsOptions> = async (app, { db, forge }) => {
   app.get(
     '/merge-requests/:id',
     {
@@ -31,6 +34,6 @@ export const mergeRequestsPlugin: FastifyPluginAsyncZod<MergeRequestsOptions> = 
         response: { 200: MergeRequestViewSchema, ...errors(400, 401, 404) },
       },
     },
-    async (request) => mergeRequestView(db, request.params.id),
+    async (request) => mergeRequestView(db, request.params.id, forge),
   );
 };
