@@ -1,5 +1,6 @@
 /**
- * @module Reading tasks: one by id, a filtered page (newest first, keyset cursor on id), and counts by status.
+ * @module Reading tasks: one by id, a filtered page (newest first, keyset cursor on id), and counts by status (from
+ * the counters of task-counts.ts).
  */
 import type { Kysely } from 'kysely';
 import { AutodevError } from '../errors.js';
@@ -80,18 +81,5 @@ export function listTasksQuery(db: Kysely<Database>, filter: TaskFilter, limit: 
   return query;
 }
 
-/** Counts by status: one pass over the table (both engines), an aggregate, no per-row work. */
-export async function countTasksByStatus(db: Kysely<Database>): Promise<Record<TaskStatus, number>> {
-  const rows = await countTasksQuery(db).execute();
-  const counts: Record<TaskStatus, number> = { pending: 0, in_progress: 0, completed: 0, failed: 0, cancelled: 0 };
-  for (const row of rows) counts[row.status] = Number(row.count);
-  return counts;
-}
-
-/** The query behind `countTasksByStatus`; exported for plan tests. */
-export function countTasksQuery(db: Kysely<Database>) {
-  return db
-    .selectFrom('tasks')
-    .select(['status', (eb) => eb.fn.countAll<number>().as('count')])
-    .groupBy('status');
-}
+/** The counts come from the counters (task-counts.ts), not from a pass over this table. */
+export { countTasksByStatus, countTasksQuery } from './task-counts.js';
