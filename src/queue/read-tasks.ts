@@ -33,14 +33,15 @@ export interface TaskPage {
 
 export const MAX_PAGE_SIZE = 500;
 
-export function encodeCursor(id: number): string {
-  return Buffer.from(`t:${id}`).toString('base64url');
+/** A keyset cursor: the last id of a page, tagged with what it pages (`t` tasks, `s` stories) so lists never mix. */
+export function encodeCursor(id: number, kind: 't' | 's' = 't'): string {
+  return Buffer.from(`${kind}:${id}`).toString('base64url');
 }
 
-export function decodeCursor(cursor: string): number {
+export function decodeCursor(cursor: string, kind: 't' | 's' = 't'): number {
   // An id the database can compare (canonical digits, at most 2^53 - 1), whatever the cursor's text says.
-  const match =
-    cursor.length <= 200 ? /^t:([1-9]\d{0,15})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8')) : null;
+  const text = cursor.length <= 200 ? Buffer.from(cursor, 'base64url').toString('utf8') : '';
+  const match = text.startsWith(`${kind}:`) ? /^[ts]:([1-9]\d{0,15})$/.exec(text) : null;
   if (!match || !Number.isSafeInteger(Number(match[1])))
     throw new AutodevError('INVALID_CURSOR', 'cursor is not one this server produced; start from the first page');
   return Number(match[1]);
