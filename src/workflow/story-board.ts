@@ -32,7 +32,7 @@ export interface BoardFilter {
   cursor?: string | undefined;
 }
 
-export const DEFAULT_BOARD_PAGE = 100;
+export const DEFAULT_BOARD_PAGE = 50;
 export const MAX_BOARD_PAGE = 500;
 
 function parse(text: string | null): Record<string, unknown> {

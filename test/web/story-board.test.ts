@@ -277,10 +277,13 @@ describe.each(DIALECTS)('%s: story board in Chromium', { timeout: 120_000 }, (di
     const page = await signedIn();
     await page.goto(`${web.base}/stories`);
     const cards = page.locator('.story-card');
+    await page.getByText('50 newest shown').waitFor({ timeout: LIVE_MS });
+    expect(await cards.count()).toBe(50);
+    await page.getByRole('button', { name: 'Older stories' }).click();
     await page.getByText('100 newest shown').waitFor({ timeout: LIVE_MS });
     expect(await cards.count()).toBe(100);
     await page.getByRole('button', { name: 'Older stories' }).click();
-    await page.getByText('Old story 1', { exact: true }).waitFor({ timeout: LIVE_MS });
+    await page.getByText(/^#\d+ Old story 1$/).waitFor({ timeout: LIVE_MS });
     expect(await cards.count()).toBe(130);
     expect(await page.getByRole('button', { name: 'Older stories' }).count()).toBe(0);
   });
