@@ -127,14 +127,20 @@ export async function storyBoard(db: Kysely<Database>, filter: BoardFilter = {})
     : [];
   const costOf = new Map(costs.map((c) => [Number(c.workflow_id), { cost: Number(c.cost), tokens: Number(c.tokens) }]));
 
+  // The newest open task of each story on the page (one row a story, not every open task).
   const open = ids.length
     ? await db
         .selectFrom('tasks')
         .select(['workflow_id', 'type'])
-        .where('workflow_id', 'in', ids)
-        // Literals, as in `tasks_open_story_idx`'s predicate, so PostgreSQL matches the partial index in any plan.
-        .where('status', 'in', sql<TaskStatus>`('pending', 'in_progress')`)
-        .orderBy('id')
+        .where('id', 'in', (eb) =>
+          eb
+            .selectFrom('tasks')
+            .select((inner) => inner.fn.max('id').as('id'))
+            .where('workflow_id', 'in', ids)
+            // Literals, as in `tasks_open_story_idx`'s predicate, so PostgreSQL matches the partial index in any plan.
+            .where('status', 'in', sql<TaskStatus>`('pending', 'in_progress')`)
+            .groupBy('workflow_id'),
+        )
         .execute()
     : [];
   const openTask = new Map(open.map((t) => [Number(t.workflow_id), t.type]));

@@ -249,6 +249,24 @@ describe.each(DIALECTS)('%s: story board routes', (dialect) => {
       })
       .returning('id')
       .executeTakeFirstOrThrow();
+    // A newer open task (the card names its role) and a newer finished one (ignored) on the next story.
+    const later = {
+      priority: 5,
+      payload: '{}',
+      max_attempts: 3,
+      run_after: now,
+      created_by: 'test',
+      created_at: now,
+      updated_at: now,
+    };
+    await db
+      .insertInto('tasks')
+      .values([
+        { ...later, type: 'review_mr', status: 'pending', workflow_id: ids[1]! },
+        { ...later, type: 'implement_feature', status: 'in_progress', workflow_id: ids[1]! },
+        { ...later, type: 'deploy', status: 'completed', workflow_id: ids[1]! },
+      ])
+      .execute();
     const session = await startSession(db, {
       taskId: task.id,
       role: 'builder',
@@ -291,6 +309,12 @@ describe.each(DIALECTS)('%s: story board routes', (dialect) => {
     } while (cursor);
     expect(pages).toBe(3);
     expect(seen).toEqual([...ids].reverse());
+    const whole = StoryBoardSchema.parse(
+      (await s.request({ method: 'GET', url: '/api/story-board?repo=paged' })).json(),
+    );
+    expect(whole.next_cursor).toBeNull();
+    // Two open tasks: the newest names who the story waits for (the builder), the finished deploy does not count.
+    expect(whole.stories.find((story) => story.id === ids[1])).toMatchObject({ waits_for: 'builder', cost_usd: 0 });
 
     // With a status filter the cursor walks only those stories; a page that fits says there is no next one.
     const running = StoryBoardSchema.parse(
