@@ -8,19 +8,18 @@
  *   statement changed (no row is ever updated, so concurrent writers never wait on a counter row; the hot path's
  *   prepared statements stay one statement each). Reads sum the rows; `foldTaskCounts` (queue/task-counts.ts)
  *   folds the deltas into one row per status and type now and then. `truncate tasks` empties the counters too.
- * - SQLite (one writer, no contention): row-level triggers keep exactly one row per status and type up to date.
+ * - SQLite (one writer, no contention): row-level triggers upsert exactly one row per status and type (unique key).
  * Backfilled from the existing rows in the migration's transaction (on PostgreSQL the trigger's lock on `tasks`
  * holds writers off until it commits). Released migrations are never edited; add a new file.
  */
 import { sql, type Kysely, type Migration } from 'kysely';
 import type { DialectCapabilities } from '../dialect.js';
 
-/** SQLite: the two statements that move the row of (`status`, `type`) by `delta`, creating it at 0 first. */
-function sqliteBump(row: 'new' | 'old', delta: '+ 1' | '- 1'): string {
+/** SQLite: the upsert that moves the row of (`status`, `type`) by `delta` (one statement, on the unique key). */
+function sqliteBump(row: 'new' | 'old', delta: 1 | -1): string {
   return `
-    insert into task_counts (status, type, n) select ${row}.status, ${row}.type, 0
-    where not exists (select 1 from task_counts where status = ${row}.status and type = ${row}.type);
-    update task_counts set n = n ${delta} where status = ${row}.status and type = ${row}.type;`;
+    insert into task_counts (status, type, n) values (${row}.status, ${row}.type, ${delta})
+    on conflict (status, type) do update set n = n + ${delta};`;
 }
 
 export function taskCountsMigration(dialect: DialectCapabilities): Migration {
@@ -68,19 +67,24 @@ export function taskCountsMigration(dialect: DialectCapabilities): Migration {
         await sql`create trigger task_counts_truncate after truncate on tasks
           for each statement execute function task_counts_truncated()`.execute(db);
       } else {
-        await db.schema.createIndex('task_counts_key_idx').on('task_counts').columns(['status', 'type']).execute();
+        await db.schema
+          .createIndex('task_counts_key_idx')
+          .unique()
+          .on('task_counts')
+          .columns(['status', 'type'])
+          .execute();
         await sql
-          .raw(`create trigger task_counts_insert after insert on tasks begin ${sqliteBump('new', '+ 1')} end`)
+          .raw(`create trigger task_counts_insert after insert on tasks begin ${sqliteBump('new', 1)} end`)
           .execute(db);
         await sql
           .raw(
             `create trigger task_counts_update after update of status, type on tasks
              when old.status is not new.status or old.type is not new.type
-             begin ${sqliteBump('old', '- 1')} ${sqliteBump('new', '+ 1')} end`,
+             begin ${sqliteBump('old', -1)} ${sqliteBump('new', 1)} end`,
           )
           .execute(db);
         await sql
-          .raw(`create trigger task_counts_delete after delete on tasks begin ${sqliteBump('old', '- 1')} end`)
+          .raw(`create trigger task_counts_delete after delete on tasks begin ${sqliteBump('old', -1)} end`)
           .execute(db);
       }
 

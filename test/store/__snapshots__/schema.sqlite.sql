@@ -9,22 +9,18 @@ CREATE TRIGGER memory_notes_fts_update after update of text on memory_notes begi
         insert into memory_notes_fts (rowid, text) values (new.id, new.text);
       end;
 CREATE TRIGGER task_counts_delete after delete on tasks begin 
-    insert into task_counts (status, type, n) select old.status, old.type, 0
-    where not exists (select 1 from task_counts where status = old.status and type = old.type);
-    update task_counts set n = n - 1 where status = old.status and type = old.type; end;
+    insert into task_counts (status, type, n) values (old.status, old.type, -1)
+    on conflict (status, type) do update set n = n + -1; end;
 CREATE TRIGGER task_counts_insert after insert on tasks begin 
-    insert into task_counts (status, type, n) select new.status, new.type, 0
-    where not exists (select 1 from task_counts where status = new.status and type = new.type);
-    update task_counts set n = n + 1 where status = new.status and type = new.type; end;
+    insert into task_counts (status, type, n) values (new.status, new.type, 1)
+    on conflict (status, type) do update set n = n + 1; end;
 CREATE TRIGGER task_counts_update after update of status, type on tasks
              when old.status is not new.status or old.type is not new.type
              begin 
-    insert into task_counts (status, type, n) select old.status, old.type, 0
-    where not exists (select 1 from task_counts where status = old.status and type = old.type);
-    update task_counts set n = n - 1 where status = old.status and type = old.type; 
-    insert into task_counts (status, type, n) select new.status, new.type, 0
-    where not exists (select 1 from task_counts where status = new.status and type = new.type);
-    update task_counts set n = n + 1 where status = new.status and type = new.type; end;
+    insert into task_counts (status, type, n) values (old.status, old.type, -1)
+    on conflict (status, type) do update set n = n + -1; 
+    insert into task_counts (status, type, n) values (new.status, new.type, 1)
+    on conflict (status, type) do update set n = n + 1; end;
 CREATE TABLE "agent_controls" ("role" text primary key, "desired_workers" integer not null, "restart_requested_at" bigint, "updated_by" text not null, "updated_at" bigint not null, "replicas" integer, "restart_generation" integer default 0 not null);
 CREATE TABLE "agent_processes" ("process_id" text primary key, "host" text not null, "pid" integer not null, "roles" text not null, "started_at" bigint not null, "heartbeat_at" bigint not null, "stopped_at" bigint);
 CREATE TABLE "agents" ("instance_id" text primary key, "role" text not null, "status" text not null, "current_task_id" integer, "provider" text, "host" text not null, "pid" integer not null, "status_detail" text, "heartbeat_at" bigint not null, "started_at" bigint not null);
@@ -80,7 +76,7 @@ CREATE INDEX "proposals_status_idx" on "proposals" ("status", "id");
 CREATE UNIQUE INDEX "session_events_seq_idx" on "session_events" ("session_id", "seq");
 CREATE INDEX "sessions_started_idx" on "sessions" ("started_at");
 CREATE INDEX "sessions_task_idx" on "sessions" ("task_id");
-CREATE INDEX "task_counts_key_idx" on "task_counts" ("status", "type");
+CREATE UNIQUE INDEX "task_counts_key_idx" on "task_counts" ("status", "type");
 CREATE UNIQUE INDEX "tasks_dedupe_key_idx" on "tasks" ("dedupe_key");
 CREATE INDEX "tasks_finished_idx" on "tasks" ("finished_at");
 CREATE INDEX "tasks_lease_idx" on "tasks" ("lease_expires_at") where "status" = 'in_progress';
