@@ -8,14 +8,15 @@
  *   statement changed (no row is ever updated, so concurrent writers never wait on a counter row; the hot path's
  *   prepared statements stay one statement each). Reads sum the rows; `foldTaskCounts` (queue/task-counts.ts)
  *   folds the deltas into one row per status and type now and then. `truncate tasks` empties the counters too.
- * - SQLite (one writer, no contention): row-level triggers upsert exactly one row per status and type (unique key).
+ * - SQLite (one writer, no contention): row-level triggers upsert exactly one row per status and type
+ *   (the table's primary key, `without rowid`).
  * Backfilled from the existing rows in the migration's transaction (on PostgreSQL the trigger's lock on `tasks`
  * holds writers off until it commits). Released migrations are never edited; add a new file.
  */
 import { sql, type Kysely, type Migration } from 'kysely';
 import type { DialectCapabilities } from '../dialect.js';
 
-/** SQLite: the upsert that moves the row of (`status`, `type`) by `delta` (one statement, on the unique key). */
+/** SQLite: the upsert that moves the row of (`status`, `type`) by `delta` (one statement, on the primary key). */
 function sqliteBump(row: 'new' | 'old', delta: 1 | -1): string {
   return `
     insert into task_counts (status, type, n) values (${row}.status, ${row}.type, ${delta})
@@ -26,12 +27,17 @@ export function taskCountsMigration(dialect: DialectCapabilities): Migration {
   return {
     // eslint-disable-next-line @typescript-eslint/no-explicit-any -- migrations run against the schema as it was then
     async up(db: Kysely<any>) {
-      await db.schema
+      const table = db.schema
         .createTable('task_counts')
         .addColumn('status', 'text', (c) => c.notNull())
         .addColumn('type', 'text', (c) => c.notNull())
-        .addColumn('n', 'bigint', (c) => c.notNull())
-        .execute();
+        .addColumn('n', 'bigint', (c) => c.notNull());
+      // SQLite: one row per key, the key itself the table's b-tree (an upsert touches one b-tree, not two).
+      await (
+        dialect.name === 'postgres'
+          ? table
+          : table.addPrimaryKeyConstraint('task_counts_pkey', ['status', 'type']).modifyEnd(sql`without rowid`)
+      ).execute();
 
       if (dialect.name === 'postgres') {
         await sql`create function task_counts_inserted() returns trigger language plpgsql as $$
@@ -67,12 +73,6 @@ export function taskCountsMigration(dialect: DialectCapabilities): Migration {
         await sql`create trigger task_counts_truncate after truncate on tasks
           for each statement execute function task_counts_truncated()`.execute(db);
       } else {
-        await db.schema
-          .createIndex('task_counts_key_idx')
-          .unique()
-          .on('task_counts')
-          .columns(['status', 'type'])
-          .execute();
         await sql
           .raw(`create trigger task_counts_insert after insert on tasks begin ${sqliteBump('new', 1)} end`)
           .execute(db);
