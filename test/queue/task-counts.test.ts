@@ -114,6 +114,7 @@ describe.each(DIALECTS)('%s: task counters', (dialect) => {
 
   it('equal count(*) by status and type after every operation of random queue histories', async () => {
     const statusesSeen = new Set<string>();
+    let pruned = 0;
     const property = fc.asyncProperty(fc.array(OPS, { minLength: 20, maxLength: 40, size: 'max' }), async (ops) => {
       await clearDatabase(t.handle);
       let now = Date.UTC(2026, 0, 1);
@@ -207,18 +208,22 @@ describe.each(DIALECTS)('%s: task counters', (dialect) => {
               await queue.reclaimExpired();
               break;
             case 'prune':
-              await pruneOldRows(
-                db,
-                {
-                  finished_tasks_days: 1,
-                  events_days: 0,
-                  transcripts_days: 0,
-                  sessions_days: 0,
-                  process_logs_days: 0,
-                  batch_size: 2,
-                },
-                { now },
-              );
+              // Two days on, so the finished tasks are past the 1-day retention and deleted.
+              now += 2 * DAY_MS;
+              pruned += (
+                await pruneOldRows(
+                  db,
+                  {
+                    finished_tasks_days: 1,
+                    events_days: 0,
+                    transcripts_days: 0,
+                    sessions_days: 0,
+                    process_logs_days: 0,
+                    batch_size: 2,
+                  },
+                  { now },
+                )
+              ).tasks;
               break;
             case 'bulkCancel':
               // Hand-written SQL, past every queue function: the triggers count it too.
@@ -249,6 +254,7 @@ describe.each(DIALECTS)('%s: task counters', (dialect) => {
     await fc.assert(property, { seed: FUZZ_SEED, numRuns: 15, endOnFailure: true });
     // The histories reached every status, so every kind of move was compared.
     if (statusesSeen.size < 5) throw new Error(`only ${[...statusesSeen].join(', ')} reached`);
+    expect(pruned, 'some histories pruned finished tasks').toBeGreaterThan(0);
     expect([...statusesSeen].sort()).toEqual(['cancelled', 'completed', 'failed', 'in_progress', 'pending']);
   });
 
