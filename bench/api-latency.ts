@@ -2,11 +2,12 @@
  * @module `npm run bench:api`: API latency with a big task table (issue 17). A scratch PostgreSQL database
  * (AUTODEV_BENCH_DATABASE_URL's server or a throwaway cluster), migrated, filled with `--tasks N` (1,000,000) tasks in
  * one `insert ... select from generate_series` (a spread of statuses, types, priorities, stories, repositories and
- * creation times over a year) plus a story per 50 tasks, then ANALYZEd. The real server (`buildServer`) runs in this
+ * creation times over a year), a story per 50 tasks (20,000 at a million) and a session (cost, tokens) per task that
+ * started, then ANALYZEd. The real server (`buildServer`) runs in this
  * process; a SECOND process (a fork of this file) fires `--requests N` (200) sequential requests per route over one
  * keep-alive connection and sends back each latency: every task list filter the API has (status, type, role, story;
  * the list has no repository filter), cursor pages followed deep, task detail, task counts, `/health`, `/ready` and
- * the story board. Prints p50/p99/max per route against the 20 ms p99 target; for each route that misses it, the
+ * the story board's pages (first, deep, by status, by repository). Prints p50/p99/max per route against the 20 ms p99 target; for each route that misses it, the
  * slowest SQL statement the route ran and its `EXPLAIN (ANALYZE, BUFFERS)` plan.
  */
 import { fork } from 'node:child_process';
@@ -87,7 +88,8 @@ export async function seedTasks(db: Kysely<Database>, tasks: number, now: number
       '{}', 'bench', ${sql.lit(start)} + (g::bigint * ${sql.lit(Math.floor((365 * DAY_MS) / stories))}),
       ${sql.lit(start)} + (g::bigint * ${sql.lit(Math.floor((365 * DAY_MS) / stories))})
     from generate_series(1, ${sql.lit(stories)}) g`.execute(db);
-  // Tasks, oldest first: 4 in 5 belong to a story (in order, 40 each); the newest are pending or in progress.
+  // Tasks, oldest first: 4 in 5 belong to a story (in order: each run of 50 tasks gives its story 40); the newest are
+  // pending or in progress.
   const step = Math.max(1, Math.floor((365 * DAY_MS) / tasks));
   await sql`insert into tasks (type, status, priority, payload, attempts, max_attempts, run_after, workflow_id,
       repo_id, created_by, created_at, updated_at, started_at, finished_at, lease_owner, lease_expires_at)
@@ -104,8 +106,18 @@ export async function seedTasks(db: Kysely<Database>, tasks: number, now: number
       case when g > ${sql.lit(tasks)} - ${sql.lit(ACTIVE(tasks))} then (case when g % 3 = 0 then 'in_progress' else 'pending' end)
            when g % 25 = 0 then 'failed' when g % 40 = 0 then 'cancelled' else 'completed' end as status,
       ${sql.lit(start)} + g::bigint * ${sql.lit(step)} as created,
-      case when g % 5 = 0 then null else least(${sql.lit(stories)}, 1 + (g - 1) / ${sql.lit(Math.floor(TASKS_PER_STORY * 0.8))}) end as story
+      case when g % 5 = 0 then null else least(${sql.lit(stories)}, 1 + (g - 1) / ${sql.lit(TASKS_PER_STORY)}) end as story
     ) t`.execute(db);
+  // A session per task that ever started (its cost and tokens), so the board's costs and the list's extras read real
+  // rows.
+  await sql`insert into sessions (task_id, role, provider, status, outcome, tokens_in, tokens_out, cost_usd,
+      started_at, finished_at)
+    select id, 'builder', case when id % 4 = 0 then 'codex' else 'claude' end,
+      case when status = 'in_progress' then 'running' else 'succeeded' end,
+      case when status = 'in_progress' then null else 'succeeded' end,
+      1000 + id % 5000, 200 + id % 700, (id % 97) / 100.0, started_at,
+      case when status = 'in_progress' then null else finished_at end
+    from tasks where started_at is not null`.execute(db);
   await sql`analyze`.execute(db);
   return { stories };
 }
@@ -146,7 +158,15 @@ function routes(tasks: number, stories: number): RouteSpec[] {
     },
     { name: 'tasks: /counts', paths: ['/api/tasks/counts'] },
     { name: 'task detail /api/tasks/:id', paths: ids.map((id) => `/api/tasks/${id}`) },
-    { name: 'story board /api/story-board', paths: ['/api/story-board'] },
+    { name: 'story board: first page', paths: ['/api/story-board'] },
+    { name: 'story board: cursor pages (deep)', paths: ['/api/story-board'], followCursor: true },
+    { name: 'story board: status=running', paths: ['/api/story-board?status=running'] },
+    {
+      name: 'story board: status=completed, cursor pages',
+      paths: ['/api/story-board?status=completed'],
+      followCursor: true,
+    },
+    { name: 'story board: repo=repo-7, cursor pages', paths: ['/api/story-board?repo=repo-7'], followCursor: true },
   ];
 }
 

@@ -48,8 +48,12 @@ export type StoryCard = z.infer<typeof StoryCardSchema>;
 export const StoryBoardSchema = z
   .object({
     columns: z.array(z.enum(BOARD_COLUMNS)),
-    stories: z.array(StoryCardSchema),
+    stories: z.array(StoryCardSchema).describe('One page of stories, newest first'),
     repos: z.array(z.string()).describe('Every repository name, for the filter'),
+    next_cursor: z
+      .string()
+      .nullable()
+      .describe('Pass as `cursor` for the next (older) page of stories; null on the last page'),
   })
   .meta({ id: 'StoryBoard' });
 export type StoryBoard = z.infer<typeof StoryBoardSchema>;

@@ -1,5 +1,6 @@
 /**
- * @module Reading tasks: one by id, a filtered page (newest first, keyset cursor on id), and counts by status.
+ * @module Reading tasks: one by id, a filtered page (newest first, keyset cursor on id), and counts by status (from
+ * the counters of task-counts.ts).
  */
 import type { Kysely } from 'kysely';
 import { AutodevError } from '../errors.js';
@@ -32,14 +33,15 @@ export interface TaskPage {
 
 export const MAX_PAGE_SIZE = 500;
 
-export function encodeCursor(id: number): string {
-  return Buffer.from(`t:${id}`).toString('base64url');
+/** A keyset cursor: the last id of a page, tagged with what it pages (`t` tasks, `s` stories) so lists never mix. */
+export function encodeCursor(id: number, kind: 't' | 's' = 't'): string {
+  return Buffer.from(`${kind}:${id}`).toString('base64url');
 }
 
-export function decodeCursor(cursor: string): number {
+export function decodeCursor(cursor: string, kind: 't' | 's' = 't'): number {
   // An id the database can compare (canonical digits, at most 2^53 - 1), whatever the cursor's text says.
-  const match =
-    cursor.length <= 200 ? /^t:([1-9]\d{0,15})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8')) : null;
+  const text = cursor.length <= 200 ? Buffer.from(cursor, 'base64url').toString('utf8') : '';
+  const match = text.startsWith(`${kind}:`) ? /^[ts]:([1-9]\d{0,15})$/.exec(text) : null;
   if (!match || !Number.isSafeInteger(Number(match[1])))
     throw new AutodevError('INVALID_CURSOR', 'cursor is not one this server produced; start from the first page');
   return Number(match[1]);
@@ -80,18 +82,5 @@ export function listTasksQuery(db: Kysely<Database>, filter: TaskFilter, limit: 
   return query;
 }
 
-/** Counts by status: one pass over the table (both engines), an aggregate, no per-row work. */
-export async function countTasksByStatus(db: Kysely<Database>): Promise<Record<TaskStatus, number>> {
-  const rows = await countTasksQuery(db).execute();
-  const counts: Record<TaskStatus, number> = { pending: 0, in_progress: 0, completed: 0, failed: 0, cancelled: 0 };
-  for (const row of rows) counts[row.status] = Number(row.count);
-  return counts;
-}
-
-/** The query behind `countTasksByStatus`; exported for plan tests. */
-export function countTasksQuery(db: Kysely<Database>) {
-  return db
-    .selectFrom('tasks')
-    .select(['status', (eb) => eb.fn.countAll<number>().as('count')])
-    .groupBy('status');
-}
+/** The counts come from the counters (task-counts.ts), not from a pass over this table. */
+export { countTasksByStatus, countTasksQuery } from './task-counts.js';

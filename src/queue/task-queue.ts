@@ -22,6 +22,7 @@ import { leaseLost, type LeaseHolder } from './lease.js';
 import { runWorkerStepsOnPostgres } from './postgres-statements.js';
 import { countTasksByStatus, getTask, listTasks, type TaskFilter, type TaskPage } from './read-tasks.js';
 import { reclaimExpiredLeases } from './reclaim-expired-leases.js';
+import { foldTaskCounts } from './task-counts.js';
 import { completeTask, failTask, heartbeatTask, releaseTask, type DeadLetterHook } from './settle-task.js';
 import { cancelTask, retryTask } from './task-controls.js';
 import type { Task } from './task-record.js';
@@ -52,6 +53,8 @@ export class TaskQueue {
   readonly wakeup: TaskWakeup;
   /** PostgreSQL: this process's workers' claims and completions, batched into shared commits. */
   private readonly steps: WorkerStepBatcher | undefined;
+  /** When this process last folded the task counters (task-counts.ts), at most once a reclaim interval. */
+  private lastFold = 0;
 
   constructor(
     readonly handle: DatabaseHandle,
@@ -145,7 +148,10 @@ export class TaskQueue {
     });
   }
 
-  /** `onDeadLetter` runs in the transaction of each task that ran out of attempts (see `DeadLetterHook`). */
+  /**
+   * `onDeadLetter` runs in the transaction of each task that ran out of attempts (see `DeadLetterHook`). Then, at
+   * most once a reclaim interval per queue object, folds the task counters (task-counts.ts).
+   */
   async reclaimExpired(onDeadLetter?: DeadLetterHook): Promise<number[]> {
     const ids = await reclaimExpiredLeases(this.db, {
       now: this.clock(),
@@ -153,6 +159,10 @@ export class TaskQueue {
       onDeadLetter,
     });
     if (ids.length > 0) await this.wakeup.notify(this.db);
+    if (this.clock() - this.lastFold >= (this.settings.reclaimMs ?? DEFAULT_QUEUE_SETTINGS.reclaimMs!)) {
+      this.lastFold = this.clock();
+      await foldTaskCounts(this.db, this.handle.dialect);
+    }
     return ids;
   }
 

@@ -26,6 +26,7 @@ import { projectsMigration } from './migrations/0016-projects.js';
 import { forgeWritesMigration } from './migrations/0018-forge-writes.js';
 import { operationsMigration } from './migrations/0020-operations.js';
 import { openStoryTasksIndexMigration } from './migrations/0021-open-story-tasks-index.js';
+import { taskCountsMigration } from './migrations/0022-task-counts.js';
 import { projectAssessmentsMigration } from './migrations/0025-project-assessments.js';
 
 /** Every migration, by name. Names sort in the order they run; never rename or edit a released one. */
@@ -48,6 +49,7 @@ export function allMigrations(dialect: DialectCapabilities): Record<string, Migr
     '0018-forge-writes': forgeWritesMigration(dialect),
     '0020-operations': operationsMigration(dialect),
     '0021-open-story-tasks-index': openStoryTasksIndexMigration(),
+    '0022-task-counts': taskCountsMigration(dialect),
     '0025-project-assessments': projectAssessmentsMigration(),
   };
 }

@@ -35,6 +35,16 @@ export interface TasksTable {
   dedupe_key: ColumnType<string | null, string | null | undefined, never>;
 }
 
+/**
+ * Tasks by status and type, kept by triggers on `tasks` (migration 0022). On PostgreSQL several rows per status and
+ * type (signed deltas, summed on read, folded now and then); on SQLite one. Read through queue/task-counts.ts.
+ */
+export interface TaskCountsTable {
+  status: TaskStatus;
+  type: string;
+  n: number;
+}
+
 /** The append-only audit and change log: every state change writes one row in the same transaction. */
 export interface EventsTable {
   id: Generated<number>;
@@ -455,6 +465,7 @@ export interface ProjectsTable {
 
 export interface Database {
   tasks: TasksTable;
+  task_counts: TaskCountsTable;
   events: EventsTable;
   approvals: ApprovalsTable;
   workflows: WorkflowsTable;

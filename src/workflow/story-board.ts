@@ -1,12 +1,13 @@
 /**
- * @module The story board and the story page, read-only: every story as a card (column, repository, round, gate
- * badges, cost so far, who it waits for) in four queries whatever the number of stories, and one story's whole life
+ * @module The story board and the story page, read-only: the stories as cards (column, repository, round, gate
+ * badges, cost so far, who it waits for), a page at a time in four queries whatever the number of stories, and one story's whole life
  * as a timeline (stages with their tasks and sessions, gate rounds with verdicts and findings, approvals, merge
  * requests, commits, deployment, cost per role). Shapes: `server/schemas/story-board.ts`.
  */
-import type { Kysely } from 'kysely';
-import { roleForTaskType, isTaskType } from '../domain/roles.js';
+import { sql, type Kysely } from 'kysely';
+import { roleForTaskType, isTaskType, type TaskStatus } from '../domain/roles.js';
 import { AutodevError } from '../errors.js';
+import { decodeCursor, encodeCursor } from '../queue/read-tasks.js';
 import type { Database, WorkflowsTable } from '../store/schema.js';
 import type { Selectable } from 'kysely';
 import {
@@ -25,7 +26,14 @@ export interface BoardFilter {
   repo?: string | undefined;
   /** `running`, `waiting_for_human` or `completed`. */
   status?: string | undefined;
+  /** Cards per page, 1..MAX_BOARD_PAGE; default DEFAULT_BOARD_PAGE. */
+  limit?: number | undefined;
+  /** The `next_cursor` of the previous page. */
+  cursor?: string | undefined;
 }
+
+export const DEFAULT_BOARD_PAGE = 50;
+export const MAX_BOARD_PAGE = 500;
 
 function parse(text: string | null): Record<string, unknown> {
   if (text === null) return {};
@@ -64,7 +72,19 @@ function waitsFor(column: BoardColumn, openTaskType: string | undefined): string
   return column === 'merge' ? 'merge' : null;
 }
 
+/**
+ * One page of the board, newest story first (keyset on the id: `workflows_pkey` read backwards, or
+ * `workflows_status_idx` with a status), and the costs and open tasks of just that page's stories (through
+ * `tasks_workflow_idx` and `tasks_open_story_idx`), so a page costs the same at 20 stories or 20,000.
+ */
 export async function storyBoard(db: Kysely<Database>, filter: BoardFilter = {}): Promise<StoryBoard> {
+  const limit = filter.limit ?? DEFAULT_BOARD_PAGE;
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_BOARD_PAGE) {
+    throw new AutodevError(
+      'VALIDATION_FAILED',
+      `limit must be a whole number from 1 to ${MAX_BOARD_PAGE} (got ${limit})`,
+    );
+  }
   let query = db
     .selectFrom('workflows')
     .leftJoin('repositories', 'repositories.id', 'workflows.repo_id')
@@ -82,28 +102,47 @@ export async function storyBoard(db: Kysely<Database>, filter: BoardFilter = {})
   if (filter.repo) query = query.where('repositories.name', '=', filter.repo);
   if (filter.status)
     query = query.where('workflows.status', '=', filter.status as Selectable<WorkflowsTable>['status']);
-  const rows = await query.orderBy('workflows.id', 'desc').execute();
-
-  const costs = await db
-    .selectFrom('sessions')
-    .innerJoin('tasks', 'tasks.id', 'sessions.task_id')
-    .select((eb) => [
-      'tasks.workflow_id',
-      eb.fn.sum<number>('sessions.cost_usd').as('cost'),
-      eb.fn.sum<number>(eb('sessions.tokens_in', '+', eb.ref('sessions.tokens_out'))).as('tokens'),
-    ])
-    .where('tasks.workflow_id', 'is not', null)
-    .groupBy('tasks.workflow_id')
+  if (filter.cursor) query = query.where('workflows.id', '<', decodeCursor(filter.cursor, 's'));
+  const found = await query
+    .orderBy('workflows.id', 'desc')
+    .limit(limit + 1)
     .execute();
+  const rows = found.slice(0, limit);
+  const last = rows.at(-1);
+  const nextCursor = found.length > limit && last ? encodeCursor(last.id, 's') : null;
+  const ids = rows.map((row) => row.id);
+
+  const costs = ids.length
+    ? await db
+        .selectFrom('sessions')
+        .innerJoin('tasks', 'tasks.id', 'sessions.task_id')
+        .select((eb) => [
+          'tasks.workflow_id',
+          eb.fn.sum<number>('sessions.cost_usd').as('cost'),
+          eb.fn.sum<number>(eb('sessions.tokens_in', '+', eb.ref('sessions.tokens_out'))).as('tokens'),
+        ])
+        .where('tasks.workflow_id', 'in', ids)
+        .groupBy('tasks.workflow_id')
+        .execute()
+    : [];
   const costOf = new Map(costs.map((c) => [Number(c.workflow_id), { cost: Number(c.cost), tokens: Number(c.tokens) }]));
 
-  const open = await db
-    .selectFrom('tasks')
-    .select(['workflow_id', 'type'])
-    .where('workflow_id', 'is not', null)
-    .where('status', 'in', ['pending', 'in_progress'])
-    .orderBy('id')
-    .execute();
+  // The newest open task of each story on the page (one row a story, not every open task).
+  const open = ids.length
+    ? await db
+        .selectFrom('tasks')
+        .select(['workflow_id', 'type'])
+        .where('id', 'in', (eb) =>
+          eb
+            .selectFrom('tasks')
+            .select((inner) => inner.fn.max('id').as('id'))
+            .where('workflow_id', 'in', ids)
+            // Literals, as in `tasks_open_story_idx`'s predicate, so PostgreSQL matches the partial index in any plan.
+            .where('status', 'in', sql<TaskStatus>`('pending', 'in_progress')`)
+            .groupBy('workflow_id'),
+        )
+        .execute()
+    : [];
   const openTask = new Map(open.map((t) => [Number(t.workflow_id), t.type]));
 
   const repos = await db.selectFrom('repositories').select('name').orderBy('name').execute();
@@ -130,6 +169,7 @@ export async function storyBoard(db: Kysely<Database>, filter: BoardFilter = {})
     columns: [...BOARD_COLUMNS],
     stories,
     repos: repos.map((r) => r.name),
+    next_cursor: nextCursor,
   };
 }
 

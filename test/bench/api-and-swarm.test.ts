@@ -34,7 +34,10 @@ describe('bench:api at 2,000 tasks (built; the test run PostgreSQL server)', () 
       'tasks: role=builder',
       'tasks: story=<id>',
       'task detail /api/tasks/:id',
-      'story board /api/story-board',
+      'tasks: /counts',
+      'story board: first page',
+      'story board: cursor pages (deep)',
+      'story board: repo=repo-7, cursor pages',
     ]) {
       expect(outcome.stdout).toMatch(new RegExp(`${route.replace(/[()/*?=<>:]/g, '\\$&')}\\s+3\\s+\\d+\\.\\d`));
     }

@@ -194,7 +194,151 @@ describe.each(DIALECTS)('%s: story board routes', (dialect) => {
     expect(await s.rowCounts()).toEqual(before);
   });
 
+  it("pages the board newest first with a cursor; each page carries its own stories' costs and open tasks", async () => {
+    const { db } = s.db.handle;
+    const now = Date.now();
+    const repoId = (
+      await db
+        .insertInto('repositories')
+        .values({
+          name: 'paged',
+          forge: 'local',
+          location: repo.repo,
+          default_branch: 'main',
+          settings: '{}',
+          created_at: now,
+          updated_at: now,
+        })
+        .returning('id')
+        .executeTakeFirstOrThrow()
+    ).id;
+    const ids: number[] = [];
+    for (let i = 1; i <= 7; i++) {
+      const row = await db
+        .insertInto('workflows')
+        .values({
+          kind: 'story',
+          status: i % 3 === 0 ? 'completed' : 'running',
+          stage: i % 3 === 0 ? 'done' : 'implement',
+          title: `Story ${i}`,
+          body: '',
+          repo_id: repoId,
+          state: '{}',
+          created_by: 'test',
+          created_at: now + i,
+          updated_at: now + i,
+        })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      ids.push(row.id);
+    }
+    // The oldest story (last page) has an open builder task and a session's cost.
+    const task = await db
+      .insertInto('tasks')
+      .values({
+        type: 'implement_feature',
+        status: 'in_progress',
+        priority: 5,
+        payload: '{}',
+        max_attempts: 3,
+        run_after: now,
+        workflow_id: ids[0]!,
+        created_by: 'test',
+        created_at: now,
+        updated_at: now,
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    // A newer open task (the card names its role) and a newer finished one (ignored) on the next story.
+    const later = {
+      priority: 5,
+      payload: '{}',
+      max_attempts: 3,
+      run_after: now,
+      created_by: 'test',
+      created_at: now,
+      updated_at: now,
+    };
+    await db
+      .insertInto('tasks')
+      .values([
+        { ...later, type: 'review_mr', status: 'pending', workflow_id: ids[1]! },
+        { ...later, type: 'implement_feature', status: 'in_progress', workflow_id: ids[1]! },
+        { ...later, type: 'deploy', status: 'completed', workflow_id: ids[1]! },
+      ])
+      .execute();
+    const session = await startSession(db, {
+      taskId: task.id,
+      role: 'builder',
+      agentInstanceId: null,
+      provider: 'codex',
+      model: null,
+      now,
+    });
+    await finishSession(db, session, {
+      status: 'succeeded',
+      outcome: 'succeeded',
+      providerSessionId: null,
+      model: null,
+      tokensIn: 10,
+      tokensOut: 5,
+      tokensCache: 0,
+      costUsd: 0.5,
+      now,
+    });
+
+    const seen: number[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const response = await s.request({
+        method: 'GET',
+        url: `/api/story-board?repo=paged&limit=3${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+        token: s.tokens.viewer,
+      });
+      expect(response.statusCode, response.body).toBe(200);
+      const page = StoryBoardSchema.parse(response.json());
+      expect(page.stories.length).toBeLessThanOrEqual(3);
+      expect(page.repos).toContain('paged');
+      seen.push(...page.stories.map((story) => story.id));
+      cursor = page.next_cursor;
+      pages++;
+      if (!cursor) {
+        expect(page.stories.at(-1)).toMatchObject({ id: ids[0], waits_for: 'builder', cost_usd: 0.5, tokens: 15 });
+      }
+    } while (cursor);
+    expect(pages).toBe(3);
+    expect(seen).toEqual([...ids].reverse());
+    const whole = StoryBoardSchema.parse(
+      (await s.request({ method: 'GET', url: '/api/story-board?repo=paged' })).json(),
+    );
+    expect(whole.next_cursor).toBeNull();
+    // Two open tasks: the newest names who the story waits for (the builder), the finished deploy does not count.
+    expect(whole.stories.find((story) => story.id === ids[1])).toMatchObject({ waits_for: 'builder', cost_usd: 0 });
+
+    // With a status filter the cursor walks only those stories; a page that fits says there is no next one.
+    const running = StoryBoardSchema.parse(
+      (await s.request({ method: 'GET', url: '/api/story-board?repo=paged&status=running&limit=4' })).json(),
+    );
+    expect(running.stories.map((story) => story.title)).toEqual(['Story 7', 'Story 5', 'Story 4', 'Story 2']);
+    const rest = StoryBoardSchema.parse(
+      (
+        await s.request({
+          method: 'GET',
+          url: `/api/story-board?repo=paged&status=running&limit=4&cursor=${running.next_cursor!}`,
+        })
+      ).json(),
+    );
+    expect(rest).toMatchObject({ stories: [expect.objectContaining({ title: 'Story 1' })], next_cursor: null });
+  });
+
   it('refuses bad input with a clear 4xx', async () => {
+    for (const query of ['limit=0', 'limit=501', 'limit=ten', 'cursor=nonsense', 'cursor=dDo1']) {
+      const response = await s.request({ method: 'GET', url: `/api/story-board?${query}` });
+      expect(response.statusCode, query).toBe(400);
+      // `dDo1` is a task list cursor ("t:5"): not one for stories.
+      expect(errorOf(response).code, query).toBe(query.startsWith('cursor') ? 'INVALID_CURSOR' : 'VALIDATION_FAILED');
+    }
     const badStatus = await s.request({ method: 'GET', url: '/api/story-board?status=nope' });
     expect(badStatus.statusCode).toBe(400);
     expect(errorOf(badStatus).code).toBe('VALIDATION_FAILED');

@@ -138,7 +138,12 @@ export async function clearDatabase(handle: DatabaseHandle): Promise<void> {
   }
   await handle.db.transaction().execute(async (tx) => {
     await sql`pragma defer_foreign_keys = on`.execute(tx);
-    for (const table of tables) await sql`delete from ${sql.table(table)}`.execute(tx);
+    // The task counters last: deleting tasks moves them (triggers of migration 0022).
+    const ordered = [
+      ...tables.filter((table) => table !== 'task_counts'),
+      ...tables.filter((t) => t === 'task_counts'),
+    ];
+    for (const table of ordered) await sql`delete from ${sql.table(table)}`.execute(tx);
     const counters = await sql<{
       n: number;
     }>`select count(*) as n from sqlite_master where name = 'sqlite_sequence'`.execute(tx);

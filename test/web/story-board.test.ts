@@ -253,4 +253,38 @@ describe.each(DIALECTS)('%s: story board in Chromium', { timeout: 120_000 }, (di
     await page.getByRole('link', { name: 'Stories' }).first().click();
     await page.getByTestId('column-done').getByTestId(`story-card-${wf.id}`).waitFor({ timeout: LIVE_MS });
   });
+
+  it('shows the newest page of stories and loads older pages on request', async () => {
+    token = await createApiToken(t.handle.db, { name: 'lead', role: 'approver', now: Date.now() });
+    const now = Date.now();
+    await t.handle.db
+      .insertInto('workflows')
+      .values(
+        Array.from({ length: 130 }, (_, i) => ({
+          kind: 'story' as const,
+          status: 'completed' as const,
+          stage: 'done',
+          title: `Old story ${i + 1}`,
+          body: '',
+          repo_id: null,
+          state: '{}',
+          created_by: 'test',
+          created_at: now - (130 - i) * 60_000,
+          updated_at: now,
+        })),
+      )
+      .execute();
+    const page = await signedIn();
+    await page.goto(`${web.base}/stories`);
+    const cards = page.locator('.story-card');
+    await page.getByText('50 newest shown').waitFor({ timeout: LIVE_MS });
+    expect(await cards.count()).toBe(50);
+    await page.getByRole('button', { name: 'Older stories' }).click();
+    await page.getByText('100 newest shown').waitFor({ timeout: LIVE_MS });
+    expect(await cards.count()).toBe(100);
+    await page.getByRole('button', { name: 'Older stories' }).click();
+    await page.getByText(/^#\d+ Old story 1$/).waitFor({ timeout: LIVE_MS });
+    expect(await cards.count()).toBe(130);
+    expect(await page.getByRole('button', { name: 'Older stories' }).count()).toBe(0);
+  });
 });

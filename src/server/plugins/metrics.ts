@@ -5,7 +5,7 @@
  * (a histogram by type), lease expiries in the last hour, sessions by role/provider/outcome, tokens and cost by role
  * and provider, providers rate limited now, webhook deliveries by forge and outcome; plus the build version. The
  * queries use indexes (`tasks_finished_idx`, `events_created_idx`) or group small tables; the counts by status and
- * type are one pass over `tasks` as before.
+ * type come from the task counters (queue/task-counts.ts).
  */
 import { z } from 'zod';
 import { sql } from 'kysely';
@@ -13,6 +13,8 @@ import { Gauge, Registry, type Metric } from 'prom-client';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { DatabaseHandle } from '../../store/open-database.js';
 import type { TaskQueue } from '../../queue/task-queue.js';
+import { countTasksByStatus, countTasksByStatusAndType } from '../../queue/task-counts.js';
+import { TASK_STATUSES } from '../../domain/roles.js';
 
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 /** The window of the task-duration histogram and the lease-expiry count. */
@@ -95,16 +97,8 @@ export function createMetricsRegistry(options: { handle: DatabaseHandle; version
   const registry = new Registry();
 
   databaseGauge(registry, 'autodev_tasks', 'Tasks in the queue by status.', ['status'], async () => {
-    const rows = await db
-      .selectFrom('tasks')
-      .select(['status', (eb) => eb.fn.countAll<number>().as('n')])
-      .groupBy('status')
-      .execute();
-    const byStatus = new Map(rows.map((r) => [r.status, Number(r.n)]));
-    return ['pending', 'in_progress', 'completed', 'failed', 'cancelled'].map((status) => ({
-      labels: { status },
-      value: byStatus.get(status as never) ?? 0,
-    }));
+    const byStatus = await countTasksByStatus(db);
+    return TASK_STATUSES.map((status) => ({ labels: { status }, value: byStatus[status] }));
   });
 
   databaseGauge(
@@ -112,15 +106,10 @@ export function createMetricsRegistry(options: { handle: DatabaseHandle; version
     'autodev_queue_depth',
     'Tasks waiting (pending) or running (in_progress), by status and type.',
     ['status', 'type'],
-    async () => {
-      const rows = await db
-        .selectFrom('tasks')
-        .select(['status', 'type', (eb) => eb.fn.countAll<number>().as('n')])
-        .where('status', 'in', ['pending', 'in_progress'])
-        .groupBy(['status', 'type'])
-        .execute();
-      return rows.map((r) => ({ labels: { status: r.status, type: r.type }, value: Number(r.n) }));
-    },
+    async () =>
+      (await countTasksByStatusAndType(db))
+        .filter((r) => r.status === 'pending' || r.status === 'in_progress')
+        .map((r) => ({ labels: { status: r.status, type: r.type }, value: r.count })),
   );
 
   registry.registerMetric(taskDurationHistogram(handle, clock));

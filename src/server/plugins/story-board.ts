@@ -1,15 +1,15 @@
 /**
- * @module The story board's routes: `GET /api/story-board?repo=&status=` (every story as a card, for the dashboard's
- * landing page), `GET /api/stories/:id/timeline` (one story's whole life; both any token) and
- * `POST /api/stories/:id/cancel` `{"reason"?}` (approvers). Shapes from
+ * @module The story board's routes: `GET /api/story-board?repo=&status=&limit=&cursor=` (the stories as cards, a page
+ * at a time, newest first, for the dashboard's landing page), `GET /api/stories/:id/timeline` (one story's whole
+ * life; both any token) and `POST /api/stories/:id/cancel` `{"reason"?}` (approvers). Shapes from
  * `domain/story-board-schema.ts`, which the dashboard's types come from too.
  */
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { TaskQueue } from '../../queue/task-queue.js';
-import { idText, storableText, TEXT_LIMITS } from '../../domain/input-policy.js';
+import { idText, storableText, TEXT_LIMITS, wholeNumberText } from '../../domain/input-policy.js';
 import { StoryBoardSchema, StoryTimelineSchema } from '../../domain/story-board-schema.js';
-import { storyBoard, storyTimeline } from '../../workflow/story-board.js';
+import { DEFAULT_BOARD_PAGE, MAX_BOARD_PAGE, storyBoard, storyTimeline } from '../../workflow/story-board.js';
 import { cancelStory } from '../../workflow/cancel-story.js';
 import { storyToJson } from '../../workflow/stories.js';
 import { StorySchema } from '../../domain/story-schema.js';
@@ -19,6 +19,10 @@ import { ErrorResponseSchema } from '../error-handler.js';
 const BoardQuery = z.strictObject({
   repo: storableText({ max: TEXT_LIMITS.name }).optional().describe('Only stories of this repository'),
   status: z.enum(['running', 'waiting_for_human', 'completed', 'cancelled']).optional(),
+  limit: wholeNumberText('limit', 1, MAX_BOARD_PAGE)
+    .optional()
+    .describe(`Stories per page, 1..${MAX_BOARD_PAGE}; default ${DEFAULT_BOARD_PAGE}.`),
+  cursor: storableText({ max: TEXT_LIMITS.cursor }).optional().describe('The next_cursor of the previous page.'),
 });
 
 const CancelBody = z
@@ -32,7 +36,7 @@ export const storyBoardPlugin: FastifyPluginAsyncZod<{ queue: TaskQueue }> = asy
     '/story-board',
     {
       schema: {
-        summary: 'Every story as a board card, newest first',
+        summary: 'The stories as board cards, a page at a time, newest first',
         tags: ['stories'],
         querystring: BoardQuery,
         response: { 200: StoryBoardSchema, ...errors(400, 401) },

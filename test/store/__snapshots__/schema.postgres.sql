@@ -224,6 +224,9 @@ sessions.tokens_cache bigint not null
 sessions.cost_usd double precision not null
 sessions.started_at bigint not null
 sessions.finished_at bigint
+task_counts.status text not null
+task_counts.type text not null
+task_counts.n bigint not null
 tasks.id bigint not null
 tasks.type text not null
 tasks.status text not null

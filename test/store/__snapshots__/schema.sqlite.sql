@@ -8,6 +8,19 @@ CREATE TRIGGER memory_notes_fts_update after update of text on memory_notes begi
         insert into memory_notes_fts (memory_notes_fts, rowid, text) values ('delete', old.id, old.text);
         insert into memory_notes_fts (rowid, text) values (new.id, new.text);
       end;
+CREATE TRIGGER task_counts_delete after delete on tasks begin 
+    insert into task_counts (status, type, n) values (old.status, old.type, -1)
+    on conflict (status, type) do update set n = n + -1; end;
+CREATE TRIGGER task_counts_insert after insert on tasks begin 
+    insert into task_counts (status, type, n) values (new.status, new.type, 1)
+    on conflict (status, type) do update set n = n + 1; end;
+CREATE TRIGGER task_counts_update after update of status, type on tasks
+             when old.status is not new.status or old.type is not new.type
+             begin 
+    insert into task_counts (status, type, n) values (old.status, old.type, -1)
+    on conflict (status, type) do update set n = n + -1; 
+    insert into task_counts (status, type, n) values (new.status, new.type, 1)
+    on conflict (status, type) do update set n = n + 1; end;
 CREATE TABLE "agent_controls" ("role" text primary key, "desired_workers" integer not null, "restart_requested_at" bigint, "updated_by" text not null, "updated_at" bigint not null, "replicas" integer, "restart_generation" integer default 0 not null);
 CREATE TABLE "agent_processes" ("process_id" text primary key, "host" text not null, "pid" integer not null, "roles" text not null, "started_at" bigint not null, "heartbeat_at" bigint not null, "stopped_at" bigint);
 CREATE TABLE "agents" ("instance_id" text primary key, "role" text not null, "status" text not null, "current_task_id" integer, "provider" text, "host" text not null, "pid" integer not null, "status_detail" text, "heartbeat_at" bigint not null, "started_at" bigint not null);
@@ -37,6 +50,7 @@ CREATE TABLE "repositories" ("id" integer primary key autoincrement, "name" text
 CREATE TABLE "schedule_runs" ("id" integer primary key autoincrement, "schedule_name" text not null, "slot_at" bigint not null, "fired_by" text not null, "task_ids" text not null, "created_at" bigint not null, constraint "schedule_runs_slot_key" unique ("schedule_name", "slot_at"));
 CREATE TABLE "session_events" ("id" integer primary key autoincrement, "session_id" integer not null, "seq" integer not null, "kind" text not null, "data" text not null, "created_at" bigint not null);
 CREATE TABLE "sessions" ("id" integer primary key autoincrement, "task_id" integer, "role" text not null, "agent_instance_id" text, "provider" text not null, "model" text, "provider_session_id" text, "status" text not null, "outcome" text, "tokens_in" bigint default 0 not null, "tokens_out" bigint default 0 not null, "tokens_cache" bigint default 0 not null, "cost_usd" double precision default 0 not null, "started_at" bigint not null, "finished_at" bigint);
+CREATE TABLE "task_counts" ("status" text not null, "type" text not null, "n" bigint not null, constraint "task_counts_pkey" primary key ("status", "type")) without rowid;
 CREATE TABLE "tasks" ("id" integer primary key autoincrement, "type" text not null, "status" text not null, "priority" integer not null, "payload" text not null, "result" text, "error" text, "attempts" integer default 0 not null, "max_attempts" integer not null, "run_after" bigint not null, "lease_owner" text, "lease_expires_at" bigint, "parent_id" integer, "workflow_id" integer, "repo_id" integer, "created_by" text not null, "created_at" bigint not null, "updated_at" bigint not null, "started_at" bigint, "finished_at" bigint, "dedupe_key" text, constraint "tasks_status_check" check (status in ('pending', 'in_progress', 'completed', 'failed', 'cancelled')), constraint "tasks_priority_check" check (priority between 1 and 10));
 CREATE TABLE "webhook_deliveries" ("id" integer primary key autoincrement, "forge" text not null, "delivery_id" text not null, "event" text not null, "action_key" text, "outcome" text not null, "detail" text not null, "workflow_id" integer, "task_id" integer, "received_at" bigint not null, constraint "webhook_deliveries_delivery_key" unique ("forge", "delivery_id"));
 CREATE TABLE "workflows" ("id" integer primary key autoincrement, "kind" text not null, "status" text not null, "stage" text not null, "title" text not null, "body" text not null, "repo_id" integer, "fix_rounds" integer default 0 not null, "state" text not null, "created_by" text not null, "created_at" bigint not null, "updated_at" bigint not null, "proposal_id" integer);

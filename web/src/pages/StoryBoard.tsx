@@ -1,9 +1,10 @@
 /**
  * @module The story board, the landing page: a column per stage (a list per stage on a phone), a card per story
  * with its repository, round, gate badges, age, cost so far and who it waits for, filters by repository and status,
- * and "New story" for approvers and admins. Live: any workflow, task, approval or session event refetches it.
+ * and "New story" for approvers and admins. A page of the newest stories first, "Older stories" adds the next page.
+ * Live: any workflow, task, approval or session event refetches the pages shown.
  */
-import { useState } from 'react';
+import { useRef, useState } from 'react';
 import type { BoardColumn, StoryBoard as Board, StoryCard } from '../../../src/domain/story-board-schema.js';
 import { api, canChange, type Me } from '../api.js';
 import { ago, Empty, ErrorNote, Link, Loading, navigate, useLoad } from '../ui.js';
@@ -137,8 +138,11 @@ export default function StoryBoard({ me, query }: { me: Me; query: URLSearchPara
   if (repo) params.set('repo', repo);
   if (status) params.set('status', status);
   const search = params.toString();
+  // Pages shown for these filters: the first, plus one per "Older stories"; a live refresh reloads them all.
+  const shown = useRef({ search, pages: 1 });
+  if (shown.current.search !== search) shown.current = { search, pages: 1 };
   const board = useLoad(
-    () => api<Board>(`/api/story-board${search ? `?${search}` : ''}`),
+    () => loadBoardPages(search, shown.current.pages),
     [search],
     (e) =>
       e.kind.startsWith('workflow.') ||
@@ -210,6 +214,37 @@ export default function StoryBoard({ me, query }: { me: Me; query: URLSearchPara
           })}
         </div>
       ) : null}
+      {data?.next_cursor ? (
+        <p>
+          <button
+            type="button"
+            onClick={() => {
+              shown.current.pages++;
+              board.reload();
+            }}
+          >
+            Older stories
+          </button>{' '}
+          <span className="muted">{data.stories.length} newest shown</span>
+        </p>
+      ) : null}
     </div>
   );
+}
+
+/** The board's first `pages` pages (newest stories first) as one board, following each page's cursor. */
+async function loadBoardPages(search: string, pages: number): Promise<Board> {
+  const url = (cursor: string | null) => {
+    const query = new URLSearchParams(search);
+    if (cursor) query.set('cursor', cursor);
+    const text = query.toString();
+    return `/api/story-board${text ? `?${text}` : ''}`;
+  };
+  const board = await api<Board>(url(null));
+  for (let page = 1; page < pages && board.next_cursor; page++) {
+    const older = await api<Board>(url(board.next_cursor));
+    board.stories.push(...older.stories);
+    board.next_cursor = older.next_cursor;
+  }
+  return board;
 }
