@@ -37,6 +37,12 @@ die() {
 }
 
 build_node() {
+  # This machine's own extra CAs (/usr/local/share/ca-certificates, e.g. a TLS-inspecting egress proxy's, without
+  # which npm ci fails with SELF_SIGNED_CERT_IN_CHAIN) go into the stand-in image too, and Node is told to trust the
+  # system bundle (NODE_EXTRA_CA_CERTS). Public certificates only; no key or credential is copied.
+  EXTRA_CAS=$WORK/extra-cas
+  mkdir -p "$EXTRA_CAS"
+  find /usr/local/share/ca-certificates -maxdepth 1 -name '*.crt' -exec cp {} "$EXTRA_CAS/" \; 2>/dev/null || true
   local node_bin
   node_bin=$(command -v node) || die 'no node on this machine to copy into the image'
   node_bin=$(readlink -f "$node_bin")
@@ -51,7 +57,10 @@ build_node() {
     --customize-hook="copy-in $node_bin /usr/local/bin" \
     --customize-hook="copy-in $prefix/include/node /usr/local/include" \
     --customize-hook="copy-in $prefix/lib/node_modules/npm /usr/local/lib/node_modules" \
+    --customize-hook='mkdir -p "$1/usr/local/share/ca-certificates"' \
+    --customize-hook="copy-in $EXTRA_CAS /usr/local/share/ca-certificates" \
     --customize-hook='chroot "$1" sh -ec "
+      update-ca-certificates
       ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm
       ln -s ../lib/node_modules/npm/bin/npx-cli.js /usr/local/bin/npx
       groupadd --gid 1000 node
@@ -61,6 +70,7 @@ build_node() {
     bookworm "$WORK/node.tar" "${MIRRORS[@]}"
   "$DOCKER" import --platform linux/amd64 \
     --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+    --change 'ENV NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt' \
     --change 'CMD ["node"]' \
     "$WORK/node.tar" "$NODE_TAG"
 }
