@@ -41,8 +41,8 @@ export default defineConfig({
     // A worker keeps its modules across files: module loading was ~100 s of the suite's 2-core time. Safe because no
     // test mocks a module or changes process.env, and each file's databases and processes are its own.
     isolate: false,
-    // One file per CPU, at least two: the files wait on processes and databases as much as they compute. On 2 CPUs
-    // (server + workflow + forge, 491 tests): 1 worker (vitest's default there) 273 s, 2: 147 s, 3: 167 s, 4: 155 s.
-    maxWorkers: Math.max(2, os.availableParallelism()),
+    // One file per CPU plus one: the end-to-end files wait on processes, sessions and databases as much as they
+    // compute. On 2 CPUs the whole suite (isolated modules then): 2 workers 544 s, 3 workers 479 s.
+    maxWorkers: os.availableParallelism() + 1,
   },
 });
