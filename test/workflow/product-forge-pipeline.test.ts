@@ -13,12 +13,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { agentDeadLetterHook } from '../../src/agents/agent-supervisor.js';
-import { createAgentTaskHandler, type AgentRuntimeDeps } from '../../src/agents/run-agent-task.js';
+import { type AgentRuntimeDeps } from '../../src/agents/run-agent-task.js';
 import type { GateRunDeps } from '../../src/agents/run-gates.js';
 import { SettingsSchema } from '../../src/config/settings-schema.js';
 import { projectMarker, projectRepositoryCreator } from '../../src/forge/create-remote-project.js';
-import { runWorker } from '../../src/queue/run-worker.js';
 import { TaskQueue } from '../../src/queue/task-queue.js';
 import type { WorkflowDeps } from '../../src/workflow/advance-workflow.js';
 import { decideApproval, listApprovals } from '../../src/workflow/approvals.js';
@@ -28,6 +26,7 @@ import { gitOutput } from '../../src/workspace/git.js';
 import { DIALECTS, ONE_DIALECT, useTestDatabase } from '../support/dialects.js';
 import { bareGit } from '../support/forge-stand-in-http.js';
 import { ASSESSMENT } from '../support/project-fixtures.js';
+import { runDevopsTask } from '../support/devops-task.js';
 import { GitHubStandIn } from '../support/github-stand-in.js';
 import { GitLabStandIn } from '../support/gitlab-stand-in.js';
 import {
@@ -192,26 +191,7 @@ describe.each(CASES)('%s: a product on its own project in the forge (%s)', (dial
   const complete = (type: string, result: Record<string, unknown>) =>
     completeWithGates(queue, deps, gates, type, result);
 
-  /** The devops worker loop runs one pending task of `type` (deterministic: no session) to its end. */
-  async function runDevops(type: string): Promise<string> {
-    const stop = new AbortController();
-    let settled!: (outcome: string) => void;
-    const ended = new Promise<string>((resolve) => (settled = resolve));
-    const loop = runWorker({
-      queue,
-      workerId: 'devops-1',
-      types: [type],
-      signal: stop.signal,
-      idleWaitMs: 20,
-      handler: createAgentTaskHandler(runtime, 'devops'),
-      onDeadLetter: agentDeadLetterHook(runtime, 'devops-1'),
-      onTaskEnd: (_task, outcome) => settled(outcome),
-    });
-    const outcome = await ended;
-    stop.abort();
-    await loop;
-    return outcome;
-  }
+  const runDevops = (type: string) => runDevopsTask(queue, runtime, type);
 
   async function pendingApproval(kind: string) {
     const pending = (await listApprovals(t.handle.db, { status: 'pending' })).filter((a) => a.kind === kind);

@@ -15,13 +15,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { agentDeadLetterHook } from '../../src/agents/agent-supervisor.js';
-import { createAgentTaskHandler, type AgentRuntimeDeps } from '../../src/agents/run-agent-task.js';
+import { type AgentRuntimeDeps } from '../../src/agents/run-agent-task.js';
 import type { GateRunDeps } from '../../src/agents/run-gates.js';
 import { pino } from 'pino';
 import { publishProduct } from '../../src/publish/publish-product.js';
 import { Scheduler } from '../../src/scheduler/scheduler.js';
-import { runWorker } from '../../src/queue/run-worker.js';
 import { TaskQueue } from '../../src/queue/task-queue.js';
 import { SecretMasker } from '../../src/secrets/secret-masker.js';
 import { onWorkflowTaskDeadLettered, type WorkflowDeps } from '../../src/workflow/advance-workflow.js';
@@ -37,6 +35,7 @@ import {
 import { listProjects, projectDetail } from '../../src/workflow/projects.js';
 import { workflowDeps } from '../../src/workflow/workflow-deps.js';
 import { gitOutput } from '../../src/workspace/git.js';
+import { runDevopsTask } from '../support/devops-task.js';
 import { DIALECTS, useTestDatabase } from '../support/dialects.js';
 import { runMergeTasks } from '../support/merge-tasks.js';
 import { startVerdaccio, type Verdaccio } from '../support/publish/verdaccio.js';
@@ -143,27 +142,7 @@ describe.each(DIALECTS)('%s: the product pipeline', (dialect) => {
   const complete = (type: string, result: Record<string, unknown>) =>
     completeWithGates(queue, deps, gates, type, result);
 
-  /** The devops worker loop runs one pending task of `type` (deterministic: no session) to its end. */
-  async function runDevops(type: string): Promise<string> {
-    const stop = new AbortController();
-    let settled!: (outcome: string) => void;
-    const ended = new Promise<string>((resolve) => (settled = resolve));
-    const loop = runWorker({
-      queue,
-      workerId: 'devops-1',
-      types: [type],
-      signal: stop.signal,
-      idleWaitMs: 20,
-      handler: createAgentTaskHandler(runtime, 'devops'),
-      // The supervisor's dead-letter hook: a task out of attempts moves its workflow on.
-      onDeadLetter: agentDeadLetterHook(runtime, 'devops-1'),
-      onTaskEnd: (_task, outcome) => settled(outcome),
-    });
-    const outcome = await ended;
-    stop.abort();
-    await loop;
-    return outcome;
-  }
+  const runDevops = (type: string) => runDevopsTask(queue, runtime, type);
 
   /** Every attempt of the pending `type` task fails with `error`, as the worker fails them (dead-letter hook last). */
   async function failForGood(type: string, error: string): Promise<void> {

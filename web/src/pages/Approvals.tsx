@@ -13,6 +13,7 @@ import type { Story } from '../../../src/domain/story-schema.js';
 import { api, canChange, type Me } from '../api.js';
 import { Markdown } from '../Markdown.js';
 import MergeRequestView from '../MergeRequestView.js';
+import Publications from '../Publications.js';
 import PublishPreview from '../PublishPreview.js';
 import { Empty, ErrorNote, Link, Loading, navigate, Status, time, useLoad } from '../ui.js';
 
@@ -74,23 +75,7 @@ function ProjectOutcome({ id }: { id: string }) {
       <p className="muted">
         Project <Link to={`/projects/${p.id}`}>#{p.id}</Link> is now <Status value={p.status} />
       </p>
-      {p.publications.length > 0 ? (
-        <ul className="publications">
-          {p.publications.map((pub) => (
-            <li key={pub.target}>
-              <b>{pub.target}</b> <Status value={pub.status} />{' '}
-              {pub.url && /^https?:\/\//i.test(pub.url) ? (
-                <a href={pub.url} target="_blank" rel="noreferrer noopener">
-                  {pub.url}
-                </a>
-              ) : (
-                (pub.url ?? '')
-              )}
-              {pub.error ? <span className="error-text"> {pub.error}</span> : null}
-            </li>
-          ))}
-        </ul>
-      ) : null}
+      {p.publications.length > 0 ? <Publications publications={p.publications} /> : null}
     </div>
   );
 }

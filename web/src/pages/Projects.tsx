@@ -17,6 +17,7 @@ import type {
 } from '../../../src/domain/project-schema.js';
 import { api, canChange, type Me } from '../api.js';
 import { Markdown } from '../Markdown.js';
+import Publications from '../Publications.js';
 import { Empty, ErrorNote, Link, Loading, navigate, Status, time, useLoad, useSend } from '../ui.js';
 
 /** The filter's statuses, in the order a project moves (`satisfies`: the compiler names one the schema adds). */
@@ -393,22 +394,7 @@ function ProjectPage({ id, me }: { id: number; me: Me | null }) {
           {p.publications.length === 0 ? (
             <p className="muted">Nothing published yet.</p>
           ) : (
-            <ul className="publications" data-testid="publications">
-              {p.publications.map((pub) => (
-                <li key={pub.target}>
-                  <b>{pub.target}</b> <Status value={pub.status} />{' '}
-                  {pub.url && /^https?:\/\//i.test(pub.url) ? (
-                    <a href={pub.url} target="_blank" rel="noreferrer noopener">
-                      {pub.url}
-                    </a>
-                  ) : (
-                    (pub.url ?? '')
-                  )}
-                  {pub.error ? <span className="error-text"> {pub.error}</span> : null}
-                  {pub.at ? <span className="muted"> · {time(pub.at)}</span> : null}
-                </li>
-              ))}
-            </ul>
+            <Publications publications={p.publications} withTimes />
           )}
         </>
       ) : null}
