@@ -20,11 +20,10 @@ import path from 'node:path';
 import YAML from 'yaml';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { cloneCachePath } from '../../src/forge/clone-cache.js';
-import { readEvents, START_OF_LOG } from '../../src/events/read-events.js';
 import { roleForTaskType, type Role, type TaskType } from '../../src/domain/roles.js';
 import { agentSettingsInput, waitFor, type FakeSession } from '../support/agent-fixtures.js';
 import { killGroup } from '../support/child-processes.js';
-import { readyReport, recordEventStream, serve, type Service } from '../support/compose-services.js';
+import { readyReport, recordEventStream, serve, wholeLog, type Service } from '../support/compose-services.js';
 import { DIALECTS, useTestDatabase } from '../support/dialects.js';
 import { bareGit, branchSha } from '../support/forge-stand-in-http.js';
 import { GitLabStandIn } from '../support/gitlab-stand-in.js';
@@ -302,13 +301,7 @@ describe.each(DIALECTS.filter((d) => d === 'postgres'))('%s: the compose layout,
       const writers = [webhook, scheduler, ...agents.values()];
       for (const service of writers) service.child.kill('SIGTERM');
       expect(await Promise.all(writers.map((service) => service.exited))).toEqual(writers.map(() => 0));
-      const expected: { id: number; kind: string }[] = [];
-      for (let cursor = START_OF_LOG; ;) {
-        const page = await readEvents(t.handle, cursor, 500);
-        if (page.rows.length === 0) break;
-        expected.push(...page.rows.map((row) => ({ id: row.id, kind: row.kind })));
-        cursor = page.cursor;
-      }
+      const expected = await wholeLog(t.handle);
       await waitFor(
         async () => `the SSE stream to show all ${expected.length} events; it showed ${stream.received.length}`,
         async () => stream.received.length >= expected.length,

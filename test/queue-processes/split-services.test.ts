@@ -15,11 +15,10 @@ import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
 import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
-import { readEvents, START_OF_LOG } from '../../src/events/read-events.js';
 import { TaskQueue } from '../../src/queue/task-queue.js';
 import { agentSettingsInput, makeGitRepo, registerRepo, waitFor } from '../support/agent-fixtures.js';
 import { killGroup } from '../support/child-processes.js';
-import { readyReport, recordEventStream, serve as serveProcess } from '../support/compose-services.js';
+import { readyReport, recordEventStream, serve as serveProcess, wholeLog } from '../support/compose-services.js';
 import { DIALECTS, useTestDatabase } from '../support/dialects.js';
 import { GITLAB_PROJECT, issueHook } from '../webhooks/gitlab-payloads.js';
 
@@ -186,22 +185,11 @@ describe.each(DIALECTS.filter((d) => d === 'postgres'))('%s: split services, sep
         return claimed?.actor.startsWith('pm@') ? claimed : undefined;
       });
 
-      // Every event in the table, in log order ((xid, id) on PostgreSQL), as the stream must show it.
-      const logOrder = async () => {
-        const rows: { id: number; kind: string }[] = [];
-        let cursor = START_OF_LOG;
-        for (;;) {
-          const page = await readEvents(t.handle, cursor, 500);
-          if (page.rows.length === 0) return rows;
-          rows.push(...page.rows.map((row) => ({ id: row.id, kind: row.kind })));
-          cursor = page.cursor;
-        }
-      };
       // Stop every writer but the dashboard (the PM hands its task back: more events), then the stream must show
       // the whole log: the same events, in the same order, none twice.
       for (const service of [pm, scheduler, webhook]) service.child.kill('SIGTERM');
       expect(await Promise.all([pm, scheduler, webhook].map((service) => service.exited))).toEqual([0, 0, 0]);
-      const expected = await logOrder();
+      const expected = await wholeLog(t.handle);
       await waitFor(
         async () => `the SSE stream to show all ${expected.length} events of the log; it showed ${received.length}`,
         async () => received.length >= expected.length,

@@ -1,10 +1,12 @@
 /**
  * @module The compose layout's processes for tests: `autodev serve ...` of the built CLI (`npm run build` first) as a
  * child process with its own data dir on one database, its output kept and matched line by line; `/ready` read; and
- * the dashboard's SSE stream (`GET /api/events`, from the start of the log) recorded event by event. Used by the
- * split-services and compose-story tests.
+ * the dashboard's SSE stream (`GET /api/events`, from the start of the log) recorded event by event; the whole log
+ * in log order, as the stream must show it. Used by the split-services and compose-story tests.
  */
 import type { ChildProcess } from 'node:child_process';
+import { readEvents, START_OF_LOG } from '../../src/events/read-events.js';
+import type { DatabaseHandle } from '../../src/store/open-database.js';
 import { waitFor } from './agent-fixtures.js';
 import { AUTODEV_BIN } from './built-cli.js';
 import { spawnInGroup } from './child-processes.js';
@@ -114,4 +116,36 @@ export async function recordEventStream(base: string, token: string): Promise<Re
       await reading;
     },
   };
+}
+
+/**
+ * Every event of the log in log order ((xid, id) on PostgreSQL), once the writers have stopped. The log is read up to
+ * the oldest transaction still open in the whole cluster (the commit-safe horizon), and other test files' databases
+ * share the cluster: it waits until the horizon has passed every row of the table.
+ */
+export async function wholeLog(handle: DatabaseHandle): Promise<{ id: number; kind: string }[]> {
+  const total = async () =>
+    Number(
+      (
+        await handle.db
+          .selectFrom('events')
+          .select((eb) => eb.fn.countAll().as('n'))
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
+  let rows: { id: number; kind: string }[] = [];
+  await waitFor(
+    async () => `the log to be readable to its end (${rows.length} of ${await total()} events)`,
+    async () => {
+      rows = [];
+      for (let cursor = START_OF_LOG; ;) {
+        const page = await readEvents(handle, cursor, 500);
+        if (page.rows.length === 0) break;
+        rows.push(...page.rows.map((row) => ({ id: row.id, kind: row.kind })));
+        cursor = page.cursor;
+      }
+      return rows.length === (await total());
+    },
+  );
+  return rows;
 }
