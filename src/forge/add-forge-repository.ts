@@ -16,7 +16,7 @@ import type { Database } from '../store/schema.js';
 import { git } from '../workspace/git.js';
 import { cloneCachePath } from './clone-cache.js';
 import type { ForgeClientContext, ForgeRepository } from './forge-client.js';
-import { gitCredentialEnv, hasUrlCredentials } from './git-credential-env.js';
+import { GIT_TOKEN_USER, gitCredentialEnv, hasUrlCredentials } from './git-credential-env.js';
 import {
   checkedBaseUrl,
   checkedProject,
@@ -97,7 +97,7 @@ export async function addForgeRepository(
     okExitCodes: [128],
     env: {
       ...process.env,
-      ...gitCredentialEnv(remote.remoteUrl, token, input.forge === 'gitlab' ? 'oauth2' : 'x-access-token'),
+      ...gitCredentialEnv(remote.remoteUrl, token, GIT_TOKEN_USER[input.forge]),
     },
   });
   if (cloned.exitCode !== 0) {

@@ -24,7 +24,7 @@ import {
   GITLAB_DEFAULT_BASE_URL,
   type OwnProject,
 } from './forge-remote-settings.js';
-import { gitCredentialEnv } from './git-credential-env.js';
+import { GIT_TOKEN_USER, gitCredentialEnv } from './git-credential-env.js';
 import { GitHubClient } from './github-client.js';
 import { GitLabClient } from './gitlab-client.js';
 import { pushToRemote } from './push-to-remote.js';
@@ -207,8 +207,7 @@ class RemoteProjectCreator implements ProjectRepositoryCreator {
       input.name,
       this.forge === 'gitlab' ? 'write_repository' : 'repo',
     );
-    const username = this.forge === 'gitlab' ? 'oauth2' : 'x-access-token';
-    const env = { ...process.env, ...gitCredentialEnv(project.remoteUrl, token, username) };
+    const env = { ...process.env, ...gitCredentialEnv(project.remoteUrl, token, GIT_TOKEN_USER[this.forge]) };
     const remoteHead = async (): Promise<string | null> => {
       const listed = await git(this.context.dataDir, ['ls-remote', project.remoteUrl, `refs/heads/${INITIAL_BRANCH}`], {
         okExitCodes: [128],
@@ -237,7 +236,7 @@ class RemoteProjectCreator implements ProjectRepositoryCreator {
         branch: INITIAL_BRANCH,
         force: false,
         token,
-        username,
+        username: GIT_TOKEN_USER[this.forge],
         tokenSource: this.tokenEnv,
         pushScope: this.forge === 'gitlab' ? 'write_repository' : 'repo',
       });

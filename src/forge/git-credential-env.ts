@@ -16,10 +16,13 @@ const USER_VARIABLE = 'AUTODEV_FORGE_GIT_USER';
  */
 const HELPER = `!f() { test "$1" = get || exit 0; printf 'username=%s\\npassword=%s\\n' "$${USER_VARIABLE}" "$${TOKEN_VARIABLE}"; }; f`;
 
+/** The user name each forge expects beside a token over git HTTP. */
+export const GIT_TOKEN_USER = { gitlab: 'oauth2', github: 'x-access-token' } as const;
+
 /**
  * Environment additions for one git command against `remoteUrl` authenticating with `token`: any configured helper
  * is reset (empty value) and ours is the only one for that URL. `username` is what the forge expects beside a token
- * (`oauth2` for GitLab, `x-access-token` for GitHub).
+ * (`GIT_TOKEN_USER`).
  *
  * ### Example
  * ```ts

@@ -46,6 +46,7 @@ import {
   type OwnProjectInput,
   type RemoteProject,
 } from './forge-remote-settings.js';
+import { GIT_TOKEN_USER } from './git-credential-env.js';
 import { pushToRemote } from './push-to-remote.js';
 
 /** The classic token scope that covers everything this client does (fine-grained: pull requests, issues, contents). */
@@ -396,7 +397,7 @@ export class GitHubClient implements ForgeClient {
       branch,
       force: options.force ?? false,
       token: this.token(),
-      username: 'x-access-token',
+      username: GIT_TOKEN_USER.github,
       tokenSource: this.settings.tokenEnv,
       pushScope: 'repo (fine-grained: contents write)',
     });

@@ -47,6 +47,7 @@ import {
   type OwnProjectInput,
   type RemoteProject,
 } from './forge-remote-settings.js';
+import { GIT_TOKEN_USER } from './git-credential-env.js';
 import { pushToRemote } from './push-to-remote.js';
 
 /** The scope a GitLab token needs for everything this client does. */
@@ -464,7 +465,7 @@ export class GitLabClient implements ForgeClient {
       branch,
       force: options.force ?? false,
       token: this.token(),
-      username: 'oauth2',
+      username: GIT_TOKEN_USER.gitlab,
       tokenSource: this.settings.tokenEnv,
       pushScope: 'write_repository',
     });

@@ -20,16 +20,13 @@ import { cloneCachePath } from './clone-cache.js';
 import type { ForgeClientContext } from './forge-client.js';
 import { forgeRemoteSettings, forgeToken } from './forge-remote-settings.js';
 import { forgeRepository } from './forge-repository.js';
-import { gitCredentialEnv, hasUrlCredentials } from './git-credential-env.js';
+import { GIT_TOKEN_USER, gitCredentialEnv, hasUrlCredentials } from './git-credential-env.js';
 import type { RepositoryRow } from './repositories.js';
 
 type RemoteRow = RepositoryRow & { forge: 'gitlab' | 'github'; remote_url: string };
 
-/** The user name each forge expects beside a token over git HTTP, and the scope a fetch needs. */
-const FORGE_GIT_USER = {
-  gitlab: { user: 'oauth2', scope: 'read_repository' },
-  github: { user: 'x-access-token', scope: 'repo' },
-} as const;
+/** The token scope a fetch needs, per forge. */
+const FETCH_SCOPE = { gitlab: 'read_repository', github: 'repo' } as const;
 
 function hasForgeRemote(row: RepositoryRow): row is RemoteRow {
   return (row.forge === 'gitlab' || row.forge === 'github') && row.remote_url !== null;
@@ -67,9 +64,8 @@ export function remoteGitEnv(row: RemoteRow, context: ForgeClientContext): NodeJ
         `from ${settings.tokenEnv})`,
     );
   }
-  const { user, scope } = FORGE_GIT_USER[row.forge];
-  const token = forgeToken(context, settings, row.name, scope);
-  return { ...process.env, ...gitCredentialEnv(row.remote_url, token, user) };
+  const token = forgeToken(context, settings, row.name, FETCH_SCOPE[row.forge]);
+  return { ...process.env, ...gitCredentialEnv(row.remote_url, token, GIT_TOKEN_USER[row.forge]) };
 }
 
 /** A git command against the remote; a refusal names the token variable, and the token never reaches a message. */
@@ -84,7 +80,7 @@ async function remoteGit(row: RemoteRow, context: ForgeClientContext, cwd: strin
     const { tokenEnv } = forgeRemoteSettings(forgeRepository(row), row.forge);
     throw new AutodevError(
       'FORGE_AUTH_FAILED',
-      `${where} was refused: set ${tokenEnv} to a token with the ${FORGE_GIT_USER[row.forge].scope} scope`,
+      `${where} was refused: set ${tokenEnv} to a token with the ${FETCH_SCOPE[row.forge]} scope`,
     );
   }
   throw new AutodevError('FORGE_REQUEST_FAILED', `${where} failed: ${stderr.slice(0, 500)}`);
