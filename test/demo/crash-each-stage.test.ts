@@ -537,13 +537,15 @@ async function taskKeys(db: Kysely<Database>, workflowId: number) {
  * resumed from once, on a real run (what a stage's own resumed run used to prove, the next stage's run proves by
  * reaching it; the end state is checked once per chain), for a fifth of the demo runs of a story per stage. The two
  * builder stages fall in different chains (a builder killed before its commit never commits: its retry finds the work
- * saved), and so do the two WIP saves.
+ * saved), and so do the two WIP saves. The chain with both slow builder runs (BUILDER_DELAY_MS) and the fix round
+ * has one stage fewer, so the two take about as long.
  */
 const CHAINS: [string, Stage[]][] = [
   [
-    'PM, spec approval, builder before its commit, merge approval, merge',
+    'PM, Architect, spec approval, builder before its commit, merge approval, merge',
     [
       'PM mid-session (create_user_story in progress)',
+      'Architect mid-session (write_spec in progress)',
       'spec approval pending',
       'Builder mid-session: files written, before its commit',
       'merge approval pending',
@@ -551,9 +553,8 @@ const CHAINS: [string, Stage[]][] = [
     ].map(stageNamed),
   ],
   [
-    'Architect, builder after its commit, gates, fix before its commit, deploy',
+    'builder after its commit, gates, fix before its commit, deploy',
     [
-      'Architect mid-session (write_spec in progress)',
       'Builder mid-session: after its commit, before the task completes',
       'gates round 0 in progress, while the real test command runs',
       'implement_fix mid-session: files written, before its commit',

@@ -702,8 +702,10 @@ describe.each(DIALECTS)('%s: a whole story on the real agent CLIs, against a sta
     `real %s CLI builder, stand-in model that stalls: the watcher's time limit kills the session, its file is saved as a WIP commit, the CLI home is wiped, and the retry starts fresh with the previous transcript and completes`,
     async (provider: LlmProviderName) => {
       const started = Date.now();
+      // The stalled attempt needs only the time to start and write its file (2-5 s seen under load); the retry then
+      // gets a limit it cannot reach.
       const runtime = realCliRuntime(t.handle, standIns, provider, {
-        watcher: { max_session_duration: 20 },
+        watcher: { max_session_duration: 10 },
         queue: { retry_base_seconds: 1, retry_max_seconds: 1 },
       });
       runtimes.push(runtime);
@@ -748,6 +750,7 @@ describe.each(DIALECTS)('%s: a whole story on the real agent CLIs, against a sta
       fs.rmSync(home, { recursive: true, force: true });
 
       // Attempt 2: a fresh conversation whose prompt carries the end of the lost attempt's transcript.
+      runtime.deps.settings.watcher.max_session_duration = 120;
       await runAttempts(runtime, 'builder', [task.id], { settled: 2, timeoutMs: 90_000 });
       const done = await runtime.queue.get(task.id);
       const sessions = await db
