@@ -6,15 +6,23 @@
 # 1. the local base images (deploy/local-base-image.sh) when they are missing: this machine reaches no registry;
 # 2. `docker build --platform linux/amd64 --build-arg NODE_IMAGE=<local node 20>`, timed, and the image's size;
 # 3. `up -d` of deploy/compose.yaml, as written, plus a generated override that only swaps the PostgreSQL image for
-#    the local one; a throwaway POSTGRES_PASSWORD; project `autodev-check` (its own containers, network and volumes);
+#    the local one; a throwaway POSTGRES_PASSWORD; project `autodev-check` (its own containers, network and volumes).
+#    With Debian's docker-compose 1.29 only: the agents' `security_opt: systempaths=unconfined` is a docker CLI
+#    option the daemon refuses as such (Compose v2 translates it, 1.29 cannot, and an override cannot remove it:
+#    1.29 merges security_opt lists), so compose 1.29 talks to the daemon through
+#    deploy/compose1-systempaths-proxy.mjs, which makes the CLI's translation (MaskedPaths [] and ReadonlyPaths [] for
+#    a container asking systempaths=unconfined) and nothing else, saying so for each container;
 # 4. waits until `migrate` exited 0 and every other service is `healthy` (Docker's health status, from
-#    deploy/healthcheck.mjs), then asks the dashboard's and the webhook's /health and /ready from the host;
+#    deploy/healthcheck.mjs), noting when each one turned healthy, then asks the dashboard's and the webhook's
+#    /health and /ready from the host;
 # 5. the sandbox: the agent services are healthy only when bubblewrap passed its self-check at start (an agent process
-#    refuses to start otherwise), bwrap runs in an agent container as uid 1000, and an agent started WITHOUT the
-#    compose file's security_opt stops at once with the loud SANDBOX_UNAVAILABLE line;
-# 6. `down -v` (containers, network, volumes) on exit, unless KEEP=1.
+#    refuses to start otherwise), the agent containers have no masked /proc paths while the others keep Docker's,
+#    bwrap runs in an agent container as uid 1000, and an agent started WITHOUT the compose file's security_opt stops
+#    at once with the loud SANDBOX_UNAVAILABLE line;
+# 6. `down -v` (containers, network, volumes) on exit, unless KEEP=1. Every step prints how long it took.
 #
-# Usage (root or the docker group; dockerd running; a compose: `docker compose` v2 or Debian's docker-compose 1.29):
+# Usage (root or the docker group; dockerd running; a compose: `docker compose` v2 or Debian's docker-compose 1.29,
+# the latter with node 20 on the host for the proxy):
 #   deploy/check-local-stack.sh
 # Environment: DOCKER (docker client), NODE_IMAGE / POSTGRES_IMAGE (base images), IMAGE (tag to build, default
 # auto-dev:local), HEALTH_TIMEOUT (seconds to wait for health, default 300), KEEP=1 (leave the stack running).
@@ -29,7 +37,17 @@ HEALTH_TIMEOUT=${HEALTH_TIMEOUT:-300}
 PROJECT=autodev-check
 SERVICES=(postgres dashboard webhook scheduler pm architect builder reviewer tester security devops bug_finder)
 
-say() { printf '\n== %s\n' "$*"; }
+STEP_NAME=
+STEP_START=$(date +%s)
+# Ends the step before (printing how long it took) and starts the next.
+say() {
+  local now
+  now=$(date +%s)
+  [[ -z $STEP_NAME ]] || printf -- '-- %s: %s s\n' "$STEP_NAME" "$((now - STEP_START))"
+  STEP_NAME=$*
+  STEP_START=$now
+  printf '\n== %s\n' "$*"
+}
 die() {
   printf 'check-local-stack: FAILED: %s\n' "$*" >&2
   exit 1
@@ -46,7 +64,9 @@ fi
 
 say "versions"
 "$DOCKER" version --format 'docker client {{.Client.Version}}, engine {{.Server.Version}}'
-"${COMPOSE[@]}" version | head -n 1
+"${COMPOSE[@]}" version | sed -n 1p # sed reads it all: head could SIGPIPE it (pipefail)
+COMPOSE_V1=
+[[ ${COMPOSE[0]} == docker-compose && $("${COMPOSE[@]}" version --short 2>/dev/null) == 1.* ]] && COMPOSE_V1=1
 
 for base in "$NODE_IMAGE" "$POSTGRES_IMAGE"; do
   if ! "$DOCKER" image inspect "$base" >/dev/null 2>&1; then
@@ -73,15 +93,35 @@ EOF
 export POSTGRES_PASSWORD
 POSTGRES_PASSWORD=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
 export AUTODEV_IMAGE=$IMAGE
-compose() { "${COMPOSE[@]}" -p "$PROJECT" -f deploy/compose.yaml -f "$WORK/override.yaml" "$@"; }
+COMPOSE_ENV=()
+PROXY_PID=
+if [[ -n $COMPOSE_V1 ]]; then
+  say "docker-compose 1.29: the agents' systempaths=unconfined through deploy/compose1-systempaths-proxy.mjs"
+  echo 'NOTE: docker-compose 1.29 sends `security_opt: systempaths=unconfined` to the daemon as is, and the daemon'
+  echo 'refuses it ("invalid --security-opt 2"): only the docker CLI and Compose v2 know that option, and send it as'
+  echo 'HostConfig.MaskedPaths [] and ReadonlyPaths [] (no masked /proc paths: bubblewrap mounts a fresh /proc). So'
+  echo 'compose 1.29 talks to the daemon through a local proxy that makes exactly that translation for the containers'
+  echo 'asking for it (the agents) and passes everything else through; deploy/compose.yaml is used as written.'
+  docker_socket=/var/run/docker.sock
+  [[ ${DOCKER_HOST:-} != unix://* ]] || docker_socket=${DOCKER_HOST#unix://}
+  command -v node >/dev/null || die 'docker-compose 1.29 needs node on the host (deploy/compose1-systempaths-proxy.mjs)'
+  node deploy/compose1-systempaths-proxy.mjs "$WORK/docker.sock" "$docker_socket" &
+  PROXY_PID=$!
+  for _ in $(seq 100); do [[ -S $WORK/docker.sock ]] && break || sleep 0.1; done
+  [[ -S $WORK/docker.sock ]] || die 'the compose 1.29 proxy did not start'
+  COMPOSE_ENV=("DOCKER_HOST=unix://$WORK/docker.sock")
+fi
+compose() { env "${COMPOSE_ENV[@]}" "${COMPOSE[@]}" -p "$PROJECT" -f deploy/compose.yaml -f "$WORK/override.yaml" "$@"; }
 cleanup() {
   local status=$?
   if [[ ${KEEP:-} == 1 ]]; then
     echo "KEEP=1: the stack runs on; stop it with: ${COMPOSE[*]} -p $PROJECT -f deploy/compose.yaml down -v"
   else
     say "down -v"
-    compose down -v --remove-orphans >/dev/null 2>&1 || true
+    compose down -v --remove-orphans 2>&1 | tail -n 3 || true
   fi
+  [[ -z $PROXY_PID ]] || kill "$PROXY_PID" 2>/dev/null || true
+  say "end (exit $status)"
   rm -rf "$WORK"
   exit "$status"
 }
@@ -95,11 +135,22 @@ state() { "$DOCKER" inspect --format '{{.State.Status}} {{if .State.Health}}{{.S
 
 say "waiting for every service's health check (at most ${HEALTH_TIMEOUT} s)"
 started=$(date +%s)
+# Docker's own figure: from the container's start to its first passing probe, read when this loop first sees the
+# service healthy ("<=": Docker keeps the last 5 probes only, and all of them passed).
+first_pass() {
+  local started probes first
+  started=$("$DOCKER" inspect --format '{{.State.StartedAt}}' "$(container "$1")")
+  probes=$("$DOCKER" inspect --format '{{if .State.Health}}{{range .State.Health.Log}}{{.ExitCode}}={{json .End}} {{end}}{{end}}' "$(container "$1")")
+  first=$(tr ' ' '\n' <<<"$probes" | grep -m1 '^0=' | tr -d '"') || { echo -; return; }
+  [[ $probes == 0=* && $(wc -w <<<"$probes") -ge 5 ]] && printf '<= '
+  awk -v a="$(date -d "$started" +%s.%N)" -v b="$(date -d "${first#0=}" +%s.%N)" 'BEGIN { printf "%.1f s", b - a }'
+}
+declare -A healthy_after=() first_probe=()
 while :; do
   pending=()
   migrate=$(state migrate)
   case "$migrate" in
-    'exited - 0') ;;
+    'exited - 0') [[ -n ${healthy_after[migrate]:-} ]] || healthy_after[migrate]=$(($(date +%s) - started)) ;;
     exited*) compose logs migrate; die "migrate: $migrate" ;;
     *) pending+=(migrate) ;;
   esac
@@ -108,7 +159,14 @@ while :; do
     [[ -n $id ]] || { pending+=("$service"); continue; }
     read -r status health _ < <(state "$service")
     [[ $status == running ]] || { compose logs --tail 30 "$service"; die "$service is $status"; }
-    [[ $health == healthy ]] || pending+=("$service:$health")
+    if [[ $health == healthy ]]; then
+      if [[ -z ${healthy_after[$service]:-} ]]; then
+        healthy_after[$service]=$(($(date +%s) - started))
+        first_probe[$service]=$(first_pass "$service")
+      fi
+    else
+      pending+=("$service:$health")
+    fi
   done
   ((${#pending[@]} == 0)) && break
   if (($(date +%s) - started > HEALTH_TIMEOUT)); then
@@ -119,8 +177,11 @@ while :; do
 done
 echo "all healthy after $(($(date +%s) - started)) s"
 compose ps
-printf '%-12s %s\n' SERVICE 'STATUS HEALTH EXIT'
-for service in migrate "${SERVICES[@]}"; do printf '%-12s %s\n' "$service" "$(state "$service")"; done
+printf '%-12s %-20s %-28s %s\n' SERVICE 'STATUS HEALTH EXIT' 'SEEN HEALTHY HERE AFTER' 'FIRST PASSING PROBE AFTER START'
+for service in migrate "${SERVICES[@]}"; do
+  printf '%-12s %-20s %-28s %s\n' "$service" "$(state "$service")" "${healthy_after[$service]} s (this loop's polling)" \
+    "${first_probe[$service]:-exited 0}"
+done
 
 say "migrate's output"
 compose logs --no-color migrate | tail -n 5
@@ -133,7 +194,22 @@ for url in http://127.0.0.1:8080/health http://127.0.0.1:8080/ready http://127.0
   echo
 done
 
-say "the sandbox inside an agent container (pm, as $("$DOCKER" exec "$(container pm)" id -u)):"
+say "masked /proc paths: none in the agent containers, Docker's defaults in the others"
+for service in "${SERVICES[@]:1}"; do
+  paths=$("$DOCKER" inspect --format '{{json .HostConfig.MaskedPaths}} {{json .HostConfig.ReadonlyPaths}}' "$(container "$service")")
+  case "$service" in
+    dashboard | webhook | scheduler)
+      [[ $paths != '[] []' ]] || die "$service has no masked paths: only the agents may"
+      echo "$service: masked as Docker's default ($paths)"
+      ;;
+    *)
+      [[ $paths == '[] []' ]] || die "$service still has masked paths: $paths"
+      echo "$service: MaskedPaths [] ReadonlyPaths [] (systempaths=unconfined)"
+      ;;
+  esac
+done
+
+say "the sandbox inside an agent container (pm, as uid $("$DOCKER" exec "$(container pm)" id -u))"
 "$DOCKER" exec "$(container pm)" bwrap --unshare-all --die-with-parent --ro-bind / / --proc /proc --dev /dev \
   sh -c 'echo "bwrap ran: pid $$ in its own namespaces, uid $(id -u)"' || die 'bwrap fails in the pm container'
 

@@ -2,13 +2,33 @@ locals {
   # Every task definition: one per service plus the migration task.
   task_definitions = merge(local.services, { migrate = local.migrate_task })
 
-  # Environment variables ECS reads from SSM at task start (the execution role may read only /auto-dev/*).
-  database_secret = { DATABASE_URL = aws_ssm_parameter.database_url.arn }
-  webhook_secrets = {
-    AUTODEV_GITLAB_WEBHOOK_SECRET = aws_ssm_parameter.webhook_secret["gitlab"].arn
-    AUTODEV_GITHUB_WEBHOOK_SECRET = aws_ssm_parameter.webhook_secret["github"].arn
+  # Every credential ECS reads from SSM at task start and passes as an environment variable (`secrets`): the variable
+  # => its parameter under /auto-dev/ (ssm.tf), the forge it belongs to (null: any deployment) and the tasks that
+  # read it ("agent" is every role's service). Who reads what, from the code:
+  # - DATABASE_URL: every process.
+  # - GITLAB_TOKEN / GITHUB_TOKEN (src/forge, DEFAULT_TOKEN_ENV): the agents clone, fetch and push their working
+  #   copies and comment, open and merge in the forge; the scheduler polls it (webhooks/forge-poller.ts); the webhook
+  #   service reads a failed pipeline's job log (webhooks/forge-job-log.ts); the dashboard registers repositories
+  #   (POST /api/repos) and syncs a merge request's diff. Not the migration task.
+  # - AUTODEV_<FORGE>_WEBHOOK_SECRET (webhooks/webhook-secrets.ts): the webhook service, which the load balancer
+  #   sends /webhooks/* to.
+  injected_secrets = {
+    DATABASE_URL                  = { parameter = "database-url", forge = null, tasks = ["dashboard", "webhook", "scheduler", "agent", "migrate"] }
+    GITLAB_TOKEN                  = { parameter = "gitlab/token", forge = "gitlab", tasks = ["dashboard", "webhook", "scheduler", "agent"] }
+    GITHUB_TOKEN                  = { parameter = "github/token", forge = "github", tasks = ["dashboard", "webhook", "scheduler", "agent"] }
+    AUTODEV_GITLAB_WEBHOOK_SECRET = { parameter = "gitlab-webhook-secret", forge = "gitlab", tasks = ["webhook"] }
+    AUTODEV_GITHUB_WEBHOOK_SECRET = { parameter = "github-webhook-secret", forge = "github", tasks = ["webhook"] }
   }
-  agent_secret_arns = { for variable, name in var.agent_secrets : variable => "${local.ssm_prefix_arn}/${name}" }
+
+  # The ones this deployment passes: its forges' (var.forges), plus var.agent_secrets (the model API keys) to the
+  # agents.
+  secrets = merge(
+    { for name, secret in local.injected_secrets : name => secret if secret.forge == null || contains(var.forges, coalesce(secret.forge, "-")) },
+    { for name, parameter in var.agent_secrets : name => { parameter = parameter, forge = null, tasks = ["agent"] } },
+  )
+
+  # Their parameter ARNs: the task definitions' valueFrom, and exactly what the execution role may read (iam.tf).
+  secret_arns = { for name, secret in local.secrets : name => "${local.ssm_prefix_arn}/${secret.parameter}" }
 }
 
 resource "aws_ecs_task_definition" "this" {
@@ -51,12 +71,10 @@ resource "aws_ecs_task_definition" "this" {
           { for name, value in { AUTODEV_HEALTHCHECK = each.value.healthcheck } : name => value if value != null },
         ) : { name = name, value = value }
       ]
+      # The credentials this task reads (local.secrets: "agent" for every role's service, else the task's key).
       secrets = [
-        for name, arn in merge(
-          local.database_secret,
-          { for name, arn in local.webhook_secrets : name => arn if each.value.webhooks },
-          { for name, arn in local.agent_secret_arns : name => arn if each.value.agent },
-        ) : { name = name, valueFrom = arn }
+        for name, secret in local.secrets : { name = name, valueFrom = local.secret_arns[name] }
+        if contains(secret.tasks, each.value.agent ? "agent" : each.key)
       ]
       logConfiguration = {
         logDriver = "awslogs"
@@ -119,5 +137,12 @@ resource "aws_ecs_service" "this" {
     ignore_changes = [desired_count]
   }
 
-  depends_on = [aws_lb_listener.http, aws_iam_role_policy.execution]
+  # The parameters first: a task reads its secrets when it starts.
+  depends_on = [
+    aws_lb_listener.http,
+    aws_iam_role_policy.execution,
+    aws_ssm_parameter.database_url,
+    aws_ssm_parameter.forge_token,
+    aws_ssm_parameter.webhook_secret,
+  ]
 }

@@ -1,5 +1,5 @@
-# Two roles, least privilege. The execution role is ECS's own (pull the image, write logs, read the parameters it
-# injects as environment variables); the task role is what Auto-Dev's processes may do (read secrets under
+# Two roles, least privilege. The execution role is ECS's own (pull the image, write logs, read exactly the
+# parameters it injects as environment variables); the task role is what Auto-Dev's processes may do (read secrets under
 # /auto-dev). Neither can write a parameter: operators set secrets from their own credentials.
 
 data "aws_iam_policy_document" "ecs_tasks_assume" {
@@ -45,10 +45,11 @@ data "aws_iam_policy_document" "execution" {
     resources = ["${aws_cloudwatch_log_group.this.arn}:*"]
   }
 
+  # Exactly the parameters the task definitions inject (ecs.tf, local.secret_arns), nothing else under /auto-dev.
   statement {
     sid       = "InjectedParameters"
     actions   = ["ssm:GetParameters"]
-    resources = ["${local.ssm_prefix_arn}/*"]
+    resources = values(local.secret_arns)
   }
 
   statement {

@@ -29,7 +29,6 @@ locals {
       memory      = var.service_memory
       storage_gib = null
       agent       = false
-      webhooks    = true
     }
     webhook = {
       command     = ["serve", "webhook", "--host", "0.0.0.0", "--port", "8081"]
@@ -39,7 +38,6 @@ locals {
       memory      = var.service_memory
       storage_gib = null
       agent       = false
-      webhooks    = true
     }
     scheduler = {
       command     = ["serve", "scheduler", "--host", "0.0.0.0", "--health-port", local.health_port]
@@ -49,7 +47,6 @@ locals {
       memory      = var.service_memory
       storage_gib = null
       agent       = false
-      webhooks    = false
     }
   }
 
@@ -62,7 +59,6 @@ locals {
       memory      = var.agent_memory
       storage_gib = var.agent_ephemeral_storage_gib
       agent       = true
-      webhooks    = false
     }
   }
 
@@ -77,7 +73,6 @@ locals {
     memory      = var.service_memory
     storage_gib = null
     agent       = false
-    webhooks    = false
   }
 
   # The services behind the load balancer: the dashboard takes every path, the webhook service /webhooks/*.

@@ -25,10 +25,27 @@ resource "aws_ssm_parameter" "database_url" {
   }
 }
 
-# The forge webhooks' shared secrets: generated here; copy one into the forge's webhook settings
-# (aws ssm get-parameter --with-decryption). A rotated value set by hand is kept.
+# The token of each forge in var.forges (GITLAB_TOKEN / GITHUB_TOKEN in the tasks; the `ssm` secret provider reads
+# the same parameter as `github/token` for GitHub releases). Created with a placeholder the forge refuses (401, and
+# Auto-Dev names the variable to set); set the real token with aws ssm put-parameter --overwrite (docs/OPERATIONS.md
+# "Credentials"). Terraform never reads it back or overwrites it.
+resource "aws_ssm_parameter" "forge_token" {
+  for_each    = var.forges
+  name        = "/auto-dev/${each.key}/token"
+  description = "Auto-Dev: the ${each.key} token (agents, dashboard, webhook, scheduler)"
+  type        = "SecureString"
+  key_id      = aws_kms_key.this.arn
+  value       = "unset: aws ssm put-parameter --name /auto-dev/${each.key}/token --type SecureString --overwrite --value ..."
+
+  lifecycle {
+    ignore_changes = [value]
+  }
+}
+
+# The forge webhooks' shared secrets, one per forge in var.forges: generated here; copy one into the forge's webhook
+# settings (aws ssm get-parameter --with-decryption). A rotated value set by hand is kept.
 resource "random_password" "webhook" {
-  for_each = toset(["gitlab", "github"])
+  for_each = var.forges
   length   = 40
   special  = false
 }

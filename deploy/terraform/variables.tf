@@ -111,11 +111,32 @@ variable "service_memory" {
   default     = 1024
 }
 
+variable "forges" {
+  description = "The forges this deployment works with: \"gitlab\", \"github\" or both. Each one named gets its token parameter (/auto-dev/<forge>/token, as GITLAB_TOKEN / GITHUB_TOKEN in the dashboard, webhook, scheduler and agent tasks) and its webhook secret (/auto-dev/<forge>-webhook-secret, in the webhook task); a forge not named gets neither."
+  type        = set(string)
+  default     = ["gitlab", "github"]
+
+  validation {
+    condition     = length(var.forges) > 0 && alltrue([for forge in var.forges : contains(["gitlab", "github"], forge)])
+    error_message = "forges must name \"gitlab\", \"github\" or both (split services share repositories only through a forge)."
+  }
+}
+
 variable "agent_secrets" {
-  description = "Environment variables of the agent tasks read from SSM by ECS at start: variable name => parameter name under /auto-dev/. Create each parameter (SecureString, key alias/auto-dev) before the agents start."
+  description = "More environment variables of the agent tasks read from SSM by ECS at start (the model API keys): variable name => parameter name under /auto-dev/. Create each parameter (SecureString, key alias/auto-dev) before the agents start. The database URL, forge tokens and webhook secrets are not set here (see var.forges)."
   type        = map(string)
   default = {
     ANTHROPIC_API_KEY = "anthropic/api_key"
+  }
+
+  validation {
+    condition     = alltrue([for name in keys(var.agent_secrets) : !contains(["DATABASE_URL", "GITLAB_TOKEN", "GITHUB_TOKEN", "AUTODEV_GITLAB_WEBHOOK_SECRET", "AUTODEV_GITHUB_WEBHOOK_SECRET"], name)])
+    error_message = "agent_secrets must not name DATABASE_URL, the forge tokens or the webhook secrets: the module passes those itself, to every task that needs them."
+  }
+
+  validation {
+    condition     = alltrue([for name, parameter in var.agent_secrets : can(regex("^[A-Za-z_][A-Za-z0-9_]*$", name)) && can(regex("^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$", parameter))])
+    error_message = "agent_secrets maps an environment variable name to a parameter name under /auto-dev/ (e.g. OPENAI_API_KEY = \"openai/api_key\")."
   }
 }
 

@@ -5,9 +5,9 @@
  *
  * Rules: no ingress from 0.0.0.0/0 or ::/0; no public IPs; ECR tags immutable and scanned on push; log groups with a
  * retention; IAM without wildcard actions and without `*` resources (but for the few read-only actions AWS does not
- * scope); SSM reads scoped to the `/auto-dev` path; SSM parameters SecureString under a customer key; load balancers
- * internal and dropping invalid headers; plain HTTP only on an internal load balancer (or redirecting to HTTPS),
- * HTTPS with a TLS 1.2+ policy; KMS keys rotated.
+ * scope); SSM reads scoped to the `/auto-dev` path (the path, or parameters under it, also as a local's ARNs); SSM
+ * parameters SecureString under a customer key; load balancers internal and dropping invalid headers; plain HTTP only
+ * on an internal load balancer (or redirecting to HTTPS), HTTPS with a TLS 1.2+ policy; KMS keys rotated.
  */
 import { blocksOf, resolveText, variablesReferenced, type HclBody, type TerraformConfig } from './terraform-config.js';
 
@@ -215,7 +215,7 @@ function iamPolicies(config: TerraformConfig): PolicyFinding[] {
   for (const statement of policyStatements(config)) {
     if (statement.effect !== 'Allow' || !statement.actions.some((a) => a.startsWith('ssm:GetParameter'))) continue;
     for (const resource of statement.resources) {
-      if (!resource.endsWith(`:${SSM_PATH}`) && !resource.endsWith(`:${SSM_PATH}/*`)) {
+      if (!ssmResourceScoped(config, resource)) {
         findings.push({
           rule: 'ssm-read-scope',
           address: statement.address,
@@ -225,6 +225,19 @@ function iamPolicies(config: TerraformConfig): PolicyFinding[] {
     }
   }
   return findings;
+}
+
+/**
+ * An SSM resource inside /auto-dev: the path itself, everything under it, one parameter under it, or a local's ARNs
+ * (`${local.X}`, `${values(local.X)}`) every one of which is under it.
+ */
+function ssmResourceScoped(config: TerraformConfig, resource: string): boolean {
+  const local = /^\$\{(?:values\()?local\.([A-Za-z0-9_-]+)\)?\}$/.exec(resource)?.[1];
+  if (local === undefined) return resource.endsWith(`:${SSM_PATH}`) || resource.includes(`:${SSM_PATH}/`);
+  const paths = [
+    ...resolveText(config, JSON.stringify(config.locals[local] ?? null)).matchAll(/:parameter\/[^"\\\s]*/g),
+  ];
+  return paths.length > 0 && paths.every(([path]) => path.startsWith(`:${SSM_PATH}/`));
 }
 
 function ssmParameters(config: TerraformConfig): PolicyFinding[] {

@@ -1,7 +1,8 @@
 /**
  * deploy/terraform: every .tf parsed with @cdktf/hcl2json (no network, no terraform binary) and checked against the
  * guide's layout (cluster, one service per role + dashboard/webhook/scheduler, internal ALB with target health
- * checks, ECR, the log group and its stream prefixes, SSM, the outputs, terraform.tfvars.example), then against our
+ * checks, ECR, the log group and its stream prefixes, SSM, the outputs, terraform.tfvars.example), the credentials
+ * each task gets from SSM (terraform-secrets.ts: a task lacking a secret its process reads fails), then against our
  * static policy rules (terraform-policy.ts), each of which is first shown to fire on a bad example.
  */
 import fs from 'node:fs';
@@ -20,6 +21,7 @@ import {
   type TerraformConfig,
 } from './terraform-config.js';
 import { checkTerraformPolicy, POLICY_RULES, type PolicyRule } from './terraform-policy.js';
+import { injectedSecrets, secretFindings, TASK_KINDS, type Forge } from './terraform-secrets.js';
 
 const MODULE_DIR = fileURLToPath(new URL('../../deploy/terraform', import.meta.url));
 
@@ -144,13 +146,16 @@ describe('deploy/terraform: the guide layout', () => {
   it('reads DATABASE_URL and the secrets from SSM under /auto-dev, and configures the ssm secret provider', () => {
     const database = blockAt(config, 'aws_ssm_parameter.database_url');
     expect(database.name).toBe('/auto-dev/database-url');
-    expect(config.locals.database_secret).toEqual({ DATABASE_URL: '${aws_ssm_parameter.database_url.arn}' });
+    expect((config.locals.injected_secrets as Record<string, unknown>).DATABASE_URL).toMatchObject({
+      parameter: 'database-url',
+      forge: null,
+    });
     expect(config.locals.common_environment).toMatchObject({
       AUTODEV_SECRETS__PROVIDER: 'ssm',
       AUTODEV_SECRETS__PREFIX: '/auto-dev',
     });
     expect(String(blockAt(config, 'aws_ecs_task_definition.this').container_definitions)).toContain(
-      '{ name = name, valueFrom = arn }',
+      '{ name = name, valueFrom = local.secret_arns[name] }',
     );
   });
 
@@ -190,6 +195,133 @@ describe('deploy/terraform: the guide layout', () => {
     // Every variable without a default is in the example.
     const required = Object.entries(config.variables).filter(([, v]) => !('default' in v));
     expect(required.map(([name]) => name).sort()).toEqual(Object.keys(values).sort());
+  });
+});
+
+describe('deploy/terraform: forge and webhook credentials from SSM (terraform-secrets.ts)', () => {
+  const BOTH: Forge[] = ['gitlab', 'github'];
+  type Table = Record<string, { parameter: string; forge: string | null; tasks: string[] }>;
+  /** A copy of the module with one change, for the check to find. */
+  const changed = (change: (copy: TerraformConfig) => void): TerraformConfig => {
+    const copy = structuredClone(config);
+    change(copy);
+    return copy;
+  };
+  const table = (copy: TerraformConfig) => copy.locals.injected_secrets as Table;
+
+  it('passes each task exactly the credentials its process reads, for both forges (the default)', () => {
+    expect(config.variables.forges?.default).toEqual(BOTH);
+    expect(secretFindings(config, BOTH)).toEqual([]);
+    const tokens = ['GITHUB_TOKEN', 'GITLAB_TOKEN'];
+    expect(injectedSecrets(config, BOTH)).toEqual({
+      dashboard: ['DATABASE_URL', ...tokens],
+      webhook: ['AUTODEV_GITHUB_WEBHOOK_SECRET', 'AUTODEV_GITLAB_WEBHOOK_SECRET', 'DATABASE_URL', ...tokens],
+      scheduler: ['DATABASE_URL', ...tokens],
+      agent: ['ANTHROPIC_API_KEY', 'DATABASE_URL', ...tokens],
+      migrate: ['DATABASE_URL'],
+    });
+    // The token parameters are the ones the `ssm` secret provider reads as gitlab/token and github/token.
+    expect(resolveText(config, String(blockAt(config, 'aws_ssm_parameter.forge_token').name))).toBe(
+      '/auto-dev/${each.key}/token',
+    );
+  });
+
+  it.each([[['gitlab']], [['github']]] as Forge[][][])(
+    "with forges = %j only that forge's token and webhook secret",
+    (forges) => {
+      expect(secretFindings(config, forges)).toEqual([]);
+      const [forge] = forges as [Forge];
+      const other = forge === 'gitlab' ? 'github' : 'gitlab';
+      const all = Object.values(injectedSecrets(config, forges)).flat();
+      expect(all).toContain(`${forge.toUpperCase()}_TOKEN`);
+      expect(all.filter((name) => name.includes(other.toUpperCase()))).toEqual([]);
+      expect(injectedSecrets(config, forges).webhook).toEqual(
+        [`AUTODEV_${forge.toUpperCase()}_WEBHOOK_SECRET`, 'DATABASE_URL', `${forge.toUpperCase()}_TOKEN`].sort(),
+      );
+      // Their parameters, and the webhook secrets' passwords, exist per forge of var.forges.
+      expect(blockAt(config, 'aws_ssm_parameter.forge_token').for_each).toBe('${var.forges}');
+      expect(blockAt(config, 'random_password.webhook').for_each).toBe('${var.forges}');
+    },
+  );
+
+  it("refuses a forges value naming no forge or another one, and agent_secrets shadowing the module's own", () => {
+    const forges = JSON.stringify(config.variables.forges?.validation);
+    expect(forges).toContain('length(var.forges) > 0');
+    expect(forges).toContain('contains([\\"gitlab\\", \\"github\\"], forge)');
+    const agentSecrets = JSON.stringify(config.variables.agent_secrets?.validation);
+    for (const name of Object.keys(table(config))) expect(agentSecrets).toContain(`\\"${name}\\"`);
+  });
+
+  it('fails when a task lacks a secret its process reads', () => {
+    const noSchedulerToken = changed((copy) => {
+      const token = table(copy).GITLAB_TOKEN as { tasks: string[] };
+      token.tasks = token.tasks.filter((task) => task !== 'scheduler');
+    });
+    expect(secretFindings(noSchedulerToken, BOTH)).toEqual(['scheduler lacks GITLAB_TOKEN']);
+    expect(secretFindings(noSchedulerToken, ['github'])).toEqual([]);
+
+    const noGithubToken = changed((copy) => delete table(copy).GITHUB_TOKEN);
+    expect(secretFindings(noGithubToken, BOTH)).toEqual([
+      'dashboard lacks GITHUB_TOKEN',
+      'webhook lacks GITHUB_TOKEN',
+      'scheduler lacks GITHUB_TOKEN',
+      'agent lacks GITHUB_TOKEN',
+    ]);
+  });
+
+  it('fails when a task gets a secret it does not read, or a parameter is not created', () => {
+    const dashboardSecret = changed((copy) => {
+      (table(copy).AUTODEV_GITLAB_WEBHOOK_SECRET as { tasks: string[] }).tasks.push('dashboard');
+    });
+    expect(secretFindings(dashboardSecret, BOTH)).toEqual([
+      'dashboard gets AUTODEV_GITLAB_WEBHOOK_SECRET, which it does not read',
+    ]);
+    const migrateToken = changed((copy) => (table(copy).GITHUB_TOKEN as { tasks: string[] }).tasks.push('migrate'));
+    expect(secretFindings(migrateToken, ['github'])).toEqual(['migrate gets GITHUB_TOKEN, which it does not read']);
+
+    const noTokenParameters = changed((copy) => {
+      copy.blocks = copy.blocks.filter((block) => block.address !== 'aws_ssm_parameter.forge_token');
+    });
+    expect(secretFindings(noTokenParameters, ['gitlab'])).toEqual([
+      'GITLAB_TOKEN: no aws_ssm_parameter named /auto-dev/gitlab/token',
+    ]);
+  });
+
+  it('fails when the execution role reads more than the injected parameters, or the tasks do not filter', () => {
+    const wildcard = changed((copy) => {
+      const document = copy.blocks.find((block) => block.address === 'data.aws_iam_policy_document.execution');
+      const statements = document?.body.statement as { sid?: string; resources: unknown }[];
+      const injected = statements.find((statement) => statement.sid === 'InjectedParameters');
+      if (!injected) throw new Error('no InjectedParameters statement');
+      injected.resources = ['${local.ssm_prefix_arn}/*'];
+    });
+    expect(secretFindings(wildcard, BOTH)).toEqual([
+      'the execution role must read exactly local.secret_arns (one ssm statement), not [["${local.ssm_prefix_arn}/*"]]',
+    ]);
+
+    const unfiltered = changed((copy) => {
+      const task = copy.blocks.find((block) => block.address === 'aws_ecs_task_definition.this');
+      if (!task) throw new Error('no task definition');
+      task.body.container_definitions = String(task.body.container_definitions).replace(
+        /\n\s*if contains\(secret\.tasks, [^)]*\)/,
+        '',
+      );
+    });
+    expect(secretFindings(unfiltered, BOTH)).toEqual([
+      'the task definitions do not take their secrets from local.secrets as this check models',
+    ]);
+  });
+
+  it('gives the services the task kinds local.injected_secrets names', () => {
+    const platform = config.locals.platform_services as Record<string, { agent: boolean }>;
+    for (const [name, service] of Object.entries(platform)) {
+      expect(service.agent).toBe(false);
+      expect(TASK_KINDS).toContain(name);
+    }
+    expect((config.locals.migrate_task as { agent: boolean }).agent).toBe(false);
+    expect(String(config.locals.agent_services)).toContain('agent       = true');
+    const named = new Set(Object.values(table(config)).flatMap((secret) => secret.tasks));
+    expect([...named].sort()).toEqual([...TASK_KINDS].sort());
   });
 });
 
@@ -293,6 +425,25 @@ describe('deploy/terraform: static policy check (our checkov-like rules)', () =>
     expect(findings.map((f) => f.message)).toEqual([
       'var.allowed_cidr_blocks defaults to an open CIDR block',
       'var.allowed_cidr_blocks sets ingress CIDR blocks but has no validation refusing 0.0.0.0/0',
+    ]);
+  });
+
+  it('ssm-read-scope follows a local of ARNs: every one must be under /auto-dev', async () => {
+    const policy = (arns: string) => `
+      locals {
+        arns = { a = "arn:aws:ssm:us-east-1:123456789012:parameter/auto-dev/a", b = "${arns}" }
+      }
+      data "aws_iam_policy_document" "reader" {
+        statement {
+          actions   = ["ssm:GetParameters"]
+          resources = values(local.arns)
+        }
+      }`;
+    const inside = await terraformFromText(policy('arn:aws:ssm:us-east-1:123456789012:parameter/auto-dev/b'));
+    expect(checkTerraformPolicy(inside)).toEqual([]);
+    const outside = await terraformFromText(policy('arn:aws:ssm:us-east-1:123456789012:parameter/other-app/b'));
+    expect(checkTerraformPolicy(outside).map((f) => f.message)).toEqual([
+      'SSM read on ${values(local.arns)}, outside /auto-dev',
     ]);
   });
 
