@@ -1,7 +1,8 @@
 /**
  * The notifier against a real local HTTP receiver (standing in for Slack or any webhook endpoint): one delivery per
- * event per webhook, a 500 retried with back-off, secrets in the URL masked, and nothing the workflow writes waits on
- * a delivery. Every SQL path runs on both engines.
+ * event per webhook, a 500 retried with back-off, secrets in the URL masked, nothing the workflow writes waits on
+ * a delivery, an event written while no notifier ran sent once by the next one (the stored cursor), and two
+ * notifiers at once sending each message once. Every SQL path runs on both engines.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -10,7 +11,8 @@ import { SettingsSchema } from '../../src/config/settings-schema.js';
 import { recordEvent } from '../../src/events/record-event.js';
 import { readEvents, START_OF_LOG } from '../../src/events/read-events.js';
 import { finishSession, startSession } from '../../src/agents/session-store.js';
-import { Notifier } from '../../src/notify/notifier.js';
+import { loadStoredCursor } from '../../src/events/stored-event-cursor.js';
+import { Notifier, NOTIFIER_CURSOR } from '../../src/notify/notifier.js';
 import { maskWebhookUrl } from '../../src/notify/webhook-url.js';
 import { createTestDatabase, DIALECTS, type TestDatabase } from '../support/dialects.js';
 
@@ -255,6 +257,67 @@ describe.each(DIALECTS)('%s: notify webhooks (local HTTP receiver as the stand-i
     release();
     await pass;
     expect(receiver.received).toHaveLength(1);
+  });
+
+  const approvalOpened = (id: number) =>
+    recordEvent(t.handle.db, {
+      kind: 'approval.created',
+      subjectType: 'approval',
+      subjectId: id,
+      actor: 'workflow',
+      data: { kind: 'spec', workflow_id: id, title: `Spec ${id}` },
+      now,
+    });
+  /** Each approval's subject id with the paths it reached (`/services/...` and `/plain` once each), in order. */
+  const deliveredApprovals = () =>
+    receiver.received.map((r) => `${r.path.startsWith('/services/') ? 'slack' : 'json'}:${approvalIdOf(r)}`).sort();
+  const approvalIdOf = (r: Received) =>
+    r.path === '/plain'
+      ? String((r.body.subject as { id: string }).id)
+      : (/Spec (\d+)/.exec(String(r.body.text))?.[1] ?? '?');
+
+  it('sends an approval opened while no notifier ran, once, when a notifier starts again (the stored cursor)', async () => {
+    t = await createTestDatabase(dialect);
+    const first = new Notifier({ handle: t.handle, settings: settings(), clock: () => now, intervalMs: 20 });
+    await first.start(); // the first start ever: from now, stored
+    await approvalOpened(1);
+    await expect.poll(deliveredApprovals, { timeout: 30_000, interval: 20 }).toEqual(['json:1', 'slack:1']);
+    await first.stop();
+    const stopped = await loadStoredCursor(t.handle.db, NOTIFIER_CURSOR);
+
+    await approvalOpened(2); // no notifier runs
+    const second = new Notifier({ handle: t.handle, settings: settings(), clock: () => now, intervalMs: 20 });
+    await second.start();
+    await expect
+      .poll(deliveredApprovals, { timeout: 30_000, interval: 20 })
+      .toEqual(['json:1', 'json:2', 'slack:1', 'slack:2']);
+    await second.stop();
+    // Once the log shows everything, one more pass sends nothing again.
+    await untilLogShowsAll(t);
+    await second.tick();
+    expect(deliveredApprovals()).toEqual(['json:1', 'json:2', 'slack:1', 'slack:2']);
+    const rows = await t.handle.db.selectFrom('notifications').selectAll().execute();
+    expect(rows.map((row) => row.status)).toEqual(['delivered', 'delivered', 'delivered', 'delivered']);
+    const moved = await loadStoredCursor(t.handle.db, NOTIFIER_CURSOR);
+    expect(moved!.xid > stopped!.xid || (moved!.xid === stopped!.xid && moved!.id > stopped!.id)).toBe(true);
+  });
+
+  it('two notifiers running at once (scheduler replicas) deliver each message once', async () => {
+    t = await createTestDatabase(dialect);
+    const replicas = [1, 2].map(
+      () => new Notifier({ handle: t.handle, settings: settings(), clock: () => now, intervalMs: 10 }),
+    );
+    await Promise.all(replicas.map((notifier) => notifier.start()));
+    for (const id of [11, 12, 13]) await approvalOpened(id);
+    const expected = ['json:11', 'json:12', 'json:13', 'slack:11', 'slack:12', 'slack:13'];
+    await expect.poll(deliveredApprovals, { timeout: 30_000, interval: 20 }).toEqual(expected);
+    await Promise.all(replicas.map((notifier) => notifier.stop()));
+    await untilLogShowsAll(t);
+    for (const notifier of replicas) await notifier.tick();
+    expect(deliveredApprovals()).toEqual(expected);
+    const rows = await t.handle.db.selectFrom('notifications').selectAll().execute();
+    expect(rows).toHaveLength(6);
+    expect(rows.every((row) => row.status === 'delivered' && row.attempts === 1)).toBe(true);
   });
 
   it('masks the secret parts of a webhook URL', () => {
