@@ -4,8 +4,6 @@
  * a delivery, an event written while no notifier ran sent once by the next one (the stored cursor), and two
  * notifiers at once sending each message once. Every SQL path runs on both engines.
  */
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SettingsSchema } from '../../src/config/settings-schema.js';
 import { recordEvent } from '../../src/events/record-event.js';
@@ -15,45 +13,7 @@ import { loadStoredCursor } from '../../src/events/stored-event-cursor.js';
 import { Notifier, NOTIFIER_CURSOR } from '../../src/notify/notifier.js';
 import { maskWebhookUrl } from '../../src/notify/webhook-url.js';
 import { createTestDatabase, DIALECTS, type TestDatabase } from '../support/dialects.js';
-
-interface Received {
-  path: string;
-  authorization: string | undefined;
-  body: Record<string, unknown>;
-}
-
-/** A webhook receiver: answers each request with the next planned status (200 once the plan is used up). */
-class Receiver {
-  readonly received: Received[] = [];
-  plan: number[] = [];
-  /** When set, requests wait for it before being answered. */
-  hold: Promise<void> | undefined;
-  private readonly server = http.createServer((request, response) => {
-    let text = '';
-    request.on('data', (chunk: Buffer) => (text += chunk.toString()));
-    request.on('end', () => {
-      void (async () => {
-        await this.hold;
-        this.received.push({
-          path: request.url ?? '',
-          authorization: request.headers.authorization,
-          body: JSON.parse(text) as Record<string, unknown>,
-        });
-        response.statusCode = this.plan.shift() ?? 200;
-        response.end('ok');
-      })();
-    });
-  });
-  port = 0;
-  async start() {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    this.port = (this.server.address() as AddressInfo).port;
-  }
-  async close() {
-    this.server.closeAllConnections();
-    await new Promise((resolve) => this.server.close(resolve));
-  }
-}
+import { WebhookReceiver, type Received } from '../support/webhook-receiver.js';
 
 /**
  * Waits until the change log shows every event in the table: a reader sees an event once no older transaction is
@@ -71,7 +31,7 @@ async function untilLogShowsAll(t: TestDatabase): Promise<void> {
 }
 
 describe.each(DIALECTS)('%s: notify webhooks (local HTTP receiver as the stand-in endpoint)', (dialect) => {
-  const receiver = new Receiver();
+  const receiver = new WebhookReceiver();
   let t: TestDatabase;
   let now = Date.UTC(2026, 11, 6, 12);
 
