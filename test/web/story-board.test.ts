@@ -3,8 +3,10 @@
  * real server, a real git repository and a test database, on both engines (one server and browser per engine).
  * Agents are not run: the test completes each task with a recorded result (a
  * stand-in for the agents), as the workflow receives it. A story is started from the board and moves through its
- * columns live; its page shows every stage, gate round, approval, cost and the diff; its merge is approved from a
- * 390 px wide phone; another is cancelled from its page; every other page is visited with the story's data, the
+ * columns live; its spec is approved with a reason from the approvals page on a 390 px wide phone; its page shows
+ * every stage, gate round, approval (who and why), cost and the diff; its merge is approved there on the phone, then
+ * the merge commit and the deployment show; a stopped story shows why and resumes with a note from its page; another
+ * is cancelled from its page; every other page is visited with the story's data, the
  * overview showing the webhook outbox (URL secret masked). Screenshots of each page are kept under test-results/web/
  * (`<engine>-<page>.png`, the other pages as `<engine>-tour-<page>.png`; .ci/run lists them). Needs
  * `npm run build:web` first.
@@ -18,9 +20,9 @@ import { SettingsSchema } from '../../src/config/settings-schema.js';
 import { markAttemptFailed, queueNotification, takeDueNotifications } from '../../src/notify/outbox.js';
 import { createApiToken } from '../../src/server/api-tokens.js';
 import { onWorkflowTaskCompleted, startStoryWorkflow } from '../../src/workflow/advance-workflow.js';
-import { decideApproval } from '../../src/workflow/approvals.js';
 import { workflowDeps } from '../../src/workflow/workflow-deps.js';
 import { gitIn, makeGitRepo, registerRepo } from '../support/agent-fixtures.js';
+import { runMergeTasks } from '../support/merge-tasks.js';
 import { DIALECTS, useTestDatabase } from '../support/dialects.js';
 import { LIVE_MS, PHONE, useBrowserDashboard } from '../support/browser-dashboard.js';
 
@@ -119,7 +121,16 @@ describe.each(DIALECTS)('%s: story board in Chromium', { timeout: 120_000 }, (di
     await inColumn('spec_approval');
     await card.getByText('waits for approver').waitFor();
     const [specApproval] = await t.handle.db.selectFrom('approvals').select('id').where('kind', '=', 'spec').execute();
-    await decideApproval(t.handle.db, deps, { id: specApproval!.id, decision: 'approved', actor: 'test' });
+    // The spec is approved, with a reason, from the approvals page on a 390 px wide phone: the card fits the page.
+    const phone = await signedIn(PHONE);
+    await phone.goto(`${web.base}/approvals`);
+    const specCard = phone.getByTestId(`approval-${specApproval!.id}`);
+    await specCard.getByRole('button', { name: 'Approve', exact: true }).waitFor({ timeout: LIVE_MS });
+    expect(await overflowing(phone)).toEqual([]);
+    await shot(phone, 'approvals-phone');
+    await specCard.getByPlaceholder(/^Reason/).fill('the spec covers it');
+    await specCard.getByRole('button', { name: 'Approve', exact: true }).click();
+    await specCard.getByText('approved by api:lead').waitFor({ timeout: LIVE_MS });
     await inColumn('implement');
     const implemented = {
       status: 'done',
@@ -140,7 +151,6 @@ describe.each(DIALECTS)('%s: story board in Chromium', { timeout: 120_000 }, (di
     await shot(page, 'board-merge-approval');
 
     // The board on a phone: one list per stage, no sideways scroll.
-    const phone = await signedIn(PHONE);
     await phone.goto(`${web.base}/stories`);
     await phone.getByTestId(`story-card-${storyId}`).waitFor({ timeout: LIVE_MS });
     expect(await overflowing(phone)).toEqual([]);
@@ -156,7 +166,11 @@ describe.each(DIALECTS)('%s: story board in Chromium', { timeout: 120_000 }, (di
     const rounds = phone.getByTestId('gate-rounds');
     expect(await rounds.locator('tbody tr').count()).toBe(3);
     expect(await rounds.getByText('passed').count()).toBe(3);
-    await phone.getByTestId('approvals').getByText('approved').waitFor();
+    // Who decided and why.
+    await phone
+      .getByTestId('approvals')
+      .getByText(/by api:lead .* — the spec covers it/)
+      .waitFor();
     await phone.getByTestId('cost').getByText('builder').waitFor();
     await phone.getByTestId('cost').getByText('$0.830').waitFor();
     await phone.getByTestId('commits').getByText(sha.slice(0, 12)).waitFor();
@@ -176,10 +190,23 @@ describe.each(DIALECTS)('%s: story board in Chromium', { timeout: 120_000 }, (di
     expect(merge).toEqual({ status: 'approved', decided_by: 'api:lead' });
     await shot(phone, 'story-page-phone-approved');
 
+    // The merge step (the devops worker's part, run here) and the deployment: the page shows the merge commit and
+    // the deployment's outcome, and the story is done.
+    expect((await runMergeTasks(web.queue, deps)).map((r) => r.outcome)).toEqual(['merged']);
+    const deployed = { status: 'done', summary: 'no deploy command; nothing was deployed', outcome: 'skipped' };
+    await complete('deploy', deployed, 'devops', 0);
+    await phone.getByTestId('deployment').getByText('nothing was deployed').waitFor({ timeout: LIVE_MS });
+    expect(await phone.getByTestId('deployment').textContent()).toContain('skipped');
+    await phone
+      .getByTestId('commits')
+      .getByText(/^merge commit [0-9a-f]{12}$/)
+      .waitFor({ timeout: LIVE_MS });
+    expect(await phone.getByTestId('story-column').textContent()).toBe('done');
+    expect(await overflowing(phone)).toEqual([]);
+    await shot(phone, 'story-page-phone-deployed');
+
     // The desktop board follows the decision live.
-    await expect
-      .poll(async () => (await card.getAttribute('data-column')) !== 'merge_approval', { timeout: LIVE_MS })
-      .toBe(true);
+    await expect.poll(() => card.getAttribute('data-column'), { timeout: LIVE_MS }).toBe('done');
     await shot(page, 'board-after-merge-approval');
 
     // The other pages with the story's data; the overview lists the webhook outbox with the URL's secret masked.
@@ -252,6 +279,38 @@ describe.each(DIALECTS)('%s: story board in Chromium', { timeout: 120_000 }, (di
     await shot(page, 'story-page-cancelled');
     await page.getByRole('link', { name: 'Stories' }).first().click();
     await page.getByTestId('column-done').getByTestId(`story-card-${wf.id}`).waitFor({ timeout: LIVE_MS });
+  });
+
+  it('shows why a stopped story waits and resumes it with a note from its page', async () => {
+    token = await createApiToken(t.handle.db, { name: 'lead', role: 'approver', now: Date.now() });
+    const deps = workflowDeps(web.queue, 3);
+    const wf = await startStoryWorkflow(t.handle.db, deps, {
+      title: 'Sum',
+      body: 'b',
+      repoId: null,
+      createdBy: 'test',
+    });
+    const task = await web.queue.claim('w1', ['create_user_story']);
+    const blocked = { status: 'blocked', summary: 's', blocked_reason: 'which numbers?' };
+    await t.handle.db.transaction().execute(async (tx) => {
+      await web.queue.complete({ taskId: task!.id, workerId: 'w1' }, blocked, tx);
+      await onWorkflowTaskCompleted(tx, deps, task!, blocked, 'w1');
+    });
+    const page = await signedIn();
+    await page.goto(`${web.base}/stories`);
+    const card = page.getByTestId('column-waiting_for_human').getByTestId(`story-card-${wf.id}`);
+    await card.getByText('waits for human').waitFor({ timeout: LIVE_MS });
+    await card.getByRole('link').click();
+    const halt = page.getByTestId('halt');
+    await halt.getByText('which numbers?').first().waitFor({ timeout: LIVE_MS });
+    await shot(page, 'story-page-stopped');
+    await halt.getByPlaceholder(/note/).fill('integers only');
+    await halt.getByRole('button', { name: 'Resume with this note' }).click();
+    await page.getByTestId('story-column').getByText('story').waitFor({ timeout: LIVE_MS });
+    expect(await page.getByTestId('halt').count()).toBe(0);
+    const resumed = await web.queue.claim('w1', ['create_user_story']);
+    expect(resumed?.payload).toMatchObject({ note: 'integers only' });
+    await web.queue.release({ taskId: resumed!.id, workerId: 'w1' }, 'test done');
   });
 
   it('shows the newest page of stories and loads older pages on request', async () => {
