@@ -181,6 +181,7 @@ const STAGE_OF_TYPE: Record<string, string> = {
   review_mr: 'gates',
   run_tests: 'gates',
   security_scan: 'gates',
+  merge: 'merge',
   deploy: 'deploy',
 };
 const TIMELINE_STAGES = [

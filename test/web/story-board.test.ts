@@ -127,6 +127,12 @@ describe.each(DIALECTS)('%s: story board in Chromium', { timeout: 120_000 }, (di
     const specCard = phone.getByTestId(`approval-${specApproval!.id}`);
     await specCard.getByRole('button', { name: 'Approve', exact: true }).waitFor({ timeout: LIVE_MS });
     expect(await overflowing(phone)).toEqual([]);
+    // Nor does anything stick out of the card (the decide row wraps: the Reject button used to poke out).
+    expect(
+      await phone.evaluate(`[...document.querySelectorAll('.card.approval *')]
+        .filter((el) => el.getBoundingClientRect().right > el.closest('.card').getBoundingClientRect().right + 1)
+        .map((el) => el.tagName.toLowerCase() + '.' + el.className)`),
+    ).toEqual([]);
     await shot(phone, 'approvals-phone');
     await specCard.getByPlaceholder(/^Reason/).fill('the spec covers it');
     await specCard.getByRole('button', { name: 'Approve', exact: true }).click();
@@ -202,6 +208,11 @@ describe.each(DIALECTS)('%s: story board in Chromium', { timeout: 120_000 }, (di
       .getByText(/^merge commit [0-9a-f]{12}$/)
       .waitFor({ timeout: LIVE_MS });
     expect(await phone.getByTestId('story-column').textContent()).toBe('done');
+    // The merge step's own task sits in the merge stage (it was missing from the timeline).
+    await phone
+      .getByTestId('stage-merge')
+      .getByRole('link', { name: /^#\d+ merge$/ })
+      .waitFor();
     expect(await overflowing(phone)).toEqual([]);
     await shot(phone, 'story-page-phone-deployed');
 
