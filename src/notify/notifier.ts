@@ -1,8 +1,9 @@
 /**
  * @module The notifier (run by the scheduler: `autodev up`, `autodev serve scheduler`): follows the change log through
  * `readEvents` from its stored cursor (`event_log_cursors` row `notifier`; the first start ever begins at "now"), so a
- * restarted notifier sends what happened while none ran; turns the moments a human is needed into outbox rows
- * (`outbox.ts`), checks the daily token budget, and sends due rows to the `notify.webhooks` with a 10 s timeout each.
+ * restarted notifier sends what happened while none ran (but not an approval decided or a story resumed meanwhile:
+ * `still-needed.ts`); turns the moments a human is needed into outbox rows (`outbox.ts`), checks the daily token
+ * budget, and sends due rows to the `notify.webhooks` with a 10 s timeout each.
  * Several notifiers (scheduler replicas) share the cursor: each reads from the later of its own and the stored one
  * and moves the stored one forward only, after queueing a batch; a batch two of them read is queued once (the
  * outbox's `(webhook, dedupe_key)`), and the sender's lease sends each row once. It only reads what the workflow
@@ -23,6 +24,7 @@ import { startOfUtcDay, usageSince } from '../agents/session-store.js';
 import type { DatabaseHandle } from '../store/open-database.js';
 import { budgetSpentMessage, messageForEvent, webhookBody, type NotifyMessage } from './messages.js';
 import { markAttemptFailed, markDelivered, queueNotification, takeDueNotifications } from './outbox.js';
+import { stillNeeded } from './still-needed.js';
 import { maskWebhookUrl, webhookKey } from './webhook-url.js';
 
 export interface NotifierOptions {
@@ -80,7 +82,9 @@ export class Notifier {
         const batch = await readEvents(handle, this.cursor, 200);
         for (const row of batch.rows) {
           const item = messageForEvent(row, hasFallback);
-          if (item) await queueNotification(handle.db, settings.notify, item, now);
+          if (item && (await stillNeeded(handle.db, item))) {
+            await queueNotification(handle.db, settings.notify, item, now);
+          }
         }
         // Queued first, then moved: a notifier that dies in between reads the batch again (queued once).
         if (batch.rows.length > 0) await advanceStoredCursor(handle.db, NOTIFIER_CURSOR, batch.cursor, now);

@@ -1,7 +1,8 @@
 /**
  * The notifier against a real local HTTP receiver (standing in for Slack or any webhook endpoint): one delivery per
  * event per webhook, a 500 retried with back-off, secrets in the URL masked, nothing the workflow writes waits on
- * a delivery, an event written while no notifier ran sent once by the next one (the stored cursor), and two
+ * a delivery, an event written while no notifier ran sent once by the next one (the stored cursor) unless it was
+ * settled meanwhile (an approval decided, a story resumed), and two
  * notifiers at once sending each message once. Every SQL path runs on both engines.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +12,7 @@ import { readEvents, START_OF_LOG } from '../../src/events/read-events.js';
 import { finishSession, startSession } from '../../src/agents/session-store.js';
 import { loadStoredCursor } from '../../src/events/stored-event-cursor.js';
 import { Notifier, NOTIFIER_CURSOR } from '../../src/notify/notifier.js';
+import { openApproval } from '../../src/workflow/open-approval.js';
 import { maskWebhookUrl } from '../../src/notify/webhook-url.js';
 import { createTestDatabase, DIALECTS, type TestDatabase } from '../support/dialects.js';
 import { WebhookReceiver, type Received } from '../support/webhook-receiver.js';
@@ -260,6 +262,74 @@ describe.each(DIALECTS)('%s: notify webhooks (local HTTP receiver as the stand-i
     expect(rows.map((row) => row.status)).toEqual(['delivered', 'delivered', 'delivered', 'delivered']);
     const moved = await loadStoredCursor(t.handle.db, NOTIFIER_CURSOR);
     expect(moved!.xid > stopped!.xid || (moved!.xid === stopped!.xid && moved!.id > stopped!.id)).toBe(true);
+  });
+
+  it('catching up, sends nothing for an approval decided or a story resumed while no notifier ran', async () => {
+    t = await createTestDatabase(dialect);
+    const db = t.handle.db;
+    const first = new Notifier({ handle: t.handle, settings: settings(), clock: () => now });
+    await first.start();
+    await first.stop();
+    const story = (status: 'running' | 'waiting_for_human') =>
+      db
+        .insertInto('workflows')
+        .values({
+          kind: 'story',
+          status,
+          stage: 'spec_approval',
+          title: 'S',
+          body: '',
+          repo_id: null,
+          state: '{}',
+          created_by: 'test',
+          created_at: now,
+          updated_at: now,
+        })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+    const [resumed, waiting] = [await story('running'), await story('waiting_for_human')];
+    const open = (title: string) =>
+      db.transaction().execute((tx) =>
+        openApproval(tx, {
+          kind: 'spec',
+          workflowId: waiting.id,
+          subjectType: 'workflow',
+          title,
+          body: '',
+          actor: 'workflow',
+          now,
+        }),
+      );
+    const decided = await open('Decided meanwhile');
+    await open('Still pending');
+    await db
+      .updateTable('approvals')
+      .set({ status: 'approved', decided_by: 'api:lead' })
+      .where('id', '=', decided)
+      .execute();
+    for (const workflow of [resumed, waiting]) {
+      await recordEvent(db, {
+        kind: 'workflow.waiting_for_human',
+        subjectType: 'workflow',
+        subjectId: workflow.id,
+        actor: 'workflow',
+        data: { summary: `story ${workflow.id} stopped` },
+        now,
+      });
+    }
+    await untilLogShowsAll(t);
+    const second = new Notifier({ handle: t.handle, settings: settings(), clock: () => now });
+    await second.start();
+    await second.stop();
+    await second.tick();
+    const sent = receiver.received.map((r) =>
+      r.path === '/plain' ? `json ${String(r.body.title)}` : `slack ${String(r.body.text).split('\n')[0]}`,
+    );
+    expect(sent.sort()).toEqual([
+      'json Approval needed: Still pending',
+      'slack *Approval needed: Still pending*',
+      `slack *Story ${waiting.id} waits for a human*`,
+    ]);
   });
 
   it('two notifiers running at once (scheduler replicas) deliver each message once', async () => {
