@@ -6,7 +6,8 @@
  * columns live; its spec is approved with a reason from the approvals page on a 390 px wide phone; its page shows
  * every stage, gate round, approval (who and why), cost and the diff; its merge is approved there on the phone, then
  * the merge commit and the deployment show; a stopped story shows why and resumes with a note from its page; another
- * is cancelled from its page; every other page is visited with the story's data, the
+ * is cancelled from its page; the story's tasks are listed from its page and filtered by role and status (story and
+ * title, role, provider, duration, cost); every other page is visited with the story's data, the
  * overview showing the webhook outbox (URL secret masked). Screenshots of each page are kept under test-results/web/
  * (`<engine>-<page>.png`, the other pages as `<engine>-tour-<page>.png`; .ci/run lists them). Needs
  * `npm run build:web` first.
@@ -245,9 +246,20 @@ describe.each(DIALECTS)('%s: story board in Chromium', { timeout: 120_000 }, (di
     await outbox.getByText('https://hooks.slack.com/services/***').first().waitFor();
     expect(await page.content()).not.toContain('s3cr3t');
     await shot(page, 'tour-overview');
-    await page.goto(`${web.base}/tasks`);
-    await page.getByText('Add sum').first().waitFor({ timeout: LIVE_MS });
+    // The story's tasks from its page, filtered by role then status: story and title, role, provider, duration, cost.
+    await page.goto(`${web.base}/stories/${storyId}`);
+    await page.getByRole('link', { name: 'All tasks of this story' }).click();
+    await page.getByText(`Story #${storyId}`).waitFor({ timeout: LIVE_MS });
+    expect(await page.locator('tbody tr').count()).toBe(8);
+    await page.getByLabel('Role').selectOption('builder');
+    await expect.poll(() => page.locator('tbody tr').count(), { timeout: LIVE_MS }).toBe(1);
+    const cells = await page.locator('tbody tr').first().locator('td').allTextContents();
+    expect(cells.slice(1, 6)).toEqual([`#${storyId} Add sum`, 'implement_feature', 'builder', 'completed', 'claude']);
+    expect(cells[6]).toMatch(/^\d+(s|m|\.\dh)$/);
+    expect(cells[7]).toBe('$0.500');
     await shot(page, 'tour-tasks');
+    await page.getByLabel('Status').selectOption('failed');
+    await page.getByText('No tasks match these filters').waitFor({ timeout: LIVE_MS });
     await page.goto(`${web.base}/approvals?status=approved`);
     await page.getByTestId(`approval-${specApproval!.id}`).waitFor({ timeout: LIVE_MS });
     await shot(page, 'tour-approvals');
