@@ -6,7 +6,7 @@
  * columns live; its spec is approved with a reason from the approvals page on a 390 px wide phone; its page shows
  * every stage, gate round, approval (who and why), cost and the diff; its merge is approved there on the phone, then
  * the merge commit and the deployment show; a stopped story shows why and resumes with a note from its page; another
- * is cancelled from its page; the story's tasks are listed from its page and filtered by role and status (story and
+ * is cancelled from its page and filtered by status on the board (a viewer gets no "New story"); the story's tasks are listed from its page and filtered by role and status (story and
  * title, role, provider, duration, cost); every other page is visited with the story's data, the
  * overview showing the webhook outbox (URL secret masked). Screenshots of each page are kept under test-results/web/
  * (`<engine>-<page>.png`, the other pages as `<engine>-tour-<page>.png`; .ci/run lists them). Needs
@@ -276,7 +276,7 @@ describe.each(DIALECTS)('%s: story board in Chromium', { timeout: 120_000 }, (di
     }
   });
 
-  it('cancels a story from its page: its task is cancelled and the board shows it done', async () => {
+  it('cancels a story from its page: its task is cancelled, the board shows it done and filters it by status; a viewer gets no New story', async () => {
     token = await createApiToken(t.handle.db, { name: 'lead', role: 'approver', now: Date.now() });
     const wf = await startStoryWorkflow(t.handle.db, workflowDeps(web.queue, 3), {
       title: 'Not needed after all',
@@ -302,6 +302,19 @@ describe.each(DIALECTS)('%s: story board in Chromium', { timeout: 120_000 }, (di
     await shot(page, 'story-page-cancelled');
     await page.getByRole('link', { name: 'Stories' }).first().click();
     await page.getByTestId('column-done').getByTestId(`story-card-${wf.id}`).waitFor({ timeout: LIVE_MS });
+    // The status filter (kept in the URL) keeps it or leaves it out.
+    await page.getByLabel('Status').selectOption('cancelled');
+    await expect.poll(() => new URL(page.url()).search, { timeout: LIVE_MS }).toBe('?status=cancelled');
+    await page.getByTestId(`story-card-${wf.id}`).waitFor({ timeout: LIVE_MS });
+    await page.getByLabel('Status').selectOption('running');
+    await expect.poll(() => page.locator('.story-card').count(), { timeout: LIVE_MS }).toBe(0);
+    // A viewer sees the board and the story but may not start or cancel one.
+    const viewer = await web.signedIn(
+      await createApiToken(t.handle.db, { name: 'v', role: 'viewer', now: Date.now() }),
+    );
+    await viewer.goto(`${web.base}/stories`);
+    await viewer.getByTestId(`story-card-${wf.id}`).waitFor({ timeout: LIVE_MS });
+    expect(await viewer.getByRole('button', { name: 'New story' }).count()).toBe(0);
   });
 
   it('shows why a stopped story waits and resumes it with a note from its page', async () => {
