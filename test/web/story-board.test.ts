@@ -4,7 +4,8 @@
  * Agents are not run: the test completes each task with a recorded result (a
  * stand-in for the agents), as the workflow receives it. A story is started from the board and moves through its
  * columns live; its spec is approved with a reason from the approvals page on a 390 px wide phone; its page shows
- * every stage, gate round, approval (who and why), cost and the diff; its merge is approved there on the phone, then
+ * every stage, both gate rounds (a review finding, then the fix round passing), approval (who and why), cost and the
+ * diff; its merge is approved there on the phone, then
  * the merge commit and the deployment show; a stopped story shows why and resumes with a note from its page; another
  * is cancelled from its page and filtered by status on the board (a viewer gets no "New story"); the story's tasks are listed from its page and filtered by role and status (story and
  * title, role, provider, duration, cost); every other page is visited with the story's data, the
@@ -148,13 +149,25 @@ describe.each(DIALECTS)('%s: story board in Chromium', { timeout: 120_000 }, (di
     };
     await complete('implement_feature', implemented, 'builder', 0.5);
     await inColumn('gates');
-    await complete('review_mr', { status: 'done', summary: 's', verdict: 'approve', findings: [] }, 'reviewer', 0.1);
+    // Round 0: the review asks for a change (a finding), so a fix round runs; round 1 passes every gate.
+    const finding = { severity: 'major', message: 'name the parameters', file: 'sum.js', line: 1 };
+    const changes = { status: 'done', summary: 's', verdict: 'request_changes', findings: [finding] };
     const tests = { status: 'done', summary: 's', command: 'npm test', passed: 3, failed: 0, skipped: 0, failures: [] };
+    const secure = { status: 'done', summary: 's', verdict: 'pass', findings: [] };
+    await complete('review_mr', changes, 'reviewer', 0.1);
     await complete('run_tests', tests, 'tester', 0.1);
-    await complete('security_scan', { status: 'done', summary: 's', verdict: 'pass', findings: [] }, 'security', 0.1);
+    await complete('security_scan', secure, 'security', 0.1);
+    await inColumn('implement');
+    await card.getByText('fix round 1').waitFor({ timeout: LIVE_MS });
+    // The fix's result lists the branch's commit again: the story page shows it once.
+    await complete('implement_fix', implemented, 'builder', 0.2);
+    await inColumn('gates');
+    await complete('review_mr', { status: 'done', summary: 's', verdict: 'approve', findings: [] }, 'reviewer', 0.1);
+    await complete('run_tests', tests, 'tester', 0.1);
+    await complete('security_scan', secure, 'security', 0.1);
     await inColumn('merge_approval');
     await card.getByText('review ✓').waitFor({ timeout: LIVE_MS });
-    await card.getByText('$0.83').waitFor({ timeout: LIVE_MS });
+    await card.getByText('$1.33').waitFor({ timeout: LIVE_MS });
     await shot(page, 'board-merge-approval');
 
     // The board on a phone: one list per stage, no sideways scroll.
@@ -171,15 +184,22 @@ describe.each(DIALECTS)('%s: story board in Chromium', { timeout: 120_000 }, (di
     }
     await phone.getByTestId('stage-implement').getByText('implement_feature').waitFor();
     const rounds = phone.getByTestId('gate-rounds');
-    expect(await rounds.locator('tbody tr').count()).toBe(3);
-    expect(await rounds.getByText('passed').count()).toBe(3);
+    expect(await rounds.locator('tbody tr').count()).toBe(6);
+    expect(await rounds.getByText('passed').count()).toBe(5);
+    const failedRound = rounds.locator('tbody tr', { hasText: 'failed' });
+    expect(await failedRound.locator('td').allTextContents()).toEqual([
+      '0',
+      'review',
+      'failed',
+      'review: [major] name the parameters (sum.js:1)',
+    ]);
     // Who decided and why.
     await phone
       .getByTestId('approvals')
       .getByText(/by api:lead .* — the spec covers it/)
       .waitFor();
     await phone.getByTestId('cost').getByText('builder').waitFor();
-    await phone.getByTestId('cost').getByText('$0.830').waitFor();
+    await phone.getByTestId('cost').getByText('$1.33', { exact: true }).waitFor();
     await phone.getByTestId('commits').getByText(sha.slice(0, 12)).waitFor();
     await phone.getByText('sum.js').first().waitFor({ timeout: LIVE_MS });
     expect(await overflowing(phone)).toEqual([]);
@@ -250,10 +270,10 @@ describe.each(DIALECTS)('%s: story board in Chromium', { timeout: 120_000 }, (di
     await page.goto(`${web.base}/stories/${storyId}`);
     await page.getByRole('link', { name: 'All tasks of this story' }).click();
     await page.getByText(`Story #${storyId}`).waitFor({ timeout: LIVE_MS });
-    expect(await page.locator('tbody tr').count()).toBe(8);
+    expect(await page.locator('tbody tr').count()).toBe(12);
     await page.getByLabel('Role').selectOption('builder');
-    await expect.poll(() => page.locator('tbody tr').count(), { timeout: LIVE_MS }).toBe(1);
-    const cells = await page.locator('tbody tr').first().locator('td').allTextContents();
+    await expect.poll(() => page.locator('tbody tr').count(), { timeout: LIVE_MS }).toBe(2);
+    const cells = await page.locator('tbody tr', { hasText: 'implement_feature' }).locator('td').allTextContents();
     expect(cells.slice(1, 6)).toEqual([`#${storyId} Add sum`, 'implement_feature', 'builder', 'completed', 'claude']);
     expect(cells[6]).toMatch(/^\d+(s|m|\.\dh)$/);
     expect(cells[7]).toBe('$0.500');
