@@ -168,6 +168,8 @@ describe.each(DIALECTS)('%s: story board in Chromium', { timeout: 120_000 }, (di
     await inColumn('merge_approval');
     await card.getByText('review ✓').waitFor({ timeout: LIVE_MS });
     await card.getByText('$1.33').waitFor({ timeout: LIVE_MS });
+    // Repository, round and age on the card.
+    expect(await card.locator('.muted').first().textContent()).toMatch(/^board-repo · fix round 1 · \d+[smhd] ago$/);
     await shot(page, 'board-merge-approval');
 
     // The board on a phone: one list per stage, no sideways scroll.
@@ -236,6 +238,13 @@ describe.each(DIALECTS)('%s: story board in Chromium', { timeout: 120_000 }, (di
       .waitFor();
     expect(await overflowing(phone)).toEqual([]);
     await shot(phone, 'story-page-phone-deployed');
+    // A stage's session links to its transcript.
+    await phone
+      .getByTestId('stage-implement')
+      .getByRole('link', { name: /^session #\d+$/ })
+      .first()
+      .click();
+    await phone.getByRole('heading', { name: /^Session \d+ builder/ }).waitFor({ timeout: LIVE_MS });
 
     // The desktop board follows the decision live.
     await expect.poll(() => card.getAttribute('data-column'), { timeout: LIVE_MS }).toBe('done');
