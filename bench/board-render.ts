@@ -1,9 +1,10 @@
 /**
  * @module `npm run bench:board`: the story board's first render with AUTODEV_BENCH_STORIES (1,000) stories — a
  * SQLite database filled with stories at every stage, the server as `autodev up` builds it, Debian's Chromium
- * (playwright-core) opening `/stories` signed in, timed from navigation to every card on the page (median of 3
- * fresh tabs) — and the first-load bundle of the board (index.html, its script and stylesheet, the board's chunk)
- * gzipped, against the 150 kB budget. Prints both; exits 1 when the bundle is over budget. Needs `npm run build`.
+ * (playwright-core) opening `/stories` signed in, timed from navigation to the board's first page on screen (its
+ * `DEFAULT_BOARD_PAGE` newest cards and, with more stories, the "Older stories" button; median of 3 fresh tabs) —
+ * and the first-load bundle of the board (index.html, its script and stylesheet, the board's chunk) gzipped, against
+ * the 150 kB budget. Prints both; exits 1 when the bundle is over budget. Needs `npm run build`.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -17,6 +18,7 @@ import { createApiToken } from '../src/server/api-tokens.js';
 import { buildServer } from '../src/server/build-server.js';
 import { migrateToLatest } from '../src/store/migrate.js';
 import { openDatabase } from '../src/store/open-database.js';
+import { DEFAULT_BOARD_PAGE } from '../src/workflow/story-board.js';
 import { formatTable, percentile } from './bench-report.js';
 
 export const BUNDLE_BUDGET_BYTES = 150 * 1024;
@@ -111,6 +113,8 @@ export async function runBoardRenderBench(stories = Number(process.env.AUTODEV_B
     if (!address || typeof address === 'string') throw new Error('no port');
     const url = `http://127.0.0.1:${address.port}/stories`;
 
+    // The board shows the newest page and loads older ones on request (the paged board, issue 17).
+    const firstPage = { cards: Math.min(stories, DEFAULT_BOARD_PAGE), more: stories > DEFAULT_BOARD_PAGE };
     const samples: number[] = [];
     for (let run = 0; run < 3; run++) {
       const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
@@ -118,12 +122,17 @@ export async function runBoardRenderBench(stories = Number(process.env.AUTODEV_B
       const page = await context.newPage();
       await page.goto(url);
       // A function, not a string: the dashboard's Content-Security-Policy forbids eval. (No DOM types here.)
-      const allCards = (count: number) =>
-        (
-          globalThis as unknown as { document: { querySelectorAll(selector: string): { length: number } } }
-        ).document.querySelectorAll('.story-card').length === count;
-      await page.waitForFunction(allCards, stories, { timeout: 60_000, polling: 'raf' });
-      // Navigation start to every card in the DOM, by the page's own clock.
+      const firstPageShown = ({ cards, more }: { cards: number; more: boolean }) => {
+        const { document } = globalThis as unknown as {
+          document: {
+            querySelectorAll(selector: string): { length: number } & Iterable<{ textContent: string | null }>;
+          };
+        };
+        if (document.querySelectorAll('.story-card').length !== cards) return false;
+        return !more || [...document.querySelectorAll('button')].some((b) => b.textContent === 'Older stories');
+      };
+      await page.waitForFunction(firstPageShown, firstPage, { timeout: 60_000, polling: 'raf' });
+      // Navigation start to the board's first page in the DOM, by the page's own clock.
       samples.push(await page.evaluate(() => performance.now()));
       if (process.env.AUTODEV_BENCH_TRACE === '1') {
         const api = await page.evaluate(() =>
@@ -140,7 +149,8 @@ export async function runBoardRenderBench(stories = Number(process.env.AUTODEV_B
     const bundle = firstLoadBundle(webDist);
     const kB = (bytes: number) => `${(bytes / 1024).toFixed(1)} kB`;
     const report = [
-      `Story board first render: ${stories} stories, navigation to every card on the page (3 fresh tabs, Chromium; ` +
+      `Story board first render: ${stories} stories, navigation to the first page on screen (${firstPage.cards} ` +
+        `newest cards${firstPage.more ? ' and "Older stories"' : ''}; 3 fresh tabs, Chromium; ` +
         `${os.cpus().length} CPUs, load average ${os.loadavg()[0]!.toFixed(1)})`,
       formatTable(
         ['stories', 'median ms', 'max ms', 'target'],

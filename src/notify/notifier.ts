@@ -1,18 +1,30 @@
 /**
- * @module The notifier (run by `autodev up`): follows the change log through `readEvents` from the moment it starts,
- * turns the moments a human is needed into outbox rows (`outbox.ts`), checks the daily token budget, and sends due
- * rows to the `notify.webhooks` with a 10 s timeout each. It only reads what the workflow wrote and writes its own
- * table, on its own timer, so a slow or failing webhook never holds up an agent or a decision. Errors are logged
- * with the webhook URL masked and retried on the next tick.
+ * @module The notifier (run by the scheduler: `autodev up`, `autodev serve scheduler`): follows the change log through
+ * `readEvents` from its stored cursor (`event_log_cursors` row `notifier`; the first start ever begins at "now"), so a
+ * restarted notifier sends what happened while none ran (but not an approval decided or a story resumed meanwhile:
+ * `still-needed.ts`); turns the moments a human is needed into outbox rows (`outbox.ts`), checks the daily token
+ * budget, and sends due rows to the `notify.webhooks` with a 10 s timeout each.
+ * Several notifiers (scheduler replicas) share the cursor: each reads from the later of its own and the stored one
+ * and moves the stored one forward only, after queueing a batch; a batch two of them read is queued once (the
+ * outbox's `(webhook, dedupe_key)`), and the sender's lease sends each row once. It only reads what the workflow
+ * wrote and writes its own tables, on its own timer, so a slow or failing webhook never holds up an agent or a
+ * decision. Errors are logged with the webhook URL masked and retried on the next tick.
  */
 import type { Logger } from 'pino';
 import type { Settings } from '../config/settings-schema.js';
-import { eventLogNow, readEvents, type EventCursor } from '../events/read-events.js';
+import { readEvents, type EventCursor } from '../events/read-events.js';
+import {
+  advanceStoredCursor,
+  laterCursor,
+  loadStoredCursor,
+  startStoredCursor,
+} from '../events/stored-event-cursor.js';
 import { activeProviderLimits } from '../agents/provider-limits.js';
 import { startOfUtcDay, usageSince } from '../agents/session-store.js';
 import type { DatabaseHandle } from '../store/open-database.js';
 import { budgetSpentMessage, messageForEvent, webhookBody, type NotifyMessage } from './messages.js';
 import { markAttemptFailed, markDelivered, queueNotification, takeDueNotifications } from './outbox.js';
+import { stillNeeded } from './still-needed.js';
 import { maskWebhookUrl, webhookKey } from './webhook-url.js';
 
 export interface NotifierOptions {
@@ -26,6 +38,9 @@ export interface NotifierOptions {
   timeoutMs?: number;
 }
 
+/** The notifier's row in `event_log_cursors`. */
+export const NOTIFIER_CURSOR = 'notifier';
+
 export class Notifier {
   private cursor: EventCursor | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -37,10 +52,10 @@ export class Notifier {
     this.clock = options.clock ?? Date.now;
   }
 
-  /** Starts following the log from now; a no-op without webhooks. */
+  /** Starts following the log from the stored cursor (the first start ever: from now); a no-op without webhooks. */
   async start(): Promise<void> {
     if (this.options.settings.notify.webhooks.length === 0) return;
-    this.cursor = await eventLogNow(this.options.handle);
+    this.cursor = await startStoredCursor(this.options.handle, NOTIFIER_CURSOR, this.clock());
     this.schedule(0);
   }
 
@@ -54,6 +69,9 @@ export class Notifier {
   async tick(): Promise<void> {
     const { handle, settings } = this.options;
     const now = this.clock();
+    const stored = await loadStoredCursor(handle.db, NOTIFIER_CURSOR);
+    // Another notifier may be ahead (it queued those rows already); this one may be ahead of a failed write.
+    if (stored) this.cursor = this.cursor ? laterCursor(this.cursor, stored) : stored;
     if (this.cursor) {
       const limits = await activeProviderLimits(handle.db, now);
       const hasFallback = (provider: string) => {
@@ -64,8 +82,12 @@ export class Notifier {
         const batch = await readEvents(handle, this.cursor, 200);
         for (const row of batch.rows) {
           const item = messageForEvent(row, hasFallback);
-          if (item) await queueNotification(handle.db, settings.notify, item, now);
+          if (item && (await stillNeeded(handle.db, item))) {
+            await queueNotification(handle.db, settings.notify, item, now);
+          }
         }
+        // Queued first, then moved: a notifier that dies in between reads the batch again (queued once).
+        if (batch.rows.length > 0) await advanceStoredCursor(handle.db, NOTIFIER_CURSOR, batch.cursor, now);
         this.cursor = batch.cursor;
         if (batch.rows.length < 200) break;
       }

@@ -28,6 +28,7 @@ import { operationsMigration } from './migrations/0020-operations.js';
 import { openStoryTasksIndexMigration } from './migrations/0021-open-story-tasks-index.js';
 import { taskCountsMigration } from './migrations/0022-task-counts.js';
 import { projectAssessmentsMigration } from './migrations/0025-project-assessments.js';
+import { eventLogCursorsMigration } from './migrations/0026-event-log-cursors.js';
 
 /** Every migration, by name. Names sort in the order they run; never rename or edit a released one. */
 export function allMigrations(dialect: DialectCapabilities): Record<string, Migration> {
@@ -51,6 +52,7 @@ export function allMigrations(dialect: DialectCapabilities): Record<string, Migr
     '0021-open-story-tasks-index': openStoryTasksIndexMigration(),
     '0022-task-counts': taskCountsMigration(dialect),
     '0025-project-assessments': projectAssessmentsMigration(),
+    '0026-event-log-cursors': eventLogCursorsMigration(),
   };
 }
 

@@ -384,6 +384,19 @@ export interface ForgePollCursorsTable {
   updated_at: number;
 }
 
+/** Where a durable change-log follower stopped (migration 0026, `events/stored-event-cursor.ts`): an `EventCursor`. */
+export interface EventLogCursorsTable {
+  /** The follower, e.g. `notifier`. */
+  name: string;
+  /** PostgreSQL: the transaction id of the last row read; 0 on SQLite. */
+  xid: number;
+  /** The id of the last row read. */
+  event_id: number;
+  /** PostgreSQL, a cursor made at "now": its snapshot (`EventCursor.before`); else null. */
+  snapshot: string | null;
+  updated_at: number;
+}
+
 /** The notification outbox (migration 0015, `src/notify/`). */
 export interface NotificationsTable {
   id: Generated<number>;
@@ -489,6 +502,7 @@ export interface Database {
   projects: ProjectsTable;
   forge_writes: ForgeWritesTable;
   forge_poll_cursors: ForgePollCursorsTable;
+  event_log_cursors: EventLogCursorsTable;
   process_logs: ProcessLogsTable;
   agent_processes: AgentProcessesTable;
 }

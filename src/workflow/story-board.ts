@@ -181,6 +181,7 @@ const STAGE_OF_TYPE: Record<string, string> = {
   review_mr: 'gates',
   run_tests: 'gates',
   security_scan: 'gates',
+  merge: 'merge',
   deploy: 'deploy',
 };
 const TIMELINE_STAGES = [
@@ -281,15 +282,20 @@ export async function storyTimeline(db: Kysely<Database>, id: number): Promise<S
     ];
   });
 
-  const commits = tasks.flatMap((task) => {
-    if (task.type !== 'implement_feature' && task.type !== 'implement_fix') return [];
-    const result = parse(task.result);
-    return Array.isArray(result.commits)
-      ? result.commits
-          .map((c) => (typeof c === 'object' && c !== null ? String((c as { sha?: unknown }).sha ?? '') : ''))
-          .filter(Boolean)
-      : [];
-  });
+  // Each commit once: a fix round's result may list the branch's earlier commits again.
+  const commits = [
+    ...new Set(
+      tasks.flatMap((task) => {
+        if (task.type !== 'implement_feature' && task.type !== 'implement_fix') return [];
+        const result = parse(task.result);
+        return Array.isArray(result.commits)
+          ? result.commits
+              .map((c) => (typeof c === 'object' && c !== null ? String((c as { sha?: unknown }).sha ?? '') : ''))
+              .filter(Boolean)
+          : [];
+      }),
+    ),
+  ];
 
   const byRole = new Map<string, { cost_usd: number; tokens: number }>();
   for (const s of sessions) {

@@ -8,6 +8,7 @@ import {
   START_OF_LOG,
   type EventCursor,
 } from '../../src/events/read-events.js';
+import { advanceStoredCursor, loadStoredCursor, startStoredCursor } from '../../src/events/stored-event-cursor.js';
 import { DIALECTS, useTestDatabase, type TestDatabase } from '../support/dialects.js';
 
 const INSERT_EVENT = `insert into events (kind, subject_type, subject_id, actor, data, created_at)
@@ -166,6 +167,84 @@ describe.each(DIALECTS)('%s: reading the change log', (dialect) => {
     // All three are below the horizon now: the reads below see the whole log.
     expect((await readAll(await eventCursorAfter(t.handle, ids[0]!))).ids).toEqual(ids.slice(1));
     expect((await readAll(await eventCursorAfter(t.handle, ids[2]! + 1000))).ids).toEqual([]);
+  });
+});
+
+describe.each(DIALECTS)('%s: a cursor stored in event_log_cursors', (dialect) => {
+  const t = useTestDatabase(dialect);
+  const writers: Writer[] = [];
+  const writer = () => {
+    const w = dialect === 'postgres' ? postgresWriter(t) : sqliteWriter(t);
+    writers.push(w);
+    return w;
+  };
+  afterEach(async () => {
+    for (const w of writers.splice(0)) await w.close();
+  });
+  const commitOne = async (kind: string) => {
+    const w = writer();
+    await w.begin();
+    const id = await w.insert(kind);
+    await w.commit();
+    return id;
+  };
+
+  it('stores "now" on the first start; a restarted follower resumes there, the event open then included', async () => {
+    const committedBefore = await commitOne('test.before');
+    const open = writer();
+    let openId: number | undefined;
+    if (dialect === 'postgres') {
+      await open.begin();
+      openId = await open.insert('test.open');
+    }
+    const first = await startStoredCursor(t.handle, 'test-follower', 1);
+    if (openId !== undefined) await open.commit();
+    const whileDown = await commitOne('test.while-down');
+    // A restart: the stored row, not a new "now", is where it reads from (its snapshot kept on PostgreSQL).
+    const resumed = await startStoredCursor(t.handle, 'test-follower', 2);
+    expect(resumed).toEqual(first);
+    const expected = openId === undefined ? [whileDown] : [openId, whileDown];
+    const read = await readUntil(t, resumed, expected.length);
+    expect(read.ids).not.toContain(committedBefore);
+    expect(read.ids).toEqual(expected);
+    expect(await advanceStoredCursor(t.handle.db, 'test-follower', read.cursor, 3)).toBe(true);
+    const after = await commitOne('test.after');
+    expect((await readUntil(t, (await loadStoredCursor(t.handle.db, 'test-follower'))!, 1)).ids).toEqual([after]);
+  });
+
+  it('racing first starts store one row and all follow it', async () => {
+    const starts = await Promise.all([1, 2, 3, 4, 5].map((n) => startStoredCursor(t.handle, 'test-race', n)));
+    for (const cursor of starts) expect(cursor).toEqual(starts[0]);
+    const rows = await t.handle.db
+      .selectFrom('event_log_cursors')
+      .selectAll()
+      .where('name', '=', 'test-race')
+      .execute();
+    expect(rows).toHaveLength(1);
+  });
+
+  it('moves the stored cursor forward only', async () => {
+    await startStoredCursor(t.handle, 'test-forward', 1);
+    const ids = [await commitOne('test.1'), await commitOne('test.2')];
+    const read = await readUntil(t, START_OF_LOG, 2);
+    const [one, two] = [read.ids.indexOf(ids[0]!), read.ids.indexOf(ids[1]!)];
+    const page = await readEvents(t.handle, START_OF_LOG, read.ids.length);
+    const atFirst = page.positions[one]!;
+    const atSecond = page.positions[two]!;
+    expect(await advanceStoredCursor(t.handle.db, 'test-forward', atSecond, 2)).toBe(true);
+    // An older position (a slower follower's) and the same one leave the row as it is.
+    expect(await advanceStoredCursor(t.handle.db, 'test-forward', atFirst, 3)).toBe(false);
+    expect(await advanceStoredCursor(t.handle.db, 'test-forward', atSecond, 4)).toBe(false);
+    expect(await loadStoredCursor(t.handle.db, 'test-forward')).toEqual(atSecond);
+    const row = await t.handle.db
+      .selectFrom('event_log_cursors')
+      .selectAll()
+      .where('name', '=', 'test-forward')
+      .executeTakeFirstOrThrow();
+    expect(Number(row.updated_at)).toBe(2);
+    // A name nobody started has no row to move.
+    expect(await advanceStoredCursor(t.handle.db, 'test-never', atSecond, 5)).toBe(false);
+    expect(await loadStoredCursor(t.handle.db, 'test-never')).toBeUndefined();
   });
 });
 

@@ -1,57 +1,21 @@
 /**
  * The notifier against a real local HTTP receiver (standing in for Slack or any webhook endpoint): one delivery per
- * event per webhook, a 500 retried with back-off, secrets in the URL masked, and nothing the workflow writes waits on
- * a delivery. Every SQL path runs on both engines.
+ * event per webhook, a 500 retried with back-off, secrets in the URL masked, nothing the workflow writes waits on
+ * a delivery, an event written while no notifier ran sent once by the next one (the stored cursor) unless it was
+ * settled meanwhile (an approval decided, a story resumed), and two
+ * notifiers at once sending each message once. Every SQL path runs on both engines.
  */
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SettingsSchema } from '../../src/config/settings-schema.js';
 import { recordEvent } from '../../src/events/record-event.js';
 import { readEvents, START_OF_LOG } from '../../src/events/read-events.js';
 import { finishSession, startSession } from '../../src/agents/session-store.js';
-import { Notifier } from '../../src/notify/notifier.js';
+import { loadStoredCursor } from '../../src/events/stored-event-cursor.js';
+import { Notifier, NOTIFIER_CURSOR } from '../../src/notify/notifier.js';
+import { openApproval } from '../../src/workflow/open-approval.js';
 import { maskWebhookUrl } from '../../src/notify/webhook-url.js';
 import { createTestDatabase, DIALECTS, type TestDatabase } from '../support/dialects.js';
-
-interface Received {
-  path: string;
-  authorization: string | undefined;
-  body: Record<string, unknown>;
-}
-
-/** A webhook receiver: answers each request with the next planned status (200 once the plan is used up). */
-class Receiver {
-  readonly received: Received[] = [];
-  plan: number[] = [];
-  /** When set, requests wait for it before being answered. */
-  hold: Promise<void> | undefined;
-  private readonly server = http.createServer((request, response) => {
-    let text = '';
-    request.on('data', (chunk: Buffer) => (text += chunk.toString()));
-    request.on('end', () => {
-      void (async () => {
-        await this.hold;
-        this.received.push({
-          path: request.url ?? '',
-          authorization: request.headers.authorization,
-          body: JSON.parse(text) as Record<string, unknown>,
-        });
-        response.statusCode = this.plan.shift() ?? 200;
-        response.end('ok');
-      })();
-    });
-  });
-  port = 0;
-  async start() {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    this.port = (this.server.address() as AddressInfo).port;
-  }
-  async close() {
-    this.server.closeAllConnections();
-    await new Promise((resolve) => this.server.close(resolve));
-  }
-}
+import { WebhookReceiver, type Received } from '../support/webhook-receiver.js';
 
 /**
  * Waits until the change log shows every event in the table: a reader sees an event once no older transaction is
@@ -69,7 +33,7 @@ async function untilLogShowsAll(t: TestDatabase): Promise<void> {
 }
 
 describe.each(DIALECTS)('%s: notify webhooks (local HTTP receiver as the stand-in endpoint)', (dialect) => {
-  const receiver = new Receiver();
+  const receiver = new WebhookReceiver();
   let t: TestDatabase;
   let now = Date.UTC(2026, 11, 6, 12);
 
@@ -255,6 +219,135 @@ describe.each(DIALECTS)('%s: notify webhooks (local HTTP receiver as the stand-i
     release();
     await pass;
     expect(receiver.received).toHaveLength(1);
+  });
+
+  const approvalOpened = (id: number) =>
+    recordEvent(t.handle.db, {
+      kind: 'approval.created',
+      subjectType: 'approval',
+      subjectId: id,
+      actor: 'workflow',
+      data: { kind: 'spec', workflow_id: id, title: `Spec ${id}` },
+      now,
+    });
+  /** Each approval's subject id with the paths it reached (`/services/...` and `/plain` once each), in order. */
+  const deliveredApprovals = () =>
+    receiver.received.map((r) => `${r.path.startsWith('/services/') ? 'slack' : 'json'}:${approvalIdOf(r)}`).sort();
+  const approvalIdOf = (r: Received) =>
+    r.path === '/plain'
+      ? String((r.body.subject as { id: string }).id)
+      : (/Spec (\d+)/.exec(String(r.body.text))?.[1] ?? '?');
+
+  it('sends an approval opened while no notifier ran, once, when a notifier starts again (the stored cursor)', async () => {
+    t = await createTestDatabase(dialect);
+    const first = new Notifier({ handle: t.handle, settings: settings(), clock: () => now, intervalMs: 20 });
+    await first.start(); // the first start ever: from now, stored
+    await approvalOpened(1);
+    await expect.poll(deliveredApprovals, { timeout: 30_000, interval: 20 }).toEqual(['json:1', 'slack:1']);
+    await first.stop();
+    const stopped = await loadStoredCursor(t.handle.db, NOTIFIER_CURSOR);
+
+    await approvalOpened(2); // no notifier runs
+    const second = new Notifier({ handle: t.handle, settings: settings(), clock: () => now, intervalMs: 20 });
+    await second.start();
+    await expect
+      .poll(deliveredApprovals, { timeout: 30_000, interval: 20 })
+      .toEqual(['json:1', 'json:2', 'slack:1', 'slack:2']);
+    await second.stop();
+    // Once the log shows everything, one more pass sends nothing again.
+    await untilLogShowsAll(t);
+    await second.tick();
+    expect(deliveredApprovals()).toEqual(['json:1', 'json:2', 'slack:1', 'slack:2']);
+    const rows = await t.handle.db.selectFrom('notifications').selectAll().execute();
+    expect(rows.map((row) => row.status)).toEqual(['delivered', 'delivered', 'delivered', 'delivered']);
+    const moved = await loadStoredCursor(t.handle.db, NOTIFIER_CURSOR);
+    expect(moved!.xid > stopped!.xid || (moved!.xid === stopped!.xid && moved!.id > stopped!.id)).toBe(true);
+  });
+
+  it('catching up, sends nothing for an approval decided or a story resumed while no notifier ran', async () => {
+    t = await createTestDatabase(dialect);
+    const db = t.handle.db;
+    const first = new Notifier({ handle: t.handle, settings: settings(), clock: () => now });
+    await first.start();
+    await first.stop();
+    const story = (status: 'running' | 'waiting_for_human') =>
+      db
+        .insertInto('workflows')
+        .values({
+          kind: 'story',
+          status,
+          stage: 'spec_approval',
+          title: 'S',
+          body: '',
+          repo_id: null,
+          state: '{}',
+          created_by: 'test',
+          created_at: now,
+          updated_at: now,
+        })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+    const [resumed, waiting] = [await story('running'), await story('waiting_for_human')];
+    const open = (title: string) =>
+      db.transaction().execute((tx) =>
+        openApproval(tx, {
+          kind: 'spec',
+          workflowId: waiting.id,
+          subjectType: 'workflow',
+          title,
+          body: '',
+          actor: 'workflow',
+          now,
+        }),
+      );
+    const decided = await open('Decided meanwhile');
+    await open('Still pending');
+    await db
+      .updateTable('approvals')
+      .set({ status: 'approved', decided_by: 'api:lead' })
+      .where('id', '=', decided)
+      .execute();
+    for (const workflow of [resumed, waiting]) {
+      await recordEvent(db, {
+        kind: 'workflow.waiting_for_human',
+        subjectType: 'workflow',
+        subjectId: workflow.id,
+        actor: 'workflow',
+        data: { summary: `story ${workflow.id} stopped` },
+        now,
+      });
+    }
+    await untilLogShowsAll(t);
+    const second = new Notifier({ handle: t.handle, settings: settings(), clock: () => now });
+    await second.start();
+    await second.stop();
+    await second.tick();
+    const sent = receiver.received.map((r) =>
+      r.path === '/plain' ? `json ${String(r.body.title)}` : `slack ${String(r.body.text).split('\n')[0]}`,
+    );
+    expect(sent.sort()).toEqual([
+      'json Approval needed: Still pending',
+      'slack *Approval needed: Still pending*',
+      `slack *Story ${waiting.id} waits for a human*`,
+    ]);
+  });
+
+  it('two notifiers running at once (scheduler replicas) deliver each message once', async () => {
+    t = await createTestDatabase(dialect);
+    const replicas = [1, 2].map(
+      () => new Notifier({ handle: t.handle, settings: settings(), clock: () => now, intervalMs: 10 }),
+    );
+    await Promise.all(replicas.map((notifier) => notifier.start()));
+    for (const id of [11, 12, 13]) await approvalOpened(id);
+    const expected = ['json:11', 'json:12', 'json:13', 'slack:11', 'slack:12', 'slack:13'];
+    await expect.poll(deliveredApprovals, { timeout: 30_000, interval: 20 }).toEqual(expected);
+    await Promise.all(replicas.map((notifier) => notifier.stop()));
+    await untilLogShowsAll(t);
+    for (const notifier of replicas) await notifier.tick();
+    expect(deliveredApprovals()).toEqual(expected);
+    const rows = await t.handle.db.selectFrom('notifications').selectAll().execute();
+    expect(rows).toHaveLength(6);
+    expect(rows.every((row) => row.status === 'delivered' && row.attempts === 1)).toBe(true);
   });
 
   it('masks the secret parts of a webhook URL', () => {

@@ -3,8 +3,12 @@
  * real server, a real git repository and a test database, on both engines (one server and browser per engine).
  * Agents are not run: the test completes each task with a recorded result (a
  * stand-in for the agents), as the workflow receives it. A story is started from the board and moves through its
- * columns live; its page shows every stage, gate round, approval, cost and the diff; its merge is approved from a
- * 390 px wide phone; another is cancelled from its page; every other page is visited with the story's data, the
+ * columns live; its spec is approved with a reason from the approvals page on a 390 px wide phone; its page shows
+ * every stage, both gate rounds (a review finding, then the fix round passing), approval (who and why), cost and the
+ * diff; its merge is approved there on the phone, then
+ * the merge commit and the deployment show; a stopped story shows why and resumes with a note from its page; another
+ * is cancelled from its page and filtered by status on the board (a viewer gets no "New story"); the story's tasks are listed from its page and filtered by role and status (story and
+ * title, role, provider, duration, cost); every other page is visited with the story's data, the
  * overview showing the webhook outbox (URL secret masked). Screenshots of each page are kept under test-results/web/
  * (`<engine>-<page>.png`, the other pages as `<engine>-tour-<page>.png`; .ci/run lists them). Needs
  * `npm run build:web` first.
@@ -18,9 +22,9 @@ import { SettingsSchema } from '../../src/config/settings-schema.js';
 import { markAttemptFailed, queueNotification, takeDueNotifications } from '../../src/notify/outbox.js';
 import { createApiToken } from '../../src/server/api-tokens.js';
 import { onWorkflowTaskCompleted, startStoryWorkflow } from '../../src/workflow/advance-workflow.js';
-import { decideApproval } from '../../src/workflow/approvals.js';
 import { workflowDeps } from '../../src/workflow/workflow-deps.js';
 import { gitIn, makeGitRepo, registerRepo } from '../support/agent-fixtures.js';
+import { runMergeTasks } from '../support/merge-tasks.js';
 import { DIALECTS, useTestDatabase } from '../support/dialects.js';
 import { LIVE_MS, PHONE, useBrowserDashboard } from '../support/browser-dashboard.js';
 
@@ -119,7 +123,22 @@ describe.each(DIALECTS)('%s: story board in Chromium', { timeout: 120_000 }, (di
     await inColumn('spec_approval');
     await card.getByText('waits for approver').waitFor();
     const [specApproval] = await t.handle.db.selectFrom('approvals').select('id').where('kind', '=', 'spec').execute();
-    await decideApproval(t.handle.db, deps, { id: specApproval!.id, decision: 'approved', actor: 'test' });
+    // The spec is approved, with a reason, from the approvals page on a 390 px wide phone: the card fits the page.
+    const phone = await signedIn(PHONE);
+    await phone.goto(`${web.base}/approvals`);
+    const specCard = phone.getByTestId(`approval-${specApproval!.id}`);
+    await specCard.getByRole('button', { name: 'Approve', exact: true }).waitFor({ timeout: LIVE_MS });
+    expect(await overflowing(phone)).toEqual([]);
+    // Nor does anything stick out of the card (the decide row wraps: the Reject button used to poke out).
+    expect(
+      await phone.evaluate(`[...document.querySelectorAll('.card.approval *')]
+        .filter((el) => el.getBoundingClientRect().right > el.closest('.card').getBoundingClientRect().right + 1)
+        .map((el) => el.tagName.toLowerCase() + '.' + el.className)`),
+    ).toEqual([]);
+    await shot(phone, 'approvals-phone');
+    await specCard.getByPlaceholder(/^Reason/).fill('the spec covers it');
+    await specCard.getByRole('button', { name: 'Approve', exact: true }).click();
+    await specCard.getByText('approved by api:lead').waitFor({ timeout: LIVE_MS });
     await inColumn('implement');
     const implemented = {
       status: 'done',
@@ -130,17 +149,30 @@ describe.each(DIALECTS)('%s: story board in Chromium', { timeout: 120_000 }, (di
     };
     await complete('implement_feature', implemented, 'builder', 0.5);
     await inColumn('gates');
-    await complete('review_mr', { status: 'done', summary: 's', verdict: 'approve', findings: [] }, 'reviewer', 0.1);
+    // Round 0: the review asks for a change (a finding), so a fix round runs; round 1 passes every gate.
+    const finding = { severity: 'major', message: 'name the parameters', file: 'sum.js', line: 1 };
+    const changes = { status: 'done', summary: 's', verdict: 'request_changes', findings: [finding] };
     const tests = { status: 'done', summary: 's', command: 'npm test', passed: 3, failed: 0, skipped: 0, failures: [] };
+    const secure = { status: 'done', summary: 's', verdict: 'pass', findings: [] };
+    await complete('review_mr', changes, 'reviewer', 0.1);
     await complete('run_tests', tests, 'tester', 0.1);
-    await complete('security_scan', { status: 'done', summary: 's', verdict: 'pass', findings: [] }, 'security', 0.1);
+    await complete('security_scan', secure, 'security', 0.1);
+    await inColumn('implement');
+    await card.getByText('fix round 1').waitFor({ timeout: LIVE_MS });
+    // The fix's result lists the branch's commit again: the story page shows it once.
+    await complete('implement_fix', implemented, 'builder', 0.2);
+    await inColumn('gates');
+    await complete('review_mr', { status: 'done', summary: 's', verdict: 'approve', findings: [] }, 'reviewer', 0.1);
+    await complete('run_tests', tests, 'tester', 0.1);
+    await complete('security_scan', secure, 'security', 0.1);
     await inColumn('merge_approval');
     await card.getByText('review ✓').waitFor({ timeout: LIVE_MS });
-    await card.getByText('$0.83').waitFor({ timeout: LIVE_MS });
+    await card.getByText('$1.33').waitFor({ timeout: LIVE_MS });
+    // Repository, round and age on the card.
+    expect(await card.locator('.muted').first().textContent()).toMatch(/^board-repo · fix round 1 · \d+[smhd] ago$/);
     await shot(page, 'board-merge-approval');
 
     // The board on a phone: one list per stage, no sideways scroll.
-    const phone = await signedIn(PHONE);
     await phone.goto(`${web.base}/stories`);
     await phone.getByTestId(`story-card-${storyId}`).waitFor({ timeout: LIVE_MS });
     expect(await overflowing(phone)).toEqual([]);
@@ -154,11 +186,22 @@ describe.each(DIALECTS)('%s: story board in Chromium', { timeout: 120_000 }, (di
     }
     await phone.getByTestId('stage-implement').getByText('implement_feature').waitFor();
     const rounds = phone.getByTestId('gate-rounds');
-    expect(await rounds.locator('tbody tr').count()).toBe(3);
-    expect(await rounds.getByText('passed').count()).toBe(3);
-    await phone.getByTestId('approvals').getByText('approved').waitFor();
+    expect(await rounds.locator('tbody tr').count()).toBe(6);
+    expect(await rounds.getByText('passed').count()).toBe(5);
+    const failedRound = rounds.locator('tbody tr', { hasText: 'failed' });
+    expect(await failedRound.locator('td').allTextContents()).toEqual([
+      '0',
+      'review',
+      'failed',
+      'review: [major] name the parameters (sum.js:1)',
+    ]);
+    // Who decided and why.
+    await phone
+      .getByTestId('approvals')
+      .getByText(/by api:lead .* — the spec covers it/)
+      .waitFor();
     await phone.getByTestId('cost').getByText('builder').waitFor();
-    await phone.getByTestId('cost').getByText('$0.830').waitFor();
+    await phone.getByTestId('cost').getByText('$1.33', { exact: true }).waitFor();
     await phone.getByTestId('commits').getByText(sha.slice(0, 12)).waitFor();
     await phone.getByText('sum.js').first().waitFor({ timeout: LIVE_MS });
     expect(await overflowing(phone)).toEqual([]);
@@ -176,10 +219,35 @@ describe.each(DIALECTS)('%s: story board in Chromium', { timeout: 120_000 }, (di
     expect(merge).toEqual({ status: 'approved', decided_by: 'api:lead' });
     await shot(phone, 'story-page-phone-approved');
 
+    // The merge step (the devops worker's part, run here) and the deployment: the page shows the merge commit and
+    // the deployment's outcome, and the story is done.
+    expect((await runMergeTasks(web.queue, deps)).map((r) => r.outcome)).toEqual(['merged']);
+    const deployed = { status: 'done', summary: 'no deploy command; nothing was deployed', outcome: 'skipped' };
+    await complete('deploy', deployed, 'devops', 0);
+    await phone.getByTestId('deployment').getByText('nothing was deployed').waitFor({ timeout: LIVE_MS });
+    expect(await phone.getByTestId('deployment').textContent()).toContain('skipped');
+    await phone
+      .getByTestId('commits')
+      .getByText(/^merge commit [0-9a-f]{12}$/)
+      .waitFor({ timeout: LIVE_MS });
+    expect(await phone.getByTestId('story-column').textContent()).toBe('done');
+    // The merge step's own task sits in the merge stage (it was missing from the timeline).
+    await phone
+      .getByTestId('stage-merge')
+      .getByRole('link', { name: /^#\d+ merge$/ })
+      .waitFor();
+    expect(await overflowing(phone)).toEqual([]);
+    await shot(phone, 'story-page-phone-deployed');
+    // A stage's session links to its transcript.
+    await phone
+      .getByTestId('stage-implement')
+      .getByRole('link', { name: /^session #\d+$/ })
+      .first()
+      .click();
+    await phone.getByRole('heading', { name: /^Session \d+ builder/ }).waitFor({ timeout: LIVE_MS });
+
     // The desktop board follows the decision live.
-    await expect
-      .poll(async () => (await card.getAttribute('data-column')) !== 'merge_approval', { timeout: LIVE_MS })
-      .toBe(true);
+    await expect.poll(() => card.getAttribute('data-column'), { timeout: LIVE_MS }).toBe('done');
     await shot(page, 'board-after-merge-approval');
 
     // The other pages with the story's data; the overview lists the webhook outbox with the URL's secret masked.
@@ -207,9 +275,20 @@ describe.each(DIALECTS)('%s: story board in Chromium', { timeout: 120_000 }, (di
     await outbox.getByText('https://hooks.slack.com/services/***').first().waitFor();
     expect(await page.content()).not.toContain('s3cr3t');
     await shot(page, 'tour-overview');
-    await page.goto(`${web.base}/tasks`);
-    await page.getByText('Add sum').first().waitFor({ timeout: LIVE_MS });
+    // The story's tasks from its page, filtered by role then status: story and title, role, provider, duration, cost.
+    await page.goto(`${web.base}/stories/${storyId}`);
+    await page.getByRole('link', { name: 'All tasks of this story' }).click();
+    await page.getByText(`Story #${storyId}`).waitFor({ timeout: LIVE_MS });
+    expect(await page.locator('tbody tr').count()).toBe(12);
+    await page.getByLabel('Role').selectOption('builder');
+    await expect.poll(() => page.locator('tbody tr').count(), { timeout: LIVE_MS }).toBe(2);
+    const cells = await page.locator('tbody tr', { hasText: 'implement_feature' }).locator('td').allTextContents();
+    expect(cells.slice(1, 6)).toEqual([`#${storyId} Add sum`, 'implement_feature', 'builder', 'completed', 'claude']);
+    expect(cells[6]).toMatch(/^\d+(s|m|\.\dh)$/);
+    expect(cells[7]).toBe('$0.500');
     await shot(page, 'tour-tasks');
+    await page.getByLabel('Status').selectOption('failed');
+    await page.getByText('No tasks match these filters').waitFor({ timeout: LIVE_MS });
     await page.goto(`${web.base}/approvals?status=approved`);
     await page.getByTestId(`approval-${specApproval!.id}`).waitFor({ timeout: LIVE_MS });
     await shot(page, 'tour-approvals');
@@ -226,7 +305,7 @@ describe.each(DIALECTS)('%s: story board in Chromium', { timeout: 120_000 }, (di
     }
   });
 
-  it('cancels a story from its page: its task is cancelled and the board shows it done', async () => {
+  it('cancels a story from its page: its task is cancelled, the board shows it done and filters it by status; a viewer gets no New story', async () => {
     token = await createApiToken(t.handle.db, { name: 'lead', role: 'approver', now: Date.now() });
     const wf = await startStoryWorkflow(t.handle.db, workflowDeps(web.queue, 3), {
       title: 'Not needed after all',
@@ -252,6 +331,51 @@ describe.each(DIALECTS)('%s: story board in Chromium', { timeout: 120_000 }, (di
     await shot(page, 'story-page-cancelled');
     await page.getByRole('link', { name: 'Stories' }).first().click();
     await page.getByTestId('column-done').getByTestId(`story-card-${wf.id}`).waitFor({ timeout: LIVE_MS });
+    // The status filter (kept in the URL) keeps it or leaves it out.
+    await page.getByLabel('Status').selectOption('cancelled');
+    await expect.poll(() => new URL(page.url()).search, { timeout: LIVE_MS }).toBe('?status=cancelled');
+    await page.getByTestId(`story-card-${wf.id}`).waitFor({ timeout: LIVE_MS });
+    await page.getByLabel('Status').selectOption('running');
+    await expect.poll(() => page.locator('.story-card').count(), { timeout: LIVE_MS }).toBe(0);
+    // A viewer sees the board and the story but may not start or cancel one.
+    const viewer = await web.signedIn(
+      await createApiToken(t.handle.db, { name: 'v', role: 'viewer', now: Date.now() }),
+    );
+    await viewer.goto(`${web.base}/stories`);
+    await viewer.getByTestId(`story-card-${wf.id}`).waitFor({ timeout: LIVE_MS });
+    expect(await viewer.getByRole('button', { name: 'New story' }).count()).toBe(0);
+  });
+
+  it('shows why a stopped story waits and resumes it with a note from its page', async () => {
+    token = await createApiToken(t.handle.db, { name: 'lead', role: 'approver', now: Date.now() });
+    const deps = workflowDeps(web.queue, 3);
+    const wf = await startStoryWorkflow(t.handle.db, deps, {
+      title: 'Sum',
+      body: 'b',
+      repoId: null,
+      createdBy: 'test',
+    });
+    const task = await web.queue.claim('w1', ['create_user_story']);
+    const blocked = { status: 'blocked', summary: 's', blocked_reason: 'which numbers?' };
+    await t.handle.db.transaction().execute(async (tx) => {
+      await web.queue.complete({ taskId: task!.id, workerId: 'w1' }, blocked, tx);
+      await onWorkflowTaskCompleted(tx, deps, task!, blocked, 'w1');
+    });
+    const page = await signedIn();
+    await page.goto(`${web.base}/stories`);
+    const card = page.getByTestId('column-waiting_for_human').getByTestId(`story-card-${wf.id}`);
+    await card.getByText('waits for human').waitFor({ timeout: LIVE_MS });
+    await card.getByRole('link').click();
+    const halt = page.getByTestId('halt');
+    await halt.getByText('which numbers?').first().waitFor({ timeout: LIVE_MS });
+    await shot(page, 'story-page-stopped');
+    await halt.getByPlaceholder(/note/).fill('integers only');
+    await halt.getByRole('button', { name: 'Resume with this note' }).click();
+    await page.getByTestId('story-column').getByText('story').waitFor({ timeout: LIVE_MS });
+    expect(await page.getByTestId('halt').count()).toBe(0);
+    const resumed = await web.queue.claim('w1', ['create_user_story']);
+    expect(resumed?.payload).toMatchObject({ note: 'integers only' });
+    await web.queue.release({ taskId: resumed!.id, workerId: 'w1' }, 'test done');
   });
 
   it('shows the newest page of stories and loads older pages on request', async () => {

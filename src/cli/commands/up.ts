@@ -4,7 +4,7 @@
  * (with the forge webhook routes), runs the scheduler and the agents until SIGINT/SIGTERM, then stops the agents
  * (their running tasks go back to the queue), the scheduler, the server, the queue and the database, in that order.
  * `serve webhook` serves only `/health`, `/ready` and the webhook routes (on `webhooks.host`/`port`); `serve scheduler`
- * runs only the scheduler.
+ * runs only the scheduler (with the retention runner, the forge poller and, with `notify.webhooks`, the notifier).
  *
  * Migrations: `up` migrates the database itself (a laptop's one process; `--no-migrate` makes it wait like `serve`);
  * `serve *` never migrates: it listens (so `/health` answers and `/ready` says why not), logs that it waits for
@@ -251,7 +251,8 @@ export async function run(args: UpArgs, deps: CliDeps): Promise<number> {
     } else {
       writeLine(deps.stdout, '  agents:      none in this process');
     }
-    if (settings.notify.webhooks.length > 0) {
+    // The scheduler's processes notify (replicas share the stored cursor and the outbox's dedupe key).
+    if (args.scheduler && settings.notify.webhooks.length > 0) {
       notifier = new Notifier({ handle, settings, logger, clock: deps.now });
       await notifier.start();
       writeLine(deps.stdout, `  notify:      ${settings.notify.webhooks.length} webhook(s)`);

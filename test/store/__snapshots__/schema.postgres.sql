@@ -49,6 +49,11 @@ discussions.created_at bigint not null
 discussions.reply_to bigint
 discussions.task_id bigint
 discussions.author_kind text not null
+event_log_cursors.name text not null
+event_log_cursors.xid bigint not null
+event_log_cursors.event_id bigint not null
+event_log_cursors.snapshot text
+event_log_cursors.updated_at bigint not null
 events.id bigint not null
 events.kind text not null
 events.subject_type text not null
@@ -285,6 +290,7 @@ CREATE INDEX approvals_workflow_idx ON public.approvals USING btree (workflow_id
 CREATE UNIQUE INDEX discussions_pkey ON public.discussions USING btree (id);
 CREATE INDEX discussions_reply_to_idx ON public.discussions USING btree (reply_to);
 CREATE INDEX discussions_topic_idx ON public.discussions USING btree (topic, id);
+CREATE UNIQUE INDEX event_log_cursors_pkey ON public.event_log_cursors USING btree (name);
 CREATE UNIQUE INDEX events_pkey ON public.events USING btree (id);
 CREATE INDEX events_xid_idx ON public.events USING brin (xid) WITH (pages_per_range='32');
 CREATE UNIQUE INDEX forge_poll_cursors_pk ON public.forge_poll_cursors USING btree (repo_id, stream);
