@@ -151,12 +151,17 @@ describe.each(DIALECTS)('%s: webhooks', (dialect) => {
     events: await count('events'),
   });
 
-  async function swarmMergeRequest(externalId: string, branch = 'autodev/12-sum', workflowId: number | null = null) {
+  async function swarmMergeRequest(
+    externalId: string,
+    branch = 'autodev/12-sum',
+    workflowId: number | null = null,
+    repoId = gitlabRepoId,
+  ) {
     return (
       await t.handle.db
         .insertInto('merge_requests')
         .values({
-          repo_id: gitlabRepoId,
+          repo_id: repoId,
           workflow_id: workflowId,
           source_branch: branch,
           target_branch: 'master',
@@ -446,6 +451,62 @@ describe.each(DIALECTS)('%s: webhooks', (dialect) => {
       });
       expect(tampered.statusCode).toBe(401);
       expect(await counts()).toEqual(before);
+    });
+
+    it('refuses oversized (413) and malformed (400) deliveries, writing nothing', async () => {
+      const before = await counts();
+      const big = githubExample('issues', 9);
+      big.issue.body = 'x'.repeat(MAX_BODY);
+      const oversized = await github('issues', big);
+      expect(oversized.statusCode).toBe(413);
+      expect(oversized.json().error.message).toContain(String(MAX_BODY));
+      const notJson = await github('issues', '{"action": "labeled",');
+      expect(notJson.statusCode).toBe(400);
+      expect(notJson.json().error.code).toBe('WEBHOOK_MALFORMED');
+      const noId = await github('issues', githubExample('issues', 9), { 'x-github-delivery': '' });
+      expect(noId.statusCode).toBe(400);
+      expect(noId.json().error.code).toBe('WEBHOOK_MALFORMED');
+      const missingField = await github('issues', {
+        action: 'labeled',
+        repository: githubExample('issues', 9).repository,
+      });
+      expect(missingField.statusCode).toBe(400);
+      expect(missingField.json().error.code).toBe('WEBHOOK_MALFORMED');
+      expect(await counts()).toEqual(before);
+    });
+
+    it('out of order: a late in-progress check run, the failure again and an early approval start nothing more', async () => {
+      const failed = githubExample('check_run', 1);
+      failed.check_run.check_suite.head_branch = 'autodev/5-login';
+      const first = await github('check_run', failed);
+      expect(first.statusCode, first.body).toBe(200);
+      expect(first.json().outcome).toBe('acted');
+      // The same run's earlier "in progress", delivered after its failure.
+      const late = githubExample('check_run', 1);
+      late.check_run.check_suite.head_branch = 'autodev/5-login';
+      late.action = 'created';
+      late.check_run.status = 'in_progress';
+      late.check_run.conclusion = null;
+      const lateResponse = await github('check_run', late);
+      expect(lateResponse.statusCode).toBe(202);
+      // The failure again under a new delivery id (GitHub's redeliver, or a second hook).
+      const again = await github('check_run', failed);
+      expect(again.statusCode).toBe(200);
+      expect(again.json().outcome).toBe('duplicate');
+      expect((await t.handle.db.selectFrom('tasks').select('type').execute()).map((x) => x.type)).toEqual([
+        'implement_fix',
+      ]);
+
+      // An approving review of the swarm's pull request before any merge approval is pending decides nothing.
+      const review = githubExample('pull_request_review', 0);
+      review.pull_request.number = 77;
+      review.review.state = 'approved';
+      review.review.user.login = 'Codertocat';
+      await swarmMergeRequest('77', 'autodev/5-login', null, githubRepoId);
+      const early = await github('pull_request_review', review);
+      expect(early.statusCode).toBe(202);
+      expect(early.json().detail).toMatch(/not a story's/);
+      expect(await count('approvals')).toBe(0);
     });
 
     it('a failed check run on a swarm branch starts one fix; a successful one is ignored', async () => {
