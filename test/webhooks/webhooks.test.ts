@@ -522,6 +522,41 @@ describe.each(DIALECTS)('%s: webhooks', (dialect) => {
       expect(tasks.map((task) => [task.type, task.repo_id])).toEqual([['implement_fix', githubRepoId]]);
     });
 
+    it("a pull request comment addressed to the swarm on the swarm's pull request starts a fix or a review, once", async () => {
+      const comment = githubExample('issue_comment', 0);
+      comment.issue.pull_request = { url: `${githubRepoUrl}/pulls/${comment.issue.number}` };
+      const mergeRequestId = await swarmMergeRequest(
+        String(comment.issue.number),
+        'autodev/8-login',
+        null,
+        githubRepoId,
+      );
+      const say = (id: number, body: string) => {
+        const payload = structuredClone(comment);
+        payload.comment.id = id;
+        payload.comment.body = body;
+        return payload;
+      };
+      const fix = await github('issue_comment', say(501, '@autodev fix the failing login test'));
+      expect(fix.statusCode, fix.body).toBe(200);
+      const review = await github('issue_comment', say(502, '@autodev review'));
+      expect(review.statusCode, review.body).toBe(200);
+      // The fix comment again under a new delivery id: one fact, one task.
+      const again = await github('issue_comment', say(501, '@autodev fix the failing login test'));
+      expect(again.json().outcome).toBe('duplicate');
+      const login = comment.comment.user.login as string;
+      const tasks = await t.handle.db.selectFrom('tasks').selectAll().orderBy('id').execute();
+      expect(tasks.map((task) => [task.type, task.repo_id, task.created_by])).toEqual([
+        ['implement_fix', githubRepoId, `github:${login}`],
+        ['review_mr', githubRepoId, `github:${login}`],
+      ]);
+      expect(JSON.parse(tasks[0]!.payload)).toMatchObject({
+        branch: 'autodev/8-login',
+        merge_request_id: mergeRequestId,
+        findings: [{ source: 'forge comment', author: login, body: 'fix the failing login test' }],
+      });
+    });
+
     it('an unknown event is 202 and ignored; a pull request comment addressed to the swarm on a non-swarm PR is ignored', async () => {
       const star = await github('star', githubExample('star', 0));
       expect(star.statusCode).toBe(202);
