@@ -382,6 +382,32 @@ describe.each(DIALECTS)('%s: webhooks', (dialect) => {
       );
       expect(stranger.statusCode).toBe(202);
       expect(stranger.json().detail).toMatch(/mallory is not in webhooks.approvers/);
+      // The stranger adds the spec label: ignored. An approver then edits the issue (its labels unchanged): the label
+      // already there is not theirs, nothing is decided.
+      const strangerLabel = await gitlab(
+        'Issue Hook',
+        issueHook({
+          labels: ['autodev', 'autodev-spec-approved'],
+          previousLabels: ['autodev'],
+          iid: 7,
+          action: 'update',
+          username: 'mallory',
+        }),
+      );
+      expect(strangerLabel.statusCode).toBe(202);
+      const edited = issueHook({
+        labels: ['autodev', 'autodev-spec-approved'],
+        iid: 7,
+        action: 'update',
+        username: 'maintainer',
+      });
+      (edited as { changes: unknown }).changes = { title: { previous: 'old title', current: 'New API' } };
+      const edit = await gitlab('Issue Hook', edited);
+      expect(edit.statusCode).toBe(200);
+      expect(edit.json().outcome).toBe('duplicate');
+      expect(await t.handle.db.selectFrom('approvals').select('status').executeTakeFirstOrThrow()).toEqual({
+        status: 'pending',
+      });
       const labelled = await gitlab(
         'Issue Hook',
         issueHook({ labels: ['autodev', 'autodev-spec-approved'], iid: 7, action: 'update', username: 'maintainer' }),
@@ -520,6 +546,58 @@ describe.each(DIALECTS)('%s: webhooks', (dialect) => {
       expect((await github('check_run', ok)).statusCode).toBe(202);
       const tasks = await t.handle.db.selectFrom('tasks').selectAll().execute();
       expect(tasks.map((task) => [task.type, task.repo_id])).toEqual([['implement_fix', githubRepoId]]);
+    });
+
+    it("a spec approval by label counts only from an approver's own labeled event, under their name", async () => {
+      const issue = githubExample('issues', 9);
+      issue.issue.labels = [{ ...issue.label, name: 'autodev' }];
+      const started = await github('issues', issue);
+      expect(started.statusCode, started.body).toBe(200);
+      const deps = { queue, maxFixRounds: 3 };
+      for (const [type, result] of [
+        [
+          'create_user_story',
+          { status: 'done', summary: 's', stories: [{ title: 'T', body: 'B', acceptance_criteria: ['w'] }] },
+        ],
+        [
+          'write_spec',
+          { status: 'done', summary: 's', spec_markdown: '# S', files_to_touch: ['a.ts'], test_plan: 't', risks: [] },
+        ],
+      ] as const) {
+        const task = await queue.claim('w1', [type]);
+        await t.handle.db.transaction().execute(async (tx) => {
+          await queue.complete({ taskId: task!.id, workerId: 'w1' }, result, tx);
+          await onWorkflowTaskCompleted(tx, deps, task!, result, 'w1');
+        });
+      }
+      const spec = structuredClone(issue);
+      spec.issue.labels = [
+        { ...issue.label, name: 'autodev' },
+        { ...issue.label, name: 'autodev-spec-approved' },
+      ];
+      // A stranger labels it; then the approver edits the issue: neither decides.
+      const byStranger = structuredClone(spec);
+      byStranger.label = { ...issue.label, name: 'autodev-spec-approved' };
+      byStranger.sender.login = 'mallory';
+      expect((await github('issues', byStranger)).statusCode).toBe(202);
+      const edited = structuredClone(spec);
+      edited.action = 'edited';
+      delete edited.label;
+      edited.sender.login = 'Codertocat';
+      expect((await github('issues', edited)).json().outcome).toBe('duplicate');
+      expect(await t.handle.db.selectFrom('approvals').select('status').executeTakeFirstOrThrow()).toEqual({
+        status: 'pending',
+      });
+      // The approver's own label decides it.
+      const byApprover = structuredClone(byStranger);
+      byApprover.sender.login = 'Codertocat';
+      const decided = await github('issues', byApprover);
+      expect(decided.statusCode, decided.body).toBe(200);
+      expect(await t.handle.db.selectFrom('approvals').selectAll().executeTakeFirstOrThrow()).toMatchObject({
+        kind: 'spec',
+        status: 'approved',
+        decided_by: 'github:Codertocat',
+      });
     });
 
     it("a pull request comment addressed to the swarm on the swarm's pull request starts a fix or a review, once", async () => {
