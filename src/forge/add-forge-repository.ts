@@ -50,6 +50,34 @@ export interface NewForgeRepository extends RepositoryOptions {
   checkoutPath?: string | undefined;
 }
 
+/**
+ * The repository's merge method: the one asked for if the forge's settings allow it, else the forge's default
+ * (`RemoteProject.mergeMethods`). A method the forge forbids would only fail at the merge: refused here, naming the
+ * forge's setting.
+ */
+function mergeMethodFor(input: NewForgeRepository, project: string, remote: RemoteProject): 'merge' | 'squash' {
+  const { allowed, preferred } = remote.mergeMethods;
+  const setting =
+    input.forge === 'gitlab'
+      ? 'the project\'s "Squash commits when merging" setting (squash_option)'
+      : "the repository's allow_merge_commit / allow_squash_merge settings";
+  if (allowed.length === 0) {
+    throw new AutodevError(
+      'VALIDATION_FAILED',
+      `${project} allows neither merge commits nor squash merges (${setting}); Auto-Dev merges with one of them`,
+    );
+  }
+  const asked = input.mergeMethod;
+  if (asked !== undefined && !allowed.includes(asked)) {
+    throw new AutodevError(
+      'VALIDATION_FAILED',
+      `${project} does not allow a ${asked === 'squash' ? 'squash merge' : 'merge commit'} (${setting}); ` +
+        `use --merge-method ${allowed.join(' or ')}, or change the setting in ${input.forge === 'gitlab' ? 'GitLab' : 'GitHub'}`,
+    );
+  }
+  return asked ?? (allowed.includes(preferred) ? preferred : allowed[0]!);
+}
+
 export async function addForgeRepository(
   db: Kysely<Database>,
   input: NewForgeRepository,
@@ -88,7 +116,11 @@ export async function addForgeRepository(
     throw new AutodevError('VALIDATION_FAILED', `the forge reported a clone URL with credentials for ${project}`);
   }
   const token = forgeToken(context, { baseUrl, project, tokenEnv }, name, 'read_repository');
-  const settings = checkedSettings({ ...options.settings, forge_web_url: remote.webUrl });
+  const settings = checkedSettings({
+    ...options.settings,
+    merge_method: mergeMethodFor(input, project, remote),
+    forge_web_url: remote.webUrl,
+  });
 
   const clones = path.join(context.dataDir, 'clones');
   fs.mkdirSync(clones, { recursive: true, mode: 0o700 });

@@ -25,6 +25,12 @@ export interface RemoteProject {
   /** The token-free HTTPS clone URL. */
   remoteUrl: string;
   webUrl: string;
+  /**
+   * The merge methods the forge's settings allow (GitLab `squash_option`: `never` forbids a squash, `always` a plain
+   * merge; GitHub `allow_merge_commit` / `allow_squash_merge`), and the one they default to (GitLab `default_on` /
+   * `always`, or a GitHub repository that allows only squashing: `squash`).
+   */
+  mergeMethods: { allowed: ('merge' | 'squash')[]; preferred: 'merge' | 'squash' };
 }
 
 /** What `ensureOwnProject` of the GitLab and GitHub clients makes (see `create-remote-project.ts`). */

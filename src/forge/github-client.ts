@@ -165,7 +165,21 @@ export class GitHubClient implements ForgeClient {
   /** The repository as GitHub reports it: what `repos add --github` records (default branch, clone URL, page). */
   async remoteProject(): Promise<RemoteProject> {
     const repo = (await this.octokit.rest.repos.get(this.where)).data;
-    return { defaultBranch: repo.default_branch, remoteUrl: repo.clone_url, webUrl: repo.html_url };
+    // GitHub leaves out the allow_* fields for a token that cannot administer the repository: then both are assumed.
+    const allowed = (
+      [
+        ['merge', repo.allow_merge_commit],
+        ['squash', repo.allow_squash_merge],
+      ] as const
+    )
+      .filter(([, allow]) => allow !== false)
+      .map(([method]) => method);
+    return {
+      defaultBranch: repo.default_branch,
+      remoteUrl: repo.clone_url,
+      webUrl: repo.html_url,
+      mergeMethods: { allowed, preferred: allowed[0] ?? 'merge' },
+    };
   }
 
   /**
@@ -366,7 +380,8 @@ export class GitHubClient implements ForgeClient {
         ...this.where,
         pull_number: number,
         sha: input.expectedHeadSha,
-        merge_method: input.method,
+        // A forced squash (an earlier commit of the branch held a secret) squashes whatever the method.
+        merge_method: input.squashReason !== undefined ? 'squash' : input.method,
         commit_title: input.title,
         ...(input.squashReason ? { commit_message: `Squashed: ${input.squashReason}` } : {}),
       });

@@ -200,11 +200,20 @@ export class GitLabClient implements ForgeClient {
       default_branch: string | null;
       http_url_to_repo: string;
       web_url: string;
+      squash_option?: 'never' | 'always' | 'default_on' | 'default_off';
     };
     if (!project.default_branch) {
       throw new AutodevError('VALIDATION_FAILED', `GitLab project ${this.projectPath} has no commits yet`);
     }
-    return { defaultBranch: project.default_branch, remoteUrl: project.http_url_to_repo, webUrl: project.web_url };
+    const squash = project.squash_option ?? 'default_off';
+    const allowed: ('merge' | 'squash')[] =
+      squash === 'never' ? ['merge'] : squash === 'always' ? ['squash'] : ['merge', 'squash'];
+    return {
+      defaultBranch: project.default_branch,
+      remoteUrl: project.http_url_to_repo,
+      webUrl: project.web_url,
+      mergeMethods: { allowed, preferred: squash === 'always' || squash === 'default_on' ? 'squash' : 'merge' },
+    };
   }
 
   /**
@@ -426,7 +435,19 @@ export class GitLabClient implements ForgeClient {
         rerunGates: true,
       };
     }
-    const squash = input.method === 'squash';
+    // A forced squash (an earlier commit of the branch held a secret) squashes whatever the method.
+    const squash = input.method === 'squash' || input.squashReason !== undefined;
+    // GitLab ignores `squash` on a project whose squash_option is `never`, and would make a merge commit instead.
+    if (squash && !(await this.remoteProject()).mergeMethods.allowed.includes('squash')) {
+      return {
+        status: 'refused',
+        reason:
+          `GitLab project ${this.projectPath} never squashes (squash_option "never") and this merge must be one ` +
+          `squash commit${input.squashReason ? ` (${input.squashReason})` : ''}: allow squashing in the project's ` +
+          'merge request settings',
+        rerunGates: false,
+      };
+    }
     const message = input.squashReason ? `${input.title}\n\nSquashed: ${input.squashReason}` : input.title;
     try {
       const merged = (await this.api.MergeRequests.accept(this.projectPath, iid, {

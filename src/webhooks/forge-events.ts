@@ -26,6 +26,11 @@ export type ForgeEvent =
       kind: 'issue_labels';
       project: ProjectRef;
       issue: { number: number; title: string; body: string; url: string; labels: string[] };
+      /**
+       * The labels `actor` added by this very event (GitLab `changes.labels`, GitHub `labeled`'s `label`): only these
+       * are the actor's doing; a label already there (added by someone else) is not.
+       */
+      labelsAdded: string[];
       actor: string;
     }
   | { kind: 'merge_request_comment'; project: ProjectRef; mergeRequest: { number: number }; comment: Comment }
@@ -93,6 +98,16 @@ export function parseGitlabEvent(header: string | undefined, body: unknown): For
             action: text.optional(),
           }),
           labels: z.array(z.object({ title: text })).default([]),
+          changes: z
+            .object({
+              labels: z
+                .object({
+                  previous: z.array(z.object({ title: text })).default([]),
+                  current: z.array(z.object({ title: text })).default([]),
+                })
+                .optional(),
+            })
+            .optional(),
         }),
         body,
         header,
@@ -108,6 +123,12 @@ export function parseGitlabEvent(header: string | undefined, body: unknown): For
           url: p.object_attributes.url,
           labels: p.labels.map((l) => l.title),
         },
+        labelsAdded: (() => {
+          const change = p.changes?.labels;
+          if (!change) return [];
+          const before = new Set(change.previous.map((l) => l.title));
+          return change.current.map((l) => l.title).filter((title) => !before.has(title));
+        })(),
         actor: p.user.username,
       };
     }
@@ -205,6 +226,7 @@ export function parseGithubEvent(header: string | undefined, body: unknown): For
           action: text,
           sender: GithubUser,
           repository: GithubRepository,
+          label: z.object({ name: text }).optional(),
           issue: z.object({
             number: id,
             title: text,
@@ -230,6 +252,7 @@ export function parseGithubEvent(header: string | undefined, body: unknown): For
           url: p.issue.html_url,
           labels: p.issue.labels.map((l) => l.name),
         },
+        labelsAdded: p.action === 'labeled' && p.label ? [p.label.name] : [],
         actor: p.sender.login,
       };
     }

@@ -226,7 +226,8 @@ async function planDelivery(deps: WebhookDeps, delivery: Delivery): Promise<Plan
     case 'issue_labels': {
       const { issue } = event;
       const story = await storyOf(issue.number);
-      if (story !== undefined && issue.labels.includes(settings.spec_approval_label)) {
+      // The spec label approves only when this event's actor added it (not an edit of an issue someone else labelled).
+      if (story !== undefined && event.labelsAdded.includes(settings.spec_approval_label)) {
         if (!mayApprove(event.actor)) return { ignored: `${event.actor} is not in webhooks.approvers` };
         return approvalPlan(deps, 'spec', story, actor(event.actor), base, `issue ${issue.number} labelled`);
       }

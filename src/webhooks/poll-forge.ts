@@ -71,6 +71,7 @@ export async function pollRepository(deps: PollDeps, repository: RepositoryRow):
         url: issue.url ?? '',
         labels: issue.labels.filter((l) => l !== deps.settings.spec_approval_label),
       },
+      labelsAdded: [],
       actor: issue.author,
     });
     if (newest === null || Date.parse(issue.updatedAt) > Date.parse(newest)) newest = issue.updatedAt;

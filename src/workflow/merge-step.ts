@@ -129,6 +129,11 @@ async function ensureOpenInForge(
   actor: string,
 ): Promise<string> {
   if (client.kind === 'local' && remoteUrl === null) return mr.source_branch;
+  // A retry after the forge merged the recorded request (a crash before the record): that request is the one to
+  // merge (the client answers `recovered`); opening one for the branch again would make a second request.
+  if (mr.external_id !== null && (await client.getMergeRequest(mr.external_id))?.state === 'merged') {
+    return mr.external_id;
+  }
   await client.pushBranch(mr.source_branch);
   const opened = await client.openMergeRequest({
     sourceBranch: mr.source_branch,

@@ -557,6 +557,18 @@ describe.each(DIALECTS)('%s: autodev CLI', (dialect) => {
           expect(response.status).toBe(200);
           const body = (await response.json()) as { tasks: TaskJson[]; next_cursor: string | null };
           expect(body.tasks).toHaveLength((await counts()).tasks);
+          // The forge webhook routes are served by `up` too (outside the API's auth; no secret set here: 503), and
+          // the scheduler runs in it.
+          for (const forge of ['gitlab', 'github']) {
+            const hook = await fetch(`${base}/webhooks/${forge}`, {
+              method: 'POST',
+              headers: { 'content-type': 'application/json' },
+              body: '{}',
+            });
+            expect(hook.status).toBe(503);
+            expect(((await hook.json()) as { error: { code: string } }).error.code).toBe('WEBHOOK_NOT_CONFIGURED');
+          }
+          expect(stdout).toMatch(/ {2}scheduler: {3}no schedule enabled \(/);
 
           // A second `up` on the same port fails with one clear line.
           const clash = await runNode(AUTODEV, ['up', '--port', String(port), '--data-dir', dataDir], env(), cwd);

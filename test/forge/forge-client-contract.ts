@@ -18,6 +18,8 @@ export interface ForgeClientFixture {
   moveDefaultBranch(file: string, content: string): Promise<string>;
   /** The forge's `main` now. */
   defaultBranchHead(): Promise<string>;
+  /** The parents of a commit on the forge's side, in order. */
+  parentsOf(sha: string): Promise<string[]>;
   cleanup(): Promise<void>;
   /** Another user's client of the same repository, for approvals (GitHub refuses an author's own approval). */
   approver?: ForgeClient;
@@ -92,6 +94,7 @@ export function describeForgeClientContract(name: string, setup: () => Promise<F
       expect(result).toMatchObject({ status: 'merged', recovered: false });
       const sha = result.status === 'merged' ? result.sha : '';
       expect(await f.defaultBranchHead()).toBe(sha);
+      expect(await f.parentsOf(sha)).toEqual([mr.targetSha, mr.headSha]);
       expect(await f.client.getMergeRequest(mr.externalId)).toMatchObject({ state: 'merged' });
       // The process died before recording it: the retry merges nothing new and reports the same commit.
       expect(await f.client.merge(mr.externalId, mergeInput(mr))).toEqual({ status: 'merged', sha, recovered: true });
@@ -103,7 +106,23 @@ export function describeForgeClientContract(name: string, setup: () => Promise<F
       const before = await f.defaultBranchHead();
       const result = await f.client.merge(mr.externalId, mergeInput(mr, { method: 'squash' }));
       expect(result.status).toBe('merged');
-      expect(await f.defaultBranchHead()).not.toBe(before);
+      const sha = result.status === 'merged' ? result.sha : '';
+      expect(await f.defaultBranchHead()).toBe(sha);
+      expect(await f.parentsOf(sha)).toEqual([before]);
+    });
+
+    it("squashes a merge-commit repository's merge when a squash is forced (an earlier commit held a secret)", async () => {
+      const mr = await pushedRequest('feature/forced', 'secret.txt', 'no secret any more\n');
+      const before = await f.defaultBranchHead();
+      const result = await f.client.merge(
+        mr.externalId,
+        mergeInput(mr, { method: 'merge', squashReason: 'an earlier commit held a secret' }),
+      );
+      expect(result.status).toBe('merged');
+      const sha = result.status === 'merged' ? result.sha : '';
+      expect(await f.defaultBranchHead()).toBe(sha);
+      // One parent: the branch's commits (the one with the secret) are not reachable from the target.
+      expect(await f.parentsOf(sha)).toEqual([before]);
     });
 
     it('refuses, changing nothing, when the head moved since the gates ran (they rerun)', async () => {

@@ -27,10 +27,13 @@ beforeAll(async () => {
   gitlab.addUser(GITLAB_TOKEN, 'swarm-bot');
   await gitlab.createProject('acme/platform/app');
   await gitlab.createProject('acme/other');
+  await gitlab.createProject('acme/squashing', { squashOption: 'default_on' });
+  await gitlab.createProject('acme/never-squash', { squashOption: 'never' });
   github = await new GitHubStandIn().start();
   github.addUser(GITHUB_TOKEN, 'swarm-bot');
   await github.createRepo('octo/web');
   await github.createRepo('octo/api');
+  await github.createRepo('octo/squash-only', { allowMergeCommit: false });
 });
 afterAll(async () => {
   await gitlab.close();
@@ -186,6 +189,39 @@ describe.each(DIALECTS)('%s: autodev repos add --gitlab/--github (stand-ins)', (
     expect(taken.stderr).toContain('already exists');
     expect(await s.rowCounts()).toEqual(before);
     expect(clonesIn(dataDir())).toEqual(clones);
+  });
+
+  it("takes the merge method from the forge's settings, and refuses one the forge forbids (no row, no clone)", async () => {
+    const before = await s.rowCounts();
+    const clones = clonesIn(dataDir());
+    const forbidden = [
+      [['--gitlab', gitlab.url, '--project', 'acme/never-squash', '--merge-method', 'squash'], /squash_option/],
+      [
+        ['--github', 'octo/squash-only', '--github-api-url', github.url, '--merge-method', 'merge'],
+        /allow_merge_commit/,
+      ],
+    ] as const;
+    for (const [args, setting] of forbidden) {
+      const out = await runCliInProcessOn(s.db, ['repos', 'add', ...args], { GITLAB_TOKEN, GITHUB_TOKEN });
+      expect(out.code, out.stderr).toBe(2);
+      expect(out.stderr).toMatch(setting);
+      expect(out.stderr).toContain('does not allow');
+    }
+    expect(await s.rowCounts()).toEqual(before);
+    expect(clonesIn(dataDir())).toEqual(clones);
+
+    const add = async (args: string[]) => {
+      const out = await runCliInProcessOn(s.db, ['repos', 'add', ...args, '--json'], { GITLAB_TOKEN, GITHUB_TOKEN });
+      expect(out.code, out.stderr).toBe(0);
+      return (JSON.parse(out.stdout) as { merge_method: string }).merge_method;
+    };
+    // GitLab "Squash commits when merging: encourage" (default_on), a GitHub repository allowing only squashing.
+    expect(await add(['--gitlab', gitlab.url, '--project', 'acme/squashing'])).toBe('squash');
+    expect(await add(['--github', 'octo/squash-only', '--github-api-url', github.url])).toBe('squash');
+    // A GitLab project that never squashes: merge commits, and the one asked for when it is allowed.
+    expect(await add(['--gitlab', gitlab.url, '--project', 'acme/never-squash', '--merge-method', 'merge'])).toBe(
+      'merge',
+    );
   });
 
   it('POST /api/repos registers a GitHub repository by forge and project, and refuses a bad one', async () => {

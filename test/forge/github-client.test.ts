@@ -145,6 +145,25 @@ describe('GitHub client against the GitHub stand-in (real git HTTP, documented R
     expect(log).toContain('Add b (merge request 2)');
   });
 
+  it('refuses, merging nothing, a merge method the repository does not allow', async () => {
+    await github.createRepo('acme/squash-off', { allowSquashMerge: false });
+    const clone = await cloneForTest(github.remoteUrl('acme/squash-off'), TOKEN, path.join(dir, 'squash-off'));
+    const forge = client(repository('acme/squash-off', clone));
+    const head = await commitOnBranch(clone, 'autodev/4-secret', { 's.txt': 'was a secret\n' }, 'Add s');
+    await forge.pushBranch('autodev/4-secret');
+    const mr = await forge.openMergeRequest({ sourceBranch: 'autodev/4-secret', title: 'Add s', description: '' });
+    const refused = await forge.merge(mr.externalId, {
+      expectedHeadSha: head,
+      expectedTargetSha: mr.targetSha,
+      method: 'merge',
+      title: 'Add s (merge request 4)',
+      squashReason: 'an earlier commit held a secret',
+    });
+    expect(refused).toMatchObject({ status: 'refused', rerunGates: false });
+    expect(refused.status === 'refused' ? refused.reason : '').toMatch(/Squash merges are not allowed/);
+    expect(github.repo('acme/squash-off').pulls[0]).toMatchObject({ merged: false, state: 'open' });
+  });
+
   it('reads the check runs of a commit (paged), their overall status, the workflow run and a job log', async () => {
     const forge = client(repository('acme/web', path.join(dir, 'web')));
     const sha = 'c'.repeat(40);
@@ -186,9 +205,14 @@ describe('GitHub client against the GitHub stand-in (real git HTTP, documented R
     expect(bad.message).toContain('GITHUB_TOKEN');
     const readOnly = await expectCode(client(repo, READ_ONLY).addNote('1', 'x'), 'FORGE_AUTH_FAILED');
     expect(readOnly.message).toMatch(/lacks the repo scope/);
-    await expectCode(client(repository('acme/nope', path.join(dir, 'web'))).diff('1'), 'FORGE_NOT_FOUND');
+    const missing = await expectCode(
+      client(repository('acme/nope', path.join(dir, 'web'))).diff('1'),
+      'FORGE_NOT_FOUND',
+    );
+    expect(missing.message).toContain('repository "nope"');
     github.inject({ method: 'POST', path: /\/issues$/, status: 409, times: 1, body: { message: 'Conflict' } });
-    await expectCode(client(repo).createIssue({ title: 't', body: '', labels: [] }), 'FORGE_CONFLICT');
+    const conflict = await expectCode(client(repo).createIssue({ title: 't', body: '', labels: [] }), 'FORGE_CONFLICT');
+    expect(conflict.message).toContain('repository "web"');
     const unset = await expectCode(
       new GitHubClient(repo, { dataDir: dir, env: {} }).getMergeRequest('1'),
       'FORGE_AUTH_FAILED',

@@ -137,6 +137,26 @@ describe('GitLab client against the GitLab stand-in (real git HTTP, documented R
     expect(state?.squashCommitSha).toBe(squashed.status === 'merged' ? squashed.sha : null);
   });
 
+  it('refuses a squash on a project that never squashes (GitLab would merge unsquashed), and merges there otherwise', async () => {
+    await gitlab.createProject('acme/no-squash', { squashOption: 'never' });
+    const clone = await cloneForTest(gitlab.remoteUrl('acme/no-squash'), TOKEN, path.join(dir, 'no-squash'));
+    const forge = client(repository('acme/no-squash', clone));
+    const head = await commitOnBranch(clone, 'autodev/3-secret', { 's.txt': 'was a secret\n' }, 'Add s');
+    await forge.pushBranch('autodev/3-secret');
+    const mr = await forge.openMergeRequest({ sourceBranch: 'autodev/3-secret', title: 'Add s', description: '' });
+    const input = { expectedHeadSha: head, expectedTargetSha: mr.targetSha, title: 'Add s (merge request 3)' };
+    const refused = await forge.merge(mr.externalId, {
+      ...input,
+      method: 'merge',
+      squashReason: 'an earlier commit held a secret',
+    });
+    expect(refused).toMatchObject({ status: 'refused', rerunGates: false });
+    expect(refused.status === 'refused' ? refused.reason : '').toMatch(/squash_option "never".*held a secret/);
+    expect(gitlab.project('acme/no-squash').mergeRequests[0]?.state).toBe('opened');
+    const merged = await forge.merge(mr.externalId, { ...input, method: 'merge' });
+    expect(merged.status).toBe('merged');
+  });
+
   it('reads the newest pipeline of a commit with all its jobs (paged) and a job trace', async () => {
     const forge = client(repository('acme/platform/app', path.join(dir, 'app')));
     const sha = 'a'.repeat(40);
@@ -194,7 +214,8 @@ describe('GitLab client against the GitLab stand-in (real git HTTP, documented R
     );
     expect(missing.message).toContain('repository "nope"');
     gitlab.inject({ method: 'POST', path: /\/issues$/, status: 409, times: 1, body: { message: 'conflict' } });
-    await expectCode(client(repo).createIssue({ title: 't', body: '', labels: [] }), 'FORGE_CONFLICT');
+    const conflict = await expectCode(client(repo).createIssue({ title: 't', body: '', labels: [] }), 'FORGE_CONFLICT');
+    expect(conflict.message).toContain('repository "app"');
     const noToken = new GitLabClient(repo, { dataDir: dir, env: {} });
     const unset = await expectCode(noToken.getMergeRequest('1'), 'FORGE_AUTH_FAILED');
     expect(unset.message).toContain('GITLAB_TOKEN');

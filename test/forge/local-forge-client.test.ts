@@ -23,6 +23,10 @@ function repository(localPath: string, remoteUrl: string | null) {
   };
 }
 
+async function parentsIn(repo: string, sha: string): Promise<string[]> {
+  return (await gitOutput(repo, ['rev-list', '--parents', '-n', '1', sha])).split(' ').slice(1);
+}
+
 async function branchIn(repo: string, branch: string, file: string, content: string): Promise<string> {
   await git(repo, ['checkout', '--quiet', '-b', branch, 'main']);
   await writeFile(join(repo, file), content);
@@ -41,6 +45,7 @@ describeForgeClientContract('local (the repository is its own remote)', async ()
       return commitAll(fixture.repo, `main moves: ${file}`);
     },
     defaultBranchHead: async () => (await branchCommit(fixture.repo, 'main'))!,
+    parentsOf: (sha) => parentsIn(fixture.repo, sha),
     cleanup: () => fixture.cleanup(),
   };
 });
@@ -63,6 +68,7 @@ describeForgeClientContract('local with a remote (a bare repository on this mach
       return sha;
     },
     defaultBranchHead: () => gitOutput(remote, ['rev-parse', 'refs/heads/main']),
+    parentsOf: (sha) => parentsIn(remote, sha),
     cleanup: () => fixture.cleanup(),
   };
 });

@@ -60,6 +60,10 @@ async function moveMain(bare: string, file: string, content: string): Promise<st
   return (await git(other, ['rev-parse', 'HEAD'])).stdout.trim();
 }
 
+async function parentsIn(bare: string, sha: string): Promise<string[]> {
+  return (await git(bare, ['rev-list', '--parents', '-n', '1', sha])).stdout.trim().split(' ').slice(1);
+}
+
 function repository(
   kind: 'gitlab' | 'github',
   project: string,
@@ -89,6 +93,7 @@ describeForgeClientContract('GitLab (stand-in, self-hosted base URL)', async ():
     branchInClone: (branch, file, content) => branchIn(clone, branch, file, content),
     moveDefaultBranch: (file, content) => moveMain(state.bare, file, content),
     defaultBranchHead: async () => (await branchSha(state.bare, 'main'))!,
+    parentsOf: (sha) => parentsIn(state.bare, sha),
     cleanup: async () => undefined,
   };
 });
@@ -104,6 +109,7 @@ describeForgeClientContract('GitHub (stand-in)', async (): Promise<ForgeClientFi
     branchInClone: (branch, file, content) => branchIn(clone, branch, file, content),
     moveDefaultBranch: (file, content) => moveMain(state.bare, file, content),
     defaultBranchHead: async () => (await branchSha(state.bare, 'main'))!,
+    parentsOf: (sha) => parentsIn(state.bare, sha),
     cleanup: async () => undefined,
   };
 });

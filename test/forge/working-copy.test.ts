@@ -91,6 +91,14 @@ describe('an agent process on its own disk works from its own clone of the remot
     expect(await head(mine, 'refs/heads/main')).toBe(await branchSha(state.bare, 'main'));
     expect(fs.readFileSync(path.join(mine, '.git', 'config'), 'utf8')).not.toContain(TOKEN);
 
+    // A hook and an fsmonitor planted in the clone cache (a tampered disk) never see the token: the next sync's
+    // fetch updates refs (git runs `reference-transaction` then) with hooks and fsmonitor off; only its token-free
+    // local ref updates may run the hook. The hook is live: plain git in the clone runs it.
+    const ran = path.join(dir, 'planted-hook-ran');
+    const hook = path.join(mine, '.git', 'hooks', 'reference-transaction');
+    fs.writeFileSync(hook, `#!/bin/sh\nenv >> '${ran}'\n`, { mode: 0o755 });
+    await git(mine, ['config', 'core.fsmonitor', `env >> '${ran}'; true`]);
+
     // A pushes more on the branch, and main moves in the forge: B fast-forwards its branch and follows main.
     const second = await commitOnBranch(registered, 'autodev/1-feature', { 'b.txt': 'b\n' }, 'more');
     await forgeClientFor(row(registered, project), { dataDir: diskA, env }).pushBranch('autodev/1-feature');
@@ -101,6 +109,15 @@ describe('an agent process on its own disk works from its own clone of the remot
     await syncWorkingCopy(onB, { dataDir: diskB, env });
     expect(await head(mine, 'refs/heads/autodev/1-feature')).toBe(second);
     expect(await head(mine, 'refs/heads/main')).toBe(merged);
+    const seenBySync = fs.existsSync(ran) ? fs.readFileSync(ran, 'utf8') : '';
+    expect(seenBySync).not.toContain(TOKEN);
+    expect(seenBySync).not.toContain('AUTODEV_FORGE_GIT_TOKEN');
+    fs.rmSync(ran, { force: true });
+    await git(mine, ['update-ref', 'refs/heads/hook-probe', merged]);
+    expect(fs.readFileSync(ran, 'utf8')).toContain('GIT_');
+    fs.rmSync(hook);
+    await git(mine, ['config', '--unset', 'core.fsmonitor']);
+    await git(mine, ['update-ref', '-d', 'refs/heads/hook-probe']);
 
     // B's own commit on another task branch, pushed through its forge client (from its clone cache).
     const fromB = await commitOnBranch(mine, 'autodev/2-fix', { 'c.txt': 'c\n' }, 'fix on B');

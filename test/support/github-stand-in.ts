@@ -106,6 +106,9 @@ interface Repo {
   issues: Issue[];
   checkRuns: CheckRun[];
   workflowRuns: WorkflowRun[];
+  /** The repository's merge button settings (both allowed unless set false). */
+  allowMergeCommit?: boolean;
+  allowSquashMerge?: boolean;
 }
 
 export interface GitHubStandInOptions {
@@ -160,7 +163,10 @@ export class GitHubStandIn {
     this.users.set(token, { id: this.nextId++, username: login, scopes });
   }
 
-  async createRepo(fullName: string, options: { defaultBranch?: string } = {}): Promise<Repo> {
+  async createRepo(
+    fullName: string,
+    options: { defaultBranch?: string; allowMergeCommit?: boolean; allowSquashMerge?: boolean } = {},
+  ): Promise<Repo> {
     const [owner = '', name = ''] = fullName.split('/');
     const defaultBranch = options.defaultBranch ?? 'main';
     const bare = await createBareRepository(this.reposDir, fullName, defaultBranch);
@@ -177,6 +183,8 @@ export class GitHubStandIn {
       issues: [],
       checkRuns: [],
       workflowRuns: [],
+      ...(options.allowMergeCommit === false ? { allowMergeCommit: false } : {}),
+      ...(options.allowSquashMerge === false ? { allowSquashMerge: false } : {}),
     };
     this.repos.push(repo);
     return repo;
@@ -401,8 +409,8 @@ export class GitHubStandIn {
       default_branch: repo.defaultBranch,
       clone_url: this.remoteUrl(fullName),
       html_url: `${this.url}/${fullName}`,
-      allow_merge_commit: true,
-      allow_squash_merge: true,
+      allow_merge_commit: repo.allowMergeCommit !== false,
+      allow_squash_merge: repo.allowSquashMerge !== false,
     };
   }
 
@@ -666,6 +674,10 @@ export class GitHubStandIn {
     const method = String(q.body.merge_method ?? 'merge');
     if (method === 'rebase')
       return { status: 405, body: { message: 'Rebase merges are not allowed on this repository.' } };
+    if (method === 'merge' && repo.allowMergeCommit === false)
+      return { status: 405, body: { message: 'Merge commits are not allowed on this repository.' } };
+    if (method === 'squash' && repo.allowSquashMerge === false)
+      return { status: 405, body: { message: 'Squash merges are not allowed on this repository.' } };
     const title = String(q.body.commit_title ?? `Merge pull request #${pull.number} from ${repo.owner}/${pull.head}`);
     const message = q.body.commit_message ? `${title}\n\n${String(q.body.commit_message)}` : title;
     const merged = await mergeBranches(repo.bare, {

@@ -38,6 +38,11 @@ interface Project {
   mergeRequests: MergeRequest[];
   issues: Issue[];
   pipelines: Pipeline[];
+  /**
+   * "Squash commits when merging" (`squash_option`, default `default_off`): as GitLab, `never` merges without
+   * squashing even when the request asks for it, `always` squashes even when it does not.
+   */
+  squashOption?: 'never' | 'always' | 'default_on' | 'default_off';
 }
 
 interface Group {
@@ -159,7 +164,10 @@ export class GitLabStandIn {
   }
 
   /** A project `group/name` with one commit on its default branch; `epics`: its group's plan has epics. */
-  async createProject(fullPath: string, options: { defaultBranch?: string; epics?: boolean } = {}): Promise<Project> {
+  async createProject(
+    fullPath: string,
+    options: { defaultBranch?: string; epics?: boolean; squashOption?: Project['squashOption'] } = {},
+  ): Promise<Project> {
     const defaultBranch = options.defaultBranch ?? 'main';
     const groupPath = fullPath.split('/').slice(0, -1).join('/');
     let group = this.groups.find((g) => g.path === groupPath) ?? null;
@@ -179,6 +187,7 @@ export class GitLabStandIn {
       mergeRequests: [],
       issues: [],
       pipelines: [],
+      ...(options.squashOption ? { squashOption: options.squashOption } : {}),
     };
     this.projects.push(project);
     return project;
@@ -438,7 +447,7 @@ export class GitLabStandIn {
         ? { id: p.group.id, kind: 'group', full_path: p.group.path, path: p.group.path }
         : { id: 0, kind: 'user', full_path: p.path.split('/')[0], path: p.path.split('/')[0] },
       merge_method: 'merge',
-      squash_option: 'default_off',
+      squash_option: p.squashOption ?? 'default_off',
     };
   }
 
@@ -711,7 +720,9 @@ export class GitLabStandIn {
     if (typeof q.body.sha === 'string' && q.body.sha !== head) {
       return { status: 409, body: { message: 'SHA does not match HEAD of source branch' } };
     }
-    const squash = q.body.squash === true;
+    // GitLab's MergeRequest#squash_on_merge?: the project's setting wins over the request's `squash`.
+    const option = p.squashOption ?? 'default_off';
+    const squash = option === 'always' || (option !== 'never' && q.body.squash === true);
     const message = squash
       ? String(q.body.squash_commit_message ?? mr.title)
       : String(

@@ -23,6 +23,8 @@ async function main(): Promise<void> {
       database: { type: 'string' },
       'pid-file': { type: 'string' },
       'lease-ms': { type: 'string', default: '1500' },
+      /** A forge repository's data directory (its clone cache); the token comes from this process's environment. */
+      'data-dir': { type: 'string' },
     },
   });
   if (!values.database || !values['pid-file']) throw new Error('--database and --pid-file are required');
@@ -31,7 +33,10 @@ async function main(): Promise<void> {
     isPostgresUrl(values.database) ? { databaseUrl: values.database, poolSize: 2 } : { sqlitePath: values.database },
   );
   const queue = new TaskQueue(handle, { ...DEFAULT_QUEUE_SETTINGS, leaseMs: Number(values['lease-ms']) });
-  const results = await runMergeTasks(queue, workflowDeps(queue, 3), { dataDir: os.tmpdir(), env: {} }, 'killed');
+  const context = values['data-dir']
+    ? { dataDir: values['data-dir'], env: process.env }
+    : { dataDir: os.tmpdir(), env: {} };
+  const results = await runMergeTasks(queue, workflowDeps(queue, 3), context, 'killed');
   process.stdout.write(`${JSON.stringify({ event: 'done', results })}\n`);
   await queue.close();
   await handle.close();

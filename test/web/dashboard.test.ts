@@ -25,6 +25,7 @@ import { buildServer } from '../../src/server/build-server.js';
 import { fireScheduleSlot } from '../../src/scheduler/fire-schedule-slot.js';
 import { gitIn, makeGitRepo, registerRepo } from '../support/agent-fixtures.js';
 import { ONE_DIALECT, useTestDatabase } from '../support/dialects.js';
+import { GitLabStandIn } from '../support/gitlab-stand-in.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const WEB_DIST = path.join(ROOT, 'web', 'dist');
@@ -430,6 +431,48 @@ describe.each(ONE_DIALECT)('%s: dashboard in Chromium', { timeout: 90_000 }, (di
       await form.getByText('no data directory for clones').waitFor();
       const names = await t.handle.db.selectFrom('repositories').select('name').execute();
       expect(names).toEqual([{ name: `gl-${dialect}` }]);
+
+      // A server with a data directory and the token in its environment registers the project from the same form:
+      // asked of the GitLab stand-in (documented REST payloads), cloned over real git HTTP, listed with its link.
+      const gitlab = await new GitLabStandIn().start();
+      const forgeDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'autodev-web-forge-'));
+      const forgeApp = await buildServer({
+        handle: t.handle,
+        queue,
+        logger: createLogger({ level: 'silent', pretty: false }),
+        version: 'test',
+        webRoot: WEB_DIST,
+        env: { ...providerEnv, GITLAB_TOKEN: 'glpat-dashboard' },
+        dataDir: forgeDataDir,
+      });
+      try {
+        gitlab.addUser('glpat-dashboard', 'swarm-bot');
+        await gitlab.createProject('acme/dash');
+        await forgeApp.listen({ host: '127.0.0.1', port: 0 });
+        const address = forgeApp.server.address();
+        if (!address || typeof address === 'string') throw new Error('no port');
+        await page.goto(`http://127.0.0.1:${address.port}/repos`);
+        const add = page.getByTestId('add-repo');
+        await add.locator('select[name="forge"]').selectOption('gitlab');
+        await add.locator('input[name="project"]').fill('acme/dash');
+        await add.locator('input[name="base_url"]').fill(gitlab.url);
+        await add.getByRole('button', { name: 'Add' }).click();
+        const added = page.getByTestId('repo-dash');
+        await added.getByTestId('repo-forge').getByRole('link', { name: 'GitLab acme/dash' }).waitFor();
+        const row = await t.handle.db
+          .selectFrom('repositories')
+          .selectAll()
+          .where('name', '=', 'dash')
+          .executeTakeFirstOrThrow();
+        expect(row).toMatchObject({ forge: 'gitlab', remote_url: gitlab.remoteUrl('acme/dash') });
+        expect(fs.readFileSync(path.join(row.location, 'README.md'), 'utf8')).toContain('acme/dash');
+        expect(row.settings).not.toContain('glpat-dashboard');
+      } finally {
+        await forgeApp.close();
+        await gitlab.close();
+        await t.handle.db.deleteFrom('repositories').where('name', '=', 'dash').execute();
+        fs.rmSync(forgeDataDir, { recursive: true, force: true });
+      }
 
       // A PM task's page says what it wrote into the forge and which form its epic took.
       const task = await queue.enqueue({ type: 'create_epic', payload: {}, createdBy: 'test' });

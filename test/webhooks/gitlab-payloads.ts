@@ -43,8 +43,16 @@ const label = (title: string, id: number) => ({
   group_id: null,
 });
 
-export function issueHook(options: { labels: string[]; action?: string; username?: string; iid?: number }) {
+export function issueHook(options: {
+  labels: string[];
+  action?: string;
+  username?: string;
+  iid?: number;
+  /** The labels before this event (`changes.labels.previous`); default none. */
+  previousLabels?: string[];
+}) {
   const labels = options.labels.map((title, i) => label(title, 200 + i));
+  const previous = labels.filter((l) => (options.previousLabels ?? []).includes(l.title));
   return {
     object_kind: 'issue',
     event_type: 'issue',
@@ -67,7 +75,7 @@ export function issueHook(options: { labels: string[]; action?: string; username
       labels,
     },
     labels,
-    changes: { labels: { previous: [], current: labels } },
+    changes: { labels: { previous, current: labels } },
   };
 }
 

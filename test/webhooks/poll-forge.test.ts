@@ -3,7 +3,7 @@
  * stand-ins (documented REST payloads; test/support/gitlab-stand-in.ts, github-stand-in.ts): a labelled issue becomes
  * one story however often it is polled, and the webhook of the same fact afterwards (GitLab's documented Issue and
  * Pipeline Hooks, through the real route) adds nothing; a failed pipeline of a swarm merge request's head starts one
- * fix; the cursor moves on.
+ * fix; an approval given in GitLab or GitHub by an allowed user decides a pending merge approval; the cursor moves on.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -251,109 +251,117 @@ describe.each(DIALECTS)('%s: polling the forge', (dialect) => {
     });
   }
 
-  it("decides a story's pending merge approval from an approval polled from GitLab (stand-in), once", async () => {
-    const standIn = await new GitLabStandIn().start();
-    try {
-      standIn.addUser(TOKEN, 'swarm-bot');
-      standIn.addUser(HUMAN_TOKEN, 'maintainer');
-      standIn.addUser('stranger-token', 'mallory');
-      await standIn.createProject('acme/app');
-      const clone = await cloneForTest(standIn.remoteUrl('acme/app'), TOKEN, path.join(dir, `approve-${dialect}`));
-      const registered = await register('gitlab', 'acme/app', clone, standIn.url);
-      const row = (await t.handle.db
-        .updateTable('repositories')
-        .set({ remote_url: standIn.remoteUrl('acme/app') })
-        .where('id', '=', registered.id)
-        .returningAll()
-        .executeTakeFirstOrThrow()) as RepositoryRow;
+  it.each(['gitlab', 'github'] as const)(
+    "decides a story's pending merge approval from an approval polled from %s (stand-in), once",
+    async (forge) => {
+      const standIn = forge === 'gitlab' ? await new GitLabStandIn().start() : await new GitHubStandIn().start();
+      try {
+        standIn.addUser(TOKEN, 'swarm-bot');
+        standIn.addUser(HUMAN_TOKEN, 'maintainer');
+        standIn.addUser('stranger-token', 'mallory');
+        if (standIn instanceof GitLabStandIn) await standIn.createProject('acme/app');
+        else await standIn.createRepo('acme/app');
+        const clone = await cloneForTest(
+          standIn.remoteUrl('acme/app'),
+          TOKEN,
+          path.join(dir, `approve-${forge}-${dialect}`),
+        );
+        const registered = await register(forge, 'acme/app', clone, standIn.url);
+        const row = (await t.handle.db
+          .updateTable('repositories')
+          .set({ remote_url: standIn.remoteUrl('acme/app') })
+          .where('id', '=', registered.id)
+          .returningAll()
+          .executeTakeFirstOrThrow()) as RepositoryRow;
 
-      // A story driven by hand to its merge approval (the gates pass).
-      const deps = workflowDeps(queue, 3);
-      const wf = await startStoryWorkflow(t.handle.db, deps, {
-        title: 'Sum',
-        body: 'b',
-        repoId: row.id,
-        createdBy: 'test',
-      });
-      await complete('create_user_story', {
-        status: 'done',
-        summary: 's',
-        stories: [{ title: 'Sum', body: 'B', acceptance_criteria: ['w'] }],
-      });
-      await complete('write_spec', {
-        status: 'done',
-        summary: 's',
-        spec_markdown: '# S',
-        files_to_touch: ['sum.js'],
-        test_plan: 't',
-        risks: [],
-      });
-      const spec = await t.handle.db
-        .selectFrom('approvals')
-        .selectAll()
-        .where('status', '=', 'pending')
-        .executeTakeFirstOrThrow();
-      await decideApproval(t.handle.db, deps, { id: spec.id, decision: 'approved', actor: 'test' });
-      const head = await commitOnBranch(
-        clone,
-        'autodev/1-sum',
-        { 'sum.js': 'export const sum = (a, b) => a + b;\n' },
-        'Sum',
-      );
-      await git(clone, ['checkout', '--quiet', 'main']);
-      await complete('implement_feature', {
-        status: 'done',
-        summary: 's',
-        branch: 'autodev/1-sum',
-        commits: [{ sha: head, message: 'Sum' }],
-        files_changed: ['sum.js'],
-      });
-      const passing = { passed: true, findings: [] };
-      await complete('review_mr', { status: 'done', summary: 'fine', verdict: 'approve', findings: [] });
-      await complete(
-        'run_tests',
-        { status: 'done', summary: 'pass', command: 'npm test', passed: 3, failed: 0, skipped: 0, failures: [] },
-        passing,
-      );
-      await complete('security_scan', { status: 'done', summary: 'clean', verdict: 'pass', findings: [] });
-      const merge = await t.handle.db
-        .selectFrom('approvals')
-        .selectAll()
-        .where('status', '=', 'pending')
-        .executeTakeFirstOrThrow();
-      expect(merge).toMatchObject({ kind: 'merge', workflow_id: wf.id });
+        // A story driven by hand to its merge approval (the gates pass).
+        const deps = workflowDeps(queue, 3);
+        const wf = await startStoryWorkflow(t.handle.db, deps, {
+          title: 'Sum',
+          body: 'b',
+          repoId: row.id,
+          createdBy: 'test',
+        });
+        await complete('create_user_story', {
+          status: 'done',
+          summary: 's',
+          stories: [{ title: 'Sum', body: 'B', acceptance_criteria: ['w'] }],
+        });
+        await complete('write_spec', {
+          status: 'done',
+          summary: 's',
+          spec_markdown: '# S',
+          files_to_touch: ['sum.js'],
+          test_plan: 't',
+          risks: [],
+        });
+        const spec = await t.handle.db
+          .selectFrom('approvals')
+          .selectAll()
+          .where('status', '=', 'pending')
+          .executeTakeFirstOrThrow();
+        await decideApproval(t.handle.db, deps, { id: spec.id, decision: 'approved', actor: 'test' });
+        const head = await commitOnBranch(
+          clone,
+          'autodev/1-sum',
+          { 'sum.js': 'export const sum = (a, b) => a + b;\n' },
+          'Sum',
+        );
+        await git(clone, ['checkout', '--quiet', 'main']);
+        await complete('implement_feature', {
+          status: 'done',
+          summary: 's',
+          branch: 'autodev/1-sum',
+          commits: [{ sha: head, message: 'Sum' }],
+          files_changed: ['sum.js'],
+        });
+        const passing = { passed: true, findings: [] };
+        await complete('review_mr', { status: 'done', summary: 'fine', verdict: 'approve', findings: [] });
+        await complete(
+          'run_tests',
+          { status: 'done', summary: 'pass', command: 'npm test', passed: 3, failed: 0, skipped: 0, failures: [] },
+          passing,
+        );
+        await complete('security_scan', { status: 'done', summary: 'clean', verdict: 'pass', findings: [] });
+        const merge = await t.handle.db
+          .selectFrom('approvals')
+          .selectAll()
+          .where('status', '=', 'pending')
+          .executeTakeFirstOrThrow();
+        expect(merge).toMatchObject({ kind: 'merge', workflow_id: wf.id });
 
-      // The swarm's merge request in the forge (opened there at gate time), approved there by a stranger and a maintainer.
-      const bot = forgeClientFor(row, { dataDir: dir, env: { FORGE_TOKEN: TOKEN } });
-      await bot.pushBranch('autodev/1-sum');
-      const mr = await bot.openMergeRequest({ sourceBranch: 'autodev/1-sum', title: 'Sum', description: '' });
-      await t.handle.db
-        .updateTable('merge_requests')
-        .set({ external_id: mr.externalId })
-        .where('workflow_id', '=', wf.id)
-        .execute();
-      await forgeClientFor(row, { dataDir: dir, env: { FORGE_TOKEN: 'stranger-token' } }).approve(mr.externalId);
-      await forgeClientFor(row, { dataDir: dir, env: { FORGE_TOKEN: HUMAN_TOKEN } }).approve(mr.externalId);
+        // The swarm's merge request in the forge (opened there at gate time), approved there by a stranger and a maintainer.
+        const bot = forgeClientFor(row, { dataDir: dir, env: { FORGE_TOKEN: TOKEN } });
+        await bot.pushBranch('autodev/1-sum');
+        const mr = await bot.openMergeRequest({ sourceBranch: 'autodev/1-sum', title: 'Sum', description: '' });
+        await t.handle.db
+          .updateTable('merge_requests')
+          .set({ external_id: mr.externalId })
+          .where('workflow_id', '=', wf.id)
+          .execute();
+        await forgeClientFor(row, { dataDir: dir, env: { FORGE_TOKEN: 'stranger-token' } }).approve(mr.externalId);
+        await forgeClientFor(row, { dataDir: dir, env: { FORGE_TOKEN: HUMAN_TOKEN } }).approve(mr.externalId);
 
-      const [polled] = await poller().pollOnce();
-      expect(polled?.deliveries.map((d) => [d.deliveryId, d.result.outcome])).toEqual([
-        [`poll:mr:${mr.externalId}:approval:${merge.id}:mallory`, 'ignored'],
-        [`poll:mr:${mr.externalId}:approval:${merge.id}:maintainer`, 'acted'],
-      ]);
-      const decided = await t.handle.db
-        .selectFrom('approvals')
-        .selectAll()
-        .where('id', '=', merge.id)
-        .executeTakeFirstOrThrow();
-      expect(decided).toMatchObject({ status: 'approved', decided_by: 'gitlab:maintainer' });
-      const tasks = await count('tasks');
-      const [again] = await poller().pollOnce();
-      expect(again?.deliveries.filter((d) => d.result.outcome === 'acted')).toEqual([]);
-      expect(await count('tasks')).toBe(tasks);
-    } finally {
-      await standIn.close();
-    }
-  });
+        const [polled] = await poller().pollOnce();
+        expect(polled?.deliveries.map((d) => [d.deliveryId, d.result.outcome])).toEqual([
+          [`poll:mr:${mr.externalId}:approval:${merge.id}:mallory`, 'ignored'],
+          [`poll:mr:${mr.externalId}:approval:${merge.id}:maintainer`, 'acted'],
+        ]);
+        const decided = await t.handle.db
+          .selectFrom('approvals')
+          .selectAll()
+          .where('id', '=', merge.id)
+          .executeTakeFirstOrThrow();
+        expect(decided).toMatchObject({ status: 'approved', decided_by: `${forge}:maintainer` });
+        const tasks = await count('tasks');
+        const [again] = await poller().pollOnce();
+        expect(again?.deliveries.filter((d) => d.result.outcome === 'acted')).toEqual([]);
+        expect(await count('tasks')).toBe(tasks);
+      } finally {
+        await standIn.close();
+      }
+    },
+  );
 
   it('polls a labelled GitHub issue (stand-in) into one story; a repository that does not ask for polling is left alone', async () => {
     const project = `octo-${++n}/hello`;

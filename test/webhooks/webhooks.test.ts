@@ -151,12 +151,17 @@ describe.each(DIALECTS)('%s: webhooks', (dialect) => {
     events: await count('events'),
   });
 
-  async function swarmMergeRequest(externalId: string, branch = 'autodev/12-sum', workflowId: number | null = null) {
+  async function swarmMergeRequest(
+    externalId: string,
+    branch = 'autodev/12-sum',
+    workflowId: number | null = null,
+    repoId = gitlabRepoId,
+  ) {
     return (
       await t.handle.db
         .insertInto('merge_requests')
         .values({
-          repo_id: gitlabRepoId,
+          repo_id: repoId,
           workflow_id: workflowId,
           source_branch: branch,
           target_branch: 'master',
@@ -377,6 +382,32 @@ describe.each(DIALECTS)('%s: webhooks', (dialect) => {
       );
       expect(stranger.statusCode).toBe(202);
       expect(stranger.json().detail).toMatch(/mallory is not in webhooks.approvers/);
+      // The stranger adds the spec label: ignored. An approver then edits the issue (its labels unchanged): the label
+      // already there is not theirs, nothing is decided.
+      const strangerLabel = await gitlab(
+        'Issue Hook',
+        issueHook({
+          labels: ['autodev', 'autodev-spec-approved'],
+          previousLabels: ['autodev'],
+          iid: 7,
+          action: 'update',
+          username: 'mallory',
+        }),
+      );
+      expect(strangerLabel.statusCode).toBe(202);
+      const edited = issueHook({
+        labels: ['autodev', 'autodev-spec-approved'],
+        iid: 7,
+        action: 'update',
+        username: 'maintainer',
+      });
+      (edited as { changes: unknown }).changes = { title: { previous: 'old title', current: 'New API' } };
+      const edit = await gitlab('Issue Hook', edited);
+      expect(edit.statusCode).toBe(200);
+      expect(edit.json().outcome).toBe('duplicate');
+      expect(await t.handle.db.selectFrom('approvals').select('status').executeTakeFirstOrThrow()).toEqual({
+        status: 'pending',
+      });
       const labelled = await gitlab(
         'Issue Hook',
         issueHook({ labels: ['autodev', 'autodev-spec-approved'], iid: 7, action: 'update', username: 'maintainer' }),
@@ -448,6 +479,62 @@ describe.each(DIALECTS)('%s: webhooks', (dialect) => {
       expect(await counts()).toEqual(before);
     });
 
+    it('refuses oversized (413) and malformed (400) deliveries, writing nothing', async () => {
+      const before = await counts();
+      const big = githubExample('issues', 9);
+      big.issue.body = 'x'.repeat(MAX_BODY);
+      const oversized = await github('issues', big);
+      expect(oversized.statusCode).toBe(413);
+      expect(oversized.json().error.message).toContain(String(MAX_BODY));
+      const notJson = await github('issues', '{"action": "labeled",');
+      expect(notJson.statusCode).toBe(400);
+      expect(notJson.json().error.code).toBe('WEBHOOK_MALFORMED');
+      const noId = await github('issues', githubExample('issues', 9), { 'x-github-delivery': '' });
+      expect(noId.statusCode).toBe(400);
+      expect(noId.json().error.code).toBe('WEBHOOK_MALFORMED');
+      const missingField = await github('issues', {
+        action: 'labeled',
+        repository: githubExample('issues', 9).repository,
+      });
+      expect(missingField.statusCode).toBe(400);
+      expect(missingField.json().error.code).toBe('WEBHOOK_MALFORMED');
+      expect(await counts()).toEqual(before);
+    });
+
+    it('out of order: a late in-progress check run, the failure again and an early approval start nothing more', async () => {
+      const failed = githubExample('check_run', 1);
+      failed.check_run.check_suite.head_branch = 'autodev/5-login';
+      const first = await github('check_run', failed);
+      expect(first.statusCode, first.body).toBe(200);
+      expect(first.json().outcome).toBe('acted');
+      // The same run's earlier "in progress", delivered after its failure.
+      const late = githubExample('check_run', 1);
+      late.check_run.check_suite.head_branch = 'autodev/5-login';
+      late.action = 'created';
+      late.check_run.status = 'in_progress';
+      late.check_run.conclusion = null;
+      const lateResponse = await github('check_run', late);
+      expect(lateResponse.statusCode).toBe(202);
+      // The failure again under a new delivery id (GitHub's redeliver, or a second hook).
+      const again = await github('check_run', failed);
+      expect(again.statusCode).toBe(200);
+      expect(again.json().outcome).toBe('duplicate');
+      expect((await t.handle.db.selectFrom('tasks').select('type').execute()).map((x) => x.type)).toEqual([
+        'implement_fix',
+      ]);
+
+      // An approving review of the swarm's pull request before any merge approval is pending decides nothing.
+      const review = githubExample('pull_request_review', 0);
+      review.pull_request.number = 77;
+      review.review.state = 'approved';
+      review.review.user.login = 'Codertocat';
+      await swarmMergeRequest('77', 'autodev/5-login', null, githubRepoId);
+      const early = await github('pull_request_review', review);
+      expect(early.statusCode).toBe(202);
+      expect(early.json().detail).toMatch(/not a story's/);
+      expect(await count('approvals')).toBe(0);
+    });
+
     it('a failed check run on a swarm branch starts one fix; a successful one is ignored', async () => {
       const failed = githubExample('check_run', 1);
       failed.check_run.check_suite.head_branch = 'autodev/5-login';
@@ -459,6 +546,93 @@ describe.each(DIALECTS)('%s: webhooks', (dialect) => {
       expect((await github('check_run', ok)).statusCode).toBe(202);
       const tasks = await t.handle.db.selectFrom('tasks').selectAll().execute();
       expect(tasks.map((task) => [task.type, task.repo_id])).toEqual([['implement_fix', githubRepoId]]);
+    });
+
+    it("a spec approval by label counts only from an approver's own labeled event, under their name", async () => {
+      const issue = githubExample('issues', 9);
+      issue.issue.labels = [{ ...issue.label, name: 'autodev' }];
+      const started = await github('issues', issue);
+      expect(started.statusCode, started.body).toBe(200);
+      const deps = { queue, maxFixRounds: 3 };
+      for (const [type, result] of [
+        [
+          'create_user_story',
+          { status: 'done', summary: 's', stories: [{ title: 'T', body: 'B', acceptance_criteria: ['w'] }] },
+        ],
+        [
+          'write_spec',
+          { status: 'done', summary: 's', spec_markdown: '# S', files_to_touch: ['a.ts'], test_plan: 't', risks: [] },
+        ],
+      ] as const) {
+        const task = await queue.claim('w1', [type]);
+        await t.handle.db.transaction().execute(async (tx) => {
+          await queue.complete({ taskId: task!.id, workerId: 'w1' }, result, tx);
+          await onWorkflowTaskCompleted(tx, deps, task!, result, 'w1');
+        });
+      }
+      const spec = structuredClone(issue);
+      spec.issue.labels = [
+        { ...issue.label, name: 'autodev' },
+        { ...issue.label, name: 'autodev-spec-approved' },
+      ];
+      // A stranger labels it; then the approver edits the issue: neither decides.
+      const byStranger = structuredClone(spec);
+      byStranger.label = { ...issue.label, name: 'autodev-spec-approved' };
+      byStranger.sender.login = 'mallory';
+      expect((await github('issues', byStranger)).statusCode).toBe(202);
+      const edited = structuredClone(spec);
+      edited.action = 'edited';
+      delete edited.label;
+      edited.sender.login = 'Codertocat';
+      expect((await github('issues', edited)).json().outcome).toBe('duplicate');
+      expect(await t.handle.db.selectFrom('approvals').select('status').executeTakeFirstOrThrow()).toEqual({
+        status: 'pending',
+      });
+      // The approver's own label decides it.
+      const byApprover = structuredClone(byStranger);
+      byApprover.sender.login = 'Codertocat';
+      const decided = await github('issues', byApprover);
+      expect(decided.statusCode, decided.body).toBe(200);
+      expect(await t.handle.db.selectFrom('approvals').selectAll().executeTakeFirstOrThrow()).toMatchObject({
+        kind: 'spec',
+        status: 'approved',
+        decided_by: 'github:Codertocat',
+      });
+    });
+
+    it("a pull request comment addressed to the swarm on the swarm's pull request starts a fix or a review, once", async () => {
+      const comment = githubExample('issue_comment', 0);
+      comment.issue.pull_request = { url: `${githubRepoUrl}/pulls/${comment.issue.number}` };
+      const mergeRequestId = await swarmMergeRequest(
+        String(comment.issue.number),
+        'autodev/8-login',
+        null,
+        githubRepoId,
+      );
+      const say = (id: number, body: string) => {
+        const payload = structuredClone(comment);
+        payload.comment.id = id;
+        payload.comment.body = body;
+        return payload;
+      };
+      const fix = await github('issue_comment', say(501, '@autodev fix the failing login test'));
+      expect(fix.statusCode, fix.body).toBe(200);
+      const review = await github('issue_comment', say(502, '@autodev review'));
+      expect(review.statusCode, review.body).toBe(200);
+      // The fix comment again under a new delivery id: one fact, one task.
+      const again = await github('issue_comment', say(501, '@autodev fix the failing login test'));
+      expect(again.json().outcome).toBe('duplicate');
+      const login = comment.comment.user.login as string;
+      const tasks = await t.handle.db.selectFrom('tasks').selectAll().orderBy('id').execute();
+      expect(tasks.map((task) => [task.type, task.repo_id, task.created_by])).toEqual([
+        ['implement_fix', githubRepoId, `github:${login}`],
+        ['review_mr', githubRepoId, `github:${login}`],
+      ]);
+      expect(JSON.parse(tasks[0]!.payload)).toMatchObject({
+        branch: 'autodev/8-login',
+        merge_request_id: mergeRequestId,
+        findings: [{ source: 'forge comment', author: login, body: 'fix the failing login test' }],
+      });
     });
 
     it('an unknown event is 202 and ignored; a pull request comment addressed to the swarm on a non-swarm PR is ignored', async () => {

@@ -3,14 +3,19 @@
  * `merge` task; a child process carries it out and a git `reference-transaction` hook in the repository kills it
  * (SIGKILL) the moment `main` is moved to the merge commit, before the outcome is recorded. The task's lease expires,
  * the retry finds its own merge commit on `main` and records it: one merge commit, the merge request merged, the
- * story on to its deployment, nothing merged twice. Needs the build (`dist/test/support/merge-step-process.js`).
+ * story on to its deployment, nothing merged twice. The same on GitLab (the stand-in over real git HTTP): the hook in
+ * the forge's bare repository kills the process while GitLab's merge API call is pending; the retry finds the
+ * recorded request merged (no second request opened) and records it once. Needs the build
+ * (`dist/test/support/merge-step-process.js`).
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import os from 'node:os';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { addForgeRepository } from '../../src/forge/add-forge-repository.js';
 import { addRepository, type RepositoryRow } from '../../src/forge/repositories.js';
 import { TaskQueue } from '../../src/queue/task-queue.js';
 import { git, gitOutput } from '../../src/workspace/git.js';
@@ -18,6 +23,9 @@ import { onWorkflowTaskCompleted, startStoryWorkflow } from '../../src/workflow/
 import { decideApproval, listApprovals } from '../../src/workflow/approvals.js';
 import { workflowDeps } from '../../src/workflow/workflow-deps.js';
 import { DIALECTS, useTestDatabase } from '../support/dialects.js';
+import { branchSha, bareGit } from '../support/forge-stand-in-http.js';
+import { commitOnBranch } from '../support/forge-clone.js';
+import { GitLabStandIn } from '../support/gitlab-stand-in.js';
 import { runMergeTasks } from '../support/merge-tasks.js';
 import { builtScript } from '../support/worker-processes.js';
 import { branchCommit, commitAll, makeRepo, type TestRepo } from '../workspace/git-fixtures.js';
@@ -31,6 +39,52 @@ const GATES = [
 ] as const;
 const BRANCH = 'autodev/1-sum';
 const LEASE_MS = 1500;
+const GITLAB_TOKEN = 'glpat-merge-crash';
+let gitlab: GitLabStandIn;
+
+beforeAll(async () => {
+  gitlab = await new GitLabStandIn().start();
+  gitlab.addUser(GITLAB_TOKEN, 'swarm-bot');
+});
+afterAll(async () => {
+  await gitlab?.close();
+});
+
+/** A git hook that, once `main` moved (committed), marks it and SIGKILLs the process whose pid is in `pidFile`. */
+function killOnMainMove(hook: string, marker: string, pidFile: string): void {
+  fs.writeFileSync(
+    hook,
+    [
+      '#!/bin/sh',
+      '[ "$1" = committed ] || exit 0',
+      'grep -q " refs/heads/main$" || exit 0',
+      `touch '${marker}'`,
+      `kill -KILL "$(cat '${pidFile}')"`,
+      '',
+    ].join('\n'),
+    { mode: 0o755 },
+  );
+}
+
+/** Reclaims `taskId` once its lease ran out, then runs the merge tasks until one is claimed (positive signals). */
+async function retryAfterLease(
+  queue: TaskQueue,
+  taskId: number,
+  run: () => ReturnType<typeof runMergeTasks>,
+): ReturnType<typeof runMergeTasks> {
+  let reclaimed: number[] = [];
+  for (let waited = 0; !reclaimed.includes(taskId) && waited < 20_000; waited += 200) {
+    reclaimed = await queue.reclaimExpired();
+    if (!reclaimed.includes(taskId)) await sleep(200);
+  }
+  expect(reclaimed).toContain(taskId);
+  let results = await run();
+  for (let waited = 0; results.length === 0 && waited < 20_000; waited += 200) {
+    await sleep(200);
+    results = await run();
+  }
+  return results;
+}
 
 describe.each(DIALECTS)('%s: a crash between the merge and its record', (dialect) => {
   const t = useTestDatabase(dialect);
@@ -176,5 +230,99 @@ describe.each(DIALECTS)('%s: a crash between the merge and its record', (dialect
     const deploys = await t.handle.db.selectFrom('tasks').select('payload').where('type', '=', 'deploy').execute();
     expect(deploys.map((d) => (JSON.parse(d.payload) as { sha?: string }).sha)).toEqual([merged]);
     expect(await runMergeTasks(queue, deps)).toEqual([]);
+  });
+
+  it('on GitLab (stand-in): SIGKILLed after the forge moved main, the retry finds the request merged and records it once', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `merge-crash-gitlab-${dialect}-`));
+    const context = { dataDir, env: { GITLAB_TOKEN } };
+    try {
+      const project = `crash/app-${dialect}-${Date.now()}`;
+      const state = await gitlab.createProject(project);
+      const forgeRepo = await addForgeRepository(
+        t.handle.db,
+        { forge: 'gitlab', baseUrl: gitlab.url, project, actor: 'test', now: Date.now() },
+        context,
+      );
+      const deps = workflowDeps(queue, 3);
+      const wf = await startStoryWorkflow(t.handle.db, deps, {
+        title: 'Sum',
+        body: 'b',
+        repoId: forgeRepo.id,
+        createdBy: 't',
+      });
+      await complete('create_user_story', STORY);
+      await complete('write_spec', SPEC);
+      const [spec] = await listApprovals(t.handle.db, { status: 'pending' });
+      await decideApproval(t.handle.db, deps, { id: spec!.id, decision: 'approved', actor: 'cli:alice' });
+      const head = await commitOnBranch(forgeRepo.location, BRANCH, { 'a.js': 'ok\n' }, 'add a.js');
+      const before = (await branchSha(state.bare, 'main'))!;
+      const work = { status: 'done', summary: 's', branch: BRANCH, commits: [{ sha: head, message: 'm' }] };
+      await complete('implement_feature', { ...work, files_changed: ['a.js'] });
+      for (const [type, result] of GATES) await complete(type, result);
+      const merge = (await listApprovals(t.handle.db, { status: 'pending' })).find((a) => a.kind === 'merge')!;
+      await decideApproval(t.handle.db, deps, { id: merge.id, decision: 'approved', actor: 'cli:alice' });
+
+      // The fault: the forge's repository kills the merging process once GitLab moved main (its API call pending).
+      const pidFile = path.join(dataDir, 'merge-step.pid');
+      const marker = path.join(dataDir, 'main-moved');
+      const hook = path.join(state.bare, 'hooks', 'reference-transaction');
+      killOnMainMove(hook, marker, pidFile);
+      const child = spawn(
+        process.execPath,
+        [
+          builtScript('test/support/merge-step-process.js'),
+          '--database',
+          t.databaseUrl ?? t.sqlitePath!,
+          '--pid-file',
+          pidFile,
+          '--lease-ms',
+          String(LEASE_MS),
+          '--data-dir',
+          dataDir,
+        ],
+        { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, GITLAB_TOKEN } },
+      );
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+        child.on('exit', (c, s) => resolve([c, s])),
+      );
+      expect({ code, signal, stderr }).toMatchObject({ signal: 'SIGKILL' });
+      expect(fs.existsSync(marker)).toBe(true);
+      fs.rmSync(hook);
+
+      // Merged in the forge, not recorded here.
+      const merged = (await branchSha(state.bare, 'main'))!;
+      expect(merged).not.toBe(before);
+      const parents = (await bareGit(state.bare, ['rev-list', '--parents', '-n', '1', merged])).stdout.trim();
+      expect(parents.split(' ').slice(1)).toEqual([before, head]);
+      expect(await t.handle.db.selectFrom('merge_requests').selectAll().executeTakeFirstOrThrow()).toMatchObject({
+        status: 'open',
+        merge_sha: null,
+      });
+      const task = await t.handle.db
+        .selectFrom('tasks')
+        .selectAll()
+        .where('type', '=', 'merge')
+        .executeTakeFirstOrThrow();
+      expect(task).toMatchObject({ status: 'in_progress', lease_owner: 'killed' });
+
+      const results = await retryAfterLease(queue, task.id, () => runMergeTasks(queue, deps, context));
+      expect(results).toEqual([expect.objectContaining({ outcome: 'merged', sha: merged })]);
+      expect(results[0]!.summary).toContain('an earlier attempt made it');
+      // Merged once: one merge request in GitLab, merged; main not moved again; the story deploying.
+      expect(await branchSha(state.bare, 'main')).toBe(merged);
+      expect(gitlab.project(project).mergeRequests.map((m) => m.state)).toEqual(['merged']);
+      expect(await t.handle.db.selectFrom('merge_requests').selectAll().executeTakeFirstOrThrow()).toMatchObject({
+        status: 'merged',
+        merge_sha: merged,
+      });
+      expect(
+        await t.handle.db.selectFrom('workflows').selectAll().where('id', '=', wf.id).executeTakeFirstOrThrow(),
+      ).toMatchObject({ stage: 'deploy', status: 'running' });
+      expect(await runMergeTasks(queue, deps, context)).toEqual([]);
+    } finally {
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });
