@@ -51,7 +51,20 @@ afterAll(async () => {
 });
 
 /** A git hook that, once `main` moved (committed), marks it and SIGKILLs the process whose pid is in `pidFile`. */
-function killOnMainMove(hook: string, marker: string, pidFile: string): void {
+/**
+ * Runs the merge step in its own process (the built `merge-step-process.js`) with a `reference-transaction` hook in
+ * `hookDir` that SIGKILLs it the moment `main`'s move is committed, and checks it died there; the hook is removed.
+ */
+async function mergeStepKilledAtMainMove(options: {
+  database: string;
+  hookDir: string;
+  scratch: string;
+  args?: string[];
+  env?: NodeJS.ProcessEnv;
+}): Promise<void> {
+  const pidFile = path.join(options.scratch, 'merge-step.pid');
+  const marker = path.join(options.scratch, 'main-moved');
+  const hook = path.join(options.hookDir, 'reference-transaction');
   fs.writeFileSync(
     hook,
     [
@@ -64,6 +77,28 @@ function killOnMainMove(hook: string, marker: string, pidFile: string): void {
     ].join('\n'),
     { mode: 0o755 },
   );
+  const child = spawn(
+    process.execPath,
+    [
+      builtScript('test/support/merge-step-process.js'),
+      '--database',
+      options.database,
+      '--pid-file',
+      pidFile,
+      '--lease-ms',
+      String(LEASE_MS),
+      ...(options.args ?? []),
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: options.env ?? process.env },
+  );
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+    child.on('exit', (c, s) => resolve([c, s])),
+  );
+  expect({ code, signal, stderr }).toMatchObject({ signal: 'SIGKILL' });
+  expect(fs.existsSync(marker)).toBe(true);
+  fs.rmSync(hook);
 }
 
 /** Reclaims `taskId` once its lease ran out, then runs the merge tasks until one is claimed (positive signals). */
@@ -139,42 +174,11 @@ describe.each(DIALECTS)('%s: a crash between the merge and its record', (dialect
     await decideApproval(t.handle.db, deps, { id: merge.id, decision: 'approved', actor: 'cli:alice' });
 
     // The fault: the repository's own hook kills the merging process once main's move is committed.
-    const pidFile = path.join(fixture.root, 'merge-step.pid');
-    const marker = path.join(fixture.root, 'main-moved');
-    const hook = path.join(fixture.repo, '.git', 'hooks', 'reference-transaction');
-    fs.writeFileSync(
-      hook,
-      [
-        '#!/bin/sh',
-        '[ "$1" = committed ] || exit 0',
-        'grep -q " refs/heads/main$" || exit 0',
-        `touch '${marker}'`,
-        `kill -KILL "$(cat '${pidFile}')"`,
-        '',
-      ].join('\n'),
-      { mode: 0o755 },
-    );
-    const child = spawn(
-      process.execPath,
-      [
-        builtScript('test/support/merge-step-process.js'),
-        '--database',
-        t.databaseUrl ?? t.sqlitePath!,
-        '--pid-file',
-        pidFile,
-        '--lease-ms',
-        String(LEASE_MS),
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
-      child.on('exit', (c, s) => resolve([c, s])),
-    );
-    expect({ code, signal, stderr }).toMatchObject({ signal: 'SIGKILL' });
-    expect(fs.existsSync(marker)).toBe(true);
-    fs.rmSync(hook);
+    await mergeStepKilledAtMainMove({
+      database: t.databaseUrl ?? t.sqlitePath!,
+      hookDir: path.join(fixture.repo, '.git', 'hooks'),
+      scratch: fixture.root,
+    });
 
     // Merged in git, not recorded: the request is open, the story still at its merge, the task still leased.
     const merged = (await branchCommit(fixture.repo, 'main'))!;
@@ -263,33 +267,13 @@ describe.each(DIALECTS)('%s: a crash between the merge and its record', (dialect
       await decideApproval(t.handle.db, deps, { id: merge.id, decision: 'approved', actor: 'cli:alice' });
 
       // The fault: the forge's repository kills the merging process once GitLab moved main (its API call pending).
-      const pidFile = path.join(dataDir, 'merge-step.pid');
-      const marker = path.join(dataDir, 'main-moved');
-      const hook = path.join(state.bare, 'hooks', 'reference-transaction');
-      killOnMainMove(hook, marker, pidFile);
-      const child = spawn(
-        process.execPath,
-        [
-          builtScript('test/support/merge-step-process.js'),
-          '--database',
-          t.databaseUrl ?? t.sqlitePath!,
-          '--pid-file',
-          pidFile,
-          '--lease-ms',
-          String(LEASE_MS),
-          '--data-dir',
-          dataDir,
-        ],
-        { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, GITLAB_TOKEN } },
-      );
-      let stderr = '';
-      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-      const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
-        child.on('exit', (c, s) => resolve([c, s])),
-      );
-      expect({ code, signal, stderr }).toMatchObject({ signal: 'SIGKILL' });
-      expect(fs.existsSync(marker)).toBe(true);
-      fs.rmSync(hook);
+      await mergeStepKilledAtMainMove({
+        database: t.databaseUrl ?? t.sqlitePath!,
+        hookDir: path.join(state.bare, 'hooks'),
+        scratch: dataDir,
+        args: ['--data-dir', dataDir],
+        env: { ...process.env, GITLAB_TOKEN },
+      });
 
       // Merged in the forge, not recorded here.
       const merged = (await branchSha(state.bare, 'main'))!;
