@@ -135,6 +135,27 @@ describe.each(DIALECTS)('%s: webhooks', (dialect) => {
     });
   }
 
+  /** Completes the story's user story and spec tasks as their agents would, up to the pending spec approval. */
+  const completeStoryAndSpec = async () => {
+    const deps = { queue, maxFixRounds: 3 };
+    for (const [type, result] of [
+      [
+        'create_user_story',
+        { status: 'done', summary: 's', stories: [{ title: 'T', body: 'B', acceptance_criteria: ['w'] }] },
+      ],
+      [
+        'write_spec',
+        { status: 'done', summary: 's', spec_markdown: '# S', files_to_touch: ['a.ts'], test_plan: 't', risks: [] },
+      ],
+    ] as const) {
+      const task = await queue.claim('w1', [type]);
+      await t.handle.db.transaction().execute(async (tx) => {
+        await queue.complete({ taskId: task!.id, workerId: 'w1' }, result, tx);
+        await onWorkflowTaskCompleted(tx, deps, task!, result, 'w1');
+      });
+    }
+  };
+
   const count = async (table: 'workflows' | 'tasks' | 'webhook_deliveries' | 'events' | 'approvals') =>
     Number(
       (
@@ -356,23 +377,7 @@ describe.each(DIALECTS)('%s: webhooks', (dialect) => {
     it('a spec approval by label or comment from an allowed user decides it under their name; others are ignored', async () => {
       const started = await gitlab('Issue Hook', issueHook({ labels: ['autodev'], iid: 7 }));
       const workflowId = started.json().workflow_id as number;
-      const deps = { queue, maxFixRounds: 3 };
-      for (const [type, result] of [
-        [
-          'create_user_story',
-          { status: 'done', summary: 's', stories: [{ title: 'T', body: 'B', acceptance_criteria: ['w'] }] },
-        ],
-        [
-          'write_spec',
-          { status: 'done', summary: 's', spec_markdown: '# S', files_to_touch: ['a.ts'], test_plan: 't', risks: [] },
-        ],
-      ] as const) {
-        const task = await queue.claim('w1', [type]);
-        await t.handle.db.transaction().execute(async (tx) => {
-          await queue.complete({ taskId: task!.id, workerId: 'w1' }, result, tx);
-          await onWorkflowTaskCompleted(tx, deps, task!, result, 'w1');
-        });
-      }
+      await completeStoryAndSpec();
       const pending = await t.handle.db.selectFrom('approvals').selectAll().where('status', '=', 'pending').execute();
       expect(pending).toEqual([expect.objectContaining({ kind: 'spec', workflow_id: workflowId })]);
 
@@ -553,23 +558,7 @@ describe.each(DIALECTS)('%s: webhooks', (dialect) => {
       issue.issue.labels = [{ ...issue.label, name: 'autodev' }];
       const started = await github('issues', issue);
       expect(started.statusCode, started.body).toBe(200);
-      const deps = { queue, maxFixRounds: 3 };
-      for (const [type, result] of [
-        [
-          'create_user_story',
-          { status: 'done', summary: 's', stories: [{ title: 'T', body: 'B', acceptance_criteria: ['w'] }] },
-        ],
-        [
-          'write_spec',
-          { status: 'done', summary: 's', spec_markdown: '# S', files_to_touch: ['a.ts'], test_plan: 't', risks: [] },
-        ],
-      ] as const) {
-        const task = await queue.claim('w1', [type]);
-        await t.handle.db.transaction().execute(async (tx) => {
-          await queue.complete({ taskId: task!.id, workerId: 'w1' }, result, tx);
-          await onWorkflowTaskCompleted(tx, deps, task!, result, 'w1');
-        });
-      }
+      await completeStoryAndSpec();
       const spec = structuredClone(issue);
       spec.issue.labels = [
         { ...issue.label, name: 'autodev' },
