@@ -279,7 +279,8 @@ describe.each(DIALECTS)('%s: story board in Chromium', { timeout: 120_000 }, (di
     await page.goto(`${web.base}/stories/${storyId}`);
     await page.getByRole('link', { name: 'All tasks of this story' }).click();
     await page.getByText(`Story #${storyId}`).waitFor({ timeout: LIVE_MS });
-    expect(await page.locator('tbody tr').count()).toBe(12);
+    // The filter's heading shows before the rows arrive.
+    await expect.poll(() => page.locator('tbody tr').count(), { timeout: LIVE_MS }).toBe(12);
     await page.getByLabel('Role').selectOption('builder');
     await expect.poll(() => page.locator('tbody tr').count(), { timeout: LIVE_MS }).toBe(2);
     const cells = await page.locator('tbody tr', { hasText: 'implement_feature' }).locator('td').allTextContents();
