@@ -82,7 +82,7 @@ export class Notifier {
         const batch = await readEvents(handle, this.cursor, 200);
         for (const row of batch.rows) {
           const item = messageForEvent(row, hasFallback);
-          if (item && (await stillNeeded(handle.db, item))) {
+          if (item && (await stillNeeded(handle.db, item, limits))) {
             await queueNotification(handle.db, settings.notify, item, now);
           }
         }

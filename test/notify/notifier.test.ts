@@ -9,6 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SettingsSchema } from '../../src/config/settings-schema.js';
 import { recordEvent } from '../../src/events/record-event.js';
 import { readEvents, START_OF_LOG } from '../../src/events/read-events.js';
+import { markProviderLimited } from '../../src/agents/provider-limits.js';
 import { finishSession, startSession } from '../../src/agents/session-store.js';
 import { loadStoredCursor } from '../../src/events/stored-event-cursor.js';
 import { Notifier, NOTIFIER_CURSOR } from '../../src/notify/notifier.js';
@@ -86,14 +87,7 @@ describe.each(DIALECTS)('%s: notify webhooks (local HTTP receiver as the stand-i
       data: { summary: 'Fix limit reached' },
       now,
     });
-    await recordEvent(db, {
-      kind: 'provider.rate_limited',
-      subjectType: 'provider',
-      subjectId: 'claude',
-      actor: 'system',
-      data: { until: now + 60_000, reason: '5-hour limit' },
-      now,
-    });
+    await markProviderLimited(db, { provider: 'claude', until: now + 60_000, reason: '5-hour limit', now });
     await recordEvent(db, { kind: 'task.created', subjectType: 'task', subjectId: 1, actor: 'cli', now });
     const session = await startSession(db, {
       taskId: null,
@@ -172,18 +166,28 @@ describe.each(DIALECTS)('%s: notify webhooks (local HTTP receiver as the stand-i
     const notifier = new Notifier({ handle: t.handle, settings: withFallback, clock: () => now });
     await notifier.start();
     await notifier.stop();
-    await recordEvent(t.handle.db, {
-      kind: 'provider.rate_limited',
-      subjectType: 'provider',
-      subjectId: 'claude',
-      actor: 'system',
-      data: { until: now + 60_000, reason: 'limit' },
-      now,
-    });
+    await markProviderLimited(t.handle.db, { provider: 'claude', until: now + 60_000, reason: 'limit', now });
     await untilLogShowsAll(t);
     await notifier.tick();
     expect(receiver.received).toHaveLength(0);
     expect(await t.handle.db.selectFrom('notifications').selectAll().execute()).toHaveLength(0);
+  });
+
+  it('says nothing of a rate limit that ended before the notifier read it (catching up after none ran)', async () => {
+    t = await createTestDatabase(dialect);
+    const notifier = new Notifier({ handle: t.handle, settings: settings(), clock: () => now });
+    await notifier.start();
+    await notifier.stop();
+    await markProviderLimited(t.handle.db, { provider: 'claude', until: now + 60_000, reason: 'limit', now });
+    await markProviderLimited(t.handle.db, { provider: 'codex', until: now + 600_000, reason: 'limit', now });
+    await untilLogShowsAll(t);
+    now += 120_000; // claude's limit is over, codex's is not
+    await notifier.tick();
+    const rows = await t.handle.db.selectFrom('notifications').select('dedupe_key').execute();
+    expect(rows.map((row) => row.dedupe_key)).toEqual([expect.stringMatching(/^rate_limited:/)]);
+    expect(receiver.received.map((r) => String(r.body.text).split('\n')[0])).toEqual([
+      '*Provider codex is rate-limited with no fallback*',
+    ]);
   });
 
   it('never blocks the workflow: events commit while a delivery hangs', async () => {
