@@ -43,9 +43,8 @@ export default defineConfig({
     // A worker keeps its modules across files: module loading was ~100 s of the suite's 2-core time. Safe because no
     // test mocks a module or changes process.env, and each file's databases and processes are its own.
     isolate: false,
-    // One file per CPU plus two: the end-to-end files wait on processes, sessions and databases as much as they
-    // compute. On 2 CPUs the whole suite (isolated modules then): 2 workers 544 s, 3 workers 479 s; later (shared
-    // modules, 2,276 tests, nothing beside it): 3 workers ~508 s, 4 workers 486 s with the CPUs 99 % busy.
-    maxWorkers: os.availableParallelism() + 2,
+    // One file per CPU plus one: the end-to-end files wait on processes, sessions and databases as much as they
+    // compute. On 2 CPUs the whole suite (isolated modules then): 2 workers 544 s, 3 workers 479 s.
+    maxWorkers: os.availableParallelism() + 1,
   },
 });
