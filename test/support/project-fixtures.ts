@@ -181,3 +181,36 @@ export async function proposeProject(
   await assessProject(queue);
   return id;
 }
+
+/** A PM's `build_product` result proposing a tiny slug helper (stands for the agent's; the helpers check it). */
+export function slugProposal(name: string) {
+  return {
+    status: 'done',
+    summary: 'A proposal for a tiny slug helper.',
+    name,
+    title: `Slugger ${name}`,
+    problem: 'Everyone rewrites slugify.',
+    audience: 'JavaScript developers',
+    spec_markdown: '# Slugger\n\n`slugify(text)` as an npm package.',
+    ratings: { market: { score: 5, reason: 'Small but steady' } },
+    targets: ['npm'],
+    estimated_tokens: 50_000,
+  };
+}
+
+/** The builder's files of that product, at the repository root, in the guide's layout. */
+export function slugProductFiles(name: string): Record<string, string> {
+  return {
+    'product.json': JSON.stringify({
+      name,
+      version: '1.0.0',
+      title: `Slugger ${name}`,
+      summary: 'slugify(text), nothing else.',
+      targets: { npm: { package_dir: 'package' } },
+    }),
+    'README.md': `# ${name}\n\nslugify(text).\n`,
+    'NPM_README.md': `# ${name}\n\n\`npm install ${name}\`\n`,
+    'package/package.json': JSON.stringify({ name, version: '1.0.0', main: 'index.js' }),
+    'package/index.js': 'exports.slugify = (s) => s.toLowerCase().replace(/\\W+/g, "-");\n',
+  };
+}

@@ -150,28 +150,35 @@ describe.each(DIALECTS)('%s: a crash between the merge and its record', (dialect
     });
   }
 
-  it('SIGKILLed after main moved: the retry records the merge once and the story goes on to deploy', async () => {
+  /**
+   * A story on `repoId` up to its pending merge approval, approved: spec approved, the builder's commit made by
+   * `commit` (returns its sha), implement_feature and the gates completed. Returns the workflow and the head.
+   */
+  async function approvedForMerge(repoId: number, commit: () => Promise<string>) {
     const deps = workflowDeps(queue, 3);
-    const wf = await startStoryWorkflow(t.handle.db, deps, {
-      title: 'Sum',
-      body: 'b',
-      repoId: repo.id,
-      createdBy: 't',
-    });
+    const wf = await startStoryWorkflow(t.handle.db, deps, { title: 'Sum', body: 'b', repoId, createdBy: 't' });
     await complete('create_user_story', STORY);
     await complete('write_spec', SPEC);
     const [spec] = await listApprovals(t.handle.db, { status: 'pending' });
     await decideApproval(t.handle.db, deps, { id: spec!.id, decision: 'approved', actor: 'cli:alice' });
-    await git(fixture.repo, ['checkout', '--quiet', '-b', BRANCH, 'main']);
-    await writeFile(path.join(fixture.repo, 'a.js'), 'ok\n');
-    const head = await commitAll(fixture.repo, 'add a.js');
-    await git(fixture.repo, ['checkout', '--quiet', 'main']);
-    const before = (await branchCommit(fixture.repo, 'main'))!;
+    const head = await commit();
     const work = { status: 'done', summary: 's', branch: BRANCH, commits: [{ sha: head, message: 'm' }] };
     await complete('implement_feature', { ...work, files_changed: ['a.js'] });
     for (const [type, result] of GATES) await complete(type, result);
     const merge = (await listApprovals(t.handle.db, { status: 'pending' })).find((a) => a.kind === 'merge')!;
     await decideApproval(t.handle.db, deps, { id: merge.id, decision: 'approved', actor: 'cli:alice' });
+    return { wf, head, deps };
+  }
+
+  it('SIGKILLed after main moved: the retry records the merge once and the story goes on to deploy', async () => {
+    const before = (await branchCommit(fixture.repo, 'main'))!;
+    const { wf, head, deps } = await approvedForMerge(repo.id, async () => {
+      await git(fixture.repo, ['checkout', '--quiet', '-b', BRANCH, 'main']);
+      await writeFile(path.join(fixture.repo, 'a.js'), 'ok\n');
+      const sha = await commitAll(fixture.repo, 'add a.js');
+      await git(fixture.repo, ['checkout', '--quiet', 'main']);
+      return sha;
+    });
 
     // The fault: the repository's own hook kills the merging process once main's move is committed.
     await mergeStepKilledAtMainMove({
@@ -247,24 +254,10 @@ describe.each(DIALECTS)('%s: a crash between the merge and its record', (dialect
         { forge: 'gitlab', baseUrl: gitlab.url, project, actor: 'test', now: Date.now() },
         context,
       );
-      const deps = workflowDeps(queue, 3);
-      const wf = await startStoryWorkflow(t.handle.db, deps, {
-        title: 'Sum',
-        body: 'b',
-        repoId: forgeRepo.id,
-        createdBy: 't',
-      });
-      await complete('create_user_story', STORY);
-      await complete('write_spec', SPEC);
-      const [spec] = await listApprovals(t.handle.db, { status: 'pending' });
-      await decideApproval(t.handle.db, deps, { id: spec!.id, decision: 'approved', actor: 'cli:alice' });
-      const head = await commitOnBranch(forgeRepo.location, BRANCH, { 'a.js': 'ok\n' }, 'add a.js');
       const before = (await branchSha(state.bare, 'main'))!;
-      const work = { status: 'done', summary: 's', branch: BRANCH, commits: [{ sha: head, message: 'm' }] };
-      await complete('implement_feature', { ...work, files_changed: ['a.js'] });
-      for (const [type, result] of GATES) await complete(type, result);
-      const merge = (await listApprovals(t.handle.db, { status: 'pending' })).find((a) => a.kind === 'merge')!;
-      await decideApproval(t.handle.db, deps, { id: merge.id, decision: 'approved', actor: 'cli:alice' });
+      const { wf, head, deps } = await approvedForMerge(forgeRepo.id, () =>
+        commitOnBranch(forgeRepo.location, BRANCH, { 'a.js': 'ok\n' }, 'add a.js'),
+      );
 
       // The fault: the forge's repository kills the merging process once GitLab moved main (its API call pending).
       await mergeStepKilledAtMainMove({

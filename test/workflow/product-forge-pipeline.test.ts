@@ -25,7 +25,7 @@ import { workflowDeps } from '../../src/workflow/workflow-deps.js';
 import { gitOutput } from '../../src/workspace/git.js';
 import { DIALECTS, ONE_DIALECT, useTestDatabase } from '../support/dialects.js';
 import { bareGit } from '../support/forge-stand-in-http.js';
-import { ASSESSMENT } from '../support/project-fixtures.js';
+import { ASSESSMENT, slugProductFiles, slugProposal } from '../support/project-fixtures.js';
 import { runDevopsTask } from '../support/devops-task.js';
 import { GitHubStandIn } from '../support/github-stand-in.js';
 import { GitLabStandIn } from '../support/gitlab-stand-in.js';
@@ -117,40 +117,6 @@ const CASES: [string, string, ForgeUnderTest][] = [
 
 let counter = 0;
 
-/** The PM's `build_product` result (the Architect rates the rest; stands for the agent's; `completeWithGates` checks it against the contract). */
-function proposal(name: string) {
-  return {
-    status: 'done',
-    summary: 'A proposal for a tiny slug helper.',
-    name,
-    title: `Slugger ${name}`,
-    problem: 'Everyone rewrites slugify.',
-    audience: 'JavaScript developers',
-    spec_markdown: '# Slugger\n\n`slugify(text)` as an npm package.',
-    ratings: {
-      market: { score: 5, reason: 'Small but steady' },
-    },
-    targets: ['npm'],
-    estimated_tokens: 50_000,
-  };
-}
-
-function productFiles(name: string): Record<string, string> {
-  return {
-    'product.json': JSON.stringify({
-      name,
-      version: '1.0.0',
-      title: `Slugger ${name}`,
-      summary: 'slugify(text), nothing else.',
-      targets: { npm: { package_dir: 'package' } },
-    }),
-    'README.md': `# ${name}\n\nslugify(text).\n`,
-    'NPM_README.md': `# ${name}\n\n\`npm install ${name}\`\n`,
-    'package/package.json': JSON.stringify({ name, version: '1.0.0', main: 'index.js' }),
-    'package/index.js': 'exports.slugify = (s) => s.toLowerCase().replace(/\\W+/g, "-");\n',
-  };
-}
-
 describe.each(CASES)('%s: a product on its own project in the forge (%s)', (dialectName, _label, f) => {
   const dialect = dialectName as (typeof DIALECTS)[number];
   const t = useTestDatabase(dialect);
@@ -206,7 +172,7 @@ describe.each(CASES)('%s: a product on its own project in the forge (%s)', (dial
       payload: { idea: 'a slug helper', target: 'npm' },
       createdBy: 'cli:a',
     });
-    await complete('build_product', proposal(name));
+    await complete('build_product', slugProposal(name));
     await complete('evaluate_feasibility', ASSESSMENT);
     const [project] = await listProjects(t.handle.db, { status: 'proposed' });
     await decideApproval(t.handle.db, deps, {
@@ -251,8 +217,8 @@ describe.each(CASES)('%s: a product on its own project in the forge (%s)', (dial
       actor: 'cli:alice',
     });
     const branch = `autodev/${building.story_id}-product`;
-    const sha = await branchWithFiles(repoDir, branch, 'main', productFiles(name));
-    await complete('implement_feature', implementation(branch, sha, Object.keys(productFiles(name))));
+    const sha = await branchWithFiles(repoDir, branch, 'main', slugProductFiles(name));
+    await complete('implement_feature', implementation(branch, sha, Object.keys(slugProductFiles(name))));
     await complete('review_mr', REVIEW_OK);
     await complete('run_tests', TESTS_CLAIMED_OK);
     await complete('security_scan', SEC_OK);

@@ -38,6 +38,7 @@ import { gitOutput } from '../../src/workspace/git.js';
 import { runDevopsTask } from '../support/devops-task.js';
 import { DIALECTS, useTestDatabase } from '../support/dialects.js';
 import { runMergeTasks } from '../support/merge-tasks.js';
+import { ASSESSMENT, slugProductFiles, slugProposal } from '../support/project-fixtures.js';
 import { startVerdaccio, type Verdaccio } from '../support/publish/verdaccio.js';
 import {
   branchWithFiles,
@@ -64,52 +65,6 @@ afterAll(async () => {
 });
 
 let counter = 0;
-
-/** The PM's `build_product` result (stands for the agent's; `completeWithGates` checks it against the contract). */
-function proposal(name: string) {
-  return {
-    status: 'done',
-    summary: 'A proposal for a tiny slug helper.',
-    name,
-    title: `Slugger ${name}`,
-    problem: 'Everyone rewrites slugify.',
-    audience: 'JavaScript developers',
-    spec_markdown: '# Slugger\n\n`slugify(text)` as an npm package.',
-    ratings: { market: { score: 5, reason: 'Small but steady' } },
-    targets: ['npm'],
-    estimated_tokens: 50_000,
-  };
-}
-
-/** The Architect's `evaluate_feasibility` result on the proposal (stands for the agent's; checked the same way). */
-const ASSESSED = {
-  status: 'done',
-  summary: 'Feasible: one function and its package.',
-  verdict: 'feasible',
-  feasibility: { score: 10, reason: 'One function' },
-  effort: { score: 9, reason: 'An hour' },
-  risk: { score: 8, reason: 'Little can go wrong' },
-  estimate: { tokens: 40_000, duration: 'an hour of agent work' },
-  approach: 'One `slugify` function in `package/index.js`, published as is.',
-  concerns: ['Non-ASCII input is dropped'],
-};
-
-/** The builder's product files, at the repository root, in the guide's layout. */
-function productFiles(name: string): Record<string, string> {
-  return {
-    'product.json': JSON.stringify({
-      name,
-      version: '1.0.0',
-      title: `Slugger ${name}`,
-      summary: 'slugify(text), nothing else.',
-      targets: { npm: { package_dir: 'package' } },
-    }),
-    'README.md': `# ${name}\n\nslugify(text).\n`,
-    'NPM_README.md': `# ${name}\n\n\`npm install ${name}\`\n`,
-    'package/package.json': JSON.stringify({ name, version: '1.0.0', main: 'index.js' }),
-    'package/index.js': 'exports.slugify = (s) => s.toLowerCase().replace(/\\W+/g, "-");\n',
-  };
-}
 
 describe.each(DIALECTS)('%s: the product pipeline', (dialect) => {
   const t = useTestDatabase(dialect);
@@ -168,20 +123,20 @@ describe.each(DIALECTS)('%s: the product pipeline', (dialect) => {
       payload: { idea: 'a slug helper', target: 'npm' },
       createdBy: 'cli:alice',
     });
-    await complete('build_product', proposal(name));
+    await complete('build_product', slugProposal(name));
     const [project] = await listProjects(t.handle.db, { status: 'proposed' });
     expect(project).toMatchObject({ name, status: 'proposed', estimated_tokens: 50_000, targets: ['npm'] });
     // No approval before the Architect's assessment; its task carries the PM's proposal.
     expect(await listApprovals(t.handle.db, { status: 'pending' })).toEqual([]);
-    const assess = await complete('evaluate_feasibility', ASSESSED);
+    const assess = await complete('evaluate_feasibility', ASSESSMENT);
     expect(assess).toMatchObject({ workflowId: project!.id, createdBy: 'workflow' });
-    expect(assess.payload).toMatchObject({ name, spec_markdown: proposal(name).spec_markdown, targets: ['npm'] });
+    expect(assess.payload).toMatchObject({ name, spec_markdown: slugProposal(name).spec_markdown, targets: ['npm'] });
     const assessed = await projectDetail(t.handle.db, project!.id);
     expect(assessed.ratings).toEqual({
       market: { score: 5, reason: 'Small but steady', by: 'pm' },
-      feasibility: { ...ASSESSED.feasibility, by: 'architect' },
-      effort: { ...ASSESSED.effort, by: 'architect' },
-      risk: { ...ASSESSED.risk, by: 'architect' },
+      feasibility: { ...ASSESSMENT.feasibility, by: 'architect' },
+      effort: { ...ASSESSMENT.effort, by: 'architect' },
+      risk: { ...ASSESSMENT.risk, by: 'architect' },
     });
     expect(assessed.assessment).toMatchObject({ status: 'done', by: 'w1', task_id: assess.id, verdict: 'feasible' });
     return project!;
@@ -206,8 +161,8 @@ describe.each(DIALECTS)('%s: the product pipeline', (dialect) => {
     const spec = await pendingApproval('spec');
     await decideApproval(t.handle.db, deps, { id: spec.id, decision: 'approved', actor: 'cli:alice' });
     const branch = `autodev/${building.story_id}-product`;
-    const sha = await branchWithFiles(repoDir, branch, 'main', productFiles(name));
-    await complete('implement_feature', implementation(branch, sha, Object.keys(productFiles(name))));
+    const sha = await branchWithFiles(repoDir, branch, 'main', slugProductFiles(name));
+    await complete('implement_feature', implementation(branch, sha, Object.keys(slugProductFiles(name))));
     await complete('review_mr', REVIEW_OK);
     await complete('run_tests', TESTS_CLAIMED_OK);
     await complete('security_scan', SEC_OK);
@@ -317,7 +272,7 @@ describe.each(DIALECTS)('%s: the product pipeline', (dialect) => {
 
   it("a blocked or failed assessment leaves the project failed with why; a human's retry asks the Architect again", async () => {
     await queue.enqueue({ type: 'build_product', payload: { idea: 'a slug helper' }, createdBy: 'cli:alice' });
-    await complete('build_product', proposal(name));
+    await complete('build_product', slugProposal(name));
     const [project] = await listProjects(t.handle.db);
     const id = project!.id;
     await complete('evaluate_feasibility', {
@@ -350,7 +305,7 @@ describe.each(DIALECTS)('%s: the product pipeline', (dialect) => {
     });
 
     await retryProject(deps, id, 'cli:alice');
-    await complete('evaluate_feasibility', ASSESSED);
+    await complete('evaluate_feasibility', ASSESSMENT);
     expect(await projectDetail(t.handle.db, id)).toMatchObject({ status: 'proposed', assessment: { status: 'done' } });
     expect(await pendingApproval('project')).toMatchObject({ workflow_id: id });
     const tasks = await t.handle.db
@@ -372,8 +327,8 @@ describe.each(DIALECTS)('%s: the product pipeline', (dialect) => {
     });
     const approved = await decideProposal(t.handle.db, deps, { id: idea.id, decision: 'approved', actor: 'cli:alice' });
     expect(approved.task_id).not.toBeNull();
-    await complete('build_product', proposal(name));
-    await complete('evaluate_feasibility', ASSESSED);
+    await complete('build_product', slugProposal(name));
+    await complete('evaluate_feasibility', ASSESSMENT);
     const [project] = await listProjects(t.handle.db);
     const detail = await projectDetail(t.handle.db, project!.id);
     expect(detail).toMatchObject({ name, status: 'proposed', idea: 'A slug helper\n\nPeople keep asking for one.' });
