@@ -1,6 +1,7 @@
 /**
  * @module The story board and the story page in a real browser (Debian Chromium through playwright-core) against a
- * real server, a real git repository and a test database, on both engines (one server and browser per engine).
+ * real server, a real git repository and a test database, on one engine (ONE_DIALECT: the board's SQL, its cards,
+ * pages, filters and cancel, runs on both in test/server/story-board.test.ts).
  * Agents are not run: the test completes each task with a recorded result (a
  * stand-in for the agents), as the workflow receives it. A story is started from the board and moves through its
  * columns live; its spec is approved with a reason from the approvals page on a 390 px wide phone; its page shows
@@ -25,10 +26,10 @@ import { onWorkflowTaskCompleted, startStoryWorkflow } from '../../src/workflow/
 import { workflowDeps } from '../../src/workflow/workflow-deps.js';
 import { gitIn, makeGitRepo, registerRepo } from '../support/agent-fixtures.js';
 import { runMergeTasks } from '../support/merge-tasks.js';
-import { DIALECTS, useTestDatabase } from '../support/dialects.js';
+import { ONE_DIALECT, useTestDatabase } from '../support/dialects.js';
 import { LIVE_MS, PHONE, useBrowserDashboard } from '../support/browser-dashboard.js';
 
-describe.each(DIALECTS)('%s: story board in Chromium', { timeout: 120_000 }, (dialect) => {
+describe.each(ONE_DIALECT)('%s: story board in Chromium', { timeout: 120_000 }, (dialect) => {
   const t = useTestDatabase(dialect);
   let token: string;
   const parent = fs.mkdtempSync(path.join(os.tmpdir(), 'autodev-web-board-'));

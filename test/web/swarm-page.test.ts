@@ -2,7 +2,8 @@
  * @module The swarm page in a real browser (Debian Chromium through playwright-core) against a real server on a test
  * database: an approver posts a thread and replies under it, proposes, votes (a second vote is refused with the
  * server's message), approves a proposal (its story starts on a real git repository and is linked) and rejects one
- * with a reason that stays on the card; a viewer sees no controls. Needs `npm run build:web` first; saves
+ * with a reason that stays on the card; a viewer sees no controls. On one engine (ONE_DIALECT): the swarm's SQL runs on
+ * both in test/server/swarm.test.ts and swarm-write.test.ts. Needs `npm run build:web` first; saves
  * screenshots under test-results/.
  */
 import fs from 'node:fs';
@@ -11,10 +12,10 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createApiToken } from '../../src/server/api-tokens.js';
 import { makeGitRepo, registerRepo } from '../support/agent-fixtures.js';
-import { DIALECTS, useTestDatabase } from '../support/dialects.js';
+import { ONE_DIALECT, useTestDatabase } from '../support/dialects.js';
 import { LIVE_MS, useBrowserDashboard } from '../support/browser-dashboard.js';
 
-describe.each(DIALECTS)('%s: swarm page in Chromium', { timeout: 90_000 }, (dialect) => {
+describe.each(ONE_DIALECT)('%s: swarm page in Chromium', { timeout: 90_000 }, (dialect) => {
   const t = useTestDatabase(dialect);
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'autodev-swarm-web-'));
   const web = useBrowserDashboard(t, { dialect });

@@ -6,7 +6,7 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:f
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll } from 'vitest';
+import { afterAll, onTestFinished } from 'vitest';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -18,16 +18,19 @@ export const RECORDINGS_DIR = path.resolve(here, '../../fixtures/cli-recordings'
 // The Codex SDK runs its executable directly, so the fake must keep its executable bit (a checkout may lose it).
 for (const file of [FAKE_CLAUDE, FAKE_CODEX]) if (existsSync(file)) chmodSync(file, 0o755);
 
-const scratchDirs: string[] = [];
-// Registered while the importing test file is collected, so it runs after that file's tests.
-afterAll(() => {
-  for (const dir of scratchDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
-
-/** A temporary directory, removed after the test file has run. */
+/**
+ * A temporary directory, removed when the test that made it ends (or, made while a file is collected, after that
+ * file). Registered per call: a worker keeps this module across files (`isolate: false`), so a hook registered once
+ * at import would clean up after the first file only.
+ */
 export function scratchDir(prefix = 'autodev-llm-'): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
-  scratchDirs.push(dir);
+  const remove = () => rmSync(dir, { recursive: true, force: true });
+  try {
+    onTestFinished(remove);
+  } catch {
+    afterAll(remove);
+  }
   return dir;
 }
 
