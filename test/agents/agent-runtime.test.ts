@@ -751,7 +751,9 @@ describe.each(DIALECTS)('%s: agent supervisor', (dialect) => {
     },
   );
 
-  it('scaling a role to 0 stops its workers, to 2 starts two; a restart request restarts them', async () => {
+  // On one engine: the controls' SQL (desired replicas, restart requests) runs on both in agents-scale.test.ts (two
+  // processes) and server/operations.test.ts.
+  itSpread()('scaling a role to 0 stops its workers, to 2 starts two; a restart request restarts them', async () => {
     const h = makeHarness(t, { claude: { recording: TOOL_SUCCESS, submit: STORY_RESULT } });
     const supervisor = supervise(h, ['pm', 'architect']);
     await supervisor.start();
