@@ -1,9 +1,9 @@
 /**
  * @module What the BUILT `autodev` (`npm run build` first) loads to start: `--version`, `--help` and a usage error
  * load no database driver, query builder, forge client, HTTP server, logger or schema library (each command's module
- * loads when that command runs), and `autodev mcp`, started by every agent session, serves `tools/list` without the
- * store, the server or the forge clients. A module-load hook (`node:module` `register`, a `load` hook) in the child
- * `node` records the URL of every module it loads.
+ * loads when that command runs); `tasks list` on SQLite loads no PostgreSQL driver; and `autodev mcp`, started by
+ * every agent session, serves `tools/list` without the store, the server or the forge clients. A module-load hook
+ * (`node:module` `register`, a `load` hook) in the child `node` records the URL of every module it loads.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -100,6 +100,15 @@ describe('what the autodev command line loads to start', () => {
     for (const command of ['tasks', 'memory', 'projects', 'logs', 'costs', 'mcp', 'publish', 'secrets', 'swarm']) {
       expect(run.stdout).toMatch(new RegExp(`^ {2}${command}\\b`, 'm'));
     }
+  });
+
+  it('autodev tasks list on SQLite loads the store without the PostgreSQL driver, the forge clients or the server', async () => {
+    const run = await runRecorded(['--data-dir', path.join(scratch, 'data'), 'tasks', 'list']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^no tasks/);
+    const packages = loadedPackages(run.log);
+    expect(packages).toEqual(expect.arrayContaining(['better-sqlite3', 'kysely']));
+    expect(matching(packages, ['pg', '@octokit/', '@gitbeaker/', 'fastify'])).toEqual([]);
   });
 
   it('autodev mcp answers tools/list without the store, the HTTP server, the forge clients or pino', async () => {
