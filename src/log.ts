@@ -1,6 +1,7 @@
 /**
  * @module Structured logging (pino): one root logger per process, a child per component (`component` field).
- * JSON lines by default; pretty, human-readable lines on a terminal. Level from `--log-level` or LOG_LEVEL.
+ * JSON lines by default; pretty, human-readable lines on a terminal. Level from `--log-level` or LOG_LEVEL
+ * (names: `log-levels.ts`).
  * No secret reaches a line at any level: authorization headers, tokens and passwords are censored by key, and URLs
  * (`url`, `req.url`, ...) lose their `access_token` / `token` query values and their user:password part; with a
  * masker, every known secret value (and those read from the secret store later) is masked in each line. With a
@@ -8,14 +9,9 @@
  */
 import { pino, type Logger, type LevelWithSilent } from 'pino';
 import pinoPretty from 'pino-pretty';
+import { isLogLevel } from './log-levels.js';
 
 export type { Logger };
-
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-
-export function isLogLevel(value: string): value is LevelWithSilent {
-  return (LOG_LEVELS as readonly string[]).includes(value);
-}
 
 export interface LoggerOptions {
   level?: LevelWithSilent;

@@ -4,7 +4,8 @@
  * (`sessions_started_idx` for `since`), joined to tasks and stories for their labels, and one for the totals.
  */
 import { sql, type Kysely } from 'kysely';
-import type { CostGrouping, CostsResponse } from '../domain/costs-schema.js';
+import type { CostGrouping } from '../domain/cost-grouping.js';
+import type { CostsResponse } from '../domain/costs-schema.js';
 import type { Database } from '../store/schema.js';
 
 export const MAX_COST_ROWS = 500;

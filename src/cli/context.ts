@@ -9,7 +9,7 @@ import type { LevelWithSilent } from 'pino';
 import { loadSettings, queueSettingsFrom, type LoadedSettings } from '../config/load-settings.js';
 import { LLM_PROVIDERS, type Settings } from '../config/settings-schema.js';
 import { credentialsFile } from '../llm/provider-status.js';
-import { isLogLevel } from '../log.js';
+import { isLogLevel } from '../log-levels.js';
 import { TaskQueue } from '../queue/task-queue.js';
 import { migrateToLatest } from '../store/migrate.js';
 import { knownSecretValues } from '../secrets/known-secrets.js';

@@ -1,9 +1,12 @@
 /**
  * @module The `autodev` command line as a commander program: names, options and help text, each command handed to
  * its `commands/<name>.ts` `run(args, deps)`. Commander never exits or prints errors itself; `run.ts` does that.
+ * A command's module is imported when that command runs, never here (nor by the `*-command.ts` registrations), so
+ * `--version`, `--help`, usage errors and `autodev mcp` load no store, forge client or server
+ * (test/cli/cli-start-cost.test.ts).
  */
 import { Command, Option } from 'commander';
-import { LOG_LEVELS } from '../log.js';
+import { LOG_LEVELS } from '../log-levels.js';
 import type { ConfigArgs } from './commands/config.js';
 import type { DbArgs } from './commands/db.js';
 import type { DemoArgs } from './commands/demo.js';
@@ -17,18 +20,17 @@ import type { ApprovalsArgs } from './commands/approvals.js';
 import type { ReposArgs } from './commands/repos.js';
 import type { StoriesArgs } from './commands/stories.js';
 import { registerPublishCommand } from './commands/publish-command.js';
-import { registerLogsCommand } from './commands/logs.js';
-import { registerCostsCommand } from './commands/costs.js';
+import { registerLogsCommand } from './commands/logs-command.js';
+import { registerCostsCommand } from './commands/costs-command.js';
 import { registerSecretsCommands } from './commands/secrets-commands.js';
-import { registerProjectsCommands } from './commands/projects.js';
+import { registerProjectsCommands } from './commands/projects-command.js';
 import { registerSwarmCommands } from './swarm-program.js';
 import type { SchedulesArgs } from './commands/schedules.js';
 import { isRole, ROLES } from '../domain/roles.js';
 import { AutodevError } from '../errors.js';
-import { assertStorableText } from '../domain/input-policy.js';
 import type { CliDeps, GlobalOptions } from './context.js';
 import { packageVersion } from './version.js';
-import { memoryCommand } from './commands/memory.js';
+import { memoryCommand } from './commands/memory-command.js';
 
 export interface CliProgram {
   program: Command;
@@ -73,7 +75,7 @@ export function buildProgram(deps: CliDeps): CliProgram {
     .configureHelp({ showGlobalOptions: true })
     .showSuggestionAfterError(true)
     // Every text a command receives passes the input policy before its action runs (a NUL cannot be stored).
-    .hook('preAction', (_program, action) => refuseUnstorableArguments(action));
+    .hook('preAction', async (_program, action) => refuseUnstorableArguments(action));
 
   // Each command's module is loaded when it runs, so `--help`, `--version` and usage errors stay quick.
   const tasksCommand = { run: async (args: TasksArgs) => (await import('./commands/tasks.js')).run(args, deps) };
@@ -492,8 +494,12 @@ export function buildProgram(deps: CliDeps): CliProgram {
   return { program, exitCode: () => exitCode };
 }
 
-/** Throws VALIDATION_FAILED naming the option or argument whose text cannot be stored (NUL, lone surrogate). */
-function refuseUnstorableArguments(action: Command): void {
+/**
+ * Throws VALIDATION_FAILED naming the option or argument whose text cannot be stored (NUL, lone surrogate). The input
+ * policy (with zod) is imported here, when a command runs, not when the program is built.
+ */
+async function refuseUnstorableArguments(action: Command): Promise<void> {
+  const { assertStorableText } = await import('../domain/input-policy.js');
   for (let command: Command | null = action; command; command = command.parent) {
     for (const [key, value] of Object.entries(command.opts())) {
       const option = command.options.find((o) => o.attributeName() === key);

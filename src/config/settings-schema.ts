@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { MAX_ATTEMPTS_LIMIT } from '../domain/input-policy.js';
 import { ROLES, type Role } from '../domain/roles.js';
-import { LOG_LEVELS } from '../log.js';
+import { LOG_LEVELS } from '../log-levels.js';
 import { parseCron } from '../scheduler/schedule-slots.js';
 import { looksSecretName } from '../secrets/known-secrets.js';
 

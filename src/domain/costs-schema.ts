@@ -1,13 +1,10 @@
 /**
  * @module The cost views' API shape (`GET /api/costs`, `autodev costs --json`) as zod schemas: the server validates
  * and documents its answer with them, the dashboard's `/costs` page takes its types from them (`import type`, nothing
- * bundled). Imports only zod. Times are ISO 8601 with a zone.
+ * bundled). Imports only zod and the groupings (`cost-grouping.ts`). Times are ISO 8601 with a zone.
  */
 import { z } from 'zod';
-
-/** What the sessions' tokens and cost are grouped by. */
-export const COST_GROUPINGS = ['task', 'story', 'role', 'provider', 'day'] as const;
-export type CostGrouping = (typeof COST_GROUPINGS)[number];
+import { COST_GROUPINGS } from './cost-grouping.js';
 
 const Usage = {
   sessions: z.int(),

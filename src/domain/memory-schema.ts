@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { IsoTime } from './story-board-schema.js';
 
 const isoTime = IsoTime;
-/** Where a note was learned (`MEMORY_SOURCES` of memory/memory-notes.ts; the memory plugin checks the two agree). */
+/** Where a note was learned (`MEMORY_SOURCES` of memory/memory-limits.ts; the memory plugin checks the two agree). */
 export const MEMORY_SOURCE_NAMES = [
   'analyze_repo',
   'spec_decision',

@@ -12,7 +12,7 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { MEMORY_CHANNEL_FILE, MAX_SEARCH_RESULTS, MemoryChannelFileSchema } from '../memory/memory-channel.js';
-import { MEMORY_LIMITS } from '../memory/memory-notes.js';
+import { MEMORY_LIMITS } from '../memory/memory-limits.js';
 
 export const MEMORY_TOOL_NAMES = ['search_memory', 'add_memory'] as const;
 

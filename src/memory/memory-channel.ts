@@ -20,7 +20,8 @@ import path from 'node:path';
 import { z } from 'zod';
 import { AutodevError, ERRORS, isAutodevError, type ErrorCode } from '../errors.js';
 import { storableText } from '../domain/input-policy.js';
-import { MEMORY_LIMITS, type MemoryNote, type MemoryScope } from './memory-notes.js';
+import { MEMORY_LIMITS } from './memory-limits.js';
+import type { MemoryNote, MemoryScope } from './memory-notes.js';
 import type { MemoryService } from './memory-service.js';
 
 export const MEMORY_SOCKET_FILE = 'memory.sock';

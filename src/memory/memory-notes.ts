@@ -1,6 +1,6 @@
 /**
  * @module Memory notes: what the swarm learned, per repository or global. Adds (validated: storable text within
- * `MEMORY_LIMITS`, a known source), lists (newest first), reads and forgets notes; each add and forget writes its
+ * `MEMORY_LIMITS` of `memory-limits.ts`, a known source), lists (newest first), reads and forgets notes; each add and forget writes its
  * `events` row in the same transaction. Search is `search-memory.ts`; vectors are `embeddings.ts`.
  */
 import type { Kysely, Selectable } from 'kysely';
@@ -9,25 +9,7 @@ import { AutodevError } from '../errors.js';
 import { recordEvent } from '../events/record-event.js';
 import { inTransaction } from '../store/in-transaction.js';
 import type { Database, MemoryNotesTable, MemorySource } from '../store/schema.js';
-
-export const MEMORY_SOURCES = [
-  'analyze_repo',
-  'spec_decision',
-  'review_lesson',
-  'failed_round',
-  'human_rejection',
-  'agent_note',
-  'human_note',
-] as const satisfies readonly MemorySource[];
-
-export const MEMORY_LIMITS = {
-  /** A note's text; longer learnings are cut to this by the hooks, refused from people and agents. */
-  textMaxChars: 4000,
-  /** A search query. */
-  queryMaxChars: 500,
-  /** Notes one search or list returns at most. */
-  maxResults: 100,
-} as const;
+import { isMemorySource, MEMORY_LIMITS, MEMORY_SOURCES } from './memory-limits.js';
 
 export type MemoryNoteRow = Selectable<MemoryNotesTable>;
 
@@ -40,10 +22,6 @@ export interface MemoryNote {
   subject: string | null;
   created_by: string;
   created_at: string;
-}
-
-export function isMemorySource(value: string): value is MemorySource {
-  return (MEMORY_SOURCES as readonly string[]).includes(value);
 }
 
 export function noteToJson(row: MemoryNoteRow): MemoryNote {

@@ -10,7 +10,8 @@ import type { DialectCapabilities } from '../store/dialect.js';
 import type { Database } from '../store/schema.js';
 import { assertStorableText } from '../domain/input-policy.js';
 import { AutodevError } from '../errors.js';
-import { MEMORY_LIMITS, noteToJson, type MemoryNote, type MemoryNoteRow, type MemoryScope } from './memory-notes.js';
+import { MEMORY_LIMITS } from './memory-limits.js';
+import { noteToJson, type MemoryNote, type MemoryNoteRow, type MemoryScope } from './memory-notes.js';
 
 /** A note found by a search, with its rank (higher is better; only comparable within one search). */
 export interface FoundMemoryNote extends MemoryNote {

@@ -6,7 +6,7 @@
 import type { MemoryScope } from './memory-notes.js';
 import type { MemoryService } from './memory-service.js';
 import type { FoundMemoryNote } from './search-memory.js';
-import { MEMORY_LIMITS } from './memory-notes.js';
+import { MEMORY_LIMITS } from './memory-limits.js';
 
 /** The words of a payload's strings (breadth-first, keys named like prose first), at most `queryMaxChars`. */
 export function memoryQueryForTask(task: { type: string; payload: unknown }): string {

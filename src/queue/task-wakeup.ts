@@ -10,7 +10,7 @@
  * change; a change that names no task (release, retry, reclaim, cancel, another process's SQLite commit) wakes all.
  */
 import { sql, type Kysely } from 'kysely';
-import pg from 'pg';
+import type pg from 'pg';
 import type { DatabaseHandle } from '../store/open-database.js';
 import type { Database } from '../store/schema.js';
 
@@ -164,7 +164,8 @@ class PostgresWakeup implements TaskWakeup {
   private listen(): Promise<void> {
     if (this.client || this.closed) return Promise.resolve();
     this.connecting ??= (async () => {
-      const client = new pg.Client({ connectionString: this.handle.postgresUrl });
+      const { default: driver } = await import('pg');
+      const client = new driver.Client({ connectionString: this.handle.postgresUrl });
       client.on('notification', (message) => this.waiters.wake(workFromPayload(message.payload)));
       client.on('error', () => {
         // Drop the broken connection; the next wait reconnects. Waiters fall back to their timeouts meanwhile.

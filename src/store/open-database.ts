@@ -1,6 +1,7 @@
 /**
  * @module Opens the one Kysely handle Auto-Dev uses: SQLite (better-sqlite3, WAL) by default, PostgreSQL when a
- * `postgres://` URL is given. Callers get the handle, its capabilities and a close function; nothing else.
+ * `postgres://` URL is given. Callers get the handle, its capabilities and a close function; nothing else. The pg
+ * driver is imported only when a PostgreSQL database is opened (a SQLite command does not load it).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -14,7 +15,7 @@ import {
   type Dialect,
   type Driver,
 } from 'kysely';
-import pg from 'pg';
+import type pg from 'pg';
 import { AutodevError } from '../errors.js';
 import { POSTGRES, SQLITE, type DialectCapabilities } from './dialect.js';
 import { transformingParameters, type ParameterTransform } from './mask-parameters.js';
@@ -56,12 +57,14 @@ const INT8_OID = 20;
 const NUMERIC_OID = 1700;
 
 /** PostgreSQL returns int8/numeric as strings; Auto-Dev's ids, times and costs fit in a double. */
-const pgTypes = {
-  getTypeParser(oid: number, format?: 'text' | 'binary') {
-    if (oid === INT8_OID || oid === NUMERIC_OID) return (value: string) => Number(value);
-    return pg.types.getTypeParser(oid, format);
-  },
-} as pg.CustomTypesConfig;
+function numericTypes(types: typeof pg.types): pg.CustomTypesConfig {
+  return {
+    getTypeParser(oid: number, format?: 'text' | 'binary') {
+      if (oid === INT8_OID || oid === NUMERIC_OID) return (value: string) => Number(value);
+      return types.getTypeParser(oid, format);
+    },
+  } as pg.CustomTypesConfig;
+}
 
 export function redactUrl(url: string): string {
   try {
@@ -127,7 +130,8 @@ async function openPostgres(
   dialectOf: (dialect: Dialect) => Dialect,
   connect: 'now' | 'lazy',
 ): Promise<DatabaseHandle> {
-  const pool = new pg.Pool({ connectionString: url, max: poolSize, types: pgTypes });
+  const { default: driver } = await import('pg');
+  const pool = new driver.Pool({ connectionString: url, max: poolSize, types: numericTypes(driver.types) });
   // An idle connection that dies (server restart, network) is dropped by the pool; without a listener its 'error'
   // event would end the process. The next query opens a new connection, or fails as DATABASE_UNAVAILABLE.
   pool.on('error', () => undefined);

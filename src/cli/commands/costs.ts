@@ -1,15 +1,13 @@
 /**
  * @module `autodev costs [--by task|story|role|provider|day] [--since 7d] [--json]`: the agents' tokens and cost,
- * grouped (`agents/cost-report.ts`), as a table with totals, or as `GET /api/costs`'s JSON.
+ * grouped (`agents/cost-report.ts`), as a table with totals, or as `GET /api/costs`'s JSON. The commander
+ * definitions are `costs-command.ts`.
  */
-import type { Command } from 'commander';
 import { costReport } from '../../agents/cost-report.js';
-import { COST_GROUPINGS } from '../../domain/costs-schema.js';
 import { parseGrouping } from '../../domain/cost-grouping.js';
 import { parseSinceText } from '../../domain/since-text.js';
 import { withContext, type CliDeps, type GlobalOptions } from '../context.js';
 import { formatTable, writeJson, writeLine } from '../format.js';
-import type { RegisterDeps } from './publish-command.js';
 
 export interface CostsArgs {
   globals: GlobalOptions;
@@ -51,14 +49,4 @@ export async function run(args: CostsArgs, deps: CliDeps): Promise<number> {
     ),
   );
   return 0;
-}
-
-export function registerCostsCommand(program: Command, { deps, act, globals }: RegisterDeps): void {
-  program
-    .command('costs')
-    .description("the agents' tokens and cost, grouped, with totals")
-    .option('--by <grouping>', `${COST_GROUPINGS.join(' | ')} (default role)`)
-    .option('--since <when>', 'only sessions started since then: 30m, 1h, 7d or an ISO time')
-    .option('--json', 'print {"by", "since", "rows": [...], "totals"}')
-    .action(act((options: Omit<CostsArgs, 'globals'>) => run({ globals: globals(), ...options }, deps)));
 }

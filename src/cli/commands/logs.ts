@@ -3,11 +3,10 @@
  * every process recorded in the store (warn and above, and lifecycle lines at info; `logs/process-log-sink.ts`),
  * across every machine, newest last. `--follow` keeps printing new lines (the commit-safe reading of
  * `logs/read-process-logs.ts`) until Ctrl+C. `--json` prints one JSON object per line.
+ * The commander definitions are `logs-command.ts`.
  */
-import type { Command } from 'commander';
-import { ROLES } from '../../domain/roles.js';
 import { parseWholeNumberText } from '../../domain/input-policy.js';
-import { DEFAULT_LOG_LIMIT, MAX_LOG_LIMIT, parseLogFilters, QUERY_LEVELS } from '../../logs/log-filters.js';
+import { DEFAULT_LOG_LIMIT, MAX_LOG_LIMIT, parseLogFilters } from '../../logs/log-filters.js';
 import {
   followProcessLogs,
   processLogNow,
@@ -17,7 +16,6 @@ import {
 import { sleepUnlessAborted } from '../../sleep.js';
 import { withContext, type CliDeps, type GlobalOptions } from '../context.js';
 import { writeLine } from '../format.js';
-import type { RegisterDeps } from './publish-command.js';
 
 export const FOLLOW_POLL_MS = 1_000;
 
@@ -68,20 +66,4 @@ export async function run(args: LogsArgs, deps: CliDeps): Promise<number> {
     }
   });
   return 0;
-}
-
-export function registerLogsCommand(program: Command, { deps, act, globals }: RegisterDeps): void {
-  program
-    .command('logs')
-    .description('log lines of every process (warn and above, and lifecycle lines), from the store, newest last')
-    .option('-f, --follow', 'keep printing new lines until Ctrl+C')
-    .option('--agent <role>', `only lines about this role (${ROLES.join(' | ')})`)
-    .option('--level <level>', `only lines at this level and above (${QUERY_LEVELS.join(' | ')})`)
-    .option('--since <when>', 'only lines since then: 30m, 1h, 7d or an ISO time')
-    .option('--limit <n>', `at most this many lines before following (default ${DEFAULT_LOG_LIMIT})`)
-    .option(
-      '--json',
-      'one JSON object per line: {id, time, level, process_id, service, host, pid, role, message, data}',
-    )
-    .action(act((options: Omit<LogsArgs, 'globals'>) => run({ globals: globals(), ...options }, deps)));
 }

@@ -1,9 +1,8 @@
 /**
  * @module `autodev projects list|show ID|approve ID|reject ID --reason R|defer ID --notes N [--until DATE]|reopen ID|
  * publish-retry ID`: the product pipeline's project approval from the shell. Decisions record who (`cli:<user>`),
- * when and why, like the other gates; registered on the program with one call.
+ * when and why, like the other gates. The commander definitions are `projects-command.ts`.
  */
-import type { Command } from 'commander';
 import { assertStorableText, parseIdText, TEXT_LIMITS } from '../../domain/input-policy.js';
 import {
   approveProject,
@@ -20,18 +19,13 @@ import { withContext, type CliDeps, type GlobalOptions } from '../context.js';
 import { formatTable, writeJson, writeLine } from '../format.js';
 import { cliActor } from './approvals.js';
 
-export interface RegisterDeps {
-  deps: CliDeps;
-  act: <A extends unknown[]>(fn: (...args: A) => Promise<number>) => (...args: A) => Promise<void>;
-  globals: () => GlobalOptions;
-}
-
-type Action = 'show' | 'approve' | 'reject' | 'defer' | 'reopen' | 'publish-retry';
+/** The subcommands that name one project. */
+export type ProjectAction = 'show' | 'approve' | 'reject' | 'defer' | 'reopen' | 'publish-retry';
 
 export type ProjectsArgs =
   | { action: 'list'; globals: GlobalOptions; status?: string | undefined; json?: boolean | undefined }
   | {
-      action: Action;
+      action: ProjectAction;
       globals: GlobalOptions;
       id: string;
       reason?: string | undefined;
@@ -140,53 +134,4 @@ export async function run(args: ProjectsArgs, deps: CliDeps): Promise<number> {
   writeLine(deps.stdout);
   writeLine(deps.stdout, detail.spec_markdown);
   return 0;
-}
-
-export function registerProjectsCommands(program: Command, { deps, act, globals }: RegisterDeps): void {
-  const projects = program
-    .command('projects')
-    .description('product proposals: approve, reject or defer them; see what was built and published');
-  const go = (args: ProjectsArgs) => run(args, deps);
-  projects
-    .command('list')
-    .description('projects, newest first')
-    .option('--status <status>', 'only this status (proposed, deferred, rejected, building, ...)')
-    .option('--json', 'print {"projects": [...]}')
-    .action(
-      act((options: { status?: string; json?: boolean }) => go({ action: 'list', globals: globals(), ...options })),
-    );
-  const one = (name: Action, description: string) =>
-    projects.command(`${name} <id>`).description(description).option('--json', 'print the project as JSON');
-  one('show', "a project's proposal, ratings, decisions, repository and publications").action(
-    act((id: string, options: { json?: boolean }) => go({ action: 'show', id, globals: globals(), ...options })),
-  );
-  one('approve', 'approve a proposal: its repository is created and its story starts').action(
-    act((id: string, options: { json?: boolean }) => go({ action: 'approve', id, globals: globals(), ...options })),
-  );
-  one('reject', 'reject a proposal (it is never built); the reason is kept')
-    .requiredOption('--reason <reason>', 'why (required)')
-    .action(
-      act((id: string, options: { reason: string; json?: boolean }) =>
-        go({ action: 'reject', id, globals: globals(), ...options }),
-      ),
-    );
-  one('defer', 'park a proposal with notes; it comes back on --until (or by "projects reopen")')
-    .requiredOption('--notes <notes>', 'why and what to look at later (required)')
-    .option('--until <date>', 'bring it back on this date (ISO 8601, e.g. 2027-01-15)')
-    .action(
-      act((id: string, options: { notes: string; until?: string; json?: boolean }) =>
-        go({ action: 'defer', id, globals: globals(), ...options }),
-      ),
-    );
-  one('reopen', 'bring a deferred proposal back now (pending approval again)').action(
-    act((id: string, options: { json?: boolean }) => go({ action: 'reopen', id, globals: globals(), ...options })),
-  );
-  one(
-    'publish-retry',
-    'run a failed publishing again (what is published is not sent twice), check a fixed product dir again, or ask the Architect again after a failed assessment',
-  ).action(
-    act((id: string, options: { json?: boolean }) =>
-      go({ action: 'publish-retry', id, globals: globals(), ...options }),
-    ),
-  );
 }

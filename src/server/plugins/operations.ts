@@ -9,8 +9,8 @@ import { DEFAULT_LOG_LIMIT, MAX_LOG_LIMIT, parseLogFilters, QUERY_LEVELS } from 
 import { MAX_REPLICAS_PER_ROLE, requestRestart, scaleRole } from '../../agents/agent-controls.js';
 import { readAgentsOverview } from '../../agents/agents-overview.js';
 import { costReport } from '../../agents/cost-report.js';
-import { parseGrouping } from '../../domain/cost-grouping.js';
-import { COST_GROUPINGS, CostsResponseSchema } from '../../domain/costs-schema.js';
+import { COST_GROUPINGS, parseGrouping } from '../../domain/cost-grouping.js';
+import { CostsResponseSchema } from '../../domain/costs-schema.js';
 import { parseSinceText } from '../../domain/since-text.js';
 import { isRole, ROLES, type Role } from '../../domain/roles.js';
 import { recentProcessLogs } from '../../logs/read-process-logs.js';

@@ -3,7 +3,8 @@
  * span back from now, with totals: a table that scrolls sideways on a phone, the totals above it. Types from
  * `src/domain/costs-schema.ts`; refreshes when a session ends.
  */
-import type { CostGrouping, CostsResponse } from '../../../src/domain/costs-schema.js';
+import type { CostGrouping } from '../../../src/domain/cost-grouping.js';
+import type { CostsResponse } from '../../../src/domain/costs-schema.js';
 import { api } from '../api.js';
 import { Empty, ErrorNote, Link, Loading, navigate, useLoad } from '../ui.js';
 

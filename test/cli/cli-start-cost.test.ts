@@ -1,0 +1,137 @@
+/**
+ * @module What the BUILT `autodev` (`npm run build` first) loads to start: `--version`, `--help` and a usage error
+ * load no database driver, query builder, forge client, HTTP server, logger or schema library (each command's module
+ * loads when that command runs); `tasks list` on SQLite loads no PostgreSQL driver; and `autodev mcp`, started by
+ * every agent session, serves `tools/list` without the store, the server or the forge clients. A module-load hook
+ * (`node:module` `register`, a `load` hook) in the child `node` records the URL of every module it loads.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { AUTODEV_BIN } from '../support/built-cli.js';
+import { execFileInGroup } from '../support/child-processes.js';
+import { makeSessionDir, removeSessionDirs } from '../mcp/session-fixtures.js';
+
+const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'autodev-start-cost-'));
+afterAll(async () => {
+  fs.rmSync(scratch, { recursive: true, force: true });
+  await removeSessionDirs();
+});
+
+/** Packages no command line needs before a command runs. */
+const HEAVY_PACKAGES = ['kysely', 'pg', 'better-sqlite3', '@octokit/', '@gitbeaker/', 'fastify', 'pino', 'zod'];
+/** Packages the session MCP server must start without (it opens no database, serves no HTTP, calls no forge). */
+const NOT_FOR_MCP = ['kysely', 'pg', 'better-sqlite3', '@octokit/', '@gitbeaker/', 'fastify', 'pino'];
+
+let runs = 0;
+
+/** `node --import <a hook that appends each loaded module's URL to a file> ...args`: the file and the node args. */
+function recordingModules(): { log: string; nodeArgs: string[] } {
+  const log = path.join(scratch, `modules-${++runs}.log`);
+  const hooks =
+    "import fs from 'node:fs';\n" +
+    `export async function load(url, context, next) { fs.appendFileSync(${JSON.stringify(log)}, url + '\\n'); ` +
+    'return next(url, context); }';
+  const register =
+    "import { register } from 'node:module';\n" +
+    `register(${JSON.stringify(`data:text/javascript,${encodeURIComponent(hooks)}`)});`;
+  return { log, nodeArgs: ['--import', `data:text/javascript,${encodeURIComponent(register)}`] };
+}
+
+/** The npm packages among the loaded modules, e.g. `commander`, `@octokit/rest`. */
+function loadedPackages(log: string): string[] {
+  const names = new Set<string>();
+  for (const url of fs.readFileSync(log, 'utf8').split('\n')) {
+    const match = /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url);
+    if (match) names.add(match[1]!);
+  }
+  return [...names].sort();
+}
+
+function loadedSourceModules(log: string): string[] {
+  return fs
+    .readFileSync(log, 'utf8')
+    .split('\n')
+    .flatMap((url) => /\/dist\/(src\/.*\.js)$/.exec(url)?.[1] ?? []);
+}
+
+function matching(packages: readonly string[], banned: readonly string[]): string[] {
+  return packages.filter((name) => banned.some((b) => (b.endsWith('/') ? name.startsWith(b) : name === b)));
+}
+
+async function runRecorded(args: string[]): Promise<{ code: number | null; stdout: string; log: string }> {
+  const { log, nodeArgs } = recordingModules();
+  const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'silent' };
+  delete env.DATABASE_URL;
+  for (const name of Object.keys(env)) if (name.startsWith('AUTODEV_')) delete env[name];
+  const outcome = await execFileInGroup(process.execPath, [...nodeArgs, AUTODEV_BIN, ...args], {
+    env,
+    cwd: scratch,
+    timeout: 20_000,
+  });
+  return { code: outcome.code, stdout: outcome.stdout, log };
+}
+
+describe('what the autodev command line loads to start', () => {
+  it.each([
+    ['--version', ['--version'], 0],
+    ['--help', ['--help'], 0],
+    ['a usage error (an unknown command)', ['no-such-command'], 2],
+  ])(
+    '%s loads commander and the command definitions only: no driver, query builder, forge, server, pino or zod',
+    async (_name, args, exitCode) => {
+      const run = await runRecorded(args);
+      expect(run.code).toBe(exitCode);
+      const packages = loadedPackages(run.log);
+      // The hook saw the start: the program module and commander.
+      expect(packages).toContain('commander');
+      expect(loadedSourceModules(run.log)).toContain('src/cli/program.js');
+      expect(matching(packages, HEAVY_PACKAGES)).toEqual([]);
+      // No command's implementation (the store's context) was loaded.
+      expect(loadedSourceModules(run.log)).not.toContain('src/cli/context.js');
+    },
+  );
+
+  it('--help still lists every command group whose module it did not load', async () => {
+    const run = await runRecorded(['--help']);
+    for (const command of ['tasks', 'memory', 'projects', 'logs', 'costs', 'mcp', 'publish', 'secrets', 'swarm']) {
+      expect(run.stdout).toMatch(new RegExp(`^ {2}${command}\\b`, 'm'));
+    }
+  });
+
+  it('autodev tasks list on SQLite loads the store without the PostgreSQL driver, the forge clients or the server', async () => {
+    const run = await runRecorded(['--data-dir', path.join(scratch, 'data'), 'tasks', 'list']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^no tasks/);
+    const packages = loadedPackages(run.log);
+    expect(packages).toEqual(expect.arrayContaining(['better-sqlite3', 'kysely']));
+    expect(matching(packages, ['pg', '@octokit/', '@gitbeaker/', 'fastify'])).toEqual([]);
+  });
+
+  it('autodev mcp answers tools/list without the store, the HTTP server, the forge clients or pino', async () => {
+    const sessionDir = await makeSessionDir();
+    const { log, nodeArgs } = recordingModules();
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [...nodeArgs, AUTODEV_BIN, 'mcp', '--session-dir', sessionDir],
+      env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'silent' },
+      stderr: 'pipe',
+    });
+    const client = new Client({ name: 'start-cost-test', version: '1.0.0' });
+    await client.connect(transport);
+    try {
+      const { tools } = await client.listTools();
+      expect(tools.map((tool) => tool.name)).toContain('submit_result');
+    } finally {
+      await client.close();
+    }
+    const packages = loadedPackages(log);
+    expect(packages).toContain('@modelcontextprotocol/sdk');
+    expect(loadedSourceModules(log)).toContain('src/mcp/session-mcp-server.js');
+    expect(matching(packages, NOT_FOR_MCP)).toEqual([]);
+    expect(loadedSourceModules(log)).not.toContain('src/cli/context.js');
+  });
+});
