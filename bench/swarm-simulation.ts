@@ -11,9 +11,18 @@
  *
  * Lower bound, from the durations the sessions really had (429 attempts included): the largest of the longest story's
  * critical path (user story, spec, build, the slowest of review/tests/security, deploy), per role its work over its
- * workers, and per stage the flow-shop bound (the shortest way to it, its work over its workers, the shortest rest). The ratio makespan / bound says what the orchestration (claims, wake-ups, transactions, rate-limit
- * waits) costs; target within 1.1x. Options: --stories N (40), --engine sqlite|postgres, --minute-ms M (60: real ms
- * per simulated minute of session), --seed S, --rate-limits on|off (on).
+ * workers, and per stage the flow-shop bound (the shortest way to it, its work over its workers, the shortest rest).
+ * The ratio makespan / bound says what the orchestration (claims, wake-ups, transactions, rate-limit waits) costs;
+ * target within 1.1x. Options: --stories N (120), --engine sqlite|postgres, --minute-ms M (60: real ms per simulated
+ * minute of session), --seed S, --rate-limits on|off (on).
+ *
+ * Why 120 stories by default: the bound leaves out the pipeline's fill (the builders wait for the first specs) and
+ * drain (the last builds end unevenly, then their checks and deploy run), which no schedule avoids and which weigh
+ * less the more stories there are. At 40 stories the same sessions replayed with zero orchestration cost are already
+ * 1.07-1.18x of the bound (10 seeds, no rate limits), and schedules that know every session's length in advance
+ * (longest remaining work first; upstream shortest first with builds longest first) did no better (1.10-1.28x): at
+ * that size the ratio measures the bound's slack, not the orchestration. `--stories 40` still runs it, and the report
+ * always prints the zero-cost replay beside the makespan, so the orchestration's own share is visible at any size.
  */
 import { setMaxListeners } from 'node:events';
 import fs from 'node:fs';
@@ -48,7 +57,7 @@ export interface SwarmConfig {
 
 export function readSwarmConfig(argv: readonly string[] = process.argv.slice(2)): SwarmConfig {
   const config: SwarmConfig = {
-    stories: 40,
+    stories: 120,
     engine: 'sqlite',
     minuteMs: 60,
     seed: 17,

@@ -114,6 +114,7 @@ describe('the swarm lower bound', () => {
   });
 
   it('reads its options and refuses a wrong one', () => {
+    expect(readSwarmConfig([])).toMatchObject({ stories: 120, engine: 'sqlite', minuteMs: 60 });
     expect(readSwarmConfig(['--stories', '7', '--engine', 'postgres'])).toMatchObject({
       stories: 7,
       engine: 'postgres',
