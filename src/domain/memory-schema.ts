@@ -4,19 +4,12 @@
  * zone.
  */
 import { z } from 'zod';
+import { MEMORY_SOURCE_NAMES } from './memory-sources.js';
 import { IsoTime } from './story-board-schema.js';
 
+export { MEMORY_SOURCE_NAMES };
+
 const isoTime = IsoTime;
-/** Where a note was learned (`MEMORY_SOURCES` of memory/memory-limits.ts; the memory plugin checks the two agree). */
-export const MEMORY_SOURCE_NAMES = [
-  'analyze_repo',
-  'spec_decision',
-  'review_lesson',
-  'failed_round',
-  'human_rejection',
-  'agent_note',
-  'human_note',
-] as const;
 
 export const MemoryNoteSchema = z
   .object({

@@ -14,14 +14,14 @@ import { MEMORY_LIMITS, MEMORY_SOURCES } from '../../memory/memory-limits.js';
 import { listMemoryNotes, type MemoryScope } from '../../memory/memory-notes.js';
 import { createMemoryService } from '../../memory/memory-service.js';
 import type { DialectCapabilities } from '../../store/dialect.js';
-import type { Database } from '../../store/schema.js';
+import type { Database, MemorySource } from '../../store/schema.js';
 import { ErrorResponseSchema } from '../error-handler.js';
 import { requireRole } from './auth.js';
 import type { SameMembers } from '../../domain/same-members.js';
 import { MemoryNoteSchema, type MEMORY_SOURCE_NAMES } from '../../domain/memory-schema.js';
 
-/** The schema's sources are the store's (a compile error when one list changes alone). */
-const sameSources: SameMembers<(typeof MEMORY_SOURCES)[number], (typeof MEMORY_SOURCE_NAMES)[number]> = true;
+/** The schema's sources are the store's column type (a compile error when one changes alone). */
+const sameSources: SameMembers<MemorySource, (typeof MEMORY_SOURCE_NAMES)[number]> = true;
 void sameSources;
 
 const ListQuery = z.strictObject({
