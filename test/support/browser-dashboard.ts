@@ -19,7 +19,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { createLogger } from '../../src/log.js';
 import { DEFAULT_QUEUE_SETTINGS, TaskQueue } from '../../src/queue/task-queue.js';
@@ -87,8 +87,11 @@ export function useBrowserDashboard(
     web.base = `http://127.0.0.1:${address.port}`;
     web.browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   });
+  // A test's tabs close when it ends: an open tab keeps its live stream and re-renders on every later test's events.
+  afterEach(async () => {
+    for (const context of contexts.splice(0)) await context.close().catch(() => undefined);
+  });
   afterAll(async () => {
-    for (const context of contexts) await context.close().catch(() => undefined);
     await web.browser?.close();
     await web.app?.close();
     await web.queue?.close();

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { FOLD_GONE_AGENTS_MS, registerAgent, setAgentStatus } from '../../src/agents/agent-registry.js';
 import { applyOutbox } from '../../src/agents/apply-outbox.js';
@@ -105,8 +105,11 @@ describe.each(ONE_DIALECT)('%s: dashboard in Chromium', { timeout: 90_000 }, (di
       viewer: await createApiToken(t.handle.db, { name: 'wallboard', role: 'viewer', now }),
     };
   });
+  // A test's tabs close when it ends: an open tab keeps its live stream and re-renders on every later test's events.
+  afterEach(async () => {
+    for (const context of contexts.splice(0)) await context.close().catch(() => undefined);
+  });
   afterAll(async () => {
-    for (const context of contexts) await context.close().catch(() => undefined);
     await browser?.close();
     await app?.close();
     await queue?.close();
