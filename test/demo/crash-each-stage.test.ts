@@ -166,8 +166,9 @@ const STAGES: Stage[] = [
     reached: async (c, db, run) => {
       // The test gate runs the command before the tester's session starts: the task is in progress, no session yet.
       const tests = await taskMidSession(db, 'run_tests', false, 'first');
+      if (!tests) return false;
       const running = descendants(run.pgid).filter((p) => p.includes(`sleep 3 && ${SAMPLE_TEST_COMMAND}`));
-      if (!tests || running.length === 0) return false;
+      if (running.length === 0) return false;
       const gates = await db
         .selectFrom('tasks')
         .select(['type', 'status'])
@@ -233,8 +234,9 @@ const STAGES: Stage[] = [
     prepare: (c) => setRepository(c, { deploy_command: 'sleep 3 && echo deployed by the crash test' }),
     reached: async (c, db, run) => {
       const mid = await taskMidSession(db, 'deploy', false);
+      if (!mid) return false;
       const running = descendants(run.pgid).filter((p) => p.includes('sleep 3 && echo deployed'));
-      if (!mid || running.length === 0) return false;
+      if (running.length === 0) return false;
       return `${mid}; deploy command running`;
     },
   },
@@ -511,7 +513,9 @@ async function crashAt(c: Crash, stage: Stage): Promise<{ run: DemoProcess; kill
         }
         signalGroup(run.pgid, 'SIGCONT');
       }
-      await sleep(15);
+      // Every stage lasts at least about a second (a session's CLI start, a held command, a 3 s command, 700 ms model
+      // answers around a builder's commit): a look every 40 ms catches it without spending a CPU on looking.
+      await sleep(40);
     }
   } catch (error) {
     await run.kill();
