@@ -49,10 +49,10 @@ COPY --chown=root:root deploy/healthcheck.mjs ./deploy/healthcheck.mjs
 # The agent CLIs ship inside the npm dependencies (linux-x64 builds, picked by npm ci on this platform): Claude Code in
 # @anthropic-ai/claude-agent-sdk-linux-x64, Codex in @openai/codex-linux-x64 (its launcher is node_modules/.bin/codex).
 # Linked onto PATH for `claude login` / `codex login` by hand; the build fails here when either is missing.
-RUN ln -s /app/dist/src/cli/bin/autodev.js /usr/local/bin/autodev \
+RUN ln -s /app/dist/cli/autodev.js /usr/local/bin/autodev \
   && ln -s /app/node_modules/@anthropic-ai/claude-agent-sdk-linux-x64/claude /usr/local/bin/claude \
   && ln -s /app/node_modules/.bin/codex /usr/local/bin/codex \
-  && chmod 0755 /app/dist/src/cli/bin/autodev.js \
+  && chmod 0755 /app/dist/cli/autodev.js \
   && claude --version \
   && codex --version \
   && bwrap --version \
@@ -66,5 +66,5 @@ EXPOSE 8080 8081
 # Liveness of the dashboard by default; compose and the ECS task definitions set AUTODEV_HEALTHCHECK per service
 # (deploy/healthcheck.mjs: a `/health` or `/ready` URL; agent and scheduler processes serve them on --health-port).
 HEALTHCHECK --interval=30s --timeout=10s --start-period=60s --retries=3 CMD ["node", "/app/deploy/healthcheck.mjs"]
-ENTRYPOINT ["node", "/app/dist/src/cli/bin/autodev.js"]
+ENTRYPOINT ["node", "/app/dist/cli/autodev.js"]
 CMD ["serve", "dashboard", "--host", "0.0.0.0", "--port", "8080"]

@@ -75,7 +75,7 @@ export interface AgentRuntimeDeps {
   /** The process environment: scrubbed for sessions; also where the manual provider override is read. */
   env: Record<string, string | undefined>;
   createProvider: ProviderFactory;
-  /** `dist/src/cli/bin/autodev.js`: the MCP server every session gets is `node <cliEntry> mcp`. */
+  /** `dist/cli/autodev.js`: the MCP server every session gets is `node <cliEntry> mcp`. */
   cliEntry: string;
   /** Tests and the demo: use this provider whatever the settings say (labelled in every output). */
   forceProvider?: ProviderName;

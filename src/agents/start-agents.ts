@@ -37,7 +37,7 @@ export interface StartAgentsOptions {
 
 /** The built CLI entry every session's MCP server runs as (`node <entry> mcp --session-dir DIR`). */
 export function builtCliEntry(): string {
-  return path.join(findPackageRoot(), 'dist', 'src', 'cli', 'bin', 'autodev.js');
+  return path.join(findPackageRoot(), 'dist', 'cli', 'autodev.js');
 }
 
 export async function startAgents(options: StartAgentsOptions): Promise<AgentSupervisor> {

@@ -1,6 +1,7 @@
 /**
  * @module Where Auto-Dev is installed: the directory holding its package.json, found by walking up from this file,
- * so it works from `src/` (tests) and from `dist/src/` (the built CLI) alike. Shipped files are found from here.
+ * so it works from `src/` (tests), `dist/src/` (the module build) and `dist/cli/` (the CLI bundle) alike. Shipped files
+ * are found from here.
  */
 import fs from 'node:fs';
 import path from 'node:path';

@@ -77,8 +77,8 @@ export interface McpStdioServerSpec {
  *
  * ### Examples
  * ```ts
- * mcpServerSpec({ nodePath: process.execPath, cliEntry: 'dist/src/cli/bin/autodev.js', sessionDir: dir });
- * // -> { command: '/usr/bin/node', args: ['/app/dist/src/cli/bin/autodev.js', 'mcp', '--session-dir', dir], env: {} }
+ * mcpServerSpec({ nodePath: process.execPath, cliEntry: 'dist/cli/autodev.js', sessionDir: dir });
+ * // -> { command: '/usr/bin/node', args: ['/app/dist/cli/autodev.js', 'mcp', '--session-dir', dir], env: {} }
  * ```
  */
 export function mcpServerSpec(options: {

@@ -3,11 +3,13 @@
  * load no database driver, query builder, forge client, HTTP server, logger or schema library (each command's module
  * loads when that command runs); `tasks list` on SQLite loads no PostgreSQL driver; and `autodev mcp`, started by
  * every agent session, serves `tools/list` without the store, the server or the forge clients. A module-load hook
- * (`node:module` `register`, a `load` hook) in the child `node` records the URL of every module it loads.
+ * (`node:module` `register`, a `load` hook) in the child `node` records the URL of every file it loads; a file of the
+ * CLI bundle counts as the modules bundled in it (its source map's sources).
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -41,10 +43,33 @@ function recordingModules(): { log: string; nodeArgs: string[] } {
   return { log, nodeArgs: ['--import', `data:text/javascript,${encodeURIComponent(register)}`] };
 }
 
+/**
+ * The modules a child loaded: each loaded file's path, except that a file of the CLI bundle (`dist/cli/`, see
+ * rolldown.config.ts) stands for the modules bundled in it, the `sources` of its source map (`dist/src/...` and
+ * `node_modules/...` files).
+ */
+function loadedModules(log: string): string[] {
+  const files = fs
+    .readFileSync(log, 'utf8')
+    .split('\n')
+    .flatMap((url) => (url.startsWith('file:') ? [fileURLToPath(url)] : []));
+  expect(
+    files.some((file) => file.includes('/dist/cli/')),
+    'the child ran the CLI bundle',
+  ).toBe(true);
+  return files.flatMap((file) => {
+    if (!file.includes('/dist/cli/')) return [file];
+    // rolldown's own runtime helpers, no module of anyone's, come without a map.
+    if (!fs.existsSync(`${file}.map`)) return [];
+    const map = JSON.parse(fs.readFileSync(`${file}.map`, 'utf8')) as { sources: string[] };
+    return map.sources.map((source) => path.resolve(path.dirname(file), source));
+  });
+}
+
 /** The npm packages among the loaded modules, e.g. `commander`, `@octokit/rest`. */
 function loadedPackages(log: string): string[] {
   const names = new Set<string>();
-  for (const url of fs.readFileSync(log, 'utf8').split('\n')) {
+  for (const url of loadedModules(log)) {
     const match = /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url);
     if (match) names.add(match[1]!);
   }
@@ -52,10 +77,7 @@ function loadedPackages(log: string): string[] {
 }
 
 function loadedSourceModules(log: string): string[] {
-  return fs
-    .readFileSync(log, 'utf8')
-    .split('\n')
-    .flatMap((url) => /\/dist\/(src\/.*\.js)$/.exec(url)?.[1] ?? []);
+  return loadedModules(log).flatMap((url) => /\/dist\/(src\/.*\.js)$/.exec(url)?.[1] ?? []);
 }
 
 function matching(packages: readonly string[], banned: readonly string[]): string[] {

@@ -17,7 +17,7 @@ import { runCliInProcess } from '../support/in-process-cli.js';
 import { freePort, withDatabase } from '../support/postgres-cluster.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const BIN = path.join(ROOT, 'dist', 'src', 'cli', 'bin');
+const BIN = path.join(ROOT, 'dist', 'cli');
 const AUTODEV = path.join(BIN, 'autodev.js');
 const VERSION = (JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 

@@ -12,14 +12,7 @@ import { DIALECTS, createTestDatabase, type TestDatabase } from '../support/dial
 import { runCliInProcessOn, type InProcessOutcome } from '../support/in-process-cli.js';
 import { makeRepo, type TestRepo } from '../workspace/git-fixtures.js';
 
-const CLAUDE_SWARM = path.join(
-  fileURLToPath(new URL('../..', import.meta.url)),
-  'dist',
-  'src',
-  'cli',
-  'bin',
-  'claude-swarm.js',
-);
+const CLAUDE_SWARM = path.join(fileURLToPath(new URL('../..', import.meta.url)), 'dist', 'cli', 'claude-swarm.js');
 
 describe.each(DIALECTS)('%s: swarm commands', (dialect) => {
   let t: TestDatabase;

@@ -68,7 +68,7 @@ describe('Dockerfile', () => {
     ].map((m) => [m[2] as string, m[1] as string] as const);
     expect(links.map(([name]) => name)).toEqual(['autodev', 'claude', 'codex']);
     for (const [name, target] of links) {
-      if (name === 'autodev') expect(target).toBe('dist/src/cli/bin/autodev.js');
+      if (name === 'autodev') expect(target).toBe('dist/cli/autodev.js');
       else expect(fs.existsSync(path.join(ROOT, target)), target).toBe(true);
     }
     expect(fs.existsSync(path.join(ROOT, 'src/cli/bin/autodev.ts'))).toBe(true);

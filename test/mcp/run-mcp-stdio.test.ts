@@ -112,10 +112,10 @@ describe('runMcpStdio', () => {
 describe('mcpServerSpec', () => {
   it('describes `node <cli> mcp --session-dir <dir>` with absolute paths and no environment', () => {
     expect(
-      mcpServerSpec({ nodePath: '/usr/bin/node', cliEntry: '/app/dist/src/cli/bin/autodev.js', sessionDir: '/tmp/s1' }),
+      mcpServerSpec({ nodePath: '/usr/bin/node', cliEntry: '/app/dist/cli/autodev.js', sessionDir: '/tmp/s1' }),
     ).toEqual({
       command: '/usr/bin/node',
-      args: ['/app/dist/src/cli/bin/autodev.js', 'mcp', '--session-dir', '/tmp/s1'],
+      args: ['/app/dist/cli/autodev.js', 'mcp', '--session-dir', '/tmp/s1'],
       env: {},
     });
     const relative = mcpServerSpec({ nodePath: 'node', cliEntry: 'dist/cli.js', sessionDir: 'sessions/7' });

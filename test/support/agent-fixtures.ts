@@ -24,7 +24,7 @@ export function recordingFile(provider: 'claude' | 'codex', name: string): strin
 
 /** The `autodev` CLI from the build: sessions get `node <it> mcp --session-dir DIR` as their MCP server. */
 export function autodevCliEntry(): string {
-  return builtScript('src/cli/bin/autodev.js');
+  return builtScript('cli/autodev.js');
 }
 
 export type FakeScenarioName = 'replay' | 'crash' | 'hang' | 'over-budget' | 'slow' | 'write-hang' | 'escape';

@@ -8,14 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { execFileInGroup } from './child-processes.js';
 import type { TestDatabase } from './dialects.js';
 
-export const AUTODEV_BIN = path.join(
-  fileURLToPath(new URL('../..', import.meta.url)),
-  'dist',
-  'src',
-  'cli',
-  'bin',
-  'autodev.js',
-);
+/** The shipped CLI: the bundle `npm run build` makes (rolldown.config.ts). */
+export const AUTODEV_BIN = path.join(fileURLToPath(new URL('../..', import.meta.url)), 'dist', 'cli', 'autodev.js');
 
 export interface CliOutcome {
   code: number | null;

@@ -6,8 +6,8 @@
 import fs from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import { findPackageRoot } from '../../config/package-root.js';
 
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -42,11 +42,9 @@ export const APP_PATHS = [
   '/costs',
 ] as const;
 
-/** web/dist of this package, from the source tree (src/server/plugins) or the build (dist/src/server/plugins). */
+/** web/dist of this package, from the source tree, the module build (dist/src) or the CLI bundle (dist/cli). */
 export function defaultWebRoot(): string {
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  const candidates = [path.resolve(here, '../../../web/dist'), path.resolve(here, '../../../../web/dist')];
-  return candidates.find((dir) => existsSync(path.join(dir, 'index.html'))) ?? candidates[0]!;
+  return path.join(findPackageRoot(), 'web', 'dist');
 }
 
 export interface WebOptions {
