@@ -35,6 +35,7 @@ import { createAgentTaskHandler, type AgentRuntimeDeps } from './run-agent-task.
 import { startOfUtcDay, usageSince } from './session-store.js';
 import { taskWorkBranch } from './task-work-branch.js';
 import { sleepUnlessAborted } from '../sleep.js';
+import { isDatabaseUnavailableError } from '../store/open-database.js';
 
 const RECONCILE_EVERY_MS = 2_000;
 /** While no provider can run, how often a paused worker looks again (a login or a new key starts it, no restart). */
@@ -103,7 +104,15 @@ export class AgentSupervisor {
 
   async start(): Promise<void> {
     await registerProcess(this.db, { processId: this.processId, roles: this.options.roles, now: this.now() });
-    await this.reconcile();
+    // The first reconcile starts the workers. A database outage meanwhile (a PostgreSQL restart between two workers'
+    // registrations) leaves the rest to the next reconcile, as an outage later does; any other error fails the start.
+    await this.reconcile().catch((error: unknown) => {
+      if (!isDatabaseUnavailableError(error)) throw error;
+      this.deps.logger.warn(
+        { err: error },
+        `the database is unavailable while starting agents; retrying in ${RECONCILE_EVERY_MS / 1000} s`,
+      );
+    });
     this.reconcileTimer = setInterval(() => {
       this.reconciling = this.reconciling
         .then(() => this.reconcile())
