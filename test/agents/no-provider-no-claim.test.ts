@@ -8,15 +8,19 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { pino } from 'pino';
 import { afterEach, beforeAll, describe, expect, vi } from 'vitest';
 import { AgentSupervisor } from '../../src/agents/agent-supervisor.js';
-import { settingsProviderFactory } from '../../src/agents/provider-factory.js';
 import { markProviderLimited } from '../../src/agents/provider-limits.js';
 import type { AgentRuntimeDeps } from '../../src/agents/run-agent-task.js';
 import { queueSettingsFrom } from '../../src/config/load-settings.js';
 import { TaskQueue } from '../../src/queue/task-queue.js';
-import { agentSettings, autodevCliEntry, waitFor, type AgentSettingsOptions } from '../support/agent-fixtures.js';
+import {
+  agentSettings,
+  autodevCliEntry,
+  testRuntimeDeps,
+  waitFor,
+  type AgentSettingsOptions,
+} from '../support/agent-fixtures.js';
 import { runBuiltCli } from '../support/built-cli.js';
 import { DIALECTS, useTestDatabase, type TestDatabase, itOnSpread } from '../support/dialects.js';
 
@@ -60,15 +64,7 @@ function makeHarness(t: TestDatabase, options: AgentSettingsOptions): Harness {
   fs.mkdirSync(home, { recursive: true });
   const settings = agentSettings(options);
   const queue = new TaskQueue(t.handle, queueSettingsFrom(settings));
-  const deps: AgentRuntimeDeps = {
-    queue,
-    settings,
-    dataDir: path.join(root, 'data'),
-    logger: pino({ level: 'silent' }),
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home },
-    createProvider: settingsProviderFactory({ settings }),
-    cliEntry,
-  };
+  const deps = testRuntimeDeps(queue, settings, { root, home }, cliEntry);
   const supervisor = new AgentSupervisor(deps, { roles: ['pm'], idleWaitMs: 100 });
   cleanups.push(async () => {
     await supervisor.stop();

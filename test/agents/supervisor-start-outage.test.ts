@@ -8,15 +8,12 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { pino } from 'pino';
 import { InsertQueryNode, type KyselyPlugin, type RootOperationNode } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AgentSupervisor } from '../../src/agents/agent-supervisor.js';
-import { settingsProviderFactory } from '../../src/agents/provider-factory.js';
-import type { AgentRuntimeDeps } from '../../src/agents/run-agent-task.js';
 import { queueSettingsFrom } from '../../src/config/load-settings.js';
 import { TaskQueue } from '../../src/queue/task-queue.js';
-import { agentSettings, waitFor } from '../support/agent-fixtures.js';
+import { agentSettings, testRuntimeDeps, waitFor } from '../support/agent-fixtures.js';
 import { DIALECTS, useTestDatabase, type TestDatabase } from '../support/dialects.js';
 
 /** Throws `error` instead of the `skip + 1`-th insert into `agents` (a worker's registration), once. */
@@ -44,18 +41,11 @@ function supervisorOn(t: TestDatabase, plugin: KyselyPlugin): AgentSupervisor {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'autodev-start-outage-'));
   const settings = agentSettings({ loggedIn: [] });
   const queue = new TaskQueue({ ...t.handle, db: t.handle.db.withPlugin(plugin) }, queueSettingsFrom(settings));
-  const deps: AgentRuntimeDeps = {
-    queue,
-    settings,
-    dataDir: path.join(root, 'data'),
-    logger: pino({ level: 'silent' }),
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: root },
-    createProvider: settingsProviderFactory({ settings }),
-    cliEntry: '/nonexistent/autodev.js',
-  };
+  const deps = testRuntimeDeps(queue, settings, { root, home: root }, '/nonexistent/autodev.js');
   const supervisor = new AgentSupervisor(deps, { roles: ['pm', 'architect'], idleWaitMs: 100 });
   cleanups.push(async () => {
     await supervisor.stop();
+    await queue.close();
     fs.rmSync(root, { recursive: true, force: true });
   });
   return supervisor;

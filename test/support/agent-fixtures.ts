@@ -8,7 +8,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kysely } from 'kysely';
+import { pino } from 'pino';
+import { settingsProviderFactory } from '../../src/agents/provider-factory.js';
+import type { AgentRuntimeDeps } from '../../src/agents/run-agent-task.js';
 import { SettingsSchema, type Settings, type SettingsInput } from '../../src/config/settings-schema.js';
+import type { TaskQueue } from '../../src/queue/task-queue.js';
 import type { Database } from '../../src/store/schema.js';
 import { builtScript, repoRoot } from './worker-processes.js';
 
@@ -131,6 +135,27 @@ export function agentSettingsInput(options: AgentSettingsOptions = {}): Settings
 
 export function agentSettings(options: AgentSettingsOptions = {}): Settings {
   return SettingsSchema.parse(agentSettingsInput(options));
+}
+
+/**
+ * The agent runtime's dependencies in a test: a silent logger, the data dir `<root>/data`, an environment of PATH and
+ * HOME only, and providers from `settings`.
+ */
+export function testRuntimeDeps(
+  queue: TaskQueue,
+  settings: Settings,
+  dirs: { root: string; home: string },
+  cliEntry: string,
+): AgentRuntimeDeps {
+  return {
+    queue,
+    settings,
+    dataDir: path.join(dirs.root, 'data'),
+    logger: pino({ level: 'silent' }),
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dirs.home },
+    createProvider: settingsProviderFactory({ settings }),
+    cliEntry,
+  };
 }
 
 /** A git repository with one commit on `main` in `<parent>/<name>`; returns its path and that commit. */
