@@ -4,9 +4,8 @@
  * `autodev up` runs every role; `autodev serve agent:ROLE` one.
  */
 import type { SecretStore } from '../secrets/secret-store.js';
-import path from 'node:path';
 import type { Settings } from '../config/settings-schema.js';
-import { findPackageRoot } from '../config/package-root.js';
+import { builtCliEntry } from '../config/package-root.js';
 import type { Role } from '../domain/roles.js';
 import type { Logger } from '../log.js';
 import type { TaskQueue } from '../queue/task-queue.js';
@@ -33,11 +32,6 @@ export interface StartAgentsOptions {
   workers?: Omit<SupervisorOptions, 'roles'>;
   /** Where a deploy reads its secrets (registered with the process's masker when read). */
   secrets?: SecretStore;
-}
-
-/** The built CLI entry every session's MCP server runs as (`node <entry> mcp --session-dir DIR`). */
-export function builtCliEntry(): string {
-  return path.join(findPackageRoot(), 'dist', 'cli', 'autodev.js');
 }
 
 export async function startAgents(options: StartAgentsOptions): Promise<AgentSupervisor> {

@@ -13,3 +13,8 @@ export function findPackageRoot(from: string = path.dirname(fileURLToPath(import
     if (path.dirname(dir) === dir) throw new Error(`no package.json above ${from}; is Auto-Dev installed correctly?`);
   }
 }
+
+/** The built CLI (the bundle of `rolldown.config.ts`); every session's MCP server runs `node <it> mcp`. */
+export function builtCliEntry(): string {
+  return path.join(findPackageRoot(), 'dist', 'cli', 'autodev.js');
+}

@@ -4,12 +4,12 @@
  * In a process group of its own, killed with its test (`child-processes.ts`).
  */
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { builtCliEntry } from '../../src/config/package-root.js';
 import { execFileInGroup } from './child-processes.js';
 import type { TestDatabase } from './dialects.js';
 
 /** The shipped CLI: the bundle `npm run build` makes (rolldown.config.ts). */
-export const AUTODEV_BIN = path.join(fileURLToPath(new URL('../..', import.meta.url)), 'dist', 'cli', 'autodev.js');
+export const AUTODEV_BIN = builtCliEntry();
 
 export interface CliOutcome {
   code: number | null;
