@@ -16,6 +16,7 @@ import { knownSecretValues } from '../secrets/known-secrets.js';
 import { SecretMasker } from '../secrets/secret-masker.js';
 import { ADMIN_TOKEN_FILE } from '../server/api-tokens.js';
 import { openDatabase, type DatabaseHandle } from '../store/open-database.js';
+import { DEFAULT_DATA_DIR, resolveDataDir } from './data-dir.js';
 import { writeLine } from './format.js';
 import { makeDataDirPrivate } from './private-data-dir.js';
 
@@ -50,14 +51,9 @@ export interface GlobalOptions {
   logLevel?: LevelWithSilent | undefined;
 }
 
-export const DEFAULT_DATA_DIR = '.autodev';
+export { DEFAULT_DATA_DIR, resolveDataDir };
 /** How often the secret masker reads the environment and the credential files again. */
 const SECRET_SOURCES_REFRESH_MS = 5_000;
-
-/** `--data-dir`, else AUTODEV_DATA_DIR, else `.autodev`; resolved against the working directory. */
-export function resolveDataDir(globals: GlobalOptions, deps: CliDeps): string {
-  return path.resolve(deps.cwd, globals.dataDir ?? (deps.env.AUTODEV_DATA_DIR || DEFAULT_DATA_DIR));
-}
 
 export function loadCliSettings(globals: GlobalOptions, deps: CliDeps): LoadedSettings & { dataDir: string } {
   const dataDir = resolveDataDir(globals, deps);

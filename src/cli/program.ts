@@ -9,7 +9,7 @@ import { Command, Option } from 'commander';
 import { LOG_LEVELS } from '../log-levels.js';
 import type { ConfigArgs } from './commands/config.js';
 import type { DbArgs } from './commands/db.js';
-import type { DemoArgs } from './commands/demo.js';
+import type { DemoArgs } from './commands/demo-input.js';
 import type { TasksArgs } from './commands/tasks.js';
 import type { UpArgs } from './commands/up.js';
 import type { AgentsArgs } from './commands/agents.js';
@@ -255,7 +255,13 @@ export function buildProgram(deps: CliDeps): CliProgram {
       }),
     );
 
-  const demoCommand = { run: async (args: DemoArgs) => (await import('./commands/demo.js')).run(args, deps) };
+  const demoCommand = {
+    run: async (args: DemoArgs) => {
+      // Checked before the command's module (the whole agent runtime) loads: bad input fails at once.
+      const input = (await import('./commands/demo-input.js')).checkDemoInput(args, deps);
+      return (await import('./commands/demo.js')).run(args, input, deps);
+    },
+  };
   program
     .command('demo')
     .description(

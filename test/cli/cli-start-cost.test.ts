@@ -117,6 +117,15 @@ describe('what the autodev command line loads to start', () => {
     },
   );
 
+  it('autodev demo with a bad --replay-delay fails before it loads the store, the agent runtime or the server', async () => {
+    const dataDir = path.join(scratch, 'demo-never-created');
+    const run = await runRecorded(['--data-dir', dataDir, 'demo', '--replay-delay', 'abc']);
+    expect(run.code).toBe(2);
+    expect(matching(loadedPackages(run.log), NOT_FOR_MCP)).toEqual([]);
+    expect(loadedSourceModules(run.log)).not.toContain('src/cli/commands/demo.js');
+    expect(fs.existsSync(dataDir)).toBe(false);
+  });
+
   it('--help still lists every command group whose module it did not load', async () => {
     const run = await runRecorded(['--help']);
     for (const command of ['tasks', 'memory', 'projects', 'logs', 'costs', 'mcp', 'publish', 'secrets', 'swarm']) {

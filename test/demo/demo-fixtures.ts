@@ -118,6 +118,36 @@ export async function storyFigures(db: Kysely<Database>, workflowId: number) {
   };
 }
 
+/** The text `pattern`'s first group matches in the demo's output (a test failure showing the output when none). */
+export function outputField(run: DemoRun, pattern: RegExp): string {
+  const match = pattern.exec(run.stdout);
+  if (!match?.[1]) throw new Error(`no ${String(pattern)} in the demo's output:\n${run.stdout}\n${run.stderr}`);
+  return match[1];
+}
+
+/** The figures the demo's closing summary prints, for comparing with `storyFigures`. */
+export function summaryFigures(run: DemoRun) {
+  const number = (pattern: RegExp) => Number(outputField(run, pattern).replaceAll(',', ''));
+  return {
+    tasks: number(/^ {2}tasks: +(\d+):/m),
+    sessions: number(/^ {2}sessions: +(\d+) recorded sessions on the real Claude Code CLI/m),
+    tokensIn: number(/^ {2}tokens: +([\d,]+) in/m),
+    tokensOut: number(/^ {2}tokens: +[\d,]+ in \/ ([\d,]+) out/m),
+    cost: outputField(run, /^ {2}cost: +\$([\d.]+)/m),
+  };
+}
+
+/** What `summaryFigures` should read for the story: the database's counts and sums. */
+export function expectedSummary(figures: Awaited<ReturnType<typeof storyFigures>>) {
+  return {
+    tasks: figures.tasks.length,
+    sessions: figures.sessions.length,
+    tokensIn: figures.tokensIn,
+    tokensOut: figures.tokensOut,
+    cost: figures.costUsd.toFixed(4),
+  };
+}
+
 /** The lines of stdout that start a stage (`▶ stage ...`), without the prefix. */
 export function stageLines(lines: readonly string[]): string[] {
   return lines.filter((l) => l.startsWith('▶ stage ')).map((l) => l.slice('▶ stage '.length));

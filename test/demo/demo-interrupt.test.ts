@@ -1,14 +1,22 @@
 /**
- * @module `autodev demo` stopped with Ctrl-C (SIGINT) in the middle of the story, on SQLite and PostgreSQL: it exits
- * 130 saying how to resume, leaves no task leased and no agent running, and the next run resumes the same story to
- * the end without duplicate tasks. Bad input (a data dir that is a file, a bad --replay-delay) exits 2 with one line
+ * @module `autodev demo` stopped with Ctrl-C (SIGINT) in the middle of the story, on SQLite: it exits 130 saying how
+ * to resume, leaves no task leased and no agent running, and the next run resumes the same story to the end without
+ * duplicate tasks, its summary the database's. Bad input (on SQLite and PostgreSQL) (a data dir that is a file, a bad --replay-delay) exits 2 with one line
  * and writes nothing.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, DIALECTS, type TestDatabase } from '../support/dialects.js';
-import { gitIn, runDemoCli, runSampleTests, startDemoCli } from './demo-fixtures.js';
+import {
+  expectedSummary,
+  gitIn,
+  runDemoCli,
+  runSampleTests,
+  startDemoCli,
+  storyFigures,
+  summaryFigures,
+} from './demo-fixtures.js';
 
 describe.each(DIALECTS)('%s: autodev demo interrupted and resumed', (dialect) => {
   let t: TestDatabase;
@@ -20,9 +28,9 @@ describe.each(DIALECTS)('%s: autodev demo interrupted and resumed', (dialect) =>
     await t?.drop();
   });
 
-  // A whole demo run and a half: on one engine (the last under test; the demo's second run takes the first), the
-  // resume's SQL runs on both in the workflow's and the queue's own tests.
-  if (dialect === DIALECTS[DIALECTS.length - 1]) {
+  // A whole demo run and a half: on SQLite (demo.test.ts runs the whole story on PostgreSQL), the resume's SQL runs
+  // on both in the workflow's and the queue's own tests and in crash-each-stage.test.ts.
+  if (dialect === 'sqlite') {
     it('Ctrl-C during the builder stage stops cleanly (task released, agents stopped); the next run resumes the story', async () => {
       // Slow enough that the builder's session is still playing when the signal arrives.
       const running = await startDemoCli(t, t.dir, /▶ stage implement: /, ['--replay-delay', '150']);
@@ -81,6 +89,8 @@ describe.each(DIALECTS)('%s: autodev demo interrupted and resumed', (dialect) =>
         'deploy',
       ]);
       expect(tasks.every((task) => task.status === 'completed')).toBe(true);
+      // The closing summary counts the whole story, both runs' sessions: the database's figures.
+      expect(summaryFigures(resumed)).toEqual(expectedSummary(await storyFigures(db, workflow.id)));
       const repo = path.join(fs.realpathSync(t.dir), 'demo', 'sample-repo');
       expect(gitIn(repo, 'rev-list', '--parents', '-n', '1', 'main').split(' ')).toHaveLength(3);
       expect(runSampleTests(repo)).toEqual({ code: 0, pass: 7, fail: 0 });

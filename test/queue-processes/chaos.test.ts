@@ -223,9 +223,9 @@ describe.each(DIALECTS.filter((d) => d === 'postgres'))('%s: chaos, worker proce
       const tasks = await db.db.selectFrom('tasks').selectAll().orderBy('id').execute();
       const events = await db.db
         .selectFrom('events')
-        .select(['kind', 'subject_id', 'created_at'])
+        .select(['kind', 'subject_id', 'actor', 'data', 'created_at'])
         .where('subject_type', '=', 'task')
-        .where('kind', 'in', ['task.completed', 'task.lease_expired'])
+        .where('kind', 'in', ['task.completed', 'task.lease_expired', 'task.claimed'])
         .execute();
       const eventsOf = (kind: string, taskId: number) =>
         events.filter((e) => e.kind === kind && e.subject_id === String(taskId));
@@ -263,7 +263,11 @@ describe.each(DIALECTS.filter((d) => d === 'postgres'))('%s: chaos, worker proce
         // Every other run is a duplicate (at least once), and each has a cause in the kill, freeze or restart log.
         for (const run of runs) {
           if (run === winner) continue;
-          const cause = causeOf(run, workerById.get(run.workerId)!, freezes, outage);
+          // A freeze between the attempt's claim and its run's start explains it too (the run starts after SIGCONT).
+          const claimedAt = eventsOf('task.claimed', task.id).find(
+            (e) => e.actor === run.workerId && (JSON.parse(e.data) as { attempt?: number }).attempt === run.attempt,
+          )?.created_at;
+          const cause = causeOf(run, workerById.get(run.workerId)!, freezes, outage, claimedAt);
           if (cause) {
             duplicates[cause]++;
             if (cause !== 'killed') explained.push(`${cause}: ${JSON.stringify(run)}`);
@@ -372,12 +376,18 @@ function causeOf(
   worker: WorkerProcess,
   freezes: readonly Freeze[],
   outage: { from: number; to: number },
+  claimedAt: number | undefined,
 ): Cause | undefined {
   if (run.settled?.outcome === 'completed') return undefined;
   if (worker.killedAt !== undefined && worker.killedAt >= run.start && run.settled === undefined) return 'killed';
   const settledAt = run.settled?.at ?? Infinity;
   if (
-    freezes.some((f) => f.worker === worker && f.stoppedAt <= settledAt && (f.continuedAt ?? Infinity) >= run.start)
+    freezes.some(
+      (f) =>
+        f.worker === worker &&
+        f.stoppedAt <= settledAt &&
+        (f.continuedAt ?? Infinity) >= Math.min(run.start, claimedAt ?? Infinity),
+    )
   ) {
     return 'frozen';
   }

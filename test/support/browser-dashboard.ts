@@ -34,13 +34,48 @@ const CHROMIUM_ARGS = [
   '--headless',
   '--no-sandbox',
   '--disable-gpu',
+  '--disable-quic',
   '--no-first-run',
   '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  // The file's tabs share one renderer process: starting one per tab was most of the browser tests' CPU.
+  '--process-per-site',
 ];
 export const PHONE = { width: 390, height: 844 };
 export const DESKTOP = { width: 1400, height: 900 };
 /** How long a live update (over the event stream) may take to show. */
 export const LIVE_MS = 8_000;
+
+/**
+ * Debian Chromium for a test file, with one browser context every tab of the file opens in (`openTab`): a tab's
+ * sessionStorage, where the dashboard keeps its token, is its own; the app keeps nothing in cookies or localStorage.
+ * playwright-core gives every launch a fresh temporary profile.
+ */
+export async function launchChromium(): Promise<{ browser: Browser; context: BrowserContext }> {
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  return { browser, context: await browser.newContext({ viewport: DESKTOP }) };
+}
+
+/** A new tab of `context` at `viewport`, signed in with `token` when given (as the login form leaves it). */
+export async function openTab(
+  context: BrowserContext,
+  viewport: { width: number; height: number },
+  token?: string,
+): Promise<Page> {
+  const page = await context.newPage();
+  await page.setViewportSize(viewport);
+  // Browser code is passed as text: the root tsconfig has no DOM types.
+  if (token !== undefined)
+    await page.addInitScript(`sessionStorage.setItem('autodev.token', ${JSON.stringify(token)})`);
+  page.on('pageerror', (error) => console.error('page error:', error.message));
+  return page;
+}
+
+/** Closes the tabs a test opened: an open tab keeps its live stream and re-renders on every later test's events. */
+export async function closeTabs(pages: Page[]): Promise<void> {
+  for (const page of pages.splice(0)) await page.close().catch(() => undefined);
+}
 
 export interface BrowserDashboard {
   /** `http://127.0.0.1:<port>` of the server. */
@@ -48,9 +83,9 @@ export interface BrowserDashboard {
   queue: TaskQueue;
   app: FastifyInstance;
   browser: Browser;
-  /** A page in a new browser context (its own session storage), not signed in: the login page. */
+  /** A new tab (its own session storage), not signed in: the login page. */
   page(viewport?: { width: number; height: number }): Promise<Page>;
-  /** A page in a new browser context signed in with `token`. */
+  /** A new tab signed in with `token`. */
   signedIn(token: string, viewport?: { width: number; height: number }): Promise<Page>;
   /** A full-page screenshot `test-results/web/<dialect>-<name>.png`. */
   shot(page: Page, name: string): Promise<Buffer>;
@@ -65,7 +100,8 @@ export function useBrowserDashboard(
   t: TestDatabase,
   options: { dialect: string; server?: () => DashboardServerOptions },
 ): BrowserDashboard {
-  const contexts: BrowserContext[] = [];
+  const tabs: Page[] = [];
+  let context: BrowserContext;
   const web = {} as BrowserDashboard;
   beforeAll(async () => {
     if (!fs.existsSync(path.join(WEB_DIST, 'index.html'))) {
@@ -85,25 +121,17 @@ export function useBrowserDashboard(
     const address = web.app.server.address();
     if (!address || typeof address === 'string') throw new Error('no port');
     web.base = `http://127.0.0.1:${address.port}`;
-    web.browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    ({ browser: web.browser, context } = await launchChromium());
   });
-  // A test's tabs close when it ends: an open tab keeps its live stream and re-renders on every later test's events.
-  afterEach(async () => {
-    for (const context of contexts.splice(0)) await context.close().catch(() => undefined);
-  });
+  afterEach(() => closeTabs(tabs));
   afterAll(async () => {
     await web.browser?.close();
     await web.app?.close();
     await web.queue?.close();
   });
   const newPage = async (viewport = DESKTOP, token?: string) => {
-    const context = await web.browser.newContext({ viewport });
-    contexts.push(context);
-    if (token !== undefined) {
-      await context.addInitScript(`sessionStorage.setItem('autodev.token', ${JSON.stringify(token)})`);
-    }
-    const page = await context.newPage();
-    page.on('pageerror', (error) => console.error('page error:', error.message));
+    const page = await openTab(context, viewport, token);
+    tabs.push(page);
     return page;
   };
   web.page = (viewport) => newPage(viewport);

@@ -8,6 +8,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
 import { findPostgresBinDir, startPostgresCluster, withDatabase, type PostgresCluster } from './postgres-cluster.js';
@@ -25,11 +26,14 @@ declare module 'vitest' {
     motoError: string | null;
     /** The migrated SQLite file each SQLite test database is copied from, made once per run and removed after it. */
     sqliteTemplatePath: string;
+    /** This run's mark on the PostgreSQL test databases a test process keeps for reuse (`dialects.ts`). */
+    pooledDatabasePrefix: string;
   }
 }
 
 let cluster: PostgresCluster | undefined;
 let moto: MotoServer | undefined;
+let externalAdminUrl: string | undefined;
 
 export default async function setup(project: TestProject) {
   // moto starts beside PostgreSQL; the SSM tests fail (never skip) when it could not start, saying why.
@@ -46,8 +50,12 @@ export default async function setup(project: TestProject) {
     },
   );
   const templateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'autodev-test-sqlite-template-'));
-  const stopAll = () => {
+  const pooledPrefix = `autodev_pool_${randomBytes(4).toString('hex')}_`;
+  project.provide('pooledDatabasePrefix', pooledPrefix);
+  const stopAll = async () => {
     moto?.stop();
+    // A server of our own goes with its databases; on a given one, this run's pooled databases are dropped.
+    if (!cluster && externalAdminUrl) await dropPooledDatabases(externalAdminUrl, pooledPrefix).catch(() => undefined);
     cluster?.stop();
     fs.rmSync(templateDir, { recursive: true, force: true });
   };
@@ -57,7 +65,7 @@ export default async function setup(project: TestProject) {
     await motoStarted;
   } catch (error) {
     await motoStarted.catch(() => undefined);
-    stopAll();
+    await stopAll();
     throw error;
   }
   return stopAll;
@@ -106,4 +114,19 @@ async function setupPostgres(project: TestProject): Promise<void> {
   await template.close();
 
   project.provide('pgAdminUrl', adminUrl);
+  if (!cluster) externalAdminUrl = adminUrl;
+}
+
+async function dropPooledDatabases(adminUrl: string, prefix: string): Promise<void> {
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  try {
+    const { rows } = await admin.query<{ datname: string }>(
+      'select datname from pg_database where starts_with(datname, $1)',
+      [prefix],
+    );
+    for (const { datname } of rows) await admin.query(`drop database if exists ${datname} with (force)`);
+  } finally {
+    await admin.end();
+  }
 }

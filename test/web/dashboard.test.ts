@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { FOLD_GONE_AGENTS_MS, registerAgent, setAgentStatus } from '../../src/agents/agent-registry.js';
@@ -26,21 +26,11 @@ import { fireScheduleSlot } from '../../src/scheduler/fire-schedule-slot.js';
 import { gitIn, makeGitRepo, registerRepo } from '../support/agent-fixtures.js';
 import { ONE_DIALECT, useTestDatabase } from '../support/dialects.js';
 import { GitLabStandIn } from '../support/gitlab-stand-in.js';
+import { closeTabs, launchChromium, openTab } from '../support/browser-dashboard.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const WEB_DIST = path.join(ROOT, 'web', 'dist');
 const SHOTS = path.join(ROOT, 'test-results', 'web');
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 /** A phone in portrait (iPhone 12-15 CSS pixels). */
 const PHONE = { width: 390, height: 844 };
 /** How long a live change may take to show: the event stream wakes within a second; the page debounces 300 ms. */
@@ -71,7 +61,8 @@ describe.each(ONE_DIALECT)('%s: dashboard in Chromium', { timeout: 90_000 }, (di
   let browser: Browser;
   let base: string;
   let tokens: { admin: string; viewer: string };
-  const contexts: BrowserContext[] = [];
+  let context: BrowserContext;
+  const tabs: Page[] = [];
   /** The HOME and environment `GET /api/providers` judges logins by: no credentials until a test writes some. */
   const providerHome = fs.mkdtempSync(path.join(os.tmpdir(), 'autodev-web-home-'));
   const providerEnv: Record<string, string | undefined> = { HOME: providerHome, PATH: process.env.PATH };
@@ -95,8 +86,7 @@ describe.each(ONE_DIALECT)('%s: dashboard in Chromium', { timeout: 90_000 }, (di
     const address = app.server.address();
     if (!address || typeof address === 'string') throw new Error('no port');
     base = `http://127.0.0.1:${address.port}`;
-    // playwright-core gives every launch a fresh temporary profile (it refuses --user-data-dir in args).
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    ({ browser, context } = await launchChromium());
   });
   beforeEach(async () => {
     const now = Date.now();
@@ -106,9 +96,7 @@ describe.each(ONE_DIALECT)('%s: dashboard in Chromium', { timeout: 90_000 }, (di
     };
   });
   // A test's tabs close when it ends: an open tab keeps its live stream and re-renders on every later test's events.
-  afterEach(async () => {
-    for (const context of contexts.splice(0)) await context.close().catch(() => undefined);
-  });
+  afterEach(() => closeTabs(tabs));
   afterAll(async () => {
     await browser?.close();
     await app?.close();
@@ -121,19 +109,14 @@ describe.each(ONE_DIALECT)('%s: dashboard in Chromium', { timeout: 90_000 }, (di
 
   /** A fresh browser tab already signed in with `token` (as the login form leaves it). */
   const signedIn = async (token: string, viewport = { width: 1280, height: 800 }): Promise<Page> => {
-    const context = await browser.newContext({ viewport });
-    contexts.push(context);
-    // Browser code is passed as text: the root tsconfig has no DOM types.
-    await context.addInitScript(`sessionStorage.setItem('autodev.token', ${JSON.stringify(token)})`);
-    const page = await context.newPage();
-    page.on('pageerror', (error) => console.error('page error:', error.message));
+    const page = await openTab(context, viewport, token);
+    tabs.push(page);
     return page;
   };
 
   it('signs in with a token, refuses a bad one clearly, and renders the overview quickly', async () => {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    contexts.push(context);
-    const page = await context.newPage();
+    const page = await openTab(context, { width: 1280, height: 800 });
+    tabs.push(page);
     await page.goto(base + '/');
     await page.getByLabel('API token').fill('not-a-token');
     await page.getByRole('button', { name: 'Sign in' }).click();

@@ -10,8 +10,6 @@ import path from 'node:path';
 import ora, { type Ora } from 'ora';
 import { queueSettingsFrom } from '../../config/load-settings.js';
 import { runDemo } from '../../demo/run-demo.js';
-import { AutodevError } from '../../errors.js';
-import { parseWholeNumberText } from '../../domain/input-policy.js';
 import { isLogLevel } from '../../log-levels.js';
 import { createLogger } from '../../log.js';
 import { TaskQueue } from '../../queue/task-queue.js';
@@ -22,27 +20,17 @@ import {
   DEFAULT_DATA_DIR,
   loadCliSettings,
   openCliDatabase,
-  resolveDataDir,
   type CliDeps,
   type GlobalOptions,
 } from '../context.js';
 import { writeLine } from '../format.js';
+import type { DemoArgs, DemoInput } from './demo-input.js';
 
-export interface DemoArgs {
-  globals: GlobalOptions;
-  replayDelay?: string | undefined;
-}
-
-/** Pause before each of the stand-in model's answers by default (the CLI's own work already paces the story). */
-export const DEFAULT_REPLAY_DELAY_MS = 0;
-const MAX_REPLAY_DELAY_MS = 5_000;
 const DEMO_TIMEOUT_MS = 10 * 60_000;
 const STOPPED_EXIT_CODE = 130;
 
-export async function run(args: DemoArgs, deps: CliDeps): Promise<number> {
-  const delayMs = parseDelay(args.replayDelay);
-  const dataDir = resolveDataDir(args.globals, deps);
-  checkDataDir(dataDir);
+/** Runs the demo on input `checkDemoInput` checked (program.ts checks it before this module loads). */
+export async function run(args: DemoArgs, { delayMs, dataDir }: DemoInput, deps: CliDeps): Promise<number> {
   fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const loaded = loadCliSettings(args.globals, deps);
   const { settings } = loaded;
@@ -113,26 +101,6 @@ export async function run(args: DemoArgs, deps: CliDeps): Promise<number> {
     spinner?.stop();
     await queue?.close();
     await handle.close();
-  }
-}
-
-function parseDelay(text: string | undefined): number {
-  if (text === undefined) return DEFAULT_REPLAY_DELAY_MS;
-  return parseWholeNumberText('--replay-delay (milliseconds)', text, 0, MAX_REPLAY_DELAY_MS);
-}
-
-/** The data dir must be a directory, or not exist yet (it is created). */
-function checkDataDir(dataDir: string): void {
-  let info: fs.Stats | undefined;
-  try {
-    info = fs.statSync(dataDir);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return;
-    throw new AutodevError('VALIDATION_FAILED', `--data-dir ${dataDir} cannot be used: ${(error as Error).message}`);
-  }
-  if (!info.isDirectory()) {
-    throw new AutodevError('VALIDATION_FAILED', `--data-dir ${dataDir} is not a directory`);
   }
 }
 
