@@ -141,7 +141,7 @@ async function schemaFingerprint(handle: DatabaseHandle): Promise<string> {
   const { rows } = await sql<{ digest: string }>`
     with user_ns as (
       select oid, nspname from pg_namespace
-      where nspname not like 'pg\_%' and nspname <> 'information_schema'
+      where nspname !~ '^pg_' and nspname <> 'information_schema'
     ), parts as (
       select 'ns ' || nspname as part from user_ns
       union all select 'class ' || n.nspname || '.' || c.relname || ' ' || c.relkind::text || ' ' || c.relpersistence::text
