@@ -39,8 +39,6 @@ const STAGES_OF_A_CLEAN_RUN = [
 
 const AGENT_LINE = /^\s+[✓✗] (PM|Architect|Builder|Reviewer|Tester|Security) /;
 
-const field = outputField;
-
 // One engine: PostgreSQL, where the progress could skip an event (commits out of id order). On SQLite the whole demo
 // runs in demo-interrupt.test.ts (stopped, then resumed to the end, its summary checked against the database) and in
 // crash-each-stage.test.ts; the demo's SQL runs on both engines there.
@@ -74,7 +72,7 @@ describe.each(ONE_DIALECT)('%s: autodev demo', (dialect) => {
     // Every tool call ran for real and agreed with the recording.
     expect(first.stdout).toContain('every tool call ran for real in the sandbox and agreed with the recording');
 
-    const workflowId = Number(field(first, /^story: +#(\d+) /m));
+    const workflowId = Number(outputField(first, /^story: +#(\d+) /m));
     const db = t.handle.db;
     const workflow = await db
       .selectFrom('workflows')
@@ -160,7 +158,7 @@ describe.each(ONE_DIALECT)('%s: autodev demo', (dialect) => {
       .where('workflow_id', '=', workflowId)
       .executeTakeFirstOrThrow();
     expect(mr).toMatchObject({ status: 'merged', merge_sha: firstMain, target_branch: 'main' });
-    expect(field(first, /^ {2}merge: +([0-9a-f]{40}) on main/m)).toBe(firstMain);
+    expect(outputField(first, /^ {2}merge: +([0-9a-f]{40}) on main/m)).toBe(firstMain);
     expect(gitIn(firstRepo, 'rev-list', '--parents', '-n', '1', 'main').split(' ')).toHaveLength(3);
     expect(gitIn(firstRepo, 'show', 'main:src/slugify.js')).toContain('/[^a-z0-9]+/g');
     expect(gitIn(firstRepo, 'log', '--format=%s', 'main')).toContain(
