@@ -18,8 +18,6 @@ const UNBUNDLED = new Set([
   'secretlint', // loads its rule presets by name
   '@secretlint/core',
   '@secretlint/secretlint-rule-preset-recommend',
-  'fastify', // and its plugins below: one instance, as they register with it
-  '@fastify/swagger',
 ]);
 
 function packageOf(id: string): string {

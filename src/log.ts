@@ -7,9 +7,13 @@
  * masker, every known secret value (and those read from the secret store later) is masked in each line. With a
  * `store` destination (long-running processes), lines also go to the store's process log (`logs/process-log-sink.ts`).
  */
+import { createRequire } from 'node:module';
 import { pino, type Logger, type LevelWithSilent } from 'pino';
-import pinoPretty from 'pino-pretty';
+import type PinoPretty from 'pino-pretty';
 import { isLogLevel } from './log-levels.js';
+
+/** pino-pretty is loaded only by a process that logs to a terminal (its own CommonJS entry, synchronously). */
+const loadPinoPretty = () => createRequire(import.meta.url)('pino-pretty') as typeof PinoPretty;
 
 export type { Logger };
 
@@ -76,7 +80,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const hooks = masker ? { hooks: { streamWrite: (line: string) => masker.maskText(line) } } : {};
   if (options.store) {
     const main = pretty
-      ? pinoPretty({ destination: 2, colorize: true, ignore: 'pid,hostname' })
+      ? loadPinoPretty()({ destination: 2, colorize: true, ignore: 'pid,hostname' })
       : ((options.destination ?? process.stderr) as pino.DestinationStream);
     return pino(
       { level, base: { pid: process.pid }, redact: LOG_REDACTION, ...hooks },

@@ -7,8 +7,7 @@
  * (messages are masked). Git runs only read-only commands on the repository's own git directory, with no fsmonitor,
  * external diff or textconv helper.
  */
-import { lintSource } from '@secretlint/core';
-import { creator as presetRecommend } from '@secretlint/secretlint-rule-preset-recommend';
+import type { lintSource } from '@secretlint/core';
 import { git } from '../workspace/git.js';
 
 export interface SecretFinding {
@@ -38,26 +37,40 @@ export interface BranchSecretScan {
   inHistory: SecretFinding[];
 }
 
-const CONFIG = {
-  rules: [
-    {
-      id: '@secretlint/secretlint-rule-preset-recommend',
-      rule: presetRecommend,
-      rules: [{ id: '@secretlint/secretlint-rule-aws', options: { enableIDScanRule: true } }],
-    },
-  ],
-};
+/** secretlint and its rules (~0.1 CPU-s to load) are imported by the first scan, not by every agent process. */
+type LintSource = typeof lintSource;
+type LintConfig = Parameters<LintSource>[0]['options']['config'];
+let secretlint: Promise<{ lintSource: LintSource; config: LintConfig }> | undefined;
+function loadSecretlint() {
+  secretlint ??= Promise.all([import('@secretlint/core'), import('@secretlint/secretlint-rule-preset-recommend')]).then(
+    ([core, preset]) => ({
+      lintSource: core.lintSource,
+      config: {
+        rules: [
+          {
+            id: '@secretlint/secretlint-rule-preset-recommend',
+            rule: preset.creator,
+            rules: [{ id: '@secretlint/secretlint-rule-aws', options: { enableIDScanRule: true } }],
+          },
+        ],
+      },
+    }),
+  );
+  return secretlint;
+}
 
 /** Files larger than this are not scanned as text (generated or binary). */
 const MAX_SCAN_BYTES = 2 * 1024 * 1024;
 
 export async function scanFilesForSecrets(files: readonly FileContent[]): Promise<SecretFinding[]> {
   const findings: SecretFinding[] = [];
-  for (const file of files) {
-    if (file.content.length > MAX_SCAN_BYTES || file.content.includes('\0')) continue;
+  const scannable = files.filter((file) => file.content.length <= MAX_SCAN_BYTES && !file.content.includes('\0'));
+  if (scannable.length === 0) return findings;
+  const { lintSource, config } = await loadSecretlint();
+  for (const file of scannable) {
     const result = await lintSource({
       source: { filePath: file.path, content: file.content, contentType: 'text' },
-      options: { config: CONFIG, maskSecrets: true, noPhysicFilePath: true },
+      options: { config, maskSecrets: true, noPhysicFilePath: true },
     });
     for (const message of result.messages) {
       findings.push({ file: file.path, line: message.loc.start.line, rule: message.ruleId, message: message.message });

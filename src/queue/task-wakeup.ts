@@ -1,22 +1,28 @@
 /**
  * @module Wakes idle workers when tasks become claimable, without busy polling the tasks table.
  * PostgreSQL: `pg_notify` in the writer's transaction (delivered at commit) and one LISTEN connection per process.
- * SQLite: an in-process signal for this process's writes, plus `PRAGMA data_version` checked every few ms while
- * someone waits, which changes when another process (a CLI `tasks create`, another worker) commits to the file.
+ * SQLite: an in-process signal for this process's writes, plus `PRAGMA data_version`, which changes when another
+ * process (a CLI `tasks create`, another worker) commits to the file. While someone waits it is checked when the
+ * database's directory reports a write to the file or its WAL (inotify), and every 250 ms in case a change goes
+ * unreported; every 20 ms where the directory cannot be watched.
  *
  * No thundering herd: a new task wakes one idle worker of its type per process (the longest waiting), not every
  * idle loop. The notification names the task (`type:id`; distinct payloads, so PostgreSQL does not fold several
  * enqueues of one transaction into one). Waiters that name no types (the SSE stream, paused workers) hear every
  * change; a change that names no task (release, retry, reclaim, cancel, another process's SQLite commit) wakes all.
  */
+import { watch, type FSWatcher } from 'node:fs';
+import path from 'node:path';
 import { sql, type Kysely } from 'kysely';
 import type pg from 'pg';
 import type { DatabaseHandle } from '../store/open-database.js';
 import type { Database } from '../store/schema.js';
 
 export const TASKS_CHANNEL = 'autodev_tasks';
-/** How often an SQLite waiter checks for other processes' commits. */
+/** How often an SQLite waiter checks for other processes' commits when the database's directory cannot be watched. */
 export const SQLITE_CHANGE_CHECK_MS = 20;
+/** How often it checks anyway while the directory is watched (a safety net, not the usual path). */
+export const SQLITE_WATCHED_CHECK_MS = 250;
 
 /** The task a change made claimable, when there is one: it wakes one worker of its type instead of all. */
 export interface NewWork {
@@ -87,16 +93,28 @@ export class Waiters {
   }
 }
 
-export function createTaskWakeup(handle: DatabaseHandle): TaskWakeup {
-  return handle.dialect.supportsListenNotify ? new PostgresWakeup(handle) : new SqliteWakeup(handle);
+export interface TaskWakeupOptions {
+  /** SQLite: the safety-net check while the directory is watched (default SQLITE_WATCHED_CHECK_MS). */
+  watchedCheckMs?: number;
+}
+
+export function createTaskWakeup(handle: DatabaseHandle, options: TaskWakeupOptions = {}): TaskWakeup {
+  return handle.dialect.supportsListenNotify
+    ? new PostgresWakeup(handle)
+    : new SqliteWakeup(handle, options.watchedCheckMs ?? SQLITE_WATCHED_CHECK_MS);
 }
 
 class SqliteWakeup implements TaskWakeup {
   private readonly waiters = new Waiters();
   private timer: NodeJS.Timeout | undefined;
+  private watcher: FSWatcher | undefined;
+  private unwatchable = false;
   private lastVersion: number | undefined;
 
-  constructor(private readonly handle: DatabaseHandle) {}
+  constructor(
+    private readonly handle: DatabaseHandle,
+    private readonly watchedCheckMs: number,
+  ) {}
 
   async notify(_db: Kysely<Database>, work?: NewWork): Promise<void> {
     // Same process, same connection: anything waiting runs after the writer's transaction ends.
@@ -112,19 +130,48 @@ class SqliteWakeup implements TaskWakeup {
   private startChecking() {
     if (this.timer || !this.handle.sqlite) return;
     this.lastVersion ??= this.dataVersion();
-    this.timer = setInterval(() => {
-      if (this.waiters.size === 0) {
-        clearInterval(this.timer);
-        this.timer = undefined;
-        return;
-      }
-      const version = this.dataVersion();
-      if (version !== this.lastVersion) {
-        this.lastVersion = version;
-        this.waiters.wakeAll();
-      }
-    }, SQLITE_CHANGE_CHECK_MS);
+    const watched = !this.unwatchable && this.watchFile();
+    this.timer = setInterval(() => this.check(), watched ? this.watchedCheckMs : SQLITE_CHANGE_CHECK_MS);
     this.timer.unref();
+  }
+
+  /** Wakes everyone when another connection has committed; stops checking when no one waits. */
+  private check() {
+    if (this.waiters.size === 0) return this.stopChecking();
+    const version = this.dataVersion();
+    if (version !== this.lastVersion) {
+      this.lastVersion = version;
+      this.waiters.wakeAll();
+    }
+  }
+
+  /** Watches the database's directory for writes to the file and its WAL; false when it cannot. */
+  private watchFile(): boolean {
+    const file = this.handle.sqlite!.name;
+    if (!file || file === ':memory:' || this.handle.sqlite!.memory) return false;
+    const base = path.basename(file);
+    try {
+      this.watcher = watch(path.dirname(file), { persistent: false }, (_event, name) => {
+        if (name === null || name === base || name === `${base}-wal`) this.check();
+      });
+      // A watch that breaks (the directory removed, out of inotify watches) falls back to the 20 ms checks.
+      this.watcher.on('error', () => {
+        this.unwatchable = true;
+        this.stopChecking();
+        if (this.waiters.size > 0) this.startChecking();
+      });
+      return true;
+    } catch {
+      this.unwatchable = true;
+      return false;
+    }
+  }
+
+  private stopChecking() {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    this.watcher?.close();
+    this.watcher = undefined;
   }
 
   private dataVersion(): number {
@@ -132,8 +179,7 @@ class SqliteWakeup implements TaskWakeup {
   }
 
   async close(): Promise<void> {
-    clearInterval(this.timer);
-    this.timer = undefined;
+    this.stopChecking();
     this.waiters.wakeAll();
   }
 }

@@ -5,14 +5,7 @@
  * settings (an emulator or a VPC endpoint); credentials from the SDK's usual chain, or the AWS_* variables of the
  * environment it is given. Errors name the operation and the parameter, never a value.
  */
-import {
-  DeleteParameterCommand,
-  GetParameterCommand,
-  PutParameterCommand,
-  SSMClient,
-  paginateDescribeParameters,
-  type SSMClientConfig,
-} from '@aws-sdk/client-ssm';
+import type { SSMClient, SSMClientConfig } from '@aws-sdk/client-ssm';
 import { AutodevError } from '../errors.js';
 import type { SecretProvider } from './secret-provider.js';
 
@@ -56,13 +49,22 @@ export function ssmClientConfig(options: SsmProviderOptions): SSMClientConfig {
   };
 }
 
+/** The AWS SDK (~0.3 CPU-s to load) is imported on the first call, not by every process that builds the registry. */
+const loadSdk = () => import('@aws-sdk/client-ssm');
+
 export function ssmProvider(options: SsmProviderOptions): SecretProvider {
-  const client = new SSMClient(ssmClientConfig(options));
+  let client: SSMClient | undefined;
+  const sdk = async () => {
+    const module = await loadSdk();
+    client ??= new module.SSMClient(ssmClientConfig(options));
+    return { ...module, client };
+  };
   return {
     kind: 'ssm',
     writable: true,
     async get(name) {
       try {
+        const { client, GetParameterCommand } = await sdk();
         const out = await client.send(new GetParameterCommand({ Name: name, WithDecryption: true }));
         return out.Parameter?.Value;
       } catch (error) {
@@ -72,6 +74,7 @@ export function ssmProvider(options: SsmProviderOptions): SecretProvider {
     },
     async set(name, value) {
       try {
+        const { client, PutParameterCommand } = await sdk();
         await client.send(new PutParameterCommand({ Name: name, Value: value, Type: 'SecureString', Overwrite: true }));
       } catch (error) {
         throw failure('PutParameter', name, error);
@@ -79,6 +82,7 @@ export function ssmProvider(options: SsmProviderOptions): SecretProvider {
     },
     async delete(name) {
       try {
+        const { client, DeleteParameterCommand } = await sdk();
         await client.send(new DeleteParameterCommand({ Name: name }));
         return true;
       } catch (error) {
@@ -89,6 +93,7 @@ export function ssmProvider(options: SsmProviderOptions): SecretProvider {
     async list() {
       const names: string[] = [];
       try {
+        const { client, paginateDescribeParameters } = await sdk();
         const pages = paginateDescribeParameters(
           { client, pageSize: options.pageSize ?? DEFAULT_PAGE_SIZE },
           { ParameterFilters: [{ Key: 'Path', Option: 'Recursive', Values: [options.prefix] }] },

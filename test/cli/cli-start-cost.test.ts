@@ -2,7 +2,8 @@
  * @module What the BUILT `autodev` (`npm run build` first) loads to start: `--version`, `--help` and a usage error
  * load no database driver, query builder, forge client, HTTP server, logger or schema library (each command's module
  * loads when that command runs); `tasks list` on SQLite loads no PostgreSQL driver; and `autodev mcp`, started by
- * every agent session, serves `tools/list` without the store, the server or the forge clients. A module-load hook
+ * every agent session, serves `tools/list` without the store, the server or the forge clients; `autodev up` starts
+ * its server and agents without the AWS SDK, secretlint or pino-pretty (loaded when used). A module-load hook
  * (`node:module` `register`, a `load` hook) in the child `node` records the URL of every file it loads; a file of the
  * CLI bundle counts as the modules bundled in it (its source map's sources).
  */
@@ -14,7 +15,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AUTODEV_BIN } from '../support/built-cli.js';
-import { execFileInGroup } from '../support/child-processes.js';
+import { execFileInGroup, spawnInGroup } from '../support/child-processes.js';
 import { makeSessionDir, removeSessionDirs } from '../mcp/session-fixtures.js';
 
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'autodev-start-cost-'));
@@ -27,6 +28,8 @@ afterAll(async () => {
 const HEAVY_PACKAGES = ['kysely', 'pg', 'better-sqlite3', '@octokit/', '@gitbeaker/', 'fastify', 'pino', 'zod'];
 /** Packages the session MCP server must start without (it opens no database, serves no HTTP, calls no forge). */
 const NOT_FOR_MCP = ['kysely', 'pg', 'better-sqlite3', '@octokit/', '@gitbeaker/', 'fastify', 'pino'];
+/** Packages a server or agent process loads only when it uses them: SSM secrets, a secret scan, a terminal's logs. */
+const LOADED_WHEN_USED = ['@aws-sdk/', '@smithy/', '@secretlint/', 'pino-pretty'];
 
 let runs = 0;
 
@@ -84,11 +87,16 @@ function matching(packages: readonly string[], banned: readonly string[]): strin
   return packages.filter((name) => banned.some((b) => (b.endsWith('/') ? name.startsWith(b) : name === b)));
 }
 
-async function runRecorded(args: string[]): Promise<{ code: number | null; stdout: string; log: string }> {
-  const { log, nodeArgs } = recordingModules();
+async function cleanEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'silent' };
   delete env.DATABASE_URL;
   for (const name of Object.keys(env)) if (name.startsWith('AUTODEV_')) delete env[name];
+  return env;
+}
+
+async function runRecorded(args: string[]): Promise<{ code: number | null; stdout: string; log: string }> {
+  const { log, nodeArgs } = recordingModules();
+  const env = cleanEnv();
   const outcome = await execFileInGroup(process.execPath, [...nodeArgs, AUTODEV_BIN, ...args], {
     env,
     cwd: scratch,
@@ -164,5 +172,32 @@ describe('what the autodev command line loads to start', () => {
     expect(loadedSourceModules(log)).toContain('src/mcp/session-mcp-server.js');
     expect(matching(packages, NOT_FOR_MCP)).toEqual([]);
     expect(loadedSourceModules(log)).not.toContain('src/cli/context.js');
+  });
+
+  it('autodev up starts its server and agents without the AWS SDK, secretlint or pino-pretty', async () => {
+    const { log, nodeArgs } = recordingModules();
+    const child = spawnInGroup(
+      process.execPath,
+      [...nodeArgs, AUTODEV_BIN, '--data-dir', path.join(scratch, 'up-data'), 'up', '--port', '0'],
+      { env: cleanEnv(), cwd: scratch, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stdout = '';
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    await new Promise<void>((resolve, reject) => {
+      child.stdout!.on('data', (chunk: Buffer) => {
+        stdout += chunk.toString();
+        if (stdout.includes('press Ctrl+C to stop')) resolve();
+      });
+      child.on('exit', () => reject(new Error(`autodev up exited before it was up:\n${stdout}`)));
+    });
+    child.kill('SIGINT');
+    expect(await exited).toBe(0);
+    expect(stdout).toMatch(/agents: +pm, architect, builder/);
+    const packages = loadedPackages(log);
+    expect(packages).toEqual(expect.arrayContaining(['fastify', 'better-sqlite3', 'pino']));
+    expect(loadedSourceModules(log)).toEqual(
+      expect.arrayContaining(['src/secrets/ssm-provider.js', 'src/gates/secret-scan.js', 'src/log.js']),
+    );
+    expect(matching(packages, LOADED_WHEN_USED)).toEqual([]);
   });
 });
