@@ -87,7 +87,7 @@ function matching(packages: readonly string[], banned: readonly string[]): strin
   return packages.filter((name) => banned.some((b) => (b.endsWith('/') ? name.startsWith(b) : name === b)));
 }
 
-async function cleanEnv(): NodeJS.ProcessEnv {
+function cleanEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'silent' };
   delete env.DATABASE_URL;
   for (const name of Object.keys(env)) if (name.startsWith('AUTODEV_')) delete env[name];
