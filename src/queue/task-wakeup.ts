@@ -3,8 +3,8 @@
  * PostgreSQL: `pg_notify` in the writer's transaction (delivered at commit) and one LISTEN connection per process.
  * SQLite: an in-process signal for this process's writes, plus `PRAGMA data_version`, which changes when another
  * process (a CLI `tasks create`, another worker) commits to the file. While someone waits it is checked when the
- * database's directory reports a write to the file or its WAL (inotify), and every 250 ms in case a change goes
- * unreported; every 20 ms where the directory cannot be watched.
+ * database's directory reports a write to the file or its WAL (inotify) and again 20 ms later, and every 250 ms in
+ * case a change goes unreported; every 20 ms where the directory cannot be watched.
  *
  * No thundering herd: a new task wakes one idle worker of its type per process (the longest waiting), not every
  * idle loop. The notification names the task (`type:id`; distinct payloads, so PostgreSQL does not fold several
@@ -108,6 +108,7 @@ class SqliteWakeup implements TaskWakeup {
   private readonly waiters = new Waiters();
   private timer: NodeJS.Timeout | undefined;
   private watcher: FSWatcher | undefined;
+  private recheck: NodeJS.Timeout | undefined;
   private unwatchable = false;
   private lastVersion: number | undefined;
 
@@ -152,7 +153,15 @@ class SqliteWakeup implements TaskWakeup {
     const base = path.basename(file);
     try {
       this.watcher = watch(path.dirname(file), { persistent: false }, (_event, name) => {
-        if (name === null || name === base || name === `${base}-wal`) this.check();
+        if (name !== null && name !== base && name !== `${base}-wal`) return;
+        this.check();
+        // A writer updates the WAL index (shared memory, no event) just after its last write: look once more soon.
+        if (this.recheck) return;
+        this.recheck = setTimeout(() => {
+          this.recheck = undefined;
+          this.check();
+        }, SQLITE_CHANGE_CHECK_MS);
+        this.recheck.unref();
       });
       // A watch that breaks (the directory removed, out of inotify watches) falls back to the 20 ms checks.
       this.watcher.on('error', () => {
@@ -170,6 +179,8 @@ class SqliteWakeup implements TaskWakeup {
   private stopChecking() {
     clearInterval(this.timer);
     this.timer = undefined;
+    clearTimeout(this.recheck);
+    this.recheck = undefined;
     this.watcher?.close();
     this.watcher = undefined;
   }
