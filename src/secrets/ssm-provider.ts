@@ -55,17 +55,17 @@ const loadSdk = () => import('@aws-sdk/client-ssm');
 export function ssmProvider(options: SsmProviderOptions): SecretProvider {
   let client: SSMClient | undefined;
   const sdk = async () => {
-    const module = await loadSdk();
-    client ??= new module.SSMClient(ssmClientConfig(options));
-    return { ...module, client };
+    const aws = await loadSdk();
+    client ??= new aws.SSMClient(ssmClientConfig(options));
+    return { aws, client };
   };
   return {
     kind: 'ssm',
     writable: true,
     async get(name) {
       try {
-        const { client, GetParameterCommand } = await sdk();
-        const out = await client.send(new GetParameterCommand({ Name: name, WithDecryption: true }));
+        const { aws, client } = await sdk();
+        const out = await client.send(new aws.GetParameterCommand({ Name: name, WithDecryption: true }));
         return out.Parameter?.Value;
       } catch (error) {
         if (isNotFound(error)) return undefined;
@@ -74,16 +74,18 @@ export function ssmProvider(options: SsmProviderOptions): SecretProvider {
     },
     async set(name, value) {
       try {
-        const { client, PutParameterCommand } = await sdk();
-        await client.send(new PutParameterCommand({ Name: name, Value: value, Type: 'SecureString', Overwrite: true }));
+        const { aws, client } = await sdk();
+        await client.send(
+          new aws.PutParameterCommand({ Name: name, Value: value, Type: 'SecureString', Overwrite: true }),
+        );
       } catch (error) {
         throw failure('PutParameter', name, error);
       }
     },
     async delete(name) {
       try {
-        const { client, DeleteParameterCommand } = await sdk();
-        await client.send(new DeleteParameterCommand({ Name: name }));
+        const { aws, client } = await sdk();
+        await client.send(new aws.DeleteParameterCommand({ Name: name }));
         return true;
       } catch (error) {
         if (isNotFound(error)) return false;
@@ -93,8 +95,8 @@ export function ssmProvider(options: SsmProviderOptions): SecretProvider {
     async list() {
       const names: string[] = [];
       try {
-        const { client, paginateDescribeParameters } = await sdk();
-        const pages = paginateDescribeParameters(
+        const { aws, client } = await sdk();
+        const pages = aws.paginateDescribeParameters(
           { client, pageSize: options.pageSize ?? DEFAULT_PAGE_SIZE },
           { ParameterFilters: [{ Key: 'Path', Option: 'Recursive', Values: [options.prefix] }] },
         );
