@@ -4,6 +4,8 @@
  * warns loudly and runs only the SQLite half — except under CI=true, where that is a failure.
  * It migrates a template database once per engine (a SQLite file, a PostgreSQL database); each test database is a copy. It also starts moto's server mode (an AWS
  * emulator, `moto-server.ts`) for the SSM secret provider's tests; under CI=true a moto that cannot start fails.
+ * The cluster, moto and the template are removed by the teardown, or, when vitest dies without it (SIGTERM, SIGKILL),
+ * by their `runWhenGone` guards.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -15,6 +17,7 @@ import { findPostgresBinDir, startPostgresCluster, withDatabase, type PostgresCl
 import { openDatabase } from '../../src/store/open-database.js';
 import { migrateToLatest } from '../../src/store/migrate.js';
 import { startMotoServer, type MotoServer } from './moto-server.js';
+import { runWhenGone } from './run-when-gone.js';
 
 export const TEMPLATE_DATABASE = 'autodev_template';
 
@@ -36,6 +39,11 @@ let moto: MotoServer | undefined;
 let externalAdminUrl: string | undefined;
 
 export default async function setup(project: TestProject) {
+  // The tests make no TLS connection to anything a machine-wide extra CA would vouch for: every server they reach is a
+  // local stand-in over plain HTTP. Node parses NODE_EXTRA_CA_CERTS at every start (0.1 CPU-s for the 144 certificates
+  // of Debian's bundle on this machine), and a run starts ~800 node processes; the workers and their children start
+  // without it. The product passes it on untouched.
+  delete process.env.NODE_EXTRA_CA_CERTS;
   // moto starts beside PostgreSQL; the SSM tests fail (never skip) when it could not start, saying why.
   const motoStarted = startMotoServer().then(
     (server) => {
@@ -50,6 +58,7 @@ export default async function setup(project: TestProject) {
     },
   );
   const templateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'autodev-test-sqlite-template-'));
+  const templateGuard = runWhenGone([['rm', '-rf', templateDir]]);
   const pooledPrefix = `autodev_pool_${randomBytes(4).toString('hex')}_`;
   project.provide('pooledDatabasePrefix', pooledPrefix);
   const stopAll = async () => {
@@ -58,6 +67,7 @@ export default async function setup(project: TestProject) {
     if (!cluster && externalAdminUrl) await dropPooledDatabases(externalAdminUrl, pooledPrefix).catch(() => undefined);
     cluster?.stop();
     fs.rmSync(templateDir, { recursive: true, force: true });
+    templateGuard.cancel();
   };
   try {
     project.provide('sqliteTemplatePath', await migratedSqliteFile(templateDir));

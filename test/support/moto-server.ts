@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from './postgres-cluster.js';
+import { runWhenGone } from './run-when-gone.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const VENV_PYTHON = path.join(ROOT, '.venv-test', 'bin', 'python');
@@ -60,9 +61,12 @@ export async function startMotoServer(): Promise<MotoServer> {
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+  // Stopped even when the process that started it dies without its teardown (SIGTERM, SIGKILL).
+  const guard = runWhenGone([['kill', '-TERM', String(child.pid)]]);
   return {
     endpoint,
     stop: () => {
+      guard.cancel();
       if (child.exitCode === null) child.kill('SIGTERM');
     },
   };

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { runWhenGone } from './run-when-gone.js';
 
 export interface PostgresCluster {
   /** Connection URL of the `postgres` database as superuser. */
@@ -97,6 +98,11 @@ export async function startPostgresCluster(options: StartClusterOptions = {}): P
     .join(' ');
   const logFile = path.join(dataDir, 'server.log');
   run('pg_ctl', ['-D', clusterDir, '-o', serverOptions, '-l', logFile, '-w', 'start']);
+  // Stopped and removed even when the process that started it dies without its teardown (SIGTERM, SIGKILL).
+  const guard = runWhenGone([
+    commandLine('pg_ctl', ['-D', clusterDir, '-m', 'immediate', '-w', 'stop']).flat(),
+    ['rm', '-rf', dataDir],
+  ]);
 
   const pgCtl = (args: string[]) => {
     const [file, argv] = commandLine('pg_ctl', ['-D', clusterDir, ...args]);
@@ -120,6 +126,7 @@ export async function startPostgresCluster(options: StartClusterOptions = {}): P
     stop() {
       if (stopped) return;
       stopped = true;
+      guard.cancel();
       try {
         run('pg_ctl', ['-D', clusterDir, '-m', 'immediate', '-w', 'stop']);
       } finally {
