@@ -26,6 +26,7 @@ const END_TO_END = [
   'test/workflow/pipeline-gates.test.ts',
   'test/workflow/deploy.test.ts',
   'test/deploy/healthcheck.test.ts',
+  'test/support/run-when-gone.test.ts',
 ];
 
 export default defineConfig({
