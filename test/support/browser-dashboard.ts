@@ -34,7 +34,7 @@ export const SHOTS = path.join(ROOT, 'test-results', 'web');
  * the full browser without its UI layers, as playwright itself runs headless tests, for about a fifth less CPU over
  * test/web/. Without it, the full browser (package chromium).
  */
-export const CHROMIUM =
+const CHROMIUM =
   ['/usr/bin/chromium-headless-shell', '/usr/bin/chromium'].find((bin) => fs.existsSync(bin)) ?? '/usr/bin/chromium';
 const CHROMIUM_ARGS = [
   '--headless',

@@ -96,13 +96,13 @@ describe('a test run killed without its teardown', () => {
     expect(await listening(motoPort)).toBe(true);
     let cluster: { port: number; dataDir: string } | undefined;
     if (where.pgAdminUrl) {
-      const client = new pg.Client({ connectionString: where.pgAdminUrl! });
+      const client = new pg.Client({ connectionString: where.pgAdminUrl });
       await client.connect();
       const { rows } = await client.query<{ setting: string }>(
         `select setting from pg_settings where name = 'data_directory'`,
       );
       await client.end();
-      cluster = { port: Number(new URL(where.pgAdminUrl!).port), dataDir: path.dirname(rows[0]!.setting) };
+      cluster = { port: Number(new URL(where.pgAdminUrl).port), dataDir: path.dirname(rows[0]!.setting) };
       expect(fs.existsSync(cluster.dataDir)).toBe(true);
     } else if (DIALECTS.includes('postgres') && findPostgresBinDir()) {
       throw new Error(`the held run started no PostgreSQL cluster; its output:\n${output}`);
